@@ -1,0 +1,283 @@
+// The GPU runtime above the device: buffers, cached pipelines, prepared dispatches, error scopes,
+// readback and timing. Everything a training step needs is prepared once and replayed.
+import { acquireDevice, type AcquiredDevice, type GpuInfo } from './device';
+import { GpuError } from './errors';
+import { packParams, type Kernel } from './kernel';
+
+export type Bufferish = GPUBuffer;
+
+/** One kernel bound to its buffers: encode it into any compute pass, as often as needed. */
+export interface Dispatch<P extends string = string> {
+  readonly label: string;
+  readonly workgroups: [number, number, number];
+  encode(pass: GPUComputePassEncoder): void;
+  /** Update (some of) the uniform parameters; takes effect at the next queue submission. */
+  setParams(values: Partial<Record<P, number>>): void;
+}
+
+const STORAGE_USAGE = GPUBufferUsageFlags();
+
+function GPUBufferUsageFlags(): number {
+  // GPUBufferUsage is a global in browsers and after `webgpu` globals are installed in Node; the numeric
+  // values are fixed by the spec, so use them directly to avoid depending on the global at import time.
+  const STORAGE = 0x0080,
+    COPY_SRC = 0x0004,
+    COPY_DST = 0x0008;
+  return STORAGE | COPY_SRC | COPY_DST;
+}
+const UNIFORM_USAGE = 0x0040 | 0x0008;
+const MAP_READ_USAGE = 0x0001 | 0x0008;
+
+export class Gpu {
+  readonly device: GPUDevice;
+  readonly info: GpuInfo;
+  private pipelines = new Map<string, GPUComputePipeline>();
+  private layouts = new Map<string, GPUBindGroupLayout>();
+  private uncaptured: GPUError[] = [];
+  private pending: Promise<{ label: string; error: GPUError } | undefined>[] = [];
+  lostReason: string | undefined;
+
+  constructor({ device, info }: AcquiredDevice) {
+    this.device = device;
+    this.info = info;
+    device.addEventListener('uncapturederror', (e) => {
+      this.uncaptured.push((e as GPUUncapturedErrorEvent).error);
+    });
+    void device.lost.then((l) => {
+      this.lostReason = `${l.reason}: ${l.message}`;
+    });
+  }
+
+  static async create(): Promise<Gpu> {
+    return new Gpu(await acquireDevice());
+  }
+
+  get hasTimestamps(): boolean {
+    return this.device.features.has('timestamp-query');
+  }
+
+  private checkAlive(what: string): void {
+    if (this.lostReason !== undefined && !this.lostReason.startsWith('destroyed')) {
+      throw new GpuError(`GPU device lost (${this.lostReason})`, what, 'device-lost');
+    }
+  }
+
+  /** A storage buffer, zero-filled, or holding `data`. Sizes are rounded up to 4 bytes (min 4). */
+  buffer(data: ArrayBufferView | number, label = 'buffer'): GPUBuffer {
+    this.checkAlive(label);
+    const bytes = typeof data === 'number' ? data : data.byteLength;
+    const size = Math.max(16, Math.ceil(bytes / 4) * 4);
+    const max = this.device.limits.maxBufferSize;
+    if (size > max)
+      throw new GpuError(
+        `buffer of ${size} bytes exceeds the device's maxBufferSize ${max}`,
+        label,
+        'out-of-memory',
+      );
+    const buf = this.device.createBuffer({
+      size,
+      usage: STORAGE_USAGE,
+      label,
+      mappedAtCreation: typeof data !== 'number',
+    });
+    if (typeof data !== 'number') {
+      new Uint8Array(buf.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      buf.unmap();
+    }
+    return buf;
+  }
+
+  write(buf: GPUBuffer, data: ArrayBufferView, byteOffset = 0): void {
+    this.device.queue.writeBuffer(buf, byteOffset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  private layoutFor(kernel: Kernel<string, string>): GPUBindGroupLayout {
+    let layout = this.layouts.get(kernel.label);
+    if (!layout) {
+      const entries: GPUBindGroupLayoutEntry[] = kernel.bindingNames.map((name, i) => ({
+        binding: i,
+        visibility: 0x4 /* COMPUTE */,
+        buffer: { type: kernel.bindings[name] === 'read' ? 'read-only-storage' : 'storage' },
+      }));
+      entries.push({ binding: entries.length, visibility: 0x4, buffer: { type: 'uniform' } });
+      layout = this.device.createBindGroupLayout({ label: kernel.label, entries });
+      this.layouts.set(kernel.label, layout);
+    }
+    return layout;
+  }
+
+  /** The compute pipeline of a kernel for a set of override constants; cached. */
+  pipeline(kernel: Kernel<string, string>, constants: Record<string, number> = {}): GPUComputePipeline {
+    const all = { ...kernel.constants, ...constants };
+    const key = `${kernel.label}|${Object.keys(all)
+      .sort()
+      .map((k) => `${k}=${all[k]}`)
+      .join(',')}`;
+    let p = this.pipelines.get(key);
+    if (!p) {
+      this.device.pushErrorScope('validation');
+      const module = this.device.createShaderModule({ label: kernel.label, code: kernel.source });
+      p = this.device.createComputePipeline({
+        label: kernel.label,
+        layout: this.device.createPipelineLayout({
+          label: kernel.label,
+          bindGroupLayouts: [this.layoutFor(kernel)],
+        }),
+        compute: { module, entryPoint: kernel.entryPoint ?? 'main', constants: all },
+      });
+      const pipelineRef = p;
+      void this.device.popErrorScope().then((err) => {
+        if (err) this.uncaptured.push(Object.assign(err, { message: `pipeline ${key}: ${err.message}` }));
+        void pipelineRef;
+      });
+      this.pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  /**
+   * Bind a kernel to buffers and parameters once; the returned dispatch can be encoded every step.
+   * Creates a bind group and a small uniform buffer: do this at setup time, never in a step loop.
+   */
+  prepare<B extends string, P extends string>(
+    kernel: Kernel<B, P>,
+    buffers: Record<B, GPUBuffer>,
+    params: Record<P, number>,
+    constants: Record<string, number> = {},
+  ): Dispatch<P> {
+    this.checkAlive(kernel.label);
+    for (const name of kernel.bindingNames) {
+      if (!buffers[name]) throw new GpuError(`binding ${name} has no buffer`, kernel.label, 'validation');
+    }
+    const values = { ...params };
+    const pipeline = this.pipeline(kernel, constants);
+    const uniform = this.device.createBuffer({
+      size: kernel.paramBytes,
+      usage: UNIFORM_USAGE,
+      label: `${kernel.label}.params`,
+    });
+    this.device.queue.writeBuffer(uniform, 0, packParams(kernel, values));
+    const entries: GPUBindGroupEntry[] = kernel.bindingNames.map((name, i) => ({
+      binding: i,
+      resource: { buffer: buffers[name] },
+    }));
+    entries.push({ binding: entries.length, resource: { buffer: uniform } });
+    const bindGroup = this.device.createBindGroup({
+      label: kernel.label,
+      layout: this.layoutFor(kernel),
+      entries,
+    });
+    const allConstants = { ...kernel.constants, ...constants };
+    const workgroups = kernel.workgroups(values, allConstants);
+    const maxWg = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (workgroups.some((w) => w > maxWg)) {
+      throw new GpuError(
+        `dispatch ${workgroups.join('x')} exceeds maxComputeWorkgroupsPerDimension ${maxWg}`,
+        kernel.label,
+        'validation',
+      );
+    }
+    const device = this.device;
+    return {
+      label: kernel.label,
+      workgroups,
+      encode(pass) {
+        if (workgroups[0] === 0 || workgroups[1] === 0 || workgroups[2] === 0) return;
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, bindGroup);
+        pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
+      },
+      setParams(update) {
+        Object.assign(values, update);
+        device.queue.writeBuffer(uniform, 0, packParams(kernel, values));
+      },
+    };
+  }
+
+  /**
+   * Encode dispatches into one compute pass of one command buffer and submit it. Errors raised by the
+   * submission are thrown as GpuError naming the step (and Dawn's message names the kernel's label).
+   */
+  async run(label: string, dispatches: readonly Dispatch[], opts: { wait?: boolean } = {}): Promise<void> {
+    this.submit(label, dispatches);
+    if (opts.wait ?? true) await this.sync(label);
+  }
+
+  /** Record dispatches into one pass and submit without waiting; errors surface at the next sync(). */
+  submit(label: string, dispatches: readonly Dispatch[], timestamps?: GPUComputePassTimestampWrites): void {
+    this.submitEncoded(label, (encoder) => {
+      const pass = encoder.beginComputePass({ label, timestampWrites: timestamps });
+      for (const d of dispatches) d.encode(pass);
+      pass.end();
+    });
+  }
+
+  /** Record arbitrary commands (several passes, copies) into one command buffer and submit it. */
+  submitEncoded(label: string, record: (encoder: GPUCommandEncoder) => void): void {
+    this.checkAlive(label);
+    const scopes: GPUErrorFilter[] = ['validation', 'out-of-memory', 'internal'];
+    for (const s of scopes) this.device.pushErrorScope(s);
+    const encoder = this.device.createCommandEncoder({ label });
+    record(encoder);
+    this.device.queue.submit([encoder.finish()]);
+    for (let i = 0; i < scopes.length; i++) {
+      this.pending.push(this.device.popErrorScope().then((e) => (e ? { label, error: e } : undefined)));
+    }
+  }
+
+  /** Wait for submitted work and throw the first GPU error since the last sync, naming its step. */
+  async sync(label = 'sync'): Promise<void> {
+    await this.device.queue.onSubmittedWorkDone();
+    const pending = this.pending;
+    this.pending = [];
+    const results = await Promise.all(pending);
+    this.checkAlive(label);
+    const first = results.find((r) => r !== undefined);
+    this.throwPending(first?.label ?? label, first?.error);
+  }
+
+  throwPending(label: string, extra?: GPUError): void {
+    const errs = extra ? [extra, ...this.uncaptured] : this.uncaptured;
+    this.uncaptured = [];
+    if (errs.length > 0) {
+      const e = errs[0];
+      const kind =
+        e instanceof GPUOutOfMemoryError
+          ? 'out-of-memory'
+          : e instanceof GPUValidationError
+            ? 'validation'
+            : 'internal';
+      throw new GpuError(e.message, label, kind);
+    }
+  }
+
+  /** Copy a buffer (or a byte range of it) back to the CPU. For tests and throttled metrics. */
+  async readBytes(src: GPUBuffer, byteLength = src.size, byteOffset = 0): Promise<ArrayBuffer> {
+    this.checkAlive('readback');
+    const size = Math.ceil(byteLength / 4) * 4;
+    const staging = this.device.createBuffer({ size, usage: MAP_READ_USAGE, label: 'readback' });
+    this.submitEncoded('readback', (encoder) =>
+      encoder.copyBufferToBuffer(src, byteOffset, staging, 0, size),
+    );
+    await this.sync('readback');
+    await staging.mapAsync(0x0001 /* READ */);
+    const out = staging.getMappedRange().slice(0, byteLength);
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+
+  async readF32(src: GPUBuffer, count?: number, offset = 0): Promise<Float32Array> {
+    const n = count ?? (src.size - offset * 4) / 4;
+    return new Float32Array(await this.readBytes(src, n * 4, offset * 4));
+  }
+
+  async readU32(src: GPUBuffer, count?: number, offset = 0): Promise<Uint32Array> {
+    const n = count ?? (src.size - offset * 4) / 4;
+    return new Uint32Array(await this.readBytes(src, n * 4, offset * 4));
+  }
+
+  destroy(): void {
+    this.device.destroy();
+  }
+}

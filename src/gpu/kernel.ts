@@ -1,0 +1,65 @@
+// A kernel is one small object: its WGSL, its bindings, its uniform parameters and a function from
+// parameters to dispatch size. Host code never edits WGSL beyond named override constants.
+
+export type BindingKind = 'read' | 'write' | 'uniform';
+export type ScalarType = 'u32' | 'i32' | 'f32';
+
+export interface KernelSpec<B extends string, P extends string> {
+  label: string;
+  source: string;
+  /** Storage bindings in @binding order (0, 1, ...). The uniform params struct comes after them. */
+  bindings: Record<B, Exclude<BindingKind, 'uniform'>>;
+  /** Fields of the WGSL `Params` uniform struct, in declaration order; all 4-byte scalars. */
+  params: Record<P, ScalarType>;
+  /** Name of the WGSL entry point (default "main"). */
+  entryPoint?: string;
+  /** Dispatch size from the parameter values (and override constants, when the kernel has them). */
+  workgroups: (p: Record<P, number>, constants: Record<string, number>) => [number, number, number];
+  /** Default values for WGSL `override` constants (e.g. tile sizes). */
+  constants?: Record<string, number>;
+}
+
+export interface Kernel<B extends string, P extends string> extends KernelSpec<B, P> {
+  readonly bindingNames: B[];
+  readonly paramNames: P[];
+  /** Bytes of the uniform buffer (params padded to 16). */
+  readonly paramBytes: number;
+}
+
+export function defineKernel<B extends string, P extends string>(spec: KernelSpec<B, P>): Kernel<B, P> {
+  const paramNames = Object.keys(spec.params) as P[];
+  return {
+    ...spec,
+    bindingNames: Object.keys(spec.bindings) as B[],
+    paramNames,
+    paramBytes: Math.max(16, Math.ceil((paramNames.length * 4) / 16) * 16),
+  };
+}
+
+/** Pack params into the bytes of the uniform struct. */
+export function packParams<P extends string>(
+  kernel: Kernel<string, P>,
+  values: Record<P, number>,
+): ArrayBuffer {
+  const buf = new ArrayBuffer(kernel.paramBytes);
+  const view = new DataView(buf);
+  kernel.paramNames.forEach((name, i) => {
+    const v = values[name];
+    if (v === undefined || (Number.isNaN(v) && kernel.params[name] !== 'f32')) {
+      throw new Error(`kernel ${kernel.label}: parameter ${name} is missing`);
+    }
+    const t = kernel.params[name];
+    if (t === 'f32') view.setFloat32(i * 4, v, true);
+    else if (t === 'i32') view.setInt32(i * 4, v, true);
+    else {
+      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff)
+        throw new Error(`kernel ${kernel.label}: ${name}=${v} is not a u32`);
+      view.setUint32(i * 4, v, true);
+    }
+  });
+  return buf;
+}
+
+export function ceilDiv(a: number, b: number): number {
+  return Math.ceil(a / b);
+}

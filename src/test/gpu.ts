@@ -1,0 +1,43 @@
+// The shared test device (Dawn in Node; SwiftShader on machines without a GPU) and a one-shot runner.
+import { Gpu } from '../gpu/context';
+import type { Kernel } from '../gpu/kernel';
+
+let shared: Promise<Gpu> | undefined;
+
+/** One device per test worker process, kept for the life of the process. */
+export function testGpu(): Promise<Gpu> {
+  shared ??= Gpu.create();
+  return shared;
+}
+
+export type Input = Float32Array | Uint32Array | Int32Array | number;
+
+/**
+ * Run one kernel once. Each binding gets the given typed array (uploaded) or, for a number, a zeroed
+ * buffer of that many 4-byte elements. Returns every 'write' binding read back as Float32Array
+ * (reinterpret with `new Uint32Array(x.buffer)` for u32 outputs).
+ */
+export async function runOnce<B extends string, P extends string>(
+  kernel: Kernel<B, P>,
+  inputs: Record<B, Input>,
+  params: Record<P, number>,
+  constants: Record<string, number> = {},
+): Promise<Record<B, Float32Array>> {
+  const gpu = await testGpu();
+  const buffers = {} as Record<B, GPUBuffer>;
+  const sizes = {} as Record<B, number>;
+  for (const name of kernel.bindingNames) {
+    const v = inputs[name];
+    if (v === undefined) throw new Error(`runOnce(${kernel.label}): no input for binding ${name}`);
+    buffers[name] = gpu.buffer(typeof v === 'number' ? v * 4 : v, `${kernel.label}.${name}`);
+    sizes[name] = typeof v === 'number' ? v : v.length;
+  }
+  const d = gpu.prepare(kernel, buffers, params, constants);
+  await gpu.run(kernel.label, [d]);
+  const out = {} as Record<B, Float32Array>;
+  for (const name of kernel.bindingNames) {
+    if (kernel.bindings[name] === 'write') out[name] = await gpu.readF32(buffers[name], sizes[name]);
+  }
+  for (const name of kernel.bindingNames) buffers[name].destroy();
+  return out;
+}
