@@ -4,16 +4,16 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
-mkdir -p test-results
-rm -f test-results/unit.json test-results/e2e.json
+mkdir -p reports
+rm -f reports/unit.json reports/e2e.json
 status=0
 echo "== lint"; { npx eslint . && npx prettier --check . >/dev/null; } || { echo "lint failed (npm run format fixes formatting)"; status=1; }
 echo "== typecheck"; npx tsc --noEmit -p . || status=1
 echo "== unit"
-bash scripts/with-webgpu.sh npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/unit.json || status=1
+bash scripts/with-webgpu.sh npx vitest run --reporter=default --reporter=json --outputFile.json=reports/unit.json || status=1
 echo "== e2e"
 if npx vite build --logLevel warn; then
   bash scripts/with-webgpu.sh npx playwright test || status=1
 else status=1; fi
-node scripts/summary.mjs test-results/unit.json test-results/e2e.json || status=1
+node scripts/summary.mjs reports/unit.json reports/e2e.json || status=1
 exit $status
