@@ -33,7 +33,7 @@ export class Gpu {
   readonly info: GpuInfo;
   private pipelines = new Map<string, GPUComputePipeline>();
   private layouts = new Map<string, GPUBindGroupLayout>();
-  private uncaptured: GPUError[] = [];
+  private uncaptured: { error: GPUError; message: string }[] = [];
   private pending: Promise<{ label: string; error: GPUError } | undefined>[] = [];
   lostReason: string | undefined;
 
@@ -41,7 +41,8 @@ export class Gpu {
     this.device = device;
     this.info = info;
     device.addEventListener('uncapturederror', (e) => {
-      this.uncaptured.push((e as GPUUncapturedErrorEvent).error);
+      const error = (e as GPUUncapturedErrorEvent).error;
+      this.uncaptured.push({ error, message: error.message });
     });
     void device.lost.then((l) => {
       this.lostReason = `${l.reason}: ${l.message}`;
@@ -127,7 +128,8 @@ export class Gpu {
       });
       const pipelineRef = p;
       void this.device.popErrorScope().then((err) => {
-        if (err) this.uncaptured.push(Object.assign(err, { message: `pipeline ${key}: ${err.message}` }));
+        // GPUError.message is read-only in Dawn: keep the error, name the pipeline in a wrapper.
+        if (err) this.uncaptured.push({ error: err, message: `pipeline ${key}: ${err.message}` });
         void pipelineRef;
       });
       this.pipelines.set(key, p);

@@ -14,7 +14,7 @@ export interface KernelSpec<B extends string, P extends string> {
   /** Name of the WGSL entry point (default "main"). */
   entryPoint?: string;
   /** Dispatch size from the parameter values (and override constants, when the kernel has them). */
-  workgroups: (p: Record<P, number>, constants: Record<string, number>) => [number, number, number];
+  workgroups: (p: Record<NoInfer<P>, number>, constants: Record<string, number>) => [number, number, number];
   /** Default values for WGSL `override` constants (e.g. tile sizes). */
   constants?: Record<string, number>;
 }

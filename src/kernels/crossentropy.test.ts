@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { crossEntropy, crossEntropyReference } from './crossentropy';
+import { mulberry32, randn } from '../test/random';
+import { runOnce } from '../test/gpu';
+import { expectAllClose } from '../test/close';
+
+interface Case {
+  R: number;
+  rows: number;
+  V: number;
+  logits: Float32Array;
+  WG?: number;
+}
+
+async function check({ R, rows, V, logits, WG = 256 }: Case, seed: number) {
+  const rand = mulberry32(seed);
+  const targets = Uint32Array.from({ length: rows }, () => Math.floor(rand() * V));
+  targets[rows - 1] = V - 1;
+  // Mostly 1, some 0 (padding), one fractional weight: the loss and gradient scale by mask.
+  const mask = Float32Array.from({ length: rows }, (_, i) => (i % 3 === 1 ? 0 : 1));
+  if (rows > 2) mask[2] = 0.5;
+  const invCount =
+    1 /
+    Math.max(
+      1,
+      mask.reduce((a, b) => a + b, 0),
+    );
+  const got = await runOnce(
+    crossEntropy,
+    { logits, targets, mask, rowLoss: R * rows },
+    { R, rows, V, invCount },
+    { WG },
+  );
+  const want = crossEntropyReference(logits, targets, mask, R, rows, V, Math.fround(invCount));
+  // Losses O(1..10): float32 exp/log and sums of V terms, a few ulps. dlogits ≤ invCount in size.
+  expectAllClose(got.rowLoss, want.rowLoss, { rtol: 1e-5, atol: 1e-5 }, 'rowLoss');
+  expectAllClose(got.logits, want.dlogits, { rtol: 1e-5, atol: 1e-7 }, 'dlogits');
+  return got;
+}
+
+describe('crossEntropy', () => {
+  // [R, rows, V, WG]: V = 1, V below WG, V = 256 (the model), V > WG (strided), many jobs (folded).
+  it.each([
+    [1, 1, 1, 256],
+    [2, 5, 7, 256],
+    [3, 4, 256, 256],
+    [2, 3, 300, 256],
+    [1, 6, 300, 64],
+    [2, 33000, 3, 1],
+  ])('R=%i rows=%i V=%i WG=%i', async (R, rows, V, WG) => {
+    await check({ R, rows, V, WG, logits: randn(R * rows * V, R + rows + V, 3) }, V + rows);
+  });
+
+  // exp(100) overflows float32: only a max-subtracted logsumexp stays finite. Offsets of 5000 check
+  // that the loss is formed from differences, not from lse rounded at the scale of 5000.
+  it.each([100, 5000, -5000])('large logits (offset %i) stay finite and accurate', async (offset) => {
+    const R = 2;
+    const rows = 4;
+    const V = 256;
+    const logits = randn(R * rows * V, 8, 4).map((v) => v + offset);
+    const got = await check({ R, rows, V, logits }, 3);
+    expect(got.rowLoss.every(Number.isFinite)).toBe(true);
+  });
+});

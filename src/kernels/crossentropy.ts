@@ -1,0 +1,48 @@
+// Cross-entropy of the LM head with its gradient, in place, for every run.
+import source from '../../shaders/crossentropy.wgsl?raw';
+import { defineKernel } from '../gpu/kernel';
+
+/**
+ * rowLoss [R, rows] = mask · (logsumexp − logit[target]); logits [R, rows, V] are replaced by
+ * dlogits = (softmax − onehot(target)) · mask · invCount, invCount = 1 / Σ mask.
+ */
+export const crossEntropy = defineKernel({
+  label: 'crossEntropy',
+  source,
+  bindings: { logits: 'write', targets: 'read', mask: 'read', rowLoss: 'write' },
+  params: { R: 'u32', rows: 'u32', V: 'u32', invCount: 'f32' },
+  constants: { WG: 256 },
+  workgroups: ({ R, rows }) => {
+    const jobs = R * rows;
+    return [Math.min(jobs, 65535), Math.ceil(jobs / 65535), 1];
+  },
+});
+
+/** Float64 reference, used only by tests: rowLoss [R, rows] and dlogits [R, rows, V]. */
+export function crossEntropyReference(
+  logits: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  mask: ArrayLike<number>,
+  R: number,
+  rows: number,
+  V: number,
+  invCount: number,
+): { rowLoss: Float64Array; dlogits: Float64Array } {
+  const rowLoss = new Float64Array(R * rows);
+  const dlogits = new Float64Array(R * rows * V);
+  for (let job = 0; job < R * rows; job++) {
+    const row = job % rows;
+    const base = job * V;
+    let m = -Infinity;
+    for (let j = 0; j < V; j++) m = Math.max(m, logits[base + j]);
+    let s = 0;
+    for (let j = 0; j < V; j++) s += Math.exp(logits[base + j] - m);
+    const lse = m + Math.log(s);
+    rowLoss[job] = mask[row] * (lse - logits[base + targets[row]]);
+    for (let j = 0; j < V; j++) {
+      const p = Math.exp(logits[base + j] - lse);
+      dlogits[base + j] = (p - (j === targets[row] ? 1 : 0)) * mask[row] * invCount;
+    }
+  }
+  return { rowLoss, dlogits };
+}

@@ -1,0 +1,37 @@
+// Token + position embedding into the activations of every run.
+import source from '../../shaders/embedding.wgsl?raw';
+import { defineKernel } from '../gpu/kernel';
+
+/** out[ρ, b, t, :] = wte[tokens[b, t], :] + wpe[t, :] for every run ρ; tokens u32 [Bt, T]. */
+export const embedding = defineKernel({
+  label: 'embedding',
+  source,
+  bindings: { tokens: 'read', wte: 'read', wpe: 'read', out: 'write' },
+  params: { R: 'u32', Bt: 'u32', T: 'u32', C: 'u32' },
+  constants: { WG: 256 },
+  workgroups: ({ R, Bt, T, C }, constants) => {
+    const groups = Math.ceil((R * Bt * T * C) / constants.WG);
+    return [Math.min(groups, 65535), Math.ceil(groups / 65535), 1];
+  },
+});
+
+/** Float64 reference: out [R, Bt, T, C]. */
+export function embeddingReference(
+  tokens: ArrayLike<number>,
+  wte: ArrayLike<number>,
+  wpe: ArrayLike<number>,
+  R: number,
+  Bt: number,
+  T: number,
+  C: number,
+): Float64Array {
+  const out = new Float64Array(R * Bt * T * C);
+  for (let run = 0; run < R; run++) {
+    for (let bt = 0; bt < Bt * T; bt++) {
+      const tok = tokens[bt];
+      const t = bt % T;
+      for (let c = 0; c < C; c++) out[(run * Bt * T + bt) * C + c] = wte[tok * C + c] + wpe[t * C + c];
+    }
+  }
+  return out;
+}

@@ -1,0 +1,44 @@
+// gelu_new (GPT-2's tanh approximation), elementwise, and its input gradient.
+import source from '../../shaders/gelu.wgsl?raw';
+import { defineKernel } from '../gpu/kernel';
+
+const elementwise = ({ n }: { n: number }, constants: Record<string, number>): [number, number, number] => {
+  const groups = Math.ceil(n / constants.WG);
+  return [Math.min(groups, 65535), Math.ceil(groups / 65535), 1];
+};
+
+/** y = gelu_new(x) elementwise over n values. */
+export const geluForward = defineKernel({
+  label: 'geluForward',
+  source,
+  entryPoint: 'forward',
+  bindings: { x: 'read', y: 'write' },
+  params: { n: 'u32' },
+  constants: { WG: 256 },
+  workgroups: elementwise,
+});
+
+/** dx = dy · gelu_new'(x) elementwise over n values. */
+export const geluBackward = defineKernel({
+  label: 'geluBackward',
+  source,
+  entryPoint: 'backward',
+  bindings: { x: 'read', dy: 'read', dx: 'write' },
+  params: { n: 'u32' },
+  constants: { WG: 256 },
+  workgroups: elementwise,
+});
+
+const K = Math.sqrt(2 / Math.PI);
+const A = 0.044715;
+
+/** Float64 gelu_new in its textbook tanh form (as PyTorch's NewGELUActivation), used only by tests. */
+export function geluReference(x: number): number {
+  return 0.5 * x * (1 + Math.tanh(K * (x + A * x ** 3)));
+}
+
+/** Float64 derivative of gelu_new, used only by tests. */
+export function geluDerivativeReference(x: number): number {
+  const t = Math.tanh(K * (x + A * x ** 3));
+  return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * K * (1 + 3 * A * x * x);
+}

@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import {
+  layerNormBackward,
+  layerNormBackwardReference,
+  layerNormForward,
+  layerNormForwardReference,
+} from './layernorm';
+import { randn } from '../test/random';
+import { runOnce } from '../test/gpu';
+import { expectAllClose } from '../test/close';
+
+const eps = 1e-5;
+// [rows, C, WG]: C = 1 (zero variance), C below, at and not a multiple of WG, C > WG (strided),
+// rows > 65535 (dispatch folded into y; a small WG keeps SwiftShader quick).
+const shapes = [
+  [1, 1, 128],
+  [7, 32, 128],
+  [7, 33, 128],
+  [3, 257, 128],
+  [5, 300, 64],
+  [70000, 3, 4],
+] as const;
+
+// Inputs of each case: x with a non-zero mean per row (tests the two-pass variance), gamma near 1.
+function inputs(rows: number, C: number, seed: number) {
+  const x = randn(rows * C, seed, 1.5).map((v, i) => v + 3 * Math.sin(Math.floor(i / C)));
+  const gamma = randn(C, seed + 1, 0.5).map((v) => v + 1);
+  const beta = randn(C, seed + 2, 0.5);
+  return { x, gamma, beta };
+}
+
+/**
+ * Float32 LayerNorm loses accuracy in proportion to κ = max|x|·rstd of the row (x − mean rounds at the
+ * scale of |x|, then rstd magnifies it): a row of three close values is ill-conditioned. Dividing got
+ * and want by max(1, κ) of their row (times the natural size of the values, for dx) lets one
+ * tolerance hold for well- and ill-conditioned rows alike.
+ */
+function conditioning(x: Float32Array, rstd: Float64Array, C: number): Float64Array {
+  return rstd.map((rs, r) => Math.max(1, rs * Math.max(...x.subarray(r * C, (r + 1) * C).map(Math.abs))));
+}
+
+function perRowScaled(values: ArrayLike<number>, scale: Float64Array, C: number): Float64Array {
+  return Float64Array.from(values, (v, i) => v / scale[Math.floor(i / C)]);
+}
+
+describe('layerNormForward', () => {
+  // y is O(3); float32 rounding of mean, rstd and the fma is a few ulps of it.
+  it.each(shapes)('rows=%i C=%i WG=%i', async (rows, C, WG) => {
+    const { x, gamma, beta } = inputs(rows, C, rows + C);
+    const want = layerNormForwardReference(x, gamma, beta, rows, C, eps);
+    const got = await runOnce(
+      layerNormForward,
+      { x, gamma, beta, y: rows * C, mean: rows, rstd: rows },
+      { rows, C, eps },
+      { WG },
+    );
+    const tol = { rtol: 1e-5, atol: 1e-5 };
+    const kappa = conditioning(x, want.rstd, C);
+    const scaled = (v: ArrayLike<number>) => perRowScaled(v, kappa, C);
+    expectAllClose(scaled(got.y), scaled(want.y), tol, 'y / κ');
+    expectAllClose(got.mean, want.mean, tol, 'mean');
+    // rstd reaches 1/sqrt(eps) ≈ 316 for constant rows: relative tolerance.
+    expectAllClose(got.rstd, want.rstd, { rtol: 1e-5, atol: 0 }, 'rstd');
+  });
+
+  it('a constant row gives y = beta and rstd = 1/sqrt(eps)', async () => {
+    const C = 40;
+    const x = new Float32Array(2 * C).fill(7.25);
+    const { gamma, beta } = inputs(1, C, 9);
+    const got = await runOnce(
+      layerNormForward,
+      { x, gamma, beta, y: 2 * C, mean: 2, rstd: 2 },
+      { rows: 2, C, eps },
+    );
+    expectAllClose(got.y, [...beta, ...beta], { rtol: 0, atol: 0 }, 'y');
+    expectAllClose(got.rstd, [1 / Math.sqrt(eps), 1 / Math.sqrt(eps)], { rtol: 1e-6, atol: 0 }, 'rstd');
+  });
+});
+
+describe('layerNormBackward', () => {
+  // The reference itself, against central differences of the float64 forward: L = Σ w ⊙ y.
+  it('reference matches finite differences', () => {
+    const rows = 2;
+    const C = 5;
+    const { x, gamma, beta } = inputs(rows, C, 3);
+    const w = randn(rows * C, 4);
+    const loss = (xs: Float64Array) =>
+      layerNormForwardReference(xs, gamma, beta, rows, C, eps).y.reduce((a, y, i) => a + y * w[i], 0);
+    const dx = layerNormBackwardReference(w, x, gamma, rows, C, eps);
+    const h = 1e-6;
+    for (let i = 0; i < rows * C; i++) {
+      const plus = Float64Array.from(x);
+      const minus = Float64Array.from(x);
+      plus[i] += h;
+      minus[i] -= h;
+      expect(Math.abs((loss(plus) - loss(minus)) / (2 * h) - dx[i])).toBeLessThan(1e-6);
+    }
+  });
+
+  // dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) is a difference of terms of size rstd·max|g|, each known
+  // to κ·ε: scaled by κ·rstd·max|g| per row, the error is a few float32 ulps.
+  it.each(shapes)('rows=%i C=%i WG=%i, written and accumulated', async (rows, C, WG) => {
+    const { x, gamma, beta } = inputs(rows, C, 2 * rows + C);
+    const dy = randn(rows * C, rows + 5 * C);
+    const saved = layerNormForwardReference(x, gamma, beta, rows, C, eps);
+    const mean = Float32Array.from(saved.mean);
+    const rstd = Float32Array.from(saved.rstd);
+    const prior = randn(rows * C, 77);
+    const kappa = conditioning(x, saved.rstd, C);
+    const scale = kappa.map((k, r) => {
+      let g = 0;
+      for (let c = 0; c < C; c++) g = Math.max(g, Math.abs(dy[r * C + c] * gamma[c]));
+      return k * saved.rstd[r] * g;
+    });
+    for (const accumulate of [0, 1]) {
+      const got = await runOnce(
+        layerNormBackward,
+        { dy, x, gamma, mean, rstd, dx: accumulate ? prior : rows * C },
+        { rows, C, accumulate },
+        { WG },
+      );
+      const want = layerNormBackwardReference(dy, x, gamma, rows, C, eps, accumulate ? prior : undefined);
+      const scaled = (v: ArrayLike<number>) => perRowScaled(v, scale, C);
+      expectAllClose(
+        scaled(got.dx),
+        scaled(want),
+        { rtol: 1e-5, atol: 2e-6 },
+        `dx / (κ·rstd·max|g|), accumulate=${accumulate}`,
+      );
+    }
+  });
+});
