@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.gpu/**', '.bench-build/**', 'public/**', 'tools/**/*.py'] },
+  { ignores: ['tmp/**', 'dist/**', 'node_modules/**', '.gpu/**', '.bench-build/**', 'public/**', 'tools/**/*.py'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -1,27 +1,56 @@
-// The `lora-lab` command line. Commands are added by the training engine (train, sweep, generate, export).
-import { Gpu } from '../gpu/context';
+// The `lora-lab` command line over the same engine as the page (Node + Dawn).
+import { helpText, UsageError } from './args';
+import { SWEEP_FLAGS, TRAIN_FLAGS, trainCommand } from './train';
 
-const HELP = `lora-lab — LoRA fine-tuning with plain and Riemannian-preconditioned optimizers, on WebGPU
+const HELP = `lora-lab — LoRA fine-tuning of lab-gpt with plain and Riemannian-preconditioned AdamW/SGD, on WebGPU
 
-usage: lora-lab <command> [flags]
+usage: lora-lab <command> [flags]       (lora-lab <command> --help for its flags)
 
 commands:
-  info      print the WebGPU adapter this machine offers
-  help      this text
+  train      train one run (one optimizer, one learning rate)
+  sweep      train a grid of optimizers × learning rates in lockstep; writes results JSON + CSV
+  info       print the WebGPU adapter this machine offers
 `;
 
 export async function main(argv: string[]): Promise<number> {
-  const [command] = argv;
-  if (!command || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(HELP);
-    return command ? 0 : 2;
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+        process.stderr.write(HELP);
+        return 2;
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(HELP);
+        return 0;
+      case 'train':
+      case 'sweep': {
+        const code = await trainCommand(command, rest);
+        if (code === -1) {
+          process.stdout.write(
+            `usage: lora-lab ${command} [flags]\n\n${helpText(command === 'train' ? TRAIN_FLAGS : SWEEP_FLAGS)}`,
+          );
+          return 0;
+        }
+        return code;
+      }
+      case 'info': {
+        const { Gpu } = await import('../gpu/context');
+        const gpu = await Gpu.create();
+        process.stdout.write(JSON.stringify(gpu.info, null, 2) + '\n');
+        gpu.destroy();
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command '${command}' (try lora-lab --help)`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`lora-lab: ${e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`lora-lab: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
   }
-  if (command === 'info') {
-    const gpu = await Gpu.create();
-    process.stdout.write(JSON.stringify(gpu.info, null, 2) + '\n');
-    gpu.destroy();
-    return 0;
-  }
-  process.stderr.write(`lora-lab: unknown command '${command}' (try lora-lab --help)\n`);
-  return 2;
 }

@@ -1,0 +1,60 @@
+// Per-run bookkeeping of a sweep, on the GPU so that a step needs no readback:
+//   guard:           loss of the step → history ring; a run whose loss is NaN/Inf or above
+//                    boundFactor × its first loss is marked diverged at this step and frozen
+//                    (active = 0 in every optimizer hyper buffer) BEFORE this step's update.
+//   countFallbacks:  adds the Cholesky fall-backs (status > 0) of each run's matrices to its count.
+// state [R, 4] = alive (1/0), firstLoss, divergedAtStep (0 = never), choleskyFallbacks.
+
+struct Params { R: u32, step: u32, historyRow: u32, invCount: f32, boundFactor: f32 }
+
+@group(0) @binding(0) var<storage, read> lossSums: array<f32>;          // [R]  Σ mask·nll
+@group(0) @binding(1) var<storage, read> lossFlags: array<u32>;         // [R]  1 = non-finite seen
+@group(0) @binding(2) var<storage, read_write> state: array<f32>;       // [R, 4]
+@group(0) @binding(3) var<storage, read_write> hyperA: array<f32>;      // [R, 8]
+@group(0) @binding(4) var<storage, read_write> hyperB: array<f32>;      // [R, 8]
+@group(0) @binding(5) var<storage, read_write> history: array<f32>;     // [rows, R]
+@group(0) @binding(6) var<uniform> params: Params;
+
+fn isFinite(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
+}
+
+@compute @workgroup_size(64)
+fn guard(@builtin(global_invocation_id) gid: vec3u) {
+  let run = gid.x;
+  if (run >= params.R) { return; }
+  let loss = lossSums[run] * params.invCount;
+  history[params.historyRow * params.R + run] = loss;
+  var alive = state[run * 4u] > 0.5;
+  if (alive) {
+    if (state[run * 4u + 1u] == 0.0 && isFinite(loss)) { state[run * 4u + 1u] = loss; }
+    let first = state[run * 4u + 1u];
+    let bad = lossFlags[run] != 0u || !isFinite(loss) || (first > 0.0 && loss > params.boundFactor * first);
+    if (bad) {
+      alive = false;
+      state[run * 4u] = 0.0;
+      state[run * 4u + 2u] = f32(params.step);
+    }
+  }
+  if (!alive) {
+    hyperA[run * 8u + 7u] = 0.0;
+    hyperB[run * 8u + 7u] = 0.0;
+  }
+}
+
+struct CountParams { count: u32, R: u32 }
+@group(0) @binding(0) var<storage, read> status: array<u32>;            // [count]
+@group(0) @binding(1) var<storage, read> jobRun: array<u32>;            // [count] run of each matrix
+@group(0) @binding(2) var<storage, read_write> counts: array<f32>;      // state [R, 4]: column 3
+@group(0) @binding(3) var<uniform> cparams: CountParams;
+
+@compute @workgroup_size(64)
+fn countFallbacks(@builtin(global_invocation_id) gid: vec3u) {
+  let run = gid.x;
+  if (run >= cparams.R) { return; }
+  var n = 0u;
+  for (var m = 0u; m < cparams.count; m++) {
+    if (jobRun[m] == run && status[m] != 0u) { n++; }
+  }
+  counts[run * 4u + 3u] += f32(n);
+}

@@ -1,0 +1,20 @@
+import { describe, it } from 'vitest';
+import { ELEMENTWISE_OP, elementwise, elementwiseReference, type ElementwiseOp } from './elementwise';
+import { randn } from '../test/random';
+import { runOnce } from '../test/gpu';
+import { expectAllClose } from '../test/close';
+
+describe('elementwise', () => {
+  const ops: ElementwiseOp[] = ['add', 'sub', 'copy'];
+  it.each(ops.flatMap((op) => [1, 255, 1000, 70_000].map((n) => [op, n] as const)))(
+    '%s n=%i',
+    async (op, n) => {
+      const a = randn(n, n);
+      const b = randn(n, n + 1);
+      const got = await runOnce(elementwise, { a, b, out: n }, { n }, { OP: ELEMENTWISE_OP[op] });
+      // Exact: one float32 add/sub of float32 inputs is the correctly rounded float64 result.
+      const want = Float32Array.from(elementwiseReference(op, a, b));
+      expectAllClose(got.out, want, { rtol: 0, atol: 0 }, op);
+    },
+  );
+});

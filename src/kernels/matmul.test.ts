@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import {
+  matmul,
+  gemmTolerance,
+  matmulExtent,
+  matmulParams,
+  matmulReference,
+  type MatmulConstants,
+  type MatmulParams,
+} from './matmul';
+import { randn } from '../test/random';
+import { runOnce } from '../test/gpu';
+import { expectAllClose } from '../test/close';
+
+const VARIANTS: [string, MatmulConstants][] = [
+  ['NN', { TRANS_A: 0, TRANS_B: 0 }],
+  ['NT', { TRANS_A: 0, TRANS_B: 1 }],
+  ['TN', { TRANS_A: 1, TRANS_B: 0 }],
+  ['TT', { TRANS_A: 1, TRANS_B: 1 }],
+];
+
+interface Case {
+  p: MatmulParams;
+  t: MatmulConstants;
+  seed: number;
+  /** Initial content of c; random when omitted. */
+  c?: Float32Array;
+  constants?: Record<string, number>;
+}
+
+/**
+ * Random values in the blocks of operand `which`, NaN in the gaps between blocks and in a tail past the
+ * last one: a tile that reads beyond its block (for k >= K, say) then poisons the result even where its
+ * partner operand is zero-padded, as a diverged neighbouring run's data would.
+ */
+function operand(p: MatmulParams, which: 'a' | 'b', seed: number): Float32Array {
+  const [off, stride, size] = which === 'a' ? [p.offA, p.strideA, p.M * p.K] : [p.offB, p.strideB, p.K * p.N];
+  const values = randn(matmulExtent(p, which) + 8, seed);
+  const out = new Float32Array(values.length).fill(NaN);
+  for (let bt = 0; bt < p.batch; bt++) {
+    const start = off + bt * stride;
+    out.set(values.subarray(start, start + size), start);
+  }
+  return out;
+}
+
+async function check({ p, t, seed, c, constants }: Case): Promise<void> {
+  const a = operand(p, 'a', seed);
+  const b = operand(p, 'b', seed + 1);
+  const bias = randn(p.N, seed + 2);
+  // One spare element past the end catches writes beyond the last C block.
+  const c0 = c ?? randn(matmulExtent(p, 'c') + 1, seed + 3);
+  const got = await runOnce(matmul, { a, b, bias, c: c0 }, { ...p }, { ...t, ...constants });
+  const want = matmulReference(a, b, bias, c0, p, t);
+  expectAllClose(got.c, want, gemmTolerance(want, p.K), `matmul ${JSON.stringify(p)}`);
+}
+
+describe('matmul', () => {
+  const shapes: [number, number, number][] = [
+    [1, 1, 1],
+    [7, 13, 5],
+    [65, 33, 130],
+    [128, 64, 96],
+  ];
+  const cases = VARIANTS.flatMap(([name, t]) => shapes.map(([M, N, K]) => [name, M, N, K, t] as const));
+
+  it.each(cases)('%s M=%i N=%i K=%i', async (_name, M, N, K, t) => {
+    await check({ p: matmulParams({ M, N, K }), t, seed: M * 7 + N * 3 + K });
+  });
+
+  it.each(VARIANTS)('%s batch=3, shared B (stride 0), offsets, alpha/beta/bias', async (_name, t) => {
+    const M = 37;
+    const N = 70;
+    const K = 45;
+    const p = matmulParams({
+      M,
+      N,
+      K,
+      batch: 3,
+      offA: 5,
+      strideA: M * K + 11,
+      offB: 9,
+      strideB: 0,
+      offC: 3,
+      strideC: M * N + 2,
+      alpha: 0.75,
+      beta: -1.5,
+      hasBias: 1,
+    });
+    await check({ p, t, seed: 101 });
+  });
+
+  it.each(VARIANTS)('%s beta = 0 never reads C (NaN-filled)', async (_name, t) => {
+    const p = matmulParams({ M: 19, N: 66, K: 17, batch: 2, alpha: 2, beta: 0, hasBias: 1 });
+    const c = new Float32Array(matmulExtent(p, 'c')).fill(NaN);
+    await check({ p, t, seed: 7, c });
+  });
+
+  it('batch beyond 65535 is walked by the z loop', async () => {
+    // Tiny tiles (1 thread per workgroup) keep 65537 batch items fast on a CPU Vulkan.
+    const constants = { WG_M: 1, WG_N: 1, TILE_K: 2 };
+    const p = matmulParams({ M: 2, N: 3, K: 3, batch: 65537, strideB: 0, beta: 1 });
+    expect(matmul.workgroups(p, { ...matmul.constants, ...constants })[2]).toBe(65535);
+    await check({ p, t: { TRANS_A: 0, TRANS_B: 1 }, seed: 5, constants });
+  });
+
+  it.each([
+    ['8x8 threads, TILE_K=8', { WG_M: 8, WG_N: 8, TILE_K: 8, PAD: 0 }],
+    ['8x16 threads, TILE_K=32', { WG_M: 8, WG_N: 16, TILE_K: 32, PAD: 1 }],
+    ['16x8 threads, TILE_K=4', { WG_M: 16, WG_N: 8, TILE_K: 4, PAD: 1 }],
+  ])('tile overrides: %s', async (_name, constants) => {
+    for (const [, t] of VARIANTS) {
+      await check({ p: matmulParams({ M: 53, N: 41, K: 77, beta: 0.5 }), t, seed: 3, constants });
+    }
+  });
+});

@@ -1,0 +1,144 @@
+// Batched GEMM: C[bt] = alpha · op(A[bt]) · op(B[bt]) + beta · C[bt] + bias (see shaders/matmul.wgsl).
+// The model's variants: NN (x · W), NT (x · Aᵀ, logits = x · wteᵀ), TN (weight-style gradients dᵀ · x).
+import source from '../../shaders/matmul.wgsl?raw';
+import { defineKernel } from '../gpu/kernel';
+
+const MAX_WORKGROUPS = 65535;
+/** Each thread owns a TM×TN register tile (fixed in the shader); a tile is WG_M·TM × WG_N·TN. */
+export const MATMUL_THREAD_TILE = 4;
+
+export const matmul = defineKernel({
+  label: 'matmul',
+  source,
+  bindings: { a: 'read', b: 'read', bias: 'read', c: 'write' },
+  params: {
+    M: 'u32',
+    N: 'u32',
+    K: 'u32',
+    batch: 'u32',
+    offA: 'u32',
+    offB: 'u32',
+    offC: 'u32',
+    strideA: 'u32',
+    strideB: 'u32',
+    strideC: 'u32',
+    alpha: 'f32',
+    beta: 'f32',
+    hasBias: 'u32',
+  },
+  constants: { TRANS_A: 0, TRANS_B: 0, WG_M: 16, WG_N: 16, TILE_K: 16, PAD: 1 },
+  // x over N tiles, y over M tiles, z over the batch (the shader loops over what z cannot hold).
+  workgroups: ({ M, N, batch }, k) => [
+    Math.ceil(N / (k.WG_N * MATMUL_THREAD_TILE)),
+    Math.ceil(M / (k.WG_M * MATMUL_THREAD_TILE)),
+    Math.min(batch, MAX_WORKGROUPS),
+  ],
+});
+
+export interface MatmulParams {
+  M: number;
+  N: number;
+  K: number;
+  batch: number;
+  offA: number;
+  offB: number;
+  offC: number;
+  strideA: number;
+  strideB: number;
+  strideC: number;
+  alpha: number;
+  beta: number;
+  hasBias: number;
+}
+
+export interface MatmulConstants {
+  TRANS_A: 0 | 1;
+  TRANS_B: 0 | 1;
+  /** Tile overrides (defaults in `matmul.constants`): threads along M and N, K-step, tile row padding. */
+  WG_M?: number;
+  WG_N?: number;
+  TILE_K?: number;
+  PAD?: number;
+}
+
+/**
+ * Full params from the shape and what differs from the plain case: batch 1, offsets 0, operands packed
+ * back to back (stride = size of one operand), alpha 1, beta 0, no bias.
+ */
+export function matmulParams(p: Pick<MatmulParams, 'M' | 'N' | 'K'> & Partial<MatmulParams>): MatmulParams {
+  return {
+    batch: 1,
+    offA: 0,
+    offB: 0,
+    offC: 0,
+    strideA: p.M * p.K,
+    strideB: p.K * p.N,
+    strideC: p.M * p.N,
+    alpha: 1,
+    beta: 0,
+    hasBias: 0,
+    ...p,
+  };
+}
+
+/** Elements a buffer must hold for operand `which` of a matmul (its last batch item's end). */
+export function matmulExtent(p: MatmulParams, which: 'a' | 'b' | 'c'): number {
+  const [off, stride, size] =
+    which === 'a'
+      ? [p.offA, p.strideA, p.M * p.K]
+      : which === 'b'
+        ? [p.offB, p.strideB, p.K * p.N]
+        : [p.offC, p.strideC, p.M * p.N];
+  return p.batch === 0 ? 0 : off + (p.batch - 1) * stride + size;
+}
+
+/**
+ * Float64 reference, used only by tests: returns a copy of `c` with every C[bt] replaced. Elements of `c`
+ * outside the written blocks are kept, so a test also sees writes that stray out of place.
+ */
+export function matmulReference(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  bias: ArrayLike<number>,
+  c: ArrayLike<number>,
+  p: MatmulParams,
+  t: MatmulConstants,
+): Float64Array {
+  const out = Float64Array.from(c);
+  const { M, N, K } = p;
+  for (let bt = 0; bt < p.batch; bt++) {
+    const baseA = p.offA + bt * p.strideA;
+    const baseB = p.offB + bt * p.strideB;
+    const baseC = p.offC + bt * p.strideC;
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        let acc = 0;
+        for (let k = 0; k < K; k++) {
+          const av = t.TRANS_A ? a[baseA + k * M + m] : a[baseA + m * K + k];
+          const bv = t.TRANS_B ? b[baseB + n * K + k] : b[baseB + k * N + n];
+          acc += av * bv;
+        }
+        const idx = baseC + m * N + n;
+        let v = Math.fround(p.alpha) * acc;
+        if (p.beta !== 0) v += Math.fround(p.beta) * c[idx];
+        if (p.hasBias) v += bias[n];
+        out[idx] = v;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Test tolerance for a float32 GEMM against its float64 reference. The rounding error of a float32 dot
+ * product of K terms grows like eps·√K relative to the scale of the outputs (not to each output: entries
+ * near 0 come from cancellation). Hence rtol = 1e-5·√K and atol = 1e-5·√K·rms(want): about 100 float32
+ * ulps of headroom per √K, while a wrong index or a missing tile errs by the order of rms(want).
+ */
+export function gemmTolerance(want: ArrayLike<number>, K: number): { rtol: number; atol: number } {
+  let ss = 0;
+  for (let i = 0; i < want.length; i++) ss += want[i] * want[i];
+  const rms = Math.sqrt(ss / Math.max(1, want.length));
+  const rel = 1e-5 * Math.sqrt(Math.max(1, K));
+  return { rtol: rel, atol: rel * rms };
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { countFallbacks, sweepGuard, sweepGuardReference } from './sweep';
+import { runOnce } from '../test/gpu';
+import { expectAllClose } from '../test/close';
+
+function hyper(R: number): Float32Array {
+  const h = new Float32Array(R * 8);
+  for (let r = 0; r < R; r++) h.set([1e-3, 0.9, 0.999, 1e-8, 0.01, 0.1, 0.001, 1], r * 8);
+  return h;
+}
+
+describe('sweepGuard', () => {
+  it.each([1, 5, 70])(
+    'R=%i: finite runs go on; NaN, Inf and exploded runs are frozen at this step',
+    async (R) => {
+      const lossSums = new Float32Array(R).map((_, i) => 10 + i);
+      const flags = new Uint32Array(R);
+      const state = new Float32Array(R * 4);
+      for (let r = 0; r < R; r++) state.set([1, r % 4 === 3 ? 0 : 5 + r, 0, 0], r * 4);
+      if (R > 1) lossSums[1] = NaN;
+      if (R > 2) lossSums[2] = Infinity;
+      if (R > 3) flags[3] = 1; // non-finite seen in the reduction, sums may look fine
+      if (R > 4) lossSums[4] = 100 * (5 + 4); // 100× first loss > 3× bound
+      const history = new Float32Array(3 * R);
+      const p = { R, step: 7, historyRow: 2, invCount: 0.5, boundFactor: 3 };
+      const got = await runOnce(
+        sweepGuard,
+        { lossSums, lossFlags: flags, state, hyperA: hyper(R), hyperB: hyper(R), history },
+        p,
+      );
+      const s = Float64Array.from(state);
+      const ha = Float64Array.from(hyper(R));
+      const hb = Float64Array.from(hyper(R));
+      const h = Float64Array.from(history);
+      sweepGuardReference(lossSums, flags, s, ha, hb, h, p);
+      expectAllClose(got.state, s, { rtol: 0, atol: 0 }, 'state');
+      expectAllClose(got.hyperA, ha, { rtol: 0, atol: 0 }, 'hyperA');
+      expectAllClose(got.hyperB, hb, { rtol: 0, atol: 0 }, 'hyperB');
+      expectAllClose(got.history, h, { rtol: 0, atol: 0 }, 'history');
+      if (R > 4) {
+        expect([1, 2, 3, 4].map((r) => got.state[r * 4])).toEqual([0, 0, 0, 0]);
+        expect(got.state[1 * 4 + 2]).toBe(7);
+        expect(got.state[0]).toBe(1);
+        expect(got.hyperA[7]).toBe(1);
+      }
+    },
+  );
+
+  it('countFallbacks adds each run’s non-zero statuses', async () => {
+    const R = 3;
+    const status = new Uint32Array([0, 1, 2, 0, 1, 0, 0]);
+    const jobRun = new Uint32Array([0, 0, 1, 1, 1, 2, 2]);
+    const counts = new Float32Array(R * 4).fill(0);
+    counts[3] = 4; // accumulates
+    const got = await runOnce(countFallbacks, { status, jobRun, counts }, { count: 7, R });
+    expect([got.counts[3], got.counts[7], got.counts[11]]).toEqual([5, 2, 0]);
+  });
+});

@@ -1,0 +1,77 @@
+// Per-run bookkeeping of a sweep on the GPU (no readback per step): divergence guard and fall-back counts.
+import source from '../../shaders/sweep.wgsl?raw';
+import { defineKernel } from '../gpu/kernel';
+
+/** Columns of the per-run state [R, 4]. */
+export const STATE = { alive: 0, firstLoss: 1, divergedAtStep: 2, choleskyFallbacks: 3, width: 4 } as const;
+/** Columns of a per-run hyper-parameter row [R, 8] (see src/kernels/README.md). */
+export const HYPER = {
+  lr: 0,
+  beta1: 1,
+  beta2: 2,
+  eps: 3,
+  weightDecay: 4,
+  bc1: 5,
+  bc2: 6,
+  active: 7,
+  width: 8,
+} as const;
+
+export const sweepGuard = defineKernel({
+  label: 'sweepGuard',
+  source,
+  entryPoint: 'guard',
+  bindings: {
+    lossSums: 'read',
+    lossFlags: 'read',
+    state: 'write',
+    hyperA: 'write',
+    hyperB: 'write',
+    history: 'write',
+  },
+  params: { R: 'u32', step: 'u32', historyRow: 'u32', invCount: 'f32', boundFactor: 'f32' },
+  workgroups: ({ R }) => [Math.ceil(R / 64), 1, 1],
+});
+
+export const countFallbacks = defineKernel({
+  label: 'countFallbacks',
+  source,
+  entryPoint: 'countFallbacks',
+  bindings: { status: 'read', jobRun: 'read', counts: 'write' },
+  params: { count: 'u32', R: 'u32' },
+  workgroups: ({ R }) => [Math.ceil(R / 64), 1, 1],
+});
+
+/** Float64 reference of the guard for one step; mutates state/hyper/history copies and returns them. */
+export function sweepGuardReference(
+  lossSums: ArrayLike<number>,
+  lossFlags: ArrayLike<number>,
+  state: Float64Array,
+  hyperA: Float64Array,
+  hyperB: Float64Array,
+  history: Float64Array,
+  p: { R: number; step: number; historyRow: number; invCount: number; boundFactor: number },
+): void {
+  for (let run = 0; run < p.R; run++) {
+    const loss = Math.fround(Math.fround(lossSums[run]) * Math.fround(p.invCount));
+    history[p.historyRow * p.R + run] = loss;
+    let alive = state[run * 4] > 0.5;
+    if (alive) {
+      if (state[run * 4 + 1] === 0 && Number.isFinite(loss)) state[run * 4 + 1] = loss;
+      const first = state[run * 4 + 1];
+      const bad =
+        lossFlags[run] !== 0 ||
+        !Number.isFinite(loss) ||
+        (first > 0 && loss > Math.fround(p.boundFactor) * first);
+      if (bad) {
+        alive = false;
+        state[run * 4] = 0;
+        state[run * 4 + 2] = p.step;
+      }
+    }
+    if (!alive) {
+      hyperA[run * 8 + 7] = 0;
+      hyperB[run * 8 + 7] = 0;
+    }
+  }
+}

@@ -1,0 +1,176 @@
+// Buffers of lab-gpt on the GPU for R runs in lockstep: frozen weights (one shared copy), LoRA state
+// [R, ...], and the activations a step saves for its backward (named after what they hold, as llm.c).
+import type { Gpu } from '../gpu/context';
+import type { LabGptConfig, Weights } from './config';
+import type { LoraLayout } from './lora-layout';
+
+export interface StepShape {
+  R: number;
+  Bt: number;
+  T: number;
+}
+
+export interface LayerWeights {
+  ln1g: GPUBuffer;
+  ln1b: GPUBuffer;
+  attnW: GPUBuffer; // [C, 3C]
+  attnB: GPUBuffer;
+  projW: GPUBuffer; // [C, C]
+  projB: GPUBuffer;
+  ln2g: GPUBuffer;
+  ln2b: GPUBuffer;
+  fcW: GPUBuffer; // [C, 4C]
+  fcB: GPUBuffer;
+  mprojW: GPUBuffer; // [4C, C]
+  mprojB: GPUBuffer;
+}
+
+export interface BaseWeights {
+  wte: GPUBuffer; // [V, C]
+  wpe: GPUBuffer; // [P, C]
+  layers: LayerWeights[];
+  lnfg: GPUBuffer;
+  lnfb: GPUBuffer;
+}
+
+export interface LayerActs {
+  ln1Out: GPUBuffer; // [rows, C]
+  ln1Mean: GPUBuffer; // [rows]
+  ln1Rstd: GPUBuffer;
+  qkv: GPUBuffer; // [rows, 3C]
+  attnProbs: GPUBuffer; // [R·Bt, H, T, T]
+  attnOut: GPUBuffer; // [rows, C] heads merged, before c_proj
+  resMid: GPUBuffer; // [rows, C] residual after attention
+  ln2Out: GPUBuffer;
+  ln2Mean: GPUBuffer;
+  ln2Rstd: GPUBuffer;
+  fcPre: GPUBuffer; // [rows, 4C] before gelu
+  fcOut: GPUBuffer; // [rows, 4C] after gelu
+  /** LoRA u = x·Aᵀ of each adapter of this layer, by target: [R, Bt·T, r]. */
+  loraU: Map<string, GPUBuffer>;
+}
+
+export interface Activations {
+  residual: GPUBuffer[]; // L+1 buffers [rows, C]: input of each layer, then the output of the last
+  layers: LayerActs[];
+  lnfOut: GPUBuffer;
+  lnfMean: GPUBuffer;
+  lnfRstd: GPUBuffer;
+  logits: GPUBuffer; // [rows, V]; dlogits in place after the loss
+  rowLoss: GPUBuffer; // [R, Bt·T]
+  scratch: GPUBuffer; // [rows, C] projections before the residual add
+  // Backward
+  dRes: GPUBuffer; // [rows, C] gradient of the residual stream
+  dLn: GPUBuffer; // [rows, C] gradient at a LayerNorm output
+  dFc: GPUBuffer; // [rows, 4C] gradient at the gelu output
+  dFcPre: GPUBuffer; // [rows, 4C] gradient at the gelu input
+  dAttnOut: GPUBuffer; // [rows, C]
+  dQkv: GPUBuffer; // [rows, 3C]
+  dU: GPUBuffer; // [R, Bt·T, r]
+  dScores: GPUBuffer; // [R·Bt, H, T, T] attention backward scratch
+}
+
+export interface BatchInputs {
+  tokens: GPUBuffer; // u32 [Bt, T]
+  targets: GPUBuffer; // u32 [Bt, T]
+  mask: GPUBuffer; // f32 [Bt, T]
+}
+
+export interface LoraState {
+  A: GPUBuffer; // [R, SA]
+  B: GPUBuffer; // [R, SB]
+  dA: GPUBuffer;
+  dB: GPUBuffer;
+}
+
+export function uploadWeights(gpu: Gpu, cfg: LabGptConfig, w: Weights): BaseWeights {
+  const get = (name: string): GPUBuffer => {
+    const data = w.get(name);
+    if (!data) throw new Error(`model weights: missing ${name}`);
+    return gpu.buffer(data, name);
+  };
+  const layers: LayerWeights[] = [];
+  for (let i = 0; i < cfg.n_layer; i++) {
+    const p = `transformer.h.${i}`;
+    layers.push({
+      ln1g: get(`${p}.ln_1.weight`),
+      ln1b: get(`${p}.ln_1.bias`),
+      attnW: get(`${p}.attn.c_attn.weight`),
+      attnB: get(`${p}.attn.c_attn.bias`),
+      projW: get(`${p}.attn.c_proj.weight`),
+      projB: get(`${p}.attn.c_proj.bias`),
+      ln2g: get(`${p}.ln_2.weight`),
+      ln2b: get(`${p}.ln_2.bias`),
+      fcW: get(`${p}.mlp.c_fc.weight`),
+      fcB: get(`${p}.mlp.c_fc.bias`),
+      mprojW: get(`${p}.mlp.c_proj.weight`),
+      mprojB: get(`${p}.mlp.c_proj.bias`),
+    });
+  }
+  return {
+    wte: get('transformer.wte.weight'),
+    wpe: get('transformer.wpe.weight'),
+    layers,
+    lnfg: get('transformer.ln_f.weight'),
+    lnfb: get('transformer.ln_f.bias'),
+  };
+}
+
+export function allocateActivations(
+  gpu: Gpu,
+  cfg: LabGptConfig,
+  layout: LoraLayout,
+  s: StepShape,
+): Activations {
+  const C = cfg.n_embd;
+  const rows = s.R * s.Bt * s.T;
+  const f = (n: number, label: string) => gpu.buffer(n * 4, label);
+  const residual = Array.from({ length: cfg.n_layer + 1 }, (_, i) => f(rows * C, `residual${i}`));
+  const layers: LayerActs[] = [];
+  for (let l = 0; l < cfg.n_layer; l++) {
+    const loraU = new Map<string, GPUBuffer>();
+    for (const a of layout.adapters.filter((a) => a.layer === l))
+      loraU.set(a.target, f(rows * layout.r, `loraU${l}.${a.target}`));
+    layers.push({
+      ln1Out: f(rows * C, `ln1Out${l}`),
+      ln1Mean: f(rows, `ln1Mean${l}`),
+      ln1Rstd: f(rows, `ln1Rstd${l}`),
+      qkv: f(rows * 3 * C, `qkv${l}`),
+      attnProbs: f(s.R * s.Bt * cfg.n_head * s.T * s.T, `attnProbs${l}`),
+      attnOut: f(rows * C, `attnOut${l}`),
+      resMid: f(rows * C, `resMid${l}`),
+      ln2Out: f(rows * C, `ln2Out${l}`),
+      ln2Mean: f(rows, `ln2Mean${l}`),
+      ln2Rstd: f(rows, `ln2Rstd${l}`),
+      fcPre: f(rows * 4 * C, `fcPre${l}`),
+      fcOut: f(rows * 4 * C, `fcOut${l}`),
+      loraU,
+    });
+  }
+  return {
+    residual,
+    layers,
+    lnfOut: f(rows * C, 'lnfOut'),
+    lnfMean: f(rows, 'lnfMean'),
+    lnfRstd: f(rows, 'lnfRstd'),
+    logits: f(rows * cfg.vocab_size, 'logits'),
+    rowLoss: f(rows, 'rowLoss'),
+    scratch: f(rows * C, 'scratch'),
+    dRes: f(rows * C, 'dRes'),
+    dLn: f(rows * C, 'dLn'),
+    dFc: f(rows * 4 * C, 'dFc'),
+    dFcPre: f(rows * 4 * C, 'dFcPre'),
+    dAttnOut: f(rows * C, 'dAttnOut'),
+    dQkv: f(rows * 3 * C, 'dQkv'),
+    dU: f(rows * layout.r, 'dU'),
+    dScores: f(s.R * s.Bt * cfg.n_head * s.T * s.T, 'dScores'),
+  };
+}
+
+export function destroyAll(x: unknown): void {
+  if (x && typeof x === 'object') {
+    if ('destroy' in x && typeof (x as GPUBuffer).destroy === 'function' && 'size' in x)
+      (x as GPUBuffer).destroy();
+    else for (const v of x instanceof Map ? x.values() : Object.values(x)) destroyAll(v);
+  }
+}

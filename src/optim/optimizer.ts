@@ -1,0 +1,208 @@
+// The optimizer step of a sweep, as batched dispatches over every adapter of every run (ALGORITHM.md).
+// Runs may mix optimizers: each update kernel runs once with a per-run hyper buffer whose `active`
+// column selects the runs of its kind; the Riemannian preconditioner's jobs list only Riemannian runs.
+import type { Dispatch, Gpu } from '../gpu/context';
+import { gram, aAtJob, bTbJob, packJobs, type FactorJob } from '../kernels/gram';
+import { choleskySolve } from '../kernels/cholesky';
+import { adamwUpdate, sgdUpdate } from '../kernels/optimizer';
+import { countFallbacks, HYPER } from '../kernels/sweep';
+import type { LoraLayout } from '../model/lora-layout';
+import type { LoraState } from '../model/buffers';
+
+export type OptimizerKind = 'adamw' | 'riemannian-adamw' | 'sgd' | 'riemannian-sgd';
+export const OPTIMIZERS: readonly OptimizerKind[] = ['adamw', 'riemannian-adamw', 'sgd', 'riemannian-sgd'];
+
+export interface OptimizerHyper {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  damping: number;
+  /** 'paper': PB from the updated A (ALGORITHM.md, default); 'old-iterate': both from (A_t, B_t). */
+  preconditionerOrder: 'paper' | 'old-iterate';
+}
+
+export const DEFAULT_HYPER: OptimizerHyper = {
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  weightDecay: 0.01,
+  damping: 1e-6,
+  preconditionerOrder: 'paper',
+};
+
+export const isAdam = (k: OptimizerKind): boolean => k === 'adamw' || k === 'riemannian-adamw';
+export const isRiemannian = (k: OptimizerKind): boolean => k === 'riemannian-adamw' || k === 'riemannian-sgd';
+
+export interface RunState {
+  kind: OptimizerKind;
+  /** Learning rate of this step (after warm-up and decay). */
+  lr: number;
+  /** This run's own step count t = 1, 2, ... (for Adam's bias correction). */
+  t: number;
+  /** False for stopped runs (diverged runs are frozen on the GPU by the guard). */
+  active: boolean;
+}
+
+/** One side of a preconditioned solve: Gram of `factors` → P, then rhs ← P⁻¹-applied gradient. */
+interface PreconditionSide {
+  dispatches: Dispatch[];
+  status: GPUBuffer;
+  count: number;
+}
+
+export interface OptimizerBuffers {
+  mA: GPUBuffer;
+  vA: GPUBuffer;
+  mB: GPUBuffer;
+  vB: GPUBuffer;
+  hyperAdam: GPUBuffer; // [R, 8]
+  hyperSgd: GPUBuffer; // [R, 8]
+  /** Per-run state [R, 4] (alive, first loss, diverged step, Cholesky fall-backs): see kernels/sweep.ts. */
+  state: GPUBuffer;
+}
+
+export class OptimizerStep {
+  readonly buffers: OptimizerBuffers;
+  private readonly list: Dispatch[];
+  private readonly owned: GPUBuffer[] = [];
+
+  constructor(
+    readonly gpu: Gpu,
+    readonly layout: LoraLayout,
+    readonly kinds: readonly OptimizerKind[],
+    readonly hyper: OptimizerHyper,
+    readonly lora: LoraState,
+    state: GPUBuffer,
+  ) {
+    const R = kinds.length;
+    const { SA, SB } = layout;
+    const buf = (n: number, label: string) => {
+      const b = gpu.buffer(n * 4, label);
+      this.owned.push(b);
+      return b;
+    };
+    this.buffers = {
+      mA: buf(R * SA, 'adam.mA'),
+      vA: buf(R * SA, 'adam.vA'),
+      mB: buf(R * SB, 'adam.mB'),
+      vB: buf(R * SB, 'adam.vB'),
+      hyperAdam: buf(R * HYPER.width, 'hyperAdam'),
+      hyperSgd: buf(R * HYPER.width, 'hyperSgd'),
+      state,
+    };
+    const riem = kinds.map((k, i) => (isRiemannian(k) ? i : -1)).filter((i) => i >= 0);
+    const bothOld = riem.filter(
+      (i) => kinds[i] === 'riemannian-sgd' || hyper.preconditionerOrder === 'old-iterate',
+    );
+    const afterA = riem.filter((i) => !bothOld.includes(i));
+
+    const d: Dispatch[] = [];
+    // ALGORITHM.md: gA' = (BᵀB + δI)⁻¹ gA, from B_t, for every Riemannian run.
+    d.push(...this.side(riem, 'A').dispatches);
+    // gB' = gB (AAᵀ + δI)⁻¹ from A_t: Riemannian SGD (and the 'old-iterate' order).
+    d.push(...this.side(bothOld, 'B').dispatches);
+    d.push(...this.update('A'));
+    // Riemannian AdamW as the paper's code: PB from A_{t+1}, after A's update.
+    d.push(...this.side(afterA, 'B').dispatches);
+    d.push(...this.update('B'));
+    this.list = d;
+  }
+
+  /** Build one batched Gram + Cholesky solve over the given runs, for A's gradient or B's gradient. */
+  private side(runs: number[], which: 'A' | 'B'): PreconditionSide {
+    const { layout, gpu } = this;
+    const r = layout.r;
+    const factorJobs: FactorJob[] = [];
+    const rhsJobs: FactorJob[] = [];
+    const jobRun: number[] = [];
+    for (const run of runs) {
+      for (const ad of layout.adapters) {
+        const offA = run * layout.SA + ad.offA;
+        const offB = run * layout.SB + ad.offB;
+        if (which === 'A') {
+          factorJobs.push(bTbJob(offB, ad.outDim, r)); // PA = BᵀB + δI
+          rhsJobs.push(aAtJob(offA, ad.inDim)); // gA [r, in]: columns are the vectors
+        } else {
+          factorJobs.push(aAtJob(offA, ad.inDim)); // PB = AAᵀ + δI
+          rhsJobs.push(bTbJob(offB, ad.outDim, r)); // gB [out, r]: rows are the vectors
+        }
+        jobRun.push(run);
+      }
+    }
+    const count = factorJobs.length;
+    if (count === 0) return { dispatches: [], status: gpu.buffer(4), count };
+    const own = <T extends GPUBuffer>(b: T): T => {
+      this.owned.push(b);
+      return b;
+    };
+    const P = own(gpu.buffer(count * r * r * 4, `P${which}`));
+    const status = own(gpu.buffer(count * 4, `cholStatus${which}`));
+    const fj = own(gpu.buffer(packJobs(factorJobs), `gramJobs${which}`));
+    const rj = own(gpu.buffer(packJobs(rhsJobs), `solveJobs${which}`));
+    const jr = own(gpu.buffer(Uint32Array.from(jobRun), `jobRun${which}`));
+    const factors = which === 'A' ? this.lora.B : this.lora.A;
+    const rhs = which === 'A' ? this.lora.dA : this.lora.dB;
+    return {
+      count,
+      status,
+      dispatches: [
+        gpu.prepare(gram, { factors, jobs: fj, out: P }, { count, r, damping: this.hyper.damping }),
+        gpu.prepare(choleskySolve, { P, jobs: rj, rhs, status }, { count, r }),
+        gpu.prepare(
+          countFallbacks,
+          { status, jobRun: jr, counts: this.buffers.state },
+          { count, R: this.kinds.length },
+        ),
+      ],
+    };
+  }
+
+  private update(which: 'A' | 'B'): Dispatch[] {
+    const R = this.kinds.length;
+    const n = which === 'A' ? this.layout.SA : this.layout.SB;
+    const p = which === 'A' ? this.lora.A : this.lora.B;
+    const g = which === 'A' ? this.lora.dA : this.lora.dB;
+    const m = which === 'A' ? this.buffers.mA : this.buffers.mB;
+    const v = which === 'A' ? this.buffers.vA : this.buffers.vB;
+    const out: Dispatch[] = [];
+    if (this.kinds.some(isAdam))
+      out.push(this.gpu.prepare(adamwUpdate, { g, hyper: this.buffers.hyperAdam, p, m, v }, { R, n }));
+    if (this.kinds.some((k) => !isAdam(k)))
+      out.push(this.gpu.prepare(sgdUpdate, { g, hyper: this.buffers.hyperSgd, p }, { R, n }));
+    return out;
+  }
+
+  dispatches(): Dispatch[] {
+    return this.list;
+  }
+
+  /** Write this step's per-run hyper-parameters (learning rate, bias corrections, active) to the GPU. */
+  writeHyper(runs: readonly RunState[]): void {
+    const R = this.kinds.length;
+    const adam = new Float32Array(R * HYPER.width);
+    const sgd = new Float32Array(R * HYPER.width);
+    const h = this.hyper;
+    runs.forEach((run, i) => {
+      const row = [
+        run.lr,
+        h.beta1,
+        h.beta2,
+        h.eps,
+        h.weightDecay,
+        1 - Math.pow(h.beta1, run.t),
+        1 - Math.pow(h.beta2, run.t),
+        0,
+      ];
+      const target = isAdam(run.kind) ? adam : sgd;
+      row[HYPER.active] = run.active ? 1 : 0;
+      target.set(row, i * HYPER.width);
+    });
+    this.gpu.write(this.buffers.hyperAdam, adam);
+    this.gpu.write(this.buffers.hyperSgd, sgd);
+  }
+
+  destroy(): void {
+    for (const b of this.owned) b.destroy();
+  }
+}

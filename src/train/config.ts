@@ -1,0 +1,88 @@
+// A sweep's configuration: one serialisable object (the CLI's flags and the page's state map onto it).
+import type { LoraTarget } from '../model/lora-layout';
+import { DEFAULT_HYPER, OPTIMIZERS, type OptimizerHyper, type OptimizerKind } from '../optim/optimizer';
+import type { Decay } from './schedule';
+
+export interface RunSpec {
+  id: string;
+  optimizer: OptimizerKind;
+  lr: number;
+}
+
+export interface SweepConfig {
+  lora: { r: number; alpha: number; targets: LoraTarget[] };
+  steps: number;
+  batch: number;
+  seq: number;
+  warmup: number;
+  decay: Decay;
+  seed: number;
+  order: 'sequential' | 'shuffled';
+  valFraction: number;
+  /** Validation loss every `valEvery` steps (0 = only at the end). */
+  valEvery: number;
+  /** At most this many validation batches per evaluation. */
+  valBatches: number;
+  /** A run is diverged when its loss is NaN/Inf or exceeds divergenceFactor × its first loss. */
+  divergenceFactor: number;
+  hyper: OptimizerHyper;
+  runs: RunSpec[];
+}
+
+export const DEFAULT_SWEEP: Omit<SweepConfig, 'runs'> = {
+  lora: { r: 4, alpha: 8, targets: ['c_attn'] },
+  steps: 200,
+  batch: 8,
+  seq: 128,
+  warmup: 0,
+  decay: 'constant',
+  seed: 0,
+  order: 'shuffled',
+  valFraction: 0.1,
+  valEvery: 50,
+  valBatches: 8,
+  divergenceFactor: 3,
+  hyper: DEFAULT_HYPER,
+};
+
+export function runId(optimizer: OptimizerKind, lr: number): string {
+  return `${optimizer}@${lr}`;
+}
+
+/** One run per (optimizer, learning rate) pair. */
+export function gridRuns(optimizers: readonly OptimizerKind[], lrs: readonly number[]): RunSpec[] {
+  return optimizers.flatMap((optimizer) => lrs.map((lr) => ({ id: runId(optimizer, lr), optimizer, lr })));
+}
+
+/** Checks a config and throws an Error naming the first bad field. */
+export function validateSweep(c: SweepConfig, maxPositions: number): void {
+  const posInt = (v: number, name: string) => {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer (got ${v})`);
+  };
+  posInt(c.steps, 'steps');
+  posInt(c.batch, 'batch');
+  posInt(c.seq, 'seq');
+  if (c.seq > maxPositions) throw new Error(`seq ${c.seq} exceeds the model's n_positions ${maxPositions}`);
+  if (!Number.isInteger(c.warmup) || c.warmup < 0)
+    throw new Error(`warmup must be a non-negative integer (got ${c.warmup})`);
+  if (!(c.valFraction >= 0 && c.valFraction < 1))
+    throw new Error(`val-fraction must be in [0, 1) (got ${c.valFraction})`);
+  if (!(c.divergenceFactor > 1)) throw new Error(`divergence factor must be > 1 (got ${c.divergenceFactor})`);
+  if (!(c.lora.alpha > 0)) throw new Error(`alpha must be > 0 (got ${c.lora.alpha})`);
+  const h = c.hyper;
+  if (!(h.beta1 >= 0 && h.beta1 < 1 && h.beta2 >= 0 && h.beta2 < 1))
+    throw new Error(`betas must be in [0, 1) (got ${h.beta1}, ${h.beta2})`);
+  if (!(h.eps > 0)) throw new Error(`eps must be > 0 (got ${h.eps})`);
+  if (!(h.damping > 0)) throw new Error(`damping must be > 0 (got ${h.damping})`);
+  if (!(h.weightDecay >= 0)) throw new Error(`weight decay must be >= 0 (got ${h.weightDecay})`);
+  if (c.runs.length === 0) throw new Error('a sweep needs at least one run');
+  const ids = new Set<string>();
+  for (const r of c.runs) {
+    if (!OPTIMIZERS.includes(r.optimizer))
+      throw new Error(`unknown optimizer '${r.optimizer}' (choose from ${OPTIMIZERS.join(', ')})`);
+    if (!(r.lr > 0 && Number.isFinite(r.lr)))
+      throw new Error(`learning rate must be a positive number (got ${r.lr})`);
+    if (ids.has(r.id)) throw new Error(`duplicate run '${r.id}'`);
+    ids.add(r.id);
+  }
+}

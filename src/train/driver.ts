@@ -1,0 +1,95 @@
+// Drives a SweepEngine: submits steps back to back, reports losses a few times a second, validates
+// every k steps, and applies stop/add requests between steps. Shared by the CLI and the Web Worker.
+import type { RunSpec } from './config';
+import type { StepReport, SweepEngine } from './sweep';
+
+export type SweepEvent =
+  | { type: 'report'; report: StepReport }
+  | { type: 'validation'; step: number; losses: number[] }
+  | { type: 'diverged'; runId: string; step: number }
+  | { type: 'runsChanged'; runs: RunSpec[] }
+  | { type: 'done'; step: number; seconds: number };
+
+export interface DriverOptions {
+  /** Minimum time between reports (ms). */
+  reportEveryMs?: number;
+  /** Sample gradient and update norms every n steps. */
+  normsEvery?: number;
+  /** Steps the CPU may run ahead of the GPU. */
+  maxInFlight?: number;
+  signal?: AbortSignal;
+  now?: () => number;
+}
+
+export class SweepDriver {
+  private requests: (() => Promise<void>)[] = [];
+  private reportedDiverged = new Set<string>();
+
+  constructor(
+    readonly engine: SweepEngine,
+    public onEvent: (e: SweepEvent) => void,
+  ) {}
+
+  /** Queue a new run; it joins at the next step boundary. */
+  addRun(spec: RunSpec): void {
+    this.requests.push(async () => {
+      await this.flush(0, 0);
+      await this.engine.addRun(spec);
+      this.onEvent({ type: 'runsChanged', runs: this.engine.runSpecs });
+    });
+  }
+
+  stopRun(id: string): void {
+    this.requests.push(async () => {
+      this.engine.stopRun(id);
+      this.onEvent({ type: 'runsChanged', runs: this.engine.runSpecs });
+    });
+  }
+
+  private async flush(seconds: number, steps: number): Promise<void> {
+    if (this.engine.pendingRows === 0) return;
+    const report = await this.engine.report(seconds, steps);
+    this.onEvent({ type: 'report', report });
+    report.divergedAtStep.forEach((step, i) => {
+      const id = this.engine.runSpecs[i].id;
+      if (step !== null && !this.reportedDiverged.has(id)) {
+        this.reportedDiverged.add(id);
+        this.onEvent({ type: 'diverged', runId: id, step });
+      }
+    });
+  }
+
+  async run(opts: DriverOptions = {}): Promise<void> {
+    const e = this.engine;
+    const now = opts.now ?? (() => performance.now());
+    const reportEveryMs = opts.reportEveryMs ?? 250;
+    const normsEvery = opts.normsEvery ?? 10;
+    const maxInFlight = opts.maxInFlight ?? 3;
+    const total = e.config.steps;
+    const t0 = now();
+    let windowStart = t0;
+    let windowSteps = 0;
+    const inFlight: Promise<unknown>[] = [];
+    while (e.step < total && !opts.signal?.aborted) {
+      while (this.requests.length > 0) await this.requests.shift()!();
+      const next = e.step + 1;
+      e.submitStep(next % normsEvery === 0 || next === total);
+      windowSteps++;
+      inFlight.push(e.gpu.device.queue.onSubmittedWorkDone());
+      if (inFlight.length > maxInFlight) await inFlight.shift();
+      const t = now();
+      if (t - windowStart >= reportEveryMs || e.pendingRows >= 128 || e.step === total) {
+        await this.flush((now() - windowStart) / 1000, windowSteps);
+        windowStart = now();
+        windowSteps = 0;
+      }
+      const valEvery = e.config.valEvery;
+      if ((valEvery > 0 && e.step % valEvery === 0) || e.step === total) {
+        const losses = await e.validate();
+        if (losses) this.onEvent({ type: 'validation', step: e.step, losses });
+      }
+    }
+    await this.flush((now() - windowStart) / 1000, windowSteps);
+    this.onEvent({ type: 'done', step: e.step, seconds: (now() - t0) / 1000 });
+  }
+}

@@ -1,0 +1,140 @@
+// The GPU engine against the float64 reference model: gradients, 5 steps of every optimizer, divergence.
+import { describe, expect, it } from 'vitest';
+import { SweepEngine } from './sweep';
+import { SweepDriver, type SweepEvent } from './driver';
+import { TINY, tinySource, tinySweep, tinyWeights } from './test-fixtures';
+import { testGpu } from '../test/gpu';
+import { randn } from '../test/random';
+import { referenceLoss } from '../model/reference';
+import { referenceTrain, defaultHyper } from '../optim/reference';
+import { loraLayout } from '../model/lora-layout';
+import { initLora } from '../model/init';
+import { expectAllClose } from '../test/close';
+import type { RunSpec } from './config';
+import type { OptimizerKind } from '../optim/optimizer';
+
+async function train(
+  runs: RunSpec[],
+  over = {},
+): Promise<{ losses: number[][]; events: SweepEvent[]; engine: SweepEngine }> {
+  const gpu = await testGpu();
+  const config = tinySweep(runs, over);
+  const engine = new SweepEngine(gpu, TINY, tinyWeights(), config, tinySource(config));
+  const events: SweepEvent[] = [];
+  await new SweepDriver(engine, (e) => events.push(e)).run({ reportEveryMs: 0 });
+  const losses: number[][] = runs.map(() => []);
+  for (const e of events)
+    if (e.type === 'report') e.report.losses.forEach((row) => row.forEach((l, i) => losses[i].push(l)));
+  return { losses, events, engine };
+}
+
+describe('SweepEngine on the GPU', () => {
+  it('LoRA gradients of every run equal the float64 model’s (and its finite differences)', async () => {
+    const gpu = await testGpu();
+    const config = tinySweep([
+      { id: 'a', optimizer: 'adamw', lr: 1e-3 },
+      { id: 'b', optimizer: 'sgd', lr: 1e-3 },
+    ]);
+    const layout = loraLayout(TINY, config.lora);
+    const init = { A: initLora(layout, 5).A, B: randn(layout.SB, 9, 0.3) }; // B ≠ 0 so dA ≠ 0
+    const source = tinySource(config);
+    const weights = tinyWeights();
+    const engine = new SweepEngine(gpu, TINY, weights, config, source, init);
+    const batch = source.train(0);
+    const got = await engine.gradients(batch);
+    const ref = referenceLoss(TINY, weights, layout, init.A, init.B, batch);
+    for (let run = 0; run < 2; run++) {
+      expect(got.lossSums[run] / batch.maskSum).toBeCloseTo(ref.loss, 5);
+      const scaleA = Math.max(...ref.dA.map(Math.abs));
+      const scaleB = Math.max(...ref.dB.map(Math.abs));
+      expectAllClose(
+        got.dA.subarray(run * layout.SA, (run + 1) * layout.SA),
+        ref.dA,
+        { rtol: 1e-3, atol: 1e-4 * scaleA },
+        `dA run ${run}`,
+      );
+      expectAllClose(
+        got.dB.subarray(run * layout.SB, (run + 1) * layout.SB),
+        ref.dB,
+        { rtol: 1e-3, atol: 1e-4 * scaleB },
+        `dB run ${run}`,
+      );
+    }
+    // Central differences of the float64 model at a few coordinates of A and B.
+    const h = 1e-6;
+    for (const [which, idx] of [
+      ['A', 3],
+      ['A', layout.SA - 1],
+      ['B', 0],
+      ['B', Math.floor(layout.SB / 2)],
+      ['B', layout.SB - 1],
+    ] as const) {
+      const plus = { A: Float64Array.from(init.A), B: Float64Array.from(init.B) };
+      const minus = { A: Float64Array.from(init.A), B: Float64Array.from(init.B) };
+      plus[which][idx] += h;
+      minus[which][idx] -= h;
+      const fd =
+        (referenceLoss(TINY, weights, layout, plus.A, plus.B, batch, { backward: false }).loss -
+          referenceLoss(TINY, weights, layout, minus.A, minus.B, batch, { backward: false }).loss) /
+        (2 * h);
+      const gpuGrad = which === 'A' ? got.dA[idx] : got.dB[idx];
+      expect(Math.abs(gpuGrad - fd)).toBeLessThan(1e-3 * Math.abs(fd) + 1e-5);
+    }
+    engine.destroy();
+  });
+
+  it('5 steps of each optimizer give the float64 model’s losses within 1e-4 relative', async () => {
+    const kinds: [OptimizerKind, number][] = [
+      ['adamw', 1e-2],
+      ['riemannian-adamw', 1e-2],
+      ['sgd', 0.5],
+      ['riemannian-sgd', 0.05],
+    ];
+    const runs = kinds.map(([optimizer, lr]) => ({ id: optimizer, optimizer, lr }));
+    const { losses, engine } = await train(runs);
+    const config = tinySweep(runs);
+    const layout = loraLayout(TINY, config.lora);
+    const init = initLora(layout, config.seed);
+    const source = tinySource(config);
+    const batches = Array.from({ length: 5 }, (_, k) => source.train(k));
+    kinds.forEach(([kind, lr], i) => {
+      const want = referenceTrain(
+        TINY,
+        tinyWeights(),
+        layout,
+        kind,
+        { ...defaultHyper(lr), weightDecay: 0.01, damping: 1e-6 },
+        init.A,
+        init.B,
+        batches,
+      );
+      expectAllClose(losses[i], want, { rtol: 1e-4, atol: 0 }, kind);
+    });
+    engine.destroy();
+  });
+
+  it('a huge learning rate diverges and is frozen; the other runs are bit-identical to a sweep without it', async () => {
+    const calm: RunSpec[] = [
+      { id: 'adamw@1e-2', optimizer: 'adamw', lr: 1e-2 },
+      { id: 'radamw@1e-2', optimizer: 'riemannian-adamw', lr: 1e-2 },
+    ];
+    const wild: RunSpec = { id: 'sgd@1e4', optimizer: 'sgd', lr: 1e4 };
+    const over = { steps: 8 };
+    const without = await train(calm, over);
+    const withWild = await train([calm[0], wild, calm[1]], over);
+    const diverged = withWild.events.filter((e) => e.type === 'diverged');
+    expect(diverged).toHaveLength(1);
+    expect(diverged[0]).toMatchObject({ type: 'diverged', runId: 'sgd@1e4' });
+    expect(withWild.losses[0]).toEqual(without.losses[0]);
+    expect(withWild.losses[2]).toEqual(without.losses[1]);
+    // Frozen: its adapter no longer changes after the divergence, while a live run's does.
+    const before = [await withWild.engine.adapter(1), await withWild.engine.adapter(0)];
+    withWild.engine.submitStep();
+    const after = [await withWild.engine.adapter(1), await withWild.engine.adapter(0)];
+    expect(after[0].A).toEqual(before[0].A);
+    expect(after[0].B).toEqual(before[0].B);
+    expect(after[1].A).not.toEqual(before[1].A);
+    without.engine.destroy();
+    withWild.engine.destroy();
+  });
+});
