@@ -1,7 +1,17 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['tmp/**', 'dist/**', 'node_modules/**', '.gpu/**', '.bench-build/**', 'public/**', 'tools/**/*.py'] },
+  {
+    ignores: [
+      'tmp/**',
+      'dist/**',
+      'node_modules/**',
+      '.gpu/**',
+      '.bench-build/**',
+      'public/**',
+      'tools/**/*.py',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     rules: {

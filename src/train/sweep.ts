@@ -14,6 +14,7 @@ import { OptimizerStep, type RunState } from '../optim/optimizer';
 import type { RunSpec, SweepConfig } from './config';
 import { lrFactor } from './schedule';
 import type { Batch, BatchSource } from './batch';
+import { readSafetensors, writeSafetensors } from '../io/safetensors';
 
 const HISTORY_ROWS = 256;
 
@@ -380,6 +381,67 @@ export class SweepEngine {
       vB: await g.readF32(this.optim.buffers.vB),
       state: await g.readF32(this.state),
     };
+  }
+
+  /**
+   * The sweep's whole state as bytes (safetensors: adapters, moments, per-run state; the config, step,
+   * batch position and runs in its metadata). Call between steps, after the pending losses were read.
+   */
+  async checkpoint(): Promise<Uint8Array> {
+    const snap = await this.snapshot();
+    const all: Record<string, Float32Array> = { ...snap, initA: this.initA, initB: this.initB };
+    const tensors = new Map(Object.entries(all).map(([k, v]) => [k, { shape: [v.length], data: v }]));
+    const meta = { step: this.step, batchIndex: this.batchIndex, config: this.config, runs: this.runs };
+    return writeSafetensors(tensors, { 'lora-lab.checkpoint': JSON.stringify(meta) });
+  }
+
+  /** Rebuild a sweep from checkpoint bytes, on the same base model and data. */
+  static restore(
+    gpu: Gpu,
+    cfg: LabGptConfig,
+    weights: Weights,
+    bytes: Uint8Array,
+    data: BatchSource,
+  ): SweepEngine {
+    const { tensors, metadata } = readSafetensors(bytes);
+    const metaText = metadata['lora-lab.checkpoint'];
+    if (!metaText) throw new Error('not a lora-lab checkpoint (no lora-lab.checkpoint metadata)');
+    const meta = JSON.parse(metaText) as {
+      step: number;
+      batchIndex: number;
+      config: SweepConfig;
+      runs: HostRun[];
+    };
+    const get = (k: string): Float32Array => {
+      const t = tensors.get(k);
+      if (!t) throw new Error(`checkpoint: missing ${k}`);
+      return t.data;
+    };
+    const snap: Snapshot = {
+      A: get('A'),
+      B: get('B'),
+      mA: get('mA'),
+      vA: get('vA'),
+      mB: get('mB'),
+      vB: get('vB'),
+      state: get('state'),
+    };
+    const init = { A: get('initA'), B: get('initB') };
+    const engine = new SweepEngine(
+      gpu,
+      cfg,
+      weights,
+      { ...meta.config, runs: meta.runs.map((r) => r.spec) },
+      data,
+      init,
+    );
+    engine.destroyRunBuffers();
+    engine.runs = meta.runs;
+    engine.build(snap);
+    engine.step = meta.step;
+    engine.batchIndex = meta.batchIndex;
+    engine.lastRead = meta.step;
+    return engine;
   }
 
   /** One run's adapter (A [SA], B [SB]). */
