@@ -233,7 +233,6 @@ export async function trainCommand(
   const specs = kind === 'train' ? TRAIN_FLAGS : SWEEP_FLAGS;
   const f = parseFlags(argv, specs);
   if (f.has('help')) return -1;
-  const model = loadModelFile(str(f, 'model'));
   const optimizers =
     kind === 'train'
       ? [choice(f, 'optimizer', OPTIMIZERS, 'riemannian-adamw')]
@@ -242,7 +241,10 @@ export async function trainCommand(
     kind === 'train'
       ? [num(f, 'lr', 1e-3, isPositive, 'a positive number')]
       : (numList(f, 'lrs') ?? [1e-4, 1e-3, 1e-2]);
-  const config = sweepConfig(f, optimizers, lrs, model.cfg.n_positions);
+  const config = sweepConfig(f, optimizers, lrs, Number.MAX_SAFE_INTEGER);
+  const model = loadModelFile(str(f, 'model'));
+  if (config.seq > model.cfg.n_positions)
+    throw new UsageError(`--seq ${config.seq} exceeds the model's n_positions ${model.cfg.n_positions}`);
   const ds = loadDatasetFile(str(f, 'data'));
   let init;
   const initPath = str(f, 'init-adapter');

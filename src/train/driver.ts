@@ -85,6 +85,9 @@ export class SweepDriver {
       }
       const valEvery = e.config.valEvery;
       if ((valEvery > 0 && e.step % valEvery === 0) || e.step === total) {
+        await this.flush((now() - windowStart) / 1000, windowSteps);
+        windowStart = now();
+        windowSteps = 0;
         const losses = await e.validate();
         if (losses) this.onEvent({ type: 'validation', step: e.step, losses });
       }

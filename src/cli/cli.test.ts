@@ -1,0 +1,157 @@
+// The `lora-lab` command line, in process: a tiny sweep end to end, and the exit code 2 contract.
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from './main';
+import { randomWeights } from '../model/init';
+import { parameterShapes } from '../model/config';
+import { writeSafetensors } from '../io/safetensors';
+import { tinyText } from '../train/test-fixtures';
+
+const cfg = { n_layer: 1, n_head: 2, n_embd: 16, n_positions: 32, vocab_size: 256, layer_norm_epsilon: 1e-5 };
+let dir = '';
+
+function capture(): { out: string[]; err: string[]; restore: () => void } {
+  const out: string[] = [];
+  const err: string[] = [];
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
+  return { out, err, restore: () => (o.mockRestore(), e.mockRestore()) };
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'lora-lab-cli-'));
+  const shapes = parameterShapes(cfg);
+  const w = randomWeights(cfg, 2);
+  writeFileSync(
+    join(dir, 'model.safetensors'),
+    writeSafetensors(new Map([...w].map(([k, v]) => [k, { shape: shapes.get(k)!, data: v }]))),
+  );
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg));
+  writeFileSync(join(dir, 'data.txt'), tinyText(4000));
+  writeFileSync(join(dir, 'bad.jsonl'), '{"text": "ok"}\n{"text": 3}\n');
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('lora-lab', () => {
+  it('sweep writes results.json, a CSV, a log and adapters', async () => {
+    const c = capture();
+    const code = await main([
+      'sweep',
+      '--model',
+      join(dir, 'model.safetensors'),
+      '--data',
+      join(dir, 'data.txt'),
+      '--steps',
+      '4',
+      '--batch',
+      '2',
+      '--seq',
+      '8',
+      '--lrs',
+      '1e-3,1e-1',
+      '--optimizers',
+      'adamw,riemannian-sgd',
+      '--val-every',
+      '2',
+      '--order',
+      'sequential',
+      '--out',
+      join(dir, 'out/results.json'),
+      '--log',
+      join(dir, 'log.jsonl'),
+      '--save-adapter',
+      join(dir, 'adapters'),
+    ]);
+    c.restore();
+    expect(code, c.err.join('')).toBe(0);
+    const res = JSON.parse(readFileSync(join(dir, 'out/results.json'), 'utf8'));
+    expect(res.runs.map((r: { id: string }) => r.id)).toEqual([
+      'adamw@0.001',
+      'adamw@0.1',
+      'riemannian-sgd@0.001',
+      'riemannian-sgd@0.1',
+    ]);
+    for (const r of res.runs) {
+      expect(r.losses).toHaveLength(4);
+      expect(r.losses.every(Number.isFinite)).toBe(true);
+      expect(r.validation.map((v: { step: number }) => v.step)).toEqual([2, 4]);
+    }
+    expect(readFileSync(join(dir, 'out/results.csv'), 'utf8').split('\n')[0]).toBe(
+      'run,optimizer,lr,step,train_loss,val_loss,diverged_at_step',
+    );
+    const log = readFileSync(join(dir, 'log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(log[0]).toMatchObject({ step: 1, run: 'adamw@0.001' });
+    expect(existsSync(join(dir, 'adapters/adamw_0.1/adapter_model.safetensors'))).toBe(true);
+    expect(existsSync(join(dir, 'adapters/adamw_0.1/adapter_config.json'))).toBe(true);
+  });
+
+  it('train --init-adapter starts from a saved adapter; --log has one line per step', async () => {
+    const c = capture();
+    const code = await main([
+      'train',
+      '--model',
+      join(dir, 'model.safetensors'),
+      '--data',
+      join(dir, 'data.txt'),
+      '--steps',
+      '2',
+      '--batch',
+      '2',
+      '--seq',
+      '8',
+      '--init-adapter',
+      join(dir, 'adapters/adamw_0.1/adapter_model.safetensors'),
+      '--optimizer',
+      'sgd',
+      '--lr',
+      '0.01',
+      '--log',
+      join(dir, 'train.jsonl'),
+      '--val-fraction',
+      '0',
+    ]);
+    c.restore();
+    expect(code, c.err.join('')).toBe(0);
+    const log = readFileSync(join(dir, 'train.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(log.map((l) => Object.keys(l).join())).toEqual(['step,loss', 'step,loss']);
+  });
+
+  it.each([
+    [['sweep', '--steps', '0'], /--steps must be a positive integer/],
+    [['sweep', '--bogus'], /unknown flag --bogus/],
+    [['train', '--optimizer', 'adam'], /--optimizer must be one of/],
+    [['train', '--data', 'missing.txt', '--model', 'missing.onnx'], /not found/],
+    [['frobnicate'], /unknown command/],
+  ])('%j exits 2 with one line', async (argv, message) => {
+    const c = capture();
+    const code = await main(argv as string[]);
+    c.restore();
+    expect(code).toBe(2);
+    expect(c.err).toHaveLength(1);
+    expect(c.err[0]).toMatch(message);
+  });
+
+  it('a malformed dataset line names its line number (exit 2)', async () => {
+    const c = capture();
+    const code = await main([
+      'train',
+      '--model',
+      join(dir, 'model.safetensors'),
+      '--data',
+      join(dir, 'bad.jsonl'),
+      '--seq',
+      '8',
+    ]);
+    c.restore();
+    expect(code).toBe(2);
+    expect(c.err.join('')).toMatch(/line 2/);
+  });
+});
