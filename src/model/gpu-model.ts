@@ -10,6 +10,7 @@ import { crossEntropy } from '../kernels/crossentropy';
 import { runSums } from '../kernels/reduce';
 import { prepareAttentionBackward, prepareAttentionForward } from '../kernels/attention';
 import { ELEMENTWISE_OP, elementwise } from '../kernels/elementwise';
+import { splitCount, sumSplits } from '../kernels/splitk';
 import type { LabGptConfig } from './config';
 import type { Adapter, LoraLayout, LoraTarget } from './lora-layout';
 import {
@@ -51,6 +52,9 @@ export class GpuModel {
   readonly lossFlags: GPUBuffer;
   /** The cross-entropy dispatch: its invCount (1 / Σ mask of the batch) is set every step. */
   lossDispatch: Dispatch | undefined;
+  /** Row chunks of the split-K LoRA weight gradients, and their partial products [R·S, max(out, in)·r]. */
+  readonly splits: number;
+  readonly splitScratch: GPUBuffer;
 
   constructor(
     readonly gpu: Gpu,
@@ -60,11 +64,16 @@ export class GpuModel {
     readonly weights: BaseWeights,
     readonly lora: LoraState,
     readonly inputs: BatchInputs,
+    /** Minimum rows per chunk of the split-K LoRA weight gradients (tests lower it to exercise S > 1). */
+    splitMinChunk = 128,
   ) {
     this.rows = shape.R * shape.Bt * shape.T;
     this.acts = allocateActivations(gpu, cfg, layout, shape);
     this.lossSums = gpu.buffer(shape.R * 4, 'lossSums');
     this.lossFlags = gpu.buffer(shape.R * 4, 'lossFlags');
+    this.splits = splitCount(shape.Bt * shape.T, splitMinChunk);
+    const widest = Math.max(1, ...layout.adapters.map((a) => Math.max(a.inDim, a.outDim)));
+    this.splitScratch = gpu.buffer(shape.R * this.splits * widest * layout.r * 4, 'splitScratch');
   }
 
   private mm(x: MatmulArgs): Dispatch {
@@ -176,23 +185,30 @@ export class GpuModel {
       const u = this.acts.layers[layer].loraU.get(target)!;
       const dU = this.acts.dU;
       const { SA, SB } = this.layout;
-      // dB = s · dyᵀ u   [out, r]
+      // dB = s · dyᵀ u   [out, r], as S partial products over row chunks, then summed (split-K)
+      const S = this.splits;
+      const c = n / S;
       out.push(
         this.mm({
           a: dy,
           b: u,
-          c: this.lora.dB,
+          c: this.splitScratch,
           M: outDim,
           N: r,
-          K: n,
-          batch: R,
-          strideA: n * outDim,
-          strideB: n * r,
-          offC: ad.offB,
-          strideC: SB,
+          K: c,
+          batch: R * S,
+          strideA: c * outDim,
+          strideB: c * r,
+          strideC: outDim * r,
           transA: true,
-          alpha: s,
         }),
+      );
+      out.push(
+        this.gpu.prepare(
+          sumSplits,
+          { partial: this.splitScratch, out: this.lora.dB },
+          { R, S, n: outDim * r, offOut: ad.offB, strideOut: SB, alpha: s },
+        ),
       );
       // du = s · dy B   [n, r]
       out.push(
@@ -211,22 +227,28 @@ export class GpuModel {
           alpha: s,
         }),
       );
-      // dA = duᵀ x   [r, in]
+      // dA = duᵀ x   [r, in], split-K as dB
       out.push(
         this.mm({
           a: dU,
           b: x,
-          c: this.lora.dA,
+          c: this.splitScratch,
           M: r,
           N: inDim,
-          K: n,
-          batch: R,
-          strideA: n * r,
-          strideB: n * inDim,
-          offC: ad.offA,
-          strideC: SA,
+          K: c,
+          batch: R * S,
+          strideA: c * r,
+          strideB: c * inDim,
+          strideC: r * inDim,
           transA: true,
         }),
+      );
+      out.push(
+        this.gpu.prepare(
+          sumSplits,
+          { partial: this.splitScratch, out: this.lora.dA },
+          { R, S, n: r * inDim, offOut: ad.offA, strideOut: SA, alpha: 1 },
+        ),
       );
       // dx += du A   [n, in]
       out.push(
@@ -295,6 +317,7 @@ export class GpuModel {
     destroyAll(this.acts);
     this.lossSums.destroy();
     this.lossFlags.destroy();
+    this.splitScratch.destroy();
   }
 
   /** Forward to per-run loss sums: embeddings, L blocks, final LN, tied LM head, cross-entropy (dlogits in place). */

@@ -39,7 +39,8 @@ describe('SweepEngine on the GPU', () => {
     const init = { A: initLora(layout, 5).A, B: randn(layout.SB, 9, 0.3) }; // B ≠ 0 so dA ≠ 0
     const source = tinySource(config);
     const weights = tinyWeights();
-    const engine = new SweepEngine(gpu, TINY, weights, config, source, init);
+    // splitMinChunk 4: the LoRA weight gradients go through the split-K path (4 chunks of 4 rows).
+    const engine = new SweepEngine(gpu, TINY, weights, config, source, init, { splitMinChunk: 4 });
     const batch = source.train(0);
     const got = await engine.gradients(batch);
     const ref = referenceLoss(TINY, weights, layout, init.A, init.B, batch);

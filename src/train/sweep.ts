@@ -74,6 +74,7 @@ export class SweepEngine {
     readonly config: SweepConfig,
     readonly data: BatchSource,
     init?: InitialAdapter,
+    readonly options: { splitMinChunk?: number } = {},
   ) {
     this.layout = loraLayout(cfg, config.lora);
     const seeded = initLora(this.layout, config.seed);
@@ -137,6 +138,7 @@ export class SweepEngine {
       this.base,
       this.lora,
       this.inputs,
+      this.options.splitMinChunk,
     );
     this.optim = new OptimizerStep(
       gpu,
