@@ -1,0 +1,156 @@
+// Text generation with onnxruntime-web from a shipped (or merged) lab-gpt ONNX graph.
+//
+// The graph maps input_ids [batch, seq] int64 to logits [batch, seq, 256] float32 (tools/pretrain.py).
+// Tokens are UTF-8 bytes, so generation works on bytes and decodes once at the end: a character cut by
+// maxTokens or a sampled invalid sequence shows as U+FFFD instead of throwing.
+//
+// There is no KV cache in the exported graph: each new byte re-runs the whole (cropped) window. That
+// is O(T²) per byte, acceptable for the small models and short samples this project shows.
+import * as ort from 'onnxruntime-web';
+import { readOnnxWeights } from './onnx';
+
+export interface GenerateOptions {
+  /** Bytes to generate (tokens are bytes). */
+  maxTokens: number;
+  /** Softmax temperature; 0 means greedy (argmax, lowest index on ties). Default 1. */
+  temperature?: number;
+  /** Sample only among the k most likely bytes; 0 or undefined: all 256. */
+  topK?: number;
+  /** Seed of the sampler: the same seed, model and prompt give the same text. Default 0. */
+  seed?: number;
+  /**
+   * Positions the model accepts (config.json n_positions). When model bytes are given and this is
+   * left out it is read from the graph's `transformer.wpe.weight` initializer; with a session it is
+   * required.
+   */
+  contextLength?: number;
+  /** Stop after generating this byte (e.g. 10, "\n", which ends an example in jsonl datasets). */
+  stopByte?: number;
+}
+
+export interface Logits {
+  /** [batch, seq, vocab]. */
+  dims: number[];
+  data: Float32Array;
+}
+
+let envReady = false;
+function prepareEnv(): void {
+  if (envReady) return;
+  envReady = true;
+  // Node has no cross-origin isolation to negotiate and the threaded build's workers are not worth
+  // their start-up for these model sizes; one thread also keeps results independent of the machine.
+  const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+  if (isNode) ort.env.wasm.numThreads = 1;
+}
+
+/** An onnxruntime-web session (wasm backend) for ONNX model bytes. */
+export async function createSession(model: Uint8Array): Promise<ort.InferenceSession> {
+  prepareEnv();
+  return ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
+}
+
+/** Logits of the graph for a batch of equally long byte sequences. */
+export async function runLogits(session: ort.InferenceSession, inputIds: number[][]): Promise<Logits> {
+  const batch = inputIds.length;
+  const seq = inputIds[0]?.length ?? 0;
+  if (batch === 0 || seq === 0) throw new Error('runLogits: empty input');
+  const ids = new BigInt64Array(batch * seq);
+  inputIds.forEach((row, b) => {
+    if (row.length !== seq) throw new Error('runLogits: rows of different lengths');
+    row.forEach((t, i) => {
+      if (!Number.isInteger(t) || t < 0 || t > 255) throw new Error(`runLogits: token ${t} is not a byte`);
+      ids[b * seq + i] = BigInt(t);
+    });
+  });
+  const out = await session.run({ input_ids: new ort.Tensor('int64', ids, [batch, seq]) });
+  const logits = out.logits;
+  if (!logits || logits.type !== 'float32') throw new Error('runLogits: the graph has no float32 "logits" output');
+  return { dims: [...logits.dims], data: logits.data as Float32Array };
+}
+
+/**
+ * Continue `prompt` by up to `maxTokens` bytes; returns only the generated continuation, decoded as
+ * UTF-8 with invalid sequences replaced. An empty prompt starts from "\n".
+ */
+export async function generate(
+  model: ort.InferenceSession | Uint8Array,
+  prompt: string,
+  options: GenerateOptions,
+): Promise<string> {
+  const { maxTokens, temperature = 1, topK = 0, seed = 0, stopByte } = options;
+  if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new Error('generate: maxTokens must be an integer >= 0');
+  if (!(temperature >= 0)) throw new Error('generate: temperature must be >= 0');
+  if (!Number.isInteger(topK) || topK < 0) throw new Error('generate: topK must be an integer >= 0');
+  let contextLength = options.contextLength;
+  let session: ort.InferenceSession;
+  if (model instanceof Uint8Array) {
+    contextLength ??= positionsOf(model);
+    session = await createSession(model);
+  } else {
+    session = model;
+  }
+  if (contextLength === undefined || !Number.isInteger(contextLength) || contextLength < 1)
+    throw new Error('generate: give contextLength (the model config n_positions) with a session');
+
+  const tokens = Array.from(new TextEncoder().encode(prompt));
+  if (tokens.length === 0) tokens.push(10);
+  const promptLength = tokens.length;
+  const rand = mulberry32(seed);
+  for (let n = 0; n < maxTokens; n++) {
+    const window = tokens.slice(-contextLength);
+    const { dims, data } = await runLogits(session, [window]);
+    const vocab = dims[2];
+    const last = data.subarray((window.length - 1) * vocab, window.length * vocab);
+    const next = temperature === 0 ? argmax(last) : sampleFrom(last, temperature, topK, rand());
+    tokens.push(next);
+    if (next === stopByte) break;
+  }
+  return new TextDecoder('utf-8', { fatal: false }).decode(new Uint8Array(tokens.slice(promptLength)));
+}
+
+function argmax(xs: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < xs.length; i++) if (xs[i] > xs[best]) best = i;
+  return best;
+}
+
+/** Inverse-CDF sampling from softmax(logits / temperature) restricted to the top k, in float64. */
+export function sampleFrom(logits: Float32Array, temperature: number, topK: number, u: number): number {
+  const order = Array.from(logits.keys());
+  let keep = order;
+  if (topK > 0 && topK < logits.length) {
+    // Stable sort by descending logit: ties keep the lower byte first, so the cut is deterministic.
+    keep = order.sort((a, b) => logits[b] - logits[a] || a - b).slice(0, topK);
+  }
+  let max = -Infinity;
+  for (const i of keep) max = Math.max(max, logits[i]);
+  const weights = keep.map((i) => Math.exp((logits[i] - max) / temperature));
+  const total = weights.reduce((a, b) => a + b, 0);
+  let acc = 0;
+  const target = u * total;
+  for (let j = 0; j < keep.length; j++) {
+    acc += weights[j];
+    if (target < acc) return keep[j];
+  }
+  return keep[keep.length - 1];
+}
+
+// mulberry32, as src/test/random.ts (kept local: production code does not import test helpers).
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** n_positions of a lab-gpt ONNX: the first dim of its `transformer.wpe.weight` initializer. */
+function positionsOf(model: Uint8Array): number {
+  const wpe = readOnnxWeights(model).get('transformer.wpe.weight');
+  if (!wpe) throw new Error('generate: no transformer.wpe.weight initializer; give contextLength');
+  return wpe.dims[0];
+}
