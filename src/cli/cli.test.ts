@@ -155,3 +155,71 @@ describe('lora-lab', () => {
     expect(c.err.join('')).toMatch(/line 2/);
   });
 });
+
+describe('lora-lab generate and export --merged (lab-gpt-tiny)', () => {
+  const model = 'public/models/lab-gpt-tiny/model.onnx';
+  it('trains an adapter, samples with it reproducibly, and exports the merged model', async () => {
+    let c = capture();
+    let code = await main([
+      'train',
+      '--model',
+      model,
+      '--data',
+      join(dir, 'data.txt'),
+      '--steps',
+      '2',
+      '--batch',
+      '2',
+      '--seq',
+      '16',
+      '--lr',
+      '0.05',
+      '--save-adapter',
+      join(dir, 'tiny-adapter'),
+      '--val-fraction',
+      '0',
+    ]);
+    c.restore();
+    expect(code, c.err.join('')).toBe(0);
+    const sample = async () => {
+      const cap = capture();
+      const rc = await main([
+        'generate',
+        '--model',
+        model,
+        '--adapter',
+        join(dir, 'tiny-adapter'),
+        '--prompt',
+        'the cat',
+        '--max-tokens',
+        '12',
+        '--seed',
+        '4',
+      ]);
+      cap.restore();
+      expect(rc, cap.err.join('')).toBe(0);
+      return cap.out.join('');
+    };
+    const first = await sample();
+    expect(first.startsWith('the cat')).toBe(true);
+    expect(await sample()).toBe(first);
+    c = capture();
+    code = await main([
+      'export',
+      '--merged',
+      '--model',
+      model,
+      '--adapter',
+      join(dir, 'tiny-adapter'),
+      '--out',
+      join(dir, 'merged.onnx'),
+    ]);
+    c.restore();
+    expect(code, c.err.join('')).toBe(0);
+    expect(readFileSync(join(dir, 'merged.onnx')).length).toBe(readFileSync(model).length);
+    c = capture();
+    code = await main(['export', '--model', model]);
+    c.restore();
+    expect(code).toBe(2);
+  });
+});

@@ -1,6 +1,7 @@
 // The `lora-lab` command line over the same engine as the page (Node + Dawn).
 import { helpText, UsageError } from './args';
 import { SWEEP_FLAGS, TRAIN_FLAGS, trainCommand } from './train';
+import { EXPORT_FLAGS, exportCommand, GENERATE_FLAGS, generateCommand } from './generate';
 
 const HELP = `lora-lab — LoRA fine-tuning of lab-gpt with plain and Riemannian-preconditioned AdamW/SGD, on WebGPU
 
@@ -9,6 +10,8 @@ usage: lora-lab <command> [flags]       (lora-lab <command> --help for its flags
 commands:
   train      train one run (one optimizer, one learning rate)
   sweep      train a grid of optimizers × learning rates in lockstep; writes results JSON + CSV
+  generate   sample text from the base model, or from base + adapter (onnxruntime-web)
+  export     --merged: write the base ONNX with an adapter merged into its weights
   info       print the WebGPU adapter this machine offers
 `;
 
@@ -30,6 +33,17 @@ export async function main(argv: string[]): Promise<number> {
         if (code === -1) {
           process.stdout.write(
             `usage: lora-lab ${command} [flags]\n\n${helpText(command === 'train' ? TRAIN_FLAGS : SWEEP_FLAGS)}`,
+          );
+          return 0;
+        }
+        return code;
+      }
+      case 'generate':
+      case 'export': {
+        const code = command === 'generate' ? await generateCommand(rest) : await exportCommand(rest);
+        if (code === -1) {
+          process.stdout.write(
+            `usage: lora-lab ${command} [flags]\n\n${helpText(command === 'generate' ? GENERATE_FLAGS : EXPORT_FLAGS)}`,
           );
           return 0;
         }
