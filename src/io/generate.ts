@@ -65,7 +65,8 @@ export async function runLogits(session: ort.InferenceSession, inputIds: number[
   });
   const out = await session.run({ input_ids: new ort.Tensor('int64', ids, [batch, seq]) });
   const logits = out.logits;
-  if (!logits || logits.type !== 'float32') throw new Error('runLogits: the graph has no float32 "logits" output');
+  if (!logits || logits.type !== 'float32')
+    throw new Error('runLogits: the graph has no float32 "logits" output');
   return { dims: [...logits.dims], data: logits.data as Float32Array };
 }
 
@@ -79,7 +80,8 @@ export async function generate(
   options: GenerateOptions,
 ): Promise<string> {
   const { maxTokens, temperature = 1, topK = 0, seed = 0, stopByte } = options;
-  if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new Error('generate: maxTokens must be an integer >= 0');
+  if (!Number.isInteger(maxTokens) || maxTokens < 0)
+    throw new Error('generate: maxTokens must be an integer >= 0');
   if (!(temperature >= 0)) throw new Error('generate: temperature must be >= 0');
   if (!Number.isInteger(topK) || topK < 0) throw new Error('generate: topK must be an integer >= 0');
   let contextLength = options.contextLength;
