@@ -1,0 +1,131 @@
+// FLOPs and compulsory bytes of a prepared dispatch, from what it was prepared with (see gpu.ts).
+// Bytes are the DRAM traffic if every operand were read once and every output written once (an
+// in-place output counts twice): a lower bound on what the kernel moves, useful for a roofline.
+import type { Dispatch } from '../src/gpu/context';
+import type { BenchGpu, DispatchMeta } from './gpu';
+
+export interface Cost {
+  flops: number;
+  bytes: number;
+}
+
+/** Outputs the kernel also reads (read-modify-write). */
+const IN_PLACE: Record<string, (p: Record<string, number>) => string[]> = {
+  crossEntropy: () => ['logits'],
+  choleskySolve: () => ['rhs'],
+  adamwUpdate: () => ['p', 'm', 'v'],
+  sgdUpdate: () => ['p'],
+  layerNormBackward: (p) => (p.accumulate ? ['dx'] : []),
+  sweepGuard: () => ['state', 'hyperA', 'hyperB'],
+  countFallbacks: () => ['counts'],
+};
+
+function matmulCost(p: Record<string, number>): Cost {
+  const { M, N, K, batch } = p;
+  const a = M * K * (p.strideA ? batch : 1);
+  const b = K * N * (p.strideB ? batch : 1);
+  const c = M * N * batch * (p.beta !== 0 ? 2 : 1);
+  return { flops: 2 * M * N * K * batch, bytes: 4 * (a + b + c + (p.hasBias ? N : 0)) };
+}
+
+/** Causal attention: query i sees keys 0..i, so T(T+1)/2 (query, key) pairs per head. */
+function attentionFlops(kernel: string, p: Record<string, number>): number {
+  const pairs = (p.N * p.H * p.T * (p.T + 1)) / 2;
+  const perPair: Record<string, number> = {
+    attentionScores: 2 * p.D + 5, // q·k, then scale, max, exp, sum, divide
+    attentionWeightedSum: 2 * p.D,
+    attentionBackwardScores: 2 * p.D + 3, // dP = dO·v, then P ⊙ (dP − rowsum)
+    attentionBackwardGrads: 3 * 2 * p.D, // dq, dk, dv
+  };
+  return pairs * (perPair[kernel] ?? 0);
+}
+
+function bufferBytes(m: DispatchMeta): number {
+  const seen = new Set<GPUBuffer>();
+  let bytes = 0;
+  const inPlace = new Set((IN_PLACE[m.kernel] ?? (() => []))(m.params));
+  for (const [name, kind] of Object.entries(m.bindings)) {
+    const buf = m.buffers[name];
+    if (!buf || (kind === 'read' && seen.has(buf))) continue;
+    seen.add(buf);
+    bytes += buf.size * (kind === 'write' && inPlace.has(name) ? 2 : 1);
+  }
+  return bytes;
+}
+
+const ELEMENTWISE_FLOPS: Record<string, number> = {
+  geluForward: 8,
+  geluBackward: 12,
+  layerNormForward: 8,
+  layerNormBackward: 12,
+  crossEntropy: 5,
+  adamwUpdate: 12,
+  sgdUpdate: 4,
+};
+
+/** Σ n over the jobs {offset, n, strideI, strideK} of a gram / choleskySolve dispatch. */
+function jobVectors(gpu: BenchGpu, m: DispatchMeta): number {
+  const jobs = gpu.initialU32(m.buffers.jobs);
+  if (!jobs) return 0;
+  let n = 0;
+  for (let j = 0; j < m.params.count; j++) n += jobs[4 * j + 1];
+  return n;
+}
+
+export function costOf(gpu: BenchGpu, m: DispatchMeta): Cost {
+  if (m.kernel === 'matmul') return matmulCost(m.params);
+  const bytes = bufferBytes(m);
+  if (m.kernel.startsWith('attention')) return { flops: attentionFlops(m.kernel, m.params), bytes };
+  if (m.kernel === 'gram' || m.kernel === 'choleskySolve') {
+    // Per job: an r×r Gram of n vectors (2r²n), or a factorisation (r³/3) and two solves of n vectors.
+    const { r, count } = m.params;
+    const n = jobVectors(gpu, m);
+    // The job's factor / rhs is all it touches of the (shared, larger) LoRA buffer.
+    const touched = 4 * r * n * (m.kernel === 'gram' ? 1 : 2) + 4 * count * r * r;
+    const flops = m.kernel === 'gram' ? 2 * r * r * n : (count * r * r * r) / 3 + 2 * r * r * n;
+    return { flops, bytes: touched };
+  }
+  const perElement = ELEMENTWISE_FLOPS[m.kernel] ?? 1;
+  return { flops: (perElement * bytes) / 8, bytes };
+}
+
+export interface ListSummary {
+  dispatches: number;
+  /** Dispatches that launch work (a zero-size grid is skipped by the encoder). */
+  launched: number;
+  flops: number;
+  bytes: number;
+  byKernel: Record<string, number>;
+}
+
+export function summarize(gpu: BenchGpu, list: readonly Dispatch[]): ListSummary {
+  const s: ListSummary = { dispatches: list.length, launched: 0, flops: 0, bytes: 0, byKernel: {} };
+  for (const d of list) {
+    if (d.workgroups.every((w) => w > 0)) s.launched++;
+    const m = gpu.metaOf(d);
+    s.byKernel[d.label] = (s.byKernel[d.label] ?? 0) + 1;
+    if (!m) continue;
+    const c = costOf(gpu, m);
+    s.flops += c.flops;
+    s.bytes += c.bytes;
+  }
+  return s;
+}
+
+/** A readable shape of a dispatch for tables: "matmul NT 8192×768×256" etc. */
+export function describe(gpu: BenchGpu, d: Dispatch): string {
+  const m = gpu.metaOf(d);
+  if (!m) return d.label;
+  const p = m.params;
+  if (m.kernel === 'matmul') {
+    const t = `${m.constants.TRANS_A ? 'T' : 'N'}${m.constants.TRANS_B ? 'T' : 'N'}`;
+    const b = p.batch > 1 ? `${p.batch}×` : '';
+    return `matmul ${t} ${b}${p.M}×${p.N}×${p.K}${p.beta ? ' +=' : ''}`;
+  }
+  if (m.kernel.startsWith('attention')) return `${m.kernel} N${p.N} T${p.T} H${p.H} D${p.D}`;
+  if ('rows' in p && 'C' in p) return `${m.kernel} ${p.rows}×${p.C}`;
+  if (m.kernel === 'crossEntropy') return `${m.kernel} ${p.R * p.rows}×${p.V}`;
+  if ('count' in p && 'r' in p) return `${m.kernel} ${p.count}× r${p.r}`;
+  if ('n' in p) return `${m.kernel} n=${'R' in p ? `${p.R}×` : ''}${p.n}`;
+  return m.kernel;
+}

@@ -1,0 +1,217 @@
+// The benchmark's GPU: the engine's Gpu, acquired with Dawn's timestamp quantization off, that also
+// remembers what every prepared dispatch binds (for FLOP and byte counts) and can capture or time the
+// dispatch lists the engine submits. Everything here sits on the engine's public API.
+import { Gpu, type Dispatch } from '../src/gpu/context';
+import { OPTIONAL_FEATURES, type AcquiredDevice } from '../src/gpu/device';
+import type { Kernel } from '../src/gpu/kernel';
+
+/** What a dispatch was prepared with: enough to count its FLOPs and the bytes it must move. */
+export interface DispatchMeta {
+  kernel: string;
+  buffers: Record<string, GPUBuffer>;
+  bindings: Record<string, 'read' | 'write'>;
+  params: Record<string, number>;
+  constants: Record<string, number>;
+}
+
+const RAISED_LIMITS = [
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+] as const;
+
+// Dawn's instance must outlive its devices (see ../shared/gpu/README.md): module-level, never collected.
+let instance: GPU | undefined;
+
+/**
+ * A device as src/gpu/device.ts acquires it (same optional features, same raised limits), from a Dawn
+ * instance created with timestamp quantization disabled: by default Dawn rounds timestamps to 2^16 ns,
+ * which would swamp the ~10 µs dispatches we time. Falls back to a plain instance if the flag is refused.
+ */
+async function acquireBenchDevice(): Promise<AcquiredDevice & { quantizationOff: boolean }> {
+  const mod = (await import('webgpu')) as unknown as {
+    create: (flags: string[]) => GPU;
+    globals: Record<string, unknown>;
+  };
+  Object.assign(globalThis, mod.globals);
+  let quantizationOff = true;
+  try {
+    instance = mod.create(['disable-dawn-features=timestamp_quantization']);
+  } catch {
+    instance = mod.create([]);
+    quantizationOff = false;
+  }
+  const adapter = await instance.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter)
+    throw new Error('no WebGPU adapter (install a Vulkan driver, or run through scripts/with-webgpu.sh)');
+  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f));
+  const requiredLimits: Record<string, number> = {};
+  for (const name of RAISED_LIMITS) requiredLimits[name] = adapter.limits[name];
+  const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'lora-lab-bench' });
+  const ai = adapter.info;
+  const limits: Record<string, number> = {};
+  for (const name of RAISED_LIMITS) limits[name] = device.limits[name];
+  const description = ai.description || ai.device || '';
+  return {
+    device,
+    quantizationOff,
+    info: {
+      vendor: ai.vendor,
+      architecture: ai.architecture,
+      description,
+      isSoftware:
+        /swiftshader/i.test(`${ai.vendor} ${ai.architecture} ${description}`) || ai.vendor === 'google',
+      features: [...device.features].sort(),
+      limits,
+      runtime: 'node',
+    },
+  };
+}
+
+type SubmitMode =
+  | { kind: 'normal' }
+  | { kind: 'capture'; lists: Dispatch[][] }
+  | { kind: 'stamp'; querySet: GPUQuerySet; next: number; capacity: number };
+
+export class BenchGpu extends Gpu {
+  private meta = new WeakMap<Dispatch, DispatchMeta>();
+  private small = new WeakMap<GPUBuffer, Uint32Array>();
+  private mode: SubmitMode = { kind: 'normal' };
+  quantizationOff = false;
+
+  static async acquire(): Promise<BenchGpu> {
+    const acquired = await acquireBenchDevice();
+    const gpu = new BenchGpu(acquired);
+    gpu.quantizationOff = acquired.quantizationOff;
+    return gpu;
+  }
+
+  override prepare<B extends string, P extends string>(
+    kernel: Kernel<B, P>,
+    buffers: Record<B, GPUBuffer>,
+    params: Record<P, number>,
+    constants: Record<string, number> = {},
+  ): Dispatch<P> {
+    const d = super.prepare(kernel, buffers, params, constants);
+    const values: Record<string, number> = { ...params };
+    const setParams = d.setParams.bind(d);
+    const wrapped: Dispatch<P> = {
+      label: d.label,
+      workgroups: d.workgroups,
+      encode: (pass) => d.encode(pass),
+      setParams: (update) => {
+        Object.assign(values, update);
+        setParams(update);
+      },
+    };
+    this.meta.set(wrapped, {
+      kernel: kernel.label,
+      buffers: { ...buffers },
+      bindings: kernel.bindings,
+      params: values,
+      constants: { ...kernel.constants, ...constants },
+    });
+    return wrapped;
+  }
+
+  /** Small buffers made from data (job tables) keep a copy, so costs can read their sizes. */
+  override buffer(data: ArrayBufferView | number, label = 'buffer'): GPUBuffer {
+    const buf = super.buffer(data, label);
+    if (typeof data !== 'number' && data.byteLength <= 1 << 16 && data.byteLength % 4 === 0) {
+      this.small.set(
+        buf,
+        new Uint32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)),
+      );
+    }
+    return buf;
+  }
+
+  initialU32(buf: GPUBuffer): Uint32Array | undefined {
+    return this.small.get(buf);
+  }
+
+  metaOf(d: Dispatch): DispatchMeta | undefined {
+    return this.meta.get(d);
+  }
+
+  /** Run `fn`, recording (not submitting) every dispatch list it submits. */
+  capture(fn: () => void): Dispatch[][] {
+    const lists: Dispatch[][] = [];
+    this.mode = { kind: 'capture', lists };
+    try {
+      fn();
+    } finally {
+      this.mode = { kind: 'normal' };
+    }
+    return lists;
+  }
+
+  /** From now on every submit() gets begin/end timestamps, until stopStamping(); needs 'timestamp-query'. */
+  startStamping(capacity: number): void {
+    const querySet = this.device.createQuerySet({ type: 'timestamp', count: 2 * capacity });
+    this.mode = { kind: 'stamp', querySet, next: 0, capacity };
+  }
+
+  /** GPU nanoseconds of each stamped submit, in order. */
+  async stopStamping(): Promise<number[]> {
+    const mode = this.mode;
+    this.mode = { kind: 'normal' };
+    if (mode.kind !== 'stamp') return [];
+    const ns = await resolveTimestamps(this, mode.querySet, mode.next);
+    mode.querySet.destroy();
+    return ns;
+  }
+
+  override submit(
+    label: string,
+    dispatches: readonly Dispatch[],
+    timestamps?: GPUComputePassTimestampWrites,
+  ): void {
+    const mode = this.mode;
+    if (mode.kind === 'capture') {
+      mode.lists.push([...dispatches]);
+      return;
+    }
+    if (mode.kind === 'stamp' && !timestamps && mode.next < mode.capacity) {
+      const i = mode.next++;
+      super.submit(label, dispatches, {
+        querySet: mode.querySet,
+        beginningOfPassWriteIndex: 2 * i,
+        endOfPassWriteIndex: 2 * i + 1,
+      });
+      return;
+    }
+    super.submit(label, dispatches, timestamps);
+  }
+}
+
+const QUERY_RESOLVE = 0x0200;
+const COPY_SRC = 0x0004;
+const COPY_DST = 0x0008;
+const MAP_READ = 0x0001;
+
+/** end − begin in ns for `pairs` begin/end pairs of a timestamp query set. */
+export async function resolveTimestamps(gpu: Gpu, querySet: GPUQuerySet, pairs: number): Promise<number[]> {
+  if (pairs === 0) return [];
+  const bytes = pairs * 2 * 8;
+  const resolve = gpu.device.createBuffer({ size: bytes, usage: QUERY_RESOLVE | COPY_SRC });
+  const read = gpu.device.createBuffer({ size: bytes, usage: MAP_READ | COPY_DST });
+  gpu.submitEncoded('resolve timestamps', (enc) => {
+    enc.resolveQuerySet(querySet, 0, pairs * 2, resolve, 0);
+    enc.copyBufferToBuffer(resolve, 0, read, 0, bytes);
+  });
+  await gpu.sync('resolve timestamps');
+  await read.mapAsync(MAP_READ);
+  const t = new BigUint64Array(read.getMappedRange().slice(0));
+  read.unmap();
+  read.destroy();
+  resolve.destroy();
+  const out: number[] = [];
+  for (let i = 0; i < pairs; i++) out.push(Number(t[2 * i + 1] - t[2 * i]));
+  return out;
+}

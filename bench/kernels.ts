@@ -1,0 +1,198 @@
+// Kernel micro-benchmarks: per kernel and shape, the time of one dispatch and its GFLOP/s or GB/s.
+import type { Dispatch } from '../src/gpu/context';
+import { matmul, matmulParams } from '../src/kernels/matmul';
+import { choleskySolve } from '../src/kernels/cholesky';
+import { aAtJob, gram, packJobs } from '../src/kernels/gram';
+import { prepareAttentionBackward, prepareAttentionForward } from '../src/kernels/attention';
+import { layerNormBackward, layerNormForward } from '../src/kernels/layernorm';
+import { crossEntropy } from '../src/kernels/crossentropy';
+import { geluForward } from '../src/kernels/gelu';
+import type { BenchGpu } from './gpu';
+import { costOf } from './cost';
+import { timeAuto, type TimingSource } from './timer';
+
+export interface KernelResult {
+  kernel: string;
+  shape: string;
+  ms: number;
+  gflops: number;
+  gbps: number;
+  source: TimingSource;
+  reps: number;
+}
+
+export interface KernelSizes {
+  matmul: number[];
+  cholesky: { count: number; n: number; rs: number[] };
+  /** The model's shapes: sequences N = R·Bt, positions T, heads H, head size D, vocabulary V. */
+  model: { Ns: number[]; T: number; H: number; D: number; V: number };
+  timing: { targetMs: number; maxReps: number; trials: number };
+}
+
+/** Deterministic, cheap, non-trivial values (kernels are timed, not checked, here). */
+function filled(n: number, scale = 1): Float32Array {
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = (((i * 0.6180339887) % 1) - 0.5) * scale;
+  return x;
+}
+
+/** Batched SPD matrices close to I (diagonally dominant), so repeated in-place solves stay finite. */
+function spdNearIdentity(count: number, r: number): Float32Array {
+  const P = new Float32Array(count * r * r);
+  for (let m = 0; m < count; m++) {
+    for (let i = 0; i < r; i++) {
+      for (let j = 0; j <= i; j++) {
+        const v = i === j ? 1 : (0.5 / r) * ((((m * 31 + i * 7 + j * 3) * 0.6180339887) % 1) - 0.5);
+        P[m * r * r + i * r + j] = v;
+        P[m * r * r + j * r + i] = v;
+      }
+    }
+  }
+  return P;
+}
+
+/** Appends to `results` as it goes (so a failure keeps what was measured before it). */
+export async function benchKernels(
+  gpu: BenchGpu,
+  sizes: KernelSizes,
+  log: (line: string) => void,
+  results: KernelResult[] = [],
+): Promise<KernelResult[]> {
+  const owned: GPUBuffer[] = [];
+  const buf = (data: Float32Array | Uint32Array | number, label: string) => {
+    const b = gpu.buffer(data, label);
+    owned.push(b);
+    return b;
+  };
+  const time = async (list: Dispatch[], kernel: string, shape: string) => {
+    const t = await timeAuto(gpu, list, sizes.timing);
+    let flops = 0;
+    let bytes = 0;
+    for (const d of list) {
+      const m = gpu.metaOf(d);
+      if (!m) continue;
+      const c = costOf(gpu, m);
+      flops += c.flops;
+      bytes += c.bytes;
+    }
+    const r: KernelResult = {
+      kernel,
+      shape,
+      ms: t.ms,
+      gflops: flops / (t.ms * 1e6),
+      gbps: bytes / (t.ms * 1e6),
+      source: t.source,
+      reps: t.reps,
+    };
+    results.push(r);
+    log(
+      `  ${kernel.padEnd(22)} ${shape.padEnd(26)} ${(t.ms * 1000).toFixed(1).padStart(10)} µs ${r.gflops.toFixed(1).padStart(9)} GFLOP/s ${r.gbps.toFixed(1).padStart(8)} GB/s`,
+    );
+    await gpu.sync(kernel);
+  };
+  const release = () => {
+    for (const b of owned.splice(0)) b.destroy();
+  };
+
+  for (const n of sizes.matmul) {
+    const a = buf(filled(n * n), 'a');
+    const b = buf(filled(n * n), 'b');
+    const c = buf(n * n * 4, 'c');
+    for (const [TRANS_A, TRANS_B, name] of [
+      [0, 0, 'NN'],
+      [0, 1, 'NT'],
+      [1, 0, 'TN'],
+    ] as const) {
+      const d = gpu.prepare(matmul, { a, b, bias: b, c }, matmulParams({ M: n, N: n, K: n }), {
+        TRANS_A,
+        TRANS_B,
+      });
+      await time([d], `matmul ${name}`, `${n}×${n}×${n}`);
+    }
+    release();
+  }
+
+  const { count, n } = sizes.cholesky;
+  for (const r of sizes.cholesky.rs) {
+    const jobs = buf(packJobs(Array.from({ length: count }, (_, m) => aAtJob(m * r * n, n))), 'jobs');
+    const factors = buf(filled(count * r * n, 0.1), 'factors');
+    const P = buf(spdNearIdentity(count, r), 'P');
+    const status = buf(count * 4, 'status');
+    await time(
+      [gpu.prepare(gram, { factors, jobs, out: buf(count * r * r * 4, 'G') }, { count, r, damping: 1e-6 })],
+      'gram',
+      `${count}× r${r} n${n}`,
+    );
+    await time(
+      [gpu.prepare(choleskySolve, { P, jobs, rhs: factors, status }, { count, r })],
+      'choleskySolve',
+      `${count}× r${r} n${n}`,
+    );
+    release();
+  }
+
+  const { T, H, D, V } = sizes.model;
+  const C = H * D;
+  for (const N of sizes.model.Ns) {
+    const rows = N * T;
+    const shape = { N, T, H, D };
+    const qkv = buf(filled(rows * 3 * C), 'qkv');
+    const out = buf(rows * C * 4, 'out');
+    const probs = buf(N * H * T * T * 4, 'probs');
+    const fwd = prepareAttentionForward(gpu, { qkv, out, probs }, shape);
+    await time(fwd, 'attention forward', `N${N} T${T} H${H} D${D}`);
+    const bwd = prepareAttentionBackward(
+      gpu,
+      {
+        qkv,
+        probs,
+        dout: buf(filled(rows * C), 'dout'),
+        dqkv: buf(rows * 3 * C * 4, 'dqkv'),
+        dscores: buf(N * H * T * T * 4, 'dscores'),
+      },
+      shape,
+    );
+    await time(bwd, 'attention backward', `N${N} T${T} H${H} D${D}`);
+
+    const x = buf(filled(rows * C), 'x');
+    const gamma = buf(filled(C), 'gamma');
+    const mean = buf(rows * 4, 'mean');
+    const rstd = buf(rows * 4, 'rstd');
+    const y = buf(rows * C * 4, 'y');
+    await time(
+      [gpu.prepare(layerNormForward, { x, gamma, beta: gamma, y, mean, rstd }, { rows, C, eps: 1e-5 })],
+      'layerNorm forward',
+      `${rows}×${C}`,
+    );
+    await time(
+      [gpu.prepare(layerNormBackward, { dy: x, x, gamma, mean, rstd, dx: y }, { rows, C, accumulate: 1 })],
+      'layerNorm backward',
+      `${rows}×${C}`,
+    );
+    const h = buf(filled(rows * 4 * C), 'h');
+    await time(
+      [gpu.prepare(geluForward, { x: h, y: buf(rows * 4 * C * 4, 'gelu') }, { n: rows * 4 * C })],
+      'gelu forward',
+      `${rows}×${4 * C}`,
+    );
+    const logits = buf(filled(rows * V), 'logits');
+    const targets = buf(
+      Uint32Array.from({ length: rows }, (_, i) => (i * 7) % V),
+      'targets',
+    );
+    const mask = buf(new Float32Array(rows).fill(1), 'mask');
+    await time(
+      [
+        gpu.prepare(
+          crossEntropy,
+          { logits, targets, mask, rowLoss: buf(rows * 4, 'rowLoss') },
+          { R: 1, rows, V, invCount: 1 / rows },
+        ),
+      ],
+      'crossEntropy',
+      `${rows}×${V}`,
+    );
+    release();
+  }
+  return results;
+}

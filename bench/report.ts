@@ -1,0 +1,208 @@
+// Tables and target checks for the benchmark's JSON, and the side-by-side comparison with the peer.
+import type { KernelResult } from './kernels';
+import type { StepResult } from './step';
+
+export interface BenchReport {
+  meta: {
+    date: string;
+    commit: string;
+    mode: 'gpu' | 'swiftshader-toy';
+    adapter: string;
+    features: string[];
+    timer: 'timestamp' | 'wall';
+    quantizationOff: boolean;
+    model: {
+      name: string;
+      source: string;
+      n_layer: number;
+      n_embd: number;
+      n_head: number;
+      n_positions: number;
+    };
+    lora: { r: number; alpha: number; targets: string[] };
+    batch: number;
+    seq: number;
+    peakFp32: number | null;
+    practicalFp32: number | null;
+  };
+  kernels: KernelResult[];
+  perOptimizer: StepResult[];
+  sweep: StepResult[];
+  losses: { steps: number; lr: number; byRun: Record<string, number[]> };
+  /** Sections that failed (the rest of the run went on). */
+  errors: string[];
+}
+
+/** The PyTorch peer's JSON (bench/peers/torch_sweep.py). */
+export interface PeerReport {
+  device: string;
+  torch: string;
+  batch: number;
+  seq: number;
+  attention: string;
+  model: string;
+  perOptimizer: { optimizer: string; msPerStep: number }[];
+  sweep: { R: number; totalSeconds: number; steps: number; tokensPerSec: number; msPerRunStep: number }[];
+  losses: { steps: number; lr: number; byRun: Record<string, number[]> };
+}
+
+const f = (x: number | null | undefined, d = 3) => (x == null || !Number.isFinite(x) ? '-' : x.toFixed(d));
+/** Rates: no decimals when large, two when small (SwiftShader's toy figures). */
+const rate = (x: number) => (!Number.isFinite(x) ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(2));
+const pct = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(2)}%` : '-');
+
+export function targetLines(r: BenchReport, peer?: PeerReport): string[] {
+  const out: string[] = [];
+  if (r.meta.mode === 'swiftshader-toy') {
+    out.push(
+      "(SwiftShader toy sizes: the targets are the H100's; checked here only to exercise the harness)",
+    );
+  }
+  const byKind = (k: string) => r.perOptimizer.find((s) => s.runs[0].optimizer === k);
+  const plain = byKind('adamw');
+  const riem = byKind('riemannian-adamw');
+  const s8 = r.sweep.find((s) => s.R === 8);
+  const s1 = r.sweep.find((s) => s.R === 1);
+  const p8 = peer?.sweep.find((s) => s.R === 8);
+  if (!s8 || !p8) {
+    out.push('8-run sweep tokens/s ≥ 3× PyTorch: needs R = 8 from both engines (see `compare`)');
+  } else {
+    const ratio = s8.tokensPerSec / p8.tokensPerSec;
+    out.push(
+      `8-run sweep tokens/s ≥ 3× PyTorch: ${Math.round(s8.tokensPerSec)} vs ${Math.round(p8.tokensPerSec)} = ${ratio.toFixed(2)}× → ${ratio >= 3 ? 'MET' : 'missed'}`,
+    );
+  }
+  if (plain && riem) {
+    const wall = riem.wallMs / plain.wallMs;
+    const pass = riem.phases.step / plain.phases.step;
+    out.push(
+      `Riemannian AdamW step ≤ 1.03× AdamW: wall ${f(riem.wallMs)} / ${f(plain.wallMs)} ms = ${wall.toFixed(3)}×, GPU pass ${f(riem.phases.step)} / ${f(plain.phases.step)} ms = ${pass.toFixed(3)}× → ${Math.max(wall, pass) <= 1.03 ? 'MET' : 'missed'}`,
+    );
+    const share = riem.phases.gramCholesky / riem.phases.step;
+    const share8 = s8 ? s8.phases.gramCholesky / s8.phases.step : NaN;
+    out.push(
+      `Gram + Cholesky < 2% of a step: R=1 ${pct(riem.phases.gramCholesky, riem.phases.step)} (${f(riem.phases.gramCholesky, 4)} ms)` +
+        (s8 ? `, R=8 ${pct(s8.phases.gramCholesky, s8.phases.step)}` : '') +
+        ` → ${share < 0.02 && !(share8 >= 0.02) ? 'MET' : 'missed'}`,
+    );
+  }
+  const big = s8?.largestMatmul ?? riem?.largestMatmul;
+  if (big) {
+    const peak = r.meta.peakFp32;
+    const frac = peak ? (big.gflops * 1e9) / peak : NaN;
+    out.push(
+      `Largest matmul ≥ 50% of FP32 peak: ${big.what} at ${rate(big.gflops)} GFLOP/s` +
+        (peak
+          ? ` = ${(100 * frac).toFixed(1)}% of the ${peak / 1e12} TFLOP/s peak` +
+            (r.meta.practicalFp32
+              ? ` (${((100 * big.gflops * 1e9) / r.meta.practicalFp32).toFixed(1)}% of cuBLAS's ${r.meta.practicalFp32 / 1e12})`
+              : '') +
+            ` → ${frac >= 0.5 ? 'MET' : 'missed'}`
+          : ' (peak unknown for this adapter)'),
+    );
+  }
+  if (s1 && s8) {
+    const g = s8.wallMs / s1.wallMs;
+    out.push(
+      `Step time grows sub-linearly in R (t(8)/t(1) ≤ 4, i.e. at least 2× better than linear): ${g.toFixed(2)} → ${g <= 4 ? 'MET' : 'missed'}`,
+    );
+  }
+  return out;
+}
+
+export function printReport(r: BenchReport, log: (s: string) => void): void {
+  log('');
+  log(`Per optimizer (R = 1, batch ${r.meta.batch} × seq ${r.meta.seq}):`);
+  log(
+    '| optimizer | wall ms/step | GPU ms/step | pass ms | fwd | bwd | optimizer | gram+chol | tokens/s | dispatches | MB moved | GFLOP/s |',
+  );
+  log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const s of r.perOptimizer) {
+    const p = s.phases;
+    log(
+      `| ${s.runs[0].optimizer} | ${f(s.wallMs)} | ${f(s.gpuMs)} | ${f(p.step)} | ${f(p.forward)} | ${f(p.backward)} | ${f(p.optimizer)} (${pct(p.optimizer, p.step)}) | ${f(p.gramCholesky, 4)} (${pct(p.gramCholesky, p.step)}) | ${Math.round(s.tokensPerSec)} | ${s.summary.launched} | ${f(s.summary.bytes / 1e6, 1)} | ${rate(s.gflops)} |`,
+    );
+  }
+  log('');
+  log('Sweep over R (adamw + riemannian-adamw × learning rates, one batched step for all runs):');
+  log(
+    '| R | wall ms/step | GPU ms/step | pass ms | t(R)/t(1) | tokens/s | dispatches | GFLOP/step | MB moved | largest matmul | its GFLOP/s |',
+  );
+  log('|---|---|---|---|---|---|---|---|---|---|---|');
+  const t1 = r.sweep.find((s) => s.R === 1)?.wallMs ?? NaN;
+  for (const s of r.sweep) {
+    log(
+      `| ${s.R} | ${f(s.wallMs)} | ${f(s.gpuMs)} | ${f(s.phases.step)} | ${f(s.wallMs / t1, 2)} | ${Math.round(s.tokensPerSec)} | ${s.summary.launched} | ${f(s.summary.flops / 1e9, 2)} | ${f(s.summary.bytes / 1e6, 1)} | ${s.largestMatmul.what} | ${rate(s.largestMatmul.gflops)} |`,
+    );
+  }
+  for (const s of [...r.perOptimizer, ...r.sweep]) {
+    if (!s.topKernels) continue;
+    log('');
+    const gap = s.phases.step - (s.isolatedSumMs ?? 0);
+    log(
+      `Top kernels of a step, ${s.label} R=${s.R} (each timed alone; Σ ${f(s.isolatedSumMs)} ms vs the step's pass ${f(s.phases.step)} ms: ` +
+        `${f(gap)} ms between dispatches ≈ ${f((1000 * gap) / s.summary.launched, 1)} µs × ${s.summary.launched}):`,
+    );
+    log('| kernel and shape | × | ms total | share | GFLOP/s | GB/s |');
+    log('|---|---|---|---|---|---|');
+    for (const k of s.topKernels.slice(0, 12)) {
+      log(
+        `| ${k.what} | ${k.count} | ${f(k.ms, 4)} | ${pct(k.ms, s.isolatedSumMs ?? 0)} | ${rate(k.gflops)} | ${rate(k.gbps)} |`,
+      );
+    }
+  }
+  log('');
+  log('Targets (issue 6):');
+  for (const l of targetLines(r)) log(`  ${l}`);
+  for (const e of r.errors) log(`FAILED: ${e}`);
+}
+
+/** Our figures next to the peer's, from one run on one machine. */
+export function compareLines(r: BenchReport, peer: PeerReport): string[] {
+  const out: string[] = [];
+  out.push(
+    `ours: ${r.meta.adapter} (WebGPU/Dawn) | peer: PyTorch ${peer.torch} on ${peer.device}, eager FP32, TF32 off, attention ${peer.attention}`,
+  );
+  const same = r.meta.model.source.split('/').pop() === (peer.model ?? '').split('/').pop();
+  out.push(
+    `weights: ours ${r.meta.model.source} | peer ${peer.model}${same ? '' : '  *** NOT THE SAME FILE: the losses are not comparable ***'}`,
+  );
+  out.push('');
+  out.push('| optimizer (R=1) | ours ms/step | PyTorch ms/step | speed-up |');
+  out.push('|---|---|---|---|');
+  for (const p of peer.perOptimizer) {
+    const s = r.perOptimizer.find((x) => x.runs[0].optimizer === p.optimizer);
+    if (s)
+      out.push(`| ${p.optimizer} | ${f(s.wallMs)} | ${f(p.msPerStep)} | ${f(p.msPerStep / s.wallMs, 2)}× |`);
+  }
+  out.push('');
+  out.push('| R | ours tokens/s (batched) | PyTorch tokens/s (runs one after another) | ratio |');
+  out.push('|---|---|---|---|');
+  for (const p of peer.sweep) {
+    const s = r.sweep.find((x) => x.R === p.R);
+    if (s)
+      out.push(
+        `| ${p.R} | ${Math.round(s.tokensPerSec)} | ${Math.round(p.tokensPerSec)} | ${f(s.tokensPerSec / p.tokensPerSec, 2)}× |`,
+      );
+  }
+  out.push('');
+  out.push(`First losses on the sequential batches (lr ${peer.losses.lr}): step | ours | PyTorch | |diff|`);
+  for (const [id, ours] of Object.entries(r.losses.byRun)) {
+    const theirs = peer.losses.byRun[id];
+    if (!theirs) continue;
+    out.push(`  ${id}`);
+    let worst = 0;
+    for (let i = 0; i < Math.min(ours.length, theirs.length); i++) {
+      const d = Math.abs(ours[i] - theirs[i]);
+      worst = Math.max(worst, d);
+      out.push(
+        `    ${String(i + 1).padStart(3)} | ${ours[i].toFixed(6)} | ${theirs[i].toFixed(6)} | ${d.toExponential(2)}`,
+      );
+    }
+    out.push(`    max |diff| = ${worst.toExponential(2)}`);
+  }
+  out.push('');
+  out.push('Targets (issue 6):');
+  for (const l of targetLines(r, peer)) out.push(`  ${l}`);
+  return out;
+}

@@ -1,0 +1,293 @@
+// `npm run bench`: kernel micro-benchmarks, training steps and an R-sweep on the engine, as a table and
+// JSON. On SwiftShader (no GPU) it runs toy sizes and says so. `compare <ours.json> <peer.json>` prints
+// our figures next to the PyTorch peer's (bench/peers/torch_sweep.py).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { execSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { loadBaseModel } from '../src/model/load';
+import { randomWeights } from '../src/model/init';
+import { parameterShapes, type LabGptConfig, type Weights } from '../src/model/config';
+import { writeSafetensors } from '../src/io/safetensors';
+import { parseDataset } from '../src/data/dataset';
+import { DEFAULT_SWEEP } from '../src/train/config';
+import { OPTIMIZERS } from '../src/optim/optimizer';
+import { BenchGpu } from './gpu';
+import { benchKernels, type KernelSizes } from './kernels';
+import { benchStep, firstLosses, singleRun, sweepRuns, type StepSetup } from './step';
+import { compareLines, printReport, type BenchReport, type PeerReport } from './report';
+
+const here = dirname(fileURLToPath(import.meta.url));
+// Bundled: .bench-build/bench.mjs; from source: bench/run.ts. The project root is one up either way.
+const root = resolve(here, '..');
+const LAB_GPT: LabGptConfig = {
+  n_layer: 4,
+  n_embd: 256,
+  n_head: 4,
+  n_positions: 256,
+  vocab_size: 256,
+  layer_norm_epsilon: 1e-5,
+};
+const TOY: LabGptConfig = {
+  n_layer: 2,
+  n_embd: 64,
+  n_head: 2,
+  n_positions: 64,
+  vocab_size: 256,
+  layer_norm_epsilon: 1e-5,
+};
+const RANDOM_MODEL = 'random-weights.safetensors';
+const LOSS_LR = 5e-3;
+const LOSS_STEPS = 8;
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+function firstExisting(paths: string[]): string | undefined {
+  return paths.find((p) => existsSync(p));
+}
+
+function loadModel(
+  path: string | undefined,
+  toy: boolean,
+): { cfg: LabGptConfig; weights: Weights; name: string; source: string } {
+  const file =
+    path ??
+    (toy
+      ? undefined
+      : // What the build put beside the bundle first: the PyTorch peer reads the same file.
+        firstExisting([
+          join(root, '.bench-build/model/model.onnx'),
+          join(root, '.bench-build/model', RANDOM_MODEL),
+          join(root, 'public/models/lab-gpt/model.onnx'),
+        ]));
+  if (file) {
+    const bytes = readFileSync(file);
+    const config = readFileSync(join(dirname(file), 'config.json'), 'utf8');
+    const m = loadBaseModel(
+      'lab-gpt',
+      config,
+      new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      file.endsWith('.onnx') ? 'onnx' : 'safetensors',
+    );
+    const random = file.endsWith(RANDOM_MODEL);
+    return {
+      cfg: m.cfg,
+      weights: m.weights,
+      name: random ? 'lab-gpt shape, random weights' : m.name,
+      source: file,
+    };
+  }
+  const cfg = toy ? TOY : LAB_GPT;
+  return {
+    cfg,
+    weights: randomWeights(cfg, 1),
+    name: toy ? 'toy (random weights)' : 'lab-gpt shape (random weights: model file not found)',
+    source: 'randomWeights',
+  };
+}
+
+/** Dawn's adapter info names the driver, not the board: ask nvidia-smi (for the FP32 peak). */
+function nvidiaName(): string {
+  try {
+    return execSync('nvidia-smi --query-gpu=name --format=csv,noheader', { encoding: 'utf8', timeout: 10000 })
+      .split('\n')[0]
+      .trim();
+  } catch {
+    return '';
+  }
+}
+
+function buildInfo(): { commit: string; built: string } {
+  const p = join(here, 'build-info.json');
+  if (existsSync(p)) return JSON.parse(readFileSync(p, 'utf8')) as { commit: string; built: string };
+  return { commit: process.env.BENCH_COMMIT ?? 'unknown', built: '' };
+}
+
+/**
+ * Until the trained lab-gpt exists, the build writes lab-gpt-shaped random weights (and its config)
+ * as safetensors, so that the PyTorch peer loads exactly the weights we train on.
+ */
+function exportRandomModel(dir: string): void {
+  const weights = randomWeights(LAB_GPT, 1);
+  const shapes = parameterShapes(LAB_GPT);
+  const tensors = new Map([...weights].map(([name, data]) => [name, { shape: shapes.get(name)!, data }]));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, RANDOM_MODEL),
+    writeSafetensors(tensors, { source: 'randomWeights(lab-gpt config, seed 1)' }),
+  );
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 'gpt2', ...LAB_GPT }, null, 1));
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args[0] === 'export-random-model') {
+    exportRandomModel(args[1]);
+    return;
+  }
+  if (args[0] === 'compare') {
+    const ours = JSON.parse(readFileSync(args[1], 'utf8')) as BenchReport;
+    const peer = JSON.parse(readFileSync(args[2], 'utf8')) as PeerReport;
+    for (const l of compareLines(ours, peer)) console.log(l);
+    return;
+  }
+  const out = flag(args, 'out') ?? join(root, 'bench/results-local.json');
+  const log = (s: string) => console.log(s);
+  const gpu = await BenchGpu.acquire();
+  const toy = gpu.info.isSoftware || args.includes('--toy');
+  const adapter = `${gpu.info.vendor} ${gpu.info.architecture} ${gpu.info.description}`.trim();
+  log(
+    `adapter: ${adapter}; timestamps: ${gpu.hasTimestamps ? `yes (quantization ${gpu.quantizationOff ? 'off' : 'default'})` : 'no (wall clock)'}`,
+  );
+  if (toy) {
+    log(
+      '*** SwiftShader (a CPU emulation of a GPU): TOY sizes — these figures test the harness, they are not performance figures. ***',
+    );
+  }
+  const model = loadModel(flag(args, 'model'), toy);
+  const dataPath =
+    flag(args, 'data') ??
+    firstExisting([
+      join(root, '.bench-build/data/devils-dictionary.txt'),
+      join(root, 'public/datasets/devils-dictionary.txt'),
+    ]);
+  if (!dataPath) throw new Error('no dataset: pass --data <file.txt>');
+  const dataset = parseDataset(dataPath.split('/').pop()!, new Uint8Array(readFileSync(dataPath)));
+  const batch = Number(flag(args, 'batch') ?? (toy ? 2 : DEFAULT_SWEEP.batch));
+  const seq = Number(flag(args, 'seq') ?? (toy ? 32 : DEFAULT_SWEEP.seq));
+  const { cfg } = model;
+  log(
+    `model: ${model.name} (${model.source}) n_layer ${cfg.n_layer} n_embd ${cfg.n_embd} n_head ${cfg.n_head}; LoRA c_attn r ${DEFAULT_SWEEP.lora.r} alpha ${DEFAULT_SWEEP.lora.alpha}; batch ${batch} × seq ${seq}`,
+  );
+  const gpuName = gpu.info.vendor === 'nvidia' ? nvidiaName() : '';
+  const isHopper = /H100|H200|GH100/i.test(`${adapter} ${gpuName}`);
+
+  const sizes: KernelSizes = toy
+    ? {
+        matmul: [64, 128],
+        cholesky: { count: 100, n: 256, rs: [4, 16, 64] },
+        model: {
+          Ns: [batch, 4 * batch],
+          T: seq,
+          H: cfg.n_head,
+          D: cfg.n_embd / cfg.n_head,
+          V: cfg.vocab_size,
+        },
+        timing: { targetMs: 20, maxReps: 10, trials: 2 },
+      }
+    : {
+        matmul: [256, 1024, 4096],
+        cholesky: { count: 1000, n: 256, rs: [4, 16, 64] },
+        model: {
+          Ns: [batch, 8 * batch],
+          T: seq,
+          H: cfg.n_head,
+          D: cfg.n_embd / cfg.n_head,
+          V: cfg.vocab_size,
+        },
+        timing: { targetMs: 25, maxReps: 400, trials: 5 },
+      };
+  const setup: StepSetup = {
+    cfg,
+    weights: model.weights,
+    dataset,
+    batch,
+    seq,
+    steps: toy ? 2 : 30,
+    trials: toy ? 2 : 5,
+    warmup: toy ? 1 : 10,
+    timing: toy ? { targetMs: 5, maxReps: 2, trials: 1 } : { targetMs: 20, maxReps: 200, trials: 5 },
+  };
+  const Rs = (flag(args, 'rs') ?? (toy ? '1,2,4' : '1,2,4,8,16')).split(',').map(Number);
+
+  const report: BenchReport = {
+    meta: {
+      date: new Date().toISOString(),
+      commit: buildInfo().commit,
+      mode: toy ? 'swiftshader-toy' : 'gpu',
+      adapter: gpuName ? `${gpuName} (${adapter})` : adapter,
+      features: gpu.info.features,
+      timer: gpu.hasTimestamps ? 'timestamp' : 'wall',
+      quantizationOff: gpu.quantizationOff,
+      model: {
+        name: model.name,
+        source: model.source,
+        n_layer: cfg.n_layer,
+        n_embd: cfg.n_embd,
+        n_head: cfg.n_head,
+        n_positions: cfg.n_positions,
+      },
+      lora: { ...DEFAULT_SWEEP.lora },
+      batch,
+      seq,
+      peakFp32: isHopper ? 67e12 : null,
+      practicalFp32: isHopper ? 51.5e12 : null,
+    },
+    kernels: [],
+    perOptimizer: [],
+    sweep: [],
+    losses: { steps: LOSS_STEPS, lr: LOSS_LR, byRun: {} },
+    errors: [],
+  };
+
+  // A failing section is reported and skipped, so one broken kernel does not cost the whole GPU run;
+  // the JSON is rewritten after each section for the same reason.
+  const attempt = async (what: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (e) {
+      const msg = `${what}: ${e instanceof Error ? e.message : String(e)}`;
+      report.errors.push(msg);
+      log(`  FAILED ${msg}`);
+    }
+    writeFileSync(out, JSON.stringify(report, null, 1));
+  };
+  if (!args.includes('--skip-kernels')) {
+    log('\nKernels (time of one dispatch; GFLOP/s and compulsory GB/s):');
+    await attempt('kernels', async () => {
+      await benchKernels(gpu, sizes, log, report.kernels);
+    });
+  }
+  if (!args.includes('--skip-steps')) {
+    log('\nTraining steps:');
+    for (const kind of OPTIMIZERS) {
+      await attempt(`step ${kind}`, async () => {
+        report.perOptimizer.push(
+          await benchStep(gpu, setup, kind, singleRun(kind), { breakdown: kind === 'riemannian-adamw' }, log),
+        );
+      });
+    }
+    for (const R of Rs) {
+      await attempt(`sweep R=${R}`, async () => {
+        report.sweep.push(
+          await benchStep(gpu, setup, `sweep R=${R}`, sweepRuns(R), { breakdown: R === 8 }, log),
+        );
+      });
+    }
+  }
+  const lossRuns = [
+    { id: `adamw@${LOSS_LR}`, optimizer: 'adamw' as const, lr: LOSS_LR },
+    { id: `riemannian-adamw@${LOSS_LR}`, optimizer: 'riemannian-adamw' as const, lr: LOSS_LR },
+  ];
+  await attempt('losses', async () => {
+    report.losses.byRun = await firstLosses(gpu, setup, lossRuns, LOSS_STEPS);
+    log(`\nFirst ${LOSS_STEPS} losses, sequential batches, lr ${LOSS_LR}:`);
+    for (const [id, l] of Object.entries(report.losses.byRun))
+      log(`  ${id}: ${l.map((x) => x.toFixed(5)).join(' ')}`);
+  });
+
+  printReport(report, log);
+  writeFileSync(out, JSON.stringify(report, null, 1));
+  log(`\nwrote ${out}${toy ? ' (SwiftShader toy sizes)' : ''}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,246 @@
+// Training-step benchmarks on the real engine (SweepEngine): a step per optimizer, its phases, the
+// preconditioner's share, a sweep over R, dispatch and byte counts, and the step's largest matmul.
+import type { Dispatch } from '../src/gpu/context';
+import type { LabGptConfig, Weights } from '../src/model/config';
+import type { TokenizedDataset } from '../src/data/dataset';
+import { DEFAULT_SWEEP, gridRuns, type RunSpec, type SweepConfig } from '../src/train/config';
+import { batchSource } from '../src/train/batch';
+import { SweepEngine } from '../src/train/sweep';
+import type { OptimizerKind } from '../src/optim/optimizer';
+import type { BenchGpu } from './gpu';
+import { costOf, describe, summarize, type ListSummary } from './cost';
+import { median, timeAuto, timeList } from './timer';
+
+export interface StepSetup {
+  cfg: LabGptConfig;
+  weights: Weights;
+  dataset: TokenizedDataset;
+  batch: number;
+  seq: number;
+  /** Steps per timed trial, trials, and untimed steps first. */
+  steps: number;
+  trials: number;
+  warmup: number;
+  timing: { targetMs: number; maxReps: number; trials: number };
+}
+
+export interface PhaseTimes {
+  forward: number;
+  backward: number;
+  guard: number;
+  optimizer: number;
+  /** gram + choleskySolve dispatches of the optimizer (the Riemannian preconditioner's solve). */
+  gramCholesky: number;
+  /** ... plus the fall-back counter the preconditioner also dispatches. */
+  preconditioner: number;
+  /** The whole step list, back to back in one pass (no submit gaps). */
+  step: number;
+}
+
+export interface KernelTime {
+  what: string;
+  count: number;
+  ms: number;
+  gflops: number;
+  gbps: number;
+}
+
+export interface StepResult {
+  label: string;
+  R: number;
+  runs: RunSpec[];
+  tokensPerStep: number;
+  /** Median wall time per step with the engine's own submitStep loop (one submit per step). */
+  wallMs: number;
+  /** Median GPU time of the engine's submitted step passes (timestamps), when available. */
+  gpuMs: number | null;
+  tokensPerSec: number;
+  phases: PhaseTimes;
+  summary: ListSummary;
+  /** Achieved rates over the whole step (GPU pass time). */
+  gflops: number;
+  gbps: number;
+  largestMatmul: { what: string; ms: number; gflops: number };
+  /** Per-dispatch isolated times, grouped by kernel and shape, largest first (when asked). */
+  topKernels?: KernelTime[];
+  /** Σ isolated dispatch times (compare with phases.step: the rest is inter-dispatch overhead). */
+  isolatedSumMs?: number;
+}
+
+/** The runs of a sweep of R: the CLI's default grid (adamw and riemannian-adamw × learning rates). */
+export function sweepRuns(R: number): RunSpec[] {
+  if (R === 1) return [{ id: 'riemannian-adamw@0.001', optimizer: 'riemannian-adamw', lr: 1e-3 }];
+  const per = Math.ceil(R / 2);
+  const lrs = Array.from({ length: per }, (_, i) =>
+    Number((1e-4 * Math.pow(100, per === 1 ? 0.5 : i / (per - 1))).toPrecision(3)),
+  );
+  return gridRuns(['adamw', 'riemannian-adamw'], lrs).slice(0, R);
+}
+
+export function singleRun(kind: OptimizerKind, lr = 1e-3): RunSpec[] {
+  return [{ id: `${kind}@${lr}`, optimizer: kind, lr }];
+}
+
+function makeEngine(
+  gpu: BenchGpu,
+  s: StepSetup,
+  runs: RunSpec[],
+  order: 'sequential' | 'shuffled',
+): SweepEngine {
+  const config: SweepConfig = { ...DEFAULT_SWEEP, batch: s.batch, seq: s.seq, order, runs };
+  return new SweepEngine(gpu, s.cfg, s.weights, config, batchSource(s.dataset, config));
+}
+
+/** Split a captured step list into forward | backward | guard | optimizer (see SweepEngine.submitStep). */
+function phasesOf(list: Dispatch[]): Record<'forward' | 'backward' | 'guard' | 'optimizer', Dispatch[]> {
+  const endForward = list.findIndex((d) => d.label === 'runSums') + 1;
+  const guard = list.findIndex((d) => d.label === 'sweepGuard');
+  if (endForward <= 0 || guard < endForward)
+    throw new Error('bench: unexpected step list (no loss sum or no guard)');
+  return {
+    forward: list.slice(0, endForward),
+    backward: list.slice(endForward, guard),
+    guard: list.slice(guard, guard + 1),
+    optimizer: list.slice(guard + 1),
+  };
+}
+
+async function isolatedTimes(
+  gpu: BenchGpu,
+  list: Dispatch[],
+  s: StepSetup,
+): Promise<{ top: KernelTime[]; sum: number }> {
+  const groups = new Map<string, { what: string; count: number; ms: number; flops: number; bytes: number }>();
+  let sum = 0;
+  for (const d of list) {
+    if (!d.workgroups.every((w) => w > 0)) continue;
+    const t = await timeAuto(gpu, [d], { ...s.timing, trials: Math.min(3, s.timing.trials) });
+    const m = gpu.metaOf(d);
+    const c = m ? costOf(gpu, m) : { flops: 0, bytes: 0 };
+    const what = describe(gpu, d);
+    const g = groups.get(what) ?? { what, count: 0, ms: 0, flops: 0, bytes: 0 };
+    g.count++;
+    g.ms += t.ms;
+    g.flops += c.flops;
+    g.bytes += c.bytes;
+    groups.set(what, g);
+    sum += t.ms;
+  }
+  const top: KernelTime[] = [...groups.values()].map((g) => ({
+    what: g.what,
+    count: g.count,
+    ms: g.ms,
+    gflops: g.flops / (g.ms * 1e6),
+    gbps: g.bytes / (g.ms * 1e6),
+  }));
+  top.sort((a, b) => b.ms - a.ms);
+  return { top, sum };
+}
+
+export async function benchStep(
+  gpu: BenchGpu,
+  s: StepSetup,
+  label: string,
+  runs: RunSpec[],
+  opts: { breakdown: boolean },
+  log: (line: string) => void,
+): Promise<StepResult> {
+  const engine = makeEngine(gpu, s, runs, 'shuffled');
+  try {
+    for (let i = 0; i < s.warmup; i++) engine.submitStep(false);
+    await gpu.sync('bench warmup');
+    const wall: number[] = [];
+    for (let t = 0; t < s.trials; t++) {
+      const t0 = performance.now();
+      for (let i = 0; i < s.steps; i++) engine.submitStep(false);
+      await gpu.sync('bench steps');
+      wall.push((performance.now() - t0) / s.steps);
+    }
+    let gpuMs: number | null = null;
+    if (gpu.hasTimestamps) {
+      gpu.startStamping(s.steps);
+      for (let i = 0; i < s.steps; i++) engine.submitStep(false);
+      gpuMs = median(await gpu.stopStamping()) / 1e6;
+    }
+    const [list] = gpu.capture(() => engine.submitStep(false));
+    const ph = phasesOf(list);
+    const precond = ph.optimizer.filter((d) => ['gram', 'choleskySolve', 'countFallbacks'].includes(d.label));
+    const gramChol = precond.filter((d) => d.label !== 'countFallbacks');
+    const t = async (l: Dispatch[]) => (l.length ? (await timeAuto(gpu, l, s.timing)).ms : 0);
+    const phases: PhaseTimes = {
+      step: await t(list),
+      forward: await t(ph.forward),
+      backward: await t(ph.backward),
+      guard: await t(ph.guard),
+      optimizer: await t(ph.optimizer),
+      preconditioner: await t(precond),
+      gramCholesky: await t(gramChol),
+    };
+    const summary = summarize(gpu, list);
+    let biggest: Dispatch | undefined;
+    let biggestFlops = 0;
+    for (const d of list) {
+      const m = gpu.metaOf(d);
+      if (m?.kernel !== 'matmul') continue;
+      const f = costOf(gpu, m).flops;
+      if (f > biggestFlops) [biggest, biggestFlops] = [d, f];
+    }
+    const big = biggest
+      ? await timeList(gpu, [biggest], { reps: s.timing.maxReps, trials: s.timing.trials })
+      : undefined;
+    const tokensPerStep = runs.length * s.batch * s.seq;
+    const wallMs = median(wall);
+    const result: StepResult = {
+      label,
+      R: runs.length,
+      runs,
+      tokensPerStep,
+      wallMs,
+      gpuMs,
+      tokensPerSec: tokensPerStep / (wallMs / 1000),
+      phases,
+      summary,
+      gflops: summary.flops / (phases.step * 1e6),
+      gbps: summary.bytes / (phases.step * 1e6),
+      largestMatmul: {
+        what: biggest ? describe(gpu, biggest) : '-',
+        ms: big?.ms ?? NaN,
+        gflops: big ? biggestFlops / (big.ms * 1e6) : NaN,
+      },
+    };
+    if (opts.breakdown) {
+      const iso = await isolatedTimes(gpu, list, s);
+      result.topKernels = iso.top;
+      result.isolatedSumMs = iso.sum;
+    }
+    log(
+      `  ${label.padEnd(26)} R=${String(runs.length).padEnd(3)} wall ${wallMs.toFixed(3).padStart(8)} ms  gpu ${(gpuMs ?? NaN).toFixed(3).padStart(8)} ms  ` +
+        `pass ${phases.step.toFixed(3).padStart(8)} ms  ${Math.round(result.tokensPerSec).toString().padStart(9)} tok/s  ` +
+        `opt ${((100 * phases.optimizer) / phases.step).toFixed(1)}%  gram+chol ${((100 * phases.gramCholesky) / phases.step).toFixed(2)}%  ` +
+        `${summary.launched} dispatches`,
+    );
+    return result;
+  } finally {
+    await gpu.sync('bench step end');
+    engine.destroy();
+  }
+}
+
+/** The first training losses of each run on the sequential batches (compare with the PyTorch peer). */
+export async function firstLosses(
+  gpu: BenchGpu,
+  s: StepSetup,
+  runs: RunSpec[],
+  steps: number,
+): Promise<Record<string, number[]>> {
+  const engine = makeEngine(gpu, s, runs, 'sequential');
+  try {
+    for (let i = 0; i < steps; i++) engine.submitStep(false);
+    const rep = await engine.report(1, steps);
+    const out: Record<string, number[]> = {};
+    runs.forEach((r, i) => (out[r.id] = rep.losses.map((row) => row[i])));
+    return out;
+  } finally {
+    engine.destroy();
+  }
+}
