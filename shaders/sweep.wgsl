@@ -42,19 +42,25 @@ fn guard(@builtin(global_invocation_id) gid: vec3u) {
   }
 }
 
-struct CountParams { count: u32, R: u32 }
-@group(0) @binding(0) var<storage, read> status: array<u32>;            // [count]
-@group(0) @binding(1) var<storage, read> jobRun: array<u32>;            // [count] run of each matrix
-@group(0) @binding(2) var<storage, read_write> counts: array<f32>;      // state [R, 4]: column 3
-@group(0) @binding(3) var<uniform> cparams: CountParams;
+// Up to three batched solves per step (A's side; B's side before and after A's update): their per-matrix
+// statuses are counted in one dispatch at the end of the step.
+struct CountParams { count0: u32, count1: u32, count2: u32, R: u32 }
+@group(0) @binding(0) var<storage, read> status0: array<u32>;           // [count0]
+@group(0) @binding(1) var<storage, read> jobRun0: array<u32>;           // [count0] run of each matrix
+@group(0) @binding(2) var<storage, read> status1: array<u32>;
+@group(0) @binding(3) var<storage, read> jobRun1: array<u32>;
+@group(0) @binding(4) var<storage, read> status2: array<u32>;
+@group(0) @binding(5) var<storage, read> jobRun2: array<u32>;
+@group(0) @binding(6) var<storage, read_write> counts: array<f32>;      // state [R, 4]: column 3
+@group(0) @binding(7) var<uniform> cparams: CountParams;
 
 @compute @workgroup_size(64)
 fn countFallbacks(@builtin(global_invocation_id) gid: vec3u) {
   let run = gid.x;
   if (run >= cparams.R) { return; }
   var n = 0u;
-  for (var m = 0u; m < cparams.count; m++) {
-    if (jobRun[m] == run && status[m] != 0u) { n++; }
-  }
+  for (var m = 0u; m < cparams.count0; m++) { if (jobRun0[m] == run && status0[m] != 0u) { n++; } }
+  for (var m = 0u; m < cparams.count1; m++) { if (jobRun1[m] == run && status1[m] != 0u) { n++; } }
+  for (var m = 0u; m < cparams.count2; m++) { if (jobRun2[m] == run && status2[m] != 0u) { n++; } }
   counts[run * 4u + 3u] += f32(n);
 }

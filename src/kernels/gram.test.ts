@@ -11,6 +11,7 @@ describe('gram', () => {
     [3, 33, 4],
     [2, 130, 7],
     [2, 70, 64],
+    [1, 40, 22], // 253 entries: one thread each, no n-split
   ])('runs=%i n=%i r=%i: BᵀB and AAᵀ of every run in one dispatch', async (runs, n, r) => {
     const per = n * r;
     // Layout per run: one B [n, r] then one A [r, n].

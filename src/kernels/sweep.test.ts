@@ -46,13 +46,23 @@ describe('sweepGuard', () => {
     },
   );
 
-  it('countFallbacks adds each run’s non-zero statuses', async () => {
+  it('countFallbacks adds each run’s non-zero statuses over three solves', async () => {
     const R = 3;
-    const status = new Uint32Array([0, 1, 2, 0, 1, 0, 0]);
-    const jobRun = new Uint32Array([0, 0, 1, 1, 1, 2, 2]);
     const counts = new Float32Array(R * 4).fill(0);
     counts[3] = 4; // accumulates
-    const got = await runOnce(countFallbacks, { status, jobRun, counts }, { count: 7, R });
-    expect([got.counts[3], got.counts[7], got.counts[11]]).toEqual([5, 2, 0]);
+    const got = await runOnce(
+      countFallbacks,
+      {
+        status0: new Uint32Array([0, 1, 2, 0, 1, 0, 0]),
+        jobRun0: new Uint32Array([0, 0, 1, 1, 1, 2, 2]),
+        status1: new Uint32Array([1, 1]),
+        jobRun1: new Uint32Array([2, 0]),
+        status2: new Uint32Array([1]), // beyond count2 = 0: not counted
+        jobRun2: new Uint32Array([0]),
+        counts,
+      },
+      { count0: 7, count1: 2, count2: 0, R },
+    );
+    expect([got.counts[3], got.counts[7], got.counts[11]]).toEqual([6, 2, 1]);
   });
 });

@@ -37,8 +37,16 @@ export const countFallbacks = defineKernel({
   label: 'countFallbacks',
   source,
   entryPoint: 'countFallbacks',
-  bindings: { status: 'read', jobRun: 'read', counts: 'write' },
-  params: { count: 'u32', R: 'u32' },
+  bindings: {
+    status0: 'read',
+    jobRun0: 'read',
+    status1: 'read',
+    jobRun1: 'read',
+    status2: 'read',
+    jobRun2: 'read',
+    counts: 'write',
+  },
+  params: { count0: 'u32', count1: 'u32', count2: 'u32', R: 'u32' },
   workgroups: ({ R }) => [Math.ceil(R / 64), 1, 1],
 });
 

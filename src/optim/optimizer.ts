@@ -48,6 +48,7 @@ export interface RunState {
 interface PreconditionSide {
   dispatches: Dispatch[];
   status: GPUBuffer;
+  jobRun: GPUBuffer;
   count: number;
 }
 
@@ -99,13 +100,34 @@ export class OptimizerStep {
 
     const d: Dispatch[] = [];
     // ALGORITHM.md: gA' = (BᵀB + δI)⁻¹ gA, from B_t, for every Riemannian run.
-    d.push(...this.side(riem, 'A').dispatches);
+    const sideA = this.side(riem, 'A');
     // gB' = gB (AAᵀ + δI)⁻¹ from A_t: Riemannian SGD (and the 'old-iterate' order).
-    d.push(...this.side(bothOld, 'B').dispatches);
+    const sideBOld = this.side(bothOld, 'B');
+    d.push(...sideA.dispatches, ...sideBOld.dispatches);
     d.push(...this.update('A'));
     // Riemannian AdamW as the paper's code: PB from A_{t+1}, after A's update.
-    d.push(...this.side(afterA, 'B').dispatches);
+    const sideBNew = this.side(afterA, 'B');
+    d.push(...sideBNew.dispatches);
     d.push(...this.update('B'));
+    // Cholesky fall-backs of the three solves, counted per run in one dispatch.
+    if (riem.length > 0) {
+      const [s0, s1, s2] = [sideA, sideBOld, sideBNew];
+      d.push(
+        gpu.prepare(
+          countFallbacks,
+          {
+            status0: s0.status,
+            jobRun0: s0.jobRun,
+            status1: s1.status,
+            jobRun1: s1.jobRun,
+            status2: s2.status,
+            jobRun2: s2.jobRun,
+            counts: state,
+          },
+          { count0: s0.count, count1: s1.count, count2: s2.count, R },
+        ),
+      );
+    }
     this.list = d;
   }
 
@@ -131,11 +153,11 @@ export class OptimizerStep {
       }
     }
     const count = factorJobs.length;
-    if (count === 0) return { dispatches: [], status: gpu.buffer(4), count };
     const own = <T extends GPUBuffer>(b: T): T => {
       this.owned.push(b);
       return b;
     };
+    if (count === 0) return { dispatches: [], status: own(gpu.buffer(4)), jobRun: own(gpu.buffer(4)), count };
     const P = own(gpu.buffer(count * r * r * 4, `P${which}`));
     const status = own(gpu.buffer(count * 4, `cholStatus${which}`));
     const fj = own(gpu.buffer(packJobs(factorJobs), `gramJobs${which}`));
@@ -146,14 +168,10 @@ export class OptimizerStep {
     return {
       count,
       status,
+      jobRun: jr,
       dispatches: [
         gpu.prepare(gram, { factors, jobs: fj, out: P }, { count, r, damping: this.hyper.damping }),
         gpu.prepare(choleskySolve, { P, jobs: rj, rhs, status }, { count, r }),
-        gpu.prepare(
-          countFallbacks,
-          { status, jobRun: jr, counts: this.buffers.state },
-          { count, R: this.kinds.length },
-        ),
       ],
     };
   }
