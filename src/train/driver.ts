@@ -96,3 +96,32 @@ export class SweepDriver {
     this.onEvent({ type: 'done', step: e.step, seconds: (now() - t0) / 1000 });
   }
 }
+
+/** The driver's events as an async stream (for `for await` consumers: the CLI, the Web Worker, tests). */
+export async function* sweepEvents(
+  engine: SweepEngine,
+  opts: DriverOptions = {},
+): AsyncGenerator<SweepEvent> {
+  const queue: SweepEvent[] = [];
+  let wake: (() => void) | undefined;
+  let failure: unknown;
+  let finished = false;
+  const driver = new SweepDriver(engine, (e) => {
+    queue.push(e);
+    wake?.();
+  });
+  driver
+    .run(opts)
+    .catch((e: unknown) => (failure = e ?? new Error('sweep failed')))
+    .finally(() => {
+      finished = true;
+      wake?.();
+    });
+  for (;;) {
+    while (queue.length > 0) yield queue.shift()!;
+    if (failure !== undefined) throw failure;
+    if (finished) return;
+    await new Promise<void>((resolve) => (wake = resolve));
+    wake = undefined;
+  }
+}

@@ -71,3 +71,25 @@ describe('sweep control', () => {
     engine.destroy();
   });
 });
+
+describe('sweepEvents', () => {
+  it('streams reports, validation and done in order', async () => {
+    const gpu = await testGpu();
+    const { sweepEvents } = await import('./driver');
+    const config = tinySweep(runs, { steps: 3, valFraction: 0.2, valEvery: 2 });
+    const engine = new SweepEngine(gpu, TINY, tinyWeights(), config, tinySource(config));
+    const types: string[] = [];
+    let lastStep = 0;
+    for await (const e of sweepEvents(engine, { reportEveryMs: 0 })) {
+      types.push(e.type);
+      if (e.type === 'report') {
+        expect(e.report.steps[0]).toBe(lastStep + 1);
+        lastStep = e.report.steps[e.report.steps.length - 1];
+      }
+    }
+    expect(lastStep).toBe(3);
+    expect(types.filter((t) => t === 'validation')).toHaveLength(2); // steps 2 and 3 (the end)
+    expect(types[types.length - 1]).toBe('done');
+    engine.destroy();
+  });
+});
