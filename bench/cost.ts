@@ -73,7 +73,7 @@ function jobVectors(gpu: BenchGpu, m: DispatchMeta): number {
 }
 
 export function costOf(gpu: BenchGpu, m: DispatchMeta): Cost {
-  if (m.kernel === 'matmul') return matmulCost(m.params);
+  if (m.kernel.startsWith('matmul')) return matmulCost(m.params);
   const bytes = bufferBytes(m);
   if (m.kernel.startsWith('attention')) return { flops: attentionFlops(m.kernel, m.params), bytes };
   if (m.kernel === 'gram' || m.kernel === 'choleskySolve') {
@@ -117,10 +117,10 @@ export function describe(gpu: BenchGpu, d: Dispatch): string {
   const m = gpu.metaOf(d);
   if (!m) return d.label;
   const p = m.params;
-  if (m.kernel === 'matmul') {
+  if (m.kernel.startsWith('matmul')) {
     const t = `${m.constants.TRANS_A ? 'T' : 'N'}${m.constants.TRANS_B ? 'T' : 'N'}`;
     const b = p.batch > 1 ? `${p.batch}×` : '';
-    return `matmul ${t} ${b}${p.M}×${p.N}×${p.K}${p.beta ? ' +=' : ''}`;
+    return `${m.kernel} ${t} ${b}${p.M}×${p.N}×${p.K}${p.beta ? ' +=' : ''}`;
   }
   if (m.kernel.startsWith('attention')) return `${m.kernel} N${p.N} T${p.T} H${p.H} D${p.D}`;
   if ('rows' in p && 'C' in p) return `${m.kernel} ${p.rows}×${p.C}`;

@@ -1,6 +1,6 @@
 // Kernel micro-benchmarks: per kernel and shape, the time of one dispatch and its GFLOP/s or GB/s.
 import type { Dispatch } from '../src/gpu/context';
-import { matmul, matmulParams } from '../src/kernels/matmul';
+import { MATMUL_CANDIDATES, matmul, matmulParams, matmulVariant } from '../src/kernels/matmul';
 import { choleskySolve } from '../src/kernels/cholesky';
 import { aAtJob, gram, packJobs } from '../src/kernels/gram';
 import { prepareAttentionBackward, prepareAttentionForward } from '../src/kernels/attention';
@@ -108,8 +108,50 @@ export async function benchKernels(
         TRANS_B,
       });
       await time([d], `matmul ${name}`, `${n}×${n}×${n}`);
+      const p = matmulParams({ M: n, N: n, K: n });
+      const v = matmulVariant(p, { TRANS_A, TRANS_B });
+      const dv = gpu.prepare(v.kernel, { a, b, bias: b, c }, p, v.constants);
+      await time(
+        [dv],
+        `${v.kernel.label}* ${name}`,
+        `${n}×${n}×${n} ${v.constants.WG_M}x${v.constants.WG_N}`,
+      );
     }
     release();
+  }
+
+  // The training step's base-weight shapes (rows R·Bt·T = 1024 and 8192): the picked kernel, the 4×4
+  // default and every candidate of the picker, so the picker's thresholds can be checked on a real GPU.
+  if (Math.max(...sizes.matmul) >= 1024) {
+    const shapes: [number, number, 0 | 1][] = [
+      [256, 1024, 0],
+      [256, 768, 1],
+      [256, 256, 0],
+      [1024, 256, 0],
+      [1024, 256, 1],
+    ];
+    for (const M of [1024, 8192]) {
+      for (const [N, K, TRANS_B] of shapes) {
+        const a = buf(filled(M * K), 'a');
+        const b = buf(filled(K * N), 'b');
+        const c = buf(M * N * 4, 'c');
+        const p = matmulParams({ M, N, K });
+        const t = { TRANS_A: 0, TRANS_B } as const;
+        const shape = `${TRANS_B ? 'NT' : 'NN'} ${M}×${N}×${K}`;
+        const v = matmulVariant(p, t);
+        await time(
+          [gpu.prepare(v.kernel, { a, b, bias: b, c }, p, v.constants)],
+          `picked ${v.kernel.label}`,
+          `${shape} ${v.constants.WG_M}x${v.constants.WG_N}`,
+        );
+        await time([gpu.prepare(matmul, { a, b, bias: b, c }, p, t)], 'matmul 4x4 default', shape);
+        for (const [kernel, k] of MATMUL_CANDIDATES) {
+          const d = gpu.prepare(kernel, { a, b, bias: b, c }, p, { ...t, ...k });
+          await time([d], `${kernel.label} ${k.WG_M}x${k.WG_N}k${k.TILE_K}`, shape);
+        }
+        release();
+      }
+    }
   }
 
   const { count, n } = sizes.cholesky;

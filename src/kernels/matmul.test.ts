@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   matmul,
+  matmulVariant,
+  matmulWide,
+  matmulWideFits,
   gemmTolerance,
+  type MatmulKernel,
   matmulExtent,
   matmulParams,
   matmulReference,
@@ -26,6 +30,7 @@ interface Case {
   /** Initial content of c; random when omitted. */
   c?: Float32Array;
   constants?: Record<string, number>;
+  kernel?: MatmulKernel;
 }
 
 /**
@@ -44,15 +49,20 @@ function operand(p: MatmulParams, which: 'a' | 'b', seed: number): Float32Array 
   return out;
 }
 
-async function check({ p, t, seed, c, constants }: Case): Promise<void> {
+async function check({ p, t, seed, c, constants, kernel = matmul }: Case): Promise<void> {
   const a = operand(p, 'a', seed);
   const b = operand(p, 'b', seed + 1);
   const bias = randn(p.N, seed + 2);
   // One spare element past the end catches writes beyond the last C block.
   const c0 = c ?? randn(matmulExtent(p, 'c') + 1, seed + 3);
-  const got = await runOnce(matmul, { a, b, bias, c: c0 }, { ...p }, { ...t, ...constants });
+  const got = await runOnce(kernel, { a, b, bias, c: c0 }, { ...p }, { ...t, ...constants });
   const want = matmulReference(a, b, bias, c0, p, t);
-  expectAllClose(got.c, want, gemmTolerance(want, p.K), `matmul ${JSON.stringify(p)}`);
+  expectAllClose(
+    got.c,
+    want,
+    gemmTolerance(want, p.K),
+    `${kernel.label} ${JSON.stringify({ ...p, ...constants })}`,
+  );
 }
 
 describe('matmul', () => {
@@ -111,6 +121,115 @@ describe('matmul', () => {
   ])('tile overrides: %s', async (_name, constants) => {
     for (const [, t] of VARIANTS) {
       await check({ p: matmulParams({ M: 53, N: 41, K: 77, beta: 0.5 }), t, seed: 3, constants });
+    }
+  });
+});
+
+// matmulWide with each tile configuration the picker uses; shapes straddle the 64- and 128-wide tiles.
+const WIDE_TILES: [string, Record<string, number>][] = [
+  ['16x16 threads (128x128)', { WG_M: 16, WG_N: 16, TILE_K: 8 }],
+  ['16x8 threads (128x64)', { WG_M: 16, WG_N: 8, TILE_K: 4 }],
+  ['8x8 threads (64x64)', { WG_M: 8, WG_N: 8, TILE_K: 4 }],
+  ['4x8 threads, TILE_K=2', { WG_M: 4, WG_N: 8, TILE_K: 2 }],
+];
+
+describe('matmulWide', () => {
+  const kernel = matmulWide;
+  const shapes: [number, number, number][] = [
+    [1, 1, 1],
+    [7, 13, 5],
+    [130, 67, 21],
+    [64, 136, 33],
+  ];
+
+  it.each(WIDE_TILES)('%s: all transposes, odd shapes', async (_name, constants) => {
+    expect(matmulWideFits(constants as { WG_M: number; WG_N: number; TILE_K: number })).toBe(true);
+    for (const [, t] of VARIANTS) {
+      for (const [M, N, K] of shapes) {
+        await check({ p: matmulParams({ M, N, K }), t, seed: M * 7 + N * 3 + K, constants, kernel });
+      }
+    }
+  });
+
+  it.each(VARIANTS)('%s batch=3, shared B (stride 0), offsets, alpha/beta/bias', async (_name, t) => {
+    const M = 37;
+    const N = 70;
+    const K = 45;
+    const p = matmulParams({
+      M,
+      N,
+      K,
+      batch: 3,
+      offA: 5,
+      strideA: M * K + 11,
+      offB: 9,
+      strideB: 0,
+      offC: 3,
+      strideC: M * N + 2,
+      alpha: 0.75,
+      beta: -1.5,
+      hasBias: 1,
+    });
+    await check({ p, t, seed: 101, constants: { WG_M: 8, WG_N: 8, TILE_K: 4 }, kernel });
+  });
+
+  it.each(VARIANTS)('%s beta = 0 never reads C (NaN-filled)', async (_name, t) => {
+    const p = matmulParams({ M: 19, N: 66, K: 17, batch: 2, alpha: 2, beta: 0, hasBias: 1 });
+    const c = new Float32Array(matmulExtent(p, 'c')).fill(NaN);
+    await check({ p, t, seed: 7, c, constants: { WG_M: 8, WG_N: 8, TILE_K: 4 }, kernel });
+  });
+
+  it('batch beyond the z grid is walked by the z loop', async () => {
+    const constants = { WG_M: 2, WG_N: 2, TILE_K: 1 };
+    expect(matmulWideFits(constants)).toBe(true);
+    const p = matmulParams({ M: 2, N: 3, K: 3, batch: 65537, strideB: 0, beta: 1 });
+    expect(kernel.workgroups(p, { ...kernel.constants, ...constants })[2]).toBe(65535);
+    await check({ p, t: { TRANS_A: 1, TRANS_B: 0 }, seed: 5, constants, kernel });
+  });
+});
+
+describe('matmulVariant', () => {
+  it('picks large tiles for large outputs, more workgroups for narrow ones, the 4x4 kernel for skinny N', () => {
+    const pick = (M: number, N: number, K: number, batch = 1) => {
+      const { kernel, constants } = matmulVariant(matmulParams({ M, N, K, batch }), {
+        TRANS_A: 0,
+        TRANS_B: 1,
+      });
+      return [kernel.label, constants.WG_M, constants.WG_N, constants.TRANS_B];
+    };
+    expect(pick(4096, 4096, 4096)).toEqual(['matmulWide', 16, 16, 1]);
+    expect(pick(8192, 256, 1024)).toEqual(['matmulWide', 16, 16, 1]);
+    expect(pick(1024, 256, 1024)).toEqual(['matmulWide', 16, 8, 1]);
+    expect(pick(256, 256, 256)[0]).toBe('matmul');
+    expect(pick(1024, 4, 768)[0]).toBe('matmul');
+    for (const [M, N, K, batch] of [
+      [4096, 4096, 4096, 1],
+      [1024, 1024, 256, 1],
+      [1024, 256, 1024, 1],
+      [64, 64, 8, 1],
+      [8, 1024, 64, 3],
+    ]) {
+      const { kernel, constants } = matmulVariant(matmulParams({ M, N, K, batch }), {
+        TRANS_A: 0,
+        TRANS_B: 0,
+      });
+      if (kernel === matmulWide) {
+        expect(matmulWideFits(constants as { WG_M: number; WG_N: number; TILE_K: number })).toBe(true);
+      }
+    }
+  });
+
+  it.each(VARIANTS)('%s: the picked kernel matches the reference at model-like shapes', async (_name, t) => {
+    // Enough workgroups for each branch: 128×128 (batch 64), 128×64, and the 4×4 kernel.
+    for (const [M, N, K, batch] of [
+      [136, 72, 11, 64],
+      [130, 1030, 20, 1],
+      [96, 130, 24, 1],
+      [200, 3, 17, 1],
+    ]) {
+      const p = matmulParams({ M, N, K, batch, beta: 0.5, hasBias: 1 });
+      const { kernel, constants } = matmulVariant(p, t);
+      await check({ p, t, seed: M + N + K, constants, kernel });
     }
   });
 });

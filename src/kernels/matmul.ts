@@ -1,6 +1,7 @@
 // Batched GEMM: C[bt] = alpha · op(A[bt]) · op(B[bt]) + beta · C[bt] + bias (see shaders/matmul.wgsl).
 // The model's variants: NN (x · W), NT (x · Aᵀ, logits = x · wteᵀ), TN (weight-style gradients dᵀ · x).
 import source from '../../shaders/matmul.wgsl?raw';
+import wideSource from '../../shaders/matmul-wide.wgsl?raw';
 import { defineKernel } from '../gpu/kernel';
 
 const MAX_WORKGROUPS = 65535;
@@ -34,6 +35,70 @@ export const matmul = defineKernel({
     Math.min(batch, MAX_WORKGROUPS),
   ],
 });
+
+export const MATMUL_WIDE_THREAD_TILE = 8;
+
+/**
+ * The same contract with an 8×8 register tile per thread (a tile is 8·WG_M × 8·WG_N), vec4 workgroup-
+ * memory reads and a register prefetch of the next K tile: the fast path for large outputs. A separate
+ * kernel because the register tile's size must be a WGSL const.
+ */
+export const matmulWide = defineKernel({
+  ...matmul,
+  label: 'matmulWide',
+  source: wideSource,
+  constants: { TRANS_A: 0, TRANS_B: 0, WG_M: 16, WG_N: 16, TILE_K: 8 },
+  workgroups: ({ M, N, batch }, k) => [
+    Math.ceil(N / (k.WG_N * MATMUL_WIDE_THREAD_TILE)),
+    Math.ceil(M / (k.WG_M * MATMUL_WIDE_THREAD_TILE)),
+    Math.min(batch, MAX_WORKGROUPS),
+  ],
+});
+/** Prefetch registers per thread and operand in matmul-wide.wgsl (one vec4). */
+const MATMUL_WIDE_MAX_PREFETCH = 4;
+
+/** Whether a tile configuration of `matmulWide` fits its prefetch registers. */
+export function matmulWideFits(k: { WG_M: number; WG_N: number; TILE_K: number }): boolean {
+  const threads = k.WG_M * k.WG_N;
+  const loads = (tile: number) => Math.ceil((k.TILE_K * MATMUL_WIDE_THREAD_TILE * tile) / threads);
+  return loads(k.WG_M) <= MATMUL_WIDE_MAX_PREFETCH && loads(k.WG_N) <= MATMUL_WIDE_MAX_PREFETCH;
+}
+
+export type MatmulKernel = typeof matmul;
+
+export interface MatmulChoice {
+  kernel: MatmulKernel;
+  constants: Record<string, number>;
+}
+
+/**
+ * The picker's candidates, largest tile first: [kernel, constants, tile rows, tile columns, fewest
+ * workgroups]. It takes the first that makes at least that many workgroups per batch-grid. Thresholds from
+ * an H100 (132 SMs; bench/kernels.ts times every candidate at the training step's shapes): 128×128 wins
+ * from about one workgroup per SM (8192×256: 24.2 TFLOP/s against 22.2 for 128×64); below that 128×64
+ * wins down to 32 workgroups (1024×256×1024: 4.0 against 3.5 for the 4×4 kernel's 64×64, 3.7 for an 8×8
+ * wide 64×64; 1024×1024×256: 14.1 against 12.9 and 11.5). Fewer: the 4×4 kernel (a 64×64 tile).
+ */
+export const MATMUL_CANDIDATES: [MatmulKernel, Record<string, number>, number, number, number][] = [
+  [matmulWide, { WG_M: 16, WG_N: 16, TILE_K: 8 }, 128, 128, 128],
+  [matmulWide, { WG_M: 16, WG_N: 8, TILE_K: 4 }, 128, 64, 32],
+];
+
+/**
+ * The kernel and override constants for a matmul of this shape. Outputs narrower than 64 in M or N (the
+ * LoRA products with N = r) and small ones keep the 4×4 kernel with the caller's constants.
+ */
+export function matmulVariant(p: MatmulParams, t: MatmulConstants): MatmulChoice {
+  if (p.M >= 64 && p.N >= 64) {
+    const items = Math.min(p.batch, MAX_WORKGROUPS);
+    for (const [kernel, constants, tm, tn, fewest] of MATMUL_CANDIDATES) {
+      if (Math.ceil(p.M / tm) * Math.ceil(p.N / tn) * items >= fewest) {
+        return { kernel, constants: { TRANS_A: t.TRANS_A, TRANS_B: t.TRANS_B, ...constants } };
+      }
+    }
+  }
+  return { kernel: matmul, constants: { ...t } };
+}
 
 export interface MatmulParams {
   M: number;

@@ -2,7 +2,7 @@
 // dispatches (recorded once, encoded every step). The backward mirrors the forward layer by layer in
 // reverse (llm.c style). Frozen weights get no weight gradient; only LoRA A and B do.
 import type { Dispatch, Gpu } from '../gpu/context';
-import { matmul } from '../kernels/matmul';
+import { matmulVariant } from '../kernels/matmul';
 import { layerNormBackward, layerNormForward } from '../kernels/layernorm';
 import { geluBackward, geluForward } from '../kernels/gelu';
 import { embedding } from '../kernels/embedding';
@@ -78,26 +78,26 @@ export class GpuModel {
 
   private mm(x: MatmulArgs): Dispatch {
     const batch = x.batch ?? 1;
-    return this.gpu.prepare(
-      matmul,
-      { a: x.a, b: x.b, c: x.c, bias: x.bias ?? x.b },
-      {
-        M: x.M,
-        N: x.N,
-        K: x.K,
-        batch,
-        offA: x.offA ?? 0,
-        offB: x.offB ?? 0,
-        offC: x.offC ?? 0,
-        strideA: x.strideA ?? 0,
-        strideB: x.strideB ?? 0,
-        strideC: x.strideC ?? 0,
-        alpha: x.alpha ?? 1,
-        beta: x.beta ?? 0,
-        hasBias: x.bias ? 1 : 0,
-      },
-      { TRANS_A: x.transA ? 1 : 0, TRANS_B: x.transB ? 1 : 0 },
-    );
+    const params = {
+      M: x.M,
+      N: x.N,
+      K: x.K,
+      batch,
+      offA: x.offA ?? 0,
+      offB: x.offB ?? 0,
+      offC: x.offC ?? 0,
+      strideA: x.strideA ?? 0,
+      strideB: x.strideB ?? 0,
+      strideC: x.strideC ?? 0,
+      alpha: x.alpha ?? 1,
+      beta: x.beta ?? 0,
+      hasBias: x.bias ? 1 : 0,
+    };
+    const { kernel, constants } = matmulVariant(params, {
+      TRANS_A: x.transA ? 1 : 0,
+      TRANS_B: x.transB ? 1 : 0,
+    });
+    return this.gpu.prepare(kernel, { a: x.a, b: x.b, c: x.c, bias: x.bias ?? x.b }, params, constants);
   }
 
   private adapter(layer: number, target: LoraTarget): Adapter | undefined {
