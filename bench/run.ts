@@ -2,7 +2,7 @@
 // JSON. On SwiftShader (no GPU) it runs toy sizes and says so. `compare <ours.json> <peer.json>` prints
 // our figures next to the PyTorch peer's (bench/peers/torch_sweep.py).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { execSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadBaseModel } from '../src/model/load';
@@ -77,7 +77,7 @@ function loadModel(
       cfg: m.cfg,
       weights: m.weights,
       name: random ? 'lab-gpt shape, random weights' : m.name,
-      source: file,
+      source: relative(process.cwd(), file) || file,
     };
   }
   const cfg = toy ? TOY : LAB_GPT;

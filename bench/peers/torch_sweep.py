@@ -371,7 +371,7 @@ def main():
     report = dict(
         device=name,
         torch=torch.__version__,
-        model=os.path.abspath(args.model),
+        model=os.path.relpath(args.model),
         batch=args.batch,
         seq=args.seq,
         attention=args.attention,
