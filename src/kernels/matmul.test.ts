@@ -4,6 +4,11 @@ import {
   matmulVariant,
   matmulWide,
   matmulWideFits,
+  matmulWideVec4,
+  matmulWideVec4Fits,
+  matmulVec4Aligned,
+  matmulWideWorkgroupBytes,
+  MATMUL_DEFAULT_WORKGROUP_STORAGE,
   gemmTolerance,
   type MatmulKernel,
   matmulExtent,
@@ -188,24 +193,114 @@ describe('matmulWide', () => {
   });
 });
 
+// matmulWideVec4 on 4-aligned shapes only (the picker's precondition); sizes still straddle the tiles and
+// K is not always a multiple of TILE_K, so edge tiles and the K tail are exercised.
+const VEC4_TILES: [string, Record<string, number>][] = [
+  ['16x16 threads, TILE_K=8', { WG_M: 16, WG_N: 16, TILE_K: 8 }],
+  ['16x16 threads, TILE_K=16', { WG_M: 16, WG_N: 16, TILE_K: 16 }],
+  ['16x8 threads, TILE_K=16', { WG_M: 16, WG_N: 8, TILE_K: 16 }],
+  ['16x8 threads, TILE_K=4', { WG_M: 16, WG_N: 8, TILE_K: 4 }],
+  ['16x8 threads, TILE_K=8', { WG_M: 16, WG_N: 8, TILE_K: 8 }],
+  ['8x8 threads, TILE_K=4', { WG_M: 8, WG_N: 8, TILE_K: 4 }],
+  // 3 and 4 vec4s per thread and operand (all prefetch slots in use).
+  ['8x8 threads, TILE_K=12', { WG_M: 8, WG_N: 8, TILE_K: 12 }],
+  ['8x8 threads, TILE_K=16', { WG_M: 8, WG_N: 8, TILE_K: 16 }],
+];
+
+describe('matmulWideVec4', () => {
+  const kernel = matmulWideVec4;
+  const shapes: [number, number, number][] = [
+    [4, 4, 4],
+    [12, 20, 28],
+    [132, 68, 20],
+    [64, 136, 36],
+  ];
+
+  it.each(VEC4_TILES)('%s: all transposes, aligned odd shapes', async (_name, constants) => {
+    expect(matmulWideVec4Fits(constants as { WG_M: number; WG_N: number; TILE_K: number })).toBe(true);
+    for (const [, t] of VARIANTS) {
+      for (const [M, N, K] of shapes) {
+        const p = matmulParams({ M, N, K });
+        expect(matmulVec4Aligned(p)).toBe(true);
+        await check({ p, t, seed: M * 7 + N * 3 + K, constants, kernel });
+      }
+    }
+  });
+
+  it.each(VARIANTS)('%s batch=3, shared B (stride 0), aligned offsets, alpha/beta/bias', async (_name, t) => {
+    const M = 36;
+    const N = 68;
+    const K = 44;
+    const p = matmulParams({
+      M,
+      N,
+      K,
+      batch: 3,
+      offA: 4,
+      strideA: M * K + 12,
+      offB: 8,
+      strideB: 0,
+      offC: 12,
+      strideC: M * N + 4,
+      alpha: 0.75,
+      beta: -1.5,
+      hasBias: 1,
+    });
+    expect(matmulVec4Aligned(p)).toBe(true);
+    await check({ p, t, seed: 101, constants: { WG_M: 8, WG_N: 8, TILE_K: 4 }, kernel });
+  });
+
+  it.each(VARIANTS)('%s beta = 0 never reads C (NaN-filled)', async (_name, t) => {
+    const p = matmulParams({ M: 20, N: 68, K: 16, batch: 2, alpha: 2, beta: 0, hasBias: 1 });
+    const c = new Float32Array(matmulExtent(p, 'c')).fill(NaN);
+    await check({ p, t, seed: 7, c, constants: { WG_M: 16, WG_N: 8, TILE_K: 8 }, kernel });
+  });
+
+  it('batch beyond the z grid is walked by the z loop', async () => {
+    const constants = { WG_M: 4, WG_N: 4, TILE_K: 4 };
+    expect(matmulWideVec4Fits(constants)).toBe(true);
+    const p = matmulParams({ M: 4, N: 4, K: 4, batch: 65537, strideB: 0, beta: 1 });
+    expect(kernel.workgroups(p, { ...kernel.constants, ...constants })[2]).toBe(65535);
+    await check({ p, t: { TRANS_A: 1, TRANS_B: 1 }, seed: 5, constants, kernel });
+  });
+
+  it('alignment: any of M, N, K, offsets, strides not a multiple of 4 rules it out', () => {
+    const base = { M: 64, N: 64, K: 64, batch: 2 };
+    expect(matmulVec4Aligned(matmulParams(base))).toBe(true);
+    for (const extra of [{ M: 66 }, { N: 62 }, { K: 65 }, { offA: 1 }, { offB: 2 }, { offC: 3 }]) {
+      expect(matmulVec4Aligned(matmulParams({ ...base, ...extra }))).toBe(false);
+    }
+    for (const extra of [{ strideA: 4097 }, { strideB: 4098 }, { strideC: 4099 }]) {
+      expect(matmulVec4Aligned(matmulParams({ ...base, ...extra }))).toBe(false);
+    }
+  });
+});
+
 describe('matmulVariant', () => {
-  it('picks large tiles for large outputs, more workgroups for narrow ones, the 4x4 kernel for skinny N', () => {
-    const pick = (M: number, N: number, K: number, batch = 1) => {
-      const { kernel, constants } = matmulVariant(matmulParams({ M, N, K, batch }), {
-        TRANS_A: 0,
-        TRANS_B: 1,
-      });
-      return [kernel.label, constants.WG_M, constants.WG_N, constants.TRANS_B];
+  it('picks by alignment, output size and K; the 4x4 kernel for skinny N', () => {
+    const pick = (M: number, N: number, K: number) => {
+      const p = matmulParams({ M, N, K });
+      const { kernel, constants } = matmulVariant(p, { TRANS_A: 0, TRANS_B: 1 });
+      return [kernel.label, constants.WG_M, constants.WG_N, constants.TILE_K, constants.TRANS_B];
     };
-    expect(pick(4096, 4096, 4096)).toEqual(['matmulWide', 16, 16, 1]);
-    expect(pick(8192, 256, 1024)).toEqual(['matmulWide', 16, 16, 1]);
-    expect(pick(1024, 256, 1024)).toEqual(['matmulWide', 16, 8, 1]);
+    expect(pick(8192, 1024, 256)).toEqual(['matmulWideVec4', 16, 16, 16, 1]);
+    expect(pick(8192, 256, 1024)).toEqual(['matmulWideVec4', 16, 8, 16, 1]);
+    expect(pick(1024, 256, 1024)).toEqual(['matmulWideVec4', 16, 8, 16, 1]);
+    expect(pick(4096, 4096, 4096)).toEqual(['matmulWide', 16, 16, 8, 1]);
+    // Unaligned shapes keep the scalar, bounds-checked kernel.
+    expect(pick(4096, 4096, 1022)).toEqual(['matmulWide', 16, 16, 8, 1]);
+    expect(pick(1026, 256, 1024)).toEqual(['matmulWide', 16, 8, 4, 1]);
     expect(pick(256, 256, 256)[0]).toBe('matmul');
     expect(pick(1024, 4, 768)[0]).toBe('matmul');
+    expect(matmulWideVec4Fits({ WG_M: 8, WG_N: 8, TILE_K: 20 })).toBe(false);
+    expect(matmulWideVec4Fits({ WG_M: 8, WG_N: 8, TILE_K: 6 })).toBe(false);
     for (const [M, N, K, batch] of [
       [4096, 4096, 4096, 1],
+      [8192, 768, 256, 1],
+      [8192, 256, 256, 1],
       [1024, 1024, 256, 1],
       [1024, 256, 1024, 1],
+      [1024, 260, 1024, 1],
       [64, 64, 8, 1],
       [8, 1024, 64, 3],
     ]) {
@@ -213,17 +308,24 @@ describe('matmulVariant', () => {
         TRANS_A: 0,
         TRANS_B: 0,
       });
-      if (kernel === matmulWide) {
-        expect(matmulWideFits(constants as { WG_M: number; WG_N: number; TILE_K: number })).toBe(true);
+      const k = constants as { WG_M: number; WG_N: number; TILE_K: number };
+      if (kernel === matmulWide) expect(matmulWideFits(k)).toBe(true);
+      if (kernel === matmulWideVec4) expect(matmulWideVec4Fits(k)).toBe(true);
+      if (kernel !== matmul) {
+        expect(matmulWideWorkgroupBytes(k)).toBeLessThanOrEqual(MATMUL_DEFAULT_WORKGROUP_STORAGE);
       }
     }
   });
 
   it.each(VARIANTS)('%s: the picked kernel matches the reference at model-like shapes', async (_name, t) => {
-    // Enough workgroups for each branch: 128×128 (batch 64), 128×64, and the 4×4 kernel.
+    // Enough workgroups for each branch: 128×128 (batch 64 or 32), 128×64, and the 4×4 kernel; unaligned
+    // (scalar wide kernel) and aligned (vec4) shapes.
     for (const [M, N, K, batch] of [
       [136, 72, 11, 64],
+      [136, 72, 12, 64],
+      [136, 136, 20, 64],
       [130, 1030, 20, 1],
+      [132, 1032, 20, 1],
       [96, 130, 24, 1],
       [200, 3, 17, 1],
     ]) {

@@ -2,6 +2,7 @@
 // The model's variants: NN (x · W), NT (x · Aᵀ, logits = x · wteᵀ), TN (weight-style gradients dᵀ · x).
 import source from '../../shaders/matmul.wgsl?raw';
 import wideSource from '../../shaders/matmul-wide.wgsl?raw';
+import wideVec4Source from '../../shaders/matmul-wide-vec4.wgsl?raw';
 import { defineKernel } from '../gpu/kernel';
 
 const MAX_WORKGROUPS = 65535;
@@ -64,6 +65,38 @@ export function matmulWideFits(k: { WG_M: number; WG_N: number; TILE_K: number }
   return loads(k.WG_M) <= MATMUL_WIDE_MAX_PREFETCH && loads(k.WG_N) <= MATMUL_WIDE_MAX_PREFETCH;
 }
 
+/**
+ * matmulWide with 16-byte global loads and stores (a, b, c bound as vec4 arrays) for 4-aligned shapes
+ * (`matmulVec4Aligned`): no per-float bounds checks or index arithmetic. TILE_K must be a multiple of 4
+ * and each staged tile at most 4 vec4s per thread (`matmulWideVec4Fits`).
+ */
+export const matmulWideVec4 = defineKernel({
+  ...matmulWide,
+  label: 'matmulWideVec4',
+  source: wideVec4Source,
+});
+/** Prefetch vec4 registers per thread and operand in matmul-wide-vec4.wgsl. */
+const MATMUL_VEC4_MAX_PREFETCH = 4;
+
+/** Whether a tile configuration of `matmulWideVec4` fits its shader. */
+export function matmulWideVec4Fits(k: { WG_M: number; WG_N: number; TILE_K: number }): boolean {
+  const threads = k.WG_M * k.WG_N;
+  const loads = (wg: number) => Math.ceil((k.TILE_K * 2 * wg) / threads);
+  return (
+    k.TILE_K % 4 === 0 &&
+    loads(k.WG_M) <= MATMUL_VEC4_MAX_PREFETCH &&
+    loads(k.WG_N) <= MATMUL_VEC4_MAX_PREFETCH
+  );
+}
+
+/**
+ * Whether `matmulWideVec4` may run this matmul: with M, N, K, offsets and strides multiples of 4, every
+ * row of every operand starts 16-byte aligned and a vec4 is wholly inside a matrix or wholly outside.
+ */
+export function matmulVec4Aligned(p: MatmulParams): boolean {
+  return [p.M, p.N, p.K, p.offA, p.offB, p.offC, p.strideA, p.strideB, p.strideC].every((v) => v % 4 === 0);
+}
+
 export type MatmulKernel = typeof matmul;
 
 export interface MatmulChoice {
@@ -71,30 +104,70 @@ export interface MatmulChoice {
   constants: Record<string, number>;
 }
 
+/** Bytes of workgroup memory a wide-kernel configuration declares (two padded k-major vec4 tiles). */
+export function matmulWideWorkgroupBytes(k: { WG_M: number; WG_N: number; TILE_K: number }): number {
+  return 16 * k.TILE_K * (2 * k.WG_M + 1 + 2 * k.WG_N + 1);
+}
+
 /**
- * The picker's candidates, largest tile first: [kernel, constants, tile rows, tile columns, fewest
- * workgroups]. It takes the first that makes at least that many workgroups per batch-grid. Thresholds from
- * an H100 (132 SMs; bench/kernels.ts times every candidate at the training step's shapes): 128×128 wins
- * from about one workgroup per SM (8192×256: 24.2 TFLOP/s against 22.2 for 128×64); below that 128×64
- * wins down to 32 workgroups (1024×256×1024: 4.0 against 3.5 for the 4×4 kernel's 64×64, 3.7 for an 8×8
- * wide 64×64; 1024×1024×256: 14.1 against 12.9 and 11.5). Fewer: the 4×4 kernel (a 64×64 tile).
+ * Workgroup memory the picker's configurations stay within: what desktop adapters and SwiftShader report
+ * (WebGPU's guaranteed default is 16 KiB; src/gpu/device.ts raises the limit to the adapter's).
  */
-export const MATMUL_CANDIDATES: [MatmulKernel, Record<string, number>, number, number, number][] = [
-  [matmulWide, { WG_M: 16, WG_N: 16, TILE_K: 8 }, 128, 128, 128],
-  [matmulWide, { WG_M: 16, WG_N: 8, TILE_K: 4 }, 128, 64, 32],
+export const MATMUL_DEFAULT_WORKGROUP_STORAGE = 32768;
+
+const V4_128x128_K16 = { WG_M: 16, WG_N: 16, TILE_K: 16 };
+const V4_128x64_K16 = { WG_M: 16, WG_N: 8, TILE_K: 16 };
+const WIDE_128x128 = { WG_M: 16, WG_N: 16, TILE_K: 8 };
+const WIDE_128x64 = { WG_M: 16, WG_N: 8, TILE_K: 4 };
+
+/**
+ * Every configuration the picker may return, and a few it does not, so that bench/kernels.ts times them
+ * side by side at the training step's shapes: [kernel, constants].
+ */
+export const MATMUL_CANDIDATES: [MatmulKernel, Record<string, number>][] = [
+  [matmulWideVec4, V4_128x128_K16],
+  [matmulWideVec4, { WG_M: 16, WG_N: 16, TILE_K: 8 }],
+  // 33 KiB of workgroup memory: over MATMUL_DEFAULT_WORKGROUP_STORAGE, so timed but never picked.
+  [matmulWideVec4, { WG_M: 16, WG_N: 16, TILE_K: 32 }],
+  [matmulWideVec4, { WG_M: 16, WG_N: 8, TILE_K: 8 }],
+  [matmulWideVec4, V4_128x64_K16],
+  [matmulWideVec4, { WG_M: 8, WG_N: 8, TILE_K: 4 }],
+  [matmulWide, WIDE_128x128],
+  [matmulWide, WIDE_128x64],
 ];
 
 /**
  * The kernel and override constants for a matmul of this shape. Outputs narrower than 64 in M or N (the
  * LoRA products with N = r) and small ones keep the 4×4 kernel with the caller's constants.
+ *
+ * Rules from an H100 (132 SMs; bench/kernels.ts, TFLOP/s, "tiles" = workgroups of the grid):
+ * - 4-aligned shapes take the vec4 kernel. 128×128 tiles with TILE_K 16 from 256 tiles (8192×1024×256:
+ *   28.7 NN / 29.0 NT against 27.0 / 25.4 for the scalar kernel), except for long K (4096³: 30.5 against
+ *   32.6 for the scalar kernel). Below 256 such tiles: 128×64 tiles with TILE_K 16 (8192×256×{1024, 768,
+ *   256}: 24.3 / 24.9 / 24.7 against 24.2 / 23.8 / 20.0 for the scalar kernel; 128×128 with TILE_K 32
+ *   would reach 27.9 / 28.5 / 28.0 but needs 33 KiB of workgroup memory). 128×64 with TILE_K 16 down to
+ *   32 tiles (1024×256×{1024, 768, 256}: 4.7 / 4.4 / 4.4 against 4.0 / 4.2 / 3.6 for the scalar kernel;
+ *   1024×1024×256: 17.4 against 14.1).
+ * - Other shapes: the scalar wide kernel, 128×128 from about one workgroup per SM (8192×256: 24.2 against
+ *   22.2 for 128×64), 128×64 down to 32 workgroups (1024×256×1024: 4.0 against 3.5 for the 4×4 kernel).
  */
 export function matmulVariant(p: MatmulParams, t: MatmulConstants): MatmulChoice {
+  const pick = (kernel: MatmulKernel, constants: Record<string, number>): MatmulChoice => ({
+    kernel,
+    constants: { TRANS_A: t.TRANS_A, TRANS_B: t.TRANS_B, ...constants },
+  });
   if (p.M >= 64 && p.N >= 64) {
     const items = Math.min(p.batch, MAX_WORKGROUPS);
-    for (const [kernel, constants, tm, tn, fewest] of MATMUL_CANDIDATES) {
-      if (Math.ceil(p.M / tm) * Math.ceil(p.N / tn) * items >= fewest) {
-        return { kernel, constants: { TRANS_A: t.TRANS_A, TRANS_B: t.TRANS_B, ...constants } };
+    const tiles128 = Math.ceil(p.M / 128) * Math.ceil(p.N / 128) * items;
+    const tiles64 = Math.ceil(p.M / 128) * Math.ceil(p.N / 64) * items;
+    if (matmulVec4Aligned(p)) {
+      if (tiles128 >= 256) {
+        return p.K >= 2048 ? pick(matmulWide, WIDE_128x128) : pick(matmulWideVec4, V4_128x128_K16);
       }
+      if (tiles64 >= 32) return pick(matmulWideVec4, V4_128x64_K16);
+    } else {
+      if (tiles128 >= 128) return pick(matmulWide, WIDE_128x128);
+      if (tiles64 >= 32) return pick(matmulWide, WIDE_128x64);
     }
   }
   return { kernel: matmul, constants: { ...t } };

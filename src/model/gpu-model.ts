@@ -2,7 +2,7 @@
 // dispatches (recorded once, encoded every step). The backward mirrors the forward layer by layer in
 // reverse (llm.c style). Frozen weights get no weight gradient; only LoRA A and B do.
 import type { Dispatch, Gpu } from '../gpu/context';
-import { matmulVariant } from '../kernels/matmul';
+import { matmul, MATMUL_DEFAULT_WORKGROUP_STORAGE, matmulVariant } from '../kernels/matmul';
 import { layerNormBackward, layerNormForward } from '../kernels/layernorm';
 import { geluBackward, geluForward } from '../kernels/gelu';
 import { embedding } from '../kernels/embedding';
@@ -93,10 +93,11 @@ export class GpuModel {
       beta: x.beta ?? 0,
       hasBias: x.bias ? 1 : 0,
     };
-    const { kernel, constants } = matmulVariant(params, {
-      TRANS_A: x.transA ? 1 : 0,
-      TRANS_B: x.transB ? 1 : 0,
-    });
+    const trans = { TRANS_A: x.transA ? 1 : 0, TRANS_B: x.transB ? 1 : 0 } as const;
+    // The wide tiles need more than WebGPU's guaranteed 16 KiB of workgroup memory: on a device that
+    // offers only that, every matmul takes the small-tile kernel.
+    const roomy = this.gpu.device.limits.maxComputeWorkgroupStorageSize >= MATMUL_DEFAULT_WORKGROUP_STORAGE;
+    const { kernel, constants } = roomy ? matmulVariant(params, trans) : { kernel: matmul, constants: trans };
     return this.gpu.prepare(kernel, { a: x.a, b: x.b, c: x.c, bias: x.bias ?? x.b }, params, constants);
   }
 

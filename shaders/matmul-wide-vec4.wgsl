@@ -1,0 +1,260 @@
+// matmul-wide.wgsl with 16-byte global loads and stores: the same contract (bindings, Params, TRANS_A/
+// TRANS_B, beta = 0 never reads C, offsets, strides, stride-0 sharing, the z loop over the batch), for
+// shapes the host has checked to be 4-aligned: M, N, K, every offset and every stride multiples of 4
+// (matmulVec4Aligned in src/kernels/matmul.ts). Then every row of every operand starts on a 16-byte
+// boundary and a vec4 of 4 consecutive elements is either wholly inside the matrix or wholly outside,
+// so edge tiles keep a bounds check per vec4 (zero-filled when outside) rather than per float.
+//
+// a, b and c are bound as array<vec4f>: an aligned vec4 load is what lets the compiler issue one
+// 128-bit global load (four f32 loads from an array<f32> stay four). A buffer whose size is not a
+// multiple of 16 bytes loses its last partial vec4 to the binding, but under the alignment check every
+// block ends on a multiple of 4 elements, so no element in use is in that tail.
+//
+// The compute loop and register tiles are those of matmul-wide.wgsl (see there for why).
+
+struct Params {
+  M: u32,
+  N: u32,
+  K: u32,
+  batch: u32,
+  offA: u32,
+  offB: u32,
+  offC: u32,
+  strideA: u32,
+  strideB: u32,
+  strideC: u32,
+  alpha: f32,
+  beta: f32,
+  hasBias: u32,
+}
+
+@group(0) @binding(0) var<storage, read> a: array<vec4f>;
+@group(0) @binding(1) var<storage, read> b: array<vec4f>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c: array<vec4f>;
+@group(0) @binding(4) var<uniform> params: Params;
+
+override TRANS_A: u32 = 0u;
+override TRANS_B: u32 = 0u;
+override WG_M: u32 = 16u;
+override WG_N: u32 = 16u;
+// A multiple of 4 (a vec4 along k). The host keeps the vec4s of a staged tile ≤ 4 per thread.
+override TILE_K: u32 = 8u;
+
+// Vec4s of a staged tile per thread, as pipeline constants: the slots a configuration does not use fold
+// away with their registers (live but unused prefetch registers cost occupancy at 64 accumulators).
+override THREADS: u32 = WG_M * WG_N;
+override COUNT_A: u32 = TILE_K * 2u * WG_M;
+override COUNT_B: u32 = TILE_K * 2u * WG_N;
+
+var<workgroup> as_: array<vec4f, TILE_K * (2u * WG_M + 1u)>;
+var<workgroup> bs: array<vec4f, TILE_K * (2u * WG_N + 1u)>;
+
+// Vec4 e of the A tile; consecutive e follow the stored layout (coalesced): along k for A (M×K), along m
+// for Aᵀ (stored K×M). The tile is 8·WG_M × TILE_K: TILE_K / 4 vec4s per row, or 2·WG_M per k.
+fn fetchA(base: u32, m0: u32, k0: u32, e: u32) -> vec4f {
+  if (TRANS_A == 0u) {
+    let m = m0 + e / (TILE_K / 4u);
+    let k = k0 + 4u * (e % (TILE_K / 4u));
+    if (m >= params.M || k >= params.K) {
+      return vec4f();
+    }
+    return a[(base + m * params.K + k) / 4u];
+  }
+  let k = k0 + e / (2u * WG_M);
+  let m = m0 + 4u * (e % (2u * WG_M));
+  if (m >= params.M || k >= params.K) {
+    return vec4f();
+  }
+  return a[(base + k * params.M + m) / 4u];
+}
+
+fn fetchB(base: u32, n0: u32, k0: u32, e: u32) -> vec4f {
+  if (TRANS_B == 0u) {
+    let k = k0 + e / (2u * WG_N);
+    let n = n0 + 4u * (e % (2u * WG_N));
+    if (n >= params.N || k >= params.K) {
+      return vec4f();
+    }
+    return b[(base + k * params.N + n) / 4u];
+  }
+  let n = n0 + e / (TILE_K / 4u);
+  let k = k0 + 4u * (e % (TILE_K / 4u));
+  if (n >= params.N || k >= params.K) {
+    return vec4f();
+  }
+  return b[(base + n * params.K + k) / 4u];
+}
+
+// The staged tiles are k-major (as in matmul-wide.wgsl): a vec4 read along m (or n) is one store, a
+// vec4 read along k is four scalar stores into four k-rows.
+fn stashA(e: u32, v: vec4f) {
+  let SA = 2u * WG_M + 1u;
+  if (TRANS_A == 0u) {
+    let mm = e / (TILE_K / 4u);
+    let kk = 4u * (e % (TILE_K / 4u));
+    let q = mm / 4u;
+    let j = mm % 4u;
+    as_[kk * SA + q][j] = v.x;
+    as_[(kk + 1u) * SA + q][j] = v.y;
+    as_[(kk + 2u) * SA + q][j] = v.z;
+    as_[(kk + 3u) * SA + q][j] = v.w;
+  } else {
+    as_[(e / (2u * WG_M)) * SA + e % (2u * WG_M)] = v;
+  }
+}
+
+fn stashB(e: u32, v: vec4f) {
+  let SB = 2u * WG_N + 1u;
+  if (TRANS_B == 0u) {
+    bs[(e / (2u * WG_N)) * SB + e % (2u * WG_N)] = v;
+  } else {
+    let nn = e / (TILE_K / 4u);
+    let kk = 4u * (e % (TILE_K / 4u));
+    let q = nn / 4u;
+    let j = nn % 4u;
+    bs[kk * SB + q][j] = v.x;
+    bs[(kk + 1u) * SB + q][j] = v.y;
+    bs[(kk + 2u) * SB + q][j] = v.z;
+    bs[(kk + 3u) * SB + q][j] = v.w;
+  }
+}
+
+/** Row m, columns n .. n + 3 of C[bt]: all four inside or all outside (N is a multiple of 4). */
+fn store4(baseC: u32, m: u32, n: u32, acc: vec4f) {
+  if (m >= params.M || n >= params.N) {
+    return;
+  }
+  let idx = (baseC + m * params.N + n) / 4u;
+  var v = params.alpha * acc;
+  // beta = 0 must not read C: it may hold garbage (NaN) from an earlier use of the buffer.
+  if (params.beta != 0.0) {
+    v = fma(vec4f(params.beta), c[idx], v);
+  }
+  if (params.hasBias != 0u) {
+    v += vec4f(bias[n], bias[n + 1u], bias[n + 2u], bias[n + 3u]);
+  }
+  c[idx] = v;
+}
+
+@compute @workgroup_size(WG_N, WG_M)
+fn main(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_id) local: vec3u,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let K = params.K;
+  let SA = 2u * WG_M + 1u;
+  let SB = 2u * WG_N + 1u;
+  let m0 = wid.y * 8u * WG_M;
+  let n0 = wid.x * 8u * WG_N;
+  let tx = local.x;
+  let ty = local.y;
+  // Slot i handles vec4 lid + i·THREADS of a tile; the first test of each guard is a pipeline constant.
+  let e1 = lid + THREADS;
+  let e2 = lid + 2u * THREADS;
+  let e3 = lid + 3u * THREADS;
+  let inA0 = COUNT_A >= THREADS || lid < COUNT_A;
+  let inA1 = COUNT_A > THREADS && e1 < COUNT_A;
+  let inA2 = COUNT_A > 2u * THREADS && e2 < COUNT_A;
+  let inA3 = COUNT_A > 3u * THREADS && e3 < COUNT_A;
+  let inB0 = COUNT_B >= THREADS || lid < COUNT_B;
+  let inB1 = COUNT_B > THREADS && e1 < COUNT_B;
+  let inB2 = COUNT_B > 2u * THREADS && e2 < COUNT_B;
+  let inB3 = COUNT_B > 3u * THREADS && e3 < COUNT_B;
+
+  for (var bt = wid.z; bt < params.batch; bt += nwg.z) {
+    let baseA = params.offA + bt * params.strideA;
+    let baseB = params.offB + bt * params.strideB;
+    let baseC = params.offC + bt * params.strideC;
+
+    // Prefetch registers, named (not an array) so they stay in registers.
+    var pa0 = vec4f();
+    var pa1 = vec4f();
+    var pa2 = vec4f();
+    var pa3 = vec4f();
+    var pb0 = vec4f();
+    var pb1 = vec4f();
+    var pb2 = vec4f();
+    var pb3 = vec4f();
+    if (inA0) { pa0 = fetchA(baseA, m0, 0u, lid); }
+    if (inA1) { pa1 = fetchA(baseA, m0, 0u, e1); }
+    if (inA2) { pa2 = fetchA(baseA, m0, 0u, e2); }
+    if (inA3) { pa3 = fetchA(baseA, m0, 0u, e3); }
+    if (inB0) { pb0 = fetchB(baseB, n0, 0u, lid); }
+    if (inB1) { pb1 = fetchB(baseB, n0, 0u, e1); }
+    if (inB2) { pb2 = fetchB(baseB, n0, 0u, e2); }
+    if (inB3) { pb3 = fetchB(baseB, n0, 0u, e3); }
+
+    var acc = array<vec4f, 16>();
+    for (var k0 = 0u; k0 < K; k0 += TILE_K) {
+      if (inA0) { stashA(lid, pa0); }
+      if (inA1) { stashA(e1, pa1); }
+      if (inA2) { stashA(e2, pa2); }
+      if (inA3) { stashA(e3, pa3); }
+      if (inB0) { stashB(lid, pb0); }
+      if (inB1) { stashB(e1, pb1); }
+      if (inB2) { stashB(e2, pb2); }
+      if (inB3) { stashB(e3, pb3); }
+      workgroupBarrier();
+
+      let k1 = k0 + TILE_K;
+      if (k1 < K) {
+        if (inA0) { pa0 = fetchA(baseA, m0, k1, lid); }
+        if (inA1) { pa1 = fetchA(baseA, m0, k1, e1); }
+        if (inA2) { pa2 = fetchA(baseA, m0, k1, e2); }
+        if (inA3) { pa3 = fetchA(baseA, m0, k1, e3); }
+        if (inB0) { pb0 = fetchB(baseB, n0, k1, lid); }
+        if (inB1) { pb1 = fetchB(baseB, n0, k1, e1); }
+        if (inB2) { pb2 = fetchB(baseB, n0, k1, e2); }
+        if (inB3) { pb3 = fetchB(baseB, n0, k1, e3); }
+      }
+
+      for (var kk = 0u; kk < TILE_K; kk++) {
+        let a0 = as_[kk * SA + ty];
+        let a1 = as_[kk * SA + WG_M + ty];
+        let b0 = bs[kk * SB + tx];
+        let b1 = bs[kk * SB + WG_N + tx];
+        acc[0] = fma(vec4f(a0.x), b0, acc[0]);
+        acc[1] = fma(vec4f(a0.x), b1, acc[1]);
+        acc[2] = fma(vec4f(a0.y), b0, acc[2]);
+        acc[3] = fma(vec4f(a0.y), b1, acc[3]);
+        acc[4] = fma(vec4f(a0.z), b0, acc[4]);
+        acc[5] = fma(vec4f(a0.z), b1, acc[5]);
+        acc[6] = fma(vec4f(a0.w), b0, acc[6]);
+        acc[7] = fma(vec4f(a0.w), b1, acc[7]);
+        acc[8] = fma(vec4f(a1.x), b0, acc[8]);
+        acc[9] = fma(vec4f(a1.x), b1, acc[9]);
+        acc[10] = fma(vec4f(a1.y), b0, acc[10]);
+        acc[11] = fma(vec4f(a1.y), b1, acc[11]);
+        acc[12] = fma(vec4f(a1.z), b0, acc[12]);
+        acc[13] = fma(vec4f(a1.z), b1, acc[13]);
+        acc[14] = fma(vec4f(a1.w), b0, acc[14]);
+        acc[15] = fma(vec4f(a1.w), b1, acc[15]);
+      }
+      workgroupBarrier();
+    }
+
+    let r0 = m0 + 4u * ty;
+    let r1 = r0 + 4u * WG_M;
+    let c0 = n0 + 4u * tx;
+    let c1 = c0 + 4u * WG_N;
+    store4(baseC, r0, c0, acc[0]);
+    store4(baseC, r0, c1, acc[1]);
+    store4(baseC, r0 + 1u, c0, acc[2]);
+    store4(baseC, r0 + 1u, c1, acc[3]);
+    store4(baseC, r0 + 2u, c0, acc[4]);
+    store4(baseC, r0 + 2u, c1, acc[5]);
+    store4(baseC, r0 + 3u, c0, acc[6]);
+    store4(baseC, r0 + 3u, c1, acc[7]);
+    store4(baseC, r1, c0, acc[8]);
+    store4(baseC, r1, c1, acc[9]);
+    store4(baseC, r1 + 1u, c0, acc[10]);
+    store4(baseC, r1 + 1u, c1, acc[11]);
+    store4(baseC, r1 + 2u, c0, acc[12]);
+    store4(baseC, r1 + 2u, c1, acc[13]);
+    store4(baseC, r1 + 3u, c0, acc[14]);
+    store4(baseC, r1 + 3u, c1, acc[15]);
+  }
+}
