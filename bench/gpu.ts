@@ -2,7 +2,7 @@
 // remembers what every prepared dispatch binds (for FLOP and byte counts) and can capture or time the
 // dispatch lists the engine submits. Everything here sits on the engine's public API.
 import { Gpu, type Dispatch } from '../src/gpu/context';
-import { OPTIONAL_FEATURES, type AcquiredDevice } from '../src/gpu/device';
+import { acquireDevice, type AcquiredDevice } from '../src/gpu/device';
 import type { Kernel } from '../src/gpu/kernel';
 
 /** What a dispatch was prepared with: enough to count its FLOPs and the bytes it must move. */
@@ -14,63 +14,20 @@ export interface DispatchMeta {
   constants: Record<string, number>;
 }
 
-const RAISED_LIMITS = [
-  'maxStorageBuffersPerShaderStage',
-  'maxComputeWorkgroupStorageSize',
-  'maxComputeInvocationsPerWorkgroup',
-  'maxComputeWorkgroupSizeX',
-  'maxComputeWorkgroupSizeY',
-  'maxComputeWorkgroupsPerDimension',
-  'maxStorageBufferBindingSize',
-  'maxBufferSize',
-] as const;
-
-// Dawn's instance must outlive its devices (see ../shared/gpu/README.md): module-level, never collected.
-let instance: GPU | undefined;
-
 /**
- * A device as src/gpu/device.ts acquires it (same optional features, same raised limits), from a Dawn
- * instance created with timestamp quantization disabled: by default Dawn rounds timestamps to 2^16 ns,
- * which would swamp the ~10 µs dispatches we time. Falls back to a plain instance if the flag is refused.
+ * A device as src/gpu/device.ts acquires it, from a Dawn instance created with timestamp quantization
+ * disabled: by default Dawn rounds timestamps to 2^16 ns, which would swamp the ~10 µs dispatches we time.
+ * Falls back to a plain instance if the flag is refused.
  */
 async function acquireBenchDevice(): Promise<AcquiredDevice & { quantizationOff: boolean }> {
-  const mod = (await import('webgpu')) as unknown as {
-    create: (flags: string[]) => GPU;
-    globals: Record<string, unknown>;
-  };
-  Object.assign(globalThis, mod.globals);
-  let quantizationOff = true;
   try {
-    instance = mod.create(['disable-dawn-features=timestamp_quantization']);
+    return {
+      ...(await acquireDevice('high-performance', ['disable-dawn-features=timestamp_quantization'])),
+      quantizationOff: true,
+    };
   } catch {
-    instance = mod.create([]);
-    quantizationOff = false;
+    return { ...(await acquireDevice('high-performance')), quantizationOff: false };
   }
-  const adapter = await instance.requestAdapter({ powerPreference: 'high-performance' });
-  if (!adapter)
-    throw new Error('no WebGPU adapter (install a Vulkan driver, or run through scripts/with-webgpu.sh)');
-  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f));
-  const requiredLimits: Record<string, number> = {};
-  for (const name of RAISED_LIMITS) requiredLimits[name] = adapter.limits[name];
-  const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'lora-lab-bench' });
-  const ai = adapter.info;
-  const limits: Record<string, number> = {};
-  for (const name of RAISED_LIMITS) limits[name] = device.limits[name];
-  const description = ai.description || ai.device || '';
-  return {
-    device,
-    quantizationOff,
-    info: {
-      vendor: ai.vendor,
-      architecture: ai.architecture,
-      description,
-      isSoftware:
-        /swiftshader/i.test(`${ai.vendor} ${ai.architecture} ${description}`) || ai.vendor === 'google',
-      features: [...device.features].sort(),
-      limits,
-      runtime: 'node',
-    },
-  };
 }
 
 type SubmitMode =

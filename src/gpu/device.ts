@@ -32,20 +32,23 @@ export interface AcquiredDevice {
   info: GpuInfo;
 }
 
-// Dawn's instance must outlive every device it made: if the object `create()` returns is collected,
-// Node dies inside ProcessEvents. Module-level, so it lives as long as the process.
-let nodeGpu: GPU | undefined;
+// Dawn's instances must outlive every device they made: if the object `create()` returns is collected,
+// Node dies inside ProcessEvents. Module-level (one per set of flags), so they live as long as the process.
+const nodeInstances = new Map<string, GPU>();
 
-async function nodeNavigatorGpu(): Promise<GPU> {
-  if (nodeGpu) return nodeGpu;
+async function nodeNavigatorGpu(dawnFlags: readonly string[]): Promise<GPU> {
+  const key = dawnFlags.join(' ');
+  const known = nodeInstances.get(key);
+  if (known) return known;
   const moduleName = 'webgpu';
   const mod = (await import(/* @vite-ignore */ moduleName)) as {
     create: (flags: string[]) => GPU;
     globals: Record<string, unknown>;
   };
   Object.assign(globalThis, mod.globals);
-  nodeGpu = mod.create([]);
-  return nodeGpu;
+  const instance = mod.create([...dawnFlags]);
+  nodeInstances.set(key, instance);
+  return instance;
 }
 
 function browserGpu(): GPU | undefined {
@@ -63,9 +66,11 @@ export function isNode(): boolean {
  */
 export async function acquireDevice(
   powerPreference: GPUPowerPreference = 'high-performance',
+  /** Node only: flags for Dawn's instance (the benchmarks turn timestamp quantization off). */
+  dawnFlags: readonly string[] = [],
 ): Promise<AcquiredDevice> {
   const runtime = isNode() ? 'node' : 'browser';
-  const gpu = runtime === 'node' ? await nodeNavigatorGpu() : browserGpu();
+  const gpu = runtime === 'node' ? await nodeNavigatorGpu(dawnFlags) : browserGpu();
   if (!gpu) {
     throw new GpuError(
       'WebGPU is not available in this browser. Use a recent Chrome, Edge or Firefox with WebGPU enabled, on a page served over https or localhost.',
