@@ -1,10 +1,149 @@
 // Typed messages between the page and the engine in its Web Worker (a discriminated union each way).
+//
+// The page never touches the GPU: it sends ToEngine messages and folds FromEngine messages into its
+// state (src/ui/). Requests that expect one answer carry a `requestId` the answer repeats. Typed arrays
+// travel as transferables where the sender no longer needs them.
 import type { GpuInfo } from '../gpu/device';
+import type { LoraConfig } from '../model/lora-layout';
+import type { RunSpec, SweepConfig } from './config';
+import type { SweepResults } from './results';
 import type { SelfTestResult } from './self-test';
 
-export type ToEngine = { type: 'hello' } | { type: 'selfTest' };
+/** The built-in models, served from our own origin under public/models/<name>/. */
+export type BuiltinModel = 'lab-gpt' | 'lab-gpt-tiny';
+export const BUILTIN_MODELS: readonly BuiltinModel[] = ['lab-gpt', 'lab-gpt-tiny'];
+
+/** The built-in datasets, served from our own origin under public/datasets/. */
+export type BuiltinDataset = 'e2e-restaurants.jsonl' | 'devils-dictionary.txt';
+export const BUILTIN_DATASETS: readonly BuiltinDataset[] = ['e2e-restaurants.jsonl', 'devils-dictionary.txt'];
+
+export type DatasetSource =
+  | { kind: 'builtin'; name: BuiltinDataset }
+  /** A file the user chose or dropped; its bytes never leave the tab. */
+  | { kind: 'file'; name: string; bytes: ArrayBuffer };
+
+export interface DatasetOptions {
+  /** Accept a partly bad file: skip (and count) the lines that do not parse. */
+  skipBadLines: boolean;
+  /** Fraction of examples held out for validation, as SweepConfig.valFraction. */
+  valFraction: number;
+}
+
+/** What the page shows of a parsed dataset, at once. */
+export interface DatasetPreview {
+  name: string;
+  format: 'txt' | 'jsonl' | 'csv';
+  /** The first few examples, as plain text (rendered as text, never as HTML). */
+  examples: ({ text: string } | { prompt: string; completion: string })[];
+  exampleCount: number;
+  /** File size in bytes, and tokens (bytes for the byte-level models) after parsing. */
+  fileBytes: number;
+  tokens: number;
+  trainTokens: number;
+  valTokens: number;
+  trainExamples: number;
+  valExamples: number;
+  /** Lines skipped as bad (only with skipBadLines). */
+  skippedLines: number;
+}
+
+/** A located error in a user's file: which file, which line (1-based) where known, and why. */
+export interface LocatedError {
+  file: string;
+  line?: number;
+  message: string;
+}
+
+/** One run's trained adapter (A [SA], B [SB] in the LoRA layout of `lora` on `model`). */
+export interface AdapterData {
+  model: BuiltinModel;
+  lora: LoraConfig;
+  runId: string;
+  A: Float32Array;
+  B: Float32Array;
+}
+
+/** Which weights to generate from / export: the base model, a run of the current sweep, or stored data. */
+export type AdapterRef =
+  | { kind: 'base'; model: BuiltinModel }
+  | { kind: 'run'; runId: string }
+  | { kind: 'data'; adapter: AdapterData };
+
+export interface RunInfo {
+  spec: RunSpec;
+  /** Step at which the run joined (0 for runs present from the start). */
+  startStep: number;
+  stoppedAtStep: number | null;
+}
+
+export type ToEngine =
+  | { type: 'hello' }
+  | { type: 'selfTest' }
+  /** Parse (off the main thread) and keep the dataset for the next 'start'. */
+  | { type: 'parseDataset'; requestId: number; source: DatasetSource; options: DatasetOptions }
+  /** Start a sweep on the last parsed dataset. A sweep already running is stopped first. */
+  | { type: 'start'; sweepId: string; model: BuiltinModel; sweep: SweepConfig }
+  | { type: 'addRun'; run: RunSpec }
+  | { type: 'stopRun'; runId: string }
+  | { type: 'stop' }
+  | {
+      type: 'generate';
+      requestId: number;
+      from: AdapterRef;
+      prompt: string;
+      maxTokens: number;
+      /** 0 = greedy. */
+      temperature: number;
+      topK: number;
+      seed: number;
+    }
+  /** A run's adapter as a PEFT zip (adapter_model.safetensors + adapter_config.json). */
+  | { type: 'exportAdapter'; requestId: number; from: AdapterRef }
+  /** The base ONNX with a run's adapter merged into its weights. */
+  | { type: 'exportMerged'; requestId: number; from: AdapterRef };
 
 export type FromEngine =
   | { type: 'ready'; adapter: GpuInfo }
   | { type: 'selfTest'; result: SelfTestResult }
-  | { type: 'error'; message: string; detail?: string };
+  | { type: 'dataset'; requestId: number; preview: DatasetPreview }
+  | { type: 'datasetError'; requestId: number; error: LocatedError }
+  | {
+      type: 'started';
+      sweepId: string;
+      runs: RunInfo[];
+      totalSteps: number;
+      /** Tokens one run trains on per step (batch × seq). */
+      tokensPerStep: number;
+      trainTokens: number;
+      valTokens: number;
+    }
+  /** A few times a second: the training losses of the steps since the last message. */
+  | {
+      type: 'metrics';
+      sweepId: string;
+      /** The run ids, in the order of each losses row. */
+      runIds: string[];
+      steps: number[];
+      /** losses[k][i]: run i at steps[k] (NaN where the run had not started or had diverged). */
+      losses: number[][];
+      /** Wall-clock seconds since the sweep started, at each of steps[k]. */
+      seconds: number[];
+      stepsPerSec: number;
+      tokensPerSec: number;
+      choleskyFallbacks: number[];
+      divergedAtStep: (number | null)[];
+    }
+  | { type: 'validation'; sweepId: string; runIds: string[]; step: number; losses: number[] }
+  | { type: 'diverged'; sweepId: string; runId: string; step: number }
+  | { type: 'runsChanged'; sweepId: string; runs: RunInfo[] }
+  /** The sweep ended (all steps, or 'stop'): its results and every run's final adapter. */
+  | {
+      type: 'done';
+      sweepId: string;
+      stopped: boolean;
+      results: SweepResults;
+      adapters: AdapterData[];
+    }
+  | { type: 'generated'; requestId: number; text: string; seconds: number }
+  | { type: 'exported'; requestId: number; fileName: string; mime: string; bytes: Uint8Array }
+  | { type: 'error'; requestId?: number; sweepId?: string; message: string; detail?: string };
