@@ -35,9 +35,14 @@ describe('txt', () => {
     expect(ds.examples).toBe(1);
     expect(ds.format).toBe('txt');
   });
-  it('takes raw bytes as they are, even when not UTF-8', () => {
+  // Issue #13: txt used to be taken byte for byte, so a binary or Latin-1 file trained silently. Now txt
+  // must be UTF-8 text like the other formats (see bad-input.test.ts for the messages).
+  it('takes UTF-8 bytes as they are, but not binary or invalid UTF-8', () => {
     const raw = new Uint8Array([0xff, 0x00, 0x80, 0x41]);
-    expect(Array.from(parseDataset('b.txt', raw).tokens)).toEqual([0xff, 0x00, 0x80, 0x41]);
+    expect(() => parseDataset('b.txt', raw)).toThrow(/b\.txt: this looks like a binary file/);
+    expect(() => parseDataset('b.txt', new Uint8Array([0x41, 0xff]))).toThrow(/line 1: not valid UTF-8/);
+    const utf8 = encodeBytes('x\u00e9\u20ac\u{1f600}\n');
+    expect(Array.from(parseDataset('b.txt', utf8).tokens)).toEqual(Array.from(utf8));
     const bom = new Uint8Array([0xef, 0xbb, 0xbf, 0x41]);
     expect(Array.from(parseDataset('b.txt', bom).tokens)).toEqual([0x41]);
     expect(Array.from(parseDataset('b.txt', '\ufeffA').tokens)).toEqual([0x41]);

@@ -8,7 +8,13 @@
 // a completion the model learns to stop). For prompt/completion examples prompt bytes get mask 0 and
 // completion bytes mask 1; prompt and completion are joined with nothing in between (as PEFT/OpenAI
 // style fine-tuning data expects: put any separator you want in the prompt).
-import { parseCsv } from './csv';
+import { notTextReason } from './binary';
+import { BadLines, DatasetError } from './errors';
+import { parseCsvExamples, parseJsonlExamples, type Example, type RecordContext } from './records';
+import { findBadTextLines, readText, type BadTextLine } from './utf8';
+
+export { parseCsvExamples, parseJsonlExamples, MAX_LINE_CHARS, MAX_LINE_TEXT } from './records';
+export type { Example } from './records';
 
 export type DatasetFormat = 'txt' | 'jsonl' | 'csv';
 export const DATASET_FORMATS: readonly DatasetFormat[] = ['txt', 'jsonl', 'csv'];
@@ -29,8 +35,26 @@ export interface TokenizedDataset {
   exampleOffsets: Uint32Array;
 }
 
-/** One text document or one prompt/completion pair, before tokenisation. */
-export type Example = { text: string } | { prompt: string; completion: string };
+/** What parseDataset returns: the dataset, and what the user should be told about the file. */
+export interface ParsedDataset extends TokenizedDataset {
+  /** Bad lines (or csv records) left out; 0 unless `skipBadLines` was chosen. */
+  skippedLines: number;
+  /** One line each, "file: line N: ..." (ignored keys/columns, the skipped-lines summary). */
+  warnings: string[];
+}
+
+export interface ParseOptions {
+  /** Leave bad lines out (counted, summarised in warnings) instead of failing at the first one. */
+  skipBadLines?: boolean;
+}
+
+/**
+ * The largest dataset file accepted. The engine indexes the token stream with u32 (far above this); the
+ * limit is what a browser tab holds comfortably while parsing (file, text, tokens and mask side by side).
+ */
+export const MAX_DATASET_BYTES = 128 * 1024 * 1024;
+/** MAX_DATASET_BYTES for people, e.g. beside the page's file input. */
+export const MAX_DATASET_SIZE_TEXT = '128 MiB';
 
 const SEPARATOR = 0x0a; // "\n"
 // Offsets are stored as u32 and batches index with u32: keep every position representable.
@@ -58,45 +82,114 @@ export function formatFromName(name: string): DatasetFormat | undefined {
 }
 
 /**
- * Parse a dataset file. `format` defaults to the one implied by the name's extension.
- * txt content is taken byte for byte (any bytes, not necessarily UTF-8; a leading UTF-8 BOM is dropped);
- * jsonl and csv must be UTF-8.
+ * Parse a dataset file. `format` defaults to the one implied by the name's extension. Every format must be
+ * UTF-8 text (a leading byte-order mark is dropped). Bad input of any kind throws a DatasetError naming
+ * the file, the line where there is one, and the reason; nothing else is thrown.
  */
 export function parseDataset(
   name: string,
   content: string | Uint8Array,
   format?: DatasetFormat,
-): TokenizedDataset {
+  options: ParseOptions = {},
+): ParsedDataset {
   const fmt = format ?? formatFromName(name);
-  if (!fmt) {
-    throw new Error(
-      `${name}: cannot tell the dataset format from the file name (use .txt, .jsonl or .csv, or choose the format)`,
+  if (!fmt || !DATASET_FORMATS.includes(fmt)) {
+    throw new DatasetError(
+      name,
+      undefined,
+      'cannot tell the dataset format from the file name (use .txt, .jsonl or .csv, or choose the format)',
     );
   }
+  // A string never has fewer UTF-16 units than UTF-8 bytes: refuse a huge one before encoding it.
+  if (typeof content === 'string') checkSize(name, content.length);
+  const raw = typeof content === 'string' ? encodeBytes(content) : content;
+  checkSize(name, raw.length);
+  if (raw.length === 0) throw new DatasetError(name, undefined, 'the dataset is empty (the file has no bytes)');
+  // A UTF-8 byte-order mark is an encoding artefact, not text to learn.
+  const bom = raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;
+  const notText = bom ? undefined : notTextReason(raw);
+  if (notText) throw new DatasetError(name, undefined, notText);
+  const bytes = raw.subarray(bom);
+  if (isAllWhitespace(bytes)) throw new DatasetError(name, undefined, 'the dataset is empty (only whitespace)');
+
+  const bad = new BadLines(name, options.skipBadLines === true);
+  const warnings: string[] = [];
+  const scan = { all: bad.skip, loneCr: fmt === 'csv', offsetBase: bom };
   let ds: TokenizedDataset;
   if (fmt === 'txt') {
-    // A UTF-8 byte-order mark is an encoding artefact, not text to learn.
-    const raw = typeof content === 'string' ? encodeBytes(stripBom(content)) : content;
-    const bom = raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf;
-    const bytes = raw.slice(bom ? 3 : 0);
-    if (bytes.length > MAX_BYTES)
-      throw new Error(`${name}: ${bytes.length} bytes is more than this tool handles`);
-    ds = {
-      name,
-      format: 'txt',
-      tokens: bytes,
-      mask: new Uint8Array(bytes.length).fill(1),
-      examples: bytes.length > 0 ? 1 : 0,
-      exampleOffsets: new Uint32Array(bytes.length > 0 ? [0, bytes.length] : [0]),
-    };
+    ds = txtDataset(name, withoutLines(bytes, findBadTextLines(bytes, scan), bad));
   } else {
-    const text = stripBom(typeof content === 'string' ? content : decodeUtf8Strict(name, content));
-    const examples = fmt === 'jsonl' ? parseJsonlExamples(name, text) : parseCsvExamples(name, text);
+    const { text, bad: badText } = readText(bytes, scan);
+    if (!bad.skip && badText.length > 0) bad.report(badText[0].line, badText[0].reason);
+    const ctx: RecordContext = {
+      bad,
+      warnings,
+      badText: new Map(badText.map((b) => [b.line, b.reason])),
+    };
+    const examples = fmt === 'jsonl' ? parseJsonlExamples(name, text, ctx) : parseCsvExamples(name, text, ctx);
+    if (examples.length === 0) throw new DatasetError(name, undefined, emptyReason(fmt, bad));
     ds = tokenizeExamples(name, fmt, examples);
   }
-  if (ds.tokens.length === 0) throw new Error(`${name}: the dataset is empty`);
-  if (!ds.mask.some((m) => m === 1)) throw new Error(`${name}: no byte of the dataset is a training target`);
-  return ds;
+  if (ds.tokens.length === 0) throw new DatasetError(name, undefined, emptyReason(fmt, bad));
+  if (!ds.mask.includes(1)) throw new DatasetError(name, undefined, 'no byte of the dataset is a training target');
+  const skipped = bad.summary();
+  return { ...ds, skippedLines: bad.count, warnings: skipped ? [...warnings, skipped] : warnings };
+}
+
+function checkSize(name: string, bytes: number): void {
+  if (bytes > MAX_DATASET_BYTES) {
+    const mib = (bytes / 2 ** 20).toFixed(1);
+    throw new DatasetError(
+      name,
+      undefined,
+      `the file is ${mib} MiB; the limit is ${MAX_DATASET_SIZE_TEXT} (use a part of it)`,
+    );
+  }
+}
+
+function emptyReason(fmt: DatasetFormat, bad: BadLines): string {
+  if (bad.count > 0) {
+    return `the dataset is empty: all ${bad.count} lines with content were bad and skipped (first: line ${bad.first?.line}: ${bad.first?.reason})`;
+  }
+  return fmt === 'csv' ? 'the dataset is empty (a header row and no data rows)' : 'the dataset is empty';
+}
+
+function isAllWhitespace(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09 && b !== 0x0b && b !== 0x0c) return false;
+  }
+  return true;
+}
+
+/** The bytes with the bad lines cut out (each reported to `bad`, which throws unless skipping). */
+function withoutLines(bytes: Uint8Array, lines: BadTextLine[], bad: BadLines): Uint8Array {
+  for (const l of lines) bad.report(l.line, l.reason);
+  if (lines.length === 0) return bytes.slice();
+  const out = new Uint8Array(bytes.length - lines.reduce((a, l) => a + l.end - l.start, 0));
+  let at = 0;
+  let from = 0;
+  for (const l of lines) {
+    out.set(bytes.subarray(from, l.start), at);
+    at += l.start - from;
+    from = l.end;
+  }
+  out.set(bytes.subarray(from), at);
+  return out;
+}
+
+/** A txt file is one document: every byte is a target. */
+function txtDataset(name: string, bytes: Uint8Array): TokenizedDataset {
+  if (bytes.length > MAX_BYTES)
+    throw new DatasetError(name, undefined, `${bytes.length} bytes is more than this tool handles`);
+  return {
+    name,
+    format: 'txt',
+    tokens: bytes,
+    mask: new Uint8Array(bytes.length).fill(1),
+    examples: bytes.length > 0 ? 1 : 0,
+    exampleOffsets: new Uint32Array(bytes.length > 0 ? [0, bytes.length] : [0]),
+  };
 }
 
 /** Concatenate examples into one stream, each followed by "\n" (mask 1). */
@@ -112,7 +205,7 @@ export function tokenizeExamples(name: string, format: DatasetFormat, examples: 
   let n = 0;
   for (const p of parts) for (const q of p) n += q.bytes.length;
   n += examples.length; // separators
-  if (n > MAX_BYTES) throw new Error(`${name}: ${n} bytes is more than this tool handles`);
+  if (n > MAX_BYTES) throw new DatasetError(name, undefined, `${n} bytes is more than this tool handles`);
   const tokens = new Uint8Array(n);
   const mask = new Uint8Array(n);
   const exampleOffsets = new Uint32Array(examples.length + 1);
@@ -130,75 +223,6 @@ export function tokenizeExamples(name: string, format: DatasetFormat, examples: 
   });
   exampleOffsets[examples.length] = at;
   return { name, format, tokens, mask, examples: examples.length, exampleOffsets };
-}
-
-/** `{"text": ...}` or `{"prompt": ..., "completion": ...}` per line; blank lines skipped; extra keys ignored. */
-export function parseJsonlExamples(name: string, text: string): Example[] {
-  const out: Example[] = [];
-  const lines = text.split('\n');
-  lines.forEach((raw, i) => {
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (line.trim() === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      throw new Error(`${name}: line ${i + 1}: not valid JSON`);
-    }
-    out.push(exampleFromRecord(name, `line ${i + 1}`, value));
-  });
-  return out;
-}
-
-function exampleFromRecord(name: string, where: string, value: unknown): Example {
-  const o =
-    typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : {};
-  const hasText = typeof o.text === 'string';
-  const hasPair = typeof o.prompt === 'string' && typeof o.completion === 'string';
-  if (hasText && hasPair) {
-    throw new Error(`${name}: ${where}: has both "text" and "prompt"+"completion"; keep one of them`);
-  }
-  if (hasText) return { text: o.text as string };
-  if (hasPair) return { prompt: o.prompt as string, completion: o.completion as string };
-  throw new Error(`${name}: ${where}: expected "text" or "prompt"+"completion" string fields`);
-}
-
-/** Header row with a `text` column, or `prompt` and `completion` columns (names trimmed, case-insensitive). */
-export function parseCsvExamples(name: string, text: string): Example[] {
-  const rows = parseCsv(text, name);
-  if (rows.length === 0) throw new Error(`${name}: the dataset is empty`);
-  const header = rows[0].fields.map((h) => h.trim().toLowerCase());
-  const col = (c: string) => header.indexOf(c);
-  const iText = col('text');
-  const iPrompt = col('prompt');
-  const iCompletion = col('completion');
-  const hasPair = iPrompt >= 0 && iCompletion >= 0;
-  if (iText >= 0 && hasPair) {
-    throw new Error(
-      `${name}: line ${rows[0].line}: the header has "text" and "prompt"+"completion" columns; keep one`,
-    );
-  }
-  if (iText < 0 && !hasPair) {
-    throw new Error(
-      `${name}: line ${rows[0].line}: the header needs a "text" column or "prompt" and "completion" columns (got ${rows[0].fields.map((f) => JSON.stringify(f)).join(', ')})`,
-    );
-  }
-  const out: Example[] = [];
-  for (const row of rows.slice(1)) {
-    if (row.fields.length !== header.length) {
-      throw new Error(
-        `${name}: line ${row.line}: expected ${header.length} fields, got ${row.fields.length}`,
-      );
-    }
-    out.push(
-      iText >= 0
-        ? { text: row.fields[iText] }
-        : { prompt: row.fields[iPrompt], completion: row.fields[iCompletion] },
-    );
-  }
-  return out;
 }
 
 /**
@@ -254,30 +278,4 @@ export function datasetStats(ds: TokenizedDataset): { bytes: number; examples: n
   let targetBytes = 0;
   for (let i = 0; i < ds.mask.length; i++) targetBytes += ds.mask[i];
   return { bytes: ds.tokens.length, examples: ds.examples, targetBytes };
-}
-
-function stripBom(text: string): string {
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-}
-
-function decodeUtf8Strict(name: string, bytes: Uint8Array): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    let line = 1;
-    // Locate the first invalid sequence for the message by decoding growing prefixes line by line.
-    let start = 0;
-    for (let i = 0; i <= bytes.length; i++) {
-      if (i === bytes.length || bytes[i] === 0x0a) {
-        try {
-          new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(start, i));
-        } catch {
-          break;
-        }
-        line++;
-        start = i + 1;
-      }
-    }
-    throw new Error(`${name}: line ${line}: not valid UTF-8 text`);
-  }
 }
