@@ -9,6 +9,7 @@
 // avoid the NaN but still take an AdamW step with a zero gradient (decaying moments and weights).
 import { mulberry32 } from '../test/random';
 import type { TokenizedDataset } from './dataset';
+import { DatasetError } from './errors';
 
 export type BatchOrder = 'sequential' | 'shuffled';
 
@@ -35,14 +36,22 @@ export interface BatchSchedule {
   seed: number;
 }
 
-/** Throws a clear error unless the training stream holds at least one window of T + 1 bytes (N ≥ T + 2). */
+/**
+ * Throws unless the training stream holds at least one window of T + 1 bytes with a start to draw
+ * (N ≥ T + 2). A shorter stream is the dataset's fault (too few tokens), so it is a DatasetError naming
+ * the file; bad batch or sequence sizes are settings, a plain Error. A stream shorter than Bt·T + 1 is
+ * allowed: rows of one batch then overlap (the sequential order is a fixed contract, DESIGN.md §5).
+ */
 export function checkBatchable(ds: TokenizedDataset, Bt: number, T: number): void {
   if (!Number.isInteger(Bt) || Bt < 1) throw new Error(`batch size must be a positive integer (got ${Bt})`);
   if (!Number.isInteger(T) || T < 1) throw new Error(`sequence length must be a positive integer (got ${T})`);
   const N = ds.tokens.length;
   if (N < T + 2) {
-    throw new Error(
-      `${ds.name}: ${N} bytes of training data, but sequence length ${T} needs at least ${T + 2}: lower the sequence length or add data`,
+    throw new DatasetError(
+      ds.name,
+      undefined,
+      `${N} bytes of training data, but sequence length ${T} needs at least T + 2 = ${T + 2} tokens ` +
+        '(one window of T + 1, and room to move it): lower the sequence length or add data',
     );
   }
 }

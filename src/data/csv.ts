@@ -89,9 +89,7 @@ export function readCsvRecords(text: string, bad: BadLines): CsvRecord[] {
       while (j < n && text[j] !== ',' && text[j] !== '\n' && text[j] !== '\r' && text[j] !== '"') j++;
       if (text[j] === '"') {
         i = j;
-        skipRecord(
-          'a quote inside an unquoted field (quote the whole field and double inner quotes)',
-        );
+        skipRecord('a quote inside an unquoted field (quote the whole field and double inner quotes)');
         continue;
       }
       value = text.slice(i, j);

@@ -104,13 +104,15 @@ export function parseDataset(
   if (typeof content === 'string') checkSize(name, content.length);
   const raw = typeof content === 'string' ? encodeBytes(content) : content;
   checkSize(name, raw.length);
-  if (raw.length === 0) throw new DatasetError(name, undefined, 'the dataset is empty (the file has no bytes)');
+  if (raw.length === 0)
+    throw new DatasetError(name, undefined, 'the dataset is empty (the file has no bytes)');
   // A UTF-8 byte-order mark is an encoding artefact, not text to learn.
   const bom = raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;
   const notText = bom ? undefined : notTextReason(raw);
   if (notText) throw new DatasetError(name, undefined, notText);
   const bytes = raw.subarray(bom);
-  if (isAllWhitespace(bytes)) throw new DatasetError(name, undefined, 'the dataset is empty (only whitespace)');
+  if (isAllWhitespace(bytes))
+    throw new DatasetError(name, undefined, 'the dataset is empty (only whitespace)');
 
   const bad = new BadLines(name, options.skipBadLines === true);
   const warnings: string[] = [];
@@ -126,12 +128,14 @@ export function parseDataset(
       warnings,
       badText: new Map(badText.map((b) => [b.line, b.reason])),
     };
-    const examples = fmt === 'jsonl' ? parseJsonlExamples(name, text, ctx) : parseCsvExamples(name, text, ctx);
+    const examples =
+      fmt === 'jsonl' ? parseJsonlExamples(name, text, ctx) : parseCsvExamples(name, text, ctx);
     if (examples.length === 0) throw new DatasetError(name, undefined, emptyReason(fmt, bad));
     ds = tokenizeExamples(name, fmt, examples);
   }
   if (ds.tokens.length === 0) throw new DatasetError(name, undefined, emptyReason(fmt, bad));
-  if (!ds.mask.includes(1)) throw new DatasetError(name, undefined, 'no byte of the dataset is a training target');
+  if (!ds.mask.includes(1))
+    throw new DatasetError(name, undefined, 'no byte of the dataset is a training target');
   const skipped = bad.summary();
   return { ...ds, skippedLines: bad.count, warnings: skipped ? [...warnings, skipped] : warnings };
 }

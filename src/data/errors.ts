@@ -29,7 +29,8 @@ export class BadLines {
   report(line: number, reason: string): void {
     if (!this.skip) throw new DatasetError(this.file, line, reason);
     this.count++;
-    this.first ??= { line, reason };
+    // Parsers may report out of order (a csv reader's quote errors before row checks): keep the earliest.
+    if (this.first === undefined || line < this.first.line) this.first = { line, reason };
   }
 
   /** One warning line for the user, or undefined when nothing was skipped. */

@@ -41,7 +41,10 @@ export function parseJsonlExamples(name: string, text: string, ctx?: RecordConte
     }
     if (line.trim() === '') continue;
     if (line.length > MAX_LINE_CHARS) {
-      c.bad.report(n, `the line has ${line.length} characters; a JSONL line may have at most ${MAX_LINE_TEXT}`);
+      c.bad.report(
+        n,
+        `the line has ${line.length} characters; a JSONL line may have at most ${MAX_LINE_TEXT}`,
+      );
       continue;
     }
     let value: unknown;
@@ -66,7 +69,9 @@ export function parseJsonlExamples(name: string, text: string, ctx?: RecordConte
     out.push(ex);
   }
   if (extra.size > 0) {
-    c.warnings.push(`${name}: line ${extraFirstLine}: ignored ${listNames(extra, 'key')} (not used for training)`);
+    c.warnings.push(
+      `${name}: line ${extraFirstLine}: ignored ${listNames(extra, 'key')} (not used for training)`,
+    );
   }
   return out;
 }
@@ -113,7 +118,11 @@ export function parseCsvExamples(name: string, text: string, ctx?: RecordContext
   const iCompletion = header.indexOf('completion');
   const hasPair = iPrompt >= 0 && iCompletion >= 0;
   if (iText >= 0 && hasPair) {
-    throw new DatasetError(name, head.line, 'the header has "text" and "prompt"+"completion" columns; keep one');
+    throw new DatasetError(
+      name,
+      head.line,
+      'the header has "text" and "prompt"+"completion" columns; keep one',
+    );
   }
   if (iText < 0 && !hasPair) {
     const got = head.fields.map((f) => JSON.stringify(f)).join(', ');
@@ -126,7 +135,9 @@ export function parseCsvExamples(name: string, text: string, ctx?: RecordContext
   const used = iText >= 0 ? [iText] : [iPrompt, iCompletion];
   const ignored = new Set(head.fields.filter((_, i) => !used.includes(i)).map((f) => f.trim()));
   if (ignored.size > 0) {
-    c.warnings.push(`${name}: line ${head.line}: ignored ${listNames(ignored, 'column')} (not used for training)`);
+    c.warnings.push(
+      `${name}: line ${head.line}: ignored ${listNames(ignored, 'column')} (not used for training)`,
+    );
   }
   const out: Example[] = [];
   for (const row of rows.slice(1)) {

@@ -60,8 +60,7 @@ function scanLines(bytes: Uint8Array, opts: TextScanOptions): BadTextLine[] {
     line++;
     lineStart = end;
   };
-  const where = (i: number) =>
-    `byte offset ${opts.offsetBase + i} (byte ${i - lineStart + 1} of the line)`;
+  const where = (i: number) => `byte offset ${opts.offsetBase + i} (byte ${i - lineStart + 1} of the line)`;
   let i = 0;
   while (i < n) {
     const b = bytes[i];
