@@ -153,7 +153,9 @@ function checkSize(name: string, bytes: number): void {
 
 function emptyReason(fmt: DatasetFormat, bad: BadLines): string {
   if (bad.count > 0) {
-    return `the dataset is empty: all ${bad.count} lines with content were bad and skipped (first: line ${bad.first?.line}: ${bad.first?.reason})`;
+    const lines =
+      bad.count === 1 ? 'its one line with content was' : `all ${bad.count} lines with content were`;
+    return `the dataset is empty: ${lines} bad and skipped (first: line ${bad.first?.line}: ${bad.first?.reason})`;
   }
   return fmt === 'csv' ? 'the dataset is empty (a header row and no data rows)' : 'the dataset is empty';
 }
