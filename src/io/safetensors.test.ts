@@ -4,6 +4,7 @@ import {
   f16BitsToF32Bits,
   readSafetensors,
   readSafetensorsHeader,
+  SafetensorsError,
   writeSafetensors,
   type Tensor,
 } from './safetensors';
@@ -181,3 +182,141 @@ describe('safetensors validation', () => {
     expect(h.tensors.get('i')!.dataOffsets).toEqual([0, 16]);
   });
 });
+
+// Issue #13: user files that are truncated or whose header lies get a SafetensorsError naming the
+// problem, never a RangeError from a typed array or a silently partial tensor.
+describe('safetensors: bad files', () => {
+  const good = writeSafetensors(
+    new Map<string, Tensor>([
+      ['a', { shape: [2, 3], data: randn(6, 1) }],
+      ['b', { shape: [4], data: randn(4, 2) }],
+    ]),
+    { format: 'pt' },
+  );
+  const errorOf = (bytes: Uint8Array): unknown => {
+    try {
+      readSafetensors(bytes);
+    } catch (e) {
+      return e;
+    }
+    return undefined;
+  };
+
+  it('a file cut at any length is a SafetensorsError', () => {
+    for (let n = 0; n < good.length; n++) {
+      const e = errorOf(good.subarray(0, n));
+      expect(e, `cut at ${n}`).toBeInstanceOf(SafetensorsError);
+    }
+    expect((errorOf(good.subarray(0, good.length - 3)) as Error).message).toMatch(
+      /tensor "b": data_offsets \[24, 40\] run past the data \(37 bytes\): the file is truncated/,
+    );
+  });
+
+  it('any corrupted header byte gives a SafetensorsError or a consistent file', () => {
+    const headerEnd = 8 + new DataView(good.buffer).getUint32(0, true);
+    for (let i = 0; i < headerEnd; i++) {
+      for (const v of [0x00, 0x22, 0x2c, 0x31, 0x39, 0x5d, 0x7d, 0xff]) {
+        const bad = good.slice();
+        bad[i] = v;
+        const e = errorOf(bad);
+        if (e !== undefined) expect(e, `byte ${i} = ${v}`).toBeInstanceOf(SafetensorsError);
+      }
+    }
+  });
+
+  const data = new Uint8Array(16);
+  it.each([
+    [
+      'a gap between tensors',
+      {
+        a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] },
+        b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] },
+      },
+      'bytes 4..8 of the data belong to no tensor (before "b")',
+    ],
+    [
+      'data before the first tensor',
+      { a: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } },
+      'bytes 0..8 of the data belong to no tensor',
+    ],
+    [
+      'bytes after the last tensor',
+      { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } },
+      'the file has 8 bytes after the last tensor',
+    ],
+    [
+      'overlap',
+      {
+        a: { dtype: 'F32', shape: [3], data_offsets: [0, 12] },
+        b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] },
+      },
+      'tensors "a" and "b" overlap',
+    ],
+    [
+      'size ≠ shape × dtype',
+      { a: { dtype: 'F16', shape: [4], data_offsets: [0, 16] } },
+      'holds 16 bytes but shape [4] of F16 needs 8',
+    ],
+    [
+      'non-integer dim',
+      { a: { dtype: 'F32', shape: [1.5, 2], data_offsets: [0, 16] } },
+      'shape must be an array of non-negative integers',
+    ],
+    ['dim as a string', { a: { dtype: 'F32', shape: ['4'], data_offsets: [0, 16] } }, 'shape must be'],
+    [
+      'huge dims',
+      { a: { dtype: 'F32', shape: [2 ** 40, 2 ** 40], data_offsets: [0, 16] } },
+      'holds 16 bytes but shape',
+    ],
+    [
+      'three offsets',
+      { a: { dtype: 'F32', shape: [4], data_offsets: [0, 8, 16] } },
+      'data_offsets must be [begin, end]',
+    ],
+    [
+      'fractional offset',
+      { a: { dtype: 'F32', shape: [4], data_offsets: [0, 15.5] } },
+      'data_offsets must be',
+    ],
+    ['an entry that is an array', { a: [1, 2] }, 'tensor "a": expected {dtype, shape, data_offsets}'],
+    ['a sub-byte dtype', { a: { dtype: 'F4', shape: [32], data_offsets: [0, 16] } }, 'unknown dtype "F4"'],
+  ])('%s', (_, header, message) => {
+    const e = errorOf(rawFileOf(header, data));
+    expect(e).toBeInstanceOf(SafetensorsError);
+    expect((e as Error).message).toContain(message);
+  });
+
+  it('a header that is not an object, not UTF-8, or absurdly long', () => {
+    expect((errorOf(rawFileOf([], new Uint8Array(0))) as Error).message).toBe(
+      'safetensors: the header is not a JSON object',
+    );
+    const notUtf8 = rawFileOf({}, new Uint8Array(0));
+    notUtf8[9] = 0xff;
+    expect((errorOf(notUtf8) as Error).message).toMatch(/the header is not valid JSON/);
+    const huge = new Uint8Array(16);
+    new DataView(huge.buffer).setUint32(4, 1, true); // 2^32 bytes of header
+    expect((errorOf(huge) as Error).message).toBe('safetensors: header length 4294967296 is too large');
+  });
+
+  it('tensors listed out of order in the header are fine when they tile the data', () => {
+    const f = rawFileOf(
+      {
+        b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] },
+        a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+      },
+      new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer),
+    );
+    const t = readSafetensors(f).tensors;
+    expect(Array.from(t.get('a')!.data)).toEqual([1, 2]);
+    expect(Array.from(t.get('b')!.data)).toEqual([3, 4]);
+  });
+});
+
+function rawFileOf(header: unknown, data: Uint8Array): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(8 + json.length + data.length);
+  new DataView(out.buffer).setUint32(0, json.length, true);
+  out.set(json, 8);
+  out.set(data, 8 + json.length);
+  return out;
+}

@@ -7,6 +7,14 @@
 // order dtype, shape, data_offsets, and the header padded with spaces to a multiple of 8 bytes.
 // Float32 data is copied byte for byte (NaN payloads and -0 survive).
 
+/** A safetensors file that cannot be read: truncated, not safetensors, or a header that lies. */
+export class SafetensorsError extends Error {
+  constructor(reason: string) {
+    super(`safetensors: ${reason}`);
+    this.name = 'SafetensorsError';
+  }
+}
+
 export interface Tensor {
   shape: number[];
   /** Row-major, length = product of shape. */
@@ -56,21 +64,21 @@ const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** Parse and validate the header (any dtype): offsets inside the file, sizes = shape × dtype size, no overlap. */
 export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
   if (bytes.length < 8)
-    throw new Error(`safetensors: file too short (${bytes.length} bytes) for the header length`);
+    throw new SafetensorsError(`file too short (${bytes.length} bytes) for the header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = view.getUint32(0, true) + view.getUint32(4, true) * 0x1_0000_0000;
-  if (n > MAX_HEADER_BYTES) throw new Error(`safetensors: header length ${n} is too large`);
+  if (n > MAX_HEADER_BYTES) throw new SafetensorsError(`header length ${n} is too large`);
   if (8 + n > bytes.length) {
-    throw new Error(`safetensors: header length ${n} runs past the end of the file (${bytes.length} bytes)`);
+    throw new SafetensorsError(`header length ${n} runs past the end of the file (${bytes.length} bytes)`);
   }
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
   } catch (e) {
-    throw new Error(`safetensors: the header is not valid JSON (${(e as Error).message})`);
+    throw new SafetensorsError(`the header is not valid JSON (${(e as Error).message})`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new Error('safetensors: the header is not a JSON object');
+    throw new SafetensorsError('the header is not a JSON object');
   }
   const dataStart = 8 + n;
   const dataLength = bytes.length - dataStart;
@@ -79,31 +87,46 @@ export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
   for (const [name, value] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        throw new Error('safetensors: "__metadata__" must be an object of strings');
+        throw new SafetensorsError('"__metadata__" must be an object of strings');
       }
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-        if (typeof v !== 'string') throw new Error(`safetensors: metadata "${k}" is not a string`);
+        if (typeof v !== 'string') throw new SafetensorsError(`metadata "${k}" is not a string`);
         metadata[k] = v;
       }
       continue;
     }
     tensors.set(name, parseTensorInfo(name, value, dataLength));
   }
-  // No two tensors may share bytes (empty tensors occupy nothing).
+  // As the reference reader: the tensors tile the data buffer exactly (in any header order). No two
+  // share bytes (empty tensors occupy nothing), and no byte is left over: a gap or a tail means the
+  // offsets lie (or another file was appended), and reading on would hand out the wrong bytes.
   const spans = [...tensors.entries()]
     .filter(([, t]) => t.dataOffsets[1] > t.dataOffsets[0])
     .sort((a, b) => a[1].dataOffsets[0] - b[1].dataOffsets[0]);
-  for (let i = 1; i < spans.length; i++) {
-    if (spans[i][1].dataOffsets[0] < spans[i - 1][1].dataOffsets[1]) {
-      throw new Error(`safetensors: tensors "${spans[i - 1][0]}" and "${spans[i][0]}" overlap`);
+  let covered = 0;
+  for (let i = 0; i < spans.length; i++) {
+    const [begin, end] = spans[i][1].dataOffsets;
+    if (begin < covered)
+      throw new SafetensorsError(`tensors "${spans[i - 1][0]}" and "${spans[i][0]}" overlap`);
+    if (begin > covered) {
+      throw new SafetensorsError(
+        `bytes ${covered}..${begin} of the data belong to no tensor (before "${spans[i][0]}"): the header's offsets are wrong`,
+      );
     }
+    covered = end;
+  }
+  if (covered !== dataLength) {
+    throw new SafetensorsError(
+      `the file has ${dataLength - covered} bytes after the last tensor's data: the header's offsets are wrong, or the file is not one safetensors file`,
+    );
   }
   return { tensors, metadata, dataStart };
 }
 
 function parseTensorInfo(name: string, value: unknown, dataLength: number): TensorInfo {
-  const bad = (what: string) => new Error(`safetensors: tensor "${name}": ${what}`);
-  if (typeof value !== 'object' || value === null) throw bad('expected {dtype, shape, data_offsets}');
+  const bad = (what: string) => new SafetensorsError(`tensor "${name}": ${what}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw bad('expected {dtype, shape, data_offsets}');
   const v = value as Record<string, unknown>;
   const dtype = v.dtype;
   if (typeof dtype !== 'string' || !(dtype in DTYPE_SIZES))
@@ -117,7 +140,11 @@ function parseTensorInfo(name: string, value: unknown, dataLength: number): Tens
   }
   const [begin, end] = off as [number, number];
   if (begin > end) throw bad(`data_offsets [${begin}, ${end}] are reversed`);
-  if (end > dataLength) throw bad(`data_offsets [${begin}, ${end}] run past the data (${dataLength} bytes)`);
+  if (end > dataLength) {
+    throw bad(
+      `data_offsets [${begin}, ${end}] run past the data (${dataLength} bytes): the file is truncated, or its header is wrong`,
+    );
+  }
   const shape = v.shape as number[];
   const want = shape.reduce((a, b) => a * b, 1) * DTYPE_SIZES[dtype];
   if (end - begin !== want) {
@@ -233,8 +260,8 @@ function toFloat32(name: string, dtype: string, raw: Uint8Array): Float32Array {
       return out;
     }
     default:
-      throw new Error(
-        `safetensors: tensor "${name}" has dtype ${dtype}; only ${READABLE_DTYPES.join(', ')} can be read as float32`,
+      throw new SafetensorsError(
+        `tensor "${name}" has dtype ${dtype}; only ${READABLE_DTYPES.join(', ')} can be read as float32`,
       );
   }
 }
