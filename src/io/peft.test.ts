@@ -3,8 +3,8 @@ import type { LabGptConfig } from '../model/config';
 import { parameterShapes } from '../model/config';
 import { loraLayout, type LoraTarget } from '../model/lora-layout';
 import { randn } from '../test/random';
-import { exportAdapter, importAdapter, peftTargetModules, peftTensorName } from './peft';
-import { readSafetensors, writeSafetensors, type Tensor } from './safetensors';
+import { AdapterError, exportAdapter, importAdapter, peftTargetModules, peftTensorName } from './peft';
+import { readSafetensors, SafetensorsError, writeSafetensors, type Tensor } from './safetensors';
 
 const cfg: LabGptConfig = {
   n_layer: 2,
@@ -196,5 +196,117 @@ describe('PEFT import', () => {
   it('converts rsLoRA scaling alpha/√r into alpha/r', () => {
     const got = importAdapter(out.safetensors, configWith({ use_rslora: true, lora_alpha: 3 }), cfg);
     expect(got.layout.scale).toBeCloseTo(3 / Math.sqrt(2), 12);
+  });
+});
+
+// Issue #13: adapters given by the user (--init-adapter, a file opened in the page).
+describe('PEFT import of bad or bare adapters', () => {
+  const { layout, A, B } = adapter(['c_attn'], 2, 4);
+  const out = exportAdapter(layout, A, B, 'lab-gpt');
+  const base = readSafetensors(out.safetensors).tensors;
+  /** The tensors, edited, written with PEFT's metadata only (no r or lora_alpha in it). */
+  const bare = (edit: (t: Map<string, Tensor>) => void = () => {}) => {
+    const t = new Map<string, Tensor>([...base].map(([k, v]) => [k, { shape: v.shape, data: v.data }]));
+    edit(t);
+    return writeSafetensors(t, { format: 'pt' });
+  };
+  const a0 = peftTensorName('transformer.h.0.attn.c_attn', 'A');
+  const b0 = peftTensorName('transformer.h.0.attn.c_attn', 'B');
+  const errorOf = (f: () => unknown): Error => {
+    try {
+      f();
+    } catch (e) {
+      expect(e).toBeInstanceOf(Error);
+      return e as Error;
+    }
+    throw new Error('accepted');
+  };
+
+  it('a bare safetensors takes alpha from the fallback (--alpha), r from the tensors', () => {
+    const got = importAdapter(bare(), undefined, cfg, { alpha: 8 });
+    expect(got.layout.r).toBe(2);
+    expect(got.layout.alpha).toBe(8);
+    expect(got.alphaSource).toBe('fallback');
+    expect(bitsOf(got.A)).toEqual(bitsOf(A));
+    // adapter_config.json, then the metadata, come before the fallback.
+    expect(importAdapter(bare(), out.config, cfg, { alpha: 8 }).layout.alpha).toBe(4);
+    expect(importAdapter(out.safetensors, undefined, cfg, { alpha: 8 })).toMatchObject({
+      alphaSource: 'safetensors metadata',
+      layout: { alpha: 4 },
+    });
+  });
+
+  it('no alpha anywhere names all three places', () => {
+    const e = errorOf(() => importAdapter(bare(), undefined, cfg));
+    expect(e).toBeInstanceOf(AdapterError);
+    expect(e.message).toBe(
+      "adapter: lora_alpha is unknown: no adapter_config.json, the safetensors metadata has none, and no alpha was given (the CLI's --alpha)",
+    );
+  });
+
+  it('a rank asked for must be the tensors’ rank', () => {
+    expect(errorOf(() => importAdapter(bare(), undefined, cfg, { alpha: 8, r: 4 })).message).toBe(
+      'adapter: the tensors have rank 2, but rank 4 was asked for',
+    );
+  });
+
+  it.each<[string, (t: Map<string, Tensor>) => void, string | RegExp]>([
+    [
+      'a wrong tensor name',
+      (t) => t.set('base_model.model.transformer.h.0.attn.c_attn.lora_down.weight', t.get(a0)!),
+      /unexpected tensor ".*lora_down\.weight"/,
+    ],
+    ['a missing A', (t) => t.delete(a0), `missing tensor "${a0}"`],
+    [
+      'B transposed',
+      (t) => t.set(b0, { shape: [2, 24], data: t.get(b0)!.data }),
+      /rank mismatch: ".*lora_B\.weight" has rank 24/,
+    ],
+    [
+      'a 1-D factor',
+      (t) => t.set(a0, { shape: [16], data: t.get(a0)!.data }),
+      `"${a0}" has shape [16], expected 2-D`,
+    ],
+    [
+      'rank 0',
+      (t) => {
+        t.set(a0, { shape: [0, 8], data: new Float32Array(0) });
+        t.set(b0, { shape: [24, 0], data: new Float32Array(0) });
+      },
+      `"${a0}" has rank 0`,
+    ],
+    [
+      'a factor under two names',
+      (t) => t.set(a0.replace('base_model.model.', ''), t.get(a0)!),
+      /are the same factor; keep one/,
+    ],
+  ])('%s', (_, edit, message) => {
+    const e = errorOf(() => importAdapter(bare(edit), out.config, cfg, { alpha: 8 }));
+    expect(e).toBeInstanceOf(AdapterError);
+    expect(e.message).toMatch(message);
+  });
+
+  it('a truncated or non-float file', () => {
+    for (const n of [0, 7, 20, out.safetensors.length - 1]) {
+      expect(errorOf(() => importAdapter(out.safetensors.subarray(0, n), out.config, cfg))).toBeInstanceOf(
+        SafetensorsError,
+      );
+    }
+    const garbage = writeSafetensors(new Map(), { lora_alpha: 'eight' });
+    expect(errorOf(() => importAdapter(garbage, undefined, cfg)).message).toBe(
+      'adapter: the safetensors file holds no LoRA tensors',
+    );
+    const badMeta = writeSafetensors(
+      new Map([...base].map(([k, v]) => [k, { shape: v.shape, data: v.data }])),
+      {
+        lora_alpha: 'eight',
+      },
+    );
+    expect(errorOf(() => importAdapter(badMeta, undefined, cfg)).message).toBe(
+      'adapter: the safetensors metadata "lora_alpha" is "eight", not a positive number',
+    );
+    expect(errorOf(() => importAdapter(bare(), JSON.stringify({ lora_alpha: -1 }), cfg)).message).toBe(
+      'adapter: lora_alpha -1 (from adapter_config.json) is not a positive number',
+    );
   });
 });

@@ -32,6 +32,22 @@ const TARGET_MODULE_NAME: Record<LoraTarget, string> = {
   'mlp.c_proj': 'mlp.c_proj',
 };
 
+/** An adapter that cannot be used with this model: wrong names, shapes, ranks, or a config it contradicts. */
+export class AdapterError extends Error {
+  constructor(reason: string) {
+    super(`adapter: ${reason}`);
+    this.name = 'AdapterError';
+  }
+}
+
+/** What the caller knows when the adapter's files do not say (the CLI's --alpha and --rank). */
+export interface AdapterFallback {
+  /** lora_alpha when neither adapter_config.json nor the safetensors metadata gives it. */
+  alpha?: number;
+  /** The rank the caller expects; the tensors decide it, and must agree when this is given. */
+  r?: number;
+}
+
 export interface ImportedAdapter {
   layout: LoraLayout;
   /** One run's loraA slice [SA]. */
@@ -40,6 +56,8 @@ export interface ImportedAdapter {
   B: Float32Array;
   /** base_model_name_or_path from adapter_config.json, when given. */
   baseModelName?: string;
+  /** Where lora_alpha came from. */
+  alphaSource: 'adapter_config.json' | 'safetensors metadata' | 'fallback';
 }
 
 /** Tensor name of a factor, e.g. base_model.model.transformer.h.0.attn.c_attn.lora_A.weight. */
@@ -109,13 +127,16 @@ const TENSOR_NAME =
 
 /**
  * Read a PEFT LoRA adapter for a model of config `cfg`. The tensors decide which modules are adapted (every
- * layer must have the same targets, as this tool trains them); adapter_config.json, when given, must agree
- * and supplies lora_alpha (else the safetensors metadata written by exportAdapter must).
+ * layer must have the same targets, as this tool trains them) and the rank; adapter_config.json, when
+ * given, must agree. lora_alpha comes from adapter_config.json, else from the safetensors metadata written
+ * by exportAdapter, else from `fallback.alpha`; none of them is an error naming all three.
+ * Bad files throw AdapterError (or SafetensorsError from the reader); nothing is half-loaded.
  */
 export function importAdapter(
   safetensorsBytes: Uint8Array,
   configJson: string | undefined,
   cfg: LabGptConfig,
+  fallback: AdapterFallback = {},
 ): ImportedAdapter {
   const { tensors, metadata } = readSafetensors(safetensorsBytes);
   const found = new Map<
@@ -125,21 +146,25 @@ export function importAdapter(
   for (const [name, t] of tensors) {
     const m = TENSOR_NAME.exec(name);
     if (!m) {
-      throw new Error(
-        `adapter: unexpected tensor "${name}" (only lora_A/lora_B weights of attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj are supported)`,
+      throw new AdapterError(
+        `unexpected tensor "${name}" (only lora_A/lora_B weights of attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj are supported)`,
       );
     }
     const layer = Number(m[1]);
     if (layer >= cfg.n_layer)
-      throw new Error(`adapter: tensor "${name}" is for layer ${layer}, the model has ${cfg.n_layer}`);
+      throw new AdapterError(`tensor "${name}" is for layer ${layer}, the model has ${cfg.n_layer}`);
     const target = (m[2] === 'attn.c_attn' ? 'c_attn' : m[2]) as LoraTarget;
     const key = `${layer}/${target}`;
     const entry = found.get(key) ?? { layer, target, names: [] };
-    entry[m[3] as 'A' | 'B'] = t;
+    const f = m[3] as 'A' | 'B';
+    // With and without the "base_model.model." prefix, two names can mean one factor: never pick silently.
+    const twin = entry.names.find((n) => n.endsWith(`.lora_${f}.weight`));
+    if (twin) throw new AdapterError(`tensors "${twin}" and "${name}" are the same factor; keep one`);
+    entry[f] = t;
     entry.names.push(name);
     found.set(key, entry);
   }
-  if (found.size === 0) throw new Error('adapter: the safetensors file holds no LoRA tensors');
+  if (found.size === 0) throw new AdapterError('the safetensors file holds no LoRA tensors');
 
   const targets = LORA_TARGETS.filter((t) => [...found.values()].some((e) => e.target === t));
   let r = -1;
@@ -151,35 +176,37 @@ export function importAdapter(
       for (const f of ['A', 'B'] as const) {
         const t = e?.[f];
         const name = peftTensorName(module, f);
-        if (!t)
-          throw new Error(`adapter: missing tensor "${name}" (every layer needs the same LoRA targets)`);
+        if (!t) throw new AdapterError(`missing tensor "${name}" (every layer needs the same LoRA targets)`);
         const { inDim, outDim } = targetDims(cfg, target);
         if (t.shape.length !== 2)
-          throw new Error(`adapter: "${name}" has shape [${t.shape.join(', ')}], expected 2-D`);
+          throw new AdapterError(`"${name}" has shape [${t.shape.join(', ')}], expected 2-D`);
         const rank = f === 'A' ? t.shape[0] : t.shape[1];
         if (r < 0) [r, rankFrom] = [rank, name];
         else if (rank !== r) {
-          throw new Error(
-            `adapter: rank mismatch: "${name}" has rank ${rank} but "${rankFrom}" has rank ${r}`,
-          );
+          throw new AdapterError(`rank mismatch: "${name}" has rank ${rank} but "${rankFrom}" has rank ${r}`);
         }
+        if (r === 0) throw new AdapterError(`"${name}" has rank 0`);
         const want = f === 'A' ? [r, inDim] : [outDim, r];
         if (t.shape[0] !== want[0] || t.shape[1] !== want[1]) {
-          throw new Error(
-            `adapter: "${name}" has shape [${t.shape.join(', ')}] but this model (n_embd ${cfg.n_embd}) needs [${want.join(', ')}]`,
+          throw new AdapterError(
+            `"${name}" has shape [${t.shape.join(', ')}] but this model (n_embd ${cfg.n_embd}) needs [${want.join(', ')}]`,
           );
         }
       }
     }
   }
+  if (fallback.r !== undefined && fallback.r !== r) {
+    throw new AdapterError(`the tensors have rank ${r}, but rank ${fallback.r} was asked for`);
+  }
 
   let alpha: number | undefined;
+  let alphaSource: ImportedAdapter['alphaSource'] = 'adapter_config.json';
   let baseModelName: string | undefined;
   if (configJson !== undefined) {
     const c = parseAdapterConfig(configJson);
     if (c.r !== undefined && c.r !== r) {
-      throw new Error(
-        `adapter: rank mismatch: adapter_config.json says r = ${c.r} but the tensors have rank ${r}`,
+      throw new AdapterError(
+        `rank mismatch: adapter_config.json says r = ${c.r} but the tensors have rank ${r}`,
       );
     }
     checkTargetModules(c.targetModules, cfg, found);
@@ -187,9 +214,27 @@ export function importAdapter(
     alpha = c.alpha === undefined ? undefined : c.useRslora ? c.alpha * Math.sqrt(r) : c.alpha;
     baseModelName = c.baseModelName;
   }
-  if (alpha === undefined && metadata.lora_alpha !== undefined) alpha = Number(metadata.lora_alpha);
-  if (alpha === undefined || !Number.isFinite(alpha)) {
-    throw new Error('adapter: lora_alpha is unknown: provide adapter_config.json with the adapter');
+  if (alpha === undefined && metadata.lora_alpha !== undefined) {
+    alpha = Number(metadata.lora_alpha);
+    alphaSource = 'safetensors metadata';
+    if (metadata.lora_alpha.trim() === '' || !Number.isFinite(alpha) || alpha <= 0) {
+      throw new AdapterError(
+        `the safetensors metadata "lora_alpha" is ${JSON.stringify(metadata.lora_alpha)}, not a positive number`,
+      );
+    }
+  }
+  if (alpha === undefined && fallback.alpha !== undefined) {
+    alpha = fallback.alpha;
+    alphaSource = 'fallback';
+  }
+  if (alpha === undefined) {
+    throw new AdapterError(
+      `lora_alpha is unknown: ${configJson === undefined ? 'no adapter_config.json' : 'adapter_config.json has none'}, ` +
+        "the safetensors metadata has none, and no alpha was given (the CLI's --alpha)",
+    );
+  }
+  if (!Number.isFinite(alpha) || alpha <= 0) {
+    throw new AdapterError(`lora_alpha ${alpha} (from ${alphaSource}) is not a positive number`);
   }
 
   const layout = loraLayout(cfg, { r, alpha, targets });
@@ -200,7 +245,7 @@ export function importAdapter(
     A.set(e.A!.data, ad.offA);
     B.set(e.B!.data, ad.offB);
   }
-  return { layout, A, B, baseModelName };
+  return { layout, A, B, baseModelName, alphaSource };
 }
 
 interface AdapterConfig {
@@ -216,22 +261,23 @@ function parseAdapterConfig(text: string): AdapterConfig {
   try {
     json = JSON.parse(text);
   } catch {
-    throw new Error('adapter_config.json: not valid JSON');
+    throw new AdapterError('adapter_config.json: not valid JSON');
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new Error('adapter_config.json: expected an object');
+    throw new AdapterError('adapter_config.json: expected an object');
   }
   const o = json as Record<string, unknown>;
   if (o.peft_type !== undefined && o.peft_type !== 'LORA') {
-    throw new Error(
+    throw new AdapterError(
       `adapter_config.json: peft_type is ${JSON.stringify(o.peft_type)}; only "LORA" is supported`,
     );
   }
-  if (o.use_dora === true) throw new Error('adapter_config.json: DoRA adapters (use_dora) are not supported');
+  if (o.use_dora === true)
+    throw new AdapterError('adapter_config.json: DoRA adapters (use_dora) are not supported');
   for (const k of ['rank_pattern', 'alpha_pattern']) {
     const v = o[k];
     if (v && typeof v === 'object' && Object.keys(v).length > 0) {
-      throw new Error(
+      throw new AdapterError(
         `adapter_config.json: per-module ${k} is not supported (one r and lora_alpha for all modules)`,
       );
     }
@@ -239,7 +285,7 @@ function parseAdapterConfig(text: string): AdapterConfig {
   const num = (k: string): number | undefined => {
     if (o[k] === undefined || o[k] === null) return undefined;
     if (typeof o[k] !== 'number' || !Number.isFinite(o[k]))
-      throw new Error(`adapter_config.json: ${k} must be a number`);
+      throw new AdapterError(`adapter_config.json: ${k} must be a number`);
     return o[k] as number;
   };
   const tm = o.target_modules;
@@ -281,13 +327,13 @@ function checkTargetModules(
       const selected = matches(module);
       const has = found.has(`${layer}/${target}`);
       if (selected && !has) {
-        throw new Error(
-          `adapter: adapter_config.json targets ${module} but the safetensors has no tensor for it`,
+        throw new AdapterError(
+          `adapter_config.json targets ${module} but the safetensors has no tensor for it`,
         );
       }
       if (!selected && has) {
-        throw new Error(
-          `adapter: the safetensors adapts ${module} but adapter_config.json's target_modules do not`,
+        throw new AdapterError(
+          `the safetensors adapts ${module} but adapter_config.json's target_modules do not`,
         );
       }
     }
