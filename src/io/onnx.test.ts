@@ -1,7 +1,7 @@
 import * as onnxModule from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
-import { readOnnxWeights, replaceOnnxWeights } from './onnx';
+import { OnnxError, readOnnxWeights, replaceOnnxWeights } from './onnx';
 
 const { onnx } = ((onnxModule as unknown as { default?: typeof onnxModule }).default ??
   onnxModule) as typeof onnxModule;
@@ -62,6 +62,44 @@ function model(g: OnnxTypes.IGraphProto = graph()): Uint8Array {
   });
   return onnx.ModelProto.encode(m).finish();
 }
+
+// Issue #13: a user's .onnx that is truncated, garbage or not ONNX at all gets an OnnxError.
+describe('readOnnxWeights on bad files', () => {
+  const errorOf = (bytes: Uint8Array): unknown => {
+    try {
+      readOnnxWeights(bytes);
+    } catch (e) {
+      return e;
+    }
+    return undefined;
+  };
+  it('a model cut at any length is an OnnxError or (cut between graph fields) loses no weight silently', () => {
+    const m = model();
+    const full = readOnnxWeights(m);
+    for (let n = 0; n < m.length; n++) {
+      const e = errorOf(m.subarray(0, n));
+      if (e === undefined) {
+        // Protobuf can end cleanly after any field: then every initializer read must be whole.
+        for (const [name, w] of readOnnxWeights(m.subarray(0, n))) expect(w).toEqual(full.get(name));
+      } else expect(e, `cut at ${n}`).toBeInstanceOf(OnnxError);
+    }
+  });
+  it('text, empty and random bytes are not a model', () => {
+    expect((errorOf(new Uint8Array(0)) as Error).message).toBe(
+      'onnx: not a valid ONNX model (it has no graph)',
+    );
+    expect(errorOf(new TextEncoder().encode('{"text": "hello"}\n'))).toBeInstanceOf(OnnxError);
+    let seed = 7;
+    for (let k = 0; k < 500; k++) {
+      const b = Uint8Array.from(
+        { length: 1 + (k % 300) },
+        () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24,
+      );
+      const e = errorOf(b);
+      if (e !== undefined) expect(e).toBeInstanceOf(OnnxError);
+    }
+  });
+});
 
 describe('readOnnxWeights', () => {
   it('reads raw_data and float_data float initializers', () => {

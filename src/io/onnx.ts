@@ -11,6 +11,14 @@ import * as onnxModule from 'onnx-proto';
 const { onnx } = ((onnxModule as unknown as { default?: typeof onnxModule }).default ??
   onnxModule) as typeof onnxModule;
 
+/** An .onnx file that cannot be read: truncated, not ONNX, or weights this reader cannot take. */
+export class OnnxError extends Error {
+  constructor(reason: string) {
+    super(`onnx: ${reason}`);
+    this.name = 'OnnxError';
+  }
+}
+
 export interface OnnxWeight {
   dims: number[];
   data: Float32Array;
@@ -41,15 +49,15 @@ export function readOnnxWeights(bytes: Uint8Array): Map<string, OnnxWeight> {
     let data: Float32Array;
     if (t.rawData && t.rawData.length > 0) {
       if (t.rawData.length !== 4 * count) {
-        throw new Error(
-          `onnx: initializer "${t.name}" has ${t.rawData.length} bytes of raw_data, dims [${dims.join(', ')}] need ${4 * count}`,
+        throw new OnnxError(
+          `initializer "${t.name}" has ${t.rawData.length} bytes of raw_data, dims [${dims.join(', ')}] need ${4 * count}`,
         );
       }
       data = float32FromLE(t.rawData);
     } else {
       if (t.floatData.length !== count) {
-        throw new Error(
-          `onnx: initializer "${t.name}" has ${t.floatData.length} float_data values, dims [${dims.join(', ')}] need ${count}`,
+        throw new OnnxError(
+          `initializer "${t.name}" has ${t.floatData.length} float_data values, dims [${dims.join(', ')}] need ${count}`,
         );
       }
       data = Float32Array.from(t.floatData);
@@ -73,13 +81,13 @@ export function replaceOnnxWeights(bytes: Uint8Array, updates: Map<string, Float
         const data = updates.get(t.name);
         if (data === undefined) return undefined;
         if (t.dataType !== onnx.TensorProto.DataType.FLOAT) {
-          throw new Error(`onnx: initializer "${t.name}" is not float32 (data_type ${t.dataType})`);
+          throw new OnnxError(`initializer "${t.name}" is not float32 (data_type ${t.dataType})`);
         }
         const dims = tensorDims(t);
         const count = dims.reduce((a, b) => a * b, 1);
         if (data.length !== count) {
-          throw new Error(
-            `onnx: initializer "${t.name}" has dims [${dims.join(', ')}] (${count} values), got ${data.length}`,
+          throw new OnnxError(
+            `initializer "${t.name}" has dims [${dims.join(', ')}] (${count} values), got ${data.length}`,
           );
         }
         done.add(t.name);
@@ -91,7 +99,7 @@ export function replaceOnnxWeights(bytes: Uint8Array, updates: Map<string, Float
   );
   const missing = [...updates.keys()].filter((n) => !done.has(n));
   if (missing.length > 0)
-    throw new Error(`onnx: no initializer named ${missing.map((n) => `"${n}"`).join(', ')}`);
+    throw new OnnxError(`no initializer named ${missing.map((n) => `"${n}"`).join(', ')}`);
   return out;
 }
 
@@ -102,13 +110,13 @@ function decodeTensor(bytes: Uint8Array): DecodedTensor {
   try {
     t = onnx.TensorProto.decode(bytes);
   } catch (e) {
-    throw new Error(`onnx: an initializer could not be decoded (${(e as Error).message})`);
+    throw new OnnxError(`an initializer could not be decoded (${(e as Error).message})`);
   }
   const external = t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL || t.externalData.length > 0;
   if (external) {
     const location = t.externalData.find((e) => e.key === 'location')?.value;
-    throw new Error(
-      `onnx: initializer "${t.name}" keeps its data in an external file${location ? ` ("${location}")` : ''}; ` +
+    throw new OnnxError(
+      `initializer "${t.name}" keeps its data in an external file${location ? ` ("${location}")` : ''}; ` +
         'export the model with its weights inside the .onnx file',
     );
   }
@@ -120,12 +128,17 @@ function tensorDims(t: DecodedTensor): number[] {
 }
 
 function forEachInitializer(bytes: Uint8Array, visit: (tensor: Uint8Array) => void): void {
+  // Protobuf has no magic number: many byte strings (plain text included) parse as some message. A model
+  // without a graph is such a case, and must not pass for a model without weights.
+  let graphs = 0;
   for (const f of parseFields(bytes, 'ModelProto')) {
     if (f.field !== MODEL_GRAPH || f.wire !== WIRE_BYTES) continue;
+    graphs++;
     for (const g of parseFields(f.value, 'GraphProto')) {
       if (g.field === GRAPH_INITIALIZER && g.wire === WIRE_BYTES) visit(g.value);
     }
   }
+  if (graphs === 0) throw new OnnxError('not a valid ONNX model (it has no graph)');
 }
 
 interface WireField {
@@ -151,7 +164,7 @@ function parseFields(buf: Uint8Array, what: string): WireField[] {
       if ((b & 0x80) === 0) return result;
       scale *= 128;
     }
-    throw new Error(`onnx: not a valid ONNX model (truncated or corrupt ${what})`);
+    throw new OnnxError(`not a valid ONNX model (truncated or corrupt ${what})`);
   };
   while (pos < buf.length) {
     const start = pos;
@@ -166,9 +179,9 @@ function parseFields(buf: Uint8Array, what: string): WireField[] {
       const len = varint();
       value = buf.subarray(pos, pos + len);
       pos += len;
-    } else throw new Error(`onnx: not a valid ONNX model (wire type ${wire} in ${what})`);
+    } else throw new OnnxError(`not a valid ONNX model (wire type ${wire} in ${what})`);
     if (field === 0 || pos > buf.length)
-      throw new Error(`onnx: not a valid ONNX model (truncated or corrupt ${what})`);
+      throw new OnnxError(`not a valid ONNX model (truncated or corrupt ${what})`);
     fields.push({ field, wire, raw: buf.subarray(start, pos), value });
   }
   return fields;

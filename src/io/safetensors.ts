@@ -153,14 +153,21 @@ function parseTensorInfo(name: string, value: unknown, dataLength: number): Tens
   return { dtype, shape: [...shape], dataOffsets: [begin, end] };
 }
 
-/** Read every tensor as float32 (see READABLE_DTYPES); other dtypes are an error naming the tensor. */
-export function readSafetensors(bytes: Uint8Array): {
+/**
+ * Read every tensor (or those `wanted` selects) as float32 (see READABLE_DTYPES); other dtypes are an
+ * error naming the tensor. The whole header is validated either way.
+ */
+export function readSafetensors(
+  bytes: Uint8Array,
+  wanted: (name: string) => boolean = () => true,
+): {
   tensors: Map<string, Tensor & { dtype: string }>;
   metadata: Record<string, string>;
 } {
   const header = readSafetensorsHeader(bytes);
   const tensors = new Map<string, Tensor & { dtype: string }>();
   for (const [name, info] of header.tensors) {
+    if (!wanted(name)) continue;
     const raw = bytes.subarray(
       header.dataStart + info.dataOffsets[0],
       header.dataStart + info.dataOffsets[1],

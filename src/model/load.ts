@@ -1,6 +1,6 @@
 // Base model loading: config.json (HF GPT-2 keys) + weights from an ONNX file's initializers or safetensors.
 import { readOnnxWeights } from '../io/onnx';
-import { readSafetensors } from '../io/safetensors';
+import { readSafetensors, readSafetensorsHeader } from '../io/safetensors';
 import { parameterShapes, parseConfig, type LabGptConfig, type Weights } from './config';
 
 export interface BaseModel {
@@ -18,7 +18,12 @@ export function checkWeights(
   const w: Weights = new Map();
   for (const [name, shape] of parameterShapes(cfg)) {
     const t = tensors.get(name);
-    if (!t) throw new Error(`${source}: missing weight ${name}`);
+    if (!t) {
+      const some = [...tensors.keys()].slice(0, 3).map((k) => `"${k}"`);
+      const has =
+        some.length === 0 ? 'no float32 weights' : `${tensors.size} weights, e.g. ${some.join(', ')}`;
+      throw new Error(`${source}: missing weight ${name} (the file has ${has}): is it a GPT-2 checkpoint?`);
+    }
     if (t.dims.length !== shape.length || t.dims.some((d, i) => d !== shape[i])) {
       throw new Error(
         `${source}: ${name} has shape [${t.dims.join(', ')}], the config needs [${shape.join(', ')}]`,
@@ -27,6 +32,12 @@ export function checkWeights(
     w.set(name, t.data);
   }
   return w;
+}
+
+function missingWeight(source: string, name: string, names: string[]): Error {
+  const some = names.slice(0, 3).map((k) => `"${k}"`);
+  const has = some.length === 0 ? 'no float32 weights' : `${names.length} weights, e.g. ${some.join(', ')}`;
+  return new Error(`${source}: missing weight ${name} (the file has ${has}): is it a GPT-2 checkpoint?`);
 }
 
 export function loadBaseModel(
@@ -41,12 +52,33 @@ export function loadBaseModel(
   } catch (e) {
     throw new Error(`${name}: config.json is not valid JSON (${(e as Error).message})`);
   }
-  const cfg = parseConfig(json);
+  let cfg: LabGptConfig;
+  try {
+    cfg = parseConfig(json);
+  } catch (e) {
+    throw new Error(`${name}: ${(e as Error).message}`);
+  }
   const tensors =
-    format === 'onnx'
-      ? readOnnxWeights(weightBytes)
-      : new Map(
-          [...readSafetensors(weightBytes).tensors].map(([k, t]) => [k, { dims: t.shape, data: t.data }]),
-        );
+    format === 'onnx' ? readOnnxWeights(weightBytes) : safetensorsWeights(name, cfg, weightBytes);
   return { name, cfg, weights: checkWeights(cfg, tensors, name) };
+}
+
+/**
+ * The parameters from a safetensors checkpoint. Only those the model uses are converted (a checkpoint may
+ * carry other tensors, e.g. attention-mask buffers of a dtype we do not read). Checkpoints saved from
+ * GPT2Model, as the Hugging Face hub's "gpt2" is, name them without the "transformer." prefix.
+ */
+function safetensorsWeights(
+  source: string,
+  cfg: LabGptConfig,
+  bytes: Uint8Array,
+): Map<string, { dims: number[]; data: Float32Array }> {
+  const needed = new Set(parameterShapes(cfg).keys());
+  const { tensors: header } = readSafetensorsHeader(bytes);
+  const bare = !header.has('transformer.wte.weight') && header.has('wte.weight');
+  const full = (k: string) => (bare ? `transformer.${k}` : k);
+  const stored = (k: string) => (bare ? k.replace(/^transformer\./, '') : k);
+  for (const n of needed) if (!header.has(stored(n))) throw missingWeight(source, n, [...header.keys()]);
+  const { tensors } = readSafetensors(bytes, (k) => needed.has(full(k)));
+  return new Map([...tensors].map(([k, t]) => [full(k), { dims: t.shape, data: t.data }]));
 }
