@@ -7,7 +7,7 @@ import { main } from './main';
 import { randomWeights } from '../model/init';
 import { parameterShapes } from '../model/config';
 import { writeSafetensors } from '../io/safetensors';
-import { tinyText } from '../train/test-fixtures';
+import { tinyText } from '../train/tiny-sweep';
 
 const cfg = { n_layer: 1, n_head: 2, n_embd: 16, n_positions: 32, vocab_size: 256, layer_norm_epsilon: 1e-5 };
 let dir = '';

@@ -1,6 +1,6 @@
 import { describe, it } from 'vitest';
 import { aAtJob, bTbJob, gram, gramReference, packJobs, type FactorJob } from './gram';
-import { randn } from '../test/random';
+import { randn } from '../util/random';
 import { runOnce } from '../test/gpu';
 import { expectAllClose } from '../test/close';
 

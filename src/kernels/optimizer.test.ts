@@ -8,7 +8,7 @@ import {
   type AdamState,
   type Hyper,
 } from './optimizer';
-import { randn } from '../test/random';
+import { randn } from '../util/random';
 import { runOnce } from '../test/gpu';
 import { expectAllClose } from '../test/close';
 

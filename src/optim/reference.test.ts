@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expectAllClose } from '../test/close';
-import { mulberry32, randn } from '../test/random';
+import { mulberry32, randn } from '../util/random';
 import type { LabGptConfig } from '../model/config';
 import { initLora, randomWeights } from '../model/init';
 import { loraLayout, type LoraLayout } from '../model/lora-layout';
