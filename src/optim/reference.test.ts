@@ -13,8 +13,8 @@ import {
   defaultHyper,
   referenceStep,
   referenceTrain,
-  type OptimizerKind,
 } from './reference';
+import type { OptimizerKind } from './optimizer';
 
 const cfgOf = (n_layer: number, n_embd: number): LabGptConfig => ({
   n_layer,

@@ -10,7 +10,7 @@ import { uploadWeights, type BaseWeights, type BatchInputs, type LoraState } fro
 import type { LabGptConfig, Weights } from '../model/config';
 import { initLora } from '../model/init';
 import { loraLayout, type LoraLayout } from '../model/lora-layout';
-import { OptimizerStep, type RunState } from '../optim/optimizer';
+import { OptimizerStep, resolveRunHyper, type RunState } from '../optim/optimizer';
 import type { RunSpec, SweepConfig } from './config';
 import { lrFactor } from './schedule';
 import type { Batch, BatchSource } from './batch';
@@ -143,8 +143,8 @@ export class SweepEngine {
     this.optim = new OptimizerStep(
       gpu,
       layout,
-      this.runs.map((r) => r.spec.optimizer),
-      config.hyper,
+      this.runs.map((r) => resolveRunHyper(r.spec.optimizer, r.spec, config.hyper)),
+      config.hyper.preconditionerOrder,
       this.lora,
       this.state,
     );
@@ -180,8 +180,7 @@ export class SweepEngine {
         lossSums: this.model.lossSums,
         lossFlags: this.model.lossFlags,
         state: this.state,
-        hyperA: this.optim.buffers.hyperAdam,
-        hyperB: this.optim.buffers.hyperSgd,
+        hyper: this.optim.buffers.hyper,
         history: this.history,
       },
       { R, step: 1, historyRow: 0, invCount: 1, boundFactor: config.divergenceFactor },
