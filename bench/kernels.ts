@@ -161,7 +161,18 @@ export async function benchKernels(
     const P = buf(spdNearIdentity(count, r), 'P');
     const status = buf(count * 4, 'status');
     await time(
-      [gpu.prepare(gram, { factors, jobs, out: buf(count * r * r * 4, 'G') }, { count, r, damping: 1e-6 })],
+      [
+        gpu.prepare(
+          gram,
+          {
+            factors,
+            jobs,
+            damping: buf(new Float32Array(count).fill(1e-6), 'damping'),
+            out: buf(count * r * r * 4, 'G'),
+          },
+          { count, r },
+        ),
+      ],
       'gram',
       `${count}× r${r} n${n}`,
     );

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { execSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { loadBaseModel } from '../src/model/load';
+import { loadBaseModel } from '../src/io/load';
 import { randomWeights } from '../src/model/init';
 import { parameterShapes, type LabGptConfig, type Weights } from '../src/model/config';
 import { writeSafetensors } from '../src/io/safetensors';

@@ -1,5 +1,5 @@
 // Gram matrices of LoRA factors for the Riemannian preconditioner (ALGORITHM.md):
-//   P[m][i][j] = Σ_k F_m(i,k) · F_m(j,k) + δ·[i == j]
+//   P[m][i][j] = Σ_k F_m(i,k) · F_m(j,k) + δ_m·[i == j]     (δ_m = damping[m], its run's)
 // One workgroup per matrix m. Factor m is read through its job: element (i, k) sits at
 // offset + i·strideI + k·strideK, so one kernel serves both sides:
 //   BᵀB: B is [out, r] row-major  → n = out, strideI = 1, strideK = r
@@ -8,13 +8,14 @@
 // entry gets WG / E threads that split the long n-sum between them (r = 4: 25 threads per entry), then
 // a workgroup-memory sum; with E ≥ WG each thread sums whole entries.
 
-struct Params { count: u32, r: u32, damping: f32 }
+struct Params { count: u32, r: u32 }
 struct Job { offset: u32, n: u32, strideI: u32, strideK: u32 }
 
 @group(0) @binding(0) var<storage, read> factors: array<f32>;
 @group(0) @binding(1) var<storage, read> jobs: array<Job>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;   // [count, r, r]
-@group(0) @binding(3) var<uniform> params: Params;
+@group(0) @binding(2) var<storage, read> damping: array<f32>;     // [count]
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;   // [count, r, r]
+@group(0) @binding(4) var<uniform> params: Params;
 
 const WG: u32 = 256u;
 var<workgroup> partial: array<f32, WG>;
@@ -44,7 +45,7 @@ fn dot(job: Job, i: u32, j: u32, k0: u32, step: u32) -> f32 {
 
 fn store(m: u32, r: u32, ij: vec2u, value: f32) {
   var v = value;
-  if (ij.x == ij.y) { v += params.damping; }
+  if (ij.x == ij.y) { v += damping[m]; }
   out[m * r * r + ij.x * r + ij.y] = v;
   out[m * r * r + ij.y * r + ij.x] = v;
 }

@@ -1,7 +1,7 @@
 // Per-run optimizer steps over a flat [R, n] parameter block (ALGORITHM.md), one thread per element,
-// the element index folded over x and y of the grid. Run ρ = e / n reads its hyper-parameters from
-// hyper[ρ] = lr, β1, β2, ε, weightDecay, bc1 = 1 − β1^t, bc2 = 1 − β2^t, active. An inactive run
-// (active == 0) returns before any store, so its p (m, v) stay bit-identical.
+// the element index folded over x and y of the grid. Run ρ = e / n reads its row hyper[ρ] (struct Hyper,
+// defined in src/kernels/hyper.ts). A run that is inactive, or of the other update rule, returns before
+// any store, so its p (m, v) stay bit-identical. `side` picks the learning rate: A's, or B's (LoRA+).
 //
 // Two entry points with their own binding lists (the kernels' contracts): `adamw` uses g, hyper, p, m, v
 // and params at 5; `sgd` uses g, hyper, p and params at 3. Binding 3 is thus `m` for one entry point
@@ -16,10 +16,17 @@
 // (torch forms 1 − lr·wd, lr/bc1 and sqrt(bc2) in float64 on the host; here they are float32.)
 // sgd (decoupled decay, ALGORITHM.md): p ← p · (1 − lr·wd); p ← p − lr·g.
 
-struct Params { R: u32, n: u32 }
+struct Params { R: u32, n: u32, side: u32 }
+// As HYPER_FIELDS in src/kernels/hyper.ts (checked by hyper.test.ts).
+struct Hyper {
+  lrA: f32, lrB: f32, beta1: f32, beta2: f32, eps: f32, weightDecay: f32,
+  bc1: f32, bc2: f32, training: f32, rule: f32,
+}
+const RULE_ADAMW = 0.0;
+const RULE_SGD = 1.0;
 
 @group(0) @binding(0) var<storage, read> g: array<f32>;            // [R, n]
-@group(0) @binding(1) var<storage, read> hyper: array<f32>;        // [R, 8]
+@group(0) @binding(1) var<storage, read> hyper: array<Hyper>;      // [R]
 @group(0) @binding(2) var<storage, read_write> p: array<f32>;      // [R, n]
 @group(0) @binding(3) var<storage, read_write> m: array<f32>;      // [R, n], adamw only
 @group(0) @binding(4) var<storage, read_write> v: array<f32>;      // [R, n], adamw only
@@ -31,6 +38,9 @@ override WG: u32 = 256u;
 
 fn element(wid: vec3u, nwg: vec3u, lid: u32) -> u32 { return (wid.x + wid.y * nwg.x) * WG + lid; }
 
+/** Learning rate of the tensor being stepped: A's (side 0) or B's (side 1). */
+fn rate(h: Hyper, side: u32) -> f32 { return select(h.lrA, h.lrB, side == 1u); }
+
 @compute @workgroup_size(WG)
 fn adamw(
   @builtin(workgroup_id) wid: vec3u,
@@ -39,20 +49,14 @@ fn adamw(
 ) {
   let e = element(wid, nwg, lid);
   if (e >= adamwParams.R * adamwParams.n) { return; }
-  let h = (e / adamwParams.n) * 8u;
-  if (hyper[h + 7u] == 0.0) { return; }
-  let lr = hyper[h];
-  let beta1 = hyper[h + 1u];
-  let beta2 = hyper[h + 2u];
-  let eps = hyper[h + 3u];
-  let wd = hyper[h + 4u];
-  let bc1 = hyper[h + 5u];
-  let bc2 = hyper[h + 6u];
+  let h = hyper[e / adamwParams.n];
+  if (h.training == 0.0 || h.rule != RULE_ADAMW) { return; }
+  let lr = rate(h, adamwParams.side);
   let grad = g[e];
-  let mNew = m[e] + (1.0 - beta1) * (grad - m[e]);
-  let vNew = v[e] * beta2 + (1.0 - beta2) * (grad * grad);
-  let denom = sqrt(vNew) / sqrt(bc2) + eps;
-  p[e] = p[e] * (1.0 - lr * wd) - (lr / bc1) * (mNew / denom);
+  let mNew = m[e] + (1.0 - h.beta1) * (grad - m[e]);
+  let vNew = v[e] * h.beta2 + (1.0 - h.beta2) * (grad * grad);
+  let denom = sqrt(vNew) / sqrt(h.bc2) + h.eps;
+  p[e] = p[e] * (1.0 - lr * h.weightDecay) - (lr / h.bc1) * (mNew / denom);
   m[e] = mNew;
   v[e] = vNew;
 }
@@ -65,9 +69,8 @@ fn sgd(
 ) {
   let e = element(wid, nwg, lid);
   if (e >= sgdParams.R * sgdParams.n) { return; }
-  let h = (e / sgdParams.n) * 8u;
-  if (hyper[h + 7u] == 0.0) { return; }
-  let lr = hyper[h];
-  let wd = hyper[h + 4u];
-  p[e] = p[e] * (1.0 - lr * wd) - lr * g[e];
+  let h = hyper[e / sgdParams.n];
+  if (h.training == 0.0 || h.rule != RULE_SGD) { return; }
+  let lr = rate(h, sgdParams.side);
+  p[e] = p[e] * (1.0 - lr * h.weightDecay) - lr * g[e];
 }

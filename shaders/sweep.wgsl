@@ -1,19 +1,23 @@
 // Per-run bookkeeping of a sweep, on the GPU so that a step needs no readback:
 //   guard:           loss of the step → history ring; a run whose loss is NaN/Inf or above
 //                    boundFactor × its first loss is marked diverged at this step and frozen
-//                    (active = 0 in every optimizer hyper buffer) BEFORE this step's update.
+//                    (active = 0 in its hyper row) BEFORE this step's update.
 //   countFallbacks:  adds the Cholesky fall-backs (status > 0) of each run's matrices to its count.
 // state [R, 4] = alive (1/0), firstLoss, divergedAtStep (0 = never), choleskyFallbacks.
 
 struct Params { R: u32, step: u32, historyRow: u32, invCount: f32, boundFactor: f32 }
+// As HYPER_FIELDS in src/kernels/hyper.ts (checked by hyper.test.ts).
+struct Hyper {
+  lrA: f32, lrB: f32, beta1: f32, beta2: f32, eps: f32, weightDecay: f32,
+  bc1: f32, bc2: f32, training: f32, rule: f32,
+}
 
 @group(0) @binding(0) var<storage, read> lossSums: array<f32>;          // [R]  Σ mask·nll
 @group(0) @binding(1) var<storage, read> lossFlags: array<u32>;         // [R]  1 = non-finite seen
 @group(0) @binding(2) var<storage, read_write> state: array<f32>;       // [R, 4]
-@group(0) @binding(3) var<storage, read_write> hyperA: array<f32>;      // [R, 8]
-@group(0) @binding(4) var<storage, read_write> hyperB: array<f32>;      // [R, 8]
-@group(0) @binding(5) var<storage, read_write> history: array<f32>;     // [rows, R]
-@group(0) @binding(6) var<uniform> params: Params;
+@group(0) @binding(3) var<storage, read_write> hyper: array<Hyper>;     // [R]
+@group(0) @binding(4) var<storage, read_write> history: array<f32>;     // [rows, R]
+@group(0) @binding(5) var<uniform> params: Params;
 
 fn isFinite(x: f32) -> bool {
   return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
@@ -36,10 +40,7 @@ fn guard(@builtin(global_invocation_id) gid: vec3u) {
       state[run * 4u + 2u] = f32(params.step);
     }
   }
-  if (!alive) {
-    hyperA[run * 8u + 7u] = 0.0;
-    hyperB[run * 8u + 7u] = 0.0;
-  }
+  if (!alive) { hyper[run].training = 0.0; }
 }
 
 // Up to three batched solves per step (A's side; B's side before and after A's update): their per-matrix

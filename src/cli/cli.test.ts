@@ -7,7 +7,7 @@ import { main } from './main';
 import { randomWeights } from '../model/init';
 import { parameterShapes } from '../model/config';
 import { writeSafetensors } from '../io/safetensors';
-import { tinyText } from '../train/test-fixtures';
+import { tinyText } from '../train/tiny-sweep';
 
 const cfg = { n_layer: 1, n_head: 2, n_embd: 16, n_positions: 32, vocab_size: 256, layer_norm_epsilon: 1e-5 };
 let dir = '';
@@ -117,6 +117,11 @@ describe('lora-lab', () => {
     ]);
     c.restore();
     expect(code, c.err.join('')).toBe(0);
+    // A user on SwiftShader learns what runs and how long it will take before the run ends.
+    const err = c.err.join('');
+    expect(err).toMatch(/^WebGPU adapter: \S/);
+    expect(err).toMatch(/CPU fallback .*about 1000× slower than a GPU/);
+    expect(err).toMatch(/first step: .* per step; ETA .* for 2 steps/);
     const log = readFileSync(join(dir, 'train.jsonl'), 'utf8')
       .trim()
       .split('\n')

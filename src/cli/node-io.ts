@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadBaseModel, type BaseModel } from '../model/load';
+import { loadBaseModel, type BaseModel } from '../io/load';
 import { parseDataset, type TokenizedDataset } from '../data/dataset';
 import { UsageError } from './args';
 

@@ -7,7 +7,7 @@
 // than T). The batcher never resamples (the sequential order is a fixed contract), so the caller must
 // skip such a step entirely: no loss reported, no optimizer update. Dividing by max(maskSum, 1) would
 // avoid the NaN but still take an AdamW step with a zero gradient (decaying moments and weights).
-import { mulberry32 } from '../test/random';
+import { mulberry32 } from '../util/random';
 import type { TokenizedDataset } from './dataset';
 import { DatasetError } from './errors';
 

@@ -8,6 +8,7 @@
 // is O(T²) per byte, acceptable for the small models and short samples this project shows.
 import * as ort from 'onnxruntime-web';
 import { readOnnxWeights } from './onnx';
+import { mulberry32 } from '../util/random';
 
 export interface GenerateOptions {
   /** Bytes to generate (tokens are bytes). */
@@ -136,18 +137,6 @@ export function sampleFrom(logits: Float32Array, temperature: number, topK: numb
     if (target < acc) return keep[j];
   }
   return keep[keep.length - 1];
-}
-
-// mulberry32, as src/test/random.ts (kept local: production code does not import test helpers).
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** n_positions of a lab-gpt ONNX: the first dim of its `transformer.wpe.weight` initializer. */

@@ -3,11 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-web';
-import { loadBaseModel } from '../model/load';
+import { loadBaseModel } from './load';
 import { SweepEngine } from '../train/sweep';
-import { tinySource, tinySweep, tinyText } from '../train/test-fixtures';
+import { tinySource, tinySweep, tinyText } from '../train/tiny-sweep';
 import { testGpu } from '../test/gpu';
-import { randn } from '../test/random';
+import { randn } from '../util/random';
 import { loraLayout } from '../model/lora-layout';
 import { initLora } from '../model/init';
 import { mergedWeights } from './merge';

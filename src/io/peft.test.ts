@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LabGptConfig } from '../model/config';
 import { parameterShapes } from '../model/config';
 import { loraLayout, type LoraTarget } from '../model/lora-layout';
-import { randn } from '../test/random';
+import { randn } from '../util/random';
 import { AdapterError, exportAdapter, importAdapter, peftTargetModules, peftTensorName } from './peft';
 import { readSafetensors, SafetensorsError, writeSafetensors, type Tensor } from './safetensors';
 

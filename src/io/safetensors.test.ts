@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { randn } from '../test/random';
+import { randn } from '../util/random';
 import {
   f16BitsToF32Bits,
   readSafetensors,

@@ -9,7 +9,7 @@ import {
   prepareAttentionForward,
   type AttentionShape,
 } from './attention';
-import { randn } from '../test/random';
+import { randn } from '../util/random';
 import { testGpu } from '../test/gpu';
 import { expectAllClose, type Tolerance } from '../test/close';
 

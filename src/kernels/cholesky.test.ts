@@ -7,7 +7,7 @@ import {
   CholeskyStatus,
 } from './cholesky';
 import { aAtJob, bTbJob, packJobs, type FactorJob } from './gram';
-import { mulberry32, randn } from '../test/random';
+import { mulberry32, randn } from '../util/random';
 import { runOnce } from '../test/gpu';
 import { expectAllClose } from '../test/close';
 

@@ -1,6 +1,6 @@
 import { describe, it } from 'vitest';
 import { ELEMENTWISE_OP, elementwise, elementwiseReference, type ElementwiseOp } from './elementwise';
-import { randn } from '../test/random';
+import { randn } from '../util/random';
 import { runOnce } from '../test/gpu';
 import { expectAllClose } from '../test/close';
 

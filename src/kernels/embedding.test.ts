@@ -1,6 +1,6 @@
 import { describe, it } from 'vitest';
 import { embedding, embeddingReference } from './embedding';
-import { mulberry32, randn } from '../test/random';
+import { mulberry32, randn } from '../util/random';
 import { runOnce } from '../test/gpu';
 import { expectAllClose } from '../test/close';
 

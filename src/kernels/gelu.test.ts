@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { geluBackward, geluDerivativeReference, geluForward, geluReference } from './gelu';
-import { randn, randu } from '../test/random';
+import { randn, randu } from '../util/random';
 import { runOnce } from '../test/gpu';
 import { expectAllClose } from '../test/close';
 

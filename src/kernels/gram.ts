@@ -1,4 +1,5 @@
-// P[m] = F_mᵀ-side Gram + δI for a batch of factors (every B, or every A, of every adapter of every run).
+// P[m] = F_mᵀ-side Gram + δ_m I for a batch of factors (every B, or every A, of every adapter of every run);
+// δ_m is the damping of matrix m's run (runs of one sweep may differ in it).
 import source from '../../shaders/gram.wgsl?raw';
 import { defineKernel } from '../gpu/kernel';
 
@@ -13,8 +14,8 @@ export interface FactorJob {
 export const gram = defineKernel({
   label: 'gram',
   source,
-  bindings: { factors: 'read', jobs: 'read', out: 'write' },
-  params: { count: 'u32', r: 'u32', damping: 'f32' },
+  bindings: { factors: 'read', jobs: 'read', damping: 'read', out: 'write' },
+  params: { count: 'u32', r: 'u32' },
   workgroups: ({ count }) => [Math.min(count, 65535), Math.ceil(count / 65535), 1],
 });
 
@@ -39,18 +40,18 @@ export function packJobs(jobs: readonly FactorJob[]): Uint32Array {
   return out;
 }
 
-/** Float64 reference, used only by tests. */
+/** Float64 reference (damping[m] per job), used only by tests. */
 export function gramReference(
   factors: ArrayLike<number>,
   jobs: readonly FactorJob[],
   r: number,
-  damping: number,
+  damping: ArrayLike<number>,
 ): Float64Array {
   const out = new Float64Array(jobs.length * r * r);
   jobs.forEach((job, m) => {
     for (let i = 0; i < r; i++) {
       for (let j = 0; j < r; j++) {
-        let acc = i === j ? damping : 0;
+        let acc = i === j ? damping[m] : 0;
         for (let k = 0; k < job.n; k++) {
           acc +=
             factors[job.offset + i * job.strideI + k * job.strideK] *

@@ -5,7 +5,7 @@ import {
   layerNormForward,
   layerNormForwardReference,
 } from './layernorm';
-import { randn } from '../test/random';
+import { randn } from '../util/random';
 import { runOnce } from '../test/gpu';
 import { expectAllClose } from '../test/close';
 

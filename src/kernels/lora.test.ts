@@ -9,7 +9,7 @@ import {
   type LoraStep,
 } from './lora';
 import { gemmTolerance } from './matmul';
-import { randn } from '../test/random';
+import { randn } from '../util/random';
 import { testGpu } from '../test/gpu';
 import { expectAllClose } from '../test/close';
 

@@ -17,7 +17,7 @@ import {
   type MatmulConstants,
   type MatmulParams,
 } from './matmul';
-import { randn } from '../test/random';
+import { randn } from '../util/random';
 import { runOnce } from '../test/gpu';
 import { expectAllClose } from '../test/close';
 

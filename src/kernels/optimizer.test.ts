@@ -1,28 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import {
-  adamwReference,
-  adamwUpdate,
-  packHyper,
-  sgdReference,
-  sgdUpdate,
-  type AdamState,
-  type Hyper,
-} from './optimizer';
-import { randn } from '../test/random';
+import { adamwReference, adamwUpdate, sgdReference, sgdUpdate, type AdamState } from './optimizer';
+import { hyperRow, packHyper, type HyperRow } from './hyper';
+import { randn } from '../util/random';
 import { runOnce } from '../test/gpu';
 import { expectAllClose } from '../test/close';
 
-/** Runs with their own lr and weight decay; run 1 (when present) is frozen. */
-function runs(R: number, step: number): Hyper[] {
-  return Array.from({ length: R }, (_, i) => ({
-    lr: [1e-3, 3e-2, 1e-2][i % 3],
-    beta1: 0.9,
-    beta2: i === 2 ? 0.99 : 0.999,
-    eps: 1e-8,
-    weightDecay: [0.01, 0.1, 0][i % 3],
-    step,
-    active: i !== 1,
-  }));
+/** Runs with their own lr, weight decay and LoRA+ ratio; run 1 (when present) is frozen. */
+function runs(R: number, t: number, rule: 'adamw' | 'sgd'): HyperRow[] {
+  return Array.from({ length: R }, (_, i) =>
+    hyperRow({
+      lr: [1e-3, 3e-2, 1e-2][i % 3],
+      loraplusRatio: [1, 4, 16][i % 3],
+      beta1: 0.9,
+      beta2: i === 2 ? 0.99 : 0.999,
+      eps: 1e-8,
+      weightDecay: [0.01, 0.1, 0][i % 3],
+      t,
+      active: i !== 1,
+      rule,
+    }),
+  );
 }
 
 /** Elements of run `i` of an [R, n] block. */
@@ -46,8 +43,8 @@ const shapes: [number, number, number][] = [
 ];
 
 it('WG = 2 over 3 × 70001 elements folds the grid into y', () => {
-  expect(adamwUpdate.workgroups({ R: 3, n: 70001 }, { WG: 2 })).toEqual([65535, 2, 1]);
-  expect(sgdUpdate.workgroups({ R: 3, n: 70001 }, { WG: 2 })).toEqual([65535, 2, 1]);
+  expect(adamwUpdate.workgroups({ R: 3, n: 70001, side: 0 }, { WG: 2 })).toEqual([65535, 2, 1]);
+  expect(sgdUpdate.workgroups({ R: 3, n: 70001, side: 0 }, { WG: 2 })).toEqual([65535, 2, 1]);
 });
 
 describe('adamwUpdate', () => {
@@ -59,10 +56,11 @@ describe('adamwUpdate', () => {
     const p0 = p;
     for (let t = 1; t <= 5; t++) {
       const g = randn(R * n, 100 * t + n);
-      const hyper = packHyper(runs(R, t));
+      const hyper = packHyper(runs(R, t, 'adamw'));
+      const side = (t % 2) as 0 | 1; // A's and B's learning rates in turn (they differ by the LoRA+ ratio)
       const before = { p, m, v };
-      const got = await runOnce(adamwUpdate, { g, hyper, p, m, v }, { R, n }, { WG });
-      want = adamwReference(want, g, hyper, R, n);
+      const got = await runOnce(adamwUpdate, { g, hyper, p, m, v }, { R, n, side }, { WG });
+      want = adamwReference(want, g, hyper, R, n, side);
       // f32 rounding of a handful of operations: ~1e-7 relative; m and v pass near 0 (m = 0.9m + 0.1g
       // can cancel), hence the absolute floors at the scale of g = N(0, 1) and g² · (1 − β2).
       expectAllClose(got.p, want.p, { rtol: 1e-5, atol: 1e-6 }, `p, t=${t}`);
@@ -85,9 +83,9 @@ describe('adamwUpdate', () => {
     const R = 3;
     const n = 77;
     const p = randn(R * n, 5);
-    const hyper = packHyper(runs(R, 1));
+    const hyper = packHyper(runs(R, 1, 'adamw'));
     const zeros = new Float32Array(R * n);
-    const got = await runOnce(adamwUpdate, { g: zeros, hyper, p, m: zeros, v: zeros }, { R, n });
+    const got = await runOnce(adamwUpdate, { g: zeros, hyper, p, m: zeros, v: zeros }, { R, n, side: 0 });
     const want = adamwReference({ p, m: zeros, v: zeros }, zeros, hyper, R, n);
     expectAllClose(got.p, want.p, { rtol: 1e-7, atol: 0 }, 'p');
     expect(Array.from(got.m).every((x) => x === 0) && Array.from(got.v).every((x) => x === 0)).toBe(true);
@@ -101,9 +99,10 @@ describe('sgdUpdate', () => {
     let want: Float64Array = Float64Array.from(p0);
     for (let t = 1; t <= 5; t++) {
       const g = randn(R * n, 300 * t + n);
-      const hyper = packHyper(runs(R, t));
-      const got = await runOnce(sgdUpdate, { g, hyper, p }, { R, n }, { WG });
-      want = sgdReference(want, g, hyper, R, n);
+      const hyper = packHyper(runs(R, t, 'sgd'));
+      const side = (t % 2) as 0 | 1;
+      const got = await runOnce(sgdUpdate, { g, hyper, p }, { R, n, side }, { WG });
+      want = sgdReference(want, g, hyper, R, n, side);
       expectAllClose(got.p, want, { rtol: 1e-5, atol: 1e-6 }, `p, t=${t}`);
       p = got.p;
     }

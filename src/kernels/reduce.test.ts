@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runSums, runSumsReference } from './reduce';
-import { randn, mulberry32 } from '../test/random';
+import { randn, mulberry32 } from '../util/random';
 import { runOnce } from '../test/gpu';
 import { expectAllClose } from '../test/close';
 

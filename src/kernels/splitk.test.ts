@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { splitCount, sumSplits, sumSplitsReference } from './splitk';
-import { randn } from '../test/random';
+import { randn } from '../util/random';
 import { runOnce } from '../test/gpu';
 import { expectAllClose } from '../test/close';
 

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { countFallbacks, sweepGuard, sweepGuardReference } from './sweep';
+import { hyperAt, hyperRow, packHyper } from './hyper';
 import { runOnce } from '../test/gpu';
 import { expectAllClose } from '../test/close';
 
 function hyper(R: number): Float32Array {
-  const h = new Float32Array(R * 8);
-  for (let r = 0; r < R; r++) h.set([1e-3, 0.9, 0.999, 1e-8, 0.01, 0.1, 0.001, 1], r * 8);
-  return h;
+  const row = { lr: 1e-3, loraplusRatio: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, t: 1 };
+  return packHyper(
+    Array.from({ length: R }, (_, r) => hyperRow({ ...row, active: true, rule: r % 2 ? 'sgd' : 'adamw' })),
+  );
 }
 
 describe('sweepGuard', () => {
@@ -25,23 +27,22 @@ describe('sweepGuard', () => {
       const p = { R, step: 7, historyRow: 2, invCount: 0.5, boundFactor: 3 };
       const got = await runOnce(
         sweepGuard,
-        { lossSums, lossFlags: flags, state, hyperA: hyper(R), hyperB: hyper(R), history },
+        { lossSums, lossFlags: flags, state, hyper: hyper(R), history },
         p,
       );
       const s = Float64Array.from(state);
-      const ha = Float64Array.from(hyper(R));
-      const hb = Float64Array.from(hyper(R));
+      const hy = Float64Array.from(hyper(R));
       const h = Float64Array.from(history);
-      sweepGuardReference(lossSums, flags, s, ha, hb, h, p);
+      sweepGuardReference(lossSums, flags, s, hy, h, p);
       expectAllClose(got.state, s, { rtol: 0, atol: 0 }, 'state');
-      expectAllClose(got.hyperA, ha, { rtol: 0, atol: 0 }, 'hyperA');
-      expectAllClose(got.hyperB, hb, { rtol: 0, atol: 0 }, 'hyperB');
+      expectAllClose(got.hyper, hy, { rtol: 0, atol: 0 }, 'hyper');
       expectAllClose(got.history, h, { rtol: 0, atol: 0 }, 'history');
       if (R > 4) {
         expect([1, 2, 3, 4].map((r) => got.state[r * 4])).toEqual([0, 0, 0, 0]);
         expect(got.state[1 * 4 + 2]).toBe(7);
         expect(got.state[0]).toBe(1);
-        expect(got.hyperA[7]).toBe(1);
+        expect(hyperAt(got.hyper, 0).training).toBe(1);
+        expect(hyperAt(got.hyper, 1).training).toBe(0);
       }
     },
   );

@@ -1,22 +1,10 @@
 // Per-run bookkeeping of a sweep on the GPU (no readback per step): divergence guard and fall-back counts.
 import source from '../../shaders/sweep.wgsl?raw';
 import { defineKernel } from '../gpu/kernel';
+import { HYPER_FIELDS, HYPER_WIDTH } from './hyper';
 
 /** Columns of the per-run state [R, 4]. */
 export const STATE = { alive: 0, firstLoss: 1, divergedAtStep: 2, choleskyFallbacks: 3, width: 4 } as const;
-/** Columns of a per-run hyper-parameter row [R, 8] (see src/kernels/README.md). */
-export const HYPER = {
-  lr: 0,
-  beta1: 1,
-  beta2: 2,
-  eps: 3,
-  weightDecay: 4,
-  bc1: 5,
-  bc2: 6,
-  active: 7,
-  width: 8,
-} as const;
-
 export const sweepGuard = defineKernel({
   label: 'sweepGuard',
   source,
@@ -25,8 +13,7 @@ export const sweepGuard = defineKernel({
     lossSums: 'read',
     lossFlags: 'read',
     state: 'write',
-    hyperA: 'write',
-    hyperB: 'write',
+    hyper: 'write',
     history: 'write',
   },
   params: { R: 'u32', step: 'u32', historyRow: 'u32', invCount: 'f32', boundFactor: 'f32' },
@@ -55,8 +42,7 @@ export function sweepGuardReference(
   lossSums: ArrayLike<number>,
   lossFlags: ArrayLike<number>,
   state: Float64Array,
-  hyperA: Float64Array,
-  hyperB: Float64Array,
+  hyper: Float64Array,
   history: Float64Array,
   p: { R: number; step: number; historyRow: number; invCount: number; boundFactor: number },
 ): void {
@@ -77,9 +63,6 @@ export function sweepGuardReference(
         state[run * 4 + 2] = p.step;
       }
     }
-    if (!alive) {
-      hyperA[run * 8 + 7] = 0;
-      hyperB[run * 8 + 7] = 0;
-    }
+    if (!alive) hyper[run * HYPER_WIDTH + HYPER_FIELDS.indexOf('training')] = 0;
   }
 }

@@ -44,14 +44,21 @@ interface MatmulArgs {
   transB?: boolean;
 }
 
+export interface ForwardPass {
+  /** Tokens to logits. */
+  body: Dispatch[];
+  /** Cross-entropy per row, dlogits in place; `setParams({ invCount })` per batch. */
+  loss: Dispatch;
+  /** Σ mask·nll per run, and the non-finite flags the guard reads. */
+  lossSums: Dispatch;
+}
+
 export class GpuModel {
   readonly acts: Activations;
   readonly rows: number;
   /** Per-run Σ mask·nll of the last forward, and a non-finite flag per run. */
   readonly lossSums: GPUBuffer;
   readonly lossFlags: GPUBuffer;
-  /** The cross-entropy dispatch: its invCount (1 / Σ mask of the batch) is set every step. */
-  lossDispatch: Dispatch | undefined;
   /** Row chunks of the split-K LoRA weight gradients, and their partial products [R·S, max(out, in)·r]. */
   readonly splits: number;
   readonly splitScratch: GPUBuffer;
@@ -321,8 +328,11 @@ export class GpuModel {
     this.splitScratch.destroy();
   }
 
-  /** Forward to per-run loss sums: embeddings, L blocks, final LN, tied LM head, cross-entropy (dlogits in place). */
-  forward(invCount: number): Dispatch[] {
+  /**
+   * The forward in three parts: `body` (embeddings, L blocks, final LN, tied LM head: logits), `loss`
+   * (cross-entropy; dlogits in place, its invCount = 1 / Σ mask set per batch) and `lossSums` (per run).
+   */
+  forward(invCount: number): ForwardPass {
     const { cfg, acts, weights: w, shape } = this;
     const C = cfg.n_embd;
     const n = this.rows * C;
@@ -368,21 +378,18 @@ export class GpuModel {
         transB: true,
       }),
     );
-    this.lossDispatch = this.gpu.prepare(
+    const loss = this.gpu.prepare(
       crossEntropy,
       { logits: acts.logits, targets: this.inputs.targets, mask: this.inputs.mask, rowLoss: acts.rowLoss },
       { R: shape.R, rows: shape.Bt * shape.T, V: cfg.vocab_size, invCount },
       { WG: this.rowThreads(cfg.vocab_size / 2) },
     );
-    d.push(this.lossDispatch);
-    d.push(
-      this.gpu.prepare(
-        runSums,
-        { x: acts.rowLoss, sums: this.lossSums, flags: this.lossFlags },
-        { R: shape.R, n: shape.Bt * shape.T, square: 0 },
-      ),
+    const lossSums = this.gpu.prepare(
+      runSums,
+      { x: acts.rowLoss, sums: this.lossSums, flags: this.lossFlags },
+      { R: shape.R, n: shape.Bt * shape.T, square: 0 },
     );
-    return d;
+    return { body: d, loss, lossSums };
   }
 
   /** Backward from dlogits (left in place by the loss) to dA, dB of every adapter. */

@@ -1,5 +1,5 @@
 // Seeded initialisation: PEFT's LoRA init (identical for every run of a sweep) and random base weights for tests.
-import { mulberry32, randn } from '../test/random';
+import { mulberry32, randn } from '../util/random';
 import { parameterShapes, type LabGptConfig, type Weights } from './config';
 import type { LoraLayout } from './lora-layout';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expectAllClose } from '../test/close';
-import { mulberry32, randn } from '../test/random';
+import { mulberry32, randn } from '../util/random';
 import type { LabGptConfig, Weights } from './config';
 import { initLora, randomWeights } from './init';
 import { loraLayout, type LoraLayout, type LoraTarget } from './lora-layout';

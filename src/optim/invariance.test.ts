@@ -2,9 +2,9 @@
 // loss unchanged; Riemannian SGD's first-order change of B A is unchanged too, plain SGD's is not.
 import { describe, expect, it } from 'vitest';
 import { SweepEngine } from '../train/sweep';
-import { TINY, tinySource, tinySweep, tinyWeights } from '../train/test-fixtures';
+import { TINY, tinySource, tinySweep, tinyWeights } from '../train/tiny-sweep';
 import { testGpu } from '../test/gpu';
-import { randn } from '../test/random';
+import { randn } from '../util/random';
 import { loraLayout, type LoraLayout } from '../model/lora-layout';
 import { initLora } from '../model/init';
 

@@ -1,16 +1,23 @@
 // The optimizer step of a sweep, as batched dispatches over every adapter of every run (ALGORITHM.md).
-// Runs may mix optimizers: each update kernel runs once with a per-run hyper buffer whose `active`
-// column selects the runs of its kind; the Riemannian preconditioner's jobs list only Riemannian runs.
+// Runs may mix optimizers: each update kernel runs once over the per-run hyper rows, whose `rule`
+// selects the runs of its kind; the Riemannian preconditioner's jobs list only Riemannian runs.
 import type { Dispatch, Gpu } from '../gpu/context';
 import { gram, aAtJob, bTbJob, packJobs, type FactorJob } from '../kernels/gram';
 import { choleskySolve } from '../kernels/cholesky';
 import { adamwUpdate, sgdUpdate } from '../kernels/optimizer';
-import { countFallbacks, HYPER } from '../kernels/sweep';
+import { countFallbacks } from '../kernels/sweep';
+import { HYPER_WIDTH, hyperRow, packHyper } from '../kernels/hyper';
 import type { LoraLayout } from '../model/lora-layout';
 import type { LoraState } from '../model/buffers';
 
-export type OptimizerKind = 'adamw' | 'riemannian-adamw' | 'sgd' | 'riemannian-sgd';
-export const OPTIMIZERS: readonly OptimizerKind[] = ['adamw', 'riemannian-adamw', 'sgd', 'riemannian-sgd'];
+export type OptimizerKind = 'adamw' | 'riemannian-adamw' | 'sgd' | 'riemannian-sgd' | 'loraplus-adamw';
+export const OPTIMIZERS: readonly OptimizerKind[] = [
+  'adamw',
+  'riemannian-adamw',
+  'sgd',
+  'riemannian-sgd',
+  'loraplus-adamw',
+];
 
 export interface OptimizerHyper {
   beta1: number;
@@ -31,7 +38,48 @@ export const DEFAULT_HYPER: OptimizerHyper = {
   preconditionerOrder: 'paper',
 };
 
-export const isAdam = (k: OptimizerKind): boolean => k === 'adamw' || k === 'riemannian-adamw';
+/** What a run may set for itself (RunSpec's optional fields); unset ones come from the sweep's hyper. */
+export interface RunOverrides {
+  damping?: number;
+  weightDecay?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** LoRA+ (PEFT's loraplus_lr_ratio): B's learning rate = ratio × the run's. */
+  loraplusRatio?: number;
+}
+
+/** One run's optimizer, every hyper-parameter resolved. */
+export interface RunHyper {
+  kind: OptimizerKind;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  damping: number;
+  loraplusRatio: number;
+}
+
+/** ALGORITHM.md, LoRA+: the named shorthand `loraplus-adamw` is AdamW with λ = 16 unless given. */
+export const LORAPLUS_DEFAULT_RATIO = 16;
+
+export function resolveRunHyper(
+  kind: OptimizerKind,
+  o: RunOverrides,
+  sweep: Omit<OptimizerHyper, 'preconditionerOrder'>,
+): RunHyper {
+  return {
+    kind,
+    beta1: o.beta1 ?? sweep.beta1,
+    beta2: o.beta2 ?? sweep.beta2,
+    eps: o.eps ?? sweep.eps,
+    weightDecay: o.weightDecay ?? sweep.weightDecay,
+    damping: o.damping ?? sweep.damping,
+    loraplusRatio: o.loraplusRatio ?? (kind === 'loraplus-adamw' ? LORAPLUS_DEFAULT_RATIO : 1),
+  };
+}
+
+export const isAdam = (k: OptimizerKind): boolean => k !== 'sgd' && k !== 'riemannian-sgd';
 export const isRiemannian = (k: OptimizerKind): boolean => k === 'riemannian-adamw' || k === 'riemannian-sgd';
 
 export interface RunState {
@@ -57,8 +105,8 @@ export interface OptimizerBuffers {
   vA: GPUBuffer;
   mB: GPUBuffer;
   vB: GPUBuffer;
-  hyperAdam: GPUBuffer; // [R, 8]
-  hyperSgd: GPUBuffer; // [R, 8]
+  /** [R] rows of `struct Hyper` (kernels/hyper.ts), rewritten every step. */
+  hyper: GPUBuffer;
   /** Per-run state [R, 4] (alive, first loss, diverged step, Cholesky fall-backs): see kernels/sweep.ts. */
   state: GPUBuffer;
 }
@@ -68,14 +116,17 @@ export class OptimizerStep {
   private readonly list: Dispatch[];
   private readonly owned: GPUBuffer[] = [];
 
+  readonly kinds: readonly OptimizerKind[];
+
   constructor(
     readonly gpu: Gpu,
     readonly layout: LoraLayout,
-    readonly kinds: readonly OptimizerKind[],
-    readonly hyper: OptimizerHyper,
+    readonly runs: readonly RunHyper[],
+    readonly order: OptimizerHyper['preconditionerOrder'],
     readonly lora: LoraState,
     state: GPUBuffer,
   ) {
+    const kinds = (this.kinds = runs.map((r) => r.kind));
     const R = kinds.length;
     const { SA, SB } = layout;
     const buf = (n: number, label: string) => {
@@ -88,14 +139,11 @@ export class OptimizerStep {
       vA: buf(R * SA, 'adam.vA'),
       mB: buf(R * SB, 'adam.mB'),
       vB: buf(R * SB, 'adam.vB'),
-      hyperAdam: buf(R * HYPER.width, 'hyperAdam'),
-      hyperSgd: buf(R * HYPER.width, 'hyperSgd'),
+      hyper: buf(R * HYPER_WIDTH, 'hyper'),
       state,
     };
     const riem = kinds.map((k, i) => (isRiemannian(k) ? i : -1)).filter((i) => i >= 0);
-    const bothOld = riem.filter(
-      (i) => kinds[i] === 'riemannian-sgd' || hyper.preconditionerOrder === 'old-iterate',
-    );
+    const bothOld = riem.filter((i) => kinds[i] === 'riemannian-sgd' || order === 'old-iterate');
     const afterA = riem.filter((i) => !bothOld.includes(i));
 
     const d: Dispatch[] = [];
@@ -162,6 +210,12 @@ export class OptimizerStep {
     const status = own(gpu.buffer(count * 4, `cholStatus${which}`));
     const fj = own(gpu.buffer(packJobs(factorJobs), `gramJobs${which}`));
     const rj = own(gpu.buffer(packJobs(rhsJobs), `solveJobs${which}`));
+    const damping = own(
+      gpu.buffer(
+        Float32Array.from(jobRun, (run) => this.runs[run].damping),
+        `damping${which}`,
+      ),
+    );
     const jr = own(gpu.buffer(Uint32Array.from(jobRun), `jobRun${which}`));
     const factors = which === 'A' ? this.lora.B : this.lora.A;
     const rhs = which === 'A' ? this.lora.dA : this.lora.dB;
@@ -170,7 +224,7 @@ export class OptimizerStep {
       status,
       jobRun: jr,
       dispatches: [
-        gpu.prepare(gram, { factors, jobs: fj, out: P }, { count, r, damping: this.hyper.damping }),
+        gpu.prepare(gram, { factors, jobs: fj, damping, out: P }, { count, r }),
         gpu.prepare(choleskySolve, { P, jobs: rj, rhs, status }, { count, r }),
       ],
     };
@@ -183,11 +237,13 @@ export class OptimizerStep {
     const g = which === 'A' ? this.lora.dA : this.lora.dB;
     const m = which === 'A' ? this.buffers.mA : this.buffers.mB;
     const v = which === 'A' ? this.buffers.vA : this.buffers.vB;
+    const hyper = this.buffers.hyper;
+    const side = which === 'A' ? 0 : 1;
     const out: Dispatch[] = [];
     if (this.kinds.some(isAdam))
-      out.push(this.gpu.prepare(adamwUpdate, { g, hyper: this.buffers.hyperAdam, p, m, v }, { R, n }));
+      out.push(this.gpu.prepare(adamwUpdate, { g, hyper, p, m, v }, { R, n, side }));
     if (this.kinds.some((k) => !isAdam(k)))
-      out.push(this.gpu.prepare(sgdUpdate, { g, hyper: this.buffers.hyperSgd, p }, { R, n }));
+      out.push(this.gpu.prepare(sgdUpdate, { g, hyper, p }, { R, n, side }));
     return out;
   }
 
@@ -195,29 +251,18 @@ export class OptimizerStep {
     return this.list;
   }
 
-  /** Write this step's per-run hyper-parameters (learning rate, bias corrections, active) to the GPU. */
-  writeHyper(runs: readonly RunState[]): void {
-    const R = this.kinds.length;
-    const adam = new Float32Array(R * HYPER.width);
-    const sgd = new Float32Array(R * HYPER.width);
-    const h = this.hyper;
-    runs.forEach((run, i) => {
-      const row = [
-        run.lr,
-        h.beta1,
-        h.beta2,
-        h.eps,
-        h.weightDecay,
-        1 - Math.pow(h.beta1, run.t),
-        1 - Math.pow(h.beta2, run.t),
-        0,
-      ];
-      const target = isAdam(run.kind) ? adam : sgd;
-      row[HYPER.active] = run.active ? 1 : 0;
-      target.set(row, i * HYPER.width);
-    });
-    this.gpu.write(this.buffers.hyperAdam, adam);
-    this.gpu.write(this.buffers.hyperSgd, sgd);
+  /** Write this step's per-run hyper-parameters (learning rates, bias corrections, active) to the GPU. */
+  writeHyper(steps: readonly RunState[]): void {
+    const rows = steps.map((s, i) =>
+      hyperRow({
+        ...this.runs[i],
+        lr: s.lr,
+        t: s.t,
+        active: s.active,
+        rule: isAdam(s.kind) ? 'adamw' : 'sgd',
+      }),
+    );
+    this.gpu.write(this.buffers.hyper, packHyper(rows));
   }
 
   destroy(): void {

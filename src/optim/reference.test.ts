@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expectAllClose } from '../test/close';
-import { mulberry32, randn } from '../test/random';
+import { mulberry32, randn } from '../util/random';
 import type { LabGptConfig } from '../model/config';
 import { initLora, randomWeights } from '../model/init';
 import { loraLayout, type LoraLayout } from '../model/lora-layout';
@@ -13,8 +13,8 @@ import {
   defaultHyper,
   referenceStep,
   referenceTrain,
-  type OptimizerKind,
 } from './reference';
+import type { OptimizerKind } from './optimizer';
 
 const cfgOf = (n_layer: number, n_embd: number): LabGptConfig => ({
   n_layer,

@@ -4,7 +4,7 @@ import type { LabGptConfig, Weights } from '../model/config';
 import type { LoraLayout } from '../model/lora-layout';
 import { referenceLoss, type ReferenceBatch } from '../model/reference';
 
-export type OptimizerKind = 'adamw' | 'riemannian-adamw' | 'sgd' | 'riemannian-sgd';
+import { LORAPLUS_DEFAULT_RATIO, type OptimizerKind } from './optimizer';
 
 export interface OptimHyper {
   lr: number;
@@ -14,6 +14,8 @@ export interface OptimHyper {
   weightDecay: number;
   /** δ of the r×r preconditioners BᵀB + δI, AAᵀ + δI. */
   damping: number;
+  /** LoRA+ (ALGORITHM.md): B's learning rate = ratio × lr, its decay too; default 1 (16 for loraplus-adamw). */
+  loraplusRatio?: number;
 }
 
 /** ALGORITHM.md's defaults. */
@@ -226,10 +228,13 @@ export function referenceStep(
   if (grads.dA.length !== state.A.length || grads.dB.length !== state.B.length)
     throw new Error('referenceStep: gradient and parameter lengths differ');
   state.t += 1;
+  const ratio = hyper.loraplusRatio ?? (kind === 'loraplus-adamw' ? LORAPLUS_DEFAULT_RATIO : 1);
+  const hyperB = { ...hyper, lr: hyper.lr * ratio };
   switch (kind) {
-    case 'adamw': {
+    case 'adamw':
+    case 'loraplus-adamw': {
       adamwUpdate(state.A, grads.dA, state.mA, state.vA, state.t, hyper);
-      adamwUpdate(state.B, grads.dB, state.mB, state.vB, state.t, hyper);
+      adamwUpdate(state.B, grads.dB, state.mB, state.vB, state.t, hyperB);
       return { gA: Float64Array.from(grads.dA), gB: Float64Array.from(grads.dB), fallbacks: 0 };
     }
     case 'riemannian-adamw': {
@@ -237,19 +242,19 @@ export function referenceStep(
       const pa = preconditionA(layout, state.B, grads.dA, hyper.damping);
       adamwUpdate(state.A, pa.g, state.mA, state.vA, state.t, hyper);
       const pb = preconditionB(layout, oldA ?? state.A, grads.dB, hyper.damping);
-      adamwUpdate(state.B, pb.g, state.mB, state.vB, state.t, hyper);
+      adamwUpdate(state.B, pb.g, state.mB, state.vB, state.t, hyperB);
       return { gA: pa.g, gB: pb.g, fallbacks: pa.fallbacks + pb.fallbacks };
     }
     case 'sgd': {
       sgdUpdate(state.A, grads.dA, hyper);
-      sgdUpdate(state.B, grads.dB, hyper);
+      sgdUpdate(state.B, grads.dB, hyperB);
       return { gA: Float64Array.from(grads.dA), gB: Float64Array.from(grads.dB), fallbacks: 0 };
     }
     case 'riemannian-sgd': {
       const pa = preconditionA(layout, state.B, grads.dA, hyper.damping);
       const pb = preconditionB(layout, state.A, grads.dB, hyper.damping);
       sgdUpdate(state.A, pa.g, hyper);
-      sgdUpdate(state.B, pb.g, hyper);
+      sgdUpdate(state.B, pb.g, hyperB);
       return { gA: pa.g, gB: pb.g, fallbacks: pa.fallbacks + pb.fallbacks };
     }
   }

@@ -1,9 +1,16 @@
 // A sweep's configuration: one serialisable object (the CLI's flags and the page's state map onto it).
 import type { LoraTarget } from '../model/lora-layout';
-import { DEFAULT_HYPER, OPTIMIZERS, type OptimizerHyper, type OptimizerKind } from '../optim/optimizer';
+import {
+  DEFAULT_HYPER,
+  OPTIMIZERS,
+  type OptimizerHyper,
+  type OptimizerKind,
+  type RunOverrides,
+} from '../optim/optimizer';
 import type { Decay } from './schedule';
 
-export interface RunSpec {
+/** A run: an optimizer, its learning rate, and optionally its own hyper-parameters (ALGORITHM.md). */
+export interface RunSpec extends RunOverrides {
   id: string;
   optimizer: OptimizerKind;
   lr: number;

@@ -78,7 +78,8 @@ export class SweepDriver {
       inFlight.push(e.gpu.device.queue.onSubmittedWorkDone());
       if (inFlight.length > maxInFlight) await inFlight.shift();
       const t = now();
-      if (t - windowStart >= reportEveryMs || e.pendingRows >= 128 || e.step === total) {
+      // Step 1 is reported at once: its time tells a user on a slow adapter what to expect.
+      if (t - windowStart >= reportEveryMs || e.pendingRows >= 128 || e.step === 1 || e.step === total) {
         await this.flush((now() - windowStart) / 1000, windowSteps);
         windowStart = now();
         windowSteps = 0;

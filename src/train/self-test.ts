@@ -7,7 +7,7 @@ import { loraLayout } from '../model/lora-layout';
 import { initLora } from '../model/init';
 import { SweepEngine } from './sweep';
 import { sweepEvents } from './driver';
-import { TINY, tinySource, tinySweep, tinyWeights } from './test-fixtures';
+import { TINY, tinySource, tinySweep, tinyWeights } from './tiny-sweep';
 
 export interface SelfTestResult {
   passed: boolean;

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { SweepEngine } from './sweep';
 import { SweepDriver, type SweepEvent } from './driver';
-import { TINY, tinySource, tinySweep, tinyWeights } from './test-fixtures';
+import { TINY, tinySource, tinySweep, tinyWeights } from './tiny-sweep';
 import { testGpu } from '../test/gpu';
 import type { RunSpec } from './config';
 

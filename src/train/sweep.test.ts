@@ -2,9 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { SweepEngine } from './sweep';
 import { SweepDriver, type SweepEvent } from './driver';
-import { TINY, tinySource, tinySweep, tinyWeights } from './test-fixtures';
+import { TINY, tinySource, tinySweep, tinyWeights } from './tiny-sweep';
 import { testGpu } from '../test/gpu';
-import { randn } from '../test/random';
+import { randn } from '../util/random';
 import { referenceLoss } from '../model/reference';
 import { referenceTrain, defaultHyper } from '../optim/reference';
 import { loraLayout } from '../model/lora-layout';

@@ -1,47 +1,32 @@
-// The sweep engine: every run of a learning-rate sweep trains in lockstep as one batched computation.
-// One command buffer per step (forward, backward, divergence guard, optimizer), no readback per step:
-// losses go to a ring on the GPU and are read a few times a second.
+// The sweep engine: every run of a sweep trains in lockstep as one batched computation.
+// One command buffer per step (forward, loss, backward, divergence guard, optimizer), no readback per
+// step: losses go to a ring on the GPU and are read a few times a second. Checkpoints: checkpoint.ts;
+// gradient and update norms: norms.ts.
 import type { Dispatch, Gpu } from '../gpu/context';
-import { runSums } from '../kernels/reduce';
-import { ELEMENTWISE_OP, elementwise } from '../kernels/elementwise';
 import { STATE, sweepGuard } from '../kernels/sweep';
-import { GpuModel } from '../model/gpu-model';
+import { GpuModel, type ForwardPass } from '../model/gpu-model';
 import { uploadWeights, type BaseWeights, type BatchInputs, type LoraState } from '../model/buffers';
 import type { LabGptConfig, Weights } from '../model/config';
 import { initLora } from '../model/init';
 import { loraLayout, type LoraLayout } from '../model/lora-layout';
-import { OptimizerStep, type RunState } from '../optim/optimizer';
+import { OptimizerStep, resolveRunHyper, type RunState } from '../optim/optimizer';
 import type { RunSpec, SweepConfig } from './config';
 import { lrFactor } from './schedule';
 import type { Batch, BatchSource } from './batch';
-import { readSafetensors, writeSafetensors } from '../io/safetensors';
+import { checkpointSweep, restoreSweep } from './checkpoint';
+import { UpdateNorms } from './norms';
+import type { EngineOptions, HostRun, InitialAdapter, Snapshot, StepReport } from './engine-types';
+
+export type {
+  EngineOptions,
+  HostRun,
+  InitialAdapter,
+  ResumeState,
+  Snapshot,
+  StepReport,
+} from './engine-types';
 
 const HISTORY_ROWS = 256;
-
-export interface StepReport {
-  /** Steps covered by this report, in order. */
-  steps: number[];
-  /** losses[i][run]: training loss of run `run` at steps[i] (NaN once diverged is kept as measured). */
-  losses: number[][];
-  tokensPerSec: number;
-  gradNorm: number[];
-  updateNorm: number[];
-  choleskyFallbacks: number[];
-  alive: boolean[];
-  divergedAtStep: (number | null)[];
-}
-
-/** Per-run bookkeeping on the host (the GPU holds the numbers). */
-interface HostRun {
-  spec: RunSpec;
-  startStep: number;
-  stoppedAtStep: number | null;
-}
-
-export interface InitialAdapter {
-  A: Float32Array; // one run's [SA]
-  B: Float32Array; // one run's [SB]
-}
 
 export class SweepEngine {
   readonly layout: LoraLayout;
@@ -53,14 +38,12 @@ export class SweepEngine {
   private inputs!: BatchInputs;
   private state!: GPUBuffer;
   private history!: GPUBuffer;
-  private gradSq!: { A: GPUBuffer; B: GPUBuffer; flags: GPUBuffer };
-  private prev!: { A: GPUBuffer; B: GPUBuffer; dA: GPUBuffer; dB: GPUBuffer; sqA: GPUBuffer; sqB: GPUBuffer };
+  private norms!: UpdateNorms;
+  private forwardPass!: ForwardPass;
+  private backwardPass!: Dispatch[];
   private guard!: Dispatch;
-  private stepList: Dispatch[] = [];
-  private forwardList: Dispatch[] = [];
-  private normList: { pre: Dispatch[]; post: Dispatch[] } = { pre: [], post: [] };
-  private initA: Float32Array;
-  private initB: Float32Array;
+  /** The adapter every run starts from (seeded, or given). */
+  readonly initial: InitialAdapter;
   /** Steps done so far by the sweep (the next step is step + 1). */
   step = 0;
   /** Index of the next training batch: batches with no target token are skipped (never trained on). */
@@ -74,20 +57,36 @@ export class SweepEngine {
     readonly config: SweepConfig,
     readonly data: BatchSource,
     init?: InitialAdapter,
-    readonly options: { splitMinChunk?: number } = {},
+    readonly options: EngineOptions = {},
   ) {
     this.layout = loraLayout(cfg, config.lora);
-    const seeded = initLora(this.layout, config.seed);
-    this.initA = init?.A ?? seeded.A;
-    this.initB = init?.B ?? seeded.B;
-    if (this.initA.length !== this.layout.SA || this.initB.length !== this.layout.SB) {
+    this.initial = init ?? initLora(this.layout, config.seed);
+    const { A, B } = this.initial;
+    if (A.length !== this.layout.SA || B.length !== this.layout.SB) {
       throw new Error(
-        `initial adapter has ${this.initA.length}/${this.initB.length} values, the LoRA layout needs ${this.layout.SA}/${this.layout.SB}`,
+        `initial adapter has ${A.length}/${B.length} values, the LoRA layout needs ${this.layout.SA}/${this.layout.SB}`,
       );
     }
     this.base = uploadWeights(gpu, cfg, weights);
-    this.runs = config.runs.map((spec) => ({ spec, startStep: 0, stoppedAtStep: null }));
-    this.build(undefined);
+    const resume = options.resume;
+    this.runs = resume?.runs ?? config.runs.map((spec) => ({ spec, startStep: 0, stoppedAtStep: null }));
+    this.build(resume?.snapshot);
+    if (resume) {
+      this.step = resume.step;
+      this.batchIndex = resume.batchIndex;
+      this.lastRead = resume.step;
+    }
+  }
+
+  /** Rebuild a sweep from checkpoint bytes (checkpoint.ts), on the same base model and data. */
+  static restore(
+    gpu: Gpu,
+    cfg: LabGptConfig,
+    weights: Weights,
+    bytes: Uint8Array,
+    data: BatchSource,
+  ): SweepEngine {
+    return restoreSweep(gpu, cfg, weights, bytes, data);
   }
 
   get R(): number {
@@ -107,8 +106,8 @@ export class SweepEngine {
     const B = new Float32Array(R * SB);
     const state = new Float32Array(R * STATE.width);
     for (let i = 0; i < R; i++) {
-      A.set(this.initA, i * SA);
-      B.set(this.initB, i * SB);
+      A.set(this.initial.A, i * SA);
+      B.set(this.initial.B, i * SB);
       state[i * STATE.width + STATE.alive] = 1;
     }
     if (carry) {
@@ -143,8 +142,8 @@ export class SweepEngine {
     this.optim = new OptimizerStep(
       gpu,
       layout,
-      this.runs.map((r) => r.spec.optimizer),
-      config.hyper,
+      this.runs.map((r) => resolveRunHyper(r.spec.optimizer, r.spec, config.hyper)),
+      config.hyper.preconditionerOrder,
       this.lora,
       this.state,
     );
@@ -158,53 +157,26 @@ export class SweepEngine {
         gpu.write(buf, data.subarray(0, Math.min(data.length, buf.size / 4)));
       }
     }
-    this.gradSq = {
-      A: gpu.buffer(R * 4, 'gradSqA'),
-      B: gpu.buffer(R * 4, 'gradSqB'),
-      flags: gpu.buffer(R * 4, 'gradFlags'),
-    };
-    this.prev = {
-      A: gpu.buffer(R * SA * 4, 'prevA'),
-      B: gpu.buffer(R * SB * 4, 'prevB'),
-      dA: gpu.buffer(R * SA * 4, 'deltaA'),
-      dB: gpu.buffer(R * SB * 4, 'deltaB'),
-      sqA: gpu.buffer(R * 4, 'updSqA'),
-      sqB: gpu.buffer(R * 4, 'updSqB'),
-    };
-    const forward = this.model.forward(1);
-    this.forwardList = forward;
-    const backward = this.model.backward();
+    this.norms = new UpdateNorms(gpu, layout, R, this.lora);
+    this.forwardPass = this.model.forward(1);
+    this.backwardPass = this.model.backward();
     this.guard = gpu.prepare(
       sweepGuard,
       {
         lossSums: this.model.lossSums,
         lossFlags: this.model.lossFlags,
         state: this.state,
-        hyperA: this.optim.buffers.hyperAdam,
-        hyperB: this.optim.buffers.hyperSgd,
+        hyper: this.optim.buffers.hyper,
         history: this.history,
       },
       { R, step: 1, historyRow: 0, invCount: 1, boundFactor: config.divergenceFactor },
     );
-    const sums = (x: GPUBuffer, out: GPUBuffer, per: number) =>
-      gpu.prepare(runSums, { x, sums: out, flags: this.gradSq.flags }, { R, n: per, square: 1 });
-    const ew = (op: 'copy' | 'sub', a: GPUBuffer, b: GPUBuffer, out: GPUBuffer, count: number) =>
-      gpu.prepare(elementwise, { a, b, out }, { n: count }, { OP: ELEMENTWISE_OP[op] });
-    this.normList = {
-      pre: [
-        sums(this.lora.dA, this.gradSq.A, SA),
-        sums(this.lora.dB, this.gradSq.B, SB),
-        ew('copy', this.lora.A, this.lora.A, this.prev.A, R * SA),
-        ew('copy', this.lora.B, this.lora.B, this.prev.B, R * SB),
-      ],
-      post: [
-        ew('sub', this.lora.A, this.prev.A, this.prev.dA, R * SA),
-        ew('sub', this.lora.B, this.prev.B, this.prev.dB, R * SB),
-        sums(this.prev.dA, this.prev.sqA, SA),
-        sums(this.prev.dB, this.prev.sqB, SB),
-      ],
-    };
-    this.stepList = [...forward, ...backward, this.guard];
+  }
+
+  /** Forward through the per-run loss sums (the loss leaves dlogits in place for the backward). */
+  private forwardToLoss(): Dispatch[] {
+    const f = this.forwardPass;
+    return [...f.body, f.loss, f.lossSums];
   }
 
   private destroyRunBuffers(): void {
@@ -218,12 +190,9 @@ export class SweepEngine {
       this.inputs.mask,
       this.state,
       this.history,
-      this.gradSq.A,
-      this.gradSq.B,
-      this.gradSq.flags,
-      ...Object.values(this.prev),
     ])
       b.destroy();
+    this.norms.destroy();
     this.optim.destroy();
     this.model.destroy();
   }
@@ -234,7 +203,7 @@ export class SweepEngine {
     this.gpu.write(this.inputs.targets, batch.targets);
     this.gpu.write(this.inputs.mask, batch.mask);
     const invCount = maskSum > 0 ? 1 / maskSum : 0;
-    this.model.lossDispatch!.setParams({ invCount });
+    this.forwardPass.loss.setParams({ invCount });
     return invCount;
   }
 
@@ -265,10 +234,15 @@ export class SweepEngine {
     const invCount = this.uploadBatch(batch);
     this.guard.setParams({ step, historyRow: (step - 1) % HISTORY_ROWS, invCount });
     this.optim.writeHyper(this.runStates(step));
-    const list = withNorms
-      ? [...this.stepList, ...this.normList.pre, ...this.optim.dispatches(), ...this.normList.post]
-      : [...this.stepList, ...this.optim.dispatches()];
-    this.gpu.submit(`step ${step}`, list);
+    const norms = this.norms;
+    this.gpu.submit(`step ${step}`, [
+      ...this.forwardToLoss(),
+      ...this.backwardPass,
+      this.guard, // freezes a run whose loss went bad, before its update
+      ...(withNorms ? norms.before : []),
+      ...this.optim.dispatches(),
+      ...(withNorms ? norms.after : []),
+    ]);
     this.step = step;
   }
 
@@ -278,8 +252,7 @@ export class SweepEngine {
    */
   async gradients(batch: Batch): Promise<{ lossSums: Float32Array; dA: Float32Array; dB: Float32Array }> {
     this.uploadBatch(batch);
-    // stepList = forward, backward, guard: everything but the guard.
-    this.gpu.submit('gradients', this.stepList.slice(0, this.stepList.length - 1));
+    this.gpu.submit('gradients', [...this.forwardToLoss(), ...this.backwardPass]);
     return {
       lossSums: await this.gpu.readF32(this.model.lossSums, this.R),
       dA: await this.gpu.readF32(this.lora.dA, this.R * this.layout.SA),
@@ -290,8 +263,7 @@ export class SweepEngine {
   /** Logits [R, Bt·T, V] of every run on one batch (forward only, without the loss that overwrites them). */
   async logits(batch: Batch): Promise<Float32Array> {
     this.uploadBatch(batch);
-    // forwardList ends with cross-entropy (dlogits in place) and the per-run loss sums.
-    this.gpu.submit('logits', this.forwardList.slice(0, this.forwardList.length - 2));
+    this.gpu.submit('logits', this.forwardPass.body);
     return this.gpu.readF32(this.model.acts.logits, this.R * batch.Bt * batch.T * this.cfg.vocab_size);
   }
 
@@ -303,9 +275,7 @@ export class SweepEngine {
     if (to - from + 1 > HISTORY_ROWS) throw new Error('internal: loss history overrun (read more often)');
     const hist = await this.gpu.readF32(this.history);
     const state = await this.gpu.readF32(this.state);
-    const sq = await Promise.all(
-      [this.gradSq.A, this.gradSq.B, this.prev.sqA, this.prev.sqB].map((b) => this.gpu.readF32(b, R)),
-    );
+    const { gradNorm, updateNorm } = await this.norms.read();
     const steps: number[] = [];
     const losses: number[][] = [];
     for (let s = from; s <= to; s++) {
@@ -319,8 +289,8 @@ export class SweepEngine {
       steps,
       losses,
       tokensPerSec: elapsedSeconds > 0 ? tokens / elapsedSeconds : 0,
-      gradNorm: this.runs.map((_, i) => Math.sqrt(sq[0][i] + sq[1][i])),
-      updateNorm: this.runs.map((_, i) => Math.sqrt(sq[2][i] + sq[3][i])),
+      gradNorm,
+      updateNorm,
       choleskyFallbacks: this.runs.map((_, i) => state[i * STATE.width + STATE.choleskyFallbacks]),
       alive: this.runs.map((_, i) => state[i * STATE.width + STATE.alive] > 0.5),
       divergedAtStep: this.runs.map((_, i) => state[i * STATE.width + STATE.divergedAtStep] || null),
@@ -335,7 +305,7 @@ export class SweepEngine {
   async validate(): Promise<number[] | null> {
     const batches = this.data.validation();
     if (batches.length === 0) return null;
-    const forward = this.forwardList;
+    const forward = this.forwardToLoss();
     const sums = new Float64Array(this.R);
     let count = 0;
     for (const b of batches) {
@@ -385,65 +355,9 @@ export class SweepEngine {
     };
   }
 
-  /**
-   * The sweep's whole state as bytes (safetensors: adapters, moments, per-run state; the config, step,
-   * batch position and runs in its metadata). Call between steps, after the pending losses were read.
-   */
-  async checkpoint(): Promise<Uint8Array> {
-    const snap = await this.snapshot();
-    const all: Record<string, Float32Array> = { ...snap, initA: this.initA, initB: this.initB };
-    const tensors = new Map(Object.entries(all).map(([k, v]) => [k, { shape: [v.length], data: v }]));
-    const meta = { step: this.step, batchIndex: this.batchIndex, config: this.config, runs: this.runs };
-    return writeSafetensors(tensors, { 'lora-lab.checkpoint': JSON.stringify(meta) });
-  }
-
-  /** Rebuild a sweep from checkpoint bytes, on the same base model and data. */
-  static restore(
-    gpu: Gpu,
-    cfg: LabGptConfig,
-    weights: Weights,
-    bytes: Uint8Array,
-    data: BatchSource,
-  ): SweepEngine {
-    const { tensors, metadata } = readSafetensors(bytes);
-    const metaText = metadata['lora-lab.checkpoint'];
-    if (!metaText) throw new Error('not a lora-lab checkpoint (no lora-lab.checkpoint metadata)');
-    const meta = JSON.parse(metaText) as {
-      step: number;
-      batchIndex: number;
-      config: SweepConfig;
-      runs: HostRun[];
-    };
-    const get = (k: string): Float32Array => {
-      const t = tensors.get(k);
-      if (!t) throw new Error(`checkpoint: missing ${k}`);
-      return t.data;
-    };
-    const snap: Snapshot = {
-      A: get('A'),
-      B: get('B'),
-      mA: get('mA'),
-      vA: get('vA'),
-      mB: get('mB'),
-      vB: get('vB'),
-      state: get('state'),
-    };
-    const init = { A: get('initA'), B: get('initB') };
-    const engine = new SweepEngine(
-      gpu,
-      cfg,
-      weights,
-      { ...meta.config, runs: meta.runs.map((r) => r.spec) },
-      data,
-      init,
-    );
-    engine.destroyRunBuffers();
-    engine.runs = meta.runs;
-    engine.build(snap);
-    engine.step = meta.step;
-    engine.batchIndex = meta.batchIndex;
-    engine.lastRead = meta.step;
-    return engine;
+  /** The sweep's whole state as bytes (checkpoint.ts). Call between steps, after reading pending losses. */
+  checkpoint(): Promise<Uint8Array> {
+    return checkpointSweep(this);
   }
 
   /** One run's adapter (A [SA], B [SB]). */
@@ -464,14 +378,4 @@ export class SweepEngine {
     for (const b of Object.values(this.base)) if (!Array.isArray(b)) (b as GPUBuffer).destroy();
     for (const l of this.base.layers) for (const b of Object.values(l)) b.destroy();
   }
-}
-
-export interface Snapshot {
-  A: Float32Array;
-  B: Float32Array;
-  mA: Float32Array;
-  vA: Float32Array;
-  mB: Float32Array;
-  vB: Float32Array;
-  state: Float32Array;
 }

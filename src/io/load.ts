@@ -1,7 +1,7 @@
 // Base model loading: config.json (HF GPT-2 keys) + weights from an ONNX file's initializers or safetensors.
-import { readOnnxWeights } from '../io/onnx';
-import { readSafetensors, readSafetensorsHeader } from '../io/safetensors';
-import { parameterShapes, parseConfig, type LabGptConfig, type Weights } from './config';
+import { readOnnxWeights } from './onnx';
+import { readSafetensors, readSafetensorsHeader } from './safetensors';
+import { parameterShapes, parseConfig, type LabGptConfig, type Weights } from '../model/config';
 
 export interface BaseModel {
   name: string;

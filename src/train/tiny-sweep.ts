@@ -1,8 +1,8 @@
-// Tiny models, data and sweeps for the engine's tests (SwiftShader runs them in seconds).
+// Tiny models, data and sweeps: the engine self-test (self-test.ts) and the tests run them (SwiftShader: seconds).
 import type { LabGptConfig } from '../model/config';
 import { randomWeights } from '../model/init';
 import { parseDataset } from '../data/dataset';
-import { mulberry32 } from '../test/random';
+import { mulberry32 } from '../util/random';
 import { DEFAULT_SWEEP, type RunSpec, type SweepConfig } from './config';
 import { batchSource } from './batch';
 

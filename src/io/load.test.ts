@@ -1,10 +1,10 @@
 // Issue #13: a model the user brings (--model, a checkpoint opened in the page) that is not what lab-gpt
 // runs gets a clear error naming the problem, never a crash or a half-loaded model.
 import { describe, expect, it } from 'vitest';
-import { OnnxError } from '../io/onnx';
-import { SafetensorsError, writeSafetensors, type Tensor } from '../io/safetensors';
-import { parameterShapes, parseConfig, type LabGptConfig } from './config';
+import { parameterShapes, parseConfig, type LabGptConfig } from '../model/config';
 import { loadBaseModel } from './load';
+import { OnnxError } from './onnx';
+import { SafetensorsError, writeSafetensors, type Tensor } from './safetensors';
 
 const config = {
   architectures: ['GPT2LMHeadModel'],

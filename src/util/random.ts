@@ -1,4 +1,5 @@
-// Seeded random numbers for tests and initialisation (mulberry32 + Box-Muller): reproducible everywhere.
+// Seeded random numbers (mulberry32 + Box-Muller), reproducible everywhere: the adapter init, the shuffled
+// batch order, the sampler of `generate`, and the tests.
 
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;

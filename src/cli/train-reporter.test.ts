@@ -1,0 +1,79 @@
+// What `lora-lab train` prints while it works: adapter, CPU-fallback warning, step time and ETA.
+import { describe, expect, it } from 'vitest';
+import type { GpuInfo } from '../gpu/device';
+import type { StepReport } from '../train/sweep';
+import { formatDuration, TrainReporter } from './train-reporter';
+
+const info = (isSoftware: boolean): GpuInfo => ({
+  vendor: 'google',
+  architecture: 'swiftshader',
+  description: 'SwiftShader Device (Subzero)',
+  isSoftware,
+  features: [],
+  limits: {},
+  runtime: 'node',
+});
+
+function report(steps: number[], loss: number): StepReport {
+  return {
+    steps,
+    losses: steps.map(() => [loss]),
+    tokensPerSec: 10,
+    gradNorm: [0],
+    updateNorm: [0],
+    choleskyFallbacks: [0],
+    alive: [true],
+    divergedAtStep: [null],
+  };
+}
+
+function reporter(now: { t: number }) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const r = new TrainReporter({
+    out: { write: (s: string) => out.push(s) },
+    err: { write: (s: string) => err.push(s) },
+    tty: false,
+    runIds: ['adamw@0.001'],
+    totalSteps: 200,
+    now: () => now.t,
+  });
+  return { r, out, err };
+}
+
+describe('TrainReporter', () => {
+  it('names the adapter and warns once when it is a CPU fallback', () => {
+    const sw = reporter({ t: 0 });
+    sw.r.device(info(true));
+    expect(sw.err.join('')).toMatch(
+      /^WebGPU adapter: SwiftShader Device \(Subzero\)\n.*CPU fallback.*1000× slower/,
+    );
+    const hw = reporter({ t: 0 });
+    hw.r.device({ ...info(false), description: 'NVIDIA H100' });
+    expect(hw.err).toEqual(['WebGPU adapter: NVIDIA H100\n']);
+  });
+
+  it('after the first step, tells how long a step takes and the ETA', () => {
+    const now = { t: 1000 };
+    const { r, err, out } = reporter(now);
+    r.start();
+    now.t += 30_000; // the first step took 30 s
+    r.onEvent({ type: 'report', report: report([1], 5.5) });
+    expect(err).toEqual(['first step: 30 s per step; ETA 100 min for 200 steps\n']);
+    now.t += 30_000;
+    r.onEvent({ type: 'report', report: report([2], 5.4) });
+    expect(err).toHaveLength(1); // once
+    expect(out).toEqual([]);
+    expect(r.logText()).toBe('{"step":1,"loss":5.5}\n{"step":2,"loss":5.4}\n');
+  });
+
+  it('formats durations', () => {
+    expect([0.25, 3.21, 75, 600, 36000].map(formatDuration)).toEqual([
+      '250 ms',
+      '3.2 s',
+      '75 s',
+      '10 min',
+      '10.0 h',
+    ]);
+  });
+});
