@@ -3,7 +3,22 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadBaseModel, type BaseModel } from '../io/load';
-import { parseDataset, type TokenizedDataset } from '../data/dataset';
+import {
+  MAX_DATASET_BYTES,
+  MAX_DATASET_SIZE_TEXT,
+  parseDataset,
+  type ParsedDataset,
+  type ParseOptions,
+} from '../data/dataset';
+import { DatasetError } from '../data/errors';
+import {
+  ADAPTER_CONFIG_FILE,
+  ADAPTER_WEIGHTS_FILE,
+  importAdapter,
+  type AdapterFallback,
+  type ImportedAdapter,
+} from '../io/peft';
+import type { LabGptConfig } from '../model/config';
 import { UsageError } from './args';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -37,13 +52,57 @@ export function loadModelFile(path: string | undefined): BaseModel {
   }
 }
 
-export function loadDatasetFile(path: string | undefined): TokenizedDataset {
+/**
+ * A dataset file, parsed. Any bad input is a UsageError (exit 2) of one line naming the file as given, the
+ * line and the reason; warnings (ignored keys, skipped lines) are for the caller to print.
+ */
+export function loadDatasetFile(path: string | undefined, options: ParseOptions = {}): ParsedDataset {
   if (!path) throw new UsageError('--data is required (a .txt, .jsonl or .csv file)');
+  // Before reading: a file of gigabytes would fail in readFileSync itself, without a word about the limit.
+  if (existsSync(path) && statSync(path).size > MAX_DATASET_BYTES) {
+    const mib = (statSync(path).size / 2 ** 20).toFixed(1);
+    throw new UsageError(
+      `${path}: the file is ${mib} MiB; the limit is ${MAX_DATASET_SIZE_TEXT} (use a part of it)`,
+    );
+  }
   const bytes = readFileOr2(path, 'dataset');
   try {
-    return parseDataset(basename(path), new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    return parseDataset(
+      basename(path),
+      new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      undefined,
+      options,
+    );
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    if (e instanceof DatasetError)
+      throw new UsageError(`${path}: ${e.line !== undefined ? `line ${e.line}: ` : ''}${e.reason}`);
+    throw e;
+  }
+}
+
+/**
+ * A PEFT adapter: the .safetensors file (or a folder holding adapter_model.safetensors), with
+ * adapter_config.json beside it when there is one. `fallback` serves when the files do not say lora_alpha.
+ * Any bad file is a UsageError (exit 2) naming it.
+ */
+export function loadAdapterFile(
+  path: string,
+  cfg: LabGptConfig,
+  fallback: AdapterFallback = {},
+): ImportedAdapter {
+  const weights = existsSync(path) && statSync(path).isDirectory() ? join(path, ADAPTER_WEIGHTS_FILE) : path;
+  const bytes = readFileOr2(weights, 'adapter');
+  const configPath = join(dirname(weights), ADAPTER_CONFIG_FILE);
+  const config = existsSync(configPath) ? readFileSync(configPath, 'utf8') : undefined;
+  try {
+    return importAdapter(
+      new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      config,
+      cfg,
+      fallback,
+    );
+  } catch (e) {
+    throw new UsageError(`${weights}: ${(e as Error).message}`);
   }
 }
 

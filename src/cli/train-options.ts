@@ -34,6 +34,8 @@ export interface TrainOptions {
   /** Undefined: the built-in lab-gpt. */
   modelPath: string | undefined;
   dataPath: string | undefined;
+  /** --skip-bad-lines: leave bad dataset lines out (counted, reported) instead of stopping. */
+  skipBadLines: boolean;
   initAdapter: string | undefined;
   saveAdapter: string | undefined;
   logPath: string | undefined;
@@ -61,6 +63,10 @@ export const COMMON_FLAGS: FlagSpec[] = [
     name: 'data',
     value: '<file>',
     help: 'dataset: .txt, .jsonl ({"text"} or {"prompt","completion"}) or .csv',
+  },
+  {
+    name: 'skip-bad-lines',
+    help: 'leave out bad dataset lines (counted and reported) instead of stopping at the first',
   },
   { name: 'steps', value: '<n>', help: 'training steps', default: String(D.steps) },
   { name: 'batch', value: '<n>', help: 'sequences per batch', default: String(D.batch) },
@@ -133,7 +139,7 @@ export const COMMON_FLAGS: FlagSpec[] = [
   {
     name: 'init-adapter',
     value: '<file.safetensors>',
-    help: 'start from these LoRA weights (PEFT layout) instead of the seeded init',
+    help: 'start from these LoRA weights (PEFT layout) instead of the seeded init; without adapter_config.json beside it, --alpha gives lora_alpha',
   },
   { name: 'save-adapter', value: '<dir-or-file>', help: 'write the trained adapter(s) in PEFT layout' },
   {
@@ -254,6 +260,7 @@ export function parseTrainOptions(kind: TrainCommandKind, argv: readonly string[
     kind,
     modelPath: str(f, 'model'),
     dataPath: str(f, 'data'),
+    skipBadLines: f.has('skip-bad-lines'),
     initAdapter: str(f, 'init-adapter'),
     saveAdapter: str(f, 'save-adapter'),
     logPath: str(f, 'log'),

@@ -1,6 +1,5 @@
 // `lora-lab train` (one run) and `lora-lab sweep` (a grid of runs, in lockstep): flags are parsed into
 // one TrainOptions first (train-options.ts), then the sweep runs, reported by a TrainReporter.
-import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, basename, extname } from 'node:path';
 import { Gpu } from '../gpu/context';
 import type { LabGptConfig } from '../model/config';
@@ -9,30 +8,31 @@ import { SweepEngine, type InitialAdapter } from '../train/sweep';
 import { SweepDriver } from '../train/driver';
 import { collectResults } from '../train/collect';
 import { resultsToCsv } from '../train/results';
-import { exportAdapter, importAdapter } from '../io/peft';
+import { exportAdapter } from '../io/peft';
 import { UsageError } from './args';
-import { adapterPaths, loadDatasetFile, loadModelFile, readFileOr2, writeFileMkdir } from './node-io';
+import { adapterPaths, loadAdapterFile, loadDatasetFile, loadModelFile, writeFileMkdir } from './node-io';
 import { checkSeq, parseTrainOptions, type TrainCommandKind, type TrainOptions } from './train-options';
 import { TrainReporter, type Writer } from './train-reporter';
 
 export { SWEEP_FLAGS, TRAIN_FLAGS } from './train-options';
 
-/** The --init-adapter's weights; its rank/targets (and alpha) replace the defaults unless given as flags. */
+/**
+ * The --init-adapter's weights. Its rank and targets replace the defaults, and must agree with --rank and
+ * --targets when those are given; its lora_alpha (adapter_config.json, else the safetensors metadata)
+ * replaces the default unless --alpha is given, and --alpha is what serves when the files do not say.
+ */
 function initialAdapter(o: TrainOptions, cfg: LabGptConfig): InitialAdapter | undefined {
   if (!o.initAdapter) return undefined;
-  const bytes = readFileOr2(o.initAdapter, 'adapter');
-  const cfgPath = join(dirname(o.initAdapter), 'adapter_config.json');
-  const adapterConfig = existsSync(cfgPath) ? readFileSync(cfgPath, 'utf8') : undefined;
-  const imported = importAdapter(new Uint8Array(bytes), adapterConfig, cfg);
-  const lay = imported.layout;
   const lora = o.config.lora;
+  const imported = loadAdapterFile(o.initAdapter, cfg, { alpha: o.given.alpha ? lora.alpha : undefined });
+  const lay = imported.layout;
   if (lay.r !== lora.r || [...lay.targets].sort().join() !== [...lora.targets].sort().join()) {
     if (o.given.rank || o.given.targets)
       throw new UsageError(
-        `--init-adapter has rank ${lay.r} and targets ${lay.targets.join(',')}, which disagree with --rank/--targets`,
+        `${o.initAdapter}: the adapter has rank ${lay.r} and targets ${lay.targets.join(',')}, which disagree with --rank/--targets`,
       );
-    o.config.lora = { r: lay.r, alpha: o.given.alpha ? lora.alpha : lay.alpha, targets: lay.targets };
   }
+  o.config.lora = { r: lay.r, alpha: o.given.alpha ? lora.alpha : lay.alpha, targets: lay.targets };
   return { A: imported.A, B: imported.B };
 }
 
@@ -47,7 +47,8 @@ export async function trainCommand(
   const { config } = o;
   const model = loadModelFile(o.modelPath);
   checkSeq(config, model.cfg.n_positions);
-  const ds = loadDatasetFile(o.dataPath);
+  const ds = loadDatasetFile(o.dataPath, { skipBadLines: o.skipBadLines });
+  for (const w of ds.warnings) err.write(`warning: ${w}\n`);
   const init = initialAdapter(o, model.cfg);
   let source;
   try {

@@ -69,7 +69,9 @@ export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
   const n = view.getUint32(0, true) + view.getUint32(4, true) * 0x1_0000_0000;
   if (n > MAX_HEADER_BYTES) throw new SafetensorsError(`header length ${n} is too large`);
   if (8 + n > bytes.length) {
-    throw new SafetensorsError(`header length ${n} runs past the end of the file (${bytes.length} bytes)`);
+    throw new SafetensorsError(
+      `header length ${n} runs past the end of the file (${bytes.length} bytes): the file is truncated, or not safetensors`,
+    );
   }
   let json: unknown;
   try {
