@@ -3,6 +3,7 @@
 import { dirname, join, basename, extname } from 'node:path';
 import { Gpu } from '../gpu/context';
 import type { LabGptConfig } from '../model/config';
+import { batchShortfall } from '../data/batches';
 import { batchSource } from '../train/batch';
 import { SweepEngine, type InitialAdapter } from '../train/sweep';
 import { SweepDriver } from '../train/driver';
@@ -56,6 +57,8 @@ export async function trainCommand(
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  const short = batchShortfall(ds.name, source.trainTokens, config.batch, config.seq);
+  if (short) err.write(`warning: ${short}\n`);
 
   const gpu = await Gpu.create();
   const report = new TrainReporter({

@@ -2,7 +2,7 @@
 // is one, and the reason; a partly bad file loads with its bad lines skipped when the user asks.
 import { describe, expect, it } from 'vitest';
 import { writeSafetensors } from '../io/safetensors';
-import { checkBatchable } from './batches';
+import { batchShortfall, checkBatchable } from './batches';
 import {
   MAX_DATASET_BYTES,
   MAX_DATASET_SIZE_TEXT,
@@ -263,6 +263,11 @@ describe('csv records', () => {
     const ds = parseDataset('c.csv', 'id,prompt,completion,source\n1,p,c,web\n');
     expect(ds.warnings).toEqual(['c.csv: line 1: ignored columns "id", "source" (not used for training)']);
   });
+  it('a malformed header is fatal, even when skipping', () => {
+    expect(() => skip('h.csv', 'te"xt\na\n')).toThrow(
+      'h.csv: line 1: the header row: a quote inside an unquoted field',
+    );
+  });
   it('with skipBadLines, bad records are dropped and counted; parsing resumes on the next line', () => {
     const ds = skip('s.csv', 'text\na\nb,c\nd"e\n"f"g\nh\n');
     expect(new TextDecoder().decode(ds.tokens)).toBe('a\nh\n');
@@ -290,5 +295,10 @@ describe('other bad input', () => {
       'short.txt: 9 bytes of training data, but sequence length 16 needs at least T + 2 = 18 tokens (one window of T + 1, and room to move it): lower the sequence length or add data',
     );
     expect(() => checkBatchable(ds, 4, 7)).not.toThrow();
+    // Enough for a window but not for a batch without overlap: a warning, not an error.
+    expect(batchShortfall('short.txt', 9, 4, 7)).toBe(
+      'short.txt: 9 bytes of training data are fewer than one batch needs without overlap (B·T + 1 = 4·7 + 1 = 29); the rows of each batch overlap: lower the batch or sequence length, or add data',
+    );
+    expect(batchShortfall('long.txt', 29, 4, 7)).toBeUndefined();
   });
 });

@@ -56,6 +56,16 @@ export function checkBatchable(ds: TokenizedDataset, Bt: number, T: number): voi
   }
 }
 
+/**
+ * A warning when the training stream is shorter than one batch's worth of distinct bytes (Bt·T + 1): it
+ * trains, but the rows of every batch overlap, which the user may not expect. Undefined otherwise.
+ */
+export function batchShortfall(name: string, N: number, Bt: number, T: number): string | undefined {
+  const need = Bt * T + 1;
+  if (N >= need) return undefined;
+  return `${name}: ${N} bytes of training data are fewer than one batch needs without overlap (B·T + 1 = ${Bt}·${T} + 1 = ${need}); the rows of each batch overlap: lower the batch or sequence length, or add data`;
+}
+
 /** Windows start in [0, N − T − 1): the number of distinct starts. */
 function startRange(N: number, T: number): number {
   return N - T - 1;

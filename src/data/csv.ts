@@ -37,6 +37,8 @@ export function readCsvRecords(text: string, bad: BadLines): CsvRecord[] {
   };
   /** Report the record, then drop what is left of it up to and including the next line break. */
   const skipRecord = (reason: string) => {
+    // The header names every column: skipping it would make the first data row the header.
+    if (rows.length === 0) throw new DatasetError(bad.file, rowLine, `the header row: ${reason}`);
     bad.report(rowLine, reason);
     while (i < n && text[i] !== '\n' && text[i] !== '\r') i++;
     if (i < n) i += text[i] === '\r' && text[i + 1] === '\n' ? 2 : 1;
