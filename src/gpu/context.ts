@@ -4,7 +4,6 @@ import { acquireDevice, type AcquiredDevice, type GpuInfo } from './device';
 import { GpuError } from './errors';
 import { packParams, type Kernel } from './kernel';
 
-export type Bufferish = GPUBuffer;
 
 /** One kernel bound to its buffers: encode it into any compute pass, as often as needed. */
 export interface Dispatch<P extends string = string> {
@@ -272,11 +271,6 @@ export class Gpu {
   async readF32(src: GPUBuffer, count?: number, offset = 0): Promise<Float32Array> {
     const n = count ?? (src.size - offset * 4) / 4;
     return new Float32Array(await this.readBytes(src, n * 4, offset * 4));
-  }
-
-  async readU32(src: GPUBuffer, count?: number, offset = 0): Promise<Uint32Array> {
-    const n = count ?? (src.size - offset * 4) / 4;
-    return new Uint32Array(await this.readBytes(src, n * 4, offset * 4));
   }
 
   destroy(): void {

@@ -60,6 +60,19 @@ export function packParams<P extends string>(
   return buf;
 }
 
-export function ceilDiv(a: number, b: number): number {
-  return Math.ceil(a / b);
+/** WebGPU's guaranteed maxComputeWorkgroupsPerDimension. */
+export const MAX_WORKGROUPS_PER_DIMENSION = 65535;
+
+/**
+ * `groups` workgroups as an [x, y, 1] grid folded into y past 65535; shaders recover the index as
+ * wid.x + wid.y · 65535 (or · num_workgroups.x, the same whenever y > 1).
+ */
+export function foldedGrid(groups: number): [number, number, number] {
+  const x = Math.min(groups, MAX_WORKGROUPS_PER_DIMENSION);
+  return [x, Math.ceil(groups / MAX_WORKGROUPS_PER_DIMENSION), 1];
+}
+
+/** One thread per element: ceil(n / wg) workgroups, folded. */
+export function grid1d(n: number, wg: number): [number, number, number] {
+  return foldedGrid(Math.ceil(n / wg));
 }

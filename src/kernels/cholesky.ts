@@ -1,7 +1,7 @@
 // v ← P_m⁻¹ v for every vector of every job: the preconditioner solves of ALGORITHM.md (gA' = PA⁻¹ gA
 // through aAtJob, gB' = gB PB⁻¹ through bTbJob), all matrices in one dispatch, one workgroup each.
 import source from '../../shaders/cholesky.wgsl?raw';
-import { defineKernel } from '../gpu/kernel';
+import { defineKernel, foldedGrid } from '../gpu/kernel';
 import type { FactorJob } from './gram';
 
 /** Largest r the kernel supports (its workgroup holds one thread per row of L). */
@@ -22,7 +22,7 @@ export const choleskySolve = defineKernel({
   params: { count: 'u32', r: 'u32' },
   workgroups: ({ count, r }) => {
     if (!(r >= 1 && r <= CHOLESKY_MAX_R)) throw new Error(`choleskySolve: r=${r} outside 1..64`);
-    return [Math.min(count, 65535), Math.ceil(count / 65535), 1];
+    return foldedGrid(count);
   },
 });
 

@@ -1,6 +1,6 @@
 // Cross-entropy of the LM head with its gradient, in place, for every run.
 import source from '../../shaders/crossentropy.wgsl?raw';
-import { defineKernel } from '../gpu/kernel';
+import { defineKernel, foldedGrid } from '../gpu/kernel';
 
 /**
  * rowLoss [R, rows] = mask · (logsumexp − logit[target]); logits [R, rows, V] are replaced by
@@ -12,10 +12,7 @@ export const crossEntropy = defineKernel({
   bindings: { logits: 'write', targets: 'read', mask: 'read', rowLoss: 'write' },
   params: { R: 'u32', rows: 'u32', V: 'u32', invCount: 'f32' },
   constants: { WG: 256 },
-  workgroups: ({ R, rows }) => {
-    const jobs = R * rows;
-    return [Math.min(jobs, 65535), Math.ceil(jobs / 65535), 1];
-  },
+  workgroups: ({ R, rows }) => foldedGrid(R * rows),
 });
 
 /** Float64 reference, used only by tests: rowLoss [R, rows] and dlogits [R, rows, V]. */

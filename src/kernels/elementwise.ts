@@ -1,18 +1,11 @@
 // Residual adds, differences and copies over flat buffers.
 import source from '../../shaders/elementwise.wgsl?raw';
-import { defineKernel } from '../gpu/kernel';
+import { defineKernel, grid1d } from '../gpu/kernel';
 
 export type ElementwiseOp = 'add' | 'sub' | 'copy';
 export const ELEMENTWISE_OP: Record<ElementwiseOp, number> = { add: 0, sub: 1, copy: 2 };
 
 const WG = 256;
-
-/** Grid of ceil(n / 256) workgroups folded into y past 65535. */
-export function grid1d(n: number, wg: number): [number, number, number] {
-  const groups = Math.ceil(n / wg);
-  const x = Math.min(groups, 65535);
-  return [x, Math.ceil(groups / x) || 1, 1];
-}
 
 export const elementwise = defineKernel({
   label: 'elementwise',

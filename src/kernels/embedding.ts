@@ -1,6 +1,6 @@
 // Token + position embedding into the activations of every run.
 import source from '../../shaders/embedding.wgsl?raw';
-import { defineKernel } from '../gpu/kernel';
+import { defineKernel, grid1d } from '../gpu/kernel';
 
 /** out[ρ, b, t, :] = wte[tokens[b, t], :] + wpe[t, :] for every run ρ; tokens u32 [Bt, T]. */
 export const embedding = defineKernel({
@@ -9,10 +9,7 @@ export const embedding = defineKernel({
   bindings: { tokens: 'read', wte: 'read', wpe: 'read', out: 'write' },
   params: { R: 'u32', Bt: 'u32', T: 'u32', C: 'u32' },
   constants: { WG: 256 },
-  workgroups: ({ R, Bt, T, C }, constants) => {
-    const groups = Math.ceil((R * Bt * T * C) / constants.WG);
-    return [Math.min(groups, 65535), Math.ceil(groups / 65535), 1];
-  },
+  workgroups: ({ R, Bt, T, C }, constants) => grid1d(R * Bt * T * C, constants.WG),
 });
 
 /** Float64 reference: out [R, Bt, T, C]. */

@@ -1,11 +1,8 @@
 // gelu_new (GPT-2's tanh approximation), elementwise, and its input gradient.
 import source from '../../shaders/gelu.wgsl?raw';
-import { defineKernel } from '../gpu/kernel';
+import { defineKernel, grid1d } from '../gpu/kernel';
 
-const elementwise = ({ n }: { n: number }, constants: Record<string, number>): [number, number, number] => {
-  const groups = Math.ceil(n / constants.WG);
-  return [Math.min(groups, 65535), Math.ceil(groups / 65535), 1];
-};
+const elementwise = ({ n }: { n: number }, constants: Record<string, number>) => grid1d(n, constants.WG);
 
 /** y = gelu_new(x) elementwise over n values. */
 export const geluForward = defineKernel({

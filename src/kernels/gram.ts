@@ -1,7 +1,7 @@
 // P[m] = F_mᵀ-side Gram + δ_m I for a batch of factors (every B, or every A, of every adapter of every run);
 // δ_m is the damping of matrix m's run (runs of one sweep may differ in it).
 import source from '../../shaders/gram.wgsl?raw';
-import { defineKernel } from '../gpu/kernel';
+import { defineKernel, foldedGrid } from '../gpu/kernel';
 
 /** Row-major view of a factor: element (i, k) at offset + i·strideI + k·strideK, k < n. */
 export interface FactorJob {
@@ -16,7 +16,7 @@ export const gram = defineKernel({
   source,
   bindings: { factors: 'read', jobs: 'read', damping: 'read', out: 'write' },
   params: { count: 'u32', r: 'u32' },
-  workgroups: ({ count }) => [Math.min(count, 65535), Math.ceil(count / 65535), 1],
+  workgroups: ({ count }) => foldedGrid(count),
 });
 
 /** Jobs for BᵀB of a row-major [out, r] factor at `offset`. */

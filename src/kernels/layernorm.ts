@@ -1,12 +1,8 @@
 // LayerNorm forward (saving mean and rstd per row) and its input gradient (gamma, beta are frozen).
 import source from '../../shaders/layernorm.wgsl?raw';
-import { defineKernel } from '../gpu/kernel';
+import { defineKernel, foldedGrid } from '../gpu/kernel';
 
-const perRow = ({ rows }: { rows: number }): [number, number, number] => [
-  Math.min(rows, 65535),
-  Math.ceil(rows / 65535),
-  1,
-];
+const perRow = ({ rows }: { rows: number }) => foldedGrid(rows);
 
 /** y = (x − mean)·rstd·gamma + beta per row of C; mean and rstd [rows] are saved for the backward. */
 export const layerNormForward = defineKernel({

@@ -1,19 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import {
-  loraBackwardSteps,
-  loraForwardSteps,
   loraReference,
-  prepareLoraSteps,
-  type LoraBufferName,
+  loraSplitScratch,
+  prepareLoraBackward,
+  prepareLoraForward,
   type LoraShape,
-  type LoraStep,
 } from './lora';
 import { gemmTolerance } from './matmul';
 import { randn } from '../util/random';
 import { testGpu } from '../test/gpu';
 import { expectAllClose } from '../test/close';
 
+type LoraBufferName = 'x' | 'y' | 'u' | 'loraA' | 'loraB' | 'dy' | 'du' | 'dx' | 'gradA' | 'gradB';
 type Arrays = Record<LoraBufferName, Float32Array>;
+
+/** A single adapter (offsets 0, strides of one adapter) unless given. */
+function loraShape(
+  s: Pick<LoraShape, 'R' | 'rows' | 'inDim' | 'outDim' | 'r' | 'scale'> & Partial<LoraShape>,
+): LoraShape {
+  return { offA: 0, strideA: s.r * s.inDim, offB: 0, strideB: s.outDim * s.r, splits: 1, ...s };
+}
 
 /**
  * `n` random values per run at off + t·stride, NaN around them and in a tail: stands for the other
@@ -30,8 +36,7 @@ function adapterBuffer(R: number, off: number, stride: number, n: number, seed: 
 /** Random inputs for a shape; loraA / loraB / gradA / gradB sized for the shape's offsets and strides. */
 function inputs(shape: LoraShape, seed: number, gradFill = 0): Arrays {
   const { R, rows, inDim, outDim, r } = shape;
-  const [offA, strideA] = [shape.offA ?? 0, shape.strideA ?? r * inDim];
-  const [offB, strideB] = [shape.offB ?? 0, shape.strideB ?? outDim * r];
+  const { offA, strideA, offB, strideB } = shape;
   const loraA = adapterBuffer(R, offA, strideA, r * inDim, seed + 2, 1 / Math.sqrt(inDim));
   const loraB = adapterBuffer(R, offB, strideB, outDim * r, seed + 3, 1 / Math.sqrt(r));
   return {
@@ -48,13 +53,16 @@ function inputs(shape: LoraShape, seed: number, gradFill = 0): Arrays {
   };
 }
 
-/** Run the steps in one submission over fresh buffers holding `data`; read every buffer back. */
-async function run(steps: LoraStep[], data: Arrays): Promise<Arrays> {
+/** Forward and backward in one submission over fresh buffers holding `data`; read every buffer back. */
+async function run(shape: LoraShape, data: Arrays): Promise<Arrays> {
   const gpu = await testGpu();
   const names = Object.keys(data) as LoraBufferName[];
   const buffers = {} as Record<LoraBufferName, GPUBuffer>;
   for (const n of names) buffers[n] = gpu.buffer(data[n], n);
-  await gpu.run('lora', prepareLoraSteps(gpu, steps, buffers));
+  const splitScratch = gpu.buffer(loraSplitScratch(shape) * 4, 'splitScratch');
+  const b = { ...buffers, splitScratch };
+  await gpu.run('lora', [...prepareLoraForward(gpu, b, shape), ...prepareLoraBackward(gpu, b, shape)]);
+  splitScratch.destroy();
   const out = {} as Arrays;
   for (const n of names) {
     out[n] = await gpu.readF32(buffers[n], data[n].length);
@@ -75,22 +83,13 @@ function slices(buf: Float32Array, R: number, off: number, stride: number, n: nu
  * K being the longest chain of float32 sums behind it: u sums `in` terms; y adds r more on top of u;
  * dB sums rows on top of u; du sums out; dA sums rows on top of du; dx sums r on top of du.
  */
-function expectMatchesReference(
-  shape: LoraShape,
-  data: Arrays,
-  got: Arrays,
-  what: string,
-  backward: boolean,
-): void {
+function expectMatchesReference(shape: LoraShape, data: Arrays, got: Arrays, what: string): void {
   const { R, rows, inDim, outDim, r } = shape;
   const ref = loraReference(shape, data.x, data.loraA, data.loraB, data.dy, data.y, data.dx);
   expectAllClose(got.u, ref.u, gemmTolerance(ref.u, inDim), `${what} u`);
   expectAllClose(got.y, ref.y, gemmTolerance(ref.y, inDim + r), `${what} y`);
-  if (!backward) return;
-  const offA = shape.offA ?? 0;
-  const offB = shape.offB ?? 0;
-  const gA = slices(got.gradA, R, offA, shape.strideA ?? r * inDim, r * inDim);
-  const gB = slices(got.gradB, R, offB, shape.strideB ?? outDim * r, outDim * r);
+  const gA = slices(got.gradA, R, shape.offA, shape.strideA, r * inDim);
+  const gB = slices(got.gradB, R, shape.offB, shape.strideB, outDim * r);
   expectAllClose(gB, ref.gradB, gemmTolerance(ref.gradB, rows + inDim), `${what} dB`);
   expectAllClose(got.du, ref.du, gemmTolerance(ref.du, outDim), `${what} du`);
   expectAllClose(gA, ref.gradA, gemmTolerance(ref.gradA, rows + outDim), `${what} dA`);
@@ -98,84 +97,67 @@ function expectMatchesReference(
 }
 
 describe('lora', () => {
-  // [R, rows, in, out, r]: every R, rows, in, out and r of the brief, none a multiple of the tiles.
-  const shapes: [number, number, number, number, number][] = [
-    [1, 5, 8, 33, 1],
-    [3, 37, 33, 8, 4],
-    [3, 5, 96, 96, 64],
-    [1, 37, 96, 33, 64],
-    [3, 37, 8, 96, 1],
-    [1, 5, 33, 8, 4],
+  // [R, rows, in, out, r, splits]: every R, rows, in, out and r of the brief, none a multiple of the
+  // tiles; split-K over 1, 5 and 8 row chunks.
+  const shapes: [number, number, number, number, number, number][] = [
+    [1, 5, 8, 33, 1, 1],
+    [3, 37, 33, 8, 4, 1],
+    [3, 5, 96, 96, 64, 5],
+    [1, 37, 96, 33, 64, 1],
+    [3, 40, 8, 96, 1, 8],
+    [1, 40, 33, 8, 4, 5],
   ];
 
   it.each(shapes)(
-    'R=%i rows=%i in=%i out=%i r=%i: plain, fused, reference',
-    async (R, rows, inDim, outDim, r) => {
-      const shape: LoraShape = { R, rows, inDim, outDim, r, scale: 16 / r };
+    'R=%i rows=%i in=%i out=%i r=%i splits=%i: forward and backward match float64',
+    async (R, rows, inDim, outDim, r, splits) => {
+      const shape = loraShape({ R, rows, inDim, outDim, r, scale: 16 / r, splits });
       const data = inputs(shape, R * 1000 + rows * 10 + r);
-      const plain = await run([...loraForwardSteps(shape), ...loraBackwardSteps(shape)], data);
-      expectMatchesReference(shape, data, plain, 'plain', true);
-      const fused = await run(loraForwardSteps(shape, { fused: true }), data);
-      expectMatchesReference(shape, data, fused, 'fused', false);
-      // Fused and plain agree with each other as closely as each agrees with float64.
-      expectAllClose(fused.u, plain.u, gemmTolerance(plain.u, inDim), 'fused vs plain u');
-      expectAllClose(fused.y, plain.y, gemmTolerance(plain.y, inDim + r), 'fused vs plain y');
+      expectMatchesReference(shape, data, await run(shape, data), 'lora');
     },
   );
 
-  it.each([false, true])(
-    'adapters at an offset inside concatenated loraA/loraB (fused forward: %s)',
-    async (fused) => {
-      // One run's slice holds other adapters before and after this one: SA > r·in, SB > out·r.
-      const [R, rows, inDim, outDim, r] = [3, 37, 33, 20, 4];
-      const shape: LoraShape = {
-        R,
-        rows,
-        inDim,
-        outDim,
-        r,
-        scale: 0.5,
-        offA: 29,
-        strideA: r * inDim + 61,
-        offB: 13,
-        strideB: outDim * r + 35,
-      };
-      // NaN everywhere in gradA/gradB: what lies outside this adapter must stay NaN, the rest be written.
-      const data = inputs(shape, 42, NaN);
-      const got = await run([...loraForwardSteps(shape, { fused }), ...loraBackwardSteps(shape)], data);
-      expectMatchesReference(shape, data, got, 'offset', true);
-      const isInside = (i: number, off: number, stride: number, n: number) =>
-        i >= off && (i - off) % stride < n && i < off + R * stride;
-      got.gradA.forEach((v, i) => {
-        expect(Number.isNaN(v), `gradA[${i}]`).toBe(!isInside(i, 29, shape.strideA!, r * inDim));
-      });
-      got.gradB.forEach((v, i) => {
-        expect(Number.isNaN(v), `gradB[${i}]`).toBe(!isInside(i, 13, shape.strideB!, outDim * r));
-      });
-    },
-  );
-
-  it('accumulateGrads adds to the gradients already there', async () => {
-    const shape: LoraShape = { R: 3, rows: 13, inDim: 10, outDim: 7, r: 3, scale: 2, accumulateGrads: true };
-    const data = inputs(shape, 9, 0.25);
-    const got = await run([...loraForwardSteps(shape), ...loraBackwardSteps(shape)], data);
-    const ref = loraReference(shape, data.x, data.loraA, data.loraB, data.dy, data.y, data.dx);
-    const wantA = ref.gradA.map((v) => v + 0.25);
-    const wantB = ref.gradB.map((v) => v + 0.25);
-    const gA = got.gradA.subarray(0, wantA.length);
-    const gB = got.gradB.subarray(0, wantB.length);
-    expectAllClose(gA, wantA, gemmTolerance(wantA, 20), 'dA accumulated');
-    expectAllClose(gB, wantB, gemmTolerance(wantB, 20), 'dB accumulated');
+  it('adapters at an offset inside concatenated loraA/loraB; split-K writes only its own slice', async () => {
+    // One run's slice holds other adapters before and after this one: SA > r·in, SB > out·r.
+    const [R, rows, inDim, outDim, r] = [3, 36, 33, 20, 4];
+    const shape = loraShape({
+      R,
+      rows,
+      inDim,
+      outDim,
+      r,
+      scale: 0.5,
+      offA: 29,
+      strideA: r * inDim + 61,
+      offB: 13,
+      strideB: outDim * r + 35,
+      splits: 4,
+    });
+    // NaN everywhere in gradA/gradB: what lies outside this adapter must stay NaN, the rest be written.
+    const data = inputs(shape, 42, NaN);
+    const got = await run(shape, data);
+    expectMatchesReference(shape, data, got, 'offset');
+    const isInside = (i: number, off: number, stride: number, n: number) =>
+      i >= off && (i - off) % stride < n && i < off + R * stride;
+    got.gradA.forEach((v, i) => {
+      expect(Number.isNaN(v), `gradA[${i}]`).toBe(!isInside(i, 29, shape.strideA, r * inDim));
+    });
+    got.gradB.forEach((v, i) => {
+      expect(Number.isNaN(v), `gradB[${i}]`).toBe(!isInside(i, 13, shape.strideB, outDim * r));
+    });
   });
 
-  it('fused forward refuses r > 64', () => {
-    expect(() =>
-      loraForwardSteps({ R: 1, rows: 1, inDim: 1, outDim: 1, r: 65, scale: 1 }, { fused: true }),
-    ).toThrow(/r <= 64/);
+  it('refuses splits that do not divide the rows', async () => {
+    const gpu = await testGpu();
+    const shape = loraShape({ R: 1, rows: 10, inDim: 4, outDim: 4, r: 2, scale: 1, splits: 3 });
+    const b = gpu.buffer(4, 'any');
+    const bufs = { x: b, loraA: b, loraB: b, u: b, dy: b, du: b, dx: b, gradA: b, gradB: b, splitScratch: b };
+    expect(() => prepareLoraBackward(gpu, bufs, shape)).toThrow(/3 splits do not divide 10 rows/);
+    b.destroy();
   });
 
   it('reference gradients match finite differences of L = Σ dy ⊙ y', () => {
-    const shape: LoraShape = { R: 2, rows: 3, inDim: 4, outDim: 5, r: 2, scale: 1.5 };
+    const shape = loraShape({ R: 2, rows: 3, inDim: 4, outDim: 5, r: 2, scale: 1.5 });
     const d = inputs(shape, 5);
     const x = Float64Array.from(d.x);
     const A = Float64Array.from(d.loraA);

@@ -1,39 +1,14 @@
-// LoRA of one adapted matrix for every run of a sweep, as kernel steps a model prepares once and encodes
-// every step. Layouts (src/kernels/README.md): x [R, rows, in], y [R, rows, out], u [R, rows, r];
+// LoRA of one adapted matrix for every run of a sweep, as the model runs it: dispatches prepared once and
+// encoded every step. Layouts (src/kernels/README.md): x [R, rows, in], y [R, rows, out], u [R, rows, r];
 // A [r, in] of run t at offA + t·strideA inside loraA, B [out, r] at offB + t·strideB inside loraB;
 // gradients gradA / gradB share those layouts. s = alpha / r.
 //   forward:  u = x Aᵀ;  y += s · u Bᵀ
 //   backward: dB = s · dyᵀ u;  du = s · dy B;  dA = duᵀ x;  dx += du A
-import source from '../../shaders/lora.wgsl?raw';
-import { defineKernel } from '../gpu/kernel';
+// dB and dA sum over all rows of a run: they are computed as `splits` partial products over equal row
+// chunks (a batched matmul with R·splits items, enough workgroups to fill the GPU), then summed (split-K).
 import type { Dispatch, Gpu } from '../gpu/context';
-import { matmul, matmulParams, type MatmulConstants, type MatmulParams } from './matmul';
-
-/** Largest rank the fused forward holds in workgroup memory (the project's LoRA ranks are 1..64). */
-export const LORA_FUSED_MAX_RANK = 64;
-/** TR of shaders/lora.wgsl (a const there: it sizes per-thread register arrays). */
-const FUSED_ROWS_PER_WORKGROUP = 32;
-
-export const loraForward = defineKernel({
-  label: 'loraForward',
-  source,
-  bindings: { x: 'read', A: 'read', B: 'read', y: 'write', u: 'write' },
-  params: {
-    R: 'u32',
-    rows: 'u32',
-    inDim: 'u32',
-    outDim: 'u32',
-    r: 'u32',
-    scale: 'f32',
-    offA: 'u32',
-    strideA: 'u32',
-    offB: 'u32',
-    strideB: 'u32',
-  },
-  workgroups: ({ R, rows }) => [Math.ceil(rows / FUSED_ROWS_PER_WORKGROUP), 1, Math.min(R, 65535)],
-});
-
-export type LoraForwardParams = Record<(typeof loraForward.paramNames)[number], number>;
+import { prepareMatmul } from './matmul';
+import { sumSplits } from './splitk';
 
 export interface LoraShape {
   /** Runs of the sweep. */
@@ -45,210 +20,142 @@ export interface LoraShape {
   r: number;
   /** s = alpha / r. */
   scale: number;
-  /** Offset of run 0's A in loraA (and gradA); default 0. */
-  offA?: number;
-  /** Elements between runs in loraA (SA); default r·in (one adapter alone). */
-  strideA?: number;
-  offB?: number;
-  /** Elements between runs in loraB (SB); default out·r. */
-  strideB?: number;
-  /** dA += / dB += instead of =, for gradient accumulation over micro-batches. */
-  accumulateGrads?: boolean;
+  /** Offset of run 0's A in loraA (and gradA). */
+  offA: number;
+  /** Elements between runs in loraA (SA). */
+  strideA: number;
+  offB: number;
+  /** Elements between runs in loraB (SB). */
+  strideB: number;
+  /** Row chunks of the split-K weight gradients (splitCount(rows)); must divide rows. */
+  splits: number;
 }
 
-/** The logical buffers the steps read and write; the caller maps each to a GPUBuffer. */
-export type LoraBufferName =
-  | 'x' // [R, rows, in]
-  | 'y' // [R, rows, out]
-  | 'u' // [R, rows, r]  forward's x Aᵀ, kept for the backward
-  | 'loraA'
-  | 'loraB'
-  | 'dy' // [R, rows, out]
-  | 'du' // [R, rows, r]  scratch of the backward
-  | 'dx' // [R, rows, in]
-  | 'gradA'
-  | 'gradB';
-
-export interface MatmulStep {
-  kind: 'matmul';
-  label: string;
-  buffers: Record<(typeof matmul.bindingNames)[number], LoraBufferName>;
-  params: MatmulParams;
-  constants: MatmulConstants;
+export interface LoraForwardBuffers {
+  x: GPUBuffer;
+  loraA: GPUBuffer;
+  loraB: GPUBuffer;
+  /** [R, rows, r]: x Aᵀ, kept for the backward. */
+  u: GPUBuffer;
+  /** [R, rows, out]: the base layer's output, to which s · u Bᵀ is added. */
+  y: GPUBuffer;
 }
 
-export interface FusedForwardStep {
-  kind: 'loraForward';
-  label: string;
-  buffers: Record<(typeof loraForward.bindingNames)[number], LoraBufferName>;
-  params: LoraForwardParams;
+export interface LoraBackwardBuffers {
+  x: GPUBuffer;
+  loraA: GPUBuffer;
+  loraB: GPUBuffer;
+  u: GPUBuffer;
+  dy: GPUBuffer;
+  /** [R, rows, r] scratch. */
+  du: GPUBuffer;
+  /** [R, rows, in]: the base layer's input gradient, to which du A is added. */
+  dx: GPUBuffer;
+  gradA: GPUBuffer;
+  gradB: GPUBuffer;
+  /** [R·splits, max(out, in)·r] partial products of the split-K sums. */
+  splitScratch: GPUBuffer;
 }
 
-export type LoraStep = MatmulStep | FusedForwardStep;
+/** Elements of `splitScratch` a shape needs. */
+export const loraSplitScratch = (s: LoraShape): number => s.R * s.splits * Math.max(s.inDim, s.outDim) * s.r;
 
-function resolved(s: LoraShape): Required<LoraShape> {
-  for (const k of ['R', 'rows', 'inDim', 'outDim', 'r'] as const) {
-    if (!Number.isInteger(s[k]) || s[k] < 1)
-      throw new Error(`LoRA shape: ${k}=${s[k]} must be a positive integer`);
-  }
-  return {
-    offA: 0,
-    strideA: s.r * s.inDim,
-    offB: 0,
-    strideB: s.outDim * s.r,
-    accumulateGrads: false,
-    ...s,
-  };
-}
-
-/** C[t] = alpha · op(a) op(b) + beta · C, batched over runs; bias is unused (bound to `a`, read-only). */
-function mm(
-  label: string,
-  a: LoraBufferName,
-  b: LoraBufferName,
-  c: LoraBufferName,
-  constants: MatmulConstants,
-  p: Pick<MatmulParams, 'M' | 'N' | 'K' | 'batch'> & Partial<MatmulParams>,
-): MatmulStep {
-  return { kind: 'matmul', label, buffers: { a, b, bias: a, c }, params: matmulParams(p), constants };
-}
-
-const NT: MatmulConstants = { TRANS_A: 0, TRANS_B: 1 };
-const NN: MatmulConstants = { TRANS_A: 0, TRANS_B: 0 };
-const TN: MatmulConstants = { TRANS_A: 1, TRANS_B: 0 };
-
-/**
- * Forward steps: u = x Aᵀ, then y += s · u Bᵀ. With `fused` (r ≤ 64), both in one loraForward dispatch.
- */
-export function loraForwardSteps(shape: LoraShape, opts: { fused?: boolean } = {}): LoraStep[] {
-  const s = resolved(shape);
-  const { R, rows, inDim, outDim, r } = s;
-  if (opts.fused) {
-    if (r > LORA_FUSED_MAX_RANK) throw new Error(`fused LoRA forward supports r <= 64 (got ${r})`);
-    return [
+/** u = x Aᵀ, then y += s · u Bᵀ (the skinny products with N = r take the 4×4 matmul). */
+export function prepareLoraForward(gpu: Gpu, b: LoraForwardBuffers, s: LoraShape): Dispatch[] {
+  const { R, rows: n, inDim, outDim, r } = s;
+  return [
+    prepareMatmul(
+      gpu,
+      { a: b.x, b: b.loraA, c: b.u },
       {
-        kind: 'loraForward',
-        label: 'lora.forward',
-        buffers: { x: 'x', A: 'loraA', B: 'loraB', y: 'y', u: 'u' },
-        params: {
-          R,
-          rows,
-          inDim,
-          outDim,
-          r,
-          scale: s.scale,
-          offA: s.offA,
-          strideA: s.strideA,
-          offB: s.offB,
-          strideB: s.strideB,
-        },
+        M: n,
+        N: r,
+        K: inDim,
+        batch: R,
+        strideA: n * inDim,
+        offB: s.offA,
+        strideB: s.strideA,
+        strideC: n * r,
       },
-    ];
-  }
-  return [
-    mm('lora.u', 'x', 'loraA', 'u', NT, {
-      M: rows,
-      N: r,
-      K: inDim,
-      batch: R,
-      offB: s.offA,
-      strideB: s.strideA,
-    }),
-    mm('lora.y', 'u', 'loraB', 'y', NT, {
-      M: rows,
-      N: outDim,
-      K: r,
-      batch: R,
-      offB: s.offB,
-      strideB: s.strideB,
-      alpha: s.scale,
-      beta: 1,
-    }),
+      { TRANS_B: 1 },
+    ),
+    prepareMatmul(
+      gpu,
+      { a: b.u, b: b.loraB, c: b.y },
+      {
+        M: n,
+        N: outDim,
+        K: r,
+        batch: R,
+        strideA: n * r,
+        offB: s.offB,
+        strideB: s.strideB,
+        strideC: n * outDim,
+        alpha: s.scale,
+        beta: 1,
+      },
+      { TRANS_B: 1 },
+    ),
   ];
 }
 
-/** Backward steps given dy and the forward's u: gradB, du (scratch), gradA, then dx += du A. */
-export function loraBackwardSteps(shape: LoraShape): LoraStep[] {
-  const s = resolved(shape);
-  const { R, rows, inDim, outDim, r } = s;
-  const gradBeta = s.accumulateGrads ? 1 : 0;
+/** Given dy and the forward's u: gradB, du, gradA (written, not accumulated), then dx += du A. */
+export function prepareLoraBackward(gpu: Gpu, b: LoraBackwardBuffers, s: LoraShape): Dispatch[] {
+  const { R, rows: n, inDim, outDim, r, splits: S } = s;
+  if (n % S !== 0) throw new Error(`LoRA backward: ${S} splits do not divide ${n} rows`);
+  const c = n / S;
+  const sum = (out: GPUBuffer, size: number, offOut: number, strideOut: number, alpha: number) =>
+    gpu.prepare(sumSplits, { partial: b.splitScratch, out }, { R, S, n: size, offOut, strideOut, alpha });
   return [
-    // dB [out, r] = s · dyᵀ [out, rows] · u [rows, r]
-    mm('lora.dB', 'dy', 'u', 'gradB', TN, {
-      M: outDim,
-      N: r,
-      K: rows,
-      batch: R,
-      offC: s.offB,
-      strideC: s.strideB,
-      alpha: s.scale,
-      beta: gradBeta,
-    }),
-    // du [rows, r] = s · dy [rows, out] · B [out, r]
-    mm('lora.du', 'dy', 'loraB', 'du', NN, {
-      M: rows,
-      N: r,
-      K: outDim,
-      batch: R,
-      offB: s.offB,
-      strideB: s.strideB,
-      alpha: s.scale,
-    }),
-    // dA [r, in] = duᵀ [r, rows] · x [rows, in]
-    mm('lora.dA', 'du', 'x', 'gradA', TN, {
-      M: r,
-      N: inDim,
-      K: rows,
-      batch: R,
-      offC: s.offA,
-      strideC: s.strideA,
-      beta: gradBeta,
-    }),
-    // dx [rows, in] += du [rows, r] · A [r, in]
-    mm('lora.dx', 'du', 'loraA', 'dx', NN, {
-      M: rows,
-      N: inDim,
-      K: r,
-      batch: R,
-      offB: s.offA,
-      strideB: s.strideA,
-      beta: 1,
-    }),
+    // dB = s · dyᵀ u   [out, r]: S partial products over row chunks, then their sum
+    prepareMatmul(
+      gpu,
+      { a: b.dy, b: b.u, c: b.splitScratch },
+      { M: outDim, N: r, K: c, batch: R * S, strideA: c * outDim, strideB: c * r, strideC: outDim * r },
+      { TRANS_A: 1 },
+    ),
+    sum(b.gradB, outDim * r, s.offB, s.strideB, s.scale),
+    // du = s · dy B   [n, r]
+    prepareMatmul(
+      gpu,
+      { a: b.dy, b: b.loraB, c: b.du },
+      {
+        M: n,
+        N: r,
+        K: outDim,
+        batch: R,
+        strideA: n * outDim,
+        offB: s.offB,
+        strideB: s.strideB,
+        strideC: n * r,
+        alpha: s.scale,
+      },
+    ),
+    // dA = duᵀ x   [r, in], split-K as dB
+    prepareMatmul(
+      gpu,
+      { a: b.du, b: b.x, c: b.splitScratch },
+      { M: r, N: inDim, K: c, batch: R * S, strideA: c * r, strideB: c * inDim, strideC: r * inDim },
+      { TRANS_A: 1 },
+    ),
+    sum(b.gradA, r * inDim, s.offA, s.strideA, 1),
+    // dx += du A   [n, in]
+    prepareMatmul(
+      gpu,
+      { a: b.du, b: b.loraA, c: b.dx },
+      {
+        M: n,
+        N: inDim,
+        K: r,
+        batch: R,
+        strideA: n * r,
+        offB: s.offA,
+        strideB: s.strideA,
+        strideC: n * inDim,
+        beta: 1,
+      },
+    ),
   ];
-}
-
-/** Bind steps to buffers once (setup time); encode the returned dispatches every training step. */
-export function prepareLoraSteps(
-  gpu: Gpu,
-  steps: readonly LoraStep[],
-  buffers: Partial<Record<LoraBufferName, GPUBuffer>>,
-): Dispatch[] {
-  const get = (name: LoraBufferName, step: string): GPUBuffer => {
-    const b = buffers[name];
-    if (!b) throw new Error(`LoRA step ${step}: no buffer given for '${name}'`);
-    return b;
-  };
-  return steps.map((step) => {
-    if (step.kind === 'matmul') {
-      const { a, b, bias, c } = step.buffers;
-      const bound = {
-        a: get(a, step.label),
-        b: get(b, step.label),
-        bias: get(bias, step.label),
-        c: get(c, step.label),
-      };
-      return gpu.prepare(matmul, bound, step.params, { ...step.constants });
-    }
-    const { x, A, B, y, u } = step.buffers;
-    const bound = {
-      x: get(x, step.label),
-      A: get(A, step.label),
-      B: get(B, step.label),
-      y: get(y, step.label),
-      u: get(u, step.label),
-    };
-    return gpu.prepare(loraForward, bound, step.params);
-  });
 }
 
 export interface LoraReference {
@@ -273,7 +180,7 @@ export function loraReference(
   y0: ArrayLike<number>,
   dx0: ArrayLike<number>,
 ): LoraReference {
-  const s = resolved(shape);
+  const s = shape;
   const { R, rows, inDim: I, outDim: O, r } = s;
   const sc = Math.fround(s.scale);
   const ref: LoraReference = {

@@ -3,9 +3,9 @@
 import source from '../../shaders/matmul.wgsl?raw';
 import wideSource from '../../shaders/matmul-wide.wgsl?raw';
 import wideVec4Source from '../../shaders/matmul-wide-vec4.wgsl?raw';
-import { defineKernel } from '../gpu/kernel';
+import type { Dispatch, Gpu } from '../gpu/context';
+import { defineKernel, MAX_WORKGROUPS_PER_DIMENSION } from '../gpu/kernel';
 
-const MAX_WORKGROUPS = 65535;
 /** Each thread owns a TM×TN register tile (fixed in the shader); a tile is WG_M·TM × WG_N·TN. */
 export const MATMUL_THREAD_TILE = 4;
 
@@ -33,7 +33,7 @@ export const matmul = defineKernel({
   workgroups: ({ M, N, batch }, k) => [
     Math.ceil(N / (k.WG_N * MATMUL_THREAD_TILE)),
     Math.ceil(M / (k.WG_M * MATMUL_THREAD_TILE)),
-    Math.min(batch, MAX_WORKGROUPS),
+    Math.min(batch, MAX_WORKGROUPS_PER_DIMENSION),
   ],
 });
 
@@ -52,7 +52,7 @@ export const matmulWide = defineKernel({
   workgroups: ({ M, N, batch }, k) => [
     Math.ceil(N / (k.WG_N * MATMUL_WIDE_THREAD_TILE)),
     Math.ceil(M / (k.WG_M * MATMUL_WIDE_THREAD_TILE)),
-    Math.min(batch, MAX_WORKGROUPS),
+    Math.min(batch, MAX_WORKGROUPS_PER_DIMENSION),
   ],
 });
 /** Prefetch registers per thread and operand in matmul-wide.wgsl (one vec4). */
@@ -90,11 +90,13 @@ export function matmulWideVec4Fits(k: { WG_M: number; WG_N: number; TILE_K: numb
 }
 
 /**
- * Whether `matmulWideVec4` may run this matmul: with M, N, K, offsets and strides multiples of 4, every
+ * Whether `matmulWideVec4` may run this matmul: with M, N, K, offsets and (batched) strides multiples of 4, every
  * row of every operand starts 16-byte aligned and a vec4 is wholly inside a matrix or wholly outside.
  */
 export function matmulVec4Aligned(p: MatmulParams): boolean {
-  return [p.M, p.N, p.K, p.offA, p.offB, p.offC, p.strideA, p.strideB, p.strideC].every((v) => v % 4 === 0);
+  // A single item never steps by a stride: its strides, whatever their value, do not matter.
+  const strides = p.batch > 1 ? [p.strideA, p.strideB, p.strideC] : [];
+  return [p.M, p.N, p.K, p.offA, p.offB, p.offC, ...strides].every((v) => v % 4 === 0);
 }
 
 export type MatmulKernel = typeof matmul;
@@ -137,27 +139,24 @@ export const MATMUL_CANDIDATES: [MatmulKernel, Record<string, number>][] = [
 ];
 
 /**
- * The kernel and override constants for a matmul of this shape. Outputs narrower than 64 in M or N (the
- * LoRA products with N = r) and small ones keep the 4×4 kernel with the caller's constants.
- *
- * Rules from an H100 (132 SMs; bench/kernels.ts, TFLOP/s, "tiles" = workgroups of the grid):
- * - 4-aligned shapes take the vec4 kernel. 128×128 tiles with TILE_K 16 from 256 tiles (8192×1024×256:
- *   28.7 NN / 29.0 NT against 27.0 / 25.4 for the scalar kernel), except for long K (4096³: 30.5 against
- *   32.6 for the scalar kernel). Below 256 such tiles: 128×64 tiles with TILE_K 16 (8192×256×{1024, 768,
- *   256}: 24.3 / 24.9 / 24.7 against 24.2 / 23.8 / 20.0 for the scalar kernel; 128×128 with TILE_K 32
- *   would reach 27.9 / 28.5 / 28.0 but needs 33 KiB of workgroup memory). 128×64 with TILE_K 16 down to
- *   32 tiles (1024×256×{1024, 768, 256}: 4.7 / 4.4 / 4.4 against 4.0 / 4.2 / 3.6 for the scalar kernel;
- *   1024×1024×256: 17.4 against 14.1).
- * - Other shapes: the scalar wide kernel, 128×128 from about one workgroup per SM (8192×256: 24.2 against
- *   22.2 for 128×64), 128×64 down to 32 workgroups (1024×256×1024: 4.0 against 3.5 for the 4×4 kernel).
+ * The kernel and override constants for a matmul of this shape on a device with `workgroupStorage` bytes
+ * of workgroup memory. Outputs narrower than 64 in M or N (the LoRA products with N = r), small ones, and
+ * every matmul on a device with less than MATMUL_DEFAULT_WORKGROUP_STORAGE (WebGPU's guaranteed 16 KiB)
+ * keep the 4×4 kernel with the caller's constants. The thresholds come from H100 timings: see
+ * bench/RESULTS.md, "How the matmul picker chooses".
  */
-export function matmulVariant(p: MatmulParams, t: MatmulConstants): MatmulChoice {
+export function matmulVariant(
+  p: MatmulParams,
+  t: MatmulConstants,
+  workgroupStorage = MATMUL_DEFAULT_WORKGROUP_STORAGE,
+): MatmulChoice {
+  if (workgroupStorage < MATMUL_DEFAULT_WORKGROUP_STORAGE) return { kernel: matmul, constants: { ...t } };
   const pick = (kernel: MatmulKernel, constants: Record<string, number>): MatmulChoice => ({
     kernel,
     constants: { TRANS_A: t.TRANS_A, TRANS_B: t.TRANS_B, ...constants },
   });
   if (p.M >= 64 && p.N >= 64) {
-    const items = Math.min(p.batch, MAX_WORKGROUPS);
+    const items = Math.min(p.batch, MAX_WORKGROUPS_PER_DIMENSION);
     const tiles128 = Math.ceil(p.M / 128) * Math.ceil(p.N / 128) * items;
     const tiles64 = Math.ceil(p.M / 128) * Math.ceil(p.N / 64) * items;
     if (matmulVec4Aligned(p)) {
@@ -217,6 +216,32 @@ export function matmulParams(p: Pick<MatmulParams, 'M' | 'N' | 'K'> & Partial<Ma
     hasBias: 0,
     ...p,
   };
+}
+
+/** The operands of a matmul; `bias` (optional) is added per column when given. */
+export interface MatmulBuffers {
+  a: GPUBuffer;
+  b: GPUBuffer;
+  c: GPUBuffer;
+  bias?: GPUBuffer;
+}
+
+/**
+ * C = alpha · op(a) op(b) + beta · C (+ bias), with the kernel matmulVariant picks for this shape and
+ * this device. `p` is matmulParams' shorthand; transposes default to none.
+ */
+export function prepareMatmul(
+  gpu: Gpu,
+  { a, b, c, bias }: MatmulBuffers,
+  p: Pick<MatmulParams, 'M' | 'N' | 'K'> & Partial<MatmulParams>,
+  trans: Partial<Pick<MatmulConstants, 'TRANS_A' | 'TRANS_B'>> = {},
+): Dispatch {
+  const params = matmulParams({ ...p, hasBias: bias ? 1 : 0 });
+  const t: MatmulConstants = { TRANS_A: trans.TRANS_A ?? 0, TRANS_B: trans.TRANS_B ?? 0 };
+  const storage = gpu.device.limits.maxComputeWorkgroupStorageSize;
+  const { kernel, constants } = matmulVariant(params, t, storage);
+  // An unused bias is bound to b (read-only, never read).
+  return gpu.prepare(kernel, { a, b, c, bias: bias ?? b }, params, constants);
 }
 
 /** Elements a buffer must hold for operand `which` of a matmul (its last batch item's end). */

@@ -2,8 +2,7 @@
 // one dispatch, each run with its own `Hyper` row (hyper.ts). `side` 0 steps an A block, 1 a B block
 // (B's learning rate carries the run's LoRA+ ratio).
 import source from '../../shaders/optimizer.wgsl?raw';
-import { defineKernel } from '../gpu/kernel';
-import { grid1d } from './elementwise';
+import { defineKernel, grid1d } from '../gpu/kernel';
 import { hyperAt, UPDATE_RULE, type HyperRow } from './hyper';
 
 export const adamwUpdate = defineKernel({

@@ -1,6 +1,6 @@
 // Per-run sums and non-finite flags: each run's loss and gradient norms, and divergence detection.
 import source from '../../shaders/reduce.wgsl?raw';
-import { defineKernel } from '../gpu/kernel';
+import { defineKernel, foldedGrid } from '../gpu/kernel';
 
 /** sums[ρ] = Σ x[ρ·n + i] (or Σ x² when square = 1); flags[ρ] = 1 when run ρ holds a NaN or ±Inf. */
 export const runSums = defineKernel({
@@ -9,7 +9,7 @@ export const runSums = defineKernel({
   bindings: { x: 'read', sums: 'write', flags: 'write' },
   params: { R: 'u32', n: 'u32', square: 'u32' },
   constants: { WG: 256 },
-  workgroups: ({ R }) => [Math.min(R, 65535), Math.ceil(R / 65535), 1],
+  workgroups: ({ R }) => foldedGrid(R),
 });
 
 /** Float64 reference, used only by tests. */

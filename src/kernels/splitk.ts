@@ -1,7 +1,6 @@
 // Summation of split-K partial products (LoRA weight gradients over many rows).
 import source from '../../shaders/splitk.wgsl?raw';
-import { defineKernel } from '../gpu/kernel';
-import { grid1d } from './elementwise';
+import { defineKernel, grid1d } from '../gpu/kernel';
 
 export const sumSplits = defineKernel({
   label: 'sumSplits',

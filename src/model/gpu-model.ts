@@ -2,7 +2,8 @@
 // dispatches (recorded once, encoded every step). The backward mirrors the forward layer by layer in
 // reverse (llm.c style). Frozen weights get no weight gradient; only LoRA A and B do.
 import type { Dispatch, Gpu } from '../gpu/context';
-import { matmul, MATMUL_DEFAULT_WORKGROUP_STORAGE, matmulVariant } from '../kernels/matmul';
+import { prepareMatmul } from '../kernels/matmul';
+import { loraSplitScratch, prepareLoraBackward, prepareLoraForward, type LoraShape } from '../kernels/lora';
 import { layerNormBackward, layerNormForward } from '../kernels/layernorm';
 import { geluBackward, geluForward } from '../kernels/gelu';
 import { embedding } from '../kernels/embedding';
@@ -10,7 +11,7 @@ import { crossEntropy } from '../kernels/crossentropy';
 import { runSums } from '../kernels/reduce';
 import { prepareAttentionBackward, prepareAttentionForward } from '../kernels/attention';
 import { ELEMENTWISE_OP, elementwise } from '../kernels/elementwise';
-import { splitCount, sumSplits } from '../kernels/splitk';
+import { splitCount } from '../kernels/splitk';
 import type { LabGptConfig } from './config';
 import type { Adapter, LoraLayout, LoraTarget } from './lora-layout';
 import {
@@ -22,27 +23,6 @@ import {
   type LoraState,
   type StepShape,
 } from './buffers';
-
-interface MatmulArgs {
-  a: GPUBuffer;
-  b: GPUBuffer;
-  c: GPUBuffer;
-  bias?: GPUBuffer;
-  M: number;
-  N: number;
-  K: number;
-  batch?: number;
-  offA?: number;
-  offB?: number;
-  offC?: number;
-  strideA?: number;
-  strideB?: number;
-  strideC?: number;
-  alpha?: number;
-  beta?: number;
-  transA?: boolean;
-  transB?: boolean;
-}
 
 export interface ForwardPass {
   /** Tokens to logits. */
@@ -79,37 +59,31 @@ export class GpuModel {
     this.lossSums = gpu.buffer(shape.R * 4, 'lossSums');
     this.lossFlags = gpu.buffer(shape.R * 4, 'lossFlags');
     this.splits = splitCount(shape.Bt * shape.T, splitMinChunk);
-    const widest = Math.max(1, ...layout.adapters.map((a) => Math.max(a.inDim, a.outDim)));
-    this.splitScratch = gpu.buffer(shape.R * this.splits * widest * layout.r * 4, 'splitScratch');
-  }
-
-  private mm(x: MatmulArgs): Dispatch {
-    const batch = x.batch ?? 1;
-    const params = {
-      M: x.M,
-      N: x.N,
-      K: x.K,
-      batch,
-      offA: x.offA ?? 0,
-      offB: x.offB ?? 0,
-      offC: x.offC ?? 0,
-      strideA: x.strideA ?? 0,
-      strideB: x.strideB ?? 0,
-      strideC: x.strideC ?? 0,
-      alpha: x.alpha ?? 1,
-      beta: x.beta ?? 0,
-      hasBias: x.bias ? 1 : 0,
-    };
-    const trans = { TRANS_A: x.transA ? 1 : 0, TRANS_B: x.transB ? 1 : 0 } as const;
-    // The wide tiles need more than WebGPU's guaranteed 16 KiB of workgroup memory: on a device that
-    // offers only that, every matmul takes the small-tile kernel.
-    const roomy = this.gpu.device.limits.maxComputeWorkgroupStorageSize >= MATMUL_DEFAULT_WORKGROUP_STORAGE;
-    const { kernel, constants } = roomy ? matmulVariant(params, trans) : { kernel: matmul, constants: trans };
-    return this.gpu.prepare(kernel, { a: x.a, b: x.b, c: x.c, bias: x.bias ?? x.b }, params, constants);
+    const scratch = Math.max(1, ...layout.adapters.map((a) => loraSplitScratch(this.loraShape(a))));
+    this.splitScratch = gpu.buffer(scratch * 4, 'splitScratch');
   }
 
   private adapter(layer: number, target: LoraTarget): Adapter | undefined {
     return this.layout.adapters.find((a) => a.layer === layer && a.target === target);
+  }
+
+  /** The LoRA shape of an adapter: where its A and B sit in the concatenated buffers. */
+  private loraShape(ad: Adapter): LoraShape {
+    const { R, Bt, T } = this.shape;
+    const { r, scale, SA, SB } = this.layout;
+    return {
+      R,
+      rows: Bt * T,
+      inDim: ad.inDim,
+      outDim: ad.outDim,
+      r,
+      scale,
+      offA: ad.offA,
+      strideA: SA,
+      offB: ad.offB,
+      strideB: SB,
+      splits: this.splits,
+    };
   }
 
   /** y = x·W + b for all runs at once (W shared), then y += s·(x Aᵀ) Bᵀ per run when the module is adapted. */
@@ -123,49 +97,14 @@ export class GpuModel {
     inDim: number,
     outDim: number,
   ): Dispatch[] {
-    const { R, Bt, T } = this.shape;
-    const out: Dispatch[] = [this.mm({ a: x, b: W, c: y, bias: b, M: this.rows, N: outDim, K: inDim })];
+    const out = [
+      prepareMatmul(this.gpu, { a: x, b: W, c: y, bias: b }, { M: this.rows, N: outDim, K: inDim }),
+    ];
     const ad = this.adapter(layer, target);
     if (ad) {
-      const r = this.layout.r;
       const u = this.acts.layers[layer].loraU.get(target)!;
-      const n = Bt * T;
-      // u = x Aᵀ  [n, r] per run
-      out.push(
-        this.mm({
-          a: x,
-          b: this.lora.A,
-          c: u,
-          M: n,
-          N: r,
-          K: inDim,
-          batch: R,
-          strideA: n * inDim,
-          offB: ad.offA,
-          strideB: this.layout.SA,
-          strideC: n * r,
-          transB: true,
-        }),
-      );
-      // y += s · u Bᵀ  [n, out] per run
-      out.push(
-        this.mm({
-          a: u,
-          b: this.lora.B,
-          c: y,
-          M: n,
-          N: outDim,
-          K: r,
-          batch: R,
-          strideA: n * r,
-          offB: ad.offB,
-          strideB: this.layout.SB,
-          strideC: n * outDim,
-          transB: true,
-          alpha: this.layout.scale,
-          beta: 1,
-        }),
-      );
+      const { A: loraA, B: loraB } = this.lora;
+      out.push(...prepareLoraForward(this.gpu, { x, loraA, loraB, u, y }, this.loraShape(ad)));
     }
     return out;
   }
@@ -181,100 +120,26 @@ export class GpuModel {
     inDim: number,
     outDim: number,
   ): Dispatch[] {
-    const { R, Bt, T } = this.shape;
-    const out: Dispatch[] = [
-      this.mm({ a: dy, b: W, c: dx, M: this.rows, N: inDim, K: outDim, transB: true }),
+    const out = [
+      prepareMatmul(this.gpu, { a: dy, b: W, c: dx }, { M: this.rows, N: inDim, K: outDim }, { TRANS_B: 1 }),
     ];
     const ad = this.adapter(layer, target);
     if (ad) {
-      const r = this.layout.r;
-      const s = this.layout.scale;
-      const n = Bt * T;
       const u = this.acts.layers[layer].loraU.get(target)!;
-      const dU = this.acts.dU;
-      const { SA, SB } = this.layout;
-      // dB = s · dyᵀ u   [out, r], as S partial products over row chunks, then summed (split-K)
-      const S = this.splits;
-      const c = n / S;
-      out.push(
-        this.mm({
-          a: dy,
-          b: u,
-          c: this.splitScratch,
-          M: outDim,
-          N: r,
-          K: c,
-          batch: R * S,
-          strideA: c * outDim,
-          strideB: c * r,
-          strideC: outDim * r,
-          transA: true,
-        }),
-      );
-      out.push(
-        this.gpu.prepare(
-          sumSplits,
-          { partial: this.splitScratch, out: this.lora.dB },
-          { R, S, n: outDim * r, offOut: ad.offB, strideOut: SB, alpha: s },
-        ),
-      );
-      // du = s · dy B   [n, r]
-      out.push(
-        this.mm({
-          a: dy,
-          b: this.lora.B,
-          c: dU,
-          M: n,
-          N: r,
-          K: outDim,
-          batch: R,
-          strideA: n * outDim,
-          offB: ad.offB,
-          strideB: SB,
-          strideC: n * r,
-          alpha: s,
-        }),
-      );
-      // dA = duᵀ x   [r, in], split-K as dB
-      out.push(
-        this.mm({
-          a: dU,
-          b: x,
-          c: this.splitScratch,
-          M: r,
-          N: inDim,
-          K: c,
-          batch: R * S,
-          strideA: c * r,
-          strideB: c * inDim,
-          strideC: r * inDim,
-          transA: true,
-        }),
-      );
-      out.push(
-        this.gpu.prepare(
-          sumSplits,
-          { partial: this.splitScratch, out: this.lora.dA },
-          { R, S, n: r * inDim, offOut: ad.offA, strideOut: SA, alpha: 1 },
-        ),
-      );
-      // dx += du A   [n, in]
-      out.push(
-        this.mm({
-          a: dU,
-          b: this.lora.A,
-          c: dx,
-          M: n,
-          N: inDim,
-          K: r,
-          batch: R,
-          strideA: n * r,
-          offB: ad.offA,
-          strideB: SA,
-          strideC: n * inDim,
-          beta: 1,
-        }),
-      );
+      const { A: loraA, B: loraB, dA: gradA, dB: gradB } = this.lora;
+      const bufs = {
+        x,
+        loraA,
+        loraB,
+        u,
+        dy,
+        du: this.acts.dU,
+        dx,
+        gradA,
+        gradB,
+        splitScratch: this.splitScratch,
+      };
+      out.push(...prepareLoraBackward(this.gpu, bufs, this.loraShape(ad)));
     }
     return out;
   }
@@ -368,15 +233,12 @@ export class GpuModel {
     d.push(this.ln(acts.residual[cfg.n_layer], w.lnfg, w.lnfb, acts.lnfOut, acts.lnfMean, acts.lnfRstd));
     // logits = x · wteᵀ (tied head)
     d.push(
-      this.mm({
-        a: acts.lnfOut,
-        b: w.wte,
-        c: acts.logits,
-        M: this.rows,
-        N: cfg.vocab_size,
-        K: C,
-        transB: true,
-      }),
+      prepareMatmul(
+        this.gpu,
+        { a: acts.lnfOut, b: w.wte, c: acts.logits },
+        { M: this.rows, N: cfg.vocab_size, K: C },
+        { TRANS_B: 1 },
+      ),
     );
     const loss = this.gpu.prepare(
       crossEntropy,
@@ -398,7 +260,13 @@ export class GpuModel {
     const C = cfg.n_embd;
     const d: Dispatch[] = [];
     // dlnf = dlogits · wte
-    d.push(this.mm({ a: acts.logits, b: w.wte, c: acts.dLn, M: this.rows, N: C, K: cfg.vocab_size }));
+    d.push(
+      prepareMatmul(
+        this.gpu,
+        { a: acts.logits, b: w.wte, c: acts.dLn },
+        { M: this.rows, N: C, K: cfg.vocab_size },
+      ),
+    );
     d.push(
       this.lnBackward(
         acts.dLn,
