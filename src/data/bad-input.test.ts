@@ -60,7 +60,7 @@ describe('binary files', () => {
     ['JPEG image', [0xff, 0xd8, 0xff, 0xe0, 0, 0x10]],
     ['GIF image', Array.from(enc('GIF89a\x01\x00'))],
     ['PDF document', Array.from(enc('%PDF-1.7\n%abc\n'))],
-    ['ZIP archive (or .xlsx/.docx, which are ZIP files)', [0x50, 0x4b, 3, 4, 20, 0]],
+    ['ZIP archive, e.g. .xlsx or .docx', [0x50, 0x4b, 3, 4, 20, 0]],
     ['gzip archive', [0x1f, 0x8b, 8, 0]],
     ['bzip2 archive', Array.from(enc('BZh91AY&SY'))],
     ['7z archive', [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c, 0, 4]],

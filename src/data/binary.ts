@@ -27,7 +27,7 @@ const SIGNATURES: readonly Signature[] = [
   { what: 'TIFF image', bytes: [0x49, 0x49, 0x2a, 0x00] },
   { what: 'TIFF image', bytes: [0x4d, 0x4d, 0x00, 0x2a] },
   { what: 'PDF document', bytes: ascii('%PDF-') },
-  { what: 'ZIP archive (or .xlsx/.docx, which are ZIP files)', bytes: [0x50, 0x4b, 0x03, 0x04] },
+  { what: 'ZIP archive, e.g. .xlsx or .docx', bytes: [0x50, 0x4b, 0x03, 0x04] },
   { what: 'ZIP archive', bytes: [0x50, 0x4b, 0x05, 0x06] },
   { what: 'ZIP archive', bytes: [0x50, 0x4b, 0x07, 0x08] },
   { what: 'Microsoft Office (OLE) document', bytes: [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1] },
