@@ -4,7 +4,6 @@ import { acquireDevice, type AcquiredDevice, type GpuInfo } from './device';
 import { GpuError } from './errors';
 import { packParams, type Kernel } from './kernel';
 
-
 /** One kernel bound to its buffers: encode it into any compute pass, as often as needed. */
 export interface Dispatch<P extends string = string> {
   readonly label: string;
