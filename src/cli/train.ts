@@ -89,7 +89,8 @@ function checkedPlan(gpu: Gpu, model: BaseModel, config: SweepConfig): SweepPlan
   const plan = planSweep(gpu, model.cfg, model.weights, config, gpu.info.isSoftware ? totalmem() : undefined);
   if (plan.problems.length > 0)
     throw new UsageError(
-      `the grid of ${plan.runs} runs does not fit this device: ${plan.problems.join('; ')} (try fewer runs, or a smaller --batch or --seq)`,
+      `the grid of ${plan.runs} runs does not fit this device: ${plan.problems.slice(0, 2).join('; ')}` +
+        `${plan.problems.length > 2 ? ` (and ${plan.problems.length - 2} more)` : ''}; try fewer runs, or a smaller --batch or --seq`,
     );
   return plan;
 }

@@ -24,7 +24,10 @@ export class PlanningGpu extends Gpu {
   }
 
   get largest(): Allocation | undefined {
-    return this.allocations.reduce<Allocation | undefined>((m, a) => (m && m.bytes >= a.bytes ? m : a), undefined);
+    return this.allocations.reduce<Allocation | undefined>(
+      (m, a) => (m && m.bytes >= a.bytes ? m : a),
+      undefined,
+    );
   }
 
   override buffer(data: ArrayBufferView | number, label = 'buffer'): GPUBuffer {
@@ -34,7 +37,7 @@ export class PlanningGpu extends Gpu {
     const max = Math.min(maxBufferSize, maxStorageBufferBindingSize);
     if (bytes > max)
       this.problems.push(
-        `buffer ${label} needs ${bytes} bytes, over the device's ${bytes > maxBufferSize ? 'maxBufferSize' : 'maxStorageBufferBindingSize'} ${max}`,
+        `buffer ${label} needs ${formatBytes(bytes)}, over the device's ${bytes > maxBufferSize ? 'maxBufferSize' : 'maxStorageBufferBindingSize'} of ${formatBytes(max)}`,
       );
     return { label, size: bytes, destroy() {} } as unknown as GPUBuffer;
   }
@@ -56,4 +59,16 @@ export class PlanningGpu extends Gpu {
     this.allocations.push({ label: `${kernel.label}.params`, bytes: bufferSize(kernel.paramBytes) });
     return { label: kernel.label, workgroups, encode() {}, setParams() {} };
   }
+}
+
+/** 1.50 GiB, 12.00 KiB, 16 bytes. */
+export function formatBytes(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} bytes` : `${v.toFixed(2)} ${units[i]}`;
 }

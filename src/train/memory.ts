@@ -1,7 +1,9 @@
 // How much GPU memory a sweep takes, and whether it fits the device: the engine is built on a PlanningGpu,
 // so the count comes from the very code that allocates a real sweep.
 import type { Gpu } from '../gpu/context';
-import { PlanningGpu, type Allocation } from '../gpu/planning';
+import { formatBytes, PlanningGpu, type Allocation } from '../gpu/planning';
+
+export { formatBytes } from '../gpu/planning';
 import type { LabGptConfig, Weights } from '../model/config';
 import type { BatchSource } from './batch';
 import type { SweepConfig } from './config';
@@ -42,17 +44,8 @@ export function planSweep(
   const bytes = planning.totalBytes;
   const problems = [...planning.problems];
   if (memoryBytes !== undefined && bytes > memoryBytes)
-    problems.push(`${formatBytes(bytes)} in all, over the ${formatBytes(memoryBytes)} of memory available`);
+    problems.unshift(
+      `${formatBytes(bytes)} in all, over the ${formatBytes(memoryBytes)} of memory available`,
+    );
   return { runs: config.runs.length, bytes, largest: planning.largest, problems };
-}
-
-export function formatBytes(n: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} bytes` : `${v.toFixed(2)} ${units[i]}`;
 }
