@@ -159,10 +159,10 @@ describe('referenceStep', () => {
     // The first AdamW step moves a scalar by lr·sign(g) (m̂/(√v̂ + ε) = ±1 up to ε), after the decay
     // p·(1 − lr·wd).
     expect(plus.A[0]).toBeCloseTo(1 * (1 - 0.01 * 0.1) - 0.01, 8);
-    expect(plus.B[0]).toBeCloseTo(2 * (1 - 0.04 * 0.1) + 0.04, 8);
+    expect(plus.B[0]).toBeCloseTo(2 * (1 - 0.04 * 0.1) + 0.04, 7);
     const named = createOptimState([1], [2]);
     referenceStep('loraplus-adamw', named, grads, h, scalarLayout);
-    expect(named.B[0]).toBeCloseTo(2 * (1 - 0.16 * 0.1) + 0.16, 8);
+    expect(named.B[0]).toBeCloseTo(2 * (1 - 0.16 * 0.1) + 0.16, 7);
     expect(named.A[0]).toBe(plus.A[0]);
   });
 
