@@ -65,13 +65,19 @@ export const isPosInt = (v: number) => Number.isInteger(v) && v > 0;
 export const isNonNegInt = (v: number) => Number.isInteger(v) && v >= 0;
 export const isPositive = (v: number) => v > 0;
 
-export function numList(f: ParsedFlags, name: string): number[] | undefined {
+/** A comma list of numbers that each pass `check` (default: positive); undefined when the flag is absent. */
+export function numList(
+  f: ParsedFlags,
+  name: string,
+  check: (v: number) => boolean = isPositive,
+  what = 'positive numbers',
+): number[] | undefined {
   const v = str(f, name);
   if (v === undefined) return undefined;
   const items = v.split(',').map((s) => s.trim());
   const nums = items.map(Number);
-  if (items.some((s) => s === '') || nums.some((n) => !Number.isFinite(n) || n <= 0)) {
-    throw new UsageError(`--${name} must be a comma-separated list of positive numbers (got '${v}')`);
+  if (items.some((s) => s === '') || nums.some((n) => !Number.isFinite(n) || !check(n))) {
+    throw new UsageError(`--${name} must be a comma-separated list of ${what} (got '${v}')`);
   }
   return nums;
 }

@@ -78,8 +78,9 @@ describe('lora-lab', () => {
       expect(r.losses.every(Number.isFinite)).toBe(true);
       expect(r.validation.map((v: { step: number }) => v.step)).toEqual([2, 4]);
     }
+    // Existing readers' columns first; each run's hyper-parameters appended.
     expect(readFileSync(join(dir, 'out/results.csv'), 'utf8').split('\n')[0]).toBe(
-      'run,optimizer,lr,step,train_loss,val_loss,diverged_at_step',
+      'run,optimizer,lr,step,train_loss,val_loss,diverged_at_step,damping,weight_decay,beta1,beta2,eps,loraplus_ratio',
     );
     const log = readFileSync(join(dir, 'log.jsonl'), 'utf8')
       .trim()
@@ -129,7 +130,108 @@ describe('lora-lab', () => {
     expect(log.map((l) => Object.keys(l).join())).toEqual(['step,loss', 'step,loss']);
   });
 
+  it('a two-axis sweep: the grid is the product of the lists; ids and results name each run’s values', async () => {
+    const c = capture();
+    const code = await main([
+      'sweep',
+      '--model',
+      join(dir, 'model.safetensors'),
+      '--data',
+      join(dir, 'data.txt'),
+      '--steps',
+      '2',
+      '--batch',
+      '2',
+      '--seq',
+      '8',
+      '--optimizers',
+      'riemannian-adamw,loraplus-adamw',
+      '--lrs',
+      '1e-3',
+      '--dampings',
+      '1e-6,1e-4',
+      '--weight-decays',
+      '0',
+      '--beta2s',
+      '0.99,0.999',
+      '--val-fraction',
+      '0',
+      '--out',
+      join(dir, 'grid/results.json'),
+    ]);
+    c.restore();
+    expect(code, c.err.join('')).toBe(0);
+    const res = JSON.parse(readFileSync(join(dir, 'grid/results.json'), 'utf8'));
+    const ids = res.runs.map((r: { id: string }) => r.id);
+    expect(ids).toHaveLength(8);
+    expect(ids.slice(0, 4)).toEqual([
+      'riemannian-adamw@0.001,damping=1e-6,beta2=0.99',
+      'riemannian-adamw@0.001,damping=1e-6,beta2=0.999',
+      'riemannian-adamw@0.001,damping=1e-4,beta2=0.99',
+      'riemannian-adamw@0.001,damping=1e-4,beta2=0.999',
+    ]);
+    expect(res.runs[2].hyper).toEqual({
+      damping: 1e-4,
+      weightDecay: 0,
+      beta1: 0.9,
+      beta2: 0.99,
+      eps: 1e-8,
+      loraplusRatio: 1,
+    });
+    // loraplus-adamw: AdamW with λ = 16 unless --loraplus-ratios is given.
+    expect(res.runs[4]).toMatchObject({ optimizer: 'loraplus-adamw', hyper: { loraplusRatio: 16 } });
+    expect(res.config.runs[2]).toMatchObject({ damping: 1e-4, weightDecay: 0, beta2: 0.99 });
+    const csv = readFileSync(join(dir, 'grid/results.csv'), 'utf8').split('\n');
+    expect(csv[1].split(',').slice(-6)).toEqual(['0.000001', '0', '0.9', '0.99', '1e-8', '1']);
+  });
+
+  it('--grid-size-only prints the runs and their GPU memory; a grid over the device limits exits 2', async () => {
+    const model = ['--model', join(dir, 'model.safetensors'), '--seq', '8', '--batch', '2'];
+    let c = capture();
+    let code = await main([
+      'sweep',
+      ...model,
+      '--lrs',
+      '1e-3,1e-2',
+      '--dampings',
+      '1e-6,1e-4,1e-2',
+      '--grid-size-only',
+    ]);
+    c.restore();
+    expect(code, c.err.join('')).toBe(0);
+    const line = c.out.join('');
+    expect(line).toMatch(/^12 runs, [\d.]+ (KiB|MiB) of GPU memory \(\d+ bytes; largest buffer \w+/);
+    const bytes = (args: string[]) => Number(/\((\d+) bytes/.exec(args.join(''))![1]);
+    c = capture();
+    await main(['sweep', ...model, '--lrs', '1e-3', '--optimizers', 'adamw', '--grid-size-only']);
+    c.restore();
+    expect(bytes(c.out)).toBeLessThan(bytes([line])); // 1 run needs less than 12
+    c = capture();
+    code = await main([
+      'sweep',
+      ...model.slice(0, 4),
+      '--batch',
+      '400000',
+      '--lrs',
+      '1e-3,1e-2',
+      '--grid-size-only',
+    ]);
+    c.restore();
+    expect(code).toBe(2);
+    expect(c.err).toHaveLength(1);
+    expect(c.err[0]).toMatch(
+      /the grid of 4 runs does not fit this device: .*buffer \w+ needs [\d.]+ [GMT]iB, over the device's max\w+ of /,
+    );
+  });
+
   it.each([
+    [['sweep', '--dampings', '1e-6,0'], /--dampings must be a comma-separated list of positive numbers/],
+    [['sweep', '--weight-decays', '0,-1'], /--weight-decays must be .* non-negative numbers/],
+    [['sweep', '--beta2s', '0.99,1'], /--beta2s must be .* numbers in \[0, 1\)/],
+    [['sweep', '--loraplus-ratios', '1,x'], /--loraplus-ratios must be .* positive numbers/],
+    [['sweep', '--damping', '1e-6', '--dampings', '1e-4,1e-2'], /give --damping or --dampings, not both/],
+    [['sweep', '--dampings', '1e-4,1e-4'], /duplicate run/],
+    [['train', '--dampings', '1e-4'], /unknown flag --dampings/],
     [['sweep', '--steps', '0'], /--steps must be a positive integer/],
     [['sweep', '--bogus'], /unknown flag --bogus/],
     [['train', '--optimizer', 'adam'], /--optimizer must be one of/],

@@ -9,7 +9,7 @@ usage: lora-lab <command> [flags]       (lora-lab <command> --help for its flags
 
 commands:
   train      train one run (one optimizer, one learning rate)
-  sweep      train a grid of optimizers × learning rates in lockstep; writes results JSON + CSV
+  sweep      train a grid (optimizers × learning rates × hyper-parameter lists) in lockstep; writes JSON + CSV
   generate   sample text from the base model, or from base + adapter (onnxruntime-web)
   export     --merged: write the base ONNX with an adapter merged into its weights
   info       print the WebGPU adapter this machine offers

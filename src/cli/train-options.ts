@@ -1,8 +1,8 @@
 // The flags of `lora-lab train` and `lora-lab sweep`, parsed once into one typed options object before
 // any work starts. Every default lives in TRAIN_DEFAULTS; the help text is printed from the same table.
 import { parseTargets } from '../model/lora-layout';
-import { OPTIMIZERS, type OptimizerKind } from '../optim/optimizer';
-import { DEFAULT_SWEEP, gridRuns, validateSweep, type SweepConfig } from '../train/config';
+import { LORAPLUS_DEFAULT_RATIO, OPTIMIZERS, type OptimizerKind } from '../optim/optimizer';
+import { DEFAULT_SWEEP, gridRuns, validateSweep, type GridAxes, type SweepConfig } from '../train/config';
 import {
   choice,
   isNonNegInt,
@@ -45,6 +45,8 @@ export interface TrainOptions {
   config: SweepConfig;
   /** LoRA shape flags given explicitly: an --init-adapter's own rank/targets/alpha yield only to these. */
   given: { rank: boolean; targets: boolean; alpha: boolean };
+  /** Sweep only: print the grid's size and memory, then stop. */
+  gridSizeOnly: boolean;
 }
 
 const D = TRAIN_DEFAULTS;
@@ -165,6 +167,31 @@ export const SWEEP_FLAGS: FlagSpec[] = [
   },
   { name: 'lrs', value: '<list>', help: 'comma list of learning rates', default: list(D.lrs.map(sci)) },
   {
+    name: 'dampings',
+    value: '<list>',
+    help: 'comma list of Riemannian dampings δ: the grid takes each (instead of --damping)',
+  },
+  {
+    name: 'weight-decays',
+    value: '<list>',
+    help: 'comma list of weight decays: the grid takes each (instead of --weight-decay)',
+  },
+  {
+    name: 'beta2s',
+    value: '<list>',
+    help: 'comma list of Adam β2: the grid takes each (instead of --betas)',
+  },
+  {
+    name: 'loraplus-ratios',
+    value: '<list>',
+    help: "comma list of LoRA+ ratios (B's learning rate = ratio × lr): the grid takes each",
+    default: `1 (${LORAPLUS_DEFAULT_RATIO} for loraplus-adamw)`,
+  },
+  {
+    name: 'grid-size-only',
+    help: "print the number of runs and the GPU memory they need, then stop (exit 2 if over the device's limits)",
+  },
+  {
     name: 'out',
     value: '<results.json>',
     help: 'results JSON; a CSV is written beside it',
@@ -210,7 +237,24 @@ function runs(kind: TrainCommandKind, f: ParsedFlags) {
       [num(f, 'lr', D.lr, isPositive, 'a positive number')],
     );
   const optimizers = optimizerList(str(f, 'optimizers') ?? list(D.optimizers));
-  return gridRuns(optimizers, numList(f, 'lrs') ?? D.lrs);
+  return gridRuns(optimizers, numList(f, 'lrs') ?? D.lrs, gridAxes(f));
+}
+
+/** The per-run axes of `sweep`; each list flag replaces its single-value flag. */
+function gridAxes(f: ParsedFlags): GridAxes {
+  for (const [one, many] of [
+    ['damping', 'dampings'],
+    ['weight-decay', 'weight-decays'],
+    ['betas', 'beta2s'],
+  ])
+    if (f.has(one) && f.has(many)) throw new UsageError(`give --${one} or --${many}, not both`);
+  const isBeta = (v: number) => v >= 0 && v < 1;
+  return {
+    damping: numList(f, 'dampings'),
+    weightDecay: numList(f, 'weight-decays', (v) => v >= 0, 'non-negative numbers'),
+    beta2: numList(f, 'beta2s', isBeta, 'numbers in [0, 1)'),
+    loraplusRatio: numList(f, 'loraplus-ratios'),
+  };
 }
 
 /** Parse and check every flag; 'help' when --help was given. Bad values throw a UsageError (exit 2). */
@@ -267,6 +311,7 @@ export function parseTrainOptions(kind: TrainCommandKind, argv: readonly string[
     outPath: str(f, 'out') ?? D.out,
     config,
     given: { rank: f.has('rank'), targets: f.has('targets'), alpha: f.has('alpha') },
+    gridSizeOnly: f.has('grid-size-only'),
   };
 }
 

@@ -3,8 +3,12 @@
 import { dirname, join, basename, extname } from 'node:path';
 import { Gpu } from '../gpu/context';
 import type { LabGptConfig } from '../model/config';
+import { totalmem } from 'node:os';
 import { batchShortfall } from '../data/batches';
-import { batchSource } from '../train/batch';
+import type { BaseModel } from '../io/load';
+import { batchSource, type BatchSource } from '../train/batch';
+import type { SweepConfig } from '../train/config';
+import { formatBytes, planSweep, type SweepPlan } from '../train/memory';
 import { SweepEngine, type InitialAdapter } from '../train/sweep';
 import { SweepDriver } from '../train/driver';
 import { collectResults } from '../train/collect';
@@ -48,6 +52,14 @@ export async function trainCommand(
   const { config } = o;
   const model = loadModelFile(o.modelPath);
   checkSeq(config, model.cfg.n_positions);
+  if (o.gridSizeOnly) {
+    initialAdapter(o, model.cfg); // its rank and targets size the grid
+    return withGpu(async (gpu) => {
+      const plan = checkedPlan(gpu, model, config);
+      out.write(`${gridSizeLine(plan)}\n`);
+      return 0;
+    });
+  }
   const ds = loadDatasetFile(o.dataPath, { skipBadLines: o.skipBadLines });
   for (const w of ds.warnings) err.write(`warning: ${w}\n`);
   const init = initialAdapter(o, model.cfg);
@@ -59,8 +71,50 @@ export async function trainCommand(
   }
   const short = batchShortfall(ds.name, source.trainTokens, config.batch, config.seq);
   if (short) err.write(`warning: ${short}\n`);
+  return withGpu(async (gpu) => {
+    checkedPlan(gpu, model, config);
+    await run(o, gpu, model, ds.name, source, init, out, err);
+    return 0;
+  });
+}
 
+async function withGpu(work: (gpu: Gpu) => Promise<number>): Promise<number> {
   const gpu = await Gpu.create();
+  try {
+    return await work(gpu);
+  } finally {
+    gpu.destroy();
+  }
+}
+
+/** The sweep's memory on this device; a grid over its limits is a usage error (exit 2). */
+function checkedPlan(gpu: Gpu, model: BaseModel, config: SweepConfig): SweepPlan {
+  // WebGPU does not tell a GPU's memory; a CPU fallback's is the host's.
+  const plan = planSweep(gpu, model.cfg, model.weights, config, gpu.info.isSoftware ? totalmem() : undefined);
+  if (plan.problems.length > 0)
+    throw new UsageError(
+      `the grid of ${plan.runs} runs does not fit this device: ${plan.problems.slice(0, 2).join('; ')}` +
+        `${plan.problems.length > 2 ? ` (and ${plan.problems.length - 2} more)` : ''}; try fewer runs, or a smaller --batch or --seq`,
+    );
+  return plan;
+}
+
+export function gridSizeLine(p: SweepPlan): string {
+  const largest = p.largest ? `; largest buffer ${p.largest.label}, ${formatBytes(p.largest.bytes)}` : '';
+  return `${p.runs} runs, ${formatBytes(p.bytes)} of GPU memory (${p.bytes} bytes${largest})`;
+}
+
+async function run(
+  o: TrainOptions,
+  gpu: Gpu,
+  model: BaseModel,
+  datasetName: string,
+  source: BatchSource,
+  init: InitialAdapter | undefined,
+  out: Writer,
+  err: Writer & { isTTY?: boolean },
+): Promise<void> {
+  const { kind, config } = o;
   const report = new TrainReporter({
     out,
     err,
@@ -75,7 +129,7 @@ export async function trainCommand(
     engine,
     driver,
     { name: model.name, cfg: model.cfg },
-    { name: ds.name, trainTokens: source.trainTokens, valTokens: source.valTokens },
+    { name: datasetName, trainTokens: source.trainTokens, valTokens: source.valTokens },
   );
   report.start();
   await driver.run();
@@ -105,6 +159,4 @@ export async function trainCommand(
     }
   }
   engine.destroy();
-  gpu.destroy();
-  return 0;
 }

@@ -4,7 +4,6 @@ import { acquireDevice, type AcquiredDevice, type GpuInfo } from './device';
 import { GpuError } from './errors';
 import { packParams, type Kernel } from './kernel';
 
-
 /** One kernel bound to its buffers: encode it into any compute pass, as often as needed. */
 export interface Dispatch<P extends string = string> {
   readonly label: string;
@@ -26,6 +25,12 @@ function GPUBufferUsageFlags(): number {
 }
 const UNIFORM_USAGE = 0x0040 | 0x0008;
 const MAP_READ_USAGE = 0x0001 | 0x0008;
+
+/** Bytes `Gpu.buffer` allocates for this data or size: rounded up to 4, at least 16. */
+export function bufferSize(data: ArrayBufferView | number): number {
+  const bytes = typeof data === 'number' ? data : data.byteLength;
+  return Math.max(16, Math.ceil(bytes / 4) * 4);
+}
 
 export class Gpu {
   readonly device: GPUDevice;
@@ -65,8 +70,7 @@ export class Gpu {
   /** A storage buffer, zero-filled, or holding `data`. Sizes are rounded up to 4 bytes (min 4). */
   buffer(data: ArrayBufferView | number, label = 'buffer'): GPUBuffer {
     this.checkAlive(label);
-    const bytes = typeof data === 'number' ? data : data.byteLength;
-    const size = Math.max(16, Math.ceil(bytes / 4) * 4);
+    const size = bufferSize(data);
     const max = this.device.limits.maxBufferSize;
     if (size > max)
       throw new GpuError(

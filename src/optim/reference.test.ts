@@ -151,6 +151,21 @@ describe('referenceStep', () => {
     expect(s.B[0]).toBeCloseTo(2 * 0.999 + 0.1, 15);
   });
 
+  it('LoRA+: B steps (and decays) at λ·lr, A at lr; loraplus-adamw is λ = 16', () => {
+    const h = { ...defaultHyper(0.01), weightDecay: 0.1 };
+    const grads = { dA: [0.5], dB: [-0.25] };
+    const plus = createOptimState([1], [2]);
+    referenceStep('adamw', plus, grads, { ...h, loraplusRatio: 4 }, scalarLayout);
+    // The first AdamW step moves a scalar by lr·sign(g) (m̂/(√v̂ + ε) = ±1 up to ε), after the decay
+    // p·(1 − lr·wd).
+    expect(plus.A[0]).toBeCloseTo(1 * (1 - 0.01 * 0.1) - 0.01, 8);
+    expect(plus.B[0]).toBeCloseTo(2 * (1 - 0.04 * 0.1) + 0.04, 7);
+    const named = createOptimState([1], [2]);
+    referenceStep('loraplus-adamw', named, grads, h, scalarLayout);
+    expect(named.B[0]).toBeCloseTo(2 * (1 - 0.16 * 0.1) + 0.16, 7);
+    expect(named.A[0]).toBe(plus.A[0]);
+  });
+
   // Two adapters of different shapes, so a wrong offset or stride shows.
   const cfg2 = cfgOf(1, 4);
   const layout2 = loraLayout(cfg2, { r: 3, alpha: 6, targets: ['c_attn', 'mlp.c_proj'] });

@@ -2,7 +2,14 @@
 import type { LabGptConfig } from '../model/config';
 import type { SweepDriver, SweepEvent } from './driver';
 import type { SweepEngine } from './sweep';
-import type { RunResult, SweepResults } from './results';
+import type { RunResult, RunHyperValues, SweepResults } from './results';
+import type { RunSpec } from './config';
+import { resolveRunHyper, type OptimizerHyper } from '../optim/optimizer';
+
+function runHyperValues(spec: RunSpec, sweep: OptimizerHyper): RunHyperValues {
+  const { kind: _kind, ...values } = resolveRunHyper(spec.optimizer, spec, sweep);
+  return values;
+}
 
 export function collectResults(
   engine: SweepEngine,
@@ -28,6 +35,7 @@ export function collectResults(
         choleskyFallbacks: 0,
         gradNorm: null,
         updateNorm: null,
+        hyper: runHyperValues(host.spec, engine.config.hyper),
       };
       byId.set(host.spec.id, r);
     }

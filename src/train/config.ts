@@ -56,9 +56,67 @@ export function runId(optimizer: OptimizerKind, lr: number): string {
   return `${optimizer}@${lr}`;
 }
 
-/** One run per (optimizer, learning rate) pair. */
-export function gridRuns(optimizers: readonly OptimizerKind[], lrs: readonly number[]): RunSpec[] {
-  return optimizers.flatMap((optimizer) => lrs.map((lr) => ({ id: runId(optimizer, lr), optimizer, lr })));
+/** Per-run hyper-parameter axes of a grid: each list multiplies the runs; a single value sets it for all. */
+export type GridAxes = { [K in keyof RunOverrides]?: readonly number[] };
+
+/** The name of each axis in run ids (and the flag it comes from, singular). */
+export const AXIS_NAMES: Record<keyof RunOverrides, string> = {
+  damping: 'damping',
+  weightDecay: 'weight-decay',
+  beta1: 'beta1',
+  beta2: 'beta2',
+  eps: 'eps',
+  loraplusRatio: 'loraplus-ratio',
+};
+
+/** 1e-4 rather than 0.0001; 0.01 and 16 as they are. */
+export function shortNumber(x: number): string {
+  const plain = String(x);
+  const exp = x.toExponential();
+  return exp.length < plain.length ? exp : plain;
+}
+
+/**
+ * The grid: every optimizer × learning rate × value of each axis. A run's id names its optimizer and
+ * learning rate (`adamw@0.001`), then every axis value that varies across the grid (`,damping=1e-4`).
+ */
+export function gridRuns(
+  optimizers: readonly OptimizerKind[],
+  lrs: readonly number[],
+  axes: GridAxes = {},
+): RunSpec[] {
+  let runs: RunSpec[] = optimizers.flatMap((optimizer) =>
+    lrs.map((lr) => ({ id: runId(optimizer, lr), optimizer, lr })),
+  );
+  for (const key of Object.keys(AXIS_NAMES) as (keyof RunOverrides)[]) {
+    const values = axes[key];
+    if (!values || values.length === 0) continue;
+    const named = values.length > 1;
+    runs = runs.flatMap((run) =>
+      values.map((v) => ({
+        ...run,
+        [key]: v,
+        id: named ? `${run.id},${AXIS_NAMES[key]}=${shortNumber(v)}` : run.id,
+      })),
+    );
+  }
+  return runs;
+}
+
+/** Checks a run's own hyper-parameters; throws naming the first bad one. */
+function validateOverrides(r: RunSpec): void {
+  const bad = (what: string, v: number) => new Error(`run '${r.id}': ${what} (got ${v})`);
+  if (r.damping !== undefined && !(r.damping > 0)) throw bad('damping must be > 0', r.damping);
+  if (r.weightDecay !== undefined && !(r.weightDecay >= 0))
+    throw bad('weight decay must be >= 0', r.weightDecay);
+  for (const [name, b] of [
+    ['beta1', r.beta1],
+    ['beta2', r.beta2],
+  ] as const)
+    if (b !== undefined && !(b >= 0 && b < 1)) throw bad(`${name} must be in [0, 1)`, b);
+  if (r.eps !== undefined && !(r.eps > 0)) throw bad('eps must be > 0', r.eps);
+  if (r.loraplusRatio !== undefined && !(r.loraplusRatio > 0 && Number.isFinite(r.loraplusRatio)))
+    throw bad('LoRA+ ratio must be a positive number', r.loraplusRatio);
 }
 
 /** Checks a config and throws an Error naming the first bad field. */
@@ -89,6 +147,7 @@ export function validateSweep(c: SweepConfig, maxPositions: number): void {
       throw new Error(`unknown optimizer '${r.optimizer}' (choose from ${OPTIMIZERS.join(', ')})`);
     if (!(r.lr > 0 && Number.isFinite(r.lr)))
       throw new Error(`learning rate must be a positive number (got ${r.lr})`);
+    validateOverrides(r);
     if (ids.has(r.id)) throw new Error(`duplicate run '${r.id}'`);
     ids.add(r.id);
   }

@@ -1,4 +1,5 @@
 // A sweep's results: JSON (config, per-run per-step losses, validation losses, diverged step, timings) and CSV.
+import type { RunHyper } from '../optim/optimizer';
 import type { SweepConfig } from './config';
 
 export interface RunResult {
@@ -17,7 +18,11 @@ export interface RunResult {
   /** Last sampled gradient and update norms (L2 over all LoRA parameters of the run). */
   gradNorm: number | null;
   updateNorm: number | null;
+  /** The run's hyper-parameters as it trained with them (its own, else the sweep's). */
+  hyper: RunHyperValues;
 }
+
+export type RunHyperValues = Omit<RunHyper, 'kind'>;
 
 export interface SweepResults {
   version: 1;
@@ -36,15 +41,22 @@ function csvField(v: string | number | null): string {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** Long format: one row per run per step, with the validation loss where one was measured. */
+/**
+ * Long format: one row per run per step, with the validation loss where one was measured, then the run's
+ * hyper-parameters (columns added at the end, so readers of the first seven keep working).
+ */
 export function resultsToCsv(r: SweepResults): string {
-  const lines = ['run,optimizer,lr,step,train_loss,val_loss,diverged_at_step'];
+  const lines = [
+    'run,optimizer,lr,step,train_loss,val_loss,diverged_at_step,damping,weight_decay,beta1,beta2,eps,loraplus_ratio',
+  ];
   for (const run of r.runs) {
     const val = new Map(run.validation.map((v) => [v.step, v.loss]));
+    const h = run.hyper;
+    const hyper = [h.damping, h.weightDecay, h.beta1, h.beta2, h.eps, h.loraplusRatio];
     run.losses.forEach((loss, i) => {
       const step = i + 1;
       lines.push(
-        [run.id, run.optimizer, run.lr, step, loss, val.get(step) ?? null, run.divergedAtStep]
+        [run.id, run.optimizer, run.lr, step, loss, val.get(step) ?? null, run.divergedAtStep, ...hyper]
           .map(csvField)
           .join(','),
       );

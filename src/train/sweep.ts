@@ -79,14 +79,8 @@ export class SweepEngine {
   }
 
   /** Rebuild a sweep from checkpoint bytes (checkpoint.ts), on the same base model and data. */
-  static restore(
-    gpu: Gpu,
-    cfg: LabGptConfig,
-    weights: Weights,
-    bytes: Uint8Array,
-    data: BatchSource,
-  ): SweepEngine {
-    return restoreSweep(gpu, cfg, weights, bytes, data);
+  static restore(...args: Parameters<typeof restoreSweep>): SweepEngine {
+    return restoreSweep(...args);
   }
 
   get R(): number {

@@ -1,0 +1,74 @@
+// A dry run of allocation: a Gpu whose buffers and dispatches are only recorded. Building a sweep on it
+// runs the engine's own allocation code, so the bytes it adds up are what the real sweep would take,
+// and the device limits a real build would hit are collected instead of thrown.
+import { bufferSize, Gpu, type Dispatch } from './context';
+import type { Kernel } from './kernel';
+
+export interface Allocation {
+  label: string;
+  bytes: number;
+}
+
+export class PlanningGpu extends Gpu {
+  readonly allocations: Allocation[] = [];
+  /** Limits a real build would exceed, one line each. */
+  readonly problems: string[] = [];
+
+  /** Plans against the limits of a real device (nothing is allocated on it). */
+  constructor(real: Gpu) {
+    super({ device: real.device, info: real.info });
+  }
+
+  get totalBytes(): number {
+    return this.allocations.reduce((acc, a) => acc + a.bytes, 0);
+  }
+
+  get largest(): Allocation | undefined {
+    return this.allocations.reduce<Allocation | undefined>(
+      (m, a) => (m && m.bytes >= a.bytes ? m : a),
+      undefined,
+    );
+  }
+
+  override buffer(data: ArrayBufferView | number, label = 'buffer'): GPUBuffer {
+    const bytes = bufferSize(data);
+    this.allocations.push({ label, bytes });
+    const { maxBufferSize, maxStorageBufferBindingSize } = this.device.limits;
+    const max = Math.min(maxBufferSize, maxStorageBufferBindingSize);
+    if (bytes > max)
+      this.problems.push(
+        `buffer ${label} needs ${formatBytes(bytes)}, over the device's ${bytes > maxBufferSize ? 'maxBufferSize' : 'maxStorageBufferBindingSize'} of ${formatBytes(max)}`,
+      );
+    return { label, size: bytes, destroy() {} } as unknown as GPUBuffer;
+  }
+
+  override write(): void {}
+
+  override prepare<B extends string, P extends string>(
+    kernel: Kernel<B, P>,
+    _buffers: Record<B, GPUBuffer>,
+    params: Record<P, number>,
+    constants: Record<string, number> = {},
+  ): Dispatch<P> {
+    const workgroups = kernel.workgroups(params, { ...kernel.constants, ...constants });
+    const max = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (workgroups.some((w) => w > max))
+      this.problems.push(
+        `kernel ${kernel.label} needs ${workgroups.join('×')} workgroups, over maxComputeWorkgroupsPerDimension ${max}`,
+      );
+    this.allocations.push({ label: `${kernel.label}.params`, bytes: bufferSize(kernel.paramBytes) });
+    return { label: kernel.label, workgroups, encode() {}, setParams() {} };
+  }
+}
+
+/** 1.50 GiB, 12.00 KiB, 16 bytes. */
+export function formatBytes(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} bytes` : `${v.toFixed(2)} ${units[i]}`;
+}
