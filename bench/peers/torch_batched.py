@@ -275,7 +275,7 @@ def main():
     ap.add_argument("--trials", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--rs", default="1,4,8,16,64")
-    ap.add_argument("--modes", default="eager,graph,compile,bf16")
+    ap.add_argument("--modes", default="eager,graph,bf16,compile")
     ap.add_argument("--compile-mode", default="reduce-overhead", help="or max-autotune-no-cudagraphs (slow to compile)")
     ap.add_argument("--graph-solve", choices=["triangular", "cholesky_solve"], default="triangular")
     ap.add_argument("--compile-rs", default="8", help="R values timed with torch.compile (compiling is slow)")
@@ -343,8 +343,37 @@ def main():
                 print(f"  {mode} vs our engine ({args.check}): max |diff| of the first losses = {worst:.2e}")
 
     results = {}
+
+    def write_report():
+        """Rewritten after each mode, so that a slow or failing mode (compile) keeps what came before."""
+        primary = "graph" if results.get("graph") else next((m for m in modes if results.get(m)), "eager")
+        report = dict(
+            device=name,
+            torch=torch.__version__,
+            model=model_name,
+            modelSize=args.model_size,
+            n_layer=cfg["n_layer"],
+            n_embd=cfg["n_embd"],
+            batch=args.batch,
+            seq=seq,
+            attention=f"{args.attention}, batched runs, {primary}",
+            peerKind="batched",
+            primaryMode=primary,
+            choleskySolve=solve,
+            compileMode=args.compile_mode,
+            perOptimizer=[],
+            sweep=results.get(primary, []),
+            modes=results,
+            losses=dict(steps=args.loss_steps, lr=args.loss_lr, byRun=losses, mode=loss_mode, byMode=by_mode),
+            graphSolve=GRAPH_SOLVE,
+            errors=errors,
+        )
+        with open(args.out, "w") as f:
+            json.dump(report, f, indent=1)
+
     for mode in modes:
         rows = []
+        results[mode] = rows
         for R in rs if mode != "compile" else compile_rs:
             try:
                 ms, peak = time_sweep(model, R, A0, rank, hp, device, mode, batches, args.steps, args.warmup, args.trials, args.compile_mode)
@@ -357,32 +386,8 @@ def main():
             tps = R * tokens_per_step / ms * 1000
             rows.append(dict(R=R, msPerStep=ms, tokensPerSec=tps, peakMemoryBytes=peak, totalSeconds=ms * args.steps / 1000, steps=args.steps, msPerRunStep=ms / R))
             print(f"  {mode:8s} R={R:<3d} {ms:8.3f} ms/step  {tps:12.0f} tokens/s  peak {peak / 2**20:8.1f} MiB")
-        results[mode] = rows
-
-    primary = "graph" if results.get("graph") else next((m for m in modes if results.get(m)), "eager")
-    report = dict(
-        device=name,
-        torch=torch.__version__,
-        model=model_name,
-        modelSize=args.model_size,
-        n_layer=cfg["n_layer"],
-        n_embd=cfg["n_embd"],
-        batch=args.batch,
-        seq=seq,
-        attention=f"{args.attention}, batched runs, {primary}",
-        peerKind="batched",
-        primaryMode=primary,
-        choleskySolve=solve,
-        compileMode=args.compile_mode,
-        perOptimizer=[],
-        sweep=results.get(primary, []),
-        modes=results,
-        losses=dict(steps=args.loss_steps, lr=args.loss_lr, byRun=losses, mode=loss_mode, byMode=by_mode),
-        graphSolve=GRAPH_SOLVE,
-        errors=errors,
-    )
-    with open(args.out, "w") as f:
-        json.dump(report, f, indent=1)
+            write_report()
+        write_report()
     print(f"wrote {args.out}")
 
 
