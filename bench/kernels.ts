@@ -199,7 +199,7 @@ export async function benchKernels(
     const picked = pickAttentionTiles(D, gpu.device.limits.maxComputeWorkgroupStorageSize);
     for (const tiles of ATTENTION_TILE_CANDIDATES) {
       if (attentionWorkgroupBytes(D, tiles) > gpu.device.limits.maxComputeWorkgroupStorageSize) continue;
-      const tag = `${tiles.TX}x${tiles.BR}k${tiles.KPT}${tiles === picked ? ' (picked)' : ''}`;
+      const tag = `${tiles.WY * tiles.TM}x${tiles.WX * tiles.TN}/${tiles.WX}x${tiles.WY}${tiles === picked ? ' (picked)' : ''}`;
       const fwd = prepareAttentionForward(gpu, { qkv, out, lse }, shape, tiles);
       await time(fwd, `attention forward ${tag}`, `N${N} T${T} H${H} D${D}`);
       const bwd = prepareAttentionBackward(gpu, attnBuffers, shape, tiles);

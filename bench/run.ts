@@ -229,9 +229,10 @@ async function main(): Promise<void> {
     dataset,
     batch,
     seq,
-    steps: toy ? 2 : 30,
-    trials: toy ? 2 : 5,
-    warmup: toy ? 1 : 10,
+    // --sweep-only (GPT-2 small): few steps, each is long.
+    steps: toy ? 2 : sweepOnly ? 5 : 30,
+    trials: toy ? 2 : sweepOnly ? 3 : 5,
+    warmup: toy ? 1 : sweepOnly ? 2 : 10,
     timing: toy ? { targetMs: 5, maxReps: 2, trials: 1 } : { targetMs: 20, maxReps: 200, trials: 5 },
   };
   if (args.includes('--attention-kernels-only')) {

@@ -7,18 +7,19 @@
 //   lse [N·H, T]: logsumexp of each row's scaled scores (forward output, backward input).
 //   delta [N·H, T]: Dᵢ = rowsum(dOᵢ ⊙ Oᵢ) (written by backwardQuery, read by backwardKeyValue).
 //
-// forward           one workgroup per (query tile, head): Q tile staged once, loop over key tiles with
-//                   an online softmax; writes out and lse.
+// forward           one workgroup per (query tile, head): loop over key tiles with an online softmax;
+//                   writes out and lse.
 // backwardQuery     per (query tile, head): Dᵢ, then loop over key tiles: P = exp(s − lse),
-//                   dS = P ⊙ (dO·vᵀ − D), dq = dS·k / sqrt(D).
-// backwardKeyValue  per (key tile, head): loop over query tiles ≥ the keys: dv = Pᵀ·dO, dk = dSᵀ·q / sqrt(D).
-// dq and dk/dv are two kernels because WGSL has no float atomics: one kernel that owns a key tile
+//                   dS = P ⊙ (dO·vᵀ − D), dq += dS·k / sqrt(D).
+// backwardKeyValue  per (key tile, head): loop over query tiles ≥ the keys: dv += Pᵀ·dO, dk += dSᵀ·q / sqrt(D).
+// dq and dk/dv are two kernels because WGSL has no float atomics: a workgroup that owns a key tile
 // cannot add into dq rows that other workgroups also own.
 //
-// Workgroup = TX × BR threads. Thread (tx, ty) owns row ty of the tile (a query, or a key in
-// backwardKeyValue) and, of the BC = TX·KPT columns of a score tile, columns tx + TX·k (k < KPT); of the
-// HD channels of its row's accumulators, channels tx + TX·c (c < ceil(HD / TX)). Rows of HD floats are
-// staged with a stride of HD + 1 so that threads reading different rows hit different banks.
+// Register tiling as in a matmul: WX × WY threads; a score tile is BM = WY·TM rows by BN = WX·TN
+// columns, thread (tx, ty) owning rows ty + WY·a (a < TM) and columns tx + WX·c (c < TN). The q·k and
+// dO·v products run in chunks of KC channels staged in Xs, Ys. Probability (or dS) tiles go to Ps
+// ([column, row]); the second product (P·v, dS·k, ...) reads them against a [BN, HD] tile in Vs, each
+// thread owning rows ty + WY·a and channels tx + WX·c (c < CPT = ceil(HD / WX)).
 
 struct Params { N: u32, T: u32, H: u32, D: u32 }
 
@@ -36,27 +37,28 @@ struct Params { N: u32, T: u32, H: u32, D: u32 }
 @group(0) @binding(5) var<storage, read_write> delta: array<f32>;
 @group(0) @binding(6) var<uniform> bparams: Params;
 
-/** Head size (must equal params.D; the host sets it from the shape). */
+/** Head size (equals params.D; the host sets it from the shape). */
 override HD: u32 = 64u;
-override TX: u32 = 16u;
-override BR: u32 = 16u;
-override KPT: u32 = 1u;
-const MAXK: u32 = 4u;
-const MAXC: u32 = 32u;
+override WX: u32 = 16u;
+override WY: u32 = 16u;
+override TM: u32 = 4u;
+override TN: u32 = 4u;
+override KC: u32 = 16u;
+const MAXT: u32 = 4u;
+const MAXC: u32 = 8u;
 // Finite stand-in for −∞ (masked scores), so that no (−∞) − (−∞) is ever computed.
 const NEG: f32 = -3.0e38;
 
-override BC: u32 = TX * KPT;
-override RS: u32 = HD + 1u;
-override CPT: u32 = (HD + TX - 1u) / TX;
+override BM: u32 = WY * TM;
+override BN: u32 = WX * TN;
+override CPT: u32 = (HD + WX - 1u) / WX;
 
-var<workgroup> rowsA: array<f32, BR * RS>;   // tile rows: q (forward, backwardQuery) or k (backwardKeyValue)
-var<workgroup> rowsB: array<f32, BR * RS>;   // dO (backwardQuery) or v (backwardKeyValue)
-var<workgroup> colsA: array<f32, BC * RS>;   // k (forward, backwardQuery) or q (backwardKeyValue)
-var<workgroup> colsB: array<f32, BC * RS>;   // v (forward, backwardQuery) or dO (backwardKeyValue)
-var<workgroup> tileP: array<f32, BR * BC>;   // [BR, BC] scores / probabilities / dS
-var<workgroup> tileS: array<f32, BR * BC>;
-var<workgroup> colStat: array<f32, 2u * BC>; // lse and D of the column queries (backwardKeyValue)
+var<workgroup> Xs: array<f32, KC * BM>;      // [KC, BM] chunk of the row operand
+var<workgroup> Ys: array<f32, KC * BN>;      // [KC, BN] chunk of the column operand
+var<workgroup> Ps: array<f32, BN * BM>;      // [BN, BM] probabilities or dS, transposed
+var<workgroup> Vs: array<f32, BN * HD>;      // [BN, HD] v, k, dO or q rows of the column tile
+var<workgroup> red: array<f32, BM * WX>;     // [BM, WX] per-thread partial row statistics
+var<workgroup> colStat: array<f32, 2u * BN>; // lse and D of the column queries (backwardKeyValue)
 
 struct Head { b: u32, n: u32, h: u32, C: u32, stride: u32, valid: bool }
 
@@ -66,51 +68,87 @@ fn head(wid: vec3u, p: Params) -> Head {
   return Head(b, b / p.H, b % p.H, C, 3u * C, b < p.N * p.H);
 }
 
-fn put(dst: u32, at: u32, v: f32) {
-  switch dst {
-    case 0u: { rowsA[at] = v; }
-    case 1u: { rowsB[at] = v; }
-    case 2u: { colsA[at] = v; }
-    default: { colsB[at] = v; }
-  }
-}
-
-// Stage `count` rows (positions r0..) of a [T, HD] slice of qkv at `base` (row stride `stride`) into
-// workgroup array `dst` (0 rowsA, 1 rowsB, 2 colsA, 3 colsB), zero past T.
-fn stageQkv(dst: u32, li: u32, count: u32, r0: u32, T: u32, base: u32, stride: u32) {
-  for (var e = li; e < count * HD; e += TX * BR) {
-    let r = e / HD;
-    let d = e % HD;
+// Stage channels d0..d0+KC of rows r0.. (count rows) of a [T, HD] slice of qkv at `base` (row stride
+// `stride`) into Xs (toX) or Ys as [KC, count], zero past T and HD.
+fn stageQkv(toX: bool, li: u32, count: u32, r0: u32, d0: u32, T: u32, base: u32, stride: u32) {
+  for (var e = li; e < count * KC; e += WX * WY) {
+    let r = e / KC;
+    let kk = e % KC;
     var v = 0.0;
-    if (r0 + r < T) { v = qkv[base + (r0 + r) * stride + d]; }
-    put(dst, r * RS + d, v);
+    if (r0 + r < T && d0 + kk < HD) { v = qkv[base + (r0 + r) * stride + d0 + kk]; }
+    if (toX) { Xs[kk * count + r] = v; } else { Ys[kk * count + r] = v; }
   }
 }
 
 // Same for dout (row stride C). Separate from stageQkv so that `forward` never touches `dout`,
 // whose binding number is `params`'s in the forward layout.
-fn stageDout(dst: u32, li: u32, count: u32, r0: u32, T: u32, base: u32, stride: u32) {
-  for (var e = li; e < count * HD; e += TX * BR) {
-    let r = e / HD;
-    let d = e % HD;
+fn stageDout(toX: bool, li: u32, count: u32, r0: u32, d0: u32, T: u32, base: u32, stride: u32) {
+  for (var e = li; e < count * KC; e += WX * WY) {
+    let r = e / KC;
+    let kk = e % KC;
     var v = 0.0;
-    if (r0 + r < T) { v = dout[base + (r0 + r) * stride + d]; }
-    put(dst, r * RS + d, v);
+    if (r0 + r < T && d0 + kk < HD) { v = dout[base + (r0 + r) * stride + d0 + kk]; }
+    if (toX) { Xs[kk * count + r] = v; } else { Ys[kk * count + r] = v; }
   }
 }
 
-// Σ_d rowsX[row, d] · colsX[col, d] over the staged tiles (a: 0 → rowsA·colsA, 1 → rowsB·colsB).
-fn dotRowCol(a: u32, row: u32, col: u32) -> f32 {
-  var s = 0.0;
-  if (a == 0u) {
-    for (var d = 0u; d < HD; d++) { s = fma(rowsA[row * RS + d], colsA[col * RS + d], s); }
-  } else {
-    for (var d = 0u; d < HD; d++) { s = fma(rowsB[row * RS + d], colsB[col * RS + d], s); }
+// Vs ← BN whole rows (positions r0..) of a slice of qkv, zero past T.
+fn tileQkv(li: u32, r0: u32, T: u32, base: u32, stride: u32) {
+  for (var e = li; e < BN * HD; e += WX * WY) {
+    let r = e / HD;
+    var v = 0.0;
+    if (r0 + r < T) { v = qkv[base + (r0 + r) * stride + e % HD]; }
+    Vs[e] = v;
   }
-  return s;
 }
 
-@compute @workgroup_size(TX, BR)
+fn tileDout(li: u32, r0: u32, T: u32, base: u32, stride: u32) {
+  for (var e = li; e < BN * HD; e += WX * WY) {
+    let r = e / HD;
+    var v = 0.0;
+    if (r0 + r < T) { v = dout[base + (r0 + r) * stride + e % HD]; }
+    Vs[e] = v;
+  }
+}
+
+// acc[a, c] += Σ_kk Xs[kk, row a] · Ys[kk, column c] over the staged chunk.
+fn fmaChunk(tx: u32, ty: u32, acc: ptr<function, array<f32, 16>>) {
+  for (var kk = 0u; kk < KC; kk++) {
+    var x: array<f32, MAXT>;
+    var y: array<f32, MAXT>;
+    for (var a = 0u; a < TM; a++) { x[a] = Xs[kk * BM + ty + WY * a]; }
+    for (var c = 0u; c < TN; c++) { y[c] = Ys[kk * BN + tx + WX * c]; }
+    for (var a = 0u; a < TM; a++) {
+      for (var c = 0u; c < TN; c++) { (*acc)[a * MAXT + c] = fma(x[a], y[c], (*acc)[a * MAXT + c]); }
+    }
+  }
+}
+
+// o[a, c] += Σ_kk Ps[kk, row a] · Vs[kk, channel c] over the BN staged columns.
+fn fmaTile(tx: u32, ty: u32, o: ptr<function, array<f32, 32>>) {
+  for (var kk = 0u; kk < BN; kk++) {
+    var p: array<f32, MAXT>;
+    var v: array<f32, MAXC>;
+    for (var a = 0u; a < TM; a++) { p[a] = Ps[kk * BM + ty + WY * a]; }
+    for (var c = 0u; c < CPT; c++) {
+      let d = tx + WX * c;
+      v[c] = select(0.0, Vs[kk * HD + min(d, HD - 1u)], d < HD);
+    }
+    for (var a = 0u; a < TM; a++) {
+      for (var c = 0u; c < CPT; c++) { (*o)[a * MAXC + c] = fma(p[a], v[c], (*o)[a * MAXC + c]); }
+    }
+  }
+}
+
+fn clear16(x: ptr<function, array<f32, 16>>) {
+  for (var e = 0u; e < 16u; e++) { (*x)[e] = 0.0; }
+}
+
+fn clear32(x: ptr<function, array<f32, 32>>) {
+  for (var e = 0u; e < 32u; e++) { (*x)[e] = 0.0; }
+}
+
+@compute @workgroup_size(WX, WY)
 fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
            @builtin(local_invocation_index) li: u32) {
   let hd = head(wid, params);
@@ -118,64 +156,80 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid:
   let T = params.T;
   let tx = lid.x;
   let ty = lid.y;
-  let i0 = wid.x * BR;
-  let i = i0 + ty;
+  let i0 = wid.x * BM;
   let qBase = hd.n * T * hd.stride + hd.h * HD;
   // HF divides the scores by sqrt(D) (rather than multiplying by its inverse).
   let sqrtD = sqrt(f32(HD));
-  stageQkv(0u, li, BR, i0, T, qBase, hd.stride);
-  var m = NEG;
-  var l = 0.0;
-  var o: array<f32, MAXC>;
-  for (var c = 0u; c < CPT; c++) { o[c] = 0.0; }
-  var s: array<f32, MAXK>;
-  let kEnd = min(T, i0 + BR);
-  for (var j0 = 0u; j0 < kEnd; j0 += BC) {
-    stageQkv(2u, li, BC, j0, T, qBase + hd.C, hd.stride);
-    stageQkv(3u, li, BC, j0, T, qBase + 2u * hd.C, hd.stride);
-    workgroupBarrier();
-    for (var k = 0u; k < KPT; k++) {
-      let jj = tx + TX * k;
-      var v = NEG;
-      if (i < T && j0 + jj <= i) { v = dotRowCol(0u, ty, jj) / sqrtD; }
-      s[k] = v;
-      tileS[ty * BC + jj] = v;
+  var m: array<f32, MAXT>;
+  var l: array<f32, MAXT>; // this thread's share of the row sums, all scaled to the row's running max
+  for (var a = 0u; a < TM; a++) { m[a] = NEG; l[a] = 0.0; }
+  var o: array<f32, 32>;
+  clear32(&o);
+  var s: array<f32, 16>;
+  let kEnd = min(T, i0 + BM);
+  for (var j0 = 0u; j0 < kEnd; j0 += BN) {
+    clear16(&s);
+    for (var d0 = 0u; d0 < HD; d0 += KC) {
+      stageQkv(true, li, BM, i0, d0, T, qBase, hd.stride);
+      stageQkv(false, li, BN, j0, d0, T, qBase + hd.C, hd.stride);
+      workgroupBarrier();
+      fmaChunk(tx, ty, &s);
+      workgroupBarrier();
     }
-    workgroupBarrier();
-    var mNew = m;
-    for (var jj = 0u; jj < BC; jj++) { mNew = max(mNew, tileS[ty * BC + jj]); }
-    for (var k = 0u; k < KPT; k++) {
-      var p = 0.0;
-      if (s[k] != NEG) { p = exp(s[k] - mNew); }
-      tileP[ty * BC + tx + TX * k] = p;
-    }
-    workgroupBarrier();
-    let alpha = exp(m - mNew);
-    var rowSum = 0.0;
-    for (var c = 0u; c < CPT; c++) { o[c] *= alpha; }
-    for (var jj = 0u; jj < BC; jj++) {
-      let p = tileP[ty * BC + jj];
-      rowSum += p;
-      for (var c = 0u; c < CPT; c++) {
-        let d = tx + TX * c;
-        if (d < HD) { o[c] = fma(p, colsB[jj * RS + d], o[c]); }
+    tileQkv(li, j0, T, qBase + 2u * hd.C, hd.stride);
+    for (var a = 0u; a < TM; a++) {
+      let i = i0 + ty + WY * a;
+      var tileMax = NEG;
+      for (var c = 0u; c < TN; c++) {
+        let j = j0 + tx + WX * c;
+        var v = NEG;
+        if (i < T && j <= i) { v = s[a * MAXT + c] / sqrtD; }
+        s[a * MAXT + c] = v;
+        tileMax = max(tileMax, v);
       }
+      red[(ty + WY * a) * WX + tx] = tileMax;
     }
-    l = l * alpha + rowSum;
-    m = mNew;
     workgroupBarrier();
+    for (var a = 0u; a < TM; a++) {
+      let row = ty + WY * a;
+      var mNew = m[a];
+      for (var t = 0u; t < WX; t++) { mNew = max(mNew, red[row * WX + t]); }
+      let alpha = exp(m[a] - mNew);
+      var sum = l[a] * alpha;
+      for (var c = 0u; c < CPT; c++) { o[a * MAXC + c] *= alpha; }
+      for (var c = 0u; c < TN; c++) {
+        var p = 0.0;
+        if (s[a * MAXT + c] != NEG) { p = exp(s[a * MAXT + c] - mNew); }
+        sum += p;
+        Ps[(tx + WX * c) * BM + row] = p;
+      }
+      l[a] = sum;
+      m[a] = mNew;
+    }
+    workgroupBarrier();
+    fmaTile(tx, ty, &o);
+    // The next tile's first barrier (after staging Xs, Ys, which this loop does not read) orders these
+    // reads of Ps, Vs and red before their next writes.
   }
-  if (i < T) {
+  workgroupBarrier();
+  for (var a = 0u; a < TM; a++) { red[(ty + WY * a) * WX + tx] = l[a]; }
+  workgroupBarrier();
+  for (var a = 0u; a < TM; a++) {
+    let row = ty + WY * a;
+    let i = i0 + row;
+    if (i >= T) { continue; }
+    var sum = 0.0;
+    for (var t = 0u; t < WX; t++) { sum += red[row * WX + t]; }
     let oBase = (hd.n * T + i) * hd.C + hd.h * HD;
     for (var c = 0u; c < CPT; c++) {
-      let d = tx + TX * c;
-      if (d < HD) { out[oBase + d] = o[c] / l; }
+      let d = tx + WX * c;
+      if (d < HD) { out[oBase + d] = o[a * MAXC + c] / sum; }
     }
-    if (tx == 0u) { lse[hd.b * T + i] = m + log(l); }
+    if (tx == 0u) { lse[hd.b * T + i] = m[a] + log(sum); }
   }
 }
 
-@compute @workgroup_size(TX, BR)
+@compute @workgroup_size(WX, WY)
 fn backwardQuery(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
                  @builtin(local_invocation_index) li: u32) {
   let hd = head(wid, bparams);
@@ -183,67 +237,84 @@ fn backwardQuery(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id
   let T = bparams.T;
   let tx = lid.x;
   let ty = lid.y;
-  let i0 = wid.x * BR;
-  let i = i0 + ty;
+  let i0 = wid.x * BM;
   let qBase = hd.n * T * hd.stride + hd.h * HD;
   let oBase = hd.n * T * hd.C + hd.h * HD;
   let sqrtD = sqrt(f32(HD));
-  stageQkv(0u, li, BR, i0, T, qBase, hd.stride);
-  stageDout(1u, li, BR, i0, T, oBase, hd.C);
-  workgroupBarrier();
-  // Dᵢ = Σ_d dOᵢ,d Oᵢ,d: partial sums per thread, combined through tileS.
-  var part = 0.0;
-  if (i < T) {
-    for (var c = 0u; c < CPT; c++) {
-      let d = tx + TX * c;
-      if (d < HD) { part = fma(rowsB[ty * RS + d], bout[oBase + i * hd.C + d], part); }
-    }
-  }
-  tileS[ty * BC + tx] = part;
-  workgroupBarrier();
-  var Di = 0.0;
-  for (var t = 0u; t < TX; t++) { Di += tileS[ty * BC + t]; }
-  var rowLse = 0.0;
-  if (i < T) {
-    rowLse = blse[hd.b * T + i];
-    if (tx == 0u) { delta[hd.b * T + i] = Di; }
-  }
-  workgroupBarrier();
-  var dq: array<f32, MAXC>;
-  for (var c = 0u; c < CPT; c++) { dq[c] = 0.0; }
-  let kEnd = min(T, i0 + BR);
-  for (var j0 = 0u; j0 < kEnd; j0 += BC) {
-    stageQkv(2u, li, BC, j0, T, qBase + hd.C, hd.stride);
-    stageQkv(3u, li, BC, j0, T, qBase + 2u * hd.C, hd.stride);
-    workgroupBarrier();
-    for (var k = 0u; k < KPT; k++) {
-      let jj = tx + TX * k;
-      var ds = 0.0;
-      if (i < T && j0 + jj <= i) {
-        let p = exp(dotRowCol(0u, ty, jj) / sqrtD - rowLse);
-        ds = p * (dotRowCol(1u, ty, jj) - Di);
-      }
-      tileP[ty * BC + jj] = ds;
-    }
-    workgroupBarrier();
-    for (var jj = 0u; jj < BC; jj++) {
-      let ds = tileP[ty * BC + jj];
+  // Dᵢ = Σ_d dOᵢ,d Oᵢ,d: partial sums per thread, combined through red.
+  for (var a = 0u; a < TM; a++) {
+    let i = i0 + ty + WY * a;
+    var part = 0.0;
+    if (i < T) {
       for (var c = 0u; c < CPT; c++) {
-        let d = tx + TX * c;
-        if (d < HD) { dq[c] = fma(ds, colsA[jj * RS + d], dq[c]); }
+        let d = tx + WX * c;
+        if (d < HD) { part = fma(dout[oBase + i * hd.C + d], bout[oBase + i * hd.C + d], part); }
+      }
+    }
+    red[(ty + WY * a) * WX + tx] = part;
+  }
+  workgroupBarrier();
+  var Di: array<f32, MAXT>;
+  var rowLse: array<f32, MAXT>;
+  for (var a = 0u; a < TM; a++) {
+    let row = ty + WY * a;
+    var sum = 0.0;
+    for (var t = 0u; t < WX; t++) { sum += red[row * WX + t]; }
+    Di[a] = sum;
+    rowLse[a] = 0.0;
+    if (i0 + row < T) {
+      rowLse[a] = blse[hd.b * T + i0 + row];
+      if (tx == 0u) { delta[hd.b * T + i0 + row] = sum; }
+    }
+  }
+  var dq: array<f32, 32>;
+  clear32(&dq);
+  var s: array<f32, 16>;
+  var dp: array<f32, 16>;
+  let kEnd = min(T, i0 + BM);
+  for (var j0 = 0u; j0 < kEnd; j0 += BN) {
+    clear16(&s);
+    clear16(&dp);
+    for (var d0 = 0u; d0 < HD; d0 += KC) {
+      stageQkv(true, li, BM, i0, d0, T, qBase, hd.stride);
+      stageQkv(false, li, BN, j0, d0, T, qBase + hd.C, hd.stride);
+      workgroupBarrier();
+      fmaChunk(tx, ty, &s);
+      workgroupBarrier();
+      stageDout(true, li, BM, i0, d0, T, oBase, hd.C);
+      stageQkv(false, li, BN, j0, d0, T, qBase + 2u * hd.C, hd.stride);
+      workgroupBarrier();
+      fmaChunk(tx, ty, &dp);
+      workgroupBarrier();
+    }
+    tileQkv(li, j0, T, qBase + hd.C, hd.stride);
+    for (var a = 0u; a < TM; a++) {
+      let i = i0 + ty + WY * a;
+      for (var c = 0u; c < TN; c++) {
+        let j = j0 + tx + WX * c;
+        var ds = 0.0;
+        if (i < T && j <= i) {
+          let p = exp(s[a * MAXT + c] / sqrtD - rowLse[a]);
+          ds = p * (dp[a * MAXT + c] - Di[a]);
+        }
+        Ps[(tx + WX * c) * BM + ty + WY * a] = ds;
       }
     }
     workgroupBarrier();
+    fmaTile(tx, ty, &dq);
   }
-  if (i < T) {
+  for (var a = 0u; a < TM; a++) {
+    let i = i0 + ty + WY * a;
+    if (i >= T) { continue; }
     for (var c = 0u; c < CPT; c++) {
-      let d = tx + TX * c;
-      if (d < HD) { dqkv[qBase + i * hd.stride + d] = dq[c] / sqrtD; }
+      let d = tx + WX * c;
+      if (d < HD) { dqkv[qBase + i * hd.stride + d] = dq[a * MAXC + c] / sqrtD; }
     }
   }
 }
 
-@compute @workgroup_size(TX, BR)
+// Rows of the tiles are keys here, columns are queries.
+@compute @workgroup_size(WX, WY)
 fn backwardKeyValue(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
                     @builtin(local_invocation_index) li: u32) {
   let hd = head(wid, bparams);
@@ -251,24 +322,33 @@ fn backwardKeyValue(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation
   let T = bparams.T;
   let tx = lid.x;
   let ty = lid.y;
-  let j0 = wid.x * BR;
-  let j = j0 + ty;
+  let j0 = wid.x * BM;
   let qBase = hd.n * T * hd.stride + hd.h * HD;
   let oBase = hd.n * T * hd.C + hd.h * HD;
   let sqrtD = sqrt(f32(HD));
-  stageQkv(0u, li, BR, j0, T, qBase + hd.C, hd.stride);
-  stageQkv(1u, li, BR, j0, T, qBase + 2u * hd.C, hd.stride);
-  var dk: array<f32, MAXC>;
-  var dv: array<f32, MAXC>;
-  for (var c = 0u; c < CPT; c++) {
-    dk[c] = 0.0;
-    dv[c] = 0.0;
-  }
+  var dk: array<f32, 32>;
+  var dv: array<f32, 32>;
+  clear32(&dk);
+  clear32(&dv);
+  var s: array<f32, 16>;
+  var dp: array<f32, 16>;
   // Queries i ≥ j0 only: the causal mask zeroes every earlier one.
-  for (var i0 = j0; i0 < T; i0 += BC) {
-    stageQkv(2u, li, BC, i0, T, qBase, hd.stride);
-    stageDout(3u, li, BC, i0, T, oBase, hd.C);
-    for (var e = li; e < BC; e += TX * BR) {
+  for (var i0 = j0; i0 < T; i0 += BN) {
+    clear16(&s);
+    clear16(&dp);
+    for (var d0 = 0u; d0 < HD; d0 += KC) {
+      stageQkv(true, li, BM, j0, d0, T, qBase + hd.C, hd.stride);
+      stageQkv(false, li, BN, i0, d0, T, qBase, hd.stride);
+      workgroupBarrier();
+      fmaChunk(tx, ty, &s);
+      workgroupBarrier();
+      stageQkv(true, li, BM, j0, d0, T, qBase + 2u * hd.C, hd.stride);
+      stageDout(false, li, BN, i0, d0, T, oBase, hd.C);
+      workgroupBarrier();
+      fmaChunk(tx, ty, &dp);
+      workgroupBarrier();
+    }
+    for (var e = li; e < BN; e += WX * WY) {
       var a = 0.0;
       var b = 0.0;
       if (i0 + e < T) {
@@ -276,40 +356,43 @@ fn backwardKeyValue(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation
         b = delta[hd.b * T + i0 + e];
       }
       colStat[e] = a;
-      colStat[BC + e] = b;
+      colStat[BN + e] = b;
     }
+    tileDout(li, i0, T, oBase, hd.C);
     workgroupBarrier();
-    for (var k = 0u; k < KPT; k++) {
-      let ii = tx + TX * k;
-      var p = 0.0;
-      var ds = 0.0;
-      if (j < T && i0 + ii < T && j <= i0 + ii) {
-        p = exp(dotRowCol(0u, ty, ii) / sqrtD - colStat[ii]);
-        ds = p * (dotRowCol(1u, ty, ii) - colStat[BC + ii]);
-      }
-      tileP[ty * BC + ii] = p;
-      tileS[ty * BC + ii] = ds;
-    }
-    workgroupBarrier();
-    for (var ii = 0u; ii < BC; ii++) {
-      let p = tileP[ty * BC + ii];
-      let ds = tileS[ty * BC + ii];
-      for (var c = 0u; c < CPT; c++) {
-        let d = tx + TX * c;
-        if (d < HD) {
-          dv[c] = fma(p, colsB[ii * RS + d], dv[c]);
-          dk[c] = fma(ds, colsA[ii * RS + d], dk[c]);
+    for (var a = 0u; a < TM; a++) {
+      let j = j0 + ty + WY * a;
+      for (var c = 0u; c < TN; c++) {
+        let col = tx + WX * c;
+        let i = i0 + col;
+        var p = 0.0;
+        var ds = 0.0;
+        if (j < T && i < T && j <= i) {
+          p = exp(s[a * MAXT + c] / sqrtD - colStat[col]);
+          ds = p * (dp[a * MAXT + c] - colStat[BN + col]);
         }
+        Ps[col * BM + ty + WY * a] = p;
+        s[a * MAXT + c] = ds;
       }
     }
     workgroupBarrier();
+    fmaTile(tx, ty, &dv);
+    workgroupBarrier();
+    tileQkv(li, i0, T, qBase, hd.stride);
+    for (var a = 0u; a < TM; a++) {
+      for (var c = 0u; c < TN; c++) { Ps[(tx + WX * c) * BM + ty + WY * a] = s[a * MAXT + c]; }
+    }
+    workgroupBarrier();
+    fmaTile(tx, ty, &dk);
   }
-  if (j < T) {
+  for (var a = 0u; a < TM; a++) {
+    let j = j0 + ty + WY * a;
+    if (j >= T) { continue; }
     for (var c = 0u; c < CPT; c++) {
-      let d = tx + TX * c;
+      let d = tx + WX * c;
       if (d < HD) {
-        dqkv[qBase + hd.C + j * hd.stride + d] = dk[c] / sqrtD;
-        dqkv[qBase + 2u * hd.C + j * hd.stride + d] = dv[c];
+        dqkv[qBase + hd.C + j * hd.stride + d] = dk[a * MAXC + c] / sqrtD;
+        dqkv[qBase + 2u * hd.C + j * hd.stride + d] = dv[a * MAXC + c];
       }
     }
   }

@@ -170,8 +170,12 @@ class Trainer:
         self.opt = BatchedOptimizer(self.A, self.B, [lr for _, lr in runs], [k == "riemannian-adamw" for k, _ in runs], hp, device)
         self.loss_fn = model.loss
         self.opt_fn = self.opt.step
+        self.compiled = False
 
     def step(self, tokens, targets, mask):
+        if self.compiled:
+            # torch.compile's CUDA graphs (mode reduce-overhead): a new iteration starts here.
+            torch.compiler.cudagraph_mark_step_begin()
         A = self.A.detach().requires_grad_(True)
         B = self.B.detach().requires_grad_(True)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.bf16):
@@ -218,6 +222,7 @@ def build(model, runs, A0, rank, hp, device, mode, batch0, compile_mode):
     if mode == "compile":
         t.loss_fn = torch.compile(model.loss, mode=compile_mode)
         t.opt_fn = torch.compile(t.opt.step, mode=compile_mode)
+        t.compiled = True
     if mode == "graph":
         # Batched cholesky_solve goes through MAGMA on CUDA builds, which synchronises (not capturable):
         # by default the graphed step does the same solve as two batched triangular solves (cuBLAS).

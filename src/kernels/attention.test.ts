@@ -32,13 +32,14 @@ const SHAPES: [number, number, number, number][] = [
   [2, 70, 2, 16],
   [1, 37, 2, 64],
 ];
-// The H200's tiles (they need D ≤ 16 to fit SwiftShader's 16 KiB), the smallest, and an odd layout:
-// TX not dividing D, columns per thread > 1, BR ≠ TX.
+// The device's pick; the H200's 4×4 register tiles on 8×8 threads (its 16×16 threads need 31 KiB,
+// more than SwiftShader's 16); 32×32 (D ≤ 16 here); and an odd layout: non-square, TM ≠ TN, WX not
+// dividing D, KC not dividing D. Shapes whose tiles do not fit the device are skipped.
 const TILES: [string, AttentionTiles | undefined][] = [
   ['picked for the device', undefined],
-  ['16x16 KPT 2', { TX: 16, BR: 16, KPT: 2 }],
-  ['4x4', { TX: 4, BR: 4, KPT: 1 }],
-  ['odd 3x5 KPT 3', { TX: 3, BR: 5, KPT: 3 }],
+  ['4x4 registers', { WX: 8, WY: 8, TM: 4, TN: 4, KC: 16 }],
+  ['32x32', { WX: 16, WY: 16, TM: 2, TN: 2, KC: 16 }],
+  ['odd', { WX: 4, WY: 8, TM: 3, TN: 1, KC: 5 }],
 ];
 
 const sizes = ({ N, T, H, D }: AttentionShape) => ({
@@ -122,8 +123,8 @@ describe('attention (fused)', () => {
         expect(attentionWorkgroupBytes(D, pickAttentionTiles(D, limit))).toBeLessThanOrEqual(limit);
       }
     }
-    expect(pickAttentionTiles(64, 49152)).toEqual({ TX: 16, BR: 16, KPT: 2 });
-    expect(pickAttentionTiles(64, 16384)).toEqual({ TX: 8, BR: 8, KPT: 1 });
+    expect(pickAttentionTiles(64, 49152)).toEqual({ WX: 16, WY: 16, TM: 4, TN: 4, KC: 16 });
+    expect(pickAttentionTiles(64, 16384)).toEqual({ WX: 16, WY: 16, TM: 1, TN: 1, KC: 16 });
   });
 
   describe.each(TILES)('tiles %s', (_name, tiles) => {
@@ -160,7 +161,7 @@ describe('attention (fused)', () => {
     // 1 thread per workgroup keeps 65539 workgroups affordable on a CPU emulator.
     const shape = { N: 65539, T: 2, H: 1, D: 2 };
     const x = inputs(shape, 21);
-    const got = await forward(x.qkv, shape, { TX: 1, BR: 1, KPT: 1 });
+    const got = await forward(x.qkv, shape, { WX: 1, WY: 1, TM: 1, TN: 1, KC: 2 });
     expectAllClose(got.out, x.ref.out, OUT_TOL, 'out');
     expectAllClose(got.lse, x.ref.lse, LSE_TOL, 'lse');
   });

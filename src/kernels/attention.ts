@@ -29,50 +29,60 @@ export type AttentionForwardKernel = Kernel<AttentionForwardBinding, AttentionPa
 export type AttentionBackwardKernel = Kernel<AttentionBackwardBinding, AttentionParam>;
 
 /**
- * Tile constants (WGSL overrides): TX × BR threads; a score tile is BR rows × TX·KPT columns; each
- * thread owns ceil(D / TX) channels of its row. HD (the head size) is set from the shape.
+ * Tile constants (WGSL overrides): WX × WY threads; a score tile is BM = WY·TM rows by BN = WX·TN
+ * columns, each thread owning TM × TN scores and TM rows × ceil(D / WX) channels of the accumulators;
+ * KC = channels per staged chunk. HD (the head size) is set from the shape.
  */
 export interface AttentionTiles {
-  TX: number;
-  BR: number;
-  KPT: number;
+  WX: number;
+  WY: number;
+  TM: number;
+  TN: number;
+  KC: number;
 }
 
-const MAXK = 4;
-const MAXC = 32;
+const MAXT = 4;
+const MAXC = 8;
 const MAX_THREADS = 256;
 
 /**
  * Candidates, fastest first (H200 measurements in bench/RESULTS.md). `pickAttentionTiles` takes the
- * first that fits the device's workgroup memory; the last ones fit WebGPU's guaranteed 16 KiB for D ≤ 128.
+ * first that fits the device's workgroup memory and the register tile; the smaller ones fit WebGPU's
+ * guaranteed 16 KiB for D ≤ 128.
  */
 export const ATTENTION_TILE_CANDIDATES: AttentionTiles[] = [
-  { TX: 16, BR: 16, KPT: 2 },
-  { TX: 16, BR: 16, KPT: 1 },
-  { TX: 8, BR: 8, KPT: 1 },
-  { TX: 4, BR: 4, KPT: 1 },
+  { WX: 16, WY: 16, TM: 4, TN: 4, KC: 16 },
+  { WX: 16, WY: 16, TM: 2, TN: 2, KC: 16 },
+  { WX: 16, WY: 16, TM: 1, TN: 1, KC: 16 },
+  { WX: 8, WY: 8, TM: 2, TN: 2, KC: 8 },
 ];
 
 /** Bytes of workgroup memory the kernels declare (they share one set of tiles). */
 export function attentionWorkgroupBytes(D: number, t: AttentionTiles): number {
-  const BC = t.TX * t.KPT;
-  const RS = D + 1;
-  return 4 * (2 * t.BR * RS + 2 * BC * RS + 2 * t.BR * BC + 2 * BC);
+  const BM = t.WY * t.TM;
+  const BN = t.WX * t.TN;
+  return 4 * (t.KC * (BM + BN) + BN * BM + BN * D + BM * t.WX + 2 * BN);
+}
+
+function tilesFit(D: number, t: AttentionTiles): boolean {
+  return t.TM <= MAXT && t.TN <= MAXT && Math.ceil(D / t.WX) <= MAXC && t.WX * t.WY <= MAX_THREADS;
 }
 
 function checkTiles(D: number, t: AttentionTiles): void {
   for (const [k, v] of Object.entries(t)) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`attention: tile constant ${k}=${v}`);
   }
-  if (t.KPT > MAXK) throw new Error(`attention: KPT must be <= ${MAXK}`);
-  if (Math.ceil(D / t.TX) > MAXC) throw new Error(`attention: D / TX must be <= ${MAXC} (register tile)`);
-  if (t.TX * t.BR > MAX_THREADS) throw new Error(`attention: TX·BR must be <= ${MAX_THREADS}`);
+  if (!tilesFit(D, t)) {
+    throw new Error(
+      `attention: tiles ${JSON.stringify(t)} need TM, TN <= ${MAXT}, D / WX <= ${MAXC}, WX·WY <= ${MAX_THREADS} (D=${D})`,
+    );
+  }
 }
 
-/** The first candidate whose tiles fit `maxWorkgroupBytes` for head size D. */
+/** The first candidate whose tiles fit `maxWorkgroupBytes` and the register tile for head size D. */
 export function pickAttentionTiles(D: number, maxWorkgroupBytes: number): AttentionTiles {
   const t = ATTENTION_TILE_CANDIDATES.find(
-    (c) => attentionWorkgroupBytes(D, c) <= maxWorkgroupBytes && Math.ceil(D / c.TX) <= MAXC,
+    (c) => attentionWorkgroupBytes(D, c) <= maxWorkgroupBytes && tilesFit(D, c),
   );
   if (!t) throw new Error(`attention: no tile configuration fits ${maxWorkgroupBytes} B for D=${D}`);
   return t;
@@ -92,9 +102,9 @@ const backwardBindings = {
   dqkv: 'write',
   delta: 'write',
 } as const;
-const defaults = { HD: 64, TX: 16, BR: 16, KPT: 1 };
+const defaults = { HD: 64, WX: 16, WY: 16, TM: 4, TN: 4, KC: 16 };
 const rowTiles = ({ N, T, H }: Record<AttentionParam, number>, c: Record<string, number>) =>
-  grid(Math.ceil(T / c.BR), N * H);
+  grid(Math.ceil(T / (c.WY * c.TM)), N * H);
 
 /** out = causal softmax(q kᵀ / sqrt(D)) · v, heads merged; lse = log Σ_j exp(s_ij) per row. */
 export const attentionForward: AttentionForwardKernel = defineKernel({
@@ -147,7 +157,7 @@ export function attentionRowStatSize({ N, T, H }: AttentionShape): number {
 function constantsFor(gpu: Gpu, shape: AttentionShape, tiles?: AttentionTiles): Record<string, number> {
   const t = tiles ?? pickAttentionTiles(shape.D, gpu.device.limits.maxComputeWorkgroupStorageSize);
   checkTiles(shape.D, t);
-  return { HD: shape.D, TX: t.TX, BR: t.BR, KPT: t.KPT };
+  return { HD: shape.D, ...t };
 }
 
 /** Prepare the forward once; encode the returned dispatches (in order) every step. */
