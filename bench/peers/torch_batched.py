@@ -118,7 +118,8 @@ class BatchedOptimizer:
         self.hp = hp
         self.mA, self.vA = torch.zeros_like(A), torch.zeros_like(A)
         self.mB, self.vB = torch.zeros_like(B), torch.zeros_like(B)
-        self.t = torch.zeros((), dtype=torch.float32, device=device)
+        # float64 step count: 1 − β^t in float64, then float32, as our engine's host does.
+        self.t = torch.zeros((), dtype=torch.float64, device=device)
         self.eye = torch.eye(A.shape[2], device=device)
         self.solve = "cholesky_solve"
 
@@ -145,8 +146,8 @@ class BatchedOptimizer:
     def step(self, gA, gB):
         b1, b2, d = self.hp["beta1"], self.hp["beta2"], self.hp["damping"]
         self.t.add_(1)
-        bc1 = 1 - torch.pow(b1, self.t)
-        bc2 = 1 - torch.pow(b2, self.t)
+        bc1 = (1 - torch.pow(b1, self.t)).float()
+        bc2 = (1 - torch.pow(b2, self.t)).float()
         A, B = self.A, self.B
         # 1. gA' = (BᵀB + δI)⁻¹ gA for the Riemannian runs, then AdamW on A.
         PA = B.transpose(-1, -2) @ B + d * self.eye
