@@ -123,7 +123,7 @@ describe('attention (fused)', () => {
         expect(attentionWorkgroupBytes(D, pickAttentionTiles(D, limit))).toBeLessThanOrEqual(limit);
       }
     }
-    expect(pickAttentionTiles(64, 49152)).toEqual({ WX: 16, WY: 16, TM: 2, TN: 2, KC: 32 });
+    expect(pickAttentionTiles(64, 49152)).toEqual({ WX: 16, WY: 16, TM: 2, TN: 2, KC: 16 });
     expect(pickAttentionTiles(64, 16384)).toEqual({ WX: 16, WY: 16, TM: 1, TN: 1, KC: 16 });
   });
 

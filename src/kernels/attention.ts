@@ -51,11 +51,11 @@ const MAX_THREADS = 256;
  * guaranteed 16 KiB for D ≤ 128.
  */
 export const ATTENTION_TILE_CANDIDATES: AttentionTiles[] = [
+  { WX: 16, WY: 16, TM: 2, TN: 2, KC: 16 },
+  { WX: 16, WY: 16, TM: 1, TN: 1, KC: 16 },
+  { WX: 16, WY: 16, TM: 4, TN: 4, KC: 16 },
   { WX: 16, WY: 16, TM: 2, TN: 2, KC: 32 },
   { WX: 16, WY: 16, TM: 2, TN: 2, KC: 64 },
-  { WX: 16, WY: 16, TM: 2, TN: 2, KC: 16 },
-  { WX: 16, WY: 16, TM: 4, TN: 4, KC: 16 },
-  { WX: 16, WY: 16, TM: 1, TN: 1, KC: 16 },
   { WX: 8, WY: 8, TM: 2, TN: 2, KC: 8 },
 ];
 
