@@ -105,12 +105,30 @@ const shapeOf = ([N, T, H, D]: number[]): AttentionShape => ({ N, T, H, D });
 
 async function fits(shape: AttentionShape, tiles?: AttentionTiles): Promise<boolean> {
   const gpu = await testGpu();
+  // Past 8 channels per thread the host rejects the tiles (the shader's register tile).
   return (
-    !tiles || attentionWorkgroupBytes(shape.D, tiles) <= gpu.device.limits.maxComputeWorkgroupStorageSize
+    !tiles ||
+    (attentionWorkgroupBytes(shape.D, tiles) <= gpu.device.limits.maxComputeWorkgroupStorageSize &&
+      Math.ceil(shape.D / tiles.WX) <= 8)
   );
 }
 
 describe('attention (fused)', () => {
+  it('rejects tiles whose register tile would overflow', async () => {
+    const gpu = await testGpu();
+    const b = (n: number) => gpu.buffer(n * 4, 'x');
+    const shape = { N: 1, T: 4, H: 1, D: 64 };
+    expect(() =>
+      prepareAttentionForward(gpu, { qkv: b(768), out: b(256), lse: b(4) }, shape, {
+        WX: 4,
+        WY: 8,
+        TM: 3,
+        TN: 1,
+        KC: 5,
+      }),
+    ).toThrow(/D \/ WX <= 8/);
+  });
+
   it('lists its steps in dispatch order', () => {
     expect(attentionForwardSteps().map((k) => k.entryPoint)).toEqual(['forward']);
     expect(attentionBackwardSteps().map((k) => k.entryPoint)).toEqual(['backwardQuery', 'backwardKeyValue']);
