@@ -32,10 +32,10 @@ function matmulCost(p: Record<string, number>): Cost {
 function attentionFlops(kernel: string, p: Record<string, number>): number {
   const pairs = (p.N * p.H * p.T * (p.T + 1)) / 2;
   const perPair: Record<string, number> = {
-    attentionScores: 2 * p.D + 5, // q·k, then scale, max, exp, sum, divide
-    attentionWeightedSum: 2 * p.D,
-    attentionBackwardScores: 2 * p.D + 3, // dP = dO·v, then P ⊙ (dP − rowsum)
-    attentionBackwardGrads: 3 * 2 * p.D, // dq, dk, dv
+    attentionForward: 4 * p.D + 5, // q·k, v-weighted sum; scale, max, exp, sum
+    // Each backward kernel recomputes s = q·k and dP = dO·v (4D + 4), then dq (2D), or dk and dv (4D).
+    attentionBackwardQuery: 6 * p.D + 4,
+    attentionBackwardKeyValue: 8 * p.D + 4,
   };
   return pairs * (perPair[kernel] ?? 0);
 }

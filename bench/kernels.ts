@@ -3,7 +3,13 @@ import type { Dispatch } from '../src/gpu/context';
 import { MATMUL_CANDIDATES, matmul, matmulParams, matmulVariant } from '../src/kernels/matmul';
 import { choleskySolve } from '../src/kernels/cholesky';
 import { aAtJob, gram, packJobs } from '../src/kernels/gram';
-import { prepareAttentionBackward, prepareAttentionForward } from '../src/kernels/attention';
+import {
+  ATTENTION_TILE_CANDIDATES,
+  attentionWorkgroupBytes,
+  pickAttentionTiles,
+  prepareAttentionBackward,
+  prepareAttentionForward,
+} from '../src/kernels/attention';
 import { layerNormBackward, layerNormForward } from '../src/kernels/layernorm';
 import { crossEntropy } from '../src/kernels/crossentropy';
 import { geluForward } from '../src/kernels/gelu';
@@ -191,21 +197,26 @@ export async function benchKernels(
     const shape = { N, T, H, D };
     const qkv = buf(filled(rows * 3 * C), 'qkv');
     const out = buf(rows * C * 4, 'out');
-    const probs = buf(N * H * T * T * 4, 'probs');
-    const fwd = prepareAttentionForward(gpu, { qkv, out, probs }, shape);
-    await time(fwd, 'attention forward', `N${N} T${T} H${H} D${D}`);
-    const bwd = prepareAttentionBackward(
-      gpu,
-      {
-        qkv,
-        probs,
-        dout: buf(filled(rows * C), 'dout'),
-        dqkv: buf(rows * 3 * C * 4, 'dqkv'),
-        dscores: buf(N * H * T * T * 4, 'dscores'),
-      },
-      shape,
-    );
-    await time(bwd, 'attention backward', `N${N} T${T} H${H} D${D}`);
+    const lse = buf(N * H * T * 4, 'lse');
+    const attnBuffers = {
+      qkv,
+      out,
+      lse,
+      dout: buf(filled(rows * C), 'dout'),
+      dqkv: buf(rows * 3 * C * 4, 'dqkv'),
+      delta: buf(N * H * T * 4, 'delta'),
+    };
+    // Fused attention, every tile candidate that fits (the model takes pickAttentionTiles' choice).
+    const picked = pickAttentionTiles(D, gpu.device.limits.maxComputeWorkgroupStorageSize);
+    for (const tiles of ATTENTION_TILE_CANDIDATES) {
+      if (attentionWorkgroupBytes(D, tiles) > gpu.device.limits.maxComputeWorkgroupStorageSize) continue;
+      const tag = `${tiles.WY * tiles.TM}x${tiles.WX * tiles.TN}/${tiles.WX}x${tiles.WY}${tiles === picked ? ' (picked)' : ''}`;
+      const fwd = prepareAttentionForward(gpu, { qkv, out, lse }, shape, tiles);
+      await time(fwd, `attention forward ${tag}`, `N${N} T${T} H${H} D${D}`);
+      const bwd = prepareAttentionBackward(gpu, attnBuffers, shape, tiles);
+      await time(bwd, `attention backward ${tag}`, `N${N} T${T} H${H} D${D}`);
+      await time([...fwd, ...bwd], `attention fwd+bwd ${tag}`, `N${N} T${T} H${H} D${D}`);
+    }
 
     const x = buf(filled(rows * C), 'x');
     const gamma = buf(filled(C), 'gamma');

@@ -44,6 +44,18 @@ export interface PeerReport {
   perOptimizer: { optimizer: string; msPerStep: number }[];
   sweep: { R: number; totalSeconds: number; steps: number; tokensPerSec: number; msPerRunStep: number }[];
   losses: { steps: number; lr: number; byRun: Record<string, number[]> };
+  /** torch_batched.py only: 'batched', and its figures per mode (eager, graph, compile, bf16). */
+  peerKind?: 'batched';
+  primaryMode?: string;
+  modes?: Record<string, PeerSweepRow[]>;
+  errors?: string[];
+}
+
+export interface PeerSweepRow {
+  R: number;
+  msPerStep: number;
+  tokensPerSec: number;
+  peakMemoryBytes?: number;
 }
 
 const f = (x: number | null | undefined, d = 3) => (x == null || !Number.isFinite(x) ? '-' : x.toFixed(d));
@@ -204,5 +216,84 @@ export function compareLines(r: BenchReport, peer: PeerReport): string[] {
   out.push('');
   out.push('Targets (issue 6):');
   for (const l of targetLines(r, peer)) out.push(`  ${l}`);
+  return out;
+}
+
+/** Largest |ours − theirs| over the first losses both report. */
+function lossParity(r: BenchReport, peer: PeerReport): { lines: string[]; worst: number } {
+  const lines: string[] = [];
+  let worst = 0;
+  for (const [id, ours] of Object.entries(r.losses.byRun)) {
+    const theirs = peer.losses.byRun[id];
+    if (!theirs) continue;
+    let w = 0;
+    for (let i = 0; i < Math.min(ours.length, theirs.length); i++)
+      w = Math.max(w, Math.abs(ours[i] - theirs[i]));
+    worst = Math.max(worst, w);
+    lines.push(
+      `  ${id}: ours ${ours.map((x) => x.toFixed(6)).join(' ')}`,
+      `  ${' '.repeat(id.length)}  peer ${theirs.map((x) => x.toFixed(6)).join(' ')}   max |diff| ${w.toExponential(2)}`,
+    );
+  }
+  return { lines, worst };
+}
+
+/**
+ * Our sweep next to the batched PyTorch peer (torch_batched.py): ratios against its CUDA-graphed
+ * FP32 step first, then its eager and torch.compile rows, its bf16 row (labelled: not FP32), and the
+ * old peer that trains the runs one after another (torch_sweep.py) when given.
+ */
+export function compareBatchedLines(r: BenchReport, peer: PeerReport, sequential?: PeerReport): string[] {
+  const out: string[] = [];
+  const modes = peer.modes ?? {};
+  out.push(
+    `ours: ${r.meta.adapter} (WebGPU/Dawn, FP32) | peer: PyTorch ${peer.torch} on ${peer.device}, FP32 with TF32 off, runs batched (${peer.attention})`,
+  );
+  out.push(
+    `model: ours ${r.meta.model.name} n_layer ${r.meta.model.n_layer} × ${r.meta.model.n_embd}; batch ${r.meta.batch} × seq ${r.meta.seq}`,
+  );
+  out.push('');
+  const cols: [string, PeerSweepRow[] | undefined][] = [
+    ['PyTorch batched, CUDA graph', modes.graph],
+    ['PyTorch batched, eager', modes.eager],
+    ['PyTorch batched, torch.compile', modes.compile],
+    ['PyTorch batched, bf16 autocast (not FP32)', modes.bf16],
+    [
+      'PyTorch runs one after another (torch_sweep.py)',
+      sequential?.sweep.map((s) => ({
+        R: s.R,
+        msPerStep: s.msPerRunStep * s.R,
+        tokensPerSec: s.tokensPerSec,
+      })),
+    ],
+  ];
+  const present = cols.filter(([, rows]) => rows && rows.length > 0) as [string, PeerSweepRow[]][];
+  out.push(
+    `| R | ours ms/step | ours tokens/s | ${present.map(([n]) => `${n} tokens/s | ours ÷ it`).join(' | ')} | peer peak MiB (graph) |`,
+  );
+  out.push(`|---|---|---|${present.map(() => '---|---').join('|')}|---|`);
+  const Rs = [...new Set([...r.sweep.map((s) => s.R), ...(modes.graph ?? []).map((s) => s.R)])].sort(
+    (a, b) => a - b,
+  );
+  for (const R of Rs) {
+    const s = r.sweep.find((x) => x.R === R);
+    const cells = present.map(([, rows]) => {
+      const p = rows.find((x) => x.R === R);
+      if (!p) return '- | -';
+      return `${Math.round(p.tokensPerSec)} | ${s ? `${f(s.tokensPerSec / p.tokensPerSec, 2)}×` : '-'}`;
+    });
+    const g = modes.graph?.find((x) => x.R === R);
+    out.push(
+      `| ${R} | ${s ? f(s.wallMs) : '-'} | ${s ? Math.round(s.tokensPerSec) : '-'} | ${cells.join(' | ')} | ${g?.peakMemoryBytes ? f(g.peakMemoryBytes / 2 ** 20, 0) : '-'} |`,
+    );
+  }
+  if (Object.keys(r.losses.byRun).length && Object.keys(peer.losses.byRun).length) {
+    const { lines, worst } = lossParity(r, peer);
+    out.push('');
+    out.push(`First losses on the sequential batches (lr ${peer.losses.lr}), ours vs the batched peer:`);
+    out.push(...lines);
+    out.push(`  max |diff| = ${worst.toExponential(2)} (target ≤ 2e-6: ${worst <= 2e-6 ? 'MET' : 'missed'})`);
+  }
+  for (const e of peer.errors ?? []) out.push(`peer error: ${e}`);
   return out;
 }

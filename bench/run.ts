@@ -15,7 +15,8 @@ import { OPTIMIZERS } from '../src/optim/optimizer';
 import { BenchGpu } from './gpu';
 import { benchKernels, type KernelSizes } from './kernels';
 import { benchStep, firstLosses, singleRun, sweepRuns, type StepSetup } from './step';
-import { compareLines, printReport, type BenchReport, type PeerReport } from './report';
+import { compareBatchedLines, compareLines, printReport, type BenchReport, type PeerReport } from './report';
+import { attentionCheck } from './attention-check';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Bundled: .bench-build/bench.mjs; from source: bench/run.ts. The project root is one up either way.
@@ -33,6 +34,15 @@ const TOY: LabGptConfig = {
   n_embd: 64,
   n_head: 2,
   n_positions: 64,
+  vocab_size: 256,
+  layer_norm_epsilon: 1e-5,
+};
+/** `--model-size gpt2-small`: GPT-2 small's shape (12 × 768, 12 heads) with the byte vocabulary. */
+const GPT2_SMALL: LabGptConfig = {
+  n_layer: 12,
+  n_embd: 768,
+  n_head: 12,
+  n_positions: 1024,
   vocab_size: 256,
   layer_norm_epsilon: 1e-5,
 };
@@ -130,8 +140,21 @@ async function main(): Promise<void> {
   }
   if (args[0] === 'compare') {
     const ours = JSON.parse(readFileSync(args[1], 'utf8')) as BenchReport;
-    const peer = JSON.parse(readFileSync(args[2], 'utf8')) as PeerReport;
-    for (const l of compareLines(ours, peer)) console.log(l);
+    const peers = args.slice(2).map((p) => JSON.parse(readFileSync(p, 'utf8')) as PeerReport);
+    // A batched peer (torch_batched.py) first: its graphed figures are the reference for the ratios.
+    const lines =
+      peers[0]?.peerKind === 'batched'
+        ? compareBatchedLines(ours, peers[0], peers[1])
+        : compareLines(ours, peers[0]);
+    for (const l of lines) console.log(l);
+    return;
+  }
+  if (args[0] === 'attention-check') {
+    const gpu = await BenchGpu.acquire();
+    const [N, T, H, D] = (flag(args, 'shape') ?? '64,128,4,64').split(',').map(Number);
+    const r = await attentionCheck(gpu, { N, T, H, D }, (s) => console.log(s));
+    const out = flag(args, 'out');
+    if (out) writeFileSync(out, JSON.stringify(r, null, 1));
     return;
   }
   const out = flag(args, 'out') ?? join(root, 'bench/results-local.json');
@@ -147,7 +170,17 @@ async function main(): Promise<void> {
       '*** SwiftShader (a CPU emulation of a GPU): TOY sizes — these figures test the harness, they are not performance figures. ***',
     );
   }
-  const model = loadModel(flag(args, 'model'), toy);
+  const gpt2Small = flag(args, 'model-size') === 'gpt2-small';
+  const model = gpt2Small
+    ? {
+        cfg: GPT2_SMALL,
+        weights: randomWeights(GPT2_SMALL, 1),
+        name: 'gpt2-small shape, random weights',
+        source: 'randomWeights',
+      }
+    : loadModel(flag(args, 'model'), toy);
+  // Timing only (no per-optimizer table, no kernels, no first losses): the GPT-2-small rows.
+  const sweepOnly = args.includes('--sweep-only');
   const dataPath =
     flag(args, 'data') ??
     firstExisting([
@@ -157,7 +190,7 @@ async function main(): Promise<void> {
   if (!dataPath) throw new Error('no dataset: pass --data <file.txt>');
   const dataset = parseDataset(dataPath.split('/').pop()!, new Uint8Array(readFileSync(dataPath)));
   const batch = Number(flag(args, 'batch') ?? (toy ? 2 : DEFAULT_SWEEP.batch));
-  const seq = Number(flag(args, 'seq') ?? (toy ? 32 : DEFAULT_SWEEP.seq));
+  const seq = Number(flag(args, 'seq') ?? (toy ? 32 : gpt2Small ? 256 : DEFAULT_SWEEP.seq));
   const { cfg } = model;
   log(
     `model: ${model.name} (${model.source}) n_layer ${cfg.n_layer} n_embd ${cfg.n_embd} n_head ${cfg.n_head}; LoRA c_attn r ${DEFAULT_SWEEP.lora.r} alpha ${DEFAULT_SWEEP.lora.alpha}; batch ${batch} × seq ${seq}`,
@@ -196,11 +229,17 @@ async function main(): Promise<void> {
     dataset,
     batch,
     seq,
-    steps: toy ? 2 : 30,
-    trials: toy ? 2 : 5,
-    warmup: toy ? 1 : 10,
+    // --sweep-only (GPT-2 small): few steps, each is long.
+    steps: toy ? 2 : sweepOnly ? 5 : 30,
+    trials: toy ? 2 : sweepOnly ? 3 : 5,
+    warmup: toy ? 1 : sweepOnly ? 2 : 10,
     timing: toy ? { targetMs: 5, maxReps: 2, trials: 1 } : { targetMs: 20, maxReps: 200, trials: 5 },
   };
+  if (args.includes('--attention-kernels-only')) {
+    // Only the model-shape kernels (attention and the row-wise ones): no matmul or Cholesky sweeps.
+    sizes.matmul = [];
+    sizes.cholesky.rs = [];
+  }
   const Rs = (flag(args, 'rs') ?? (toy ? '1,2,4' : '1,2,4,8,16')).split(',').map(Number);
 
   const report: BenchReport = {
@@ -245,7 +284,7 @@ async function main(): Promise<void> {
     }
     writeFileSync(out, JSON.stringify(report, null, 1));
   };
-  if (!args.includes('--skip-kernels')) {
+  if (!args.includes('--skip-kernels') && !sweepOnly) {
     log('\nKernels (time of one dispatch; GFLOP/s and compulsory GB/s):');
     await attempt('kernels', async () => {
       await benchKernels(gpu, sizes, log, report.kernels);
@@ -253,7 +292,7 @@ async function main(): Promise<void> {
   }
   if (!args.includes('--skip-steps')) {
     log('\nTraining steps:');
-    for (const kind of OPTIMIZERS) {
+    for (const kind of sweepOnly ? [] : OPTIMIZERS) {
       await attempt(`step ${kind}`, async () => {
         report.perOptimizer.push(
           await benchStep(gpu, setup, kind, singleRun(kind), { breakdown: kind === 'riemannian-adamw' }, log),
@@ -263,7 +302,14 @@ async function main(): Promise<void> {
     for (const R of Rs) {
       await attempt(`sweep R=${R}`, async () => {
         report.sweep.push(
-          await benchStep(gpu, setup, `sweep R=${R}`, sweepRuns(R), { breakdown: R === 8 }, log),
+          await benchStep(
+            gpu,
+            setup,
+            `sweep R=${R}`,
+            sweepRuns(R),
+            { breakdown: R === 8 && !sweepOnly },
+            log,
+          ),
         );
       });
     }
@@ -272,12 +318,13 @@ async function main(): Promise<void> {
     { id: `adamw@${LOSS_LR}`, optimizer: 'adamw' as const, lr: LOSS_LR },
     { id: `riemannian-adamw@${LOSS_LR}`, optimizer: 'riemannian-adamw' as const, lr: LOSS_LR },
   ];
-  await attempt('losses', async () => {
-    report.losses.byRun = await firstLosses(gpu, setup, lossRuns, LOSS_STEPS);
-    log(`\nFirst ${LOSS_STEPS} losses, sequential batches, lr ${LOSS_LR}:`);
-    for (const [id, l] of Object.entries(report.losses.byRun))
-      log(`  ${id}: ${l.map((x) => x.toFixed(5)).join(' ')}`);
-  });
+  if (!sweepOnly)
+    await attempt('losses', async () => {
+      report.losses.byRun = await firstLosses(gpu, setup, lossRuns, LOSS_STEPS);
+      log(`\nFirst ${LOSS_STEPS} losses, sequential batches, lr ${LOSS_LR}:`);
+      for (const [id, l] of Object.entries(report.losses.byRun))
+        log(`  ${id}: ${l.map((x) => x.toFixed(5)).join(' ')}`);
+    });
 
   printReport(report, log);
   writeFileSync(out, JSON.stringify(report, null, 1));

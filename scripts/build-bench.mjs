@@ -17,7 +17,9 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const out = join(root, '.bench-build');
+// `--out <dir>` builds elsewhere (e.g. into another checkout's ignored folder that a GPU run carries).
+const outFlag = process.argv.indexOf('--out');
+const out = outFlag > 0 ? resolve(process.argv[outFlag + 1]) : join(root, '.bench-build');
 
 /** `import text from './x.wgsl?raw'` → the file's text, as Vite does. */
 const rawPlugin = {
@@ -86,6 +88,7 @@ const copies = [
   ['public/models/lab-gpt/config.json', 'model/config.json'],
   ['public/datasets/devils-dictionary.txt', 'data/devils-dictionary.txt'],
   ['bench/peers/torch_sweep.py', 'torch_sweep.py'],
+  ['bench/peers/torch_batched.py', 'torch_batched.py'],
 ];
 const missing = [];
 for (const [from, to] of copies) {
@@ -104,5 +107,5 @@ writeFileSync(
   JSON.stringify({ commit: commit(), built: new Date().toISOString() }),
 );
 console.log(
-  `bench built: .bench-build/bench.mjs${missing.length ? ` (not found, skipped: ${missing.join(', ')})` : ''}`,
+  `bench built: ${join(out, 'bench.mjs')}${missing.length ? ` (not found, skipped: ${missing.join(', ')})` : ''}`,
 );

@@ -1,12 +1,12 @@
-// Causal multi-head self-attention of HF GPT-2 (eager path: scores / sqrt(D), causal mask, float32
-// softmax, no dropout), forward and backward, batched over N = R·Bt sequences × H heads.
-// Each direction is a short list of kernels that all bind the same buffers, so a model prepares every
-// step with one buffer record:
-//   forward  [attentionScores, attentionWeightedSum]   buffers { qkv, out, probs }
-//   backward [attentionBackwardScores, attentionBackwardGrads]
-//                                                       buffers { qkv, probs, dout, dqkv, dscores }
-// `dscores` is backward scratch of attentionScratchSize(shape).dscores f32 elements ([N, H, T, T], the
-// size of probs); it can be shared by all layers since the backward runs one layer at a time.
+// Fused causal multi-head self-attention of HF GPT-2 (eager path: scores / sqrt(D), causal mask, float32
+// softmax, no dropout), flash-attention style, forward and backward, batched over N = R·Bt sequences ×
+// H heads. No T×T matrix in global memory: the forward saves one logsumexp per row and the backward
+// recomputes the probabilities from q, k and it.
+//   forward  [attentionForward]                          buffers { qkv, out, lse }
+//   backward [attentionBackwardQuery, attentionBackwardKeyValue]
+//                                                        buffers { qkv, out, lse, dout, dqkv, delta }
+// `lse` is [N·H, T] per layer (a forward activation); `delta` is backward scratch of the same size that
+// all layers can share. The backward is two kernels because WGSL has no float atomics (see the shader).
 import source from '../../shaders/attention.wgsl?raw';
 import { defineKernel, type Kernel } from '../gpu/kernel';
 import type { Dispatch, Gpu } from '../gpu/context';
@@ -23,22 +23,71 @@ export interface AttentionShape {
 }
 
 export type AttentionParam = keyof AttentionShape;
-export type AttentionForwardBinding = 'qkv' | 'out' | 'probs';
-export type AttentionBackwardBinding = 'qkv' | 'probs' | 'dout' | 'dqkv' | 'dscores';
+export type AttentionForwardBinding = 'qkv' | 'out' | 'lse';
+export type AttentionBackwardBinding = 'qkv' | 'out' | 'lse' | 'dout' | 'dqkv' | 'delta';
 export type AttentionForwardKernel = Kernel<AttentionForwardBinding, AttentionParam>;
 export type AttentionBackwardKernel = Kernel<AttentionBackwardBinding, AttentionParam>;
 
-/** Tile constants (WGSL overrides): WX × WY threads, each owning TM × TN outputs; KC = reduction chunk. */
-export const ATTENTION_TILES = { WX: 16, WY: 16, TM: 2, TN: 2, KC: 16 };
-const MAXT = 4;
+/**
+ * Tile constants (WGSL overrides): WX × WY threads; a score tile is BM = WY·TM rows by BN = WX·TN
+ * columns, each thread owning TM × TN scores and TM rows × ceil(D / WX) channels of the accumulators;
+ * KC = channels per staged chunk. HD (the head size) is set from the shape.
+ */
+export interface AttentionTiles {
+  WX: number;
+  WY: number;
+  TM: number;
+  TN: number;
+  KC: number;
+}
 
-function tileSizes(c: Record<string, number>): { BM: number; BN: number } {
-  const { WX, WY, TM, TN, KC } = c;
-  for (const [k, v] of Object.entries({ WX, WY, TM, TN, KC })) {
+const MAXT = 4;
+const MAXC = 8;
+const MAX_THREADS = 256;
+
+/**
+ * Candidates, fastest first (H200 measurements in bench/RESULTS.md). `pickAttentionTiles` takes the
+ * first that fits the device's workgroup memory and the register tile; the smaller ones fit WebGPU's
+ * guaranteed 16 KiB for D ≤ 128.
+ */
+export const ATTENTION_TILE_CANDIDATES: AttentionTiles[] = [
+  { WX: 16, WY: 16, TM: 2, TN: 2, KC: 16 },
+  { WX: 16, WY: 16, TM: 1, TN: 1, KC: 16 },
+  { WX: 16, WY: 16, TM: 4, TN: 4, KC: 16 },
+  { WX: 16, WY: 16, TM: 2, TN: 2, KC: 32 },
+  { WX: 16, WY: 16, TM: 2, TN: 2, KC: 64 },
+  { WX: 8, WY: 8, TM: 2, TN: 2, KC: 8 },
+];
+
+/** Bytes of workgroup memory the kernels declare (they share one set of tiles). */
+export function attentionWorkgroupBytes(D: number, t: AttentionTiles): number {
+  const BM = t.WY * t.TM;
+  const BN = t.WX * t.TN;
+  return 4 * (t.KC * (BM + BN) + BN * BM + BN * D + BM * t.WX + 2 * BN);
+}
+
+function tilesFit(D: number, t: AttentionTiles): boolean {
+  return t.TM <= MAXT && t.TN <= MAXT && Math.ceil(D / t.WX) <= MAXC && t.WX * t.WY <= MAX_THREADS;
+}
+
+function checkTiles(D: number, t: AttentionTiles): void {
+  for (const [k, v] of Object.entries(t)) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`attention: tile constant ${k}=${v}`);
   }
-  if (TM > MAXT || TN > MAXT) throw new Error(`attention: TM, TN must be <= ${MAXT} (register tile)`);
-  return { BM: WY * TM, BN: WX * TN };
+  if (!tilesFit(D, t)) {
+    throw new Error(
+      `attention: tiles ${JSON.stringify(t)} need TM, TN <= ${MAXT}, D / WX <= ${MAXC}, WX·WY <= ${MAX_THREADS} (D=${D})`,
+    );
+  }
+}
+
+/** The first candidate whose tiles fit `maxWorkgroupBytes` and the register tile for head size D. */
+export function pickAttentionTiles(D: number, maxWorkgroupBytes: number): AttentionTiles {
+  const t = ATTENTION_TILE_CANDIDATES.find(
+    (c) => attentionWorkgroupBytes(D, c) <= maxWorkgroupBytes && tilesFit(D, c),
+  );
+  if (!t) throw new Error(`attention: no tile configuration fits ${maxWorkgroupBytes} B for D=${D}`);
+  return t;
 }
 
 /** (tiles, heads) → dispatch, with heads folded into z past 65535 (the shader decodes y + 65535·z). */
@@ -46,101 +95,94 @@ function grid(tiles: number, heads: number): [number, number, number] {
   return [tiles, Math.min(heads, 65535), Math.ceil(heads / 65535)];
 }
 
-const forwardBindings = { qkv: 'read', out: 'write', probs: 'write' } as const;
+const params = { N: 'u32', T: 'u32', H: 'u32', D: 'u32' } as const;
 const backwardBindings = {
   qkv: 'read',
-  probs: 'read',
+  out: 'read',
+  lse: 'read',
   dout: 'read',
   dqkv: 'write',
-  dscores: 'write',
+  delta: 'write',
 } as const;
-const params = { N: 'u32', T: 'u32', H: 'u32', D: 'u32' } as const;
+const defaults = { HD: 64, WX: 16, WY: 16, TM: 4, TN: 4, KC: 16 };
+const rowTiles = ({ N, T, H }: Record<AttentionParam, number>, c: Record<string, number>) =>
+  grid(Math.ceil(T / (c.WY * c.TM)), N * H);
 
-/** probs = causal softmax(q kᵀ / sqrt(D)); writes every entry of probs (0 above the diagonal). */
-export const attentionScores: AttentionForwardKernel = defineKernel({
-  label: 'attentionScores',
+/** out = causal softmax(q kᵀ / sqrt(D)) · v, heads merged; lse = log Σ_j exp(s_ij) per row. */
+export const attentionForward: AttentionForwardKernel = defineKernel({
+  label: 'attentionForward',
   source,
-  entryPoint: 'scores',
-  bindings: forwardBindings,
+  entryPoint: 'forward',
+  bindings: { qkv: 'read', out: 'write', lse: 'write' },
   params,
-  constants: ATTENTION_TILES,
-  workgroups: ({ N, T, H }, c) => grid(Math.ceil(T / tileSizes(c).BM), N * H),
+  constants: defaults,
+  workgroups: rowTiles,
 });
 
-/** out = probs · v, heads merged back into [N, T, C]. */
-export const attentionWeightedSum: AttentionForwardKernel = defineKernel({
-  label: 'attentionWeightedSum',
+/** dq into dqkv, and delta = rowsum(dout ⊙ out) for attentionBackwardKeyValue. */
+export const attentionBackwardQuery: AttentionBackwardKernel = defineKernel({
+  label: 'attentionBackwardQuery',
   source,
-  entryPoint: 'weightedSum',
-  bindings: forwardBindings,
-  params,
-  constants: ATTENTION_TILES,
-  workgroups: ({ N, T, H, D }, c) => {
-    const { BM, BN } = tileSizes(c);
-    return grid(Math.ceil(T / BM) * Math.ceil(D / BN), N * H);
-  },
-});
-
-/** dscores = P ⊙ (dP − rowsum(P ⊙ dP)), dP = dO vᵀ, on and below the diagonal. */
-export const attentionBackwardScores: AttentionBackwardKernel = defineKernel({
-  label: 'attentionBackwardScores',
-  source,
-  entryPoint: 'backwardScores',
+  entryPoint: 'backwardQuery',
   bindings: backwardBindings,
   params,
-  constants: ATTENTION_TILES,
-  workgroups: ({ N, T, H }, c) => grid(Math.ceil(T / tileSizes(c).BM), N * H),
+  constants: defaults,
+  workgroups: rowTiles,
 });
 
-/** dq, dk, dv into dqkv (overwritten, every element). Needs attentionBackwardScores first. */
-export const attentionBackwardGrads: AttentionBackwardKernel = defineKernel({
-  label: 'attentionBackwardGrads',
+/** dk, dv into dqkv. Needs attentionBackwardQuery first (it reads delta). */
+export const attentionBackwardKeyValue: AttentionBackwardKernel = defineKernel({
+  label: 'attentionBackwardKeyValue',
   source,
-  entryPoint: 'backwardGrads',
+  entryPoint: 'backwardKeyValue',
   bindings: backwardBindings,
   params,
-  constants: ATTENTION_TILES,
-  workgroups: ({ N, T, H, D }, c) => {
-    const { BM, BN } = tileSizes(c);
-    return grid(3 * Math.ceil(T / BM) * Math.ceil(D / BN), N * H);
-  },
+  constants: defaults,
+  workgroups: rowTiles,
 });
 
-/** Forward steps in dispatch order; each binds { qkv, out, probs } with params { N, T, H, D }. */
+/** Forward steps in dispatch order. */
 export function attentionForwardSteps(): AttentionForwardKernel[] {
-  return [attentionScores, attentionWeightedSum];
+  return [attentionForward];
 }
 
-/** Backward steps in dispatch order; each binds { qkv, probs, dout, dqkv, dscores }. */
+/** Backward steps in dispatch order; together they write every element of dqkv. */
 export function attentionBackwardSteps(): AttentionBackwardKernel[] {
-  return [attentionBackwardScores, attentionBackwardGrads];
+  return [attentionBackwardQuery, attentionBackwardKeyValue];
 }
 
-/** Scratch the backward needs, in f32 elements. */
-export function attentionScratchSize({ N, T, H }: AttentionShape): { dscores: number } {
-  return { dscores: N * H * T * T };
+/** f32 elements of `lse` (per layer) and of the backward scratch `delta`. */
+export function attentionRowStatSize({ N, T, H }: AttentionShape): number {
+  return N * H * T;
 }
 
-/** Prepare the forward steps once; encode the returned dispatches (in order) every step. */
+function constantsFor(gpu: Gpu, shape: AttentionShape, tiles?: AttentionTiles): Record<string, number> {
+  const t = tiles ?? pickAttentionTiles(shape.D, gpu.device.limits.maxComputeWorkgroupStorageSize);
+  checkTiles(shape.D, t);
+  return { HD: shape.D, ...t };
+}
+
+/** Prepare the forward once; encode the returned dispatches (in order) every step. */
 export function prepareAttentionForward(
   gpu: Gpu,
   buffers: Record<AttentionForwardBinding, GPUBuffer>,
   shape: AttentionShape,
-  constants: Record<string, number> = {},
+  tiles?: AttentionTiles,
 ): Dispatch<AttentionParam>[] {
-  return attentionForwardSteps().map((k) => gpu.prepare(k, buffers, { ...shape }, constants));
+  const c = constantsFor(gpu, shape, tiles);
+  return attentionForwardSteps().map((k) => gpu.prepare(k, buffers, { ...shape }, c));
 }
 
-/** Prepare the backward steps once; `dscores` is scratch of attentionScratchSize(shape).dscores floats. */
+/** Prepare the backward once; `delta` is scratch of attentionRowStatSize(shape) floats. */
 export function prepareAttentionBackward(
   gpu: Gpu,
   buffers: Record<AttentionBackwardBinding, GPUBuffer>,
   shape: AttentionShape,
-  constants: Record<string, number> = {},
+  tiles?: AttentionTiles,
 ): Dispatch<AttentionParam>[] {
-  return attentionBackwardSteps().map((k) => gpu.prepare(k, buffers, { ...shape }, constants));
+  const c = constantsFor(gpu, shape, tiles);
+  return attentionBackwardSteps().map((k) => gpu.prepare(k, buffers, { ...shape }, c));
 }
-
 // Float64 references, used only by tests. Index helpers follow the layouts above.
 function layout({ T, H, D }: AttentionShape) {
   const C = H * D;
@@ -157,11 +199,12 @@ function layout({ T, H, D }: AttentionShape) {
 export function attentionForwardReference(
   qkv: ArrayLike<number>,
   shape: AttentionShape,
-): { out: Float64Array; probs: Float64Array } {
+): { out: Float64Array; probs: Float64Array; lse: Float64Array } {
   const { N, T, H, D } = shape;
   const { C, qkvAt, outAt, probsAt } = layout(shape);
   const out = new Float64Array(N * T * C);
   const probs = new Float64Array(N * H * T * T);
+  const lse = new Float64Array(N * H * T);
   const sqrtD = Math.sqrt(D);
   const s = new Float64Array(T);
   for (let n = 0; n < N; n++) {
@@ -176,6 +219,7 @@ export function attentionForwardReference(
         }
         let sum = 0;
         for (let j = 0; j <= i; j++) sum += Math.exp(s[j] - max);
+        lse[(n * H + h) * T + i] = max + Math.log(sum);
         for (let j = 0; j <= i; j++) probs[probsAt(n, h, i, j)] = Math.exp(s[j] - max) / sum;
         for (let d = 0; d < D; d++) {
           let acc = 0;
@@ -185,7 +229,7 @@ export function attentionForwardReference(
       }
     }
   }
-  return { out, probs };
+  return { out, probs, lse };
 }
 
 /** dqkv from the saved probs and dout, by the formulas of the contract (sums over all j, P given). */

@@ -38,7 +38,7 @@ export interface LayerActs {
   ln1Mean: GPUBuffer; // [rows]
   ln1Rstd: GPUBuffer;
   qkv: GPUBuffer; // [rows, 3C]
-  attnProbs: GPUBuffer; // [R·Bt, H, T, T]
+  attnLse: GPUBuffer; // [R·Bt, H, T] logsumexp of each attention row (the fused backward recomputes P)
   attnOut: GPUBuffer; // [rows, C] heads merged, before c_proj
   resMid: GPUBuffer; // [rows, C] residual after attention
   ln2Out: GPUBuffer;
@@ -67,7 +67,7 @@ export interface Activations {
   dAttnOut: GPUBuffer; // [rows, C]
   dQkv: GPUBuffer; // [rows, 3C]
   dU: GPUBuffer; // [R, Bt·T, r]
-  dScores: GPUBuffer; // [R·Bt, H, T, T] attention backward scratch
+  dAttnDelta: GPUBuffer; // [R·Bt, H, T] attention backward scratch: rowsum(dO ⊙ O)
 }
 
 export interface BatchInputs {
@@ -136,7 +136,7 @@ export function allocateActivations(
       ln1Mean: f(rows, `ln1Mean${l}`),
       ln1Rstd: f(rows, `ln1Rstd${l}`),
       qkv: f(rows * 3 * C, `qkv${l}`),
-      attnProbs: f(s.R * s.Bt * cfg.n_head * s.T * s.T, `attnProbs${l}`),
+      attnLse: f(s.R * s.Bt * cfg.n_head * s.T, `attnLse${l}`),
       attnOut: f(rows * C, `attnOut${l}`),
       resMid: f(rows * C, `resMid${l}`),
       ln2Out: f(rows * C, `ln2Out${l}`),
@@ -163,7 +163,7 @@ export function allocateActivations(
     dAttnOut: f(rows * C, 'dAttnOut'),
     dQkv: f(rows * 3 * C, 'dQkv'),
     dU: f(rows * layout.r, 'dU'),
-    dScores: f(s.R * s.Bt * cfg.n_head * s.T * s.T, 'dScores'),
+    dAttnDelta: f(s.R * s.Bt * cfg.n_head * s.T, 'dAttnDelta'),
   };
 }
 

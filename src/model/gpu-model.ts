@@ -9,7 +9,7 @@ import { geluBackward, geluForward } from '../kernels/gelu';
 import { embedding } from '../kernels/embedding';
 import { crossEntropy } from '../kernels/crossentropy';
 import { runSums } from '../kernels/reduce';
-import { prepareAttentionBackward, prepareAttentionForward } from '../kernels/attention';
+import { type AttentionShape, prepareAttentionBackward, prepareAttentionForward } from '../kernels/attention';
 import { ELEMENTWISE_OP, elementwise } from '../kernels/elementwise';
 import { splitCount } from '../kernels/splitk';
 import type { LabGptConfig } from './config';
@@ -186,6 +186,39 @@ export class GpuModel {
     );
   }
 
+  private attentionShape(): AttentionShape {
+    const { R, Bt, T } = this.shape;
+    return { N: R * Bt, T, H: this.cfg.n_head, D: this.cfg.n_embd / this.cfg.n_head };
+  }
+
+  /** Fused causal attention of layer l: qkv → attnOut, and the per-row logsumexp its backward needs. */
+  private attentionForward(l: number): Dispatch[] {
+    const la = this.acts.layers[l];
+    return prepareAttentionForward(
+      this.gpu,
+      { qkv: la.qkv, out: la.attnOut, lse: la.attnLse },
+      this.attentionShape(),
+    );
+  }
+
+  /** dAttnOut → dQkv of layer l (probabilities recomputed from qkv and attnLse). */
+  private attentionBackward(l: number): Dispatch[] {
+    const { acts } = this;
+    const la = acts.layers[l];
+    return prepareAttentionBackward(
+      this.gpu,
+      {
+        qkv: la.qkv,
+        out: la.attnOut,
+        lse: la.attnLse,
+        dout: acts.dAttnOut,
+        dqkv: acts.dQkv,
+        delta: acts.dAttnDelta,
+      },
+      this.attentionShape(),
+    );
+  }
+
   destroy(): void {
     destroyAll(this.acts);
     this.lossSums.destroy();
@@ -215,13 +248,7 @@ export class GpuModel {
       const res = acts.residual[l];
       d.push(this.ln(res, lw.ln1g, lw.ln1b, la.ln1Out, la.ln1Mean, la.ln1Rstd));
       d.push(...this.linear(l, 'c_attn', la.ln1Out, lw.attnW, lw.attnB, la.qkv, C, 3 * C));
-      d.push(
-        ...prepareAttentionForward(
-          this.gpu,
-          { qkv: la.qkv, out: la.attnOut, probs: la.attnProbs },
-          { N: shape.R * shape.Bt, T: shape.T, H: cfg.n_head, D: C / cfg.n_head },
-        ),
-      );
+      d.push(...this.attentionForward(l));
       d.push(...this.linear(l, 'attn.c_proj', la.attnOut, lw.projW, lw.projB, acts.scratch, C, C));
       d.push(this.add(res, acts.scratch, la.resMid, n));
       d.push(this.ln(la.resMid, lw.ln2g, lw.ln2b, la.ln2Out, la.ln2Mean, la.ln2Rstd));
@@ -256,7 +283,7 @@ export class GpuModel {
 
   /** Backward from dlogits (left in place by the loss) to dA, dB of every adapter. */
   backward(): Dispatch[] {
-    const { cfg, acts, weights: w, shape } = this;
+    const { cfg, acts, weights: w } = this;
     const C = cfg.n_embd;
     const d: Dispatch[] = [];
     // dlnf = dlogits · wte
@@ -295,13 +322,7 @@ export class GpuModel {
       d.push(this.lnBackward(acts.dLn, la.resMid, lw.ln2g, la.ln2Mean, la.ln2Rstd, acts.dRes, true));
       // resMid = h_l + c_proj(attn(ln1(h_l)))
       d.push(...this.linearBackward(l, 'attn.c_proj', la.attnOut, acts.dRes, lw.projW, acts.dAttnOut, C, C));
-      d.push(
-        ...prepareAttentionBackward(
-          this.gpu,
-          { qkv: la.qkv, probs: la.attnProbs, dout: acts.dAttnOut, dqkv: acts.dQkv, dscores: acts.dScores },
-          { N: shape.R * shape.Bt, T: shape.T, H: cfg.n_head, D: C / cfg.n_head },
-        ),
-      );
+      d.push(...this.attentionBackward(l));
       d.push(...this.linearBackward(l, 'c_attn', la.ln1Out, acts.dQkv, lw.attnW, acts.dLn, C, 3 * C));
       if (l > lowest)
         d.push(this.lnBackward(acts.dLn, acts.residual[l], lw.ln1g, la.ln1Mean, la.ln1Rstd, acts.dRes, true));
