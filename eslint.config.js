@@ -8,6 +8,8 @@ export default tseslint.config(
       'node_modules/**',
       '.gpu/**',
       '.bench-build/**',
+      '.perf/**',
+      '.work/**',
       'public/**',
       'tools/**/*.py',
     ],
