@@ -61,6 +61,13 @@ export interface AdapterData {
   runId: string;
   A: Float32Array;
   B: Float32Array;
+  /** The run's optimizer and learning rate, when known (added: written into exports). */
+  spec?: RunSpec;
+  /**
+   * How the run ended, for exports: 'done', 'stopped at step N', 'diverged at step N', or
+   * 'training, at step N' for a live read (added; absent on adapters the page built itself).
+   */
+  status?: string;
 }
 
 /** Which weights to generate from / export: the base model, a run of the current sweep, or stored data. */

@@ -1,0 +1,192 @@
+// The engine side of the page: answers every ToEngine message (messages.ts) with FromEngine messages.
+// The Web Worker (worker.ts) is a thin shell around it; tests drive it directly in Node.
+import type { TokenizedDataset } from '../data/dataset';
+import type { Gpu } from '../gpu/context';
+import { OPTIMIZERS } from '../optim/optimizer';
+import type { AdapterData, AdapterRef, ToEngine } from './messages';
+import { ModelCache, datasetBytes, locateError, parseForPage, type FetchAsset } from './page-assets';
+import { Generator, adapterZip, mergedFileName, mergedOnnx, type ResolvedAdapter } from './page-export';
+import { PageSweep, type Post } from './page-sweep';
+import { engineSelfTest } from './self-test';
+
+export interface PageSessionDeps {
+  /** Acquire the GPU; called once, on the first message that needs it (and again after a failure). */
+  gpu: () => Promise<Gpu>;
+  fetchAsset: FetchAsset;
+  post: Post;
+  now?: () => number;
+}
+
+type Message<T extends ToEngine['type']> = Extract<ToEngine, { type: T }>;
+
+export class PageSession {
+  private gpuPromise: Promise<Gpu> | undefined;
+  private readonly models: ModelCache;
+  private readonly generator = new Generator();
+  private dataset: TokenizedDataset | undefined;
+  private sweep: PageSweep | undefined;
+  /** The final adapters of the last finished sweep, by run id (AdapterRef 'run' after 'done'). */
+  private finished = new Map<string, AdapterData>();
+  private readonly post: Post;
+
+  constructor(private readonly deps: PageSessionDeps) {
+    this.models = new ModelCache(deps.fetchAsset);
+    this.post = deps.post;
+  }
+
+  /** Answer one message. Never throws: failures become 'error' / 'datasetError' messages. */
+  async handle(msg: ToEngine): Promise<void> {
+    try {
+      await this.dispatch(msg);
+    } catch (err) {
+      const requestId = 'requestId' in msg ? msg.requestId : undefined;
+      const sweepId = msg.type === 'start' ? msg.sweepId : undefined;
+      this.post({
+        type: 'error',
+        ...(requestId !== undefined ? { requestId } : {}),
+        ...(sweepId !== undefined ? { sweepId } : {}),
+        message: err instanceof Error ? err.message : String(err),
+        detail: err instanceof Error ? err.stack : undefined,
+      });
+    }
+  }
+
+  /** Settles when no sweep is training (tests, and a clean shutdown). */
+  async idle(): Promise<void> {
+    while (this.sweep) await this.sweep.done;
+  }
+
+  private async dispatch(msg: ToEngine): Promise<void> {
+    switch (msg.type) {
+      case 'hello':
+        this.post({ type: 'ready', adapter: (await this.gpu()).info });
+        return;
+      case 'selfTest':
+        this.post({ type: 'selfTest', result: await engineSelfTest(await this.gpu()) });
+        return;
+      case 'parseDataset':
+        return this.parseDataset(msg);
+      case 'start':
+        return this.start(msg);
+      case 'addRun':
+        return this.requireSweep('addRun').addRun(msg.run);
+      case 'stopRun':
+        return this.requireSweep('stopRun').stopRun(msg.runId);
+      case 'stop':
+        this.sweep?.stop();
+        return;
+      case 'generate':
+        return this.generate(msg);
+      case 'exportAdapter':
+        return this.exportAdapter(msg);
+      case 'exportMerged':
+        return this.exportMerged(msg);
+      default: {
+        const unknown: never = msg;
+        throw new Error(`unknown message ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+
+  private gpu(): Promise<Gpu> {
+    if (!this.gpuPromise) {
+      const p = this.deps.gpu();
+      // No WebGPU now does not mean never (a flag, a driver): let the next message try again.
+      p.catch(() => {
+        if (this.gpuPromise === p) this.gpuPromise = undefined;
+      });
+      this.gpuPromise = p;
+    }
+    return this.gpuPromise;
+  }
+
+  private requireSweep(what: string): PageSweep {
+    if (!this.sweep) throw new Error(`${what}: no sweep is training`);
+    return this.sweep;
+  }
+
+  private async parseDataset(msg: Message<'parseDataset'>): Promise<void> {
+    const { requestId, source } = msg;
+    let name = source.name;
+    try {
+      const file = await datasetBytes(source, this.deps.fetchAsset);
+      name = file.name;
+      const { dataset, preview } = parseForPage(file.name, file.bytes, msg.options);
+      this.dataset = dataset;
+      this.post({ type: 'dataset', requestId, preview });
+    } catch (err) {
+      this.post({ type: 'datasetError', requestId, error: locateError(name, err) });
+    }
+  }
+
+  private async start(msg: Message<'start'>): Promise<void> {
+    // One sweep at a time: the old one posts its 'done' (stopped) before the new one starts.
+    await this.stopSweep();
+    const dataset = this.dataset;
+    if (!dataset) throw new Error('no dataset: choose or upload a dataset first');
+    for (const r of msg.sweep.runs)
+      if (!OPTIMIZERS.includes(r.optimizer)) throw new Error(`unknown optimizer '${r.optimizer}'`);
+    const [gpu, model] = await Promise.all([this.gpu(), this.models.get(msg.model)]);
+    // Another 'start' may have arrived while the model loaded: the last one wins.
+    await this.stopSweep();
+    const sweep = PageSweep.start(gpu, msg.sweepId, model, dataset, msg.sweep, this.post, this.deps.now);
+    this.sweep = sweep;
+    void sweep.done.then((outcome) => {
+      if (outcome) this.finished = new Map(outcome.adapters.map((a) => [a.runId, a]));
+      if (this.sweep === sweep) this.sweep = undefined;
+    });
+  }
+
+  private async stopSweep(): Promise<void> {
+    for (let s = this.sweep; s; s = this.sweep) {
+      s.stop();
+      await s.done;
+      if (this.sweep === s) this.sweep = undefined;
+    }
+  }
+
+  /**
+   * The weights an AdapterRef names. A run of the sweep now training is read live between two steps
+   * (its status says 'training, at step N'); otherwise the last finished sweep's final adapter.
+   */
+  private async resolve(ref: AdapterRef): Promise<ResolvedAdapter> {
+    if (ref.kind === 'base') return { model: await this.models.get(ref.model) };
+    let adapter: AdapterData | undefined;
+    if (ref.kind === 'data') adapter = ref.adapter;
+    else if (this.sweep?.hasRun(ref.runId)) adapter = await this.sweep.adapter(ref.runId);
+    else adapter = this.finished.get(ref.runId);
+    if (!adapter)
+      throw new Error(`no run '${ref.kind === 'run' ? ref.runId : ''}' in the current or last sweep`);
+    return { model: await this.models.get(adapter.model), adapter };
+  }
+
+  private async generate(msg: Message<'generate'>): Promise<void> {
+    const t0 = performance.now();
+    const resolved = await this.resolve(msg.from);
+    const text = await this.generator.sample(resolved, msg);
+    this.post({
+      type: 'generated',
+      requestId: msg.requestId,
+      text,
+      seconds: (performance.now() - t0) / 1000,
+    });
+  }
+
+  private async exportAdapter(msg: Message<'exportAdapter'>): Promise<void> {
+    const resolved = await this.resolve(msg.from);
+    if (!resolved.adapter) throw new Error('the base model has no adapter to export (choose a run)');
+    const { fileName, bytes } = adapterZip(resolved.model, resolved.adapter);
+    this.postBytes(msg.requestId, fileName, 'application/zip', bytes);
+  }
+
+  private async exportMerged(msg: Message<'exportMerged'>): Promise<void> {
+    const resolved = await this.resolve(msg.from);
+    const bytes = mergedOnnx(resolved);
+    this.postBytes(msg.requestId, mergedFileName(resolved), 'application/octet-stream', bytes);
+  }
+
+  /** `bytes` must be a fresh array the engine keeps no reference to: its buffer is transferred. */
+  private postBytes(requestId: number, fileName: string, mime: string, bytes: Uint8Array): void {
+    this.post({ type: 'exported', requestId, fileName, mime, bytes }, [bytes.buffer as ArrayBuffer]);
+  }
+}
