@@ -38,7 +38,13 @@ export const LossRuns = memo(function LossRuns({
     .map((d) => {
       const at = d.line.divergedAt!;
       const y = sy.map(at.y);
-      return { d, mx: sx.map(at.x), my: Number.isFinite(y) ? clampY(y) : plot.top, at };
+      // The run's last drawn point, joined to the marker so the jump reads as one line.
+      const last = d.smoothDraw[d.smoothDraw.length - 1];
+      const lx = last ? sx.map(last.x) : NaN;
+      const ly = last ? sy.map(last.y) : NaN;
+      const from: [number, number] | null =
+        Number.isFinite(lx) && Number.isFinite(ly) ? [lx, clampY(ly)] : null;
+      return { d, mx: sx.map(at.x), my: Number.isFinite(y) ? clampY(y) : plot.top, at, from };
     })
     .sort((a, b) => a.my - b.my);
   const labelY = new Map<string, number>();
@@ -122,6 +128,17 @@ export const LossRuns = memo(function LossRuns({
             fontSize={THEME.fontSize}
           >
             <title>{`${line.label}: ${text}`}</title>
+            {m.from && (
+              <line
+                x1={m.from[0]}
+                y1={m.from[1]}
+                x2={m.mx}
+                y2={m.my}
+                stroke={line.color}
+                strokeWidth={1.25}
+                strokeDasharray="3 3"
+              />
+            )}
             <circle cx={m.mx} cy={m.my} r={6} fill="#ffffff" stroke={THEME.diverged} strokeWidth={1.5} />
             <path
               d={`M${m.mx - 3},${m.my - 3}L${m.mx + 3},${m.my + 3}M${m.mx - 3},${m.my + 3}L${m.mx + 3},${m.my - 3}`}
