@@ -1,0 +1,182 @@
+// The bar above the charts: progress and speed of the sweep, options that act on every chart, add a run.
+import { useState } from 'react';
+import { OPTIMIZERS, type OptimizerKind } from '../../optim/optimizer';
+import { formatDuration, formatRate } from '../format';
+import { OPTIMIZER_LABELS, type ChartOptions } from '../state/settings';
+import type { Progress } from '../state/sweep';
+
+export interface ControlsBarProps {
+  step: number;
+  totalSteps: number;
+  progress: Progress;
+  stepsPerSec: number;
+  tokensPerSec: number;
+  active: boolean;
+  phaseText: string;
+  chart: ChartOptions;
+  onChart: (patch: Partial<ChartOptions>) => void;
+  /** Returns an error message, or null when the run was sent. */
+  onAddRun: (optimizer: OptimizerKind, lr: number) => string | null;
+}
+
+export function ControlsBar(p: ControlsBarProps) {
+  const pct = Math.round(p.progress.fraction * 100);
+  return (
+    <section className="panel controls" aria-label="Sweep progress and chart options">
+      <div className="progress-row">
+        <strong className="step">
+          {p.totalSteps > 0 ? `Step ${p.step} / ${p.totalSteps}` : 'No sweep yet'}
+        </strong>
+        <div
+          className="progress"
+          role="progressbar"
+          aria-label="Sweep progress"
+          aria-valuemin={0}
+          aria-valuemax={100}
+          aria-valuenow={pct}
+          aria-valuetext={`${pct}%`}
+        >
+          <div className="progress-fill" style={{ width: `${pct}%` }} />
+        </div>
+        <span className="rates" aria-label="Speed">
+          {formatRate(p.stepsPerSec, 'steps/s')} · {formatRate(p.tokensPerSec, 'tok/s')} · ETA{' '}
+          {p.progress.etaSeconds !== null ? formatDuration(p.progress.etaSeconds) : '—'}
+        </span>
+        <span className="phase" role="status" aria-label="Sweep status">
+          {p.phaseText}
+        </span>
+      </div>
+      <div className="options-row">
+        <label className="inline">
+          Smoothing
+          <input
+            type="range"
+            min={0}
+            max={0.99}
+            step={0.01}
+            value={p.chart.smoothing}
+            onChange={(e) => p.onChart({ smoothing: Number(e.target.value) })}
+          />
+          <output>{p.chart.smoothing.toFixed(2)}</output>
+        </label>
+        <Segmented
+          label="y"
+          value={p.chart.yScale}
+          options={[
+            ['log', 'log'],
+            ['linear', 'linear'],
+          ]}
+          onChange={(yScale) => p.onChart({ yScale })}
+        />
+        <Segmented
+          label="x"
+          value={p.chart.xAxis}
+          options={[
+            ['step', 'step'],
+            ['time', 'time'],
+          ]}
+          onChange={(xAxis) => p.onChart({ xAxis })}
+        />
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={p.chart.ignoreOutliers}
+            onChange={(e) => p.onChart({ ignoreOutliers: e.target.checked })}
+          />
+          ignore outliers
+        </label>
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={p.chart.showValidation}
+            onChange={(e) => p.onChart({ showValidation: e.target.checked })}
+          />
+          validation points
+        </label>
+        <AddRun active={p.active} onAddRun={p.onAddRun} />
+      </div>
+    </section>
+  );
+}
+
+function Segmented<T extends string>({
+  label,
+  value,
+  options,
+  onChange,
+}: {
+  label: string;
+  value: T;
+  options: [T, string][];
+  onChange: (v: T) => void;
+}) {
+  return (
+    <div className="segmented" role="radiogroup" aria-label={`${label} axis`}>
+      <span className="seg-label">{label}:</span>
+      {options.map(([v, text]) => (
+        <button
+          key={v}
+          type="button"
+          role="radio"
+          aria-checked={v === value}
+          className={v === value ? 'on' : ''}
+          onClick={() => onChange(v)}
+        >
+          {text}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+function AddRun({ active, onAddRun }: { active: boolean; onAddRun: ControlsBarProps['onAddRun'] }) {
+  const [optimizer, setOptimizer] = useState<OptimizerKind>('riemannian-adamw');
+  const [lr, setLr] = useState('3e-3');
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <form
+      className="add-run"
+      aria-label="Add run"
+      onSubmit={(e) => {
+        e.preventDefault();
+        setError(onAddRun(optimizer, Number(lr)));
+      }}
+    >
+      <label className="sr-only" htmlFor="add-opt">
+        Optimizer of the new run
+      </label>
+      <select
+        id="add-opt"
+        value={optimizer}
+        disabled={!active}
+        onChange={(e) => setOptimizer(e.target.value as OptimizerKind)}
+      >
+        {OPTIMIZERS.map((o) => (
+          <option key={o} value={o}>
+            {OPTIMIZER_LABELS[o]}
+          </option>
+        ))}
+      </select>
+      <label className="sr-only" htmlFor="add-lr">
+        Learning rate of the new run
+      </label>
+      <input
+        id="add-lr"
+        className="lr-input"
+        type="text"
+        inputMode="decimal"
+        value={lr}
+        disabled={!active}
+        onChange={(e) => setLr(e.target.value)}
+      />
+      <button type="submit" disabled={!active}>
+        + Add run
+      </button>
+      {error && (
+        <span role="alert" className="field-error">
+          {error}
+        </span>
+      )}
+    </form>
+  );
+}

@@ -1,0 +1,32 @@
+// One LossPanel per optimizer, side by side, with shared axes (computed in state/chart-data.ts).
+import { memo } from 'react';
+import { LossPanel } from '../charts/LossPanel';
+import type { LossPanelsData } from '../state/chart-data';
+import type { ChartOptions } from '../state/settings';
+
+export const LossPanels = memo(function LossPanels({
+  data,
+  chart,
+}: {
+  data: LossPanelsData;
+  chart: ChartOptions;
+}) {
+  return (
+    <div className={`loss-panels n${data.panels.length}`}>
+      {data.panels.map((p) => (
+        <div className="panel chart-panel" key={p.optimizer}>
+          <LossPanel
+            title={p.title}
+            lines={p.lines}
+            xLabel={data.xLabel}
+            xDomain={data.xDomain}
+            yDomain={data.yDomain}
+            yScale={chart.yScale}
+            smoothing={chart.smoothing}
+            height={300}
+          />
+        </div>
+      ))}
+    </div>
+  );
+});

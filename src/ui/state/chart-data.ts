@@ -1,0 +1,144 @@
+// Chart data derived from the sweep state: plain shapes for the chart components. Lines are cached per
+// run object (a run's object changes only when something of it changed), so a metrics message costs
+// O(runs that changed), and the panels share one y domain and one colour per learning rate.
+import { OPTIMIZERS, type OptimizerKind } from '../../optim/optimizer';
+import { lrColor, optimizerColor } from '../charts/colors';
+import { formatLr } from '../charts/formatLr';
+import { robustYDomain } from '../charts/robustDomain';
+import type { ChartPoint, LossLine, RobustnessLine, YScale } from '../charts/types';
+import { OPTIMIZER_LABELS, type ChartOptions, type XAxis } from './settings';
+import type { RunView, SweepState } from './sweep';
+
+interface CachedLine {
+  xAxis: XAxis;
+  color: string;
+  line: LossLine;
+}
+const lineCache = new WeakMap<RunView, CachedLine>();
+
+function lossLine(run: RunView, xAxis: XAxis, color: string): LossLine {
+  const cached = lineCache.get(run);
+  if (cached && cached.xAxis === xAxis && cached.color === color) return cached.line;
+  const xs = xAxis === 'step' ? run.steps : run.seconds;
+  const points: ChartPoint[] = new Array(xs.length);
+  for (let i = 0; i < xs.length; i++) points[i] = { x: xs[i], y: run.losses[i] };
+  const validation = run.validation.map((v) => ({ x: xAxis === 'step' ? v.step : v.seconds, y: v.loss }));
+  const last = points[points.length - 1];
+  const line: LossLine = {
+    id: run.id,
+    label: `lr ${formatLr(run.lr)}`,
+    color,
+    points,
+    validation,
+    divergedAt:
+      run.status.kind === 'diverged' && last
+        ? { x: xAxis === 'step' ? Math.max(last.x, run.status.step) : last.x, y: last.y }
+        : undefined,
+  };
+  lineCache.set(run, { xAxis, color, line });
+  return line;
+}
+
+export interface PanelData {
+  optimizer: OptimizerKind;
+  title: string;
+  lines: LossLine[];
+}
+
+export interface LossPanelsData {
+  panels: PanelData[];
+  xDomain: [number, number];
+  yDomain: [number, number];
+  xLabel: string;
+}
+
+/** Distinct learning rates of the sweep, for lrColor. */
+export function sweepLrs(s: SweepState): number[] {
+  return [...new Set(s.order.map((id) => s.runs[id].lr))].sort((a, b) => a - b);
+}
+
+/**
+ * One panel per optimizer (those of the sweep, or those selected when there is no sweep yet), in the
+ * canonical order, with the same axes on every panel.
+ */
+export function lossPanels(
+  s: SweepState,
+  chart: ChartOptions,
+  hidden: ReadonlySet<string>,
+  selected: readonly OptimizerKind[],
+): LossPanelsData {
+  const inSweep = new Set(s.order.map((id) => s.runs[id].optimizer));
+  const kinds = OPTIMIZERS.filter((o) => (inSweep.size ? inSweep.has(o) : selected.includes(o)));
+  const lrs = sweepLrs(s);
+  const panels: PanelData[] = kinds.map((optimizer) => ({
+    optimizer,
+    title: `Loss — ${OPTIMIZER_LABELS[optimizer]}`,
+    lines: [],
+  }));
+  const byKind = new Map(panels.map((p) => [p.optimizer, p]));
+  const runs = s.order.map((id) => s.runs[id]).sort((a, b) => a.lr - b.lr);
+  for (const run of runs) {
+    if (hidden.has(run.id)) continue;
+    const full = lossLine(run, chart.xAxis, lrColor(run.lr, lrs));
+    const line = chart.showValidation ? full : { ...full, validation: [] };
+    byKind.get(run.optimizer)?.lines.push(line);
+  }
+  const all = panels.flatMap((p) => p.lines);
+  const yScale: YScale = chart.yScale;
+  const yDomain = chart.ignoreOutliers ? robustYDomain(all, yScale) : fullYDomain(all, yScale);
+  const xMax =
+    chart.xAxis === 'step'
+      ? Math.max(s.totalSteps, 1)
+      : Math.max(1e-3, ...all.map((l) => (l.points.length ? l.points[l.points.length - 1].x : 0)));
+  return {
+    panels,
+    xDomain: [chart.xAxis === 'step' ? 1 : 0, xMax],
+    yDomain,
+    xLabel: chart.xAxis === 'step' ? 'step' : 'time (s)',
+  };
+}
+
+function fullYDomain(lines: LossLine[], scale: YScale): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const l of lines)
+    for (const series of [l.points, l.validation])
+      for (const p of series) {
+        if (!Number.isFinite(p.y) || (scale === 'log' && p.y <= 0)) continue;
+        lo = Math.min(lo, p.y);
+        hi = Math.max(hi, p.y);
+      }
+  if (!(lo <= hi)) return scale === 'log' ? [0.1, 10] : [0, 1];
+  if (scale === 'log') return [lo / 1.05, hi * 1.05];
+  const pad = (hi - lo) * 0.05 || 0.1;
+  return [Math.max(0, lo - pad), hi + pad];
+}
+
+/** Final (or best) validation loss against learning rate, one line per optimizer. */
+export function robustnessLines(s: SweepState, metric: 'final' | 'best'): RobustnessLine[] {
+  const byKind = new Map<OptimizerKind, RobustnessLine>();
+  for (const id of s.order) {
+    const run = s.runs[id];
+    let line = byKind.get(run.optimizer);
+    if (!line) {
+      line = {
+        id: run.optimizer,
+        label: OPTIMIZER_LABELS[run.optimizer],
+        color: optimizerColor(run.optimizer),
+        points: [],
+      };
+      byKind.set(run.optimizer, line);
+    }
+    const diverged = run.status.kind === 'diverged';
+    const finished = run.status.kind !== 'running' && run.status.kind !== 'waiting';
+    const val = run.validation;
+    let loss: number | null = null;
+    if (!diverged && val.length > 0 && (finished || metric === 'best'))
+      loss = metric === 'final' ? val[val.length - 1].loss : Math.min(...val.map((v) => v.loss));
+    if (loss === null && !diverged && !finished) continue; // not measured yet: no point
+    line.points.push({ lr: run.lr, loss, diverged });
+  }
+  const lines = OPTIMIZERS.filter((o) => byKind.has(o)).map((o) => byKind.get(o)!);
+  for (const l of lines) l.points.sort((a, b) => a.lr - b.lr);
+  return lines;
+}
