@@ -88,7 +88,10 @@ export class PageSession {
     }
   }
 
-  private gpu(): Promise<Gpu> {
+  private async gpu(): Promise<Gpu> {
+    const known = await this.gpuPromise?.catch(() => undefined);
+    // A lost device (driver reset, GPU process crash) never comes back: acquire a new one.
+    if (known?.lostReason !== undefined) this.gpuPromise = undefined;
     if (!this.gpuPromise) {
       const p = this.deps.gpu();
       // No WebGPU now does not mean never (a flag, a driver): let the next message try again.
@@ -108,6 +111,8 @@ export class PageSession {
   private async parseDataset(msg: Message<'parseDataset'>): Promise<void> {
     const { requestId, source } = msg;
     let name = source.name;
+    // A failed parse must not leave the previous file in place for the next 'start'.
+    this.dataset = undefined;
     try {
       const file = await datasetBytes(source, this.deps.fetchAsset);
       name = file.name;
