@@ -120,6 +120,11 @@ export function App() {
             tokensPerSec={sweep.tokensPerSec}
             active={lab.active}
             phaseText={phaseText(sweep)}
+            firstLossMs={
+              sweep.firstLossAtMs !== null && sweep.startedAtMs !== null
+                ? sweep.firstLossAtMs - sweep.startedAtMs
+                : null
+            }
             chart={settings.chart}
             onChart={(patch) => lab.dispatchSettings({ type: 'chart', patch })}
             onAddRun={lab.addRun}

@@ -238,8 +238,8 @@ export function useLab() {
   };
 
   const panels = useMemo(
-    () => lossPanels(sweep, settings.chart, hidden, settings.optimizers),
-    [sweep, settings.chart, hidden, settings.optimizers],
+    () => lossPanels(sweep, settings.chart, hidden, settings.optimizers, settings.steps),
+    [sweep, settings.chart, hidden, settings.optimizers, settings.steps],
   );
   const robustness = useMemo(
     () => robustnessLines(sweep, settings.chart.metric),

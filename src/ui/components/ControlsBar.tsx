@@ -13,6 +13,8 @@ export interface ControlsBarProps {
   tokensPerSec: number;
   active: boolean;
   phaseText: string;
+  /** Milliseconds from "Start sweep" to the first loss point (exposed for measurement), or null. */
+  firstLossMs: number | null;
   chart: ChartOptions;
   onChart: (patch: Partial<ChartOptions>) => void;
   /** Returns an error message, or null when the run was sent. */
@@ -22,7 +24,11 @@ export interface ControlsBarProps {
 export function ControlsBar(p: ControlsBarProps) {
   const pct = Math.round(p.progress.fraction * 100);
   return (
-    <section className="panel controls" aria-label="Sweep progress and chart options">
+    <section
+      className="panel controls"
+      aria-label="Sweep progress and chart options"
+      data-first-loss-ms={p.firstLossMs !== null ? Math.round(p.firstLossMs) : undefined}
+    >
       <div className="progress-row">
         <strong className="step">
           {p.totalSteps > 0 ? `Step ${p.step} / ${p.totalSteps}` : 'No sweep yet'}

@@ -1,8 +1,8 @@
 import { BUILTIN_MODELS, type BuiltinModel } from '../../train/messages';
 
 const DESCRIPTIONS: Record<BuiltinModel, string> = {
-  'lab-gpt': 'lab-gpt (4 layers × 256, 3.3 M params)',
-  'lab-gpt-tiny': 'lab-gpt-tiny (1 layer × 32, for CPU emulation and tests)',
+  'lab-gpt': 'lab-gpt · 4 layers × 256',
+  'lab-gpt-tiny': 'lab-gpt-tiny · 1 layer × 32',
 };
 
 export function ModelPicker({
@@ -32,7 +32,10 @@ export function ModelPicker({
           </option>
         ))}
       </select>
-      <p className="hint">A byte-level GPT-2, pretrained by the project; LoRA adapters train on top.</p>
+      <p className="hint">
+        Byte-level GPT-2s pretrained by the project; LoRA adapters train on top. lab-gpt-tiny suits CPU
+        emulation.
+      </p>
     </section>
   );
 }

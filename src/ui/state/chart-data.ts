@@ -66,6 +66,8 @@ export function lossPanels(
   chart: ChartOptions,
   hidden: ReadonlySet<string>,
   selected: readonly OptimizerKind[],
+  /** x extent before a sweep has started (the configured steps). */
+  plannedSteps = 1,
 ): LossPanelsData {
   const inSweep = new Set(s.order.map((id) => s.runs[id].optimizer));
   const kinds = OPTIMIZERS.filter((o) => (inSweep.size ? inSweep.has(o) : selected.includes(o)));
@@ -88,7 +90,7 @@ export function lossPanels(
   const yDomain = chart.ignoreOutliers ? robustYDomain(all, yScale) : fullYDomain(all, yScale);
   const xMax =
     chart.xAxis === 'step'
-      ? Math.max(s.totalSteps, 1)
+      ? Math.max(s.totalSteps || (plannedSteps > 0 ? plannedSteps : 1), 2)
       : Math.max(1e-3, ...all.map((l) => (l.points.length ? l.points[l.points.length - 1].x : 0)));
   return {
     panels,
