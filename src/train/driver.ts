@@ -56,6 +56,17 @@ export class SweepDriver {
     });
   }
 
+  /**
+   * The sweep's state as checkpoint bytes, taken between two steps after the pending losses were
+   * reported (so a sweep resumed from it reports every step after `step` and none twice).
+   */
+  checkpoint(): Promise<{ step: number; bytes: Uint8Array }> {
+    return this.atStepBoundary(async () => {
+      await this.flush(0, 0);
+      return { step: this.engine.step, bytes: await this.engine.checkpoint() };
+    });
+  }
+
   private async flush(seconds: number, steps: number): Promise<void> {
     if (this.engine.pendingRows === 0) return;
     const report = await this.engine.report(seconds, steps);

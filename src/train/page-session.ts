@@ -4,9 +4,17 @@ import type { TokenizedDataset } from '../data/dataset';
 import type { Gpu } from '../gpu/context';
 import { OPTIMIZERS } from '../optim/optimizer';
 import type { AdapterData, AdapterRef, ToEngine } from './messages';
-import { ModelCache, datasetBytes, locateError, parseForPage, type FetchAsset } from './page-assets';
+import {
+  ModelCache,
+  datasetBytes,
+  locateError,
+  parseForPage,
+  type FetchAsset,
+  type LoadedModel,
+} from './page-assets';
 import { Generator, adapterZip, mergedFileName, mergedOnnx, type ResolvedAdapter } from './page-export';
-import { PageSweep, type Post } from './page-sweep';
+import { PageSweep, type PageSweepOptions, type Post, type SweepOutcome } from './page-sweep';
+import { readCheckpoint } from './page-checkpoint';
 import { engineSelfTest } from './self-test';
 
 export interface PageSessionDeps {
@@ -24,7 +32,11 @@ export class PageSession {
   private readonly models: ModelCache;
   private readonly generator = new Generator();
   private dataset: TokenizedDataset | undefined;
+  /** The sweep training now (between a device loss and its recovery: none). */
   private sweep: PageSweep | undefined;
+  /** The sweep's whole life, device-loss recoveries included; undefined when no sweep is running. */
+  private life: Promise<void> | undefined;
+  private stopRequested = false;
   /** The final adapters of the last finished sweep, by run id (AdapterRef 'run' after 'done'). */
   private finished = new Map<string, AdapterData>();
   private readonly post: Post;
@@ -40,7 +52,7 @@ export class PageSession {
       await this.dispatch(msg);
     } catch (err) {
       const requestId = 'requestId' in msg ? msg.requestId : undefined;
-      const sweepId = msg.type === 'start' ? msg.sweepId : undefined;
+      const sweepId = msg.type === 'start' || msg.type === 'resume' ? msg.sweepId : undefined;
       this.post({
         type: 'error',
         ...(requestId !== undefined ? { requestId } : {}),
@@ -53,7 +65,7 @@ export class PageSession {
 
   /** Settles when no sweep is training (tests, and a clean shutdown). */
   async idle(): Promise<void> {
-    while (this.sweep) await this.sweep.done;
+    while (this.life) await this.life;
   }
 
   private async dispatch(msg: ToEngine): Promise<void> {
@@ -68,11 +80,14 @@ export class PageSession {
         return this.parseDataset(msg);
       case 'start':
         return this.start(msg);
+      case 'resume':
+        return this.resume(msg);
       case 'addRun':
         return this.requireSweep('addRun').addRun(msg.run);
       case 'stopRun':
         return this.requireSweep('stopRun').stopRun(msg.runId);
       case 'stop':
+        this.stopRequested = true;
         this.sweep?.stop();
         return;
       case 'generate':
@@ -127,26 +142,91 @@ export class PageSession {
   private async start(msg: Message<'start'>): Promise<void> {
     // One sweep at a time: the old one posts its 'done' (stopped) before the new one starts.
     await this.stopSweep();
-    const dataset = this.dataset;
-    if (!dataset) throw new Error('no dataset: choose or upload a dataset first');
+    const dataset = this.requireDataset();
     for (const r of msg.sweep.runs)
       if (!OPTIMIZERS.includes(r.optimizer)) throw new Error(`unknown optimizer '${r.optimizer}'`);
     const [gpu, model] = await Promise.all([this.gpu(), this.models.get(msg.model)]);
     // Another 'start' may have arrived while the model loaded: the last one wins.
     await this.stopSweep();
-    const sweep = PageSweep.start(gpu, msg.sweepId, model, dataset, msg.sweep, this.post, this.deps.now);
-    this.sweep = sweep;
-    void sweep.done.then((outcome) => {
-      if (outcome) this.finished = new Map(outcome.adapters.map((a) => [a.runId, a]));
-      if (this.sweep === sweep) this.sweep = undefined;
-    });
+    const options = { checkpointEvery: msg.checkpointEvery, now: this.deps.now };
+    const sweep = PageSweep.start(gpu, msg.sweepId, model, dataset, msg.sweep, this.post, options);
+    this.launch(sweep, model, dataset, options);
+  }
+
+  private async resume(msg: Message<'resume'>): Promise<void> {
+    await this.stopSweep();
+    const dataset = this.requireDataset();
+    const { model: name } = readCheckpoint(msg.checkpoint);
+    const [gpu, model] = await Promise.all([this.gpu(), this.models.get(name)]);
+    await this.stopSweep();
+    const options = { checkpointEvery: msg.checkpointEvery, now: this.deps.now };
+    const sweep = PageSweep.resume(gpu, msg.sweepId, model, dataset, msg.checkpoint, this.post, options);
+    this.launch(sweep, model, dataset, options);
+  }
+
+  private requireDataset(): TokenizedDataset {
+    if (!this.dataset) throw new Error('no dataset: choose or upload a dataset first');
+    return this.dataset;
+  }
+
+  /** Follow a sweep to its end; a device lost after a checkpoint resumes on a new device. */
+  private launch(first: PageSweep, model: LoadedModel, dataset: TokenizedDataset, options: PageSweepOptions) {
+    this.stopRequested = false;
+    this.sweep = first;
+    this.life = (async () => {
+      for (let sweep: PageSweep | undefined = first; sweep;) {
+        const outcome: SweepOutcome = await sweep.done;
+        this.sweep = undefined;
+        if (outcome.kind === 'done') this.finished = new Map(outcome.adapters.map((a) => [a.runId, a]));
+        sweep =
+          outcome.kind === 'lost'
+            ? await this.recover(sweep.sweepId, outcome, model, dataset, options)
+            : undefined;
+        this.sweep = sweep;
+      }
+      this.life = undefined;
+    })();
+  }
+
+  private async recover(
+    sweepId: string,
+    lost: Extract<SweepOutcome, { kind: 'lost' }>,
+    model: LoadedModel,
+    dataset: TokenizedDataset,
+    options: PageSweepOptions,
+  ): Promise<PageSweep | undefined> {
+    const fromStep = lost.checkpoint.step;
+    try {
+      if (this.stopRequested) throw new Error('the sweep was being stopped');
+      const gpu = await this.gpu();
+      this.post({
+        type: 'recovered',
+        sweepId,
+        fromStep,
+        lostAtStep: lost.lostAtStep,
+        redoneSteps: lost.lostAtStep - fromStep,
+        message: `The GPU device was lost (${lost.reason}); training goes on from the checkpoint of step ${fromStep} on a new device.`,
+      });
+      return PageSweep.resume(gpu, sweepId, model, dataset, lost.checkpoint.bytes, this.post, {
+        ...options,
+        seconds: lost.seconds,
+        results: lost.results,
+      });
+    } catch (err) {
+      this.post({
+        type: 'error',
+        sweepId,
+        message: `The GPU device was lost (${lost.reason}) and the sweep could not go on: ${err instanceof Error ? err.message : String(err)}`,
+      });
+      return undefined;
+    }
   }
 
   private async stopSweep(): Promise<void> {
-    for (let s = this.sweep; s; s = this.sweep) {
-      s.stop();
-      await s.done;
-      if (this.sweep === s) this.sweep = undefined;
+    while (this.life) {
+      this.stopRequested = true;
+      this.sweep?.stop();
+      await this.life;
     }
   }
 

@@ -9,7 +9,9 @@ import { validateSweep, type RunSpec, type SweepConfig } from './config';
 import { SweepDriver, type SweepEvent } from './driver';
 import type { AdapterData, FromEngine, RunInfo } from './messages';
 import type { LoadedModel } from './page-assets';
+import type { SweepResults } from './results';
 import type { StepReport } from './sweep';
+import { labelCheckpoint, readCheckpoint } from './page-checkpoint';
 import { SweepEngine } from './sweep';
 
 export type Post = (msg: FromEngine, transfer?: Transferable[]) => void;
@@ -28,9 +30,30 @@ function runStatus(
   return step >= total ? 'done' : `stopped at step ${step}`;
 }
 
-/** What a finished sweep leaves behind: every run's final adapter. */
-export interface SweepOutcome {
-  adapters: AdapterData[];
+/**
+ * How a sweep's life ended: 'done' (posted, with every run's final adapter), 'failed' (an 'error' was
+ * posted), or 'lost': the GPU device was lost after a checkpoint, nothing was posted, and the caller
+ * may resume from `checkpoint` on a new device.
+ */
+export type SweepOutcome =
+  | { kind: 'done'; adapters: AdapterData[] }
+  | { kind: 'failed' }
+  | {
+      kind: 'lost';
+      reason: string;
+      lostAtStep: number;
+      checkpoint: { step: number; bytes: Uint8Array };
+      /** Wall-clock seconds of the sweep when it was lost (the resumed sweep's clock goes on from it). */
+      seconds: number;
+      results: SweepResults;
+    };
+
+export interface PageSweepOptions {
+  /** Take (and post) a checkpoint every this many steps; 0 = never. */
+  checkpointEvery?: number;
+  /** Resumed sweeps: the step of the checkpoint, its wall-clock seconds, and the results up to it. */
+  resumed?: { fromStep: number; seconds: number; results?: SweepResults };
+  now?: () => number;
 }
 
 export class PageSweep {
@@ -38,20 +61,25 @@ export class PageSweep {
   private readonly abort = new AbortController();
   private readonly diverged = new Map<string, number>();
   private finished = false;
-  private lastReportSeconds = 0;
+  private lastReportSeconds: number;
   private t0 = 0;
+  private readonly now: () => number;
+  private checkpointing = false;
+  private lastCheckpoint: { step: number; bytes: Uint8Array } | undefined;
   /** Settles when the sweep has posted 'done' (or 'error') and released its GPU buffers. */
-  readonly done: Promise<SweepOutcome | undefined>;
+  readonly done: Promise<SweepOutcome>;
 
   private constructor(
     readonly sweepId: string,
     private readonly model: LoadedModel,
+    private readonly dataset: TokenizedDataset,
     private readonly engine: SweepEngine,
     private readonly source: BatchSource,
-    private readonly datasetName: string,
     private readonly post: Post,
-    private readonly now: () => number,
+    private readonly options: PageSweepOptions,
   ) {
+    this.now = options.now ?? (() => performance.now());
+    this.lastReportSeconds = options.resumed?.seconds ?? 0;
     this.driver = new SweepDriver(engine, (e) => this.onEvent(e));
     this.done = this.run();
   }
@@ -67,12 +95,35 @@ export class PageSweep {
     dataset: TokenizedDataset,
     config: SweepConfig,
     post: Post,
-    now: () => number = () => performance.now(),
+    options: PageSweepOptions = {},
   ): PageSweep {
     validateSweep(config, model.cfg.n_positions);
     const source = batchSource(dataset, config);
     const engine = new SweepEngine(gpu, model.cfg, model.weights, config, source);
-    return new PageSweep(sweepId, model, engine, source, dataset.name, post, now);
+    return new PageSweep(sweepId, model, dataset, engine, source, post, options);
+  }
+
+  /** Continue a sweep from checkpoint bytes (labelled by page-checkpoint.ts) on the same dataset. */
+  static resume(
+    gpu: Gpu,
+    sweepId: string,
+    model: LoadedModel,
+    dataset: TokenizedDataset,
+    bytes: Uint8Array,
+    post: Post,
+    options: Omit<PageSweepOptions, 'resumed'> & { seconds?: number; results?: SweepResults } = {},
+  ): PageSweep {
+    const info = readCheckpoint(bytes);
+    if (info.model !== model.name)
+      throw new Error(`the checkpoint is of model '${info.model}', not '${model.name}'`);
+    if (info.dataset.name !== dataset.name || info.dataset.tokens !== dataset.tokens.length)
+      throw new Error(
+        `the checkpoint trained on '${info.dataset.name}' (${info.dataset.tokens} tokens); load that dataset to resume (the last parsed is '${dataset.name}', ${dataset.tokens.length} tokens)`,
+      );
+    const source = batchSource(dataset, info.config);
+    const engine = SweepEngine.restore(gpu, model.cfg, model.weights, bytes, source);
+    const resumed = { fromStep: info.step, seconds: options.seconds ?? 0, results: options.results };
+    return new PageSweep(sweepId, model, dataset, engine, source, post, { ...options, resumed });
   }
 
   get runIds(): string[] {
@@ -130,15 +181,17 @@ export class PageSweep {
     }));
   }
 
-  private async run(): Promise<SweepOutcome | undefined> {
+  private async run(): Promise<SweepOutcome> {
     const { engine, driver, sweepId } = this;
+    const resumed = this.options.resumed;
+    const collector = collectResults(
+      engine,
+      driver,
+      { name: this.model.name, cfg: this.model.cfg },
+      { name: this.dataset.name, trainTokens: this.source.trainTokens, valTokens: this.source.valTokens },
+    );
+    const results = () => joinResults(resumed?.results, resumed?.fromStep ?? 0, collector.finish());
     try {
-      const collector = collectResults(
-        engine,
-        driver,
-        { name: this.model.name, cfg: this.model.cfg },
-        { name: this.datasetName, trainTokens: this.source.trainTokens, valTokens: this.source.valTokens },
-      );
       this.post({
         type: 'started',
         sweepId,
@@ -147,28 +200,64 @@ export class PageSweep {
         tokensPerStep: engine.config.batch * engine.config.seq,
         trainTokens: this.source.trainTokens,
         valTokens: this.source.valTokens,
+        ...(resumed ? { resumedFromStep: resumed.fromStep } : {}),
       });
-      this.t0 = this.now();
+      this.t0 = this.now() - (resumed?.seconds ?? 0) * 1000;
       // The driver throttles reports (every 250 ms, and at validations and the end).
       await driver.run({ signal: this.abort.signal, now: this.now, reportEveryMs: 250 });
       this.finished = true;
-      const results = collector.finish();
       const adapters: AdapterData[] = [];
       for (const id of this.runIds) adapters.push(await this.readAdapter(id));
-      this.post({ type: 'done', sweepId, stopped: engine.step < engine.config.steps, results, adapters });
-      return { adapters };
+      const stopped = engine.step < engine.config.steps;
+      this.post({ type: 'done', sweepId, stopped, results: results(), adapters });
+      return { kind: 'done', adapters };
     } catch (err) {
+      const lost = await lostReason(engine.gpu);
+      if (lost !== undefined && this.lastCheckpoint) {
+        return {
+          kind: 'lost',
+          reason: lost,
+          lostAtStep: engine.step,
+          checkpoint: this.lastCheckpoint,
+          seconds: (this.now() - this.t0) / 1000,
+          results: results(),
+        };
+      }
       this.post({
         type: 'error',
         sweepId,
         message: err instanceof Error ? err.message : String(err),
         detail: err instanceof Error ? err.stack : undefined,
       });
-      return undefined;
+      return { kind: 'failed' };
     } finally {
       this.finished = true;
       engine.destroy();
     }
+  }
+
+  /** After a report: take a checkpoint when one is due (between two steps, through the driver). */
+  private maybeCheckpoint(): void {
+    const every = this.options.checkpointEvery ?? 0;
+    const since = this.lastCheckpoint?.step ?? this.options.resumed?.fromStep ?? 0;
+    const e = this.engine;
+    if (every <= 0 || this.checkpointing || e.step - since < every || e.step >= e.config.steps) return;
+    this.checkpointing = true;
+    this.driver
+      .checkpoint()
+      .then(({ step, bytes }) => {
+        const labelled = labelCheckpoint(bytes, {
+          model: this.model.name,
+          dataset: { name: this.dataset.name, tokens: this.dataset.tokens.length },
+        });
+        this.lastCheckpoint = { step, bytes: labelled };
+        // The page gets its own copy (transferred); this one stays for a device-loss recovery.
+        const copy = labelled.slice();
+        this.post({ type: 'checkpoint', sweepId: this.sweepId, step, bytes: copy }, [copy.buffer]);
+      })
+      // A failing checkpoint fails the sweep's loop too, which reports it.
+      .catch(() => undefined)
+      .finally(() => (this.checkpointing = false));
   }
 
   private onEvent(e: SweepEvent): void {
@@ -176,6 +265,7 @@ export class PageSweep {
     switch (e.type) {
       case 'report':
         this.post(this.metrics(e.report));
+        this.maybeCheckpoint();
         break;
       case 'validation':
         this.post({ type: 'validation', sweepId, runIds: this.runIds, step: e.step, losses: e.losses });
@@ -223,9 +313,42 @@ export class PageSweep {
       losses,
       seconds: rep.steps.map((_, k) => from + (window * (k + 1)) / n),
       stepsPerSec: window > 0 ? n / window : 0,
-      tokensPerSec: rep.tokensPerSec,
+      tokensPerSec:
+        window > 0 ? (n * hosts.length * this.engine.config.batch * this.engine.config.seq) / window : 0,
       choleskyFallbacks: rep.choleskyFallbacks,
       divergedAtStep: rep.divergedAtStep,
     };
   }
+}
+
+/** The device's loss reason, waiting briefly: the lost promise may settle just after the failing call. */
+async function lostReason(gpu: Gpu): Promise<string | undefined> {
+  if (gpu.lostReason === undefined)
+    await Promise.race([gpu.device.lost, new Promise((resolve) => setTimeout(resolve, 100))]);
+  return gpu.lostReason;
+}
+
+/**
+ * A resumed sweep's results: the runs' losses and validations up to `fromStep` from the sweep before
+ * (when known), the rest from the resumed one.
+ */
+export function joinResults(
+  before: SweepResults | undefined,
+  fromStep: number,
+  after: SweepResults,
+): SweepResults {
+  if (!before) return after;
+  const old = new Map(before.runs.map((r) => [r.id, r]));
+  const runs = after.runs.map((r) => {
+    const b = old.get(r.id);
+    if (!b) return r;
+    const losses = r.losses.map((l, i) => (i < fromStep ? (b.losses[i] ?? null) : l));
+    const validation = [
+      ...b.validation.filter((v) => v.step <= fromStep),
+      ...r.validation.filter((v) => v.step > fromStep),
+    ];
+    return { ...r, losses, validation };
+  });
+  const totalSeconds = after.timings.totalSeconds + before.timings.totalSeconds;
+  return { ...after, runs, timings: { ...after.timings, totalSeconds } };
 }
