@@ -10,7 +10,7 @@ export function emaSmooth(ys: readonly number[], weight: number): number[] {
   if (w === 0 || ys.length === 0 || ys.every((y) => y === ys[0])) return ys.slice();
   const out = new Array<number>(ys.length);
   let last = 0;
-  let n = 0;
+  let wn = 1; // w^n, n = finite points so far
   for (let i = 0; i < ys.length; i++) {
     const y = ys[i];
     if (!Number.isFinite(y)) {
@@ -18,8 +18,8 @@ export function emaSmooth(ys: readonly number[], weight: number): number[] {
       continue;
     }
     last = last * w + (1 - w) * y;
-    n++;
-    out[i] = last / (1 - Math.pow(w, n));
+    wn *= w;
+    out[i] = last / (1 - wn);
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import { downsample } from './downsample';
+import { downsample, downsampleIndices } from './downsample';
 import { emaSmooth } from './ema';
 import type { Scale } from './scale';
 import type { ChartPoint, LossLine } from './types';
@@ -35,10 +35,10 @@ export function deriveLine(line: LossLine, smoothing: number, budget: number): D
   const rawDraw = downsample(line.points, budget);
   const smoothDraw =
     smoothing > 0
-      ? downsample(
-          line.points.map((p, i) => ({ x: p.x, y: smoothed[i] })),
-          budget,
-        )
+      ? downsampleIndices(smoothed.length, (i) => smoothed[i], budget).map((i) => ({
+          x: line.points[i].x,
+          y: smoothed[i],
+        }))
       : rawDraw;
   const entry = { smoothing, budget, smoothed, rawDraw, smoothDraw };
   cache.set(line.points, entry);

@@ -64,3 +64,14 @@ describe('robustYDomain', () => {
     expect(lhi).toBeCloseTo(3, 10);
   });
 });
+
+describe('robustYDomain quantile', () => {
+  it('puts the top at the 98th percentile (nearest rank) of unsorted data', () => {
+    // a permutation of 1..1000 (7919 is coprime with 1000) starting at 1, so the start rule is moot
+    const ys = Array.from({ length: 1000 }, (_, i) => ((i * 7919) % 1000) + 1);
+    const [lo, hi] = robustYDomain([line('q', ys)], 'linear');
+    // sorted[floor(0.98 · 999)] = sorted[979] = 980; span 979, padded by 5 %
+    expect(hi).toBeCloseTo(980 + 0.05 * 979, 9);
+    expect(lo).toBe(0);
+  });
+});

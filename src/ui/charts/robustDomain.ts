@@ -11,22 +11,56 @@ const PAD = 0.05;
  * count and the domain stays > 0.
  */
 export function robustYDomain(lines: readonly LossLine[], scale: YScale): [number, number] {
-  const ys: number[] = [];
+  let total = 0;
+  for (const line of lines) total += line.points.length + line.validation.length;
+  const ys = new Float64Array(total);
+  let n = 0;
+  let min = Infinity;
+  let max = -Infinity;
   let firstMax = -Infinity;
   for (const line of lines) {
     for (const series of [line.points, line.validation]) {
-      for (const p of series) if (usable(p.y, scale)) ys.push(p.y);
+      for (const p of series) {
+        const y = p.y;
+        if (!usable(y, scale)) continue;
+        ys[n++] = y;
+        if (y < min) min = y;
+        if (y > max) max = y;
+      }
     }
     const first = line.points.find((p) => usable(p.y, scale));
     if (first) firstMax = Math.max(firstMax, first.y);
   }
-  if (ys.length === 0) return scale === 'log' ? [0.1, 10] : [0, 1];
-  const sorted = Float64Array.from(ys).sort();
-  const min = sorted[0];
-  const max = sorted[sorted.length - 1];
-  const q = sorted[Math.floor(TOP_QUANTILE * (sorted.length - 1))];
+  if (n === 0) return scale === 'log' ? [0.1, 10] : [0, 1];
+  const q = select(ys.subarray(0, n), Math.floor(TOP_QUANTILE * (n - 1)));
   const top = Math.min(max, Math.max(q, firstMax));
   return scale === 'log' ? padLog(min, top) : padLinear(min, top);
+}
+
+/** The k-th smallest value (0-based) by quickselect, O(n); reorders `a`. */
+function select(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
 }
 
 function usable(y: number, scale: YScale): boolean {
