@@ -2,6 +2,7 @@
 // the page needs to resume them added to the safetensors metadata: the model, and which dataset.
 import { readSafetensors, writeSafetensors } from '../io/safetensors';
 import type { SweepConfig } from './config';
+import type { SweepResults } from './results';
 import type { BuiltinModel } from './messages';
 import { BUILTIN_MODELS } from './messages';
 
@@ -12,6 +13,9 @@ export interface CheckpointInfo {
   model: BuiltinModel;
   /** The dataset the sweep trains on: resuming on another one would silently change its batches. */
   dataset: { name: string; tokens: number };
+  /** The sweep's wall-clock seconds and results at the checkpoint, so a resumed sweep's go on from them. */
+  seconds?: number;
+  results?: SweepResults;
 }
 
 export function labelCheckpoint(bytes: Uint8Array, info: CheckpointInfo): Uint8Array {

@@ -89,6 +89,15 @@ describe('PageSession reliability', () => {
     const done = b.of('done')[0];
     expect(done.stopped).toBe(false);
     expect(done.adapters.map((x) => x.A)).toEqual(a.of('done')[0].adapters.map((x) => x.A));
+    // The checkpoint carries the results and clock up to its step: the resumed results are whole.
+    expect(done.results.runs.map((r) => r.losses)).toEqual(a.of('done')[0].results.runs.map((r) => r.losses));
+    const firstSeconds = b.of('metrics')[0].seconds[0];
+    expect(firstSeconds).toBeGreaterThan(
+      a
+        .of('metrics')
+        .find((m) => m.steps.includes(2))!
+        .seconds.at(-1)!,
+    );
   });
 
   it('resume refuses another dataset, with a message naming the one it needs', async () => {

@@ -66,6 +66,10 @@ export class PageSweep {
   private readonly now: () => number;
   private checkpointing = false;
   private lastCheckpoint: { step: number; bytes: Uint8Array } | undefined;
+  /** The results so far (resumed sweeps: joined with those before the checkpoint). */
+  private results: () => SweepResults = () => {
+    throw new Error('internal: results before the sweep started');
+  };
   /** Settles when the sweep has posted 'done' (or 'error') and released its GPU buffers. */
   readonly done: Promise<SweepOutcome>;
 
@@ -122,7 +126,12 @@ export class PageSweep {
       );
     const source = batchSource(dataset, info.config);
     const engine = SweepEngine.restore(gpu, model.cfg, model.weights, bytes, source);
-    const resumed = { fromStep: info.step, seconds: options.seconds ?? 0, results: options.results };
+    // A recovery knows the lost sweep's clock and results; a checkpoint carries them as of its step.
+    const resumed = {
+      fromStep: info.step,
+      seconds: options.seconds ?? info.seconds ?? 0,
+      results: options.results ?? info.results,
+    };
     return new PageSweep(sweepId, model, dataset, engine, source, post, { ...options, resumed });
   }
 
@@ -191,6 +200,7 @@ export class PageSweep {
       { name: this.dataset.name, trainTokens: this.source.trainTokens, valTokens: this.source.valTokens },
     );
     const results = () => joinResults(resumed?.results, resumed?.fromStep ?? 0, collector.finish());
+    this.results = results;
     try {
       this.post({
         type: 'started',
@@ -249,6 +259,8 @@ export class PageSweep {
         const labelled = labelCheckpoint(bytes, {
           model: this.model.name,
           dataset: { name: this.dataset.name, tokens: this.dataset.tokens.length },
+          seconds: (this.now() - this.t0) / 1000,
+          results: this.results(),
         });
         this.lastCheckpoint = { step, bytes: labelled };
         // The page gets its own copy (transferred); this one stays for a device-loss recovery.
