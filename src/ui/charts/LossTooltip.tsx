@@ -40,7 +40,15 @@ export function LossTooltip({ rows, heading, left, top, flipAt, showRaw }: LossT
       }}
     >
       <div style={{ fontWeight: 600, marginBottom: 2 }}>{heading}</div>
-      <table style={{ borderCollapse: 'collapse' }}>
+      <table style={{ borderCollapse: 'collapse', fontSize: 11, color: THEME.text }}>
+        <thead>
+          <tr style={{ color: THEME.muted, fontWeight: 400 }}>
+            <th />
+            <th style={{ textAlign: 'left', fontWeight: 400 }}>run</th>
+            <th style={{ textAlign: 'right', fontWeight: 400 }}>{showRaw ? 'smoothed' : 'loss'}</th>
+            {showRaw && <th style={{ textAlign: 'right', fontWeight: 400, paddingLeft: 6 }}>raw</th>}
+          </tr>
+        </thead>
         <tbody>
           {shown.map((r) => (
             <tr key={r.id} data-tooltip-run-id={r.id}>
