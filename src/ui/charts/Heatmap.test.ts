@@ -74,3 +74,25 @@ describe('heatmap colours', () => {
     expect(textOn('#440154')).toBe('#ffffff');
   });
 });
+
+describe('Heatmap tick labels', () => {
+  it('labels every other column when the cells are too narrow for every label', () => {
+    const xs = [1e-4, 2.7e-4, 7.2e-4, 1.9e-3, 5.2e-3, 1.4e-2, 3.7e-2, 1e-1];
+    const html = renderToStaticMarkup(
+      createElement(Heatmap, {
+        title: 'narrow',
+        xLabel: 'learning rate',
+        yLabel: 'δ',
+        xValues: xs,
+        yValues: [1],
+        cells: xs.map((x) => ({ x, y: 1, value: 1, diverged: false })),
+        colorDomain: [0, 2],
+        width: 300,
+        height: 200,
+      }),
+    );
+    expect(html).toContain('>1e-4</text>');
+    expect(html).not.toContain('>2.7e-4</text>');
+    expect(html).toContain('>7.2e-4</text>');
+  });
+});

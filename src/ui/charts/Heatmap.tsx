@@ -50,7 +50,11 @@ export function Heatmap(props: HeatmapProps & HeatmapExtraProps) {
   );
   const showValues = cw >= 30 && ch >= 16;
   const legendY = MARGIN.top + plotH + 44;
-  const legendW = Math.min(220, plotW);
+  const legendW = Math.min(240, plotW);
+  // Label every k-th column / row when the labels would otherwise overlap (~6.5 px per character).
+  const widest = Math.max(0, ...xs.map((v) => formatX(v).length)) * 6.5 + 6;
+  const xEvery = Math.max(1, Math.ceil(widest / cw));
+  const yEvery = Math.max(1, Math.ceil(14 / ch));
 
   return (
     <figure
@@ -64,7 +68,7 @@ export function Heatmap(props: HeatmapProps & HeatmapExtraProps) {
       <figcaption style={CAPTION_STYLE}>{title}</figcaption>
       <svg
         xmlns="http://www.w3.org/2000/svg"
-        width={width}
+        width={props.width ?? '100%'}
         height={height}
         viewBox={`0 0 ${width} ${height}`}
         role="img"
@@ -136,32 +140,36 @@ export function Heatmap(props: HeatmapProps & HeatmapExtraProps) {
             <title>best</title>
           </rect>
         )}
-        {xs.map((v, i) => (
-          <text
-            key={v}
-            x={MARGIN.left + (i + 0.5) * cw}
-            y={MARGIN.top + plotH + 14}
-            textAnchor="middle"
-            fill={THEME.muted}
-          >
-            {formatX(v)}
-          </text>
-        ))}
+        {xs.map((v, i) =>
+          i % xEvery !== 0 ? null : (
+            <text
+              key={v}
+              x={MARGIN.left + (i + 0.5) * cw}
+              y={MARGIN.top + plotH + 14}
+              textAnchor="middle"
+              fill={THEME.muted}
+            >
+              {formatX(v)}
+            </text>
+          ),
+        )}
         <text x={MARGIN.left + plotW / 2} y={MARGIN.top + plotH + 30} textAnchor="middle" fill={THEME.text}>
           {xLabel}
         </text>
-        {ys.map((v, i) => (
-          <text
-            key={v}
-            x={MARGIN.left - 6}
-            y={MARGIN.top + (ys.length - 0.5 - i) * ch}
-            dy="0.32em"
-            textAnchor="end"
-            fill={THEME.muted}
-          >
-            {formatY(v)}
-          </text>
-        ))}
+        {ys.map((v, i) =>
+          i % yEvery !== 0 ? null : (
+            <text
+              key={v}
+              x={MARGIN.left - 6}
+              y={MARGIN.top + (ys.length - 0.5 - i) * ch}
+              dy="0.32em"
+              textAnchor="end"
+              fill={THEME.muted}
+            >
+              {formatY(v)}
+            </text>
+          ),
+        )}
         <text
           transform={`translate(${14} ${MARGIN.top + plotH / 2}) rotate(-90)`}
           textAnchor="middle"
@@ -177,8 +185,8 @@ export function Heatmap(props: HeatmapProps & HeatmapExtraProps) {
           <text x={legendW} y={20} textAnchor="end" fill={THEME.muted}>
             {formatLoss(colorDomain[1])}
           </text>
-          <text x={legendW + 10} y={8} fill={THEME.text}>
-            loss · lower is better (bright)
+          <text x={legendW / 2} y={20} textAnchor="middle" fill={THEME.text}>
+            loss · lower is better
           </text>
         </g>
       </svg>

@@ -76,10 +76,10 @@ export function LossPanel(props: LossPanelProps & LossPanelExtraProps) {
       ref={props.width === undefined ? measureRef : undefined}
     >
       <figcaption style={CAPTION_STYLE}>{title}</figcaption>
-      <div style={{ position: 'relative', width, height }}>
+      <div style={{ position: 'relative', width: props.width ?? '100%', height }}>
         <svg
           xmlns="http://www.w3.org/2000/svg"
-          width={width}
+          width={props.width ?? '100%'}
           height={height}
           viewBox={`0 0 ${width} ${height}`}
           role="img"

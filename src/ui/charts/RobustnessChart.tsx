@@ -54,7 +54,7 @@ export function RobustnessChart(props: RobustnessChartProps & RobustnessChartExt
       <figcaption style={CAPTION_STYLE}>{title}</figcaption>
       <svg
         xmlns="http://www.w3.org/2000/svg"
-        width={width}
+        width={props.width ?? '100%'}
         height={height}
         viewBox={`0 0 ${width} ${height}`}
         role="img"

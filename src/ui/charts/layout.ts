@@ -51,7 +51,14 @@ export const VISUALLY_HIDDEN: CSSProperties = {
   border: 0,
 };
 
-export const FIGURE_STYLE: CSSProperties = { margin: 0, position: 'relative', fontFamily: THEME.font };
+// minWidth 0: inside a grid or flex item the chart must not hold its column open at the default
+// width before it has measured its box.
+export const FIGURE_STYLE: CSSProperties = {
+  margin: 0,
+  minWidth: 0,
+  position: 'relative',
+  fontFamily: THEME.font,
+};
 
 export const CAPTION_STYLE: CSSProperties = {
   fontSize: 13,
