@@ -1,5 +1,6 @@
 // LoRA Lab's page: settings on the left (model → dataset → sweep), results on the right (controls and
 // progress, loss panels side by side, robustness + runs, samples, exports). See use-lab.ts for the glue.
+import { AddRun } from './components/AddRun';
 import { ControlsBar } from './components/ControlsBar';
 import { DatasetPanel } from './components/DatasetPanel';
 import { Exports } from './components/Exports';
@@ -118,7 +119,6 @@ export function App() {
             progress={lab.progress}
             stepsPerSec={sweep.stepsPerSec}
             tokensPerSec={sweep.tokensPerSec}
-            active={lab.active}
             phaseText={phaseText(sweep)}
             firstLossMs={
               sweep.firstLossAtMs !== null && sweep.startedAtMs !== null
@@ -127,7 +127,6 @@ export function App() {
             }
             chart={settings.chart}
             onChart={(patch) => lab.dispatchSettings({ type: 'chart', patch })}
-            onAddRun={lab.addRun}
           />
           <LossPanels data={lab.panels} chart={settings.chart} />
           <div className="below">
@@ -142,6 +141,7 @@ export function App() {
               hidden={lab.hidden}
               canStop={lab.active}
               onStop={lab.stopRun}
+              addRun={<AddRun active={lab.active} onAddRun={lab.addRun} />}
               onToggle={(id, visible) =>
                 lab.setHidden((h) => {
                   const next = new Set(h);

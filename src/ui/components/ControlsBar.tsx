@@ -1,8 +1,6 @@
 // The bar above the charts: progress and speed of the sweep, options that act on every chart, add a run.
-import { useState } from 'react';
-import { OPTIMIZERS, type OptimizerKind } from '../../optim/optimizer';
 import { formatDuration, formatRate } from '../format';
-import { OPTIMIZER_LABELS, type ChartOptions } from '../state/settings';
+import type { ChartOptions } from '../state/settings';
 import type { Progress } from '../state/sweep';
 
 export interface ControlsBarProps {
@@ -11,14 +9,11 @@ export interface ControlsBarProps {
   progress: Progress;
   stepsPerSec: number;
   tokensPerSec: number;
-  active: boolean;
   phaseText: string;
   /** Milliseconds from "Start sweep" to the first loss point (exposed for measurement), or null. */
   firstLossMs: number | null;
   chart: ChartOptions;
   onChart: (patch: Partial<ChartOptions>) => void;
-  /** Returns an error message, or null when the run was sent. */
-  onAddRun: (optimizer: OptimizerKind, lr: number) => string | null;
 }
 
 export function ControlsBar(p: ControlsBarProps) {
@@ -99,7 +94,6 @@ export function ControlsBar(p: ControlsBarProps) {
           />
           validation points
         </label>
-        <AddRun active={p.active} onAddRun={p.onAddRun} />
       </div>
     </section>
   );
@@ -132,57 +126,5 @@ function Segmented<T extends string>({
         </button>
       ))}
     </div>
-  );
-}
-
-function AddRun({ active, onAddRun }: { active: boolean; onAddRun: ControlsBarProps['onAddRun'] }) {
-  const [optimizer, setOptimizer] = useState<OptimizerKind>('riemannian-adamw');
-  const [lr, setLr] = useState('3e-3');
-  const [error, setError] = useState<string | null>(null);
-  return (
-    <form
-      className="add-run"
-      aria-label="Add run"
-      onSubmit={(e) => {
-        e.preventDefault();
-        setError(onAddRun(optimizer, Number(lr)));
-      }}
-    >
-      <label className="sr-only" htmlFor="add-opt">
-        Optimizer of the new run
-      </label>
-      <select
-        id="add-opt"
-        value={optimizer}
-        disabled={!active}
-        onChange={(e) => setOptimizer(e.target.value as OptimizerKind)}
-      >
-        {OPTIMIZERS.map((o) => (
-          <option key={o} value={o}>
-            {OPTIMIZER_LABELS[o]}
-          </option>
-        ))}
-      </select>
-      <label className="sr-only" htmlFor="add-lr">
-        Learning rate of the new run
-      </label>
-      <input
-        id="add-lr"
-        className="lr-input"
-        type="text"
-        inputMode="decimal"
-        value={lr}
-        disabled={!active}
-        onChange={(e) => setLr(e.target.value)}
-      />
-      <button type="submit" disabled={!active}>
-        + Add run
-      </button>
-      {error && (
-        <span role="alert" className="field-error">
-          {error}
-        </span>
-      )}
-    </form>
   );
 }

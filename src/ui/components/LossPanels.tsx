@@ -23,7 +23,7 @@ export const LossPanels = memo(function LossPanels({
             yDomain={data.yDomain}
             yScale={chart.yScale}
             smoothing={chart.smoothing}
-            height={300}
+            height={260}
           />
         </div>
       ))}

@@ -22,7 +22,7 @@ export const Robustness = memo(function Robustness({ lines, metric, onMetric }: 
           </select>
         </label>
       </div>
-      <RobustnessChart title="Learning-rate robustness" lines={lines} metric={metric} height={300} />
+      <RobustnessChart title="Learning-rate robustness" lines={lines} metric={metric} height={250} />
     </section>
   );
 });

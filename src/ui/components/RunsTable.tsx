@@ -1,12 +1,19 @@
 // The "Runs" table: one row per run; sortable by clicking headers; a checkbox shows/hides the run's
 // line in the charts; "Stop" while it trains.
 import { useMemo, useState } from 'react';
-import { isRiemannian } from '../../optim/optimizer';
+import { isRiemannian, type OptimizerKind } from '../../optim/optimizer';
 import { formatLr } from '../charts/formatLr';
 import { lrColor } from '../charts/colors';
 import { formatLossCell } from '../format';
 import { OPTIMIZER_LABELS } from '../state/settings';
 import { statusText, type RunRow } from '../state/sweep';
+
+const SHORT_LABELS: Record<OptimizerKind, string> = {
+  adamw: 'AdamW',
+  'riemannian-adamw': 'R-AdamW',
+  sgd: 'SGD',
+  'riemannian-sgd': 'R-SGD',
+};
 
 type SortKey = 'optimizer' | 'lr' | 'trainLoss' | 'valLoss' | 'status' | 'choleskyFallbacks';
 
@@ -16,7 +23,7 @@ const COLUMNS: { key: SortKey; label: string; numeric?: boolean }[] = [
   { key: 'trainLoss', label: 'Train loss', numeric: true },
   { key: 'valLoss', label: 'Val loss', numeric: true },
   { key: 'status', label: 'Status' },
-  { key: 'choleskyFallbacks', label: 'Cholesky fall-backs', numeric: true },
+  { key: 'choleskyFallbacks', label: 'Chol. fall-backs', numeric: true },
 ];
 
 export interface RunsTableProps {
@@ -26,6 +33,8 @@ export interface RunsTableProps {
   canStop: boolean;
   onToggle: (id: string, visible: boolean) => void;
   onStop: (id: string) => void;
+  /** The "Add run" form, shown in the panel's head. */
+  addRun?: React.ReactNode;
 }
 
 function sortValue(r: RunRow, key: SortKey): number | string {
@@ -39,7 +48,7 @@ function sortValue(r: RunRow, key: SortKey): number | string {
   }
 }
 
-export function RunsTable({ rows, allLrs, hidden, canStop, onToggle, onStop }: RunsTableProps) {
+export function RunsTable({ rows, allLrs, hidden, canStop, onToggle, onStop, addRun }: RunsTableProps) {
   const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 } | null>(null);
   const sorted = useMemo(() => {
     if (!sort) return rows;
@@ -51,7 +60,10 @@ export function RunsTable({ rows, allLrs, hidden, canStop, onToggle, onStop }: R
   }, [rows, sort]);
   return (
     <section className="panel runs" aria-labelledby="runs-title">
-      <h2 id="runs-title">Runs</h2>
+      <div className="panel-head">
+        <h2 id="runs-title">Runs</h2>
+        {addRun}
+      </div>
       {rows.length === 0 ? (
         <p className="hint">Start a sweep: each run (optimizer × learning rate) gets a row here.</p>
       ) : (
@@ -102,7 +114,7 @@ export function RunsTable({ rows, allLrs, hidden, canStop, onToggle, onStop }: R
                         onChange={(e) => onToggle(r.id, e.target.checked)}
                       />
                     </td>
-                    <td>{OPTIMIZER_LABELS[r.optimizer]}</td>
+                    <td title={OPTIMIZER_LABELS[r.optimizer]}>{SHORT_LABELS[r.optimizer]}</td>
                     <td className="num">
                       <span
                         className="swatch"
