@@ -104,9 +104,10 @@ export class PageSession {
   }
 
   private async gpu(): Promise<Gpu> {
-    const known = await this.gpuPromise?.catch(() => undefined);
-    // A lost device (driver reset, GPU process crash) never comes back: acquire a new one.
-    if (known?.lostReason !== undefined) this.gpuPromise = undefined;
+    const current = this.gpuPromise;
+    const known = await current?.catch(() => undefined);
+    // A lost device (driver reset, GPU process crash) never comes back: acquire a new one (once).
+    if (known?.lostReason !== undefined && this.gpuPromise === current) this.gpuPromise = undefined;
     if (!this.gpuPromise) {
       const p = this.deps.gpu();
       // No WebGPU now does not mean never (a flag, a driver): let the next message try again.
@@ -182,6 +183,8 @@ export class PageSession {
           outcome.kind === 'lost'
             ? await this.recover(sweep.sweepId, outcome, model, dataset, options)
             : undefined;
+        // A stop (or a new start) during the recovery: the resumed sweep ends at once with its 'done'.
+        if (sweep && this.stopRequested) sweep.stop();
         this.sweep = sweep;
       }
       this.life = undefined;
@@ -197,7 +200,6 @@ export class PageSession {
   ): Promise<PageSweep | undefined> {
     const fromStep = lost.checkpoint.step;
     try {
-      if (this.stopRequested) throw new Error('the sweep was being stopped');
       const gpu = await this.gpu();
       this.post({
         type: 'recovered',
@@ -239,6 +241,8 @@ export class PageSession {
     let adapter: AdapterData | undefined;
     if (ref.kind === 'data') adapter = ref.adapter;
     else if (this.sweep?.hasRun(ref.runId)) adapter = await this.sweep.adapter(ref.runId);
+    else if (this.life && !this.sweep)
+      throw new Error('the sweep is moving to a new GPU device after a device loss; try again in a moment');
     else adapter = this.finished.get(ref.runId);
     if (!adapter)
       throw new Error(`no run '${ref.kind === 'run' ? ref.runId : ''}' in the current or last sweep`);

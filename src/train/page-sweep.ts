@@ -199,7 +199,7 @@ export class PageSweep {
       { name: this.model.name, cfg: this.model.cfg },
       { name: this.dataset.name, trainTokens: this.source.trainTokens, valTokens: this.source.valTokens },
     );
-    const results = () => joinResults(resumed?.results, resumed?.fromStep ?? 0, collector.finish());
+    const results = () => (resumed ? joinResults(resumed, collector.finish()) : collector.finish());
     this.results = results;
     try {
       this.post({
@@ -341,16 +341,15 @@ async function lostReason(gpu: Gpu): Promise<string | undefined> {
 }
 
 /**
- * A resumed sweep's results: the runs' losses and validations up to `fromStep` from the sweep before
- * (when known), the rest from the resumed one.
+ * A resumed sweep's results: the runs' losses and validations up to the checkpoint's step from the
+ * results before it (when known), the rest from the resumed sweep; timings over the whole sweep.
  */
 export function joinResults(
-  before: SweepResults | undefined,
-  fromStep: number,
+  before: { fromStep: number; seconds: number; results?: SweepResults },
   after: SweepResults,
 ): SweepResults {
-  if (!before) return after;
-  const old = new Map(before.runs.map((r) => [r.id, r]));
+  const { fromStep } = before;
+  const old = new Map(before.results?.runs.map((r) => [r.id, r]));
   const runs = after.runs.map((r) => {
     const b = old.get(r.id);
     if (!b) return r;
@@ -361,6 +360,14 @@ export function joinResults(
     ];
     return { ...r, losses, validation };
   });
-  const totalSeconds = after.timings.totalSeconds + before.timings.totalSeconds;
-  return { ...after, runs, timings: { ...after.timings, totalSeconds } };
+  // after.timings divide the whole sweep's tokens by the resumed part's seconds only.
+  const t = after.timings;
+  const totalSeconds = before.seconds + t.totalSeconds;
+  const tokens = t.tokensPerSec * t.totalSeconds;
+  const timings = {
+    totalSeconds,
+    secondsPerStep: after.steps > 0 ? totalSeconds / after.steps : 0,
+    tokensPerSec: totalSeconds > 0 ? tokens / totalSeconds : 0,
+  };
+  return { ...after, runs, timings };
 }
