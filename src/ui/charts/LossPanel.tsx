@@ -1,14 +1,14 @@
-import { useCallback, useId, useMemo, useState, type PointerEvent } from 'react';
+import { useCallback, useId, useMemo, useState, type KeyboardEvent, type PointerEvent } from 'react';
 import { AxisBottom, AxisLeft, tickCount } from './Axes';
 import { ChartLegend } from './ChartLegend';
 import { formatLoss } from './formatLr';
 import { CAPTION_STYLE, FIGURE_STYLE, plotArea, THEME } from './layout';
-import { deriveLine, tooltipRows } from './lossSeries';
+import { deriveLine, nearestIndex, tooltipRows } from './lossSeries';
 import { LossRuns } from './LossRuns';
 import { LossTooltip } from './LossTooltip';
 import { RunSummaryTable } from './RunSummaryTable';
 import { makeScale } from './scale';
-import type { LossPanelProps } from './types';
+import type { LossLine, LossPanelProps } from './types';
 import { useElementWidth } from './useElementWidth';
 
 export interface LossPanelExtraProps {
@@ -60,6 +60,28 @@ export function LossPanel(props: LossPanelProps & LossPanelExtraProps) {
     setHoverX(sx.invert(plot.left + ((e.clientX - r.left) / r.width) * plot.width));
   };
 
+  // Keyboard twin of hovering: ←/→ step through the longest run's x values, Home/End jump, Esc clears.
+  const onKey = (e: KeyboardEvent<SVGSVGElement>) => {
+    const longest = lines.reduce<LossLine | null>(
+      (a, l) => (!a || l.points.length > a.points.length ? l : a),
+      null,
+    );
+    const pts = longest?.points ?? [];
+    if (pts.length === 0) return;
+    const i = hoverX === null ? pts.length - 1 : nearestIndex(pts, hoverX);
+    const step = e.shiftKey ? Math.max(1, Math.round(pts.length / 20)) : 1;
+    const to: Record<string, number> = {
+      ArrowLeft: hoverX === null ? i : Math.max(0, i - step),
+      ArrowRight: hoverX === null ? i : Math.min(pts.length - 1, i + step),
+      Home: 0,
+      End: pts.length - 1,
+    };
+    if (e.key === 'Escape') setHoverX(null);
+    else if (e.key in to) setHoverX(pts[to[e.key]].x);
+    else return;
+    e.preventDefault();
+  };
+
   const clipId = `loss-clip-${useId().replace(/[^a-zA-Z0-9_-]/g, '')}`;
   const totalPoints = lines.reduce((n, l) => n + l.points.length, 0);
   const hoverPx = rows.length > 0 ? sx.map(rows[0].x) : null;
@@ -83,7 +105,10 @@ export function LossPanel(props: LossPanelProps & LossPanelExtraProps) {
           height={height}
           viewBox={`0 0 ${width} ${height}`}
           role="img"
-          aria-label={`${title}: ${lines.length} runs, ${xLabel} on x, loss (${yScale}) on y`}
+          tabIndex={0}
+          onKeyDown={onKey}
+          onBlur={() => setHoverX(null)}
+          aria-label={`${title}: ${lines.length} runs, ${xLabel} on x, loss (${yScale}) on y; arrow keys read the values`}
           style={{ display: 'block', overflow: 'visible' }}
         >
           <rect width={width} height={height} fill={THEME.background} />
