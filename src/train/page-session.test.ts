@@ -249,6 +249,23 @@ describe('PageSession: sweeps', () => {
     expect(done.adapters.map((a) => a.status)).toEqual(['stopped at step 2', 'done', 'done']);
   });
 
+  it('a start sent right after a parse (not waiting for its answer) trains on that dataset', async () => {
+    const { s, send, of } = session();
+    await send(tinyFile());
+    const parsing = send({
+      type: 'parseDataset',
+      requestId: 9,
+      source: { kind: 'builtin', name: 'devils-dictionary.txt' },
+      options: { skipBadLines: false, valFraction: 0.1 },
+    });
+    const runs = [grid[0]];
+    await send({ type: 'start', sweepId: 'sw5', model: 'lab-gpt-tiny', sweep: sweep(runs, { steps: 1 }) });
+    await parsing;
+    await s.idle();
+    expect(of('error')).toEqual([]);
+    expect(of('started')[0].trainTokens).toBe(of('dataset')[1].preview.trainTokens);
+  });
+
   it('too little data for one batch is an error for that sweep, not a crash', async () => {
     const { s, send, of } = session();
     await send(tinyFile(tinyText(40)));

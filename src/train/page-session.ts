@@ -31,7 +31,8 @@ export class PageSession {
   private gpuPromise: Promise<Gpu> | undefined;
   private readonly models: ModelCache;
   private readonly generator = new Generator();
-  private dataset: TokenizedDataset | undefined;
+  /** The last parsed dataset (undefined after a failed parse); a 'start' right after a parse waits for it. */
+  private dataset: Promise<TokenizedDataset | undefined> = Promise.resolve(undefined);
   /** The sweep training now (between a device loss and its recovery: none). */
   private sweep: PageSweep | undefined;
   /** The sweep's whole life, device-loss recoveries included; undefined when no sweep is running. */
@@ -125,25 +126,30 @@ export class PageSession {
   }
 
   private async parseDataset(msg: Message<'parseDataset'>): Promise<void> {
+    // A failed parse must not leave the previous file in place for the next 'start'.
+    this.dataset = this.parse(msg);
+    await this.dataset;
+  }
+
+  private async parse(msg: Message<'parseDataset'>): Promise<TokenizedDataset | undefined> {
     const { requestId, source } = msg;
     let name = source.name;
-    // A failed parse must not leave the previous file in place for the next 'start'.
-    this.dataset = undefined;
     try {
       const file = await datasetBytes(source, this.deps.fetchAsset);
       name = file.name;
       const { dataset, preview } = parseForPage(file.name, file.bytes, msg.options);
-      this.dataset = dataset;
       this.post({ type: 'dataset', requestId, preview });
+      return dataset;
     } catch (err) {
       this.post({ type: 'datasetError', requestId, error: locateError(name, err) });
+      return undefined;
     }
   }
 
   private async start(msg: Message<'start'>): Promise<void> {
     // One sweep at a time: the old one posts its 'done' (stopped) before the new one starts.
     await this.stopSweep();
-    const dataset = this.requireDataset();
+    const dataset = await this.requireDataset();
     for (const r of msg.sweep.runs)
       if (!OPTIMIZERS.includes(r.optimizer)) throw new Error(`unknown optimizer '${r.optimizer}'`);
     const [gpu, model] = await Promise.all([this.gpu(), this.models.get(msg.model)]);
@@ -156,7 +162,7 @@ export class PageSession {
 
   private async resume(msg: Message<'resume'>): Promise<void> {
     await this.stopSweep();
-    const dataset = this.requireDataset();
+    const dataset = await this.requireDataset();
     const { model: name } = readCheckpoint(msg.checkpoint);
     const [gpu, model] = await Promise.all([this.gpu(), this.models.get(name)]);
     await this.stopSweep();
@@ -165,9 +171,10 @@ export class PageSession {
     this.launch(sweep, model, dataset, options);
   }
 
-  private requireDataset(): TokenizedDataset {
-    if (!this.dataset) throw new Error('no dataset: choose or upload a dataset first');
-    return this.dataset;
+  private async requireDataset(): Promise<TokenizedDataset> {
+    const dataset = await this.dataset;
+    if (!dataset) throw new Error('no dataset: choose or upload a dataset first');
+    return dataset;
   }
 
   /** Follow a sweep to its end; a device lost after a checkpoint resumes on a new device. */
