@@ -150,12 +150,35 @@ test('hiding a run removes its line; the adapter downloads as a PEFT zip', async
   expect(config).toMatchObject({ peft_type: 'LORA', r: 4, lora_alpha: 8, fan_in_fan_out: true });
   expect(config.target_modules).toEqual(['c_attn']);
 
-  const [json] = await Promise.all([
+  const [csvFile] = await Promise.all([
     page.waitForEvent('download'),
     page.getByRole('button', { name: 'Download results (CSV)' }).click(),
   ]);
-  const csv = await readFile(await json.path(), 'utf8');
+  const csv = await readFile(await csvFile.path(), 'utf8');
   expect(csv.split('\n')[0]).toBe('run,optimizer,lr,step,train_loss,val_loss,diverged_at_step');
+});
+
+test('samples from the base model and a finished run, side by side; merged ONNX and JSON download', async () => {
+  await page.getByLabel('Prompt').fill('Line 3: the quick');
+  await page.getByLabel('Adapter').selectOption('riemannian-adamw@0.01');
+  await page.getByRole('button', { name: 'Generate' }).click();
+  const base = page.getByRole('figure', { name: 'Sample: Base model' });
+  const tuned = page.getByRole('figure', { name: 'Sample: Riemannian AdamW lr 1e-2' });
+  await expect(base).toContainText(/\d+\.\d s/);
+  await expect(tuned).toContainText(/\d+\.\d s/);
+
+  const [merged] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download merged ONNX' }).click(),
+  ]);
+  expect(merged.suggestedFilename()).toMatch(/\.onnx$/);
+  expect((await readFile(await merged.path())).length).toBeGreaterThan(10_000);
+  const [json] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download results (JSON)' }).click(),
+  ]);
+  const results = JSON.parse(await readFile(await json.path(), 'utf8')) as { runs: { id: string }[] };
+  expect(results.runs).toHaveLength(7);
 });
 
 test('after a reload the sweep is in History and reopens', async () => {

@@ -41,7 +41,10 @@ export function Samples({ choices, defaultPrompt, generate, disabled }: SamplesP
         set({ state: 'error', message: e instanceof Error ? e.message : String(e) });
       }
     };
-    await Promise.all([one('base', setBase), run ? one(run, setTuned) : Promise.resolve()]);
+    // One after the other: the engine runs one generation at a time (concurrent ORT runs collide).
+    if (run) setTuned({ state: 'busy' });
+    await one('base', setBase);
+    if (run) await one(run, setTuned);
   };
   const runLabel = choices.find((c) => c.id === run)?.label ?? 'a finished run';
   return (
