@@ -1,6 +1,6 @@
 // One LossPanel per optimizer, side by side, with shared axes (computed in state/chart-data.ts).
 import { memo } from 'react';
-import { LossPanel } from '../charts/LossPanel';
+import { ChartFrame, LossPanel } from '../charts';
 import type { LossPanelsData } from '../state/chart-data';
 import type { ChartOptions } from '../state/settings';
 
@@ -15,16 +15,18 @@ export const LossPanels = memo(function LossPanels({
     <div className={`loss-panels n${data.panels.length}`}>
       {data.panels.map((p) => (
         <div className="panel chart-panel" key={p.optimizer}>
-          <LossPanel
-            title={p.title}
-            lines={p.lines}
-            xLabel={data.xLabel}
-            xDomain={data.xDomain}
-            yDomain={data.yDomain}
-            yScale={chart.yScale}
-            smoothing={chart.smoothing}
-            height={260}
-          />
+          <ChartFrame title={p.title} filename={`lora-lab-loss-${p.optimizer}`}>
+            <LossPanel
+              title={p.title}
+              lines={p.lines}
+              xLabel={data.xLabel}
+              xDomain={data.xDomain}
+              yDomain={data.yDomain}
+              yScale={chart.yScale}
+              smoothing={chart.smoothing}
+              height={260}
+            />
+          </ChartFrame>
         </div>
       ))}
     </div>

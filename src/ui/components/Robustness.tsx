@@ -1,7 +1,6 @@
 // Learning-rate robustness: final (or best) validation loss against learning rate, per optimizer.
 import { memo } from 'react';
-import { RobustnessChart } from '../charts/RobustnessChart';
-import type { RobustnessLine } from '../charts/types';
+import { ChartFrame, RobustnessChart, type RobustnessLine } from '../charts';
 import type { RobustMetric } from '../state/settings';
 
 export interface RobustnessProps {
@@ -22,7 +21,9 @@ export const Robustness = memo(function Robustness({ lines, metric, onMetric }: 
           </select>
         </label>
       </div>
-      <RobustnessChart title="Learning-rate robustness" lines={lines} metric={metric} height={250} />
+      <ChartFrame title="Learning-rate robustness" filename="lora-lab-robustness">
+        <RobustnessChart title="Learning-rate robustness" lines={lines} metric={metric} height={250} />
+      </ChartFrame>
     </section>
   );
 });
