@@ -128,7 +128,17 @@ export function App() {
             chart={settings.chart}
             onChart={(patch) => lab.dispatchSettings({ type: 'chart', patch })}
           />
-          <LossPanels data={lab.panels} chart={settings.chart} />
+          <LossPanels
+            data={lab.panels}
+            chart={settings.chart}
+            emptyHint={
+              sweep.phase === 'idle'
+                ? 'Loss curves appear here, one line per learning rate, once a sweep starts.'
+                : sweep.phase === 'starting'
+                  ? 'Loading the model and compiling kernels…'
+                  : ''
+            }
+          />
           <div className="below">
             <Robustness
               lines={lab.robustness}

@@ -4,13 +4,14 @@ import { ChartFrame, LossPanel } from '../charts';
 import type { LossPanelsData } from '../state/chart-data';
 import type { ChartOptions } from '../state/settings';
 
-export const LossPanels = memo(function LossPanels({
-  data,
-  chart,
-}: {
+export interface LossPanelsProps {
   data: LossPanelsData;
   chart: ChartOptions;
-}) {
+  /** Shown over a panel without lines (e.g. before the first sweep). */
+  emptyHint: string;
+}
+
+export const LossPanels = memo(function LossPanels({ data, chart, emptyHint }: LossPanelsProps) {
   return (
     <div className={`loss-panels n${data.panels.length}`}>
       {data.panels.map((p) => (
@@ -27,6 +28,7 @@ export const LossPanels = memo(function LossPanels({
               height={260}
             />
           </ChartFrame>
+          {p.lines.length === 0 && <p className="empty-hint">{emptyHint}</p>}
         </div>
       ))}
     </div>
