@@ -18,22 +18,36 @@ const CSP = [
   "base-uri 'self'",
 ].join('; ');
 
-function contentSecurityPolicy(): Plugin {
-  return {
-    name: 'lora-lab-csp',
-    apply: 'build',
-    transformIndexHtml: () => [
-      {
-        tag: 'meta',
-        attrs: { 'http-equiv': 'Content-Security-Policy', content: CSP },
-        injectTo: 'head-prepend',
+function contentSecurityPolicy(): Plugin[] {
+  return [
+    {
+      name: 'lora-lab-csp',
+      apply: 'build',
+      transformIndexHtml: () => [
+        {
+          tag: 'meta',
+          attrs: { 'http-equiv': 'Content-Security-Policy', content: CSP },
+          injectTo: 'head-prepend',
+        },
+      ],
+    },
+    {
+      // A <meta> policy does not reach the Worker (a worker takes the policy of its own response), so
+      // `vite preview` (and the e2e tests on it) also sends the policy as a header, as a host should.
+      name: 'lora-lab-csp-preview-header',
+      apply: (_config, env) => env.isPreview === true,
+      configurePreviewServer(server) {
+        server.middlewares.use((_req, res, next) => {
+          res.setHeader('Content-Security-Policy', CSP);
+          next();
+        });
       },
-    ],
-  };
+    },
+  ];
 }
 
 export default defineConfig({
-  plugins: [react(), contentSecurityPolicy()],
+  plugins: [react(), ...contentSecurityPolicy()],
   worker: { format: 'es' },
   build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
   optimizeDeps: { exclude: ['onnxruntime-web'] },

@@ -264,4 +264,21 @@ test('the page talks to no other origin, and its CSP blocks a cross-origin fetch
   });
   expect(probe.fetched).not.toBe('ok');
   expect(probe.violations).toContain('connect-src');
+  // The engine's Worker runs under the same policy (sent as a header by the server).
+  const worker = page.workers().find((w) => /worker/.test(w.url()));
+  expect(worker).toBeDefined();
+  const fromWorker = await worker!.evaluate(async () => {
+    const violations: string[] = [];
+    self.addEventListener('securitypolicyviolation', (e) => violations.push(e.violatedDirective));
+    let fetched = 'ok';
+    try {
+      await fetch('https://example.com/');
+    } catch (e) {
+      fetched = String(e);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    return { fetched, violations };
+  });
+  expect(fromWorker.fetched).not.toBe('ok');
+  expect(fromWorker.violations).toContain('connect-src');
 });
