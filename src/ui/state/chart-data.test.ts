@@ -57,3 +57,64 @@ describe('chart data', () => {
     ]);
   });
 });
+
+describe('chart data, incrementally', () => {
+  it('extends a growing run line with the new points only', () => {
+    const before = lossPanels(s, DEFAULT_CHART, new Set(), []).panels[0].lines[0];
+    const next = sweepReducer(s, {
+      type: 'engine',
+      nowMs: 2,
+      messages: [
+        {
+          type: 'metrics',
+          sweepId: 's',
+          runIds: ids,
+          steps: [3],
+          losses: [[2.2, NaN, 2.3, NaN]],
+          seconds: [0.3],
+          stepsPerSec: 10,
+          tokensPerSec: 100,
+          choleskyFallbacks: [0, 0, 0, 0],
+          divergedAtStep: [null, 2, null, null],
+        },
+      ],
+    });
+    const after = lossPanels(next, DEFAULT_CHART, new Set(), []).panels[0].lines[0];
+    expect(after).not.toBe(before);
+    expect(after.points.map((p) => p.y)).toEqual([3, 2.5, 2.2]);
+    expect(after.points[0]).toBe(before.points[0]);
+    const time = lossPanels(next, { ...DEFAULT_CHART, xAxis: 'time' }, new Set(), []).panels[0].lines[0];
+    expect(time.points.map((p) => p.x)).toEqual([0.1, 0.2, 0.3]);
+  });
+});
+
+describe('chart data across sweeps', () => {
+  it('never reuses the lines of another sweep with the same run ids', () => {
+    lossPanels(s, DEFAULT_CHART, new Set(), []);
+    let other = sweepReducer(IDLE_SWEEP, { type: 'starting', sweepId: 't', runs, totalSteps: 10, nowMs: 0 });
+    other = sweepReducer(other, {
+      type: 'engine',
+      nowMs: 1,
+      messages: [
+        {
+          type: 'metrics',
+          sweepId: 't',
+          runIds: ids,
+          steps: [1, 2],
+          losses: [
+            [9, 9, 9, 9],
+            [8, 8, 8, 8],
+          ],
+          seconds: [0.1, 0.2],
+          stepsPerSec: 10,
+          tokensPerSec: 100,
+          choleskyFallbacks: [0, 0, 0, 0],
+          divergedAtStep: [null, null, null, null],
+        },
+      ],
+    });
+    expect(lossPanels(other, DEFAULT_CHART, new Set(), []).panels[0].lines[0].points.map((p) => p.y)).toEqual(
+      [9, 8],
+    );
+  });
+});

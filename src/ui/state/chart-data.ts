@@ -12,16 +12,33 @@ import type { RunView, SweepState } from './sweep';
 interface CachedLine {
   xAxis: XAxis;
   color: string;
+  /** The run's steps array the points were made from (append-only: a longer one extends it). */
+  steps: readonly number[];
   line: LossLine;
 }
-const lineCache = new WeakMap<RunView, CachedLine>();
+/** Per run id: the last line made, extended by the new points only when the run grows. */
+const lineCache = new Map<string, CachedLine>();
+const byRun = new WeakMap<RunView, LossLine>();
+/** The sweep the cache holds lines of (a new or reopened sweep starts it afresh). */
+let cachedSweep: string | null = null;
 
 function lossLine(run: RunView, xAxis: XAxis, color: string): LossLine {
-  const cached = lineCache.get(run);
-  if (cached && cached.xAxis === xAxis && cached.color === color) return cached.line;
+  const same = byRun.get(run);
+  const cached = lineCache.get(run.id);
+  if (same && cached && cached.line === same && cached.xAxis === xAxis && cached.color === color) return same;
   const xs = xAxis === 'step' ? run.steps : run.seconds;
-  const points: ChartPoint[] = new Array(xs.length);
-  for (let i = 0; i < xs.length; i++) points[i] = { x: xs[i], y: run.losses[i] };
+  // Reuse the points already made when this run only gained points at the end (a metrics message).
+  const reuse =
+    cached &&
+    cached.xAxis === xAxis &&
+    cached.steps.length <= run.steps.length &&
+    cached.line.points.length === cached.steps.length &&
+    (cached.steps.length === 0 ||
+      run.steps[cached.steps.length - 1] === cached.steps[cached.steps.length - 1]);
+  const from = reuse ? cached.line.points.length : 0;
+  const tail: ChartPoint[] = new Array(xs.length - from);
+  for (let i = from; i < xs.length; i++) tail[i - from] = { x: xs[i], y: run.losses[i] };
+  const points = reuse ? cached.line.points.concat(tail) : tail;
   const validation = run.validation.map((v) => ({ x: xAxis === 'step' ? v.step : v.seconds, y: v.loss }));
   const last = points[points.length - 1];
   const line: LossLine = {
@@ -35,7 +52,8 @@ function lossLine(run: RunView, xAxis: XAxis, color: string): LossLine {
         ? { x: xAxis === 'step' ? Math.max(last.x, run.status.step) : last.x, y: last.y }
         : undefined,
   };
-  lineCache.set(run, { xAxis, color, line });
+  lineCache.set(run.id, { xAxis, color, steps: run.steps, line });
+  byRun.set(run, line);
   return line;
 }
 
@@ -78,6 +96,10 @@ export function lossPanels(
     lines: [],
   }));
   const byKind = new Map(panels.map((p) => [p.optimizer, p]));
+  if (s.sweepId !== cachedSweep) {
+    lineCache.clear();
+    cachedSweep = s.sweepId;
+  }
   const runs = s.order.map((id) => s.runs[id]).sort((a, b) => a.lr - b.lr);
   for (const run of runs) {
     if (hidden.has(run.id)) continue;
