@@ -120,6 +120,7 @@ export function App() {
             stepsPerSec={sweep.stepsPerSec}
             tokensPerSec={sweep.tokensPerSec}
             phaseText={phaseText(sweep)}
+            notice={sweep.notice}
             firstLossMs={
               sweep.firstLossAtMs !== null && sweep.startedAtMs !== null
                 ? sweep.firstLossAtMs - sweep.startedAtMs

@@ -10,6 +10,7 @@ export interface ControlsBarProps {
   stepsPerSec: number;
   tokensPerSec: number;
   phaseText: string;
+  notice: string | null;
   /** Milliseconds from "Start sweep" to the first loss point (exposed for measurement), or null. */
   firstLossMs: number | null;
   chart: ChartOptions;
@@ -47,6 +48,11 @@ export function ControlsBar(p: ControlsBarProps) {
           {p.phaseText}
         </span>
       </div>
+      {p.notice && (
+        <p className="notice" role="status">
+          {p.notice}
+        </p>
+      )}
       <div className="options-row">
         <label className="inline">
           Smoothing

@@ -69,6 +69,35 @@ describe('sweep state', () => {
     expect(progressOf(s).etaSeconds).toBe(0.5);
   });
 
+  it('goes back to the checkpoint step after a recovery, then takes the redone steps', () => {
+    let s = start();
+    s = engine(
+      s,
+      metrics(
+        [1, 2, 3],
+        [
+          [3, 3, 3, 3],
+          [2.9, 2.8, 2.7, 2.6],
+          [2.8, 2.7, NaN, 2.5],
+        ],
+        [null, null, 3, null],
+      ),
+    );
+    s = engine(s, {
+      type: 'recovered',
+      sweepId: 's1',
+      fromStep: 1,
+      lostAtStep: 3,
+      redoneSteps: 2,
+      message: 'The GPU device was lost',
+    });
+    expect(s.runs[ids[0]].steps).toEqual([1]);
+    expect(s.runs[ids[2]].status.kind).toBe('running');
+    expect(s.notice).toMatch(/device was lost/);
+    s = engine(s, metrics([2], [[2.95, 2.85, 2.75, 2.65]]));
+    expect(s.runs[ids[0]].losses).toEqual([3, 2.95]);
+  });
+
   it('ignores messages of another sweep', () => {
     const s = start();
     const other = { ...metrics([1], [[1, 1, 1, 1]]), sweepId: 'old' };

@@ -54,6 +54,10 @@ export interface SweepState {
   error: string | null;
   /** Set when the sweep was reopened from History instead of trained in this tab. */
   fromHistory: boolean;
+  /** Something the user should know that is not an error (e.g. a recovery from a lost GPU device). */
+  notice: string | null;
+  /** Step of the last checkpoint the engine posted (0: none yet). */
+  checkpointStep: number;
 }
 
 export const IDLE_SWEEP: SweepState = {
@@ -74,6 +78,8 @@ export const IDLE_SWEEP: SweepState = {
   stopped: false,
   error: null,
   fromHistory: false,
+  notice: null,
+  checkpointStep: 0,
 };
 
 export type SweepAction =
@@ -214,6 +220,10 @@ function foldOne(s: SweepState, m: FromEngine, nowMs: number): SweepState {
         },
       };
     }
+    case 'recovered':
+      return { ...truncateTo(s, m.fromStep), notice: m.message };
+    case 'checkpoint':
+      return { ...s, checkpointStep: Math.max(s.checkpointStep, m.step) };
     case 'done':
       return finish(s, m.results, m.adapters, m.stopped);
     case 'error':
@@ -223,6 +233,32 @@ function foldOne(s: SweepState, m: FromEngine, nowMs: number): SweepState {
     default:
       return s;
   }
+}
+
+/** Every run back to `step` (the engine trains the later steps again after a recovery). */
+function truncateTo(s: SweepState, step: number): SweepState {
+  const runs: Record<string, RunView> = {};
+  for (const id of s.order) {
+    const run = s.runs[id];
+    let n = run.steps.length;
+    while (n > 0 && run.steps[n - 1] > step) n--;
+    const validation = run.validation.filter((v) => v.step <= step);
+    const status: RunStatus =
+      run.status.kind === 'diverged' && run.status.step > step ? { kind: 'running' } : run.status;
+    runs[id] =
+      n === run.steps.length && validation.length === run.validation.length && status === run.status
+        ? run
+        : {
+            ...run,
+            steps: run.steps.slice(0, n),
+            losses: run.losses.slice(0, n),
+            seconds: run.seconds.slice(0, n),
+            validation,
+            status,
+            revision: run.revision + 1,
+          };
+  }
+  return { ...s, runs, step: Math.min(s.step, step) };
 }
 
 /** Final statuses and the final validation losses, from the engine's results. */
