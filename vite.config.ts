@@ -1,8 +1,53 @@
-import { defineConfig } from 'vitest/config';
+import { defineConfig, type Plugin } from 'vitest/config';
 import react from '@vitejs/plugin-react';
 
+/**
+ * The built page's Content-Security-Policy, as a <meta> tag. Build only (`apply: 'build'`): the dev
+ * server's HMR needs an inline script. 'wasm-unsafe-eval' lets onnxruntime-web compile its WebAssembly;
+ * blob: workers are what ORT's proxy may use; everything else comes from our own origin.
+ */
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self' blob:",
+  "connect-src 'self'",
+  "img-src 'self' data: blob:",
+  "style-src 'self' 'unsafe-inline'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+].join('; ');
+
+function contentSecurityPolicy(): Plugin[] {
+  return [
+    {
+      name: 'lora-lab-csp',
+      apply: 'build',
+      transformIndexHtml: () => [
+        {
+          tag: 'meta',
+          attrs: { 'http-equiv': 'Content-Security-Policy', content: CSP },
+          injectTo: 'head-prepend',
+        },
+      ],
+    },
+    {
+      // A <meta> policy does not reach the Worker (a worker takes the policy of its own response), so
+      // `vite preview` (and the e2e tests on it) also sends the policy as a header, as a host should.
+      name: 'lora-lab-csp-preview-header',
+      apply: (_config, env) => env.isPreview === true,
+      configurePreviewServer(server) {
+        server.middlewares.use((_req, res, next) => {
+          res.setHeader('Content-Security-Policy', CSP);
+          next();
+        });
+      },
+    },
+  ];
+}
+
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), ...contentSecurityPolicy()],
   worker: { format: 'es' },
   build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
   optimizeDeps: { exclude: ['onnxruntime-web'] },

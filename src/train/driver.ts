@@ -46,6 +46,27 @@ export class SweepDriver {
     });
   }
 
+  /**
+   * Run `task` between two steps (the engine's buffers hold a whole step) and resolve with its result.
+   * Tasks still queued when the loop ends run after it, so the promise always settles.
+   */
+  atStepBoundary<T>(task: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.requests.push(() => task().then(resolve, reject));
+    });
+  }
+
+  /**
+   * The sweep's state as checkpoint bytes, taken between two steps after the pending losses were
+   * reported (so a sweep resumed from it reports every step after `step` and none twice).
+   */
+  checkpoint(): Promise<{ step: number; bytes: Uint8Array }> {
+    return this.atStepBoundary(async () => {
+      await this.flush(0, 0);
+      return { step: this.engine.step, bytes: await this.engine.checkpoint() };
+    });
+  }
+
   private async flush(seconds: number, steps: number): Promise<void> {
     if (this.engine.pendingRows === 0) return;
     const report = await this.engine.report(seconds, steps);
@@ -94,6 +115,7 @@ export class SweepDriver {
       }
     }
     await this.flush((now() - windowStart) / 1000, windowSteps);
+    while (this.requests.length > 0) await this.requests.shift()!();
     this.onEvent({ type: 'done', step: e.step, seconds: (now() - t0) / 1000 });
   }
 }

@@ -61,6 +61,13 @@ export interface AdapterData {
   runId: string;
   A: Float32Array;
   B: Float32Array;
+  /** The run's optimizer and learning rate, when known (added: written into exports). */
+  spec?: RunSpec;
+  /**
+   * How the run ended, for exports: 'done', 'stopped at step N', 'diverged at step N', or
+   * 'training, at step N' for a live read (added; absent on adapters the page built itself).
+   */
+  status?: string;
 }
 
 /** Which weights to generate from / export: the base model, a run of the current sweep, or stored data. */
@@ -82,7 +89,19 @@ export type ToEngine =
   /** Parse (off the main thread) and keep the dataset for the next 'start'. */
   | { type: 'parseDataset'; requestId: number; source: DatasetSource; options: DatasetOptions }
   /** Start a sweep on the last parsed dataset. A sweep already running is stopped first. */
-  | { type: 'start'; sweepId: string; model: BuiltinModel; sweep: SweepConfig }
+  | {
+      type: 'start';
+      sweepId: string;
+      model: BuiltinModel;
+      sweep: SweepConfig;
+      /** Added: post a 'checkpoint' every this many steps (0 or absent: never). */
+      checkpointEvery?: number;
+    }
+  /**
+   * Added: continue a sweep from a 'checkpoint' message's bytes, on the last parsed dataset (the same
+   * file the sweep trained on; checked by name and size). The answer is 'started' with resumedFromStep.
+   */
+  | { type: 'resume'; sweepId: string; checkpoint: Uint8Array; checkpointEvery?: number }
   | { type: 'addRun'; run: RunSpec }
   | { type: 'stopRun'; runId: string }
   | { type: 'stop' }
@@ -116,6 +135,25 @@ export type FromEngine =
       tokensPerStep: number;
       trainTokens: number;
       valTokens: number;
+      /** Added: the sweep continues from a checkpoint of this step; metrics start at the next one. */
+      resumedFromStep?: number;
+    }
+  /**
+   * Added: the sweep's whole state (adapters, optimizer moments, batch position) at `step`, for the page
+   * to keep (IndexedDB) and send back in 'resume'. Only with start's checkpointEvery.
+   */
+  | { type: 'checkpoint'; sweepId: string; step: number; bytes: Uint8Array }
+  /**
+   * Added: the GPU device was lost and the sweep continues on a new device from its last checkpoint.
+   * Steps fromStep + 1 .. lostAtStep are trained (and reported) again: redoneSteps of them.
+   */
+  | {
+      type: 'recovered';
+      sweepId: string;
+      fromStep: number;
+      lostAtStep: number;
+      redoneSteps: number;
+      message: string;
     }
   /** A few times a second: the training losses of the steps since the last message. */
   | {

@@ -1,25 +1,28 @@
-// The engine's Web Worker entry: the only place in the page that touches the GPU.
+// The engine's Web Worker entry: the only place in the page that touches the GPU. A thin shell around
+// PageSession: assets come from our own origin, answers go back with postMessage.
 import { Gpu } from '../gpu/context';
-import type { FromEngine, ToEngine } from './messages';
-import { engineSelfTest } from './self-test';
+import type { ToEngine } from './messages';
+import { configureOrtForPage } from './ort-page';
+import { PageSession } from './page-session';
 
-let gpu: Promise<Gpu> | undefined;
+configureOrtForPage();
 
-function post(msg: FromEngine): void {
-  (self as unknown as Worker).postMessage(msg);
+const scope = self as unknown as DedicatedWorkerGlobalScope;
+const siteRoot = new URL(import.meta.env.BASE_URL, scope.location.origin);
+
+async function fetchAsset(path: string): Promise<Uint8Array> {
+  const url = new URL(path, siteRoot);
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`could not load ${url.pathname} (HTTP ${res.status})`);
+  return new Uint8Array(await res.arrayBuffer());
 }
 
-self.onmessage = async (e: MessageEvent<ToEngine>) => {
-  try {
-    gpu ??= Gpu.create();
-    const device = await gpu;
-    if (e.data.type === 'hello') post({ type: 'ready', adapter: device.info });
-    else if (e.data.type === 'selfTest') post({ type: 'selfTest', result: await engineSelfTest(device) });
-  } catch (err) {
-    post({
-      type: 'error',
-      message: err instanceof Error ? err.message : String(err),
-      detail: err instanceof Error ? err.stack : undefined,
-    });
-  }
+const session = new PageSession({
+  gpu: () => Gpu.create(),
+  fetchAsset,
+  post: (msg, transfer) => scope.postMessage(msg, transfer ?? []),
+});
+
+scope.onmessage = (e: MessageEvent<ToEngine>) => {
+  void session.handle(e.data);
 };

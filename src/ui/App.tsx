@@ -1,61 +1,192 @@
-import { useEffect, useRef, useState } from 'react';
-import type { FromEngine, ToEngine } from '../train/messages';
-import type { SelfTestResult } from '../train/self-test';
+// LoRA Lab's page: settings on the left (model → dataset → sweep), results on the right (controls and
+// progress, loss panels side by side, robustness + runs, samples, exports). See use-lab.ts for the glue.
+import { AddRun } from './components/AddRun';
+import { ControlsBar } from './components/ControlsBar';
+import { DatasetPanel } from './components/DatasetPanel';
+import { Exports } from './components/Exports';
+import { Header } from './components/Header';
+import { History } from './components/History';
+import { LossPanels } from './components/LossPanels';
+import { ModelPicker } from './components/ModelPicker';
+import { NoWebGpu } from './components/NoWebGpu';
+import { Robustness } from './components/Robustness';
+import { RunsTable } from './components/RunsTable';
+import { Samples } from './components/Samples';
+import { SelfTest } from './components/SelfTest';
+import { SettingsForm } from './components/SettingsForm';
+import { StartStop } from './components/StartStop';
+import type { SweepState } from './state/sweep';
+import { useLab } from './use-lab';
+import './styles.css';
 
-type GpuState = { kind: 'waiting' } | { kind: 'ready'; text: string } | { kind: 'error'; text: string };
-type TestState =
-  | { kind: 'idle' }
-  | { kind: 'running' }
-  | { kind: 'done'; result: SelfTestResult }
-  | { kind: 'error'; text: string };
+function phaseText(s: SweepState): string {
+  switch (s.phase) {
+    case 'idle':
+      return '';
+    case 'starting':
+      return 'Starting: loading the model and compiling kernels…';
+    case 'running':
+      return 'Training';
+    case 'stopping':
+      return 'Stopping…';
+    case 'finished':
+      return s.fromHistory ? 'Opened from History' : s.stopped ? 'Stopped' : 'Finished';
+    case 'error':
+      return `Error: ${s.error ?? 'unknown'}`;
+  }
+}
 
 export function App() {
-  const [gpu, setGpu] = useState<GpuState>({ kind: 'waiting' });
-  const [test, setTest] = useState<TestState>({ kind: 'idle' });
-  const worker = useRef<Worker | null>(null);
-  useEffect(() => {
-    const w = new Worker(new URL('../train/worker.ts', import.meta.url), { type: 'module' });
-    worker.current = w;
-    w.onmessage = (e: MessageEvent<FromEngine>) => {
-      const msg = e.data;
-      if (msg.type === 'ready') {
-        const a = msg.adapter;
-        setGpu({
-          kind: 'ready',
-          text:
-            `${a.vendor} ${a.architecture} ${a.description}`.replace(/\s+/g, ' ').trim() || 'unnamed adapter',
-        });
-      } else if (msg.type === 'selfTest') setTest({ kind: 'done', result: msg.result });
-      else if (msg.type === 'error') {
-        setGpu((g) => (g.kind === 'waiting' ? { kind: 'error', text: msg.message } : g));
-        setTest((t) => (t.kind === 'running' ? { kind: 'error', text: msg.message } : t));
-      }
-    };
-    w.onerror = (e) => setGpu({ kind: 'error', text: e.message || 'the engine failed to start' });
-    w.postMessage({ type: 'hello' } satisfies ToEngine);
-    return () => w.terminate();
-  }, []);
-  const runSelfTest = () => {
-    setTest({ kind: 'running' });
-    worker.current?.postMessage({ type: 'selfTest' } satisfies ToEngine);
-  };
+  const lab = useLab();
+  const { settings, sweep, gpu } = lab;
+  const locked = lab.active;
+  const noGpu = gpu.kind === 'missing';
+  const firstPrompt = (() => {
+    if (lab.dataset.status !== 'ready') return 'The ';
+    const ex = lab.dataset.preview.examples[0];
+    if (!ex) return 'The ';
+    return 'prompt' in ex ? ex.prompt : ex.text.slice(0, 24);
+  })();
+  const best = lab.rows
+    .filter((r) => r.status.kind === 'done' && r.valLoss !== null)
+    .sort((a, b) => a.valLoss! - b.valLoss!)[0];
   return (
-    <main>
-      <h1>LoRA Lab</h1>
-      <p role="status" aria-label="GPU">
-        {gpu.kind === 'waiting' && 'Looking for a WebGPU adapter…'}
-        {gpu.kind === 'ready' && `WebGPU adapter: ${gpu.text}`}
-        {gpu.kind === 'error' && `WebGPU not available: ${gpu.text}`}
-      </p>
-      <button type="button" onClick={runSelfTest} disabled={gpu.kind !== 'ready' || test.kind === 'running'}>
-        Run engine self-test
-      </button>
-      <p role="status" aria-label="Self-test">
-        {test.kind === 'running' && 'Training a tiny model for 3 steps on this GPU…'}
-        {test.kind === 'done' &&
-          `${test.result.passed ? 'Passed' : 'FAILED'}: step-1 loss ${test.result.gpuLosses.map((l) => l.toFixed(6)).join(', ')} on the GPU, ${test.result.referenceLoss.toFixed(6)} in float64 (${test.result.seconds.toFixed(1)} s)`}
-        {test.kind === 'error' && `Self-test error: ${test.text}`}
-      </p>
-    </main>
+    <div className="app">
+      <Header gpu={gpu} secondsPerStep={lab.progress.secondsPerStep} historyCount={lab.historyItems.length} />
+      <main className="layout">
+        <aside className="settings" aria-label="Settings">
+          {gpu.kind === 'ready' && gpu.info.isSoftware && settings.model !== 'lab-gpt-tiny' && (
+            <p className="notice">
+              This GPU is emulated on the CPU.{' '}
+              <button
+                type="button"
+                className="link"
+                onClick={() =>
+                  lab.dispatchSettings({
+                    type: 'set',
+                    patch: { model: 'lab-gpt-tiny', steps: 20, batch: 4, seq: 64 },
+                  })
+                }
+              >
+                Switch to lab-gpt-tiny with small settings
+              </button>
+            </p>
+          )}
+          <ModelPicker
+            model={settings.model}
+            disabled={locked}
+            onChange={(model) => lab.dispatchSettings({ type: 'set', patch: { model } })}
+          />
+          <DatasetPanel
+            dataset={settings.dataset}
+            state={lab.dataset}
+            skipBadLines={settings.skipBadLines}
+            disabled={locked || noGpu}
+            onBuiltin={(name) =>
+              lab.dispatchSettings({ type: 'set', patch: { dataset: { kind: 'builtin', name } } })
+            }
+            onFile={(f) => void lab.chooseFile(f)}
+            onSkipBadLines={(skipBadLines) => lab.dispatchSettings({ type: 'set', patch: { skipBadLines } })}
+          />
+          <SettingsForm
+            settings={settings}
+            errors={lab.errors}
+            disabled={locked}
+            dispatch={lab.dispatchSettings}
+          >
+            <StartStop
+              canStart={lab.reason === null}
+              reason={lab.reason}
+              running={lab.active}
+              onStart={lab.start}
+              onStop={lab.stop}
+            />
+          </SettingsForm>
+          <History
+            items={lab.historyItems}
+            openId={sweep.fromHistory ? sweep.sweepId : null}
+            error={lab.historyError}
+            onOpen={(id) => void lab.openHistory(id)}
+            onDelete={(id) => void lab.deleteHistory(id)}
+            disabled={locked}
+          />
+        </aside>
+        <div className="results" aria-label="Results">
+          {noGpu && <NoWebGpu reason={gpu.reason} />}
+          <ControlsBar
+            step={sweep.step}
+            totalSteps={sweep.totalSteps}
+            progress={lab.progress}
+            stepsPerSec={sweep.stepsPerSec}
+            tokensPerSec={sweep.tokensPerSec}
+            phaseText={phaseText(sweep)}
+            notice={sweep.notice}
+            firstLossMs={
+              sweep.firstLossAtMs !== null && sweep.startedAtMs !== null
+                ? sweep.firstLossAtMs - sweep.startedAtMs
+                : null
+            }
+            chart={settings.chart}
+            onChart={(patch) => lab.dispatchSettings({ type: 'chart', patch })}
+          />
+          <LossPanels
+            data={lab.panels}
+            chart={settings.chart}
+            emptyHint={
+              sweep.phase === 'idle'
+                ? 'Loss curves appear here, one line per learning rate, once a sweep starts.'
+                : sweep.phase === 'starting'
+                  ? 'Loading the model and compiling kernels…'
+                  : ''
+            }
+          />
+          <div className="below">
+            <Robustness
+              lines={lab.robustness}
+              metric={settings.chart.metric}
+              onMetric={(metric) => lab.dispatchSettings({ type: 'chart', patch: { metric } })}
+            />
+            <RunsTable
+              rows={lab.rows}
+              allLrs={lab.lrs}
+              hidden={lab.hidden}
+              canStop={lab.active}
+              onStop={lab.stopRun}
+              addRun={<AddRun active={lab.active} onAddRun={lab.addRun} />}
+              onToggle={(id, visible) =>
+                lab.setHidden((h) => {
+                  const next = new Set(h);
+                  if (visible) next.delete(id);
+                  else next.add(id);
+                  return next;
+                })
+              }
+            />
+          </div>
+          <Samples
+            choices={lab.finishedRuns}
+            defaultPrompt={firstPrompt}
+            generate={lab.generate}
+            disabled={gpu.kind !== 'ready'}
+          />
+          <Exports
+            runs={lab.finishedRuns}
+            defaultRun={best?.id ?? null}
+            hasResults={sweep.results !== null}
+            onAdapter={lab.exportAdapter}
+            onMerged={lab.exportMerged}
+            onJson={lab.downloadJson}
+            onCsv={lab.downloadCsv}
+          />
+        </div>
+      </main>
+      <footer className="foot">
+        <SelfTest state={lab.selfTest} ready={gpu.kind === 'ready'} onRun={lab.runSelfTest} />
+        <p className="hint">
+          LoRA Lab · Zhang &amp; Pilanci, “Riemannian Preconditioned LoRA for Fine-Tuning Foundation Models”,
+          ICML 2024. Everything runs in this tab; nothing is uploaded.
+        </p>
+      </footer>
+    </div>
   );
 }

@@ -1,0 +1,43 @@
+// The page without WebGPU, and a sweep stopped as a whole (kept in History as stopped).
+import { expect, test } from '@playwright/test';
+
+test('without WebGPU the page says so, names the browsers that have it, and nothing else breaks', async ({
+  page,
+}) => {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
+  });
+  await page.goto('/');
+  const panel = page.getByRole('region', { name: /WebGPU is not available/ });
+  await expect(panel).toBeVisible();
+  await expect(panel).toContainText('Chrome and Edge 113');
+  await expect(panel).toContainText('Safari 26');
+  await expect(panel).toContainText('Firefox 141');
+  await expect(page.getByRole('status', { name: 'GPU' })).toHaveText('WebGPU not available');
+  await expect(page.getByRole('button', { name: 'Start sweep' })).toBeDisabled();
+  await expect(page.getByRole('figure', { name: 'Loss — AdamW' })).toBeVisible();
+  await page.getByLabel('Steps', { exact: true }).fill('12');
+  await expect(page).toHaveURL(/steps=12/);
+  expect(errors).toEqual([]);
+});
+
+test('"Stop" stops every run; the stopped sweep is kept in History', async ({ page }) => {
+  await page.goto(
+    '/?model=lab-gpt-tiny&data=devils-dictionary.txt&steps=200&batch=2&seq=16&lrs=1e-3,1e-2&opt=adamw,sgd',
+  );
+  await expect(page.getByLabel('Dataset preview')).toContainText('devils-dictionary.txt');
+  await page.getByRole('button', { name: 'Start sweep' }).click();
+  await expect(page.getByRole('table', { name: 'Runs' }).locator('td.status').first()).toHaveText('running', {
+    timeout: 120_000,
+  });
+  await expect(page.getByRole('figure', { name: 'Loss — SGD' })).toBeVisible();
+  await page.getByRole('button', { name: 'Stop', exact: true }).click();
+  await expect(page.getByRole('status', { name: 'Sweep status' })).toHaveText('Stopped', { timeout: 60_000 });
+  const statuses = await page.getByRole('table', { name: 'Runs' }).locator('td.status').allTextContents();
+  expect(statuses).toHaveLength(4);
+  for (const s of statuses) expect(s).toMatch(/^stopped/);
+  const history = page.getByRole('list', { name: 'Past sweeps' });
+  await expect(history.locator('li').first()).toContainText('stopped');
+});

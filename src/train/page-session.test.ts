@@ -1,0 +1,278 @@
+// The engine side of the page, driven through its messages as the Worker does (Dawn on SwiftShader,
+// lab-gpt-tiny from public/models/, tiny sweeps).
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_SWEEP, type RunSpec, type SweepConfig } from './config';
+import type { FromEngine, ToEngine } from './messages';
+import { PageSession } from './page-session';
+import { testGpu } from '../test/gpu';
+import { tinyText } from './test-fixtures';
+import { GpuError } from '../gpu/errors';
+import { loraLayout } from '../model/lora-layout';
+import { parseConfig } from '../model/config';
+
+const publicDir = fileURLToPath(new URL('../../public/', import.meta.url));
+const fetchAsset = async (path: string) => new Uint8Array(await readFile(publicDir + path));
+const enc = (s: string) => new TextEncoder().encode(s).buffer as ArrayBuffer;
+
+type Of<T extends FromEngine['type']> = Extract<FromEngine, { type: T }>;
+
+/** A session whose posted messages are recorded; its clock advances 300 ms a reading, so every step reports. */
+function session() {
+  const got: FromEngine[] = [];
+  const listeners: ((m: FromEngine) => void)[] = [];
+  let t = 0;
+  const s = new PageSession({
+    gpu: testGpu,
+    fetchAsset,
+    post: (m) => {
+      got.push(m);
+      for (const l of listeners) l(m);
+    },
+    now: () => (t += 300),
+  });
+  const of = <T extends FromEngine['type']>(type: T) => got.filter((m): m is Of<T> => m.type === type);
+  const send = (m: ToEngine) => s.handle(m);
+  /** Resolves with the first message of `type` (already posted or to come). */
+  const next = <T extends FromEngine['type']>(type: T): Promise<Of<T>> =>
+    new Promise((resolve) => {
+      const seen = of(type)[0];
+      if (seen) return resolve(seen);
+      listeners.push((m) => m.type === type && resolve(m as Of<T>));
+    });
+  return { s, got, of, send, next, listeners };
+}
+
+const tinyFile = (text = tinyText(3000)): ToEngine => ({
+  type: 'parseDataset',
+  requestId: 1,
+  source: { kind: 'file', name: 'tiny.txt', bytes: enc(text) },
+  options: { skipBadLines: false, valFraction: 0.1 },
+});
+
+function sweep(runs: RunSpec[], over: Partial<SweepConfig> = {}): SweepConfig {
+  return {
+    ...DEFAULT_SWEEP,
+    lora: { r: 2, alpha: 4, targets: ['c_attn'] },
+    steps: 3,
+    batch: 2,
+    seq: 8,
+    order: 'sequential',
+    valFraction: 0.1,
+    valEvery: 0,
+    valBatches: 1,
+    runs,
+    ...over,
+  };
+}
+
+const grid: RunSpec[] = [
+  { id: 'adamw@0.01', optimizer: 'adamw', lr: 1e-2 },
+  { id: 'adamw@0.001', optimizer: 'adamw', lr: 1e-3 },
+  { id: 'riemannian-adamw@0.01', optimizer: 'riemannian-adamw', lr: 1e-2 },
+  { id: 'riemannian-adamw@0.001', optimizer: 'riemannian-adamw', lr: 1e-3 },
+];
+
+describe('PageSession: datasets', () => {
+  it('parses a txt file and splits it', async () => {
+    const { send, of } = session();
+    const text = tinyText(1000);
+    await send(tinyFile(text));
+    const [{ preview, requestId }] = of('dataset');
+    expect(requestId).toBe(1);
+    expect(preview).toMatchObject({ name: 'tiny.txt', format: 'txt', exampleCount: 1, fileBytes: 1000 });
+    expect(preview.tokens).toBe(1000);
+    expect(preview.trainTokens).toBe(900);
+    expect(preview.valTokens).toBe(100);
+    expect(preview.skippedLines).toBe(0);
+    expect(preview.examples).toEqual([{ text: text.slice(0, 600) + '…' }]);
+  });
+
+  it('parses jsonl prompt/completion and text examples for the preview', async () => {
+    const { send, of } = session();
+    const lines = [
+      ...Array.from({ length: 9 }, (_, i) => JSON.stringify({ prompt: `Q${i}: `, completion: `A${i}` })),
+      JSON.stringify({ text: 'plain' }),
+    ];
+    await send({
+      type: 'parseDataset',
+      requestId: 7,
+      source: { kind: 'file', name: 'qa.jsonl', bytes: enc(lines.join('\n')) },
+      options: { skipBadLines: false, valFraction: 0.2 },
+    });
+    const [{ preview }] = of('dataset');
+    expect(preview.format).toBe('jsonl');
+    expect(preview.exampleCount).toBe(10);
+    expect(preview.trainExamples).toBe(8);
+    expect(preview.valExamples).toBe(2);
+    expect(preview.trainTokens + preview.valTokens).toBe(preview.tokens);
+    expect(preview.examples).toHaveLength(5);
+    expect(preview.examples[0]).toEqual({ prompt: 'Q0: ', completion: 'A0' });
+  });
+
+  it('reads a built-in dataset from our origin', async () => {
+    const { send, of } = session();
+    await send({
+      type: 'parseDataset',
+      requestId: 2,
+      source: { kind: 'builtin', name: 'e2e-restaurants.jsonl' },
+      options: { skipBadLines: false, valFraction: 0.1 },
+    });
+    const [{ preview }] = of('dataset');
+    expect(preview.fileBytes).toBe(824457);
+    expect(preview.exampleCount).toBeGreaterThan(1000);
+    expect('prompt' in preview.examples[0]).toBe(true);
+  });
+
+  it('a broken jsonl line becomes a datasetError naming file and line', async () => {
+    const { send, of } = session();
+    const bad = '{"text": "ok"}\n{"text": "ok"}\n{"text": oops}\n';
+    await send({
+      type: 'parseDataset',
+      requestId: 3,
+      source: { kind: 'file', name: 'bad.jsonl', bytes: enc(bad) },
+      options: { skipBadLines: false, valFraction: 0.1 },
+    });
+    expect(of('dataset')).toHaveLength(0);
+    const [{ requestId, error }] = of('datasetError');
+    expect(requestId).toBe(3);
+    expect(error.file).toBe('bad.jsonl');
+    expect(error.line).toBe(3);
+    expect(error.message).toMatch(/JSON/);
+  });
+});
+
+describe('PageSession: GPU', () => {
+  it('hello answers ready with the adapter', async () => {
+    const { send, of } = session();
+    await send({ type: 'hello' });
+    expect(of('ready')[0].adapter.isSoftware).toBeTypeOf('boolean');
+  });
+
+  it('no WebGPU: hello answers an error with the GpuError message', async () => {
+    const got: FromEngine[] = [];
+    const s = new PageSession({
+      gpu: () => Promise.reject(new GpuError('WebGPU is not available in this browser.')),
+      fetchAsset,
+      post: (m) => got.push(m),
+    });
+    await s.handle({ type: 'hello' });
+    expect(got).toMatchObject([{ type: 'error', message: 'WebGPU is not available in this browser.' }]);
+  });
+});
+
+describe('PageSession: sweeps', () => {
+  it('a 2 × 2 sweep: started, metrics for steps 1..3 of 4 runs, done with 4 adapters', async () => {
+    const { s, send, of, next } = session();
+    await send(tinyFile());
+    await send({ type: 'start', sweepId: 'sw1', model: 'lab-gpt-tiny', sweep: sweep(grid) });
+    await s.idle();
+    expect(of('error')).toEqual([]);
+    const [started] = of('started');
+    expect(started.runs.map((r) => r.spec.id)).toEqual(grid.map((r) => r.id));
+    expect(started).toMatchObject({ sweepId: 'sw1', totalSteps: 3, tokensPerStep: 16, valTokens: 300 });
+    const metrics = of('metrics');
+    expect(metrics.flatMap((m) => m.steps)).toEqual([1, 2, 3]);
+    for (const m of metrics) {
+      expect(m.runIds).toEqual(grid.map((r) => r.id));
+      expect(m.losses.every((row) => row.length === 4 && row.every((l) => l > 0 && l < 10))).toBe(true);
+      expect(m.seconds).toHaveLength(m.steps.length);
+    }
+    const seconds = metrics.flatMap((m) => m.seconds);
+    expect(seconds).toEqual([...seconds].sort((a, b) => a - b));
+    expect(of('validation').at(-1)).toMatchObject({ step: 3, runIds: grid.map((r) => r.id) });
+    const done = await next('done');
+    expect(done.stopped).toBe(false);
+    expect(done.results.runs.map((r) => r.losses.length)).toEqual([3, 3, 3, 3]);
+    const cfg = parseConfig(
+      JSON.parse(await readFile(publicDir + 'models/lab-gpt-tiny/config.json', 'utf8')),
+    );
+    const layout = loraLayout(cfg, { r: 2, alpha: 4, targets: ['c_attn'] });
+    expect(done.adapters.map((a) => [a.runId, a.A.length, a.B.length, a.status])).toEqual(
+      grid.map((r) => [r.id, layout.SA, layout.SB, 'done']),
+    );
+    // B starts at zero and every run has trained: no B is zero any more.
+    expect(done.adapters.every((a) => a.B.some((x) => x !== 0))).toBe(true);
+  });
+
+  it('a huge learning rate diverges; the others go on', async () => {
+    const { s, send, of } = session();
+    await send(tinyFile());
+    const runs: RunSpec[] = [
+      { id: 'ok', optimizer: 'adamw', lr: 1e-3 },
+      { id: 'huge', optimizer: 'sgd', lr: 1e6 },
+    ];
+    await send({ type: 'start', sweepId: 'sw2', model: 'lab-gpt-tiny', sweep: sweep(runs, { steps: 5 }) });
+    await s.idle();
+    const [d] = of('diverged');
+    expect(d).toMatchObject({ sweepId: 'sw2', runId: 'huge' });
+    const last = of('metrics').at(-1)!;
+    expect(last.divergedAtStep[1]).toBe(d.step);
+    expect(Number.isNaN(last.losses.at(-1)![1]) || d.step === 5).toBe(true);
+    expect(Number.isFinite(last.losses.at(-1)![0])).toBe(true);
+    expect(of('done')[0].adapters[1].status).toBe(`diverged at step ${d.step}`);
+  });
+
+  it('addRun and stopRun while training', async () => {
+    const { s, send, of, listeners } = session();
+    await send(tinyFile());
+    listeners.push((m) => {
+      if (m.type === 'metrics' && m.steps.includes(2) && m.runIds.length === 2) {
+        void send({ type: 'addRun', run: { id: 'sgd@0.1', optimizer: 'sgd', lr: 0.1 } });
+        void send({ type: 'stopRun', runId: 'a' });
+        void send({ type: 'addRun', run: { id: 'b', optimizer: 'sgd', lr: 0.1 } }); // a duplicate
+      }
+    });
+    const runs: RunSpec[] = [
+      { id: 'a', optimizer: 'adamw', lr: 1e-2 },
+      { id: 'b', optimizer: 'riemannian-sgd', lr: 1e-2 },
+    ];
+    await send({ type: 'start', sweepId: 'sw3', model: 'lab-gpt-tiny', sweep: sweep(runs, { steps: 5 }) });
+    await s.idle();
+    // The duplicate is refused with an error; the sweep goes on.
+    expect(of('error').map((e) => e.message)).toEqual(["a run 'b' is already in this sweep"]);
+    const changed = of('runsChanged');
+    const added = changed.find((c) => c.runs.length === 3)!;
+    expect(added.runs[2]).toMatchObject({ spec: { id: 'sgd@0.1' }, startStep: 2 });
+    expect(changed.at(-1)!.runs[0].stoppedAtStep).toBe(2);
+    const later = of('metrics').filter((m) => m.runIds.length === 3);
+    expect(later.flatMap((m) => m.steps)).toEqual([3, 4, 5]);
+    for (const m of later) {
+      for (const row of m.losses) {
+        expect(Number.isNaN(row[0])).toBe(true); // stopped
+        expect(row[2]).toBeGreaterThan(0);
+      }
+    }
+    const done = of('done')[0];
+    expect(done.results.runs[0].stoppedAtStep).toBe(2);
+    expect(done.adapters.map((a) => a.status)).toEqual(['stopped at step 2', 'done', 'done']);
+  });
+
+  it('a start sent right after a parse (not waiting for its answer) trains on that dataset', async () => {
+    const { s, send, of } = session();
+    await send(tinyFile());
+    const parsing = send({
+      type: 'parseDataset',
+      requestId: 9,
+      source: { kind: 'builtin', name: 'devils-dictionary.txt' },
+      options: { skipBadLines: false, valFraction: 0.1 },
+    });
+    const runs = [grid[0]];
+    await send({ type: 'start', sweepId: 'sw5', model: 'lab-gpt-tiny', sweep: sweep(runs, { steps: 1 }) });
+    await parsing;
+    await s.idle();
+    expect(of('error')).toEqual([]);
+    expect(of('started')[0].trainTokens).toBe(of('dataset')[1].preview.trainTokens);
+  });
+
+  it('too little data for one batch is an error for that sweep, not a crash', async () => {
+    const { s, send, of } = session();
+    await send(tinyFile(tinyText(40)));
+    await send({ type: 'start', sweepId: 'sw4', model: 'lab-gpt-tiny', sweep: sweep(grid, { seq: 64 }) });
+    await s.idle();
+    expect(of('started')).toEqual([]);
+    expect(of('error')).toMatchObject([{ sweepId: 'sw4' }]);
+    expect(of('error')[0].message).toMatch(/sequence length 64 needs at least 66/);
+  });
+});

@@ -1,0 +1,136 @@
+// The bar above the charts: progress and speed of the sweep, options that act on every chart, add a run.
+import { formatDuration, formatRate } from '../format';
+import type { ChartOptions } from '../state/settings';
+import type { Progress } from '../state/sweep';
+
+export interface ControlsBarProps {
+  step: number;
+  totalSteps: number;
+  progress: Progress;
+  stepsPerSec: number;
+  tokensPerSec: number;
+  phaseText: string;
+  notice: string | null;
+  /** Milliseconds from "Start sweep" to the first loss point (exposed for measurement), or null. */
+  firstLossMs: number | null;
+  chart: ChartOptions;
+  onChart: (patch: Partial<ChartOptions>) => void;
+}
+
+export function ControlsBar(p: ControlsBarProps) {
+  const pct = Math.round(p.progress.fraction * 100);
+  return (
+    <section
+      className="panel controls"
+      aria-label="Sweep progress and chart options"
+      data-first-loss-ms={p.firstLossMs !== null ? Math.round(p.firstLossMs) : undefined}
+    >
+      <div className="progress-row">
+        <strong className="step">
+          {p.totalSteps > 0 ? `Step ${p.step} / ${p.totalSteps}` : 'No sweep yet'}
+        </strong>
+        <div
+          className="progress"
+          role="progressbar"
+          aria-label="Sweep progress"
+          aria-valuemin={0}
+          aria-valuemax={100}
+          aria-valuenow={pct}
+          aria-valuetext={`${pct}%`}
+        >
+          <div className="progress-fill" style={{ width: `${pct}%` }} />
+        </div>
+        <span className="rates" aria-label="Speed">
+          {formatRate(p.stepsPerSec, 'steps/s')} · {formatRate(p.tokensPerSec, 'tok/s')} · ETA{' '}
+          {p.progress.etaSeconds !== null ? formatDuration(p.progress.etaSeconds) : '—'}
+        </span>
+        <span className="phase" role="status" aria-label="Sweep status">
+          {p.phaseText}
+        </span>
+      </div>
+      {p.notice && (
+        <p className="notice" role="status">
+          {p.notice}
+        </p>
+      )}
+      <div className="options-row">
+        <label className="inline">
+          Smoothing
+          <input
+            type="range"
+            min={0}
+            max={0.99}
+            step={0.01}
+            value={p.chart.smoothing}
+            onChange={(e) => p.onChart({ smoothing: Number(e.target.value) })}
+          />
+          <output>{p.chart.smoothing.toFixed(2)}</output>
+        </label>
+        <Segmented
+          label="y"
+          value={p.chart.yScale}
+          options={[
+            ['log', 'log'],
+            ['linear', 'linear'],
+          ]}
+          onChange={(yScale) => p.onChart({ yScale })}
+        />
+        <Segmented
+          label="x"
+          value={p.chart.xAxis}
+          options={[
+            ['step', 'step'],
+            ['time', 'time'],
+          ]}
+          onChange={(xAxis) => p.onChart({ xAxis })}
+        />
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={p.chart.ignoreOutliers}
+            onChange={(e) => p.onChart({ ignoreOutliers: e.target.checked })}
+          />
+          ignore outliers
+        </label>
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={p.chart.showValidation}
+            onChange={(e) => p.onChart({ showValidation: e.target.checked })}
+          />
+          validation points
+        </label>
+      </div>
+    </section>
+  );
+}
+
+function Segmented<T extends string>({
+  label,
+  value,
+  options,
+  onChange,
+}: {
+  label: string;
+  value: T;
+  options: [T, string][];
+  onChange: (v: T) => void;
+}) {
+  return (
+    <div className="segmented" role="radiogroup" aria-label={`${label} axis`}>
+      <span className="seg-label">{label}:</span>
+      {options.map(([v, text]) => (
+        <button
+          key={v}
+          type="button"
+          role="radio"
+          aria-checked={v === value}
+          className={v === value ? 'on' : ''}
+          onClick={() => onChange(v)}
+        >
+          {text}
+        </button>
+      ))}
+    </div>
+  );
+}

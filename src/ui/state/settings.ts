@@ -1,0 +1,333 @@
+// The page's configuration: one serialisable object, mirrored in the URL's query string
+// (a shared link restores it exactly), validated field by field before a sweep may start.
+import { DEFAULT_SWEEP, gridRuns, type SweepConfig } from '../../train/config';
+import {
+  BUILTIN_DATASETS,
+  BUILTIN_MODELS,
+  type BuiltinDataset,
+  type BuiltinModel,
+} from '../../train/messages';
+import type { Decay } from '../../train/schedule';
+import { LORA_TARGETS, type LoraTarget } from '../../model/lora-layout';
+import { DEFAULT_HYPER, OPTIMIZERS, type OptimizerKind } from '../../optim/optimizer';
+
+export type XAxis = 'step' | 'time';
+export type YScaleSetting = 'linear' | 'log';
+export type RobustMetric = 'final' | 'best';
+
+export interface ChartOptions {
+  /** EMA weight in [0, 0.99]. */
+  smoothing: number;
+  yScale: YScaleSetting;
+  xAxis: XAxis;
+  /** y range from robustYDomain (ignores outliers) instead of the full range. */
+  ignoreOutliers: boolean;
+  showValidation: boolean;
+  metric: RobustMetric;
+}
+
+export interface Settings {
+  model: BuiltinModel;
+  /** A built-in dataset, or the name of a file the user chose (the file itself never enters the URL). */
+  dataset: { kind: 'builtin'; name: BuiltinDataset } | { kind: 'file'; name: string };
+  skipBadLines: boolean;
+  valFraction: number;
+  lrMin: number;
+  lrMax: number;
+  lrCount: number;
+  /** The exact learning rates of the sweep (log-spaced from min/max/count unless edited). */
+  lrs: number[];
+  optimizers: OptimizerKind[];
+  r: number;
+  alpha: number;
+  targets: LoraTarget[];
+  steps: number;
+  batch: number;
+  seq: number;
+  warmup: number;
+  decay: Decay;
+  weightDecay: number;
+  damping: number;
+  seed: number;
+  valEvery: number;
+  chart: ChartOptions;
+}
+
+export const DECAYS: readonly Decay[] = ['constant', 'cosine', 'linear'];
+
+/** n_positions of each built-in model (public/models/<name>/config.json). */
+export const MODEL_POSITIONS: Record<BuiltinModel, number> = { 'lab-gpt': 256, 'lab-gpt-tiny': 128 };
+
+export const OPTIMIZER_LABELS: Record<OptimizerKind, string> = {
+  adamw: 'AdamW',
+  'riemannian-adamw': 'Riemannian AdamW',
+  sgd: 'SGD',
+  'riemannian-sgd': 'Riemannian SGD',
+};
+
+/** Log-spaced values from min to max inclusive, rounded to 3 significant digits. */
+export function logSpace(min: number, max: number, count: number): number[] {
+  if (!(min > 0 && max > 0) || !Number.isInteger(count) || count < 1) return [];
+  if (count === 1) return [roundSig(min)];
+  const a = Math.log10(min);
+  const b = Math.log10(max);
+  return Array.from({ length: count }, (_, i) => roundSig(10 ** (a + ((b - a) * i) / (count - 1))));
+}
+
+export function roundSig(v: number, digits = 3): number {
+  return Number(v.toPrecision(digits));
+}
+
+export const DEFAULT_CHART: ChartOptions = {
+  smoothing: 0.6,
+  yScale: 'log',
+  xAxis: 'step',
+  ignoreOutliers: true,
+  showValidation: true,
+  metric: 'final',
+};
+
+export const DEFAULT_SETTINGS: Settings = {
+  model: 'lab-gpt',
+  dataset: { kind: 'builtin', name: 'e2e-restaurants.jsonl' },
+  skipBadLines: false,
+  valFraction: DEFAULT_SWEEP.valFraction,
+  lrMin: 1e-4,
+  lrMax: 1e-1,
+  lrCount: 6,
+  lrs: logSpace(1e-4, 1e-1, 6),
+  optimizers: ['adamw', 'riemannian-adamw'],
+  r: DEFAULT_SWEEP.lora.r,
+  alpha: DEFAULT_SWEEP.lora.alpha,
+  targets: [...DEFAULT_SWEEP.lora.targets],
+  steps: DEFAULT_SWEEP.steps,
+  batch: DEFAULT_SWEEP.batch,
+  seq: DEFAULT_SWEEP.seq,
+  warmup: DEFAULT_SWEEP.warmup,
+  decay: DEFAULT_SWEEP.decay,
+  weightDecay: DEFAULT_HYPER.weightDecay,
+  damping: DEFAULT_HYPER.damping,
+  seed: DEFAULT_SWEEP.seed,
+  valEvery: DEFAULT_SWEEP.valEvery,
+  chart: DEFAULT_CHART,
+};
+
+export type SettingsAction =
+  | { type: 'set'; patch: Partial<Omit<Settings, 'chart'>> }
+  | { type: 'lrRange'; lrMin?: number; lrMax?: number; lrCount?: number }
+  | { type: 'chart'; patch: Partial<ChartOptions> }
+  | { type: 'replace'; settings: Settings };
+
+export function settingsReducer(s: Settings, a: SettingsAction): Settings {
+  switch (a.type) {
+    case 'set':
+      return { ...s, ...a.patch };
+    case 'lrRange': {
+      const next = { ...s, ...stripUndefined(a) };
+      const lrs = logSpace(next.lrMin, next.lrMax, next.lrCount);
+      return { ...next, lrs: lrs.length > 0 ? lrs : s.lrs };
+    }
+    case 'chart':
+      return { ...s, chart: { ...s.chart, ...a.patch } };
+    case 'replace':
+      return a.settings;
+  }
+}
+
+function stripUndefined(a: { lrMin?: number; lrMax?: number; lrCount?: number }) {
+  const out: Partial<Pick<Settings, 'lrMin' | 'lrMax' | 'lrCount'>> = {};
+  if (a.lrMin !== undefined) out.lrMin = a.lrMin;
+  if (a.lrMax !== undefined) out.lrMax = a.lrMax;
+  if (a.lrCount !== undefined) out.lrCount = a.lrCount;
+  return out;
+}
+
+export type SettingsField =
+  | 'lrMin'
+  | 'lrMax'
+  | 'lrCount'
+  | 'lrs'
+  | 'optimizers'
+  | 'r'
+  | 'alpha'
+  | 'targets'
+  | 'steps'
+  | 'batch'
+  | 'seq'
+  | 'warmup'
+  | 'weightDecay'
+  | 'damping'
+  | 'seed'
+  | 'valEvery'
+  | 'valFraction';
+
+export type SettingsErrors = Partial<Record<SettingsField, string>>;
+
+const isInt = (v: number) => Number.isInteger(v);
+
+/** Every problem, by field, in words a user can act on. Empty when the sweep may start. */
+export function validateSettings(s: Settings): SettingsErrors {
+  const e: SettingsErrors = {};
+  const intIn = (f: SettingsField, v: number, lo: number, hi: number, what: string) => {
+    if (!isInt(v) || v < lo || v > hi) e[f] = `${what} must be a whole number from ${lo} to ${hi}.`;
+  };
+  if (!(s.lrMin > 0 && Number.isFinite(s.lrMin))) e.lrMin = 'The smallest learning rate must be above 0.';
+  if (!(s.lrMax > 0 && Number.isFinite(s.lrMax))) e.lrMax = 'The largest learning rate must be above 0.';
+  else if (s.lrMin > s.lrMax) e.lrMax = 'The largest learning rate must not be below the smallest.';
+  intIn('lrCount', s.lrCount, 1, 24, 'The number of learning rates');
+  if (s.lrs.length === 0) e.lrs = 'List at least one learning rate.';
+  else if (s.lrs.some((v) => !(v > 0 && Number.isFinite(v))))
+    e.lrs = 'Every learning rate must be a number above 0.';
+  else if (new Set(s.lrs).size !== s.lrs.length) e.lrs = 'A learning rate is listed twice.';
+  else if (s.lrs.length * s.optimizers.length > 48) e.lrs = 'At most 48 runs (learning rates × optimizers).';
+  if (s.optimizers.length === 0) e.optimizers = 'Pick at least one optimizer.';
+  intIn('r', s.r, 1, 64, 'Rank');
+  if (!(s.alpha > 0 && Number.isFinite(s.alpha))) e.alpha = 'Alpha must be above 0.';
+  if (s.targets.length === 0) e.targets = 'Pick at least one module to adapt.';
+  intIn('steps', s.steps, 1, 100_000, 'Steps');
+  intIn('batch', s.batch, 1, 512, 'Batch');
+  const maxSeq = MODEL_POSITIONS[s.model];
+  intIn('seq', s.seq, 2, maxSeq, `Sequence length (${s.model} has ${maxSeq} positions)`);
+  if (!isInt(s.warmup) || s.warmup < 0) e.warmup = 'Warm-up must be a whole number of steps, 0 or more.';
+  else if (s.warmup >= s.steps && s.steps > 0) e.warmup = 'Warm-up must be shorter than the sweep.';
+  if (!(s.weightDecay >= 0 && Number.isFinite(s.weightDecay)))
+    e.weightDecay = 'Weight decay must be 0 or more.';
+  if (!(s.damping > 0 && Number.isFinite(s.damping))) e.damping = 'Damping δ must be above 0.';
+  intIn('seed', s.seed, 0, 2 ** 31 - 1, 'Seed');
+  intIn('valEvery', s.valEvery, 0, 100_000, 'Validation interval');
+  if (!(s.valFraction > 0 && s.valFraction < 0.9))
+    e.valFraction = 'The validation share must be above 0 and below 0.9.';
+  return e;
+}
+
+/** The engine's sweep configuration for these settings. */
+export function toSweepConfig(s: Settings): SweepConfig {
+  return {
+    ...DEFAULT_SWEEP,
+    lora: { r: s.r, alpha: s.alpha, targets: [...s.targets] },
+    steps: s.steps,
+    batch: s.batch,
+    seq: s.seq,
+    warmup: s.warmup,
+    decay: s.decay,
+    seed: s.seed,
+    valFraction: s.valFraction,
+    valEvery: s.valEvery,
+    hyper: { ...DEFAULT_HYPER, weightDecay: s.weightDecay, damping: s.damping },
+    runs: gridRuns(s.optimizers, s.lrs),
+  };
+}
+
+// ---- URL round trip -------------------------------------------------------------------------------
+
+const list = (v: readonly (string | number)[]) => v.join(',');
+
+/** Every setting, so that a link restores the configuration exactly even if defaults change. */
+export function toQuery(s: Settings): string {
+  const q = new URLSearchParams();
+  q.set('model', s.model);
+  q.set('data', s.dataset.kind === 'builtin' ? s.dataset.name : `file:${s.dataset.name}`);
+  q.set('skip', s.skipBadLines ? '1' : '0');
+  q.set('val', String(s.valFraction));
+  q.set('lrmin', String(s.lrMin));
+  q.set('lrmax', String(s.lrMax));
+  q.set('lrn', String(s.lrCount));
+  q.set('lrs', list(s.lrs));
+  q.set('opt', list(s.optimizers));
+  q.set('r', String(s.r));
+  q.set('alpha', String(s.alpha));
+  q.set('targets', list(s.targets));
+  q.set('steps', String(s.steps));
+  q.set('batch', String(s.batch));
+  q.set('seq', String(s.seq));
+  q.set('warmup', String(s.warmup));
+  q.set('decay', s.decay);
+  q.set('wd', String(s.weightDecay));
+  q.set('damping', String(s.damping));
+  q.set('seed', String(s.seed));
+  q.set('valevery', String(s.valEvery));
+  q.set('smooth', String(s.chart.smoothing));
+  q.set('y', s.chart.yScale);
+  q.set('x', s.chart.xAxis);
+  q.set('outliers', s.chart.ignoreOutliers ? 'hide' : 'show');
+  q.set('valpts', s.chart.showValidation ? '1' : '0');
+  q.set('metric', s.chart.metric);
+  return q.toString();
+}
+
+function num(q: URLSearchParams, key: string, fallback: number): number {
+  const raw = q.get(key);
+  if (raw === null || raw.trim() === '') return fallback;
+  const v = Number(raw);
+  return Number.isNaN(v) ? fallback : v;
+}
+
+function oneOf<T extends string>(q: URLSearchParams, key: string, allowed: readonly T[], fallback: T): T {
+  const raw = q.get(key);
+  return raw !== null && (allowed as readonly string[]).includes(raw) ? (raw as T) : fallback;
+}
+
+function someOf<T extends string>(
+  q: URLSearchParams,
+  key: string,
+  allowed: readonly T[],
+  fallback: T[],
+): T[] {
+  const raw = q.get(key);
+  if (raw === null) return fallback;
+  return raw.split(',').filter((v): v is T => (allowed as readonly string[]).includes(v));
+}
+
+/** Settings from a query string; unknown or missing keys keep their defaults. */
+export function fromQuery(search: string, base: Settings = DEFAULT_SETTINGS): Settings {
+  const q = new URLSearchParams(search);
+  const data = q.get('data');
+  let dataset = base.dataset;
+  if (data?.startsWith('file:')) dataset = { kind: 'file', name: data.slice(5) };
+  else if (data && (BUILTIN_DATASETS as readonly string[]).includes(data))
+    dataset = { kind: 'builtin', name: data as BuiltinDataset };
+  const lrsRaw = q.get('lrs');
+  const lrMin = num(q, 'lrmin', base.lrMin);
+  const lrMax = num(q, 'lrmax', base.lrMax);
+  const lrCount = num(q, 'lrn', base.lrCount);
+  const lrs =
+    lrsRaw !== null
+      ? lrsRaw
+          .split(',')
+          .filter((v) => v.trim() !== '')
+          .map(Number)
+      : q.has('lrmin') || q.has('lrmax') || q.has('lrn')
+        ? logSpace(lrMin, lrMax, lrCount)
+        : base.lrs;
+  return {
+    model: oneOf(q, 'model', BUILTIN_MODELS, base.model),
+    dataset,
+    skipBadLines: q.has('skip') ? q.get('skip') === '1' : base.skipBadLines,
+    valFraction: num(q, 'val', base.valFraction),
+    lrMin,
+    lrMax,
+    lrCount,
+    lrs,
+    optimizers: someOf(q, 'opt', OPTIMIZERS, base.optimizers),
+    r: num(q, 'r', base.r),
+    alpha: num(q, 'alpha', base.alpha),
+    targets: someOf(q, 'targets', LORA_TARGETS, base.targets),
+    steps: num(q, 'steps', base.steps),
+    batch: num(q, 'batch', base.batch),
+    seq: num(q, 'seq', base.seq),
+    warmup: num(q, 'warmup', base.warmup),
+    decay: oneOf(q, 'decay', DECAYS, base.decay),
+    weightDecay: num(q, 'wd', base.weightDecay),
+    damping: num(q, 'damping', base.damping),
+    seed: num(q, 'seed', base.seed),
+    valEvery: num(q, 'valevery', base.valEvery),
+    chart: {
+      smoothing: num(q, 'smooth', base.chart.smoothing),
+      yScale: oneOf(q, 'y', ['linear', 'log'] as const, base.chart.yScale),
+      xAxis: oneOf(q, 'x', ['step', 'time'] as const, base.chart.xAxis),
+      ignoreOutliers: q.has('outliers') ? q.get('outliers') !== 'show' : base.chart.ignoreOutliers,
+      showValidation: q.has('valpts') ? q.get('valpts') === '1' : base.chart.showValidation,
+      metric: oneOf(q, 'metric', ['final', 'best'] as const, base.chart.metric),
+    },
+  };
+}

@@ -1,0 +1,292 @@
+// The page's controller: the four state concerns (settings, dataset, sweep, history), the engine, and
+// the handlers the components call. Components stay presentational; this is the only glue.
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
+import { runId, type RunSpec } from '../train/config';
+import type { AdapterRef, BuiltinModel, FromEngine } from '../train/messages';
+import { resultsToCsv } from '../train/results';
+import type { OptimizerKind } from '../optim/optimizer';
+import { formatLr } from './charts/formatLr';
+import { downloadBytes, downloadText } from './download';
+import type { EngineClient } from './engine-client';
+import { datasetReducer, EMPTY_DATASET } from './state/dataset';
+import * as history from './state/history';
+import {
+  fromQuery,
+  OPTIMIZER_LABELS,
+  settingsReducer,
+  toQuery,
+  toSweepConfig,
+  validateSettings,
+  type Settings,
+} from './state/settings';
+import { isActive, IDLE_SWEEP, progressOf, runRows, sweepReducer } from './state/sweep';
+import { lossPanels, robustnessLines, sweepLrs } from './state/chart-data';
+import { useEngine } from './use-engine';
+
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+export function useLab() {
+  const [settings, dispatchSettings] = useReducer(settingsReducer, undefined, () =>
+    fromQuery(typeof location !== 'undefined' ? location.search : ''),
+  );
+  const [dataset, dispatchDataset] = useReducer(datasetReducer, EMPTY_DATASET);
+  const [sweep, dispatchSweep] = useReducer(sweepReducer, IDLE_SWEEP);
+  const [hidden, setHidden] = useState<ReadonlySet<string>>(new Set());
+  const [historyItems, setHistoryItems] = useState<history.SweepSummary[]>([]);
+  const [historyError, setHistoryError] = useState<string | null>(null);
+  const [startError, setStartError] = useState<string | null>(null);
+  const startedWith = useRef<Settings | null>(null);
+  const savedIds = useRef(new Set<string>());
+  const file = useRef<{ name: string; bytes: ArrayBuffer } | null>(null);
+  const [fileVersion, setFileVersion] = useState(0);
+
+  const onMessages = useCallback((messages: FromEngine[]) => {
+    dispatchSweep({ type: 'engine', messages, nowMs: performance.now() });
+  }, []);
+  const { client, gpu, selfTest, runSelfTest } = useEngine(onMessages);
+
+  // Configuration → URL (replaceState: settings edits do not flood the back button).
+  useEffect(() => {
+    const q = toQuery(settings);
+    if (location.search.slice(1) !== q) history_replace(`?${q}${location.hash}`);
+  }, [settings]);
+
+  // Parse the chosen dataset in the Worker whenever the choice or its options change.
+  const parseKey = `${settings.dataset.kind}:${settings.dataset.name}:${settings.skipBadLines}:${settings.valFraction}:${fileVersion}`;
+  useEffect(() => {
+    if (!client || gpu.kind !== 'ready') return;
+    if (!(settings.valFraction > 0 && settings.valFraction < 0.9)) return;
+    const d = settings.dataset;
+    let source;
+    if (d.kind === 'builtin') source = { kind: 'builtin' as const, name: d.name };
+    else if (file.current && file.current.name === d.name)
+      source = { kind: 'file' as const, name: d.name, bytes: file.current.bytes.slice(0) };
+    else {
+      dispatchDataset({ type: 'clear' });
+      return;
+    }
+    const requestId = Date.now() + Math.random();
+    dispatchDataset({ type: 'parsing', name: d.name, requestId });
+    const options = { skipBadLines: settings.skipBadLines, valFraction: settings.valFraction };
+    client
+      .request({ type: 'parseDataset', source, options }, source.kind === 'file' ? [source.bytes] : [])
+      .then((m) => {
+        if (m.type === 'dataset') dispatchDataset({ type: 'parsed', requestId, preview: m.preview });
+        else if (m.type === 'datasetError') dispatchDataset({ type: 'invalid', requestId, error: m.error });
+      })
+      .catch((e) => dispatchDataset({ type: 'failed', requestId, name: d.name, message: errorText(e) }));
+  }, [client, gpu.kind, parseKey]);
+
+  const refreshHistory = useCallback(() => {
+    history
+      .listSweeps()
+      .then(setHistoryItems)
+      .catch((e) => setHistoryError(`Could not read History: ${errorText(e)}`));
+  }, []);
+  useEffect(refreshHistory, [refreshHistory]);
+
+  // A finished or stopped sweep trained here is kept in IndexedDB (once).
+  useEffect(() => {
+    if (sweep.phase !== 'finished' || sweep.fromHistory || !sweep.results || !sweep.sweepId) return;
+    if (savedIds.current.has(sweep.sweepId)) return;
+    savedIds.current.add(sweep.sweepId);
+    const summary = history.summarize(
+      sweep.sweepId,
+      startedWith.current ?? settings,
+      sweep.results,
+      sweep.stopped,
+      Date.now(),
+    );
+    history
+      .saveSweep(summary, {
+        id: sweep.sweepId,
+        results: sweep.results,
+        adapters: sweep.adapters,
+        stopped: sweep.stopped,
+      })
+      .then(() => {
+        setHistoryError(null);
+        refreshHistory();
+      })
+      .catch((e) => setHistoryError(history.storageErrorText(e)));
+  }, [sweep, settings, refreshHistory]);
+
+  const errors = useMemo(() => validateSettings(settings), [settings]);
+  const active = isActive(sweep);
+  const errorCount = Object.keys(errors).length;
+  let reason: string | null = null;
+  if (gpu.kind !== 'ready')
+    reason = gpu.kind === 'waiting' ? 'Waiting for the GPU…' : 'WebGPU is not available.';
+  else if (active) reason = 'A sweep is running.';
+  else if (errorCount > 0)
+    reason = `Fix ${errorCount === 1 ? 'the setting' : `the ${errorCount} settings`} marked above: ${Object.values(errors)[0]}`;
+  else if (dataset.status === 'parsing') reason = 'Reading the dataset…';
+  else if (dataset.status !== 'ready') reason = 'Choose a dataset that parses.';
+
+  const start = () => {
+    if (reason || !client) return;
+    const config = toSweepConfig(settings);
+    const sweepId = `sweep-${Date.now().toString(36)}`;
+    startedWith.current = settings;
+    setHidden(new Set());
+    setStartError(null);
+    dispatchSweep({
+      type: 'starting',
+      sweepId,
+      runs: config.runs,
+      totalSteps: config.steps,
+      nowMs: performance.now(),
+    });
+    client.send({ type: 'start', sweepId, model: settings.model, sweep: config });
+  };
+  const stop = () => {
+    dispatchSweep({ type: 'stopping' });
+    client?.send({ type: 'stop' });
+  };
+  const stopRun = (id: string) => client?.send({ type: 'stopRun', runId: id });
+  const addRun = (optimizer: OptimizerKind, lr: number): string | null => {
+    if (!active || !client) return 'Runs can be added while a sweep trains.';
+    if (!(lr > 0 && Number.isFinite(lr))) return 'The learning rate must be a number above 0.';
+    const run: RunSpec = { id: runId(optimizer, lr), optimizer, lr };
+    if (sweep.runs[run.id])
+      return `${OPTIMIZER_LABELS[optimizer]} at ${formatLr(lr)} is already in the sweep.`;
+    client.send({ type: 'addRun', run });
+    return null;
+  };
+
+  const sweepModel: BuiltinModel =
+    (sweep.results?.model.name as BuiltinModel | undefined) ?? startedWith.current?.model ?? settings.model;
+  const adapterRef = (id: string): AdapterRef => {
+    const adapter = sweep.adapters.find((a) => a.runId === id);
+    return adapter ? { kind: 'data', adapter } : { kind: 'run', runId: id };
+  };
+  const finishedRuns = useMemo(
+    () =>
+      sweep.order
+        .map((id) => sweep.runs[id])
+        .filter((r) => r.status.kind === 'done' || r.status.kind === 'stopped')
+        .filter((r) => !sweep.fromHistory || sweep.adapters.some((a) => a.runId === r.id))
+        .map((r) => ({ id: r.id, label: `${OPTIMIZER_LABELS[r.optimizer]} lr ${formatLr(r.lr)}` })),
+    [sweep.order, sweep.runs, sweep.adapters, sweep.fromHistory],
+  );
+
+  const generate = async (from: string, prompt: string) => {
+    if (!client) throw new Error('The engine is not running.');
+    const ref: AdapterRef = from === 'base' ? { kind: 'base', model: sweepModel } : adapterRef(from);
+    const m = await client.request({
+      type: 'generate',
+      from: ref,
+      prompt,
+      maxTokens: 120,
+      temperature: 0.7,
+      topK: 40,
+      seed: 0,
+    });
+    if (m.type !== 'generated') throw new Error('unexpected answer from the engine');
+    return { text: m.text, seconds: m.seconds };
+  };
+  const exportVia = (type: 'exportAdapter' | 'exportMerged') => async (id: string) => {
+    if (!client) throw new Error('The engine is not running.');
+    const m = await client.request({ type, from: adapterRef(id) });
+    if (m.type !== 'exported') throw new Error('unexpected answer from the engine');
+    downloadBytes(m.bytes, m.fileName, m.mime);
+  };
+  const stamp = sweep.sweepId ?? 'sweep';
+  const downloadJson = () =>
+    sweep.results &&
+    downloadText(JSON.stringify(sweep.results, null, 1), `lora-lab-${stamp}.json`, 'application/json');
+  const downloadCsv = () =>
+    sweep.results && downloadText(resultsToCsv(sweep.results), `lora-lab-${stamp}.csv`, 'text/csv');
+
+  const openHistory = async (id: string) => {
+    try {
+      const [stored, summary] = [await history.loadSweep(id), historyItems.find((h) => h.id === id)];
+      if (!stored) throw new Error('that sweep is no longer stored');
+      if (summary)
+        dispatchSettings({ type: 'replace', settings: { ...summary.settings, chart: settings.chart } });
+      startedWith.current = summary?.settings ?? null;
+      setHidden(new Set());
+      dispatchSweep({
+        type: 'reopen',
+        sweepId: id,
+        results: stored.results,
+        adapters: stored.adapters,
+        stopped: stored.stopped,
+      });
+    } catch (e) {
+      setHistoryError(`Could not open that sweep: ${errorText(e)}`);
+    }
+  };
+  const deleteHistory = async (id: string) => {
+    try {
+      await history.deleteSweep(id);
+      refreshHistory();
+    } catch (e) {
+      setHistoryError(`Could not delete that sweep: ${errorText(e)}`);
+    }
+  };
+
+  const chooseFile = async (f: File) => {
+    try {
+      file.current = { name: f.name, bytes: await f.arrayBuffer() };
+      setFileVersion((v) => v + 1);
+      dispatchSettings({ type: 'set', patch: { dataset: { kind: 'file', name: f.name } } });
+    } catch (e) {
+      dispatchDataset({ type: 'parsing', name: f.name, requestId: -1 });
+      dispatchDataset({ type: 'failed', requestId: -1, name: f.name, message: errorText(e) });
+    }
+  };
+
+  const panels = useMemo(
+    () => lossPanels(sweep, settings.chart, hidden, settings.optimizers, settings.steps),
+    [sweep, settings.chart, hidden, settings.optimizers, settings.steps],
+  );
+  const robustness = useMemo(
+    () => robustnessLines(sweep, settings.chart.metric),
+    [sweep, settings.chart.metric],
+  );
+  const rows = useMemo(() => runRows(sweep), [sweep]);
+  const lrs = useMemo(() => sweepLrs(sweep), [sweep]);
+  const progress = progressOf(sweep);
+
+  return {
+    settings,
+    dispatchSettings,
+    errors,
+    dataset,
+    sweep,
+    gpu,
+    client: client as EngineClient | null,
+    selfTest,
+    runSelfTest,
+    active,
+    reason,
+    startError,
+    start,
+    stop,
+    stopRun,
+    addRun,
+    hidden,
+    setHidden,
+    generate,
+    exportAdapter: exportVia('exportAdapter'),
+    exportMerged: exportVia('exportMerged'),
+    downloadJson,
+    downloadCsv,
+    finishedRuns,
+    historyItems,
+    historyError,
+    openHistory,
+    deleteHistory,
+    chooseFile,
+    panels,
+    robustness,
+    rows,
+    lrs,
+    progress,
+  };
+}
+
+function history_replace(url: string) {
+  window.history.replaceState(window.history.state, '', url);
+}
