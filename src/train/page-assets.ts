@@ -8,7 +8,7 @@ import {
   type DatasetFormat,
   type TokenizedDataset,
 } from '../data/dataset';
-import { loadBaseModel, type BaseModel } from '../model/load';
+import { loadBaseModel, type BaseModel } from '../io/load';
 import {
   BUILTIN_DATASETS,
   BUILTIN_MODELS,

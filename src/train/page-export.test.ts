@@ -8,7 +8,7 @@ import type { AdapterData, FromEngine, ToEngine } from './messages';
 import { PageSession } from './page-session';
 import { safeFileName } from './page-export';
 import { testGpu } from '../test/gpu';
-import { tinyText } from './test-fixtures';
+import { tinyText } from './tiny-sweep';
 import { readSafetensors } from '../io/safetensors';
 import { readOnnxWeights } from '../io/onnx';
 import { importAdapter } from '../io/peft';

@@ -8,7 +8,7 @@ import { testGpu } from '../test/gpu';
 import { DEFAULT_SWEEP, type RunSpec, type SweepConfig } from './config';
 import type { FromEngine, ToEngine } from './messages';
 import { PageSession } from './page-session';
-import { tinyText } from './test-fixtures';
+import { tinyText } from './tiny-sweep';
 
 const publicDir = fileURLToPath(new URL('../../public/', import.meta.url));
 const fetchAsset = async (path: string) => new Uint8Array(await readFile(publicDir + path));

@@ -7,7 +7,7 @@ import { DEFAULT_SWEEP, type RunSpec, type SweepConfig } from './config';
 import type { FromEngine, ToEngine } from './messages';
 import { PageSession } from './page-session';
 import { testGpu } from '../test/gpu';
-import { tinyText } from './test-fixtures';
+import { tinyText } from './tiny-sweep';
 import { GpuError } from '../gpu/errors';
 import { loraLayout } from '../model/lora-layout';
 import { parseConfig } from '../model/config';

@@ -13,6 +13,7 @@ const SHORT_LABELS: Record<OptimizerKind, string> = {
   'riemannian-adamw': 'R-AdamW',
   sgd: 'SGD',
   'riemannian-sgd': 'R-SGD',
+  'loraplus-adamw': 'LoRA+',
 };
 
 type SortKey = 'optimizer' | 'lr' | 'trainLoss' | 'valLoss' | 'status' | 'choleskyFallbacks';

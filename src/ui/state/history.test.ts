@@ -1,8 +1,12 @@
+import { resolveRunHyper } from '../../optim/optimizer';
 import { describe, expect, it } from 'vitest';
 import { storageErrorText, summarize } from './history';
 import { DEFAULT_SETTINGS } from './settings';
 import type { SweepResults } from '../../train/results';
 import { DEFAULT_SWEEP } from '../../train/config';
+
+// A run's resolved hyper-parameters (results carry them since two-axis sweeps).
+const { kind: _kind, ...HYPER } = resolveRunHyper('adamw', {}, DEFAULT_SWEEP.hyper);
 
 describe('history', () => {
   it('names quota errors as such', () => {
@@ -24,6 +28,7 @@ describe('history', () => {
       choleskyFallbacks: 0,
       gradNorm: null,
       updateNorm: null,
+      hyper: HYPER,
     });
     const results: SweepResults = {
       version: 1,

@@ -63,6 +63,7 @@ export const OPTIMIZER_LABELS: Record<OptimizerKind, string> = {
   'riemannian-adamw': 'Riemannian AdamW',
   sgd: 'SGD',
   'riemannian-sgd': 'Riemannian SGD',
+  'loraplus-adamw': 'LoRA+ AdamW',
 };
 
 /** Log-spaced values from min to max inclusive, rounded to 3 significant digits. */

@@ -1,8 +1,12 @@
+import { resolveRunHyper } from '../../optim/optimizer';
 import { describe, expect, it } from 'vitest';
 import type { FromEngine } from '../../train/messages';
 import type { SweepResults } from '../../train/results';
 import { DEFAULT_SWEEP, gridRuns } from '../../train/config';
 import { IDLE_SWEEP, progressOf, runRows, statusText, sweepReducer, type SweepState } from './sweep';
+
+// A run's resolved hyper-parameters (results carry them since two-axis sweeps).
+const { kind: _kind, ...HYPER } = resolveRunHyper('adamw', {}, DEFAULT_SWEEP.hyper);
 
 const runs = gridRuns(['adamw', 'riemannian-adamw'], [0.01, 10]);
 const ids = runs.map((r) => r.id);
@@ -140,6 +144,7 @@ describe('sweep state', () => {
         choleskyFallbacks: 0,
         gradNorm: null,
         updateNorm: null,
+        hyper: HYPER,
       })),
     };
     s = engine(s, { type: 'done', sweepId: 's1', stopped: false, results, adapters: [] });
