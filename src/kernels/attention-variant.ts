@@ -47,6 +47,9 @@ export function attentionVariant(q: AttentionVariantQuery): AttentionVariant {
 }
 
 /** A forced variant as given; 'auto' (or nothing) → attentionVariant(q). */
-export function resolveAttention(choice: AttentionChoice | undefined, q: AttentionVariantQuery): AttentionVariant {
+export function resolveAttention(
+  choice: AttentionChoice | undefined,
+  q: AttentionVariantQuery,
+): AttentionVariant {
   return !choice || choice === 'auto' ? attentionVariant(q) : choice;
 }
