@@ -12,15 +12,16 @@ export type AttentionVariant = 'fused' | 'passes';
 export type AttentionChoice = 'auto' | AttentionVariant;
 
 /**
- * Longest sequence given the passes. The passes were measured faster at T = 128 (1.65× on the
- * attention, 4–18 % on the whole step, R = 1–64) and T = 256 (bench/RESULTS.md, the H200 run of the
- * attention variants); past that, no measurement, and the T² buffers grow fast.
+ * Longest sequence given the passes: the range where whole steps were measured on the H200
+ * (bench/RESULTS.md, "both attention variants"): the passes are faster at T = 128 (4–14 % of the step,
+ * R = 1–64) and T = 256 (16 % at R = 8). Attention alone they are also faster up to T = 1024 (1.4–1.9×), so
+ * the bound is conservative; their T² memory, bounded by the budget below, is the real limit.
  */
 export const ATTENTION_PASSES_MAX_T = 256;
 /**
  * Bytes all the T×T buffers of a model may take together (a probabilities buffer per layer and the
  * backward scratch). lab-gpt's sweeps up to R = 64 fit (640 MiB there, about 13 % on top of its
- * activations); GPT-2 small at T = 256, R = 8 (2.5 GiB) does not.
+ * activations); GPT-2 small at T = 256, R = 8 (2.4 GiB) does not.
  */
 export const ATTENTION_PASSES_BUDGET = 1024 * 1024 * 1024;
 
