@@ -5,9 +5,16 @@
 
 /** sacrebleu's `Tokenizer13a` (mteval-v13a): unescape a few entities, split off punctuation. */
 export function tokenize13a(line: string): string {
-  let s = line.replace(/<skipped>/g, '').replace(/-\n/g, '').replace(/\n/g, ' ');
+  let s = line
+    .replace(/<skipped>/g, '')
+    .replace(/-\n/g, '')
+    .replace(/\n/g, ' ');
   if (s.includes('&'))
-    s = s.replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+    s = s
+      .replace(/&quot;/g, '"')
+      .replace(/&amp;/g, '&')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>');
   s = ` ${s} `;
   // TokenizerRegexp, in its order: symbols; period and comma unless preceded / followed by a digit;
   // a dash after a digit.
@@ -71,10 +78,15 @@ export interface BleuScore {
  * `references[k][i]` is the k-th reference of hypothesis i (sacrebleu's `refs` argument: one list per
  * reference stream, each as long as `hypotheses`).
  */
-export function corpusBleu(hypotheses: readonly string[], references: readonly (readonly string[])[]): BleuScore {
+export function corpusBleu(
+  hypotheses: readonly string[],
+  references: readonly (readonly string[])[],
+): BleuScore {
   for (const stream of references)
     if (stream.length !== hypotheses.length)
-      throw new Error(`corpusBleu: ${hypotheses.length} hypotheses but a reference stream of ${stream.length}`);
+      throw new Error(
+        `corpusBleu: ${hypotheses.length} hypotheses but a reference stream of ${stream.length}`,
+      );
   const N = MAX_NGRAM_ORDER;
   const counts = new Array<number>(N).fill(0);
   const totals = new Array<number>(N).fill(0);
