@@ -62,6 +62,8 @@ const copies = [
   ['tools/report/peft_check.py', 'peft_check.py'],
   ['tools/report/generate_bleu.py', 'generate_bleu.py'],
   ['tools/report/gpu-run.sh', 'gpu-run.sh'],
+  ['tools/report/gpu-bleu.sh', 'gpu-bleu.sh'],
+  ['tools/report/select_best.py', 'select_best.py'],
 ];
 for (const [from, to] of copies) copyFileSync(join(root, from), join(out, to));
 const sha = execSync('git rev-parse --short HEAD', { cwd: root, encoding: 'utf8' }).trim();

@@ -25,33 +25,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peft_check import hf_model  # noqa: E402
+from select_best import best_runs, final_val  # noqa: E402
 from torch_sweep import read_weights  # noqa: E402
-
-DEFAULT_DAMPING = 1e-6
-
-
-def final_val(run):
-    v = run["validation"]
-    return v[-1]["loss"] if v else float("inf")
-
-
-def best_runs(grid_dir):
-    """optimizer -> (run, sweep file tag) with the lowest final validation loss, not diverged, δ = 1e-6."""
-    best = {}
-    for path in sorted(glob.glob(os.path.join(grid_dir, "*.json"))):
-        tag = os.path.splitext(os.path.basename(path))[0]
-        res = json.load(open(path))
-        for run in res["runs"]:
-            if run["divergedAtStep"] is not None or abs(run["hyper"]["damping"] - DEFAULT_DAMPING) > 1e-12:
-                continue
-            loss = final_val(run)
-            if loss != loss:  # NaN
-                continue
-            cur = best.get(run["optimizer"])
-            if cur is None or loss < final_val(cur[0]):
-                best[run["optimizer"]] = (run, tag)
-    return best
-
 
 @torch.no_grad()
 def greedy(model, prompts, n_positions, device, stop=10):
@@ -84,7 +59,9 @@ def greedy(model, prompts, n_positions, device, stop=10):
         if bool(done.all()):
             break
         mask = torch.cat([mask, torch.ones(N, 1, dtype=torch.long, device=device)], 1)
-        out = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=cur[:, None], past_key_values=past, use_cache=True)
+        # Finished rows keep being fed (their output is ignored); clamp their positions into the table.
+        pos = cur.clamp(max=n_positions - 1)[:, None]
+        out = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=pos, past_key_values=past, use_cache=True)
         past = out.past_key_values
         cur = cur + 1
         nxt = out.logits[:, -1].argmax(-1)
@@ -98,6 +75,7 @@ def main():
     ap.add_argument("--results", required=True)
     ap.add_argument("--bleu-js", default="bleu.mjs")
     ap.add_argument("--val-fraction", type=float, default=0.1)
+    ap.add_argument("--select", help="JSON of the runs to score (adapters re-trained by gpu-bleu.sh)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -118,20 +96,30 @@ def main():
     t = time.time()
     systems["base"] = greedy(base, prompts, n_positions, device)
     meta["base"] = {"optimizer": "base model (no adapter)"}
-    for grid in sorted(glob.glob(os.path.join(a.results, "e2e-cattn-s*"))):
-        seed = int(re.search(r"-s(\d+)$", grid).group(1))
-        for opt, (run, tag) in sorted(best_runs(grid).items()):
-            name = f"{opt}/s{seed}"
-            ad = os.path.join(grid, "adapters", tag, re.sub(r"[^A-Za-z0-9._-]", "_", run["id"]))
-            if not os.path.exists(ad):
-                print(f"missing adapter {ad}")
-                continue
+    if a.select:
+        # Re-trained best runs (same seed, flags and batches as in the grid): { name: {adapter, rerun, finalVal, ...} }.
+        chosen = json.load(open(a.select))
+    else:
+        chosen = {}
+        for grid in sorted(glob.glob(os.path.join(a.results, "e2e-cattn-s*"))):
+            seed = int(re.search(r"-s(\d+)$", grid).group(1))
+            for opt, (run, tag) in sorted(best_runs(grid).items()):
+                ad = os.path.join(grid, "adapters", tag, re.sub(r"[^A-Za-z0-9._-]", "_", run["id"]))
+                chosen[f"{opt}/s{seed}"] = {"optimizer": opt, "seed": seed, "runId": run["id"], "lr": run["lr"], "finalVal": final_val(run), "adapter": ad}
+    for name, m in chosen.items():
+        try:
+            ad = m["adapter"]
+            if m.get("rerun") and os.path.exists(m["rerun"]):
+                rerun = json.load(open(m["rerun"]))["runs"][0]
+                m["rerunFinalVal"] = final_val(rerun)
             model = PeftModel.from_pretrained(copy.deepcopy(base), ad).merge_and_unload().eval()
             systems[name] = greedy(model, prompts, n_positions, device)
-            meta[name] = {"optimizer": opt, "seed": seed, "runId": run["id"], "lr": run["lr"], "finalVal": final_val(run)}
-            keep = os.path.join(a.results, "best-adapters", f"{opt}-s{seed}")
-            shutil.copytree(ad, keep, dirs_exist_ok=True)
-            print(f"{name}: {run['id']} val {final_val(run):.4f}, {time.time() - t:.1f} s")
+            meta[name] = m
+            shutil.copytree(ad, os.path.join(a.results, "best-adapters", name.replace("/", "-")), dirs_exist_ok=True)
+            print(f"{name}: {m['runId']} val {m['finalVal']:.4f} (rerun {m.get('rerunFinalVal', float('nan')):.4f}), {time.time() - t:.1f} s")
+        except Exception as e:  # noqa: BLE001
+            print(f"{name}: FAILED {type(e).__name__}: {e}")
+    print(f"generation done in {time.time() - t:.1f} s")
     gen_path = os.path.join(a.results, "generations.json")
     json.dump({"prompts": prompts, "refs": refs, "systems": systems}, open(gen_path, "w"), indent=1)
     ours_path = os.path.join(a.results, "bleu-ours.json")
