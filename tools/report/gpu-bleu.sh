@@ -21,6 +21,6 @@ while read -r d seed opt lr targets; do
 done <runs.txt
 wait
 echo "== re-training done at $(($(date +%s) - t0)) s"; grep -h "final loss" rerun/*.log
-timeout 45 "$PY" generate_bleu.py --model "$MODEL" --data data/e2e-restaurants.jsonl --results rerun \
+timeout 75 "$PY" generate_bleu.py --model "$MODEL" --data data/e2e-restaurants.jsonl --results rerun \
   --select select.json --bleu-js bleu.mjs --out rerun/bleu.json 2>&1 | tee rerun/bleu.log
 echo "== done at $(($(date +%s) - t0)) s"
