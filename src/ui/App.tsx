@@ -6,6 +6,7 @@ import { DatasetPanel } from './components/DatasetPanel';
 import { Exports } from './components/Exports';
 import { Header } from './components/Header';
 import { History } from './components/History';
+import { Interrupted } from './components/Interrupted';
 import { LossPanels } from './components/LossPanels';
 import { ModelPicker } from './components/ModelPicker';
 import { NoWebGpu } from './components/NoWebGpu';
@@ -113,6 +114,14 @@ export function App() {
         </aside>
         <div className="results" aria-label="Results">
           {noGpu && <NoWebGpu reason={gpu.reason} />}
+          {lab.interrupted && !lab.active && (
+            <Interrupted
+              checkpoint={lab.interrupted}
+              disabled={gpu.kind !== 'ready'}
+              onResume={lab.resume}
+              onDiscard={lab.discardInterrupted}
+            />
+          )}
           <ControlsBar
             step={sweep.step}
             totalSteps={sweep.totalSteps}
@@ -121,6 +130,7 @@ export function App() {
             tokensPerSec={sweep.tokensPerSec}
             phaseText={phaseText(sweep)}
             notice={sweep.notice}
+            checkpointStep={sweep.checkpointStep}
             firstLossMs={
               sweep.firstLossAtMs !== null && sweep.startedAtMs !== null
                 ? sweep.firstLossAtMs - sweep.startedAtMs

@@ -4,6 +4,7 @@ import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'r
 import { runId, type RunSpec } from '../train/config';
 import type { AdapterRef, BuiltinModel, FromEngine } from '../train/messages';
 import { resultsToCsv } from '../train/results';
+import { readCheckpoint } from '../train/page-checkpoint';
 import type { OptimizerKind } from '../optim/optimizer';
 import { formatLr } from './charts/formatLr';
 import { downloadBytes, downloadText } from './download';
@@ -40,8 +41,26 @@ export function useLab() {
   const file = useRef<{ name: string; bytes: ArrayBuffer } | null>(null);
   const [fileVersion, setFileVersion] = useState(0);
 
+  const [interrupted, setInterrupted] = useState<history.StoredCheckpoint | null>(null);
+  const [pendingResume, setPendingResume] = useState<history.StoredCheckpoint | null>(null);
+
   const onMessages = useCallback((messages: FromEngine[]) => {
     dispatchSweep({ type: 'engine', messages, nowMs: performance.now() });
+    for (const m of messages) {
+      const settingsNow = startedWith.current;
+      if (m.type !== 'checkpoint' || !settingsNow) continue;
+      // The latest checkpoint of the training sweep: a reload (or a crash) can resume from it.
+      history
+        .saveCheckpoint({
+          sweepId: m.sweepId,
+          step: m.step,
+          totalSteps: settingsNow.steps,
+          savedAt: Date.now(),
+          settings: settingsNow,
+          bytes: m.bytes,
+        })
+        .catch((e) => setHistoryError(history.storageErrorText(e)));
+    }
   }, []);
   const { client, gpu, selfTest, runSelfTest } = useEngine(onMessages);
 
@@ -84,6 +103,12 @@ export function useLab() {
       .catch((e) => setHistoryError(`Could not read History: ${errorText(e)}`));
   }, []);
   useEffect(refreshHistory, [refreshHistory]);
+  useEffect(() => {
+    history
+      .loadCheckpoint()
+      .then((c) => setInterrupted(c ?? null))
+      .catch(() => setInterrupted(null));
+  }, []);
 
   // A finished or stopped sweep trained here is kept in IndexedDB (once).
   useEffect(() => {
@@ -107,6 +132,7 @@ export function useLab() {
       .then(() => {
         setHistoryError(null);
         refreshHistory();
+        return history.clearCheckpoint();
       })
       .catch((e) => setHistoryError(history.storageErrorText(e)));
   }, [sweep, settings, refreshHistory]);
@@ -137,8 +163,57 @@ export function useLab() {
       totalSteps: config.steps,
       nowMs: performance.now(),
     });
-    client.send({ type: 'start', sweepId, model: settings.model, sweep: config });
+    setInterrupted(null);
+    void history.clearCheckpoint().catch(() => undefined);
+    client.send({
+      type: 'start',
+      sweepId,
+      model: settings.model,
+      sweep: config,
+      checkpointEvery: history.checkpointEvery(config.steps),
+    });
   };
+
+  // Resume: the stored settings come back first (so their dataset is parsed), then the checkpoint goes
+  // to the engine, which waits for that parse and checks the dataset against the checkpoint's.
+  const resume = () => {
+    if (!interrupted || active) return;
+    dispatchSettings({ type: 'replace', settings: { ...interrupted.settings, chart: settings.chart } });
+    setPendingResume(interrupted);
+  };
+  const discardInterrupted = () => {
+    setInterrupted(null);
+    void history.clearCheckpoint().catch(() => undefined);
+  };
+  useEffect(() => {
+    if (!pendingResume || !client || gpu.kind !== 'ready') return;
+    setPendingResume(null);
+    setInterrupted(null);
+    const c = pendingResume;
+    startedWith.current = c.settings;
+    setHidden(new Set());
+    let results = null;
+    try {
+      results = readCheckpoint(c.bytes).results ?? null;
+    } catch {
+      results = null; // the engine refuses it with a readable message
+    }
+    const nowMs = performance.now();
+    dispatchSweep({
+      type: 'resuming',
+      sweepId: c.sweepId,
+      results,
+      totalSteps: c.totalSteps,
+      step: c.step,
+      nowMs,
+    });
+    client.send({
+      type: 'resume',
+      sweepId: c.sweepId,
+      checkpoint: c.bytes.slice(),
+      checkpointEvery: history.checkpointEvery(c.totalSteps),
+    });
+  }, [pendingResume, client, gpu.kind]);
   const stop = () => {
     dispatchSweep({ type: 'stopping' });
     client?.send({ type: 'stop' });
@@ -263,6 +338,9 @@ export function useLab() {
     reason,
     startError,
     start,
+    interrupted,
+    resume,
+    discardInterrupted,
     stop,
     stopRun,
     addRun,

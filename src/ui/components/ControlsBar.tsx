@@ -11,6 +11,8 @@ export interface ControlsBarProps {
   tokensPerSec: number;
   phaseText: string;
   notice: string | null;
+  /** Step of the last checkpoint kept in this browser (0: none). */
+  checkpointStep: number;
   /** Milliseconds from "Start sweep" to the first loss point (exposed for measurement), or null. */
   firstLossMs: number | null;
   chart: ChartOptions;
@@ -43,6 +45,7 @@ export function ControlsBar(p: ControlsBarProps) {
         <span className="rates" aria-label="Speed">
           {formatRate(p.stepsPerSec, 'steps/s')} · {formatRate(p.tokensPerSec, 'tok/s')} · ETA{' '}
           {p.progress.etaSeconds !== null ? formatDuration(p.progress.etaSeconds) : '—'}
+          {p.checkpointStep > 0 && ` · saved at step ${p.checkpointStep}`}
         </span>
         <span className="phase" role="status" aria-label="Sweep status">
           {p.phaseText}

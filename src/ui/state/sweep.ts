@@ -87,6 +87,15 @@ export type SweepAction =
   | { type: 'engine'; messages: FromEngine[]; nowMs: number }
   | { type: 'stopping' }
   | { type: 'reopen'; sweepId: string; results: SweepResults; adapters: AdapterData[]; stopped: boolean }
+  /** Resuming a checkpoint: the curves up to its step come from the results it carries. */
+  | {
+      type: 'resuming';
+      sweepId: string;
+      results: SweepResults | null;
+      totalSteps: number;
+      step: number;
+      nowMs: number;
+    }
   | { type: 'reset' };
 
 function newRun(spec: RunSpec, startStep: number): RunView {
@@ -291,13 +300,7 @@ function finish(s: SweepState, results: SweepResults, adapters: AdapterData[], s
   return { ...s, phase: 'finished', runs, order, results, adapters, stopped };
 }
 
-/** A stored sweep, rebuilt from its results (losses per step; seconds from the mean step time). */
-function reopen(
-  sweepId: string,
-  results: SweepResults,
-  adapters: AdapterData[],
-  stopped: boolean,
-): SweepState {
+function runsFromResults(results: SweepResults): Record<string, RunView> {
   const perStep = results.timings.secondsPerStep;
   const runs: Record<string, RunView> = {};
   for (const r of results.runs) {
@@ -309,8 +312,41 @@ function reopen(
       run.seconds.push((i + 1) * perStep);
     });
     run.validation = r.validation.map((v) => ({ ...v, seconds: v.step * perStep }));
+    run.choleskyFallbacks = r.choleskyFallbacks;
+    if (r.divergedAtStep !== null) run.status = { kind: 'diverged', step: r.divergedAtStep };
+    else if (r.stoppedAtStep !== null) run.status = { kind: 'stopped', step: r.stoppedAtStep };
+    else run.status = { kind: 'running' };
     runs[r.id] = run;
   }
+  return runs;
+}
+
+function resuming(a: Extract<SweepAction, { type: 'resuming' }>): SweepState {
+  const runs = a.results ? runsFromResults(a.results) : {};
+  return {
+    ...IDLE_SWEEP,
+    phase: 'starting',
+    sweepId: a.sweepId,
+    runs,
+    order: Object.keys(runs),
+    totalSteps: a.totalSteps,
+    step: a.step,
+    lastSeconds: a.results?.timings.totalSeconds ?? 0,
+    startedAtMs: a.nowMs,
+    checkpointStep: a.step,
+    notice: `Resumed from the checkpoint of step ${a.step}.`,
+  };
+}
+
+/** A stored sweep, rebuilt from its results (losses per step; seconds from the mean step time). */
+function reopen(
+  sweepId: string,
+  results: SweepResults,
+  adapters: AdapterData[],
+  stopped: boolean,
+): SweepState {
+  const perStep = results.timings.secondsPerStep;
+  const runs = runsFromResults(results);
   const base: SweepState = {
     ...IDLE_SWEEP,
     sweepId,
@@ -344,6 +380,8 @@ export function sweepReducer(s: SweepState, a: SweepAction): SweepState {
       return s.phase === 'running' || s.phase === 'starting' ? { ...s, phase: 'stopping' } : s;
     case 'reopen':
       return reopen(a.sweepId, a.results, a.adapters, a.stopped);
+    case 'resuming':
+      return resuming(a);
     case 'reset':
       return IDLE_SWEEP;
   }
