@@ -160,7 +160,7 @@ test('hiding a run removes its line; the adapter downloads as a PEFT zip', async
 
 test('samples from the base model and a finished run, side by side; merged ONNX and JSON download', async () => {
   await page.getByLabel('Prompt').fill('Line 3: the quick');
-  await page.getByLabel('Adapter').selectOption('riemannian-adamw@0.01');
+  await page.getByLabel('Adapter', { exact: true }).selectOption('riemannian-adamw@0.01');
   await page.getByRole('button', { name: 'Generate' }).click();
   const base = page.getByRole('figure', { name: 'Sample: Base model' });
   const tuned = page.getByRole('figure', { name: 'Sample: Riemannian AdamW lr 1e-2' });

@@ -131,6 +131,9 @@ export function App() {
             phaseText={phaseText(sweep)}
             notice={sweep.notice}
             checkpointStep={sweep.checkpointStep}
+            finishedSeconds={
+              sweep.phase === 'finished' ? (sweep.results?.timings.totalSeconds ?? sweep.lastSeconds) : null
+            }
             firstLossMs={
               sweep.firstLossAtMs !== null && sweep.startedAtMs !== null
                 ? sweep.firstLossAtMs - sweep.startedAtMs

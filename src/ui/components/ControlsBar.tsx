@@ -13,6 +13,8 @@ export interface ControlsBarProps {
   notice: string | null;
   /** Step of the last checkpoint kept in this browser (0: none). */
   checkpointStep: number;
+  /** Wall-clock seconds of a finished sweep (shown instead of the ETA), or null while it trains. */
+  finishedSeconds: number | null;
   /** Milliseconds from "Start sweep" to the first loss point (exposed for measurement), or null. */
   firstLossMs: number | null;
   chart: ChartOptions;
@@ -43,9 +45,11 @@ export function ControlsBar(p: ControlsBarProps) {
           <div className="progress-fill" style={{ width: `${pct}%` }} />
         </div>
         <span className="rates" aria-label="Speed">
-          {formatRate(p.stepsPerSec, 'steps/s')} · {formatRate(p.tokensPerSec, 'tok/s')} · ETA{' '}
-          {p.progress.etaSeconds !== null ? formatDuration(p.progress.etaSeconds) : '—'}
-          {p.checkpointStep > 0 && ` · saved at step ${p.checkpointStep}`}
+          {formatRate(p.stepsPerSec, 'steps/s')} · {formatRate(p.tokensPerSec, 'tok/s')}
+          {p.finishedSeconds !== null
+            ? ` · took ${formatDuration(p.finishedSeconds)}`
+            : ` · ETA ${p.progress.etaSeconds !== null ? formatDuration(p.progress.etaSeconds) : '—'}`}
+          {p.finishedSeconds === null && p.checkpointStep > 0 && ` · saved at step ${p.checkpointStep}`}
         </span>
         <span className="phase" role="status" aria-label="Sweep status">
           {p.phaseText}
