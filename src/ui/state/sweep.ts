@@ -238,6 +238,8 @@ function foldOne(s: SweepState, m: FromEngine, nowMs: number): SweepState {
     case 'error':
       if (m.requestId !== undefined) return s;
       if (s.phase === 'idle' || s.phase === 'finished') return s;
+      // Only an error of this sweep ends it; others (a refused "Add run") leave it training.
+      if (m.sweepId === undefined) return { ...s, notice: m.message };
       return { ...s, phase: 'error', error: m.message };
     default:
       return s;
