@@ -40,6 +40,12 @@ test('"Stop" stops every run; the stopped sweep is kept in History', async ({ pa
   for (const s of statuses) expect(s).toMatch(/^stopped/);
   const history = page.getByRole('list', { name: 'Past sweeps' });
   await expect(history.locator('li').first()).toContainText('stopped');
+  await history
+    .getByRole('button', { name: /^Delete/ })
+    .first()
+    .click();
+  await expect(page.getByRole('list', { name: 'Past sweeps' })).toHaveCount(0);
+  await expect(page.getByRole('link', { name: 'History (0)' })).toBeVisible();
 });
 
 test('a reload during a sweep offers to resume it from its last checkpoint', async ({ page }) => {

@@ -197,7 +197,15 @@ test('after a reload the sweep is in History and reopens', async () => {
   await expect(page.getByRole('status', { name: 'Sweep status' })).toHaveText('Opened from History');
   expect((await runIdsIn('Loss — Riemannian AdamW')).size).toBe(4);
   await expect(row('adamw@1000').locator('td.status')).toHaveText(/diverged/);
-  await expect(page.getByRole('button', { name: 'Download adapter (PEFT zip)' })).toBeEnabled();
+  // Exports work from the stored adapters (the engine no longer holds this sweep after the reload).
+  await page.getByLabel('Run', { exact: true }).selectOption('adamw@0.01');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download adapter (PEFT zip)' }).click(),
+  ]);
+  const files = unzipSync(new Uint8Array(await readFile(await download.path())));
+  const { tensors } = readSafetensors(files['adapter_model.safetensors']);
+  expect(tensors.has('base_model.model.transformer.h.0.attn.c_attn.lora_A.weight')).toBe(true);
 });
 
 test('a shared link restores the same settings', async () => {
