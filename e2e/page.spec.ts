@@ -130,6 +130,14 @@ test('hiding a run removes its line; the adapter downloads as a PEFT zip', async
   await row('adamw@0.01').getByRole('checkbox').uncheck();
   expect(await runIdsIn('Loss — AdamW')).toEqual(new Set(['adamw@0.001', 'adamw@1000']));
   await row('adamw@0.01').getByRole('checkbox').check();
+  // Chart options act on every panel and live in the URL.
+  await page.getByRole('radio', { name: 'linear' }).check({ force: true });
+  await expect(lossPanel('Loss — AdamW')).toHaveAttribute('data-y-scale', 'linear');
+  await expect(lossPanel('Loss — Riemannian AdamW')).toHaveAttribute('data-y-scale', 'linear');
+  await expect(page).toHaveURL(/[?&]y=linear/);
+  await page.getByRole('radio', { name: 'time' }).check({ force: true });
+  await expect(page).toHaveURL(/[?&]x=time/);
+  await page.getByRole('radio', { name: 'step' }).check({ force: true });
 
   await page.getByLabel('Run', { exact: true }).selectOption('riemannian-adamw@0.01');
   const [download] = await Promise.all([

@@ -74,7 +74,7 @@ export function ControlsBar(p: ControlsBarProps) {
           <output>{p.chart.smoothing.toFixed(2)}</output>
         </label>
         <Segmented
-          label="y"
+          label="y axis"
           value={p.chart.yScale}
           options={[
             ['log', 'log'],
@@ -83,7 +83,7 @@ export function ControlsBar(p: ControlsBarProps) {
           onChange={(yScale) => p.onChart({ yScale })}
         />
         <Segmented
-          label="x"
+          label="x axis"
           value={p.chart.xAxis}
           options={[
             ['step', 'step'],
@@ -123,21 +123,23 @@ function Segmented<T extends string>({
   options: [T, string][];
   onChange: (v: T) => void;
 }) {
+  // Native radios: arrow keys move between the options, as a screen reader expects.
   return (
-    <div className="segmented" role="radiogroup" aria-label={`${label} axis`}>
-      <span className="seg-label">{label}:</span>
+    <fieldset className="segmented">
+      <legend className="seg-label">{label}:</legend>
       {options.map(([v, text]) => (
-        <button
-          key={v}
-          type="button"
-          role="radio"
-          aria-checked={v === value}
-          className={v === value ? 'on' : ''}
-          onClick={() => onChange(v)}
-        >
+        <label key={v} className={v === value ? 'on' : ''}>
+          <input
+            type="radio"
+            name={`seg-${label}`}
+            value={v}
+            checked={v === value}
+            onChange={() => onChange(v)}
+            className="sr-only"
+          />
           {text}
-        </button>
+        </label>
       ))}
-    </div>
+    </fieldset>
   );
 }
