@@ -8,9 +8,8 @@ import { readCheckpoint } from '../train/page-checkpoint';
 import type { OptimizerKind } from '../optim/optimizer';
 import { formatLr } from './charts/formatLr';
 import { downloadBytes, downloadText } from './download';
-import type { EngineClient } from './engine-client';
 import { datasetReducer, EMPTY_DATASET } from './state/dataset';
-import * as history from './state/history';
+import * as historyDb from './state/history';
 import {
   fromQuery,
   OPTIMIZER_LABELS,
@@ -33,16 +32,15 @@ export function useLab() {
   const [dataset, dispatchDataset] = useReducer(datasetReducer, EMPTY_DATASET);
   const [sweep, dispatchSweep] = useReducer(sweepReducer, IDLE_SWEEP);
   const [hidden, setHidden] = useState<ReadonlySet<string>>(new Set());
-  const [historyItems, setHistoryItems] = useState<history.SweepSummary[]>([]);
+  const [historyItems, setHistoryItems] = useState<historyDb.SweepSummary[]>([]);
   const [historyError, setHistoryError] = useState<string | null>(null);
-  const [startError, setStartError] = useState<string | null>(null);
   const startedWith = useRef<Settings | null>(null);
   const savedIds = useRef(new Set<string>());
   const file = useRef<{ name: string; bytes: ArrayBuffer } | null>(null);
   const [fileVersion, setFileVersion] = useState(0);
 
-  const [interrupted, setInterrupted] = useState<history.StoredCheckpoint | null>(null);
-  const [pendingResume, setPendingResume] = useState<history.StoredCheckpoint | null>(null);
+  const [interrupted, setInterrupted] = useState<historyDb.StoredCheckpoint | null>(null);
+  const [pendingResume, setPendingResume] = useState<historyDb.StoredCheckpoint | null>(null);
 
   const onMessages = useCallback((messages: FromEngine[]) => {
     dispatchSweep({ type: 'engine', messages, nowMs: performance.now() });
@@ -59,7 +57,7 @@ export function useLab() {
           settings: settingsNow,
           bytes: m.bytes,
         })
-        .catch((e) => setHistoryError(history.storageErrorText(e)));
+        .catch((e) => setHistoryError(historyDb.storageErrorText(e)));
     }
   }, []);
   const { client, gpu, selfTest, runSelfTest } = useEngine(onMessages);
@@ -67,7 +65,7 @@ export function useLab() {
   // Configuration → URL (replaceState: settings edits do not flood the back button).
   useEffect(() => {
     const q = toQuery(settings);
-    if (location.search.slice(1) !== q) history_replace(`?${q}${location.hash}`);
+    if (location.search.slice(1) !== q) replaceUrl(`?${q}${location.hash}`);
   }, [settings]);
 
   // Parse the chosen dataset in the Worker whenever the choice or its options change.
@@ -115,7 +113,7 @@ export function useLab() {
     if (sweep.phase !== 'finished' || sweep.fromHistory || !sweep.results || !sweep.sweepId) return;
     if (savedIds.current.has(sweep.sweepId)) return;
     savedIds.current.add(sweep.sweepId);
-    const summary = history.summarize(
+    const summary = historyDb.summarize(
       sweep.sweepId,
       startedWith.current ?? settings,
       sweep.results,
@@ -132,9 +130,9 @@ export function useLab() {
       .then(() => {
         setHistoryError(null);
         refreshHistory();
-        return history.clearCheckpoint();
+        return historyDb.clearCheckpoint();
       })
-      .catch((e) => setHistoryError(history.storageErrorText(e)));
+      .catch((e) => setHistoryError(historyDb.storageErrorText(e)));
   }, [sweep, settings, refreshHistory]);
 
   const errors = useMemo(() => validateSettings(settings), [settings]);
@@ -155,7 +153,6 @@ export function useLab() {
     const sweepId = `sweep-${Date.now().toString(36)}`;
     startedWith.current = settings;
     setHidden(new Set());
-    setStartError(null);
     dispatchSweep({
       type: 'starting',
       sweepId,
@@ -164,13 +161,13 @@ export function useLab() {
       nowMs: performance.now(),
     });
     setInterrupted(null);
-    void history.clearCheckpoint().catch(() => undefined);
+    void historyDb.clearCheckpoint().catch(() => undefined);
     client.send({
       type: 'start',
       sweepId,
       model: settings.model,
       sweep: config,
-      checkpointEvery: history.checkpointEvery(config.steps),
+      checkpointEvery: historyDb.checkpointEvery(config.steps),
     });
   };
 
@@ -183,7 +180,7 @@ export function useLab() {
   };
   const discardInterrupted = () => {
     setInterrupted(null);
-    void history.clearCheckpoint().catch(() => undefined);
+    void historyDb.clearCheckpoint().catch(() => undefined);
   };
   useEffect(() => {
     if (!pendingResume || !client || gpu.kind !== 'ready') return;
@@ -211,7 +208,7 @@ export function useLab() {
       type: 'resume',
       sweepId: c.sweepId,
       checkpoint: c.bytes.slice(),
-      checkpointEvery: history.checkpointEvery(c.totalSteps),
+      checkpointEvery: historyDb.checkpointEvery(c.totalSteps),
     });
   }, [pendingResume, client, gpu.kind]);
   const stop = () => {
@@ -275,7 +272,7 @@ export function useLab() {
 
   const openHistory = async (id: string) => {
     try {
-      const [stored, summary] = [await history.loadSweep(id), historyItems.find((h) => h.id === id)];
+      const [stored, summary] = [await historyDb.loadSweep(id), historyItems.find((h) => h.id === id)];
       if (!stored) throw new Error('that sweep is no longer stored');
       if (summary)
         dispatchSettings({ type: 'replace', settings: { ...summary.settings, chart: settings.chart } });
@@ -294,7 +291,7 @@ export function useLab() {
   };
   const deleteHistory = async (id: string) => {
     try {
-      await history.deleteSweep(id);
+      await historyDb.deleteSweep(id);
       refreshHistory();
     } catch (e) {
       setHistoryError(`Could not delete that sweep: ${errorText(e)}`);
@@ -331,12 +328,10 @@ export function useLab() {
     dataset,
     sweep,
     gpu,
-    client: client as EngineClient | null,
     selfTest,
     runSelfTest,
     active,
     reason,
-    startError,
     start,
     interrupted,
     resume,
@@ -365,6 +360,6 @@ export function useLab() {
   };
 }
 
-function history_replace(url: string) {
+function replaceUrl(url: string) {
   window.history.replaceState(window.history.state, '', url);
 }
