@@ -48,7 +48,7 @@ export function useLab() {
       const settingsNow = startedWith.current;
       if (m.type !== 'checkpoint' || !settingsNow) continue;
       // The latest checkpoint of the training sweep: a reload (or a crash) can resume from it.
-      history
+      historyDb
         .saveCheckpoint({
           sweepId: m.sweepId,
           step: m.step,
@@ -95,14 +95,14 @@ export function useLab() {
   }, [client, gpu.kind, parseKey]);
 
   const refreshHistory = useCallback(() => {
-    history
+    historyDb
       .listSweeps()
       .then(setHistoryItems)
       .catch((e) => setHistoryError(`Could not read History: ${errorText(e)}`));
   }, []);
   useEffect(refreshHistory, [refreshHistory]);
   useEffect(() => {
-    history
+    historyDb
       .loadCheckpoint()
       .then((c) => setInterrupted(c ?? null))
       .catch(() => setInterrupted(null));
@@ -120,7 +120,7 @@ export function useLab() {
       sweep.stopped,
       Date.now(),
     );
-    history
+    historyDb
       .saveSweep(summary, {
         id: sweep.sweepId,
         results: sweep.results,
