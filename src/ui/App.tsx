@@ -1,5 +1,6 @@
 // LoRA Lab's page: settings on the left (model → dataset → sweep), results on the right (controls and
 // progress, loss panels side by side, robustness + runs, samples, exports). See use-lab.ts for the glue.
+import { useEffect } from 'react';
 import { AddRun } from './components/AddRun';
 import { ControlsBar } from './components/ControlsBar';
 import { DatasetPanel } from './components/DatasetPanel';
@@ -40,6 +41,12 @@ function phaseText(s: SweepState): string {
 export function App() {
   const lab = useLab();
   const { settings, sweep, gpu } = lab;
+  // The tab's title follows a training sweep, so a background tab shows its progress.
+  const title =
+    lab.active && sweep.totalSteps > 0 ? `Step ${sweep.step}/${sweep.totalSteps} · LoRA Lab` : 'LoRA Lab';
+  useEffect(() => {
+    document.title = title;
+  }, [title]);
   const locked = lab.active;
   const noGpu = gpu.kind === 'missing';
   const firstPrompt = (() => {
