@@ -163,7 +163,9 @@ test('hiding a run removes its line; the adapter downloads as a PEFT zip', async
     page.getByRole('button', { name: 'Download results (CSV)' }).click(),
   ]);
   const csv = await readFile(await csvFile.path(), 'utf8');
-  expect(csv.split('\n')[0]).toBe('run,optimizer,lr,step,train_loss,val_loss,diverged_at_step');
+  expect(csv.split('\n')[0]).toBe(
+    'run,optimizer,lr,step,train_loss,val_loss,diverged_at_step,damping,weight_decay,beta1,beta2,eps,loraplus_ratio',
+  );
 });
 
 test('samples from the base model and a finished run, side by side; merged ONNX and JSON download', async () => {
