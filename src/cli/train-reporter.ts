@@ -46,10 +46,11 @@ export function progressLine(
 }
 
 export class TrainReporter {
-  private readonly logLines: string[] = [];
+  private logLines: { step: number; line: string }[] = [];
   private readonly now: () => number;
   private readonly single: boolean;
   private started = 0;
+  private fromStep = 0;
   private secondsPerStep: number | undefined;
 
   constructor(private readonly o: ReporterOptions) {
@@ -67,14 +68,21 @@ export class TrainReporter {
       );
   }
 
-  /** Call right before the first step is submitted: step times are measured from here. */
-  start(): void {
+  /** Call right before the first step is submitted (of a resumed sweep: the step after `fromStep`). */
+  start(fromStep = 0): void {
     this.started = this.now();
+    this.fromStep = fromStep;
+  }
+
+  /** A sweep going back to a checkpoint: forget the log lines after its step (they will be redone). */
+  rewind(step: number): void {
+    this.logLines = this.logLines.filter((l) => l.step <= step);
   }
 
   private log(fields: Record<string, string | number>, run: number): void {
     const { step, ...rest } = fields;
-    this.logLines.push(JSON.stringify(this.single ? fields : { step, run: this.o.runIds[run], ...rest }));
+    const line = JSON.stringify(this.single ? fields : { step, run: this.o.runIds[run], ...rest });
+    this.logLines.push({ step: Number(step), line });
   }
 
   onEvent(e: SweepEvent): void {
@@ -84,15 +92,16 @@ export class TrainReporter {
       r.steps.forEach((step, i) => r.losses[i].forEach((loss, run) => this.log({ step, loss }, run)));
       const step = r.steps[r.steps.length - 1];
       if (step === undefined) return;
+      const done = step - this.fromStep;
       if (this.secondsPerStep === undefined) {
-        this.secondsPerStep = (this.now() - this.started) / 1000 / step;
+        this.secondsPerStep = (this.now() - this.started) / 1000 / done;
         const eta = this.secondsPerStep * (totalSteps - step);
         err.write(
-          `${step === 1 ? 'first step' : `first ${step} steps`}: ${formatDuration(this.secondsPerStep)} per step; ` +
+          `${done === 1 ? 'first step' : `first ${done} steps`}: ${formatDuration(this.secondsPerStep)} per step; ` +
             `ETA ${formatDuration(eta)} for ${totalSteps} steps\n`,
         );
       } else {
-        this.secondsPerStep = (this.now() - this.started) / 1000 / step;
+        this.secondsPerStep = (this.now() - this.started) / 1000 / done;
       }
       if (tty)
         err.write(
@@ -121,7 +130,7 @@ export class TrainReporter {
 
   /** The --log file's content: one JSON object per run per step, plus validation lines. */
   logText(): string {
-    return this.logLines.join('\n') + '\n';
+    return this.logLines.map((l) => l.line).join('\n') + '\n';
   }
 
   /** Final loss (and validation) per run, then the totals and the adapter. */
