@@ -139,7 +139,7 @@ export class TrainReporter {
       const last = [...run.losses].reverse().find((l) => l !== null && Number.isFinite(l));
       const val = run.validation[run.validation.length - 1];
       this.o.out.write(
-        `${run.id}: final loss ${last?.toFixed(4) ?? 'n/a'}${val ? `, validation ${val.loss.toFixed(4)}` : ''}${run.divergedAtStep ? `, diverged at step ${run.divergedAtStep}` : ''}\n`,
+        `${run.id}: final loss ${last?.toFixed(4) ?? 'n/a'}${val ? `, validation ${val.loss.toFixed(4)}` : ''}${run.divergedAtStep ? `, diverged at step ${run.divergedAtStep}` : ''}${run.choleskyFallbacks > 0 ? `, ${run.choleskyFallbacks} Cholesky fall-backs` : ''}\n`,
       );
     }
     this.o.out.write(

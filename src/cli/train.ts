@@ -6,7 +6,7 @@ import { readFileSync, renameSync } from 'node:fs';
 import { dirname, join, basename, extname } from 'node:path';
 import { Gpu } from '../gpu/context';
 import { GpuError } from '../gpu/errors';
-import { adapterReadme, labelAdapter, runStatus } from '../io/adapter-card';
+import { adapterReadme, countNonFinite, labelAdapter, runStatus } from '../io/adapter-card';
 import type { LabGptConfig } from '../model/config';
 import { totalmem } from 'node:os';
 import { batchShortfall } from '../data/batches';
@@ -369,6 +369,7 @@ async function finish(
       lr: host.spec.lr,
       lora: engine.config.lora,
       model: engine.cfg,
+      nonFinite: countNonFinite(A, B),
     };
     const target = single
       ? o.saveAdapter
@@ -377,6 +378,7 @@ async function finish(
     writeFileMkdir(p.weights, labelAdapter(safetensors, card));
     writeFileMkdir(p.config, adapterConfig);
     writeFileMkdir(p.readme, adapterReadme(card));
-    report.note(`saved adapter ${id} (${status}) to ${p.weights}`);
+    const warning = card.nonFinite ? `; ${card.nonFinite} of its weights are NaN or Inf` : '';
+    report.note(`saved adapter ${id} (${status}${warning}) to ${p.weights}`);
   }
 }

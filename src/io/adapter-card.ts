@@ -13,6 +13,18 @@ export interface AdapterCard {
   lora: { r: number; alpha: number; targets: readonly string[] };
   /** The base model's shape, for the README. */
   model: { n_layer: number; n_embd: number };
+  /**
+   * NaN/Inf weights: a run frozen at the step its loss went bad keeps the weights that gave that loss,
+   * which an overflowing update may have made non-finite. Said, never hidden or patched.
+   */
+  nonFinite?: number;
+}
+
+/** How many of the adapter's values are NaN or ±Inf. */
+export function countNonFinite(...arrays: Float32Array[]): number {
+  let n = 0;
+  for (const a of arrays) for (const x of a) if (!Number.isFinite(x)) n++;
+  return n;
 }
 
 /** How a run ended (or where it is), as exports and the page word it. */
@@ -39,6 +51,7 @@ export function labelAdapter(safetensors: Uint8Array, card: AdapterCard): Uint8A
   };
   if (card.optimizer !== undefined) runMeta['lora-lab.optimizer'] = card.optimizer;
   if (card.lr !== undefined) runMeta['lora-lab.lr'] = String(card.lr);
+  if (card.nonFinite) runMeta['lora-lab.non_finite_values'] = String(card.nonFinite);
   return writeSafetensors(tensors, { ...metadata, ...runMeta });
 }
 
@@ -48,12 +61,15 @@ export function adapterReadme(card: AdapterCard): string {
     card.status === 'done'
       ? ''
       : '\nThe run did not finish its schedule; the weights are those it had when it ended.\n';
+  const broken = card.nonFinite
+    ? `\n**${card.nonFinite} of its weights are NaN or Inf** (the update before the divergence overflowed): this adapter is kept as a record and will not give usable outputs.\n`
+    : '';
   return `# LoRA adapter: ${card.runId}
 
 Trained in LoRA Lab on the base model \`${card.baseModel}\`${spec}.
 
 Status: **${card.status}**
-${partial}
+${partial}${broken}
 - LoRA rank r = ${card.lora.r}, alpha = ${card.lora.alpha}, targets: ${card.lora.targets.join(', ')}
 - Base model: GPT-2 architecture, byte-level vocabulary (256), ${card.model.n_layer} layer(s), n_embd ${card.model.n_embd}
 

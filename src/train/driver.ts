@@ -103,7 +103,13 @@ export class SweepDriver {
       const t = now();
       // Step 1 is reported at once: its time tells a user on a slow adapter what to expect.
       const due = opts.reportEvery !== undefined && opts.reportEvery > 0 && e.step % opts.reportEvery === 0;
-      if (t - windowStart >= reportEveryMs || e.pendingRows >= 128 || e.step === 1 || e.step === total || due) {
+      if (
+        t - windowStart >= reportEveryMs ||
+        e.pendingRows >= 128 ||
+        e.step === 1 ||
+        e.step === total ||
+        due
+      ) {
         await this.flush((now() - windowStart) / 1000, windowSteps);
         windowStart = now();
         windowSteps = 0;

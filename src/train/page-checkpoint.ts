@@ -28,7 +28,9 @@ export function labelCheckpoint(bytes: Uint8Array, info: CheckpointLabel): Uint8
 }
 
 /** The label and the sweep's config of labelled checkpoint bytes; throws a readable error for other bytes. */
-export function readCheckpointLabel(bytes: Uint8Array): CheckpointLabel & { config: SweepConfig; step: number } {
+export function readCheckpointLabel(
+  bytes: Uint8Array,
+): CheckpointLabel & { config: SweepConfig; step: number } {
   let metadata: Record<string, string>;
   try {
     metadata = readSafetensors(bytes).metadata;

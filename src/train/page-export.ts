@@ -4,7 +4,7 @@ import { generate, createSession } from '../io/generate';
 import { mergedWeights } from '../io/merge';
 import { replaceOnnxWeights } from '../io/onnx';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, exportAdapter } from '../io/peft';
-import { adapterReadme, labelAdapter, type AdapterCard } from '../io/adapter-card';
+import { adapterReadme, countNonFinite, labelAdapter, type AdapterCard } from '../io/adapter-card';
 import { loraLayout } from '../model/lora-layout';
 import type { LoadedModel } from './page-assets';
 import type { AdapterData } from './messages';
@@ -46,6 +46,7 @@ export function adapterZip(
     lr: adapter.spec?.lr,
     lora: adapter.lora,
     model: model.cfg,
+    nonFinite: countNonFinite(adapter.A, adapter.B),
   };
   const bytes = zipSync({
     [ADAPTER_WEIGHTS_FILE]: labelAdapter(peft.safetensors, card),
