@@ -211,9 +211,17 @@ describe('checkpoints, resume and a lost device', () => {
       at('ck/sweep.ckpt'),
       '--out',
       at('b/results.json'),
+      '--log',
+      at('b/log.jsonl'),
     ]);
     expect(resumed.code, resumed.err).toBe(0);
     expect(resumed.err).toContain(`resumed from ${at('ck/sweep.ckpt')} at step 4`);
+    // Only the steps after the checkpoint were trained (and logged) again.
+    const logged = readFileSync(at('b/log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { step: number }).step);
+    expect([...new Set(logged)]).toEqual([5, 6]);
     const b = results(at('b/results.json'));
     expect(b.runs.map((r) => r.losses)).toEqual(a.runs.map((r) => r.losses));
     expect(b.runs.map((r) => r.validation)).toEqual(a.runs.map((r) => r.validation));
