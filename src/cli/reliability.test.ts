@@ -263,3 +263,41 @@ describe('checkpoints, resume and a lost device', () => {
     expect(c.runs.map((r) => r.validation)).toEqual(a.runs.map((r) => r.validation));
   });
 });
+
+describe('an interrupted sweep (Ctrl-C)', () => {
+  it('stops at a step boundary and writes results, a resumable checkpoint and adapters that say where they stopped', async () => {
+    const interrupt = new AbortController();
+    const err: string[] = [];
+    const code = await trainCommand(
+      'train',
+      [
+        ...data(),
+        ...['--steps', '50', '--batch', '2', '--seq', '8', '--lr', '1e-2'],
+        ...['--checkpoint', at('stop/sweep.ckpt'), '--save-adapter', at('stop/adapter')],
+      ],
+      { write: () => true },
+      {
+        write: (s: string) => {
+          err.push(s);
+          if (s.startsWith('first step')) interrupt.abort(); // after step 1's report
+        },
+      },
+      { signal: interrupt.signal },
+    );
+    expect(code).toBe(0);
+    const stopped = /interrupted: stopped at step (\d+) of 50; continue with --resume .*sweep\.ckpt\n/.exec(
+      err.join(''),
+    );
+    expect(stopped, err.join('')).not.toBeNull();
+    const step = Number(stopped![1]);
+    expect(step).toBeLessThan(50);
+    const st = readSafetensors(new Uint8Array(readFileSync(at('stop/adapter/adapter_model.safetensors'))));
+    expect(st.metadata['lora-lab.status']).toBe(`stopped at step ${step}`);
+    expect(readFileSync(at('stop/adapter/README.md'), 'utf8')).toContain(
+      `Status: **stopped at step ${step}**`,
+    );
+    for (const t of st.tensors.values()) expect(t.data.every(Number.isFinite)).toBe(true);
+    const ckpt = readSafetensors(new Uint8Array(readFileSync(at('stop/sweep.ckpt'))));
+    expect(JSON.parse(ckpt.metadata['lora-lab.checkpoint']).step).toBe(step);
+  });
+});

@@ -58,6 +58,8 @@ function initialAdapter(o: TrainOptions, cfg: LabGptConfig): InitialAdapter | un
 export interface TrainDeps {
   createGpu?: () => Promise<Gpu>;
   now?: () => number;
+  /** Stops the sweep at the next step boundary, as Ctrl-C (SIGINT) does. */
+  signal?: AbortSignal;
 }
 
 export async function trainCommand(
@@ -95,7 +97,16 @@ export async function trainCommand(
   }
   const short = batchShortfall(ds.name, source.trainTokens, config.batch, config.seq);
   if (short) err.write(`warning: ${short}\n`);
-  await run(o, { createGpu, now: deps.now }, model, ds, source, init, resume, out, err);
+  // Ctrl-C: stop at the next step, then write results, adapters ("stopped at step N") and a checkpoint.
+  const interrupt = new AbortController();
+  deps.signal?.addEventListener('abort', () => interrupt.abort());
+  const onSigint = () => interrupt.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    await run(o, { createGpu, now: deps.now }, interrupt.signal, model, ds, source, init, resume, out, err);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
   return 0;
 }
 
@@ -221,6 +232,7 @@ const MAX_RECOVERIES = 3;
 async function run(
   o: TrainOptions,
   deps: Required<Pick<TrainDeps, 'createGpu'>> & Pick<TrainDeps, 'now'>,
+  signal: AbortSignal,
   model: BaseModel,
   ds: TokenizedDataset,
   source: BatchSource,
@@ -300,7 +312,20 @@ async function run(
           if (ev.type === 'report') takeCheckpoint();
         };
         report.start(start?.step ?? 0);
-        await driver.run({ reportEvery: every, now });
+        await driver.run({ reportEvery: every, now, signal });
+        if (e.step < config.steps) {
+          let resumable = '';
+          if (o.checkpointPath && e.step > (lastCheckpoint?.step ?? 0)) {
+            const seconds = (now() - t0) / 1000;
+            const res = results();
+            writeAtomically(
+              o.checkpointPath,
+              labelCheckpoint(await e.checkpoint(), { ...label, seconds, results: res }),
+            );
+          }
+          if (o.checkpointPath) resumable = `; continue with --resume ${o.checkpointPath}`;
+          err.write(`interrupted: stopped at step ${e.step} of ${config.steps}${resumable}\n`);
+        }
         await finish(o, e, results(), report, model.name, gpu);
         return;
       } catch (x) {
