@@ -125,7 +125,46 @@ class LosingGpu extends Gpu {
   }
 }
 
+/**
+ * A device whose first out-of-memory error scope reports an error, as Dawn does when an allocation fails
+ * on a GPU with too little memory left (the buffer is created, invalid, and the scope gets the error).
+ */
+async function scopeOutOfMemoryGpu(): Promise<Gpu> {
+  const acquired = await acquireDevice();
+  const real = acquired.device;
+  const filters: GPUErrorFilter[] = [];
+  let reported = false;
+  const device = new Proxy(real, {
+    get(target, key) {
+      if (key === 'pushErrorScope')
+        return (filter: GPUErrorFilter) => (filters.push(filter), target.pushErrorScope(filter));
+      if (key === 'popErrorScope')
+        return async () => {
+          const filter = filters.pop();
+          const error = await target.popErrorScope();
+          if (filter !== 'out-of-memory' || reported) return error;
+          reported = true;
+          return { message: 'simulated: not enough memory left' } as GPUError;
+        };
+      const v = Reflect.get(target, key, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return new Gpu({ ...acquired, device });
+}
+
 describe('out of memory at start', () => {
+  it('an allocation the device reports in its out-of-memory error scope gives the same message', async () => {
+    await expect(
+      command(
+        [...data(), '--steps', '2', '--batch', '2', '--seq', '8', '--lrs', '1e-3'],
+        scopeOutOfMemoryGpu,
+      ),
+    ).rejects.toThrow(
+      /^the sweep needs [\d.]+ (KiB|MiB) of GPU memory and the device ran out: lower --batch/,
+    );
+  });
+
   it('is a usage error (exit 2) that says how much the sweep needs and what to lower', async () => {
     const p = command(
       [...data(), '--steps', '2', '--batch', '2', '--seq', '8', '--lrs', '1e-3'],
