@@ -77,6 +77,10 @@ describe('TrainReporter', () => {
     expect(err).toEqual(['first 2 steps: 10 s per step; ETA 16 min for 200 steps\n']);
     r.rewind(101);
     expect(r.logText()).toBe('{"step":101,"loss":5}\n');
+    const { r: r2, out } = reporter(now);
+    r2.onEvent({ type: 'diverged', runId: 'adamw@0.001', step: 3 });
+    r2.onEvent({ type: 'diverged', runId: 'adamw@0.001', step: 3 }); // again, after a recovery
+    expect(out).toEqual(['run adamw@0.001 diverged at step 3\n']);
   });
 
   it('the summary shows Cholesky fall-backs of a run that had them', () => {

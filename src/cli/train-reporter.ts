@@ -51,6 +51,8 @@ export class TrainReporter {
   private readonly single: boolean;
   private started = 0;
   private fromStep = 0;
+  /** Runs already said to have diverged: a sweep redone from a checkpoint reports them again. */
+  private readonly diverged = new Set<string>();
   private secondsPerStep: number | undefined;
 
   constructor(private readonly o: ReporterOptions) {
@@ -121,6 +123,8 @@ export class TrainReporter {
           `step ${e.step}: validation ${e.losses.map((l, r) => `${runIds[r]}=${l.toFixed(4)}`).join(' ')}\n`,
         );
     } else if (e.type === 'diverged') {
+      if (this.diverged.has(e.runId)) return;
+      this.diverged.add(e.runId);
       if (tty) err.write('\n');
       out.write(`run ${e.runId} diverged at step ${e.step}\n`);
     } else if (e.type === 'done') {
