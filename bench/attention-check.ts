@@ -1,5 +1,6 @@
-// `bench.mjs attention-check`: the fused attention kernels on the real device against the float64
-// reference, at lab-gpt's R = 8 shape (N = R·Bt = 64, T = 128, H = 4, D = 64) by default.
+// `bench.mjs attention-check`: both attention variants (fused, separate passes) on the real device
+// against the float64 reference, at lab-gpt's R = 8 shape (N = R·Bt = 64, T = 128, H = 4, D = 64) by
+// default. `bench.mjs attention-variants`: forward and backward time of both at a list of shapes.
 import {
   attentionBackwardReference,
   attentionForwardReference,
@@ -9,8 +10,16 @@ import {
   prepareAttentionForward,
   type AttentionShape,
 } from '../src/kernels/attention';
+import {
+  ATTENTION_PASSES_TILES,
+  attentionProbsSize,
+  prepareAttentionPassesBackward,
+  prepareAttentionPassesForward,
+} from '../src/kernels/attention-passes';
+import type { AttentionVariant } from '../src/kernels/attention-variant';
 import { randn } from '../src/util/random';
-import type { Gpu } from '../src/gpu/context';
+import type { Dispatch, Gpu } from '../src/gpu/context';
+import { timeAuto } from './timer';
 
 // The unit tests' tolerance: |got − want| ≤ atol + rtol·|want|.
 const ATOL = 1e-5;
@@ -29,40 +38,141 @@ function errors(got: Float32Array, want: Float64Array) {
   return { abs, rel };
 }
 
+type Err = { abs: number; rel: number };
+const fmt = (e: Err) => `${e.abs.toExponential(2)} (${e.rel.toFixed(3)})`;
+
+/** One variant's forward and backward dispatches on fresh buffers (qkv and dout given). */
+function prepareVariant(
+  gpu: Gpu,
+  variant: AttentionVariant,
+  shape: AttentionShape,
+  qkv: GPUBuffer,
+  dout: GPUBuffer,
+) {
+  const { N, T, H, D } = shape;
+  const C = H * D;
+  const out = gpu.buffer(N * T * C * 4, 'out');
+  const dqkv = gpu.buffer(N * T * 3 * C * 4, 'dqkv');
+  if (variant === 'fused') {
+    const rows = attentionRowStatSize(shape);
+    const lse = gpu.buffer(rows * 4, 'lse');
+    const delta = gpu.buffer(rows * 4, 'delta');
+    return {
+      out,
+      dqkv,
+      saved: lse,
+      forward: prepareAttentionForward(gpu, { qkv, out, lse }, shape),
+      backward: prepareAttentionBackward(gpu, { qkv, out, lse, dout, dqkv, delta }, shape),
+      buffers: [out, dqkv, lse, delta],
+      tiles: pickAttentionTiles(D, gpu.device.limits.maxComputeWorkgroupStorageSize) as object,
+    };
+  }
+  const probs = gpu.buffer(attentionProbsSize(shape) * 4, 'probs');
+  const dscores = gpu.buffer(attentionProbsSize(shape) * 4, 'dscores');
+  return {
+    out,
+    dqkv,
+    saved: probs,
+    forward: prepareAttentionPassesForward(gpu, { qkv, out, probs }, shape),
+    backward: prepareAttentionPassesBackward(gpu, { qkv, probs, dout, dqkv, dscores }, shape),
+    buffers: [out, dqkv, probs, dscores],
+    tiles: ATTENTION_PASSES_TILES as object,
+  };
+}
+
+export interface AttentionCheck {
+  variant: AttentionVariant;
+  shape: AttentionShape;
+  tiles: object;
+  out: Err;
+  /** fused: the logsumexp; passes: the probabilities. */
+  saved: Err;
+  dqkv: Err;
+  pass: boolean;
+}
+
 export async function attentionCheck(
   gpu: Gpu,
   shape: AttentionShape,
+  variants: AttentionVariant[],
   log: (s: string) => void,
-): Promise<{ shape: AttentionShape; tiles: unknown; out: object; lse: object; dqkv: object; pass: boolean }> {
+): Promise<AttentionCheck[]> {
   const { N, T, H, D } = shape;
   const C = H * D;
   const qkv = randn(N * T * 3 * C, 7);
   const dout = randn(N * T * C, 8);
   const ref = attentionForwardReference(qkv, shape);
   const dref = attentionBackwardReference(qkv, Float32Array.from(ref.probs), dout, shape);
-  const rows = attentionRowStatSize(shape);
-  const b = {
-    qkv: gpu.buffer(qkv, 'qkv'),
-    out: gpu.buffer(N * T * C * 4, 'out'),
-    lse: gpu.buffer(rows * 4, 'lse'),
-    dout: gpu.buffer(dout, 'dout'),
-    dqkv: gpu.buffer(N * T * 3 * C * 4, 'dqkv'),
-    delta: gpu.buffer(rows * 4, 'delta'),
-  };
-  await gpu.run(
-    'attention forward',
-    prepareAttentionForward(gpu, { qkv: b.qkv, out: b.out, lse: b.lse }, shape),
-  );
-  await gpu.run('attention backward', prepareAttentionBackward(gpu, b, shape));
-  const out = errors(await gpu.readF32(b.out, N * T * C), ref.out);
-  const lse = errors(await gpu.readF32(b.lse, rows), ref.lse);
-  const dqkv = errors(await gpu.readF32(b.dqkv, N * T * 3 * C), dref);
-  Object.values(b).forEach((x) => x.destroy());
-  const pass = out.rel <= 1 && lse.rel <= 1 && dqkv.rel <= 1;
-  const tiles = pickAttentionTiles(D, gpu.device.limits.maxComputeWorkgroupStorageSize);
-  log(
-    `attention check N=${N} T=${T} H=${H} D=${D}, tiles ${JSON.stringify(tiles)}: max |err| out ${out.abs.toExponential(2)} (${out.rel.toFixed(3)} of the tolerance), ` +
-      `lse ${lse.abs.toExponential(2)} (${lse.rel.toFixed(3)}), dqkv ${dqkv.abs.toExponential(2)} (${dqkv.rel.toFixed(3)}); tolerance 1e-5 + 1e-4·|want| → ${pass ? 'PASS' : 'FAIL'}`,
-  );
-  return { shape, tiles, out, lse, dqkv, pass };
+  const qkvBuf = gpu.buffer(qkv, 'qkv');
+  const doutBuf = gpu.buffer(dout, 'dout');
+  const results: AttentionCheck[] = [];
+  for (const variant of variants) {
+    const v = prepareVariant(gpu, variant, shape, qkvBuf, doutBuf);
+    await gpu.run(`attention ${variant} forward`, v.forward);
+    await gpu.run(`attention ${variant} backward`, v.backward);
+    const out = errors(await gpu.readF32(v.out, N * T * C), ref.out);
+    const saved =
+      variant === 'fused'
+        ? errors(await gpu.readF32(v.saved, attentionRowStatSize(shape)), ref.lse)
+        : errors(await gpu.readF32(v.saved, attentionProbsSize(shape)), ref.probs);
+    const dqkv = errors(await gpu.readF32(v.dqkv, N * T * 3 * C), dref);
+    v.buffers.forEach((b) => b.destroy());
+    const pass = out.rel <= 1 && saved.rel <= 1 && dqkv.rel <= 1;
+    log(
+      `attention check (${variant}) N=${N} T=${T} H=${H} D=${D}, tiles ${JSON.stringify(v.tiles)}: max |err| (share of the tolerance) ` +
+        `out ${fmt(out)}, ${variant === 'fused' ? 'lse' : 'probs'} ${fmt(saved)}, dqkv ${fmt(dqkv)}; tolerance 1e-5 + 1e-4·|want| → ${pass ? 'PASS' : 'FAIL'}`,
+    );
+    results.push({ variant, shape, tiles: v.tiles, out, saved, dqkv, pass });
+  }
+  qkvBuf.destroy();
+  doutBuf.destroy();
+  return results;
+}
+
+export interface AttentionTiming {
+  variant: AttentionVariant;
+  shape: AttentionShape;
+  forwardMs: number;
+  backwardMs: number;
+  /** Forward and backward back to back, one layer. */
+  totalMs: number;
+}
+
+/** Time one layer's attention, forward and backward, of both variants at each shape. */
+export async function attentionTimes(
+  gpu: Gpu,
+  shapes: AttentionShape[],
+  log: (s: string) => void,
+): Promise<AttentionTiming[]> {
+  const timing = { targetMs: 25, maxReps: 400, trials: 5 };
+  const t = async (l: Dispatch[]) => (await timeAuto(gpu, l, timing)).ms;
+  const results: AttentionTiming[] = [];
+  for (const shape of shapes) {
+    const { N, T, H, D } = shape;
+    const C = H * D;
+    const qkv = gpu.buffer(randn(N * T * 3 * C, 7), 'qkv');
+    const dout = gpu.buffer(randn(N * T * C, 8), 'dout');
+    const row: AttentionTiming[] = [];
+    for (const variant of ['passes', 'fused'] as const) {
+      const v = prepareVariant(gpu, variant, shape, qkv, dout);
+      const r = {
+        variant,
+        shape,
+        forwardMs: await t(v.forward),
+        backwardMs: await t(v.backward),
+        totalMs: await t([...v.forward, ...v.backward]),
+      };
+      v.buffers.forEach((b) => b.destroy());
+      row.push(r);
+    }
+    qkv.destroy();
+    dout.destroy();
+    const [p, f] = row;
+    log(
+      `attention N=${N} T=${T} H=${H} D=${D}, one layer fwd / bwd / both (ms): passes ${p.forwardMs.toFixed(4)} / ${p.backwardMs.toFixed(4)} / ${p.totalMs.toFixed(4)}; ` +
+        `fused ${f.forwardMs.toFixed(4)} / ${f.backwardMs.toFixed(4)} / ${f.totalMs.toFixed(4)}; fused ÷ passes ${(f.totalMs / p.totalMs).toFixed(2)}`,
+    );
+    results.push(...row);
+  }
+  return results;
 }

@@ -22,6 +22,8 @@ export interface BenchReport {
     lora: { r: number; alpha: number; targets: string[] };
     batch: number;
     seq: number;
+    /** The engine's attention option (--attention). */
+    attention?: string;
     peakFp32: number | null;
     practicalFp32: number | null;
   };

@@ -16,7 +16,8 @@ import { BenchGpu } from './gpu';
 import { benchKernels, type KernelSizes } from './kernels';
 import { benchStep, firstLosses, singleRun, sweepRuns, type StepSetup } from './step';
 import { compareBatchedLines, compareLines, printReport, type BenchReport, type PeerReport } from './report';
-import { attentionCheck } from './attention-check';
+import { attentionCheck, attentionTimes } from './attention-check';
+import type { AttentionChoice, AttentionVariant } from '../src/kernels/attention-variant';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Bundled: .bench-build/bench.mjs; from source: bench/run.ts. The project root is one up either way.
@@ -150,11 +151,27 @@ async function main(): Promise<void> {
     return;
   }
   if (args[0] === 'attention-check') {
+    // --variant fused | passes | both (default both).
     const gpu = await BenchGpu.acquire();
     const [N, T, H, D] = (flag(args, 'shape') ?? '64,128,4,64').split(',').map(Number);
-    const r = await attentionCheck(gpu, { N, T, H, D }, (s) => console.log(s));
+    const v = flag(args, 'variant') ?? 'both';
+    const variants: AttentionVariant[] = v === 'both' ? ['fused', 'passes'] : [v as AttentionVariant];
+    const r = await attentionCheck(gpu, { N, T, H, D }, variants, (s) => console.log(s));
     const out = flag(args, 'out');
     if (out) writeFileSync(out, JSON.stringify(r, null, 1));
+    if (!r.every((x) => x.pass)) process.exitCode = 1;
+    return;
+  }
+  if (args[0] === 'attention-variants') {
+    // --shapes "N,T,H,D;N,T,H,D;...": one layer's attention, both variants.
+    const gpu = await BenchGpu.acquire();
+    const shapes = (flag(args, 'shapes') ?? '8,128,4,64;64,128,4,64;64,256,4,64').split(';').map((x) => {
+      const [N, T, H, D] = x.split(',').map(Number);
+      return { N, T, H, D };
+    });
+    const r = await attentionTimes(gpu, shapes, (s) => console.log(s));
+    const out = flag(args, 'out');
+    if (out) writeFileSync(out, JSON.stringify({ commit: buildInfo().commit, times: r }, null, 1));
     return;
   }
   const out = flag(args, 'out') ?? join(root, 'bench/results-local.json');
@@ -234,7 +251,13 @@ async function main(): Promise<void> {
     trials: toy ? 2 : sweepOnly ? 3 : 5,
     warmup: toy ? 1 : sweepOnly ? 2 : 10,
     timing: toy ? { targetMs: 5, maxReps: 2, trials: 1 } : { targetMs: 20, maxReps: 200, trials: 5 },
+    attention: (flag(args, 'attention') ?? 'auto') as AttentionChoice,
   };
+  // --steps / --trials / --warmup override the above (e.g. lab-gpt's 30 / 5 / 10 with --sweep-only).
+  for (const k of ['steps', 'trials', 'warmup'] as const) {
+    const v = flag(args, k);
+    if (v !== undefined) setup[k] = Number(v);
+  }
   if (args.includes('--attention-kernels-only')) {
     // Only the model-shape kernels (attention and the row-wise ones): no matmul or Cholesky sweeps.
     sizes.matmul = [];
@@ -262,6 +285,7 @@ async function main(): Promise<void> {
       lora: { ...DEFAULT_SWEEP.lora },
       batch,
       seq,
+      attention: setup.attention,
       peakFp32: isHopper ? 67e12 : null,
       practicalFp32: isHopper ? 51.5e12 : null,
     },

@@ -7,6 +7,7 @@ import { DEFAULT_SWEEP, gridRuns, type RunSpec, type SweepConfig } from '../src/
 import { batchSource } from '../src/train/batch';
 import { SweepEngine } from '../src/train/sweep';
 import type { OptimizerKind } from '../src/optim/optimizer';
+import type { AttentionChoice, AttentionVariant } from '../src/kernels/attention-variant';
 import type { BenchGpu } from './gpu';
 import { costOf, describe, summarize, type ListSummary } from './cost';
 import { median, timeAuto, timeList } from './timer';
@@ -22,6 +23,8 @@ export interface StepSetup {
   trials: number;
   warmup: number;
   timing: { targetMs: number; maxReps: number; trials: number };
+  /** The engine's attention option (default 'auto'). */
+  attention?: AttentionChoice;
 }
 
 export interface PhaseTimes {
@@ -49,6 +52,8 @@ export interface StepResult {
   label: string;
   R: number;
   runs: RunSpec[];
+  /** The attention kernels the engine ran. */
+  attention: AttentionVariant;
   tokensPerStep: number;
   /** Median wall time per step with the engine's own submitStep loop (one submit per step). */
   wallMs: number;
@@ -88,7 +93,9 @@ function makeEngine(
   order: 'sequential' | 'shuffled',
 ): SweepEngine {
   const config: SweepConfig = { ...DEFAULT_SWEEP, batch: s.batch, seq: s.seq, order, runs };
-  return new SweepEngine(gpu, s.cfg, s.weights, config, batchSource(s.dataset, config));
+  return new SweepEngine(gpu, s.cfg, s.weights, config, batchSource(s.dataset, config), undefined, {
+    attention: s.attention,
+  });
 }
 
 /** Split a captured step list into forward | backward | guard | optimizer (see SweepEngine.submitStep). */
@@ -194,6 +201,7 @@ export async function benchStep(
       label,
       R: runs.length,
       runs,
+      attention: engine.attention,
       tokensPerStep,
       wallMs,
       gpuMs,
@@ -214,7 +222,7 @@ export async function benchStep(
       result.isolatedSumMs = iso.sum;
     }
     log(
-      `  ${label.padEnd(26)} R=${String(runs.length).padEnd(3)} wall ${wallMs.toFixed(3).padStart(8)} ms  gpu ${(gpuMs ?? NaN).toFixed(3).padStart(8)} ms  ` +
+      `  ${label.padEnd(26)} R=${String(runs.length).padEnd(3)} attention ${engine.attention.padEnd(6)} wall ${wallMs.toFixed(3).padStart(8)} ms  gpu ${(gpuMs ?? NaN).toFixed(3).padStart(8)} ms  ` +
         `pass ${phases.step.toFixed(3).padStart(8)} ms  ${Math.round(result.tokensPerSec).toString().padStart(9)} tok/s  ` +
         `opt ${((100 * phases.optimizer) / phases.step).toFixed(1)}%  gram+chol ${((100 * phases.gramCholesky) / phases.step).toFixed(2)}%  ` +
         `${summary.launched} dispatches`,

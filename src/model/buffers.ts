@@ -1,6 +1,7 @@
 // Buffers of lab-gpt on the GPU for R runs in lockstep: frozen weights (one shared copy), LoRA state
 // [R, ...], and the activations a step saves for its backward (named after what they hold, as llm.c).
 import type { Gpu } from '../gpu/context';
+import type { AttentionVariant } from '../kernels/attention-variant';
 import type { LabGptConfig, Weights } from './config';
 import type { LoraLayout } from './lora-layout';
 
@@ -38,7 +39,6 @@ export interface LayerActs {
   ln1Mean: GPUBuffer; // [rows]
   ln1Rstd: GPUBuffer;
   qkv: GPUBuffer; // [rows, 3C]
-  attnLse: GPUBuffer; // [R·Bt, H, T] logsumexp of each attention row (the fused backward recomputes P)
   attnOut: GPUBuffer; // [rows, C] heads merged, before c_proj
   resMid: GPUBuffer; // [rows, C] residual after attention
   ln2Out: GPUBuffer;
@@ -67,8 +67,22 @@ export interface Activations {
   dAttnOut: GPUBuffer; // [rows, C]
   dQkv: GPUBuffer; // [rows, 3C]
   dU: GPUBuffer; // [R, Bt·T, r]
-  dAttnDelta: GPUBuffer; // [R·Bt, H, T] attention backward scratch: rowsum(dO ⊙ O)
+  /** What the attention saves for its backward, and its backward scratch: by variant. */
+  attention: AttentionActs;
 }
+
+/** Only the buffers of the variant the model runs are allocated (attention-variant.ts). */
+export type AttentionActs =
+  | {
+      variant: 'fused';
+      attnLse: GPUBuffer[]; // per layer [R·Bt, H, T]: logsumexp of each row (the backward recomputes P)
+      dAttnDelta: GPUBuffer; // [R·Bt, H, T] backward scratch: rowsum(dO ⊙ O)
+    }
+  | {
+      variant: 'passes';
+      attnProbs: GPUBuffer[]; // per layer [R·Bt, H, T, T]
+      dScores: GPUBuffer; // [R·Bt, H, T, T] backward scratch
+    };
 
 export interface BatchInputs {
   tokens: GPUBuffer; // u32 [Bt, T]
@@ -121,6 +135,7 @@ export function allocateActivations(
   cfg: LabGptConfig,
   layout: LoraLayout,
   s: StepShape,
+  attention: AttentionVariant,
 ): Activations {
   const C = cfg.n_embd;
   const rows = s.R * s.Bt * s.T;
@@ -136,7 +151,6 @@ export function allocateActivations(
       ln1Mean: f(rows, `ln1Mean${l}`),
       ln1Rstd: f(rows, `ln1Rstd${l}`),
       qkv: f(rows * 3 * C, `qkv${l}`),
-      attnLse: f(s.R * s.Bt * cfg.n_head * s.T, `attnLse${l}`),
       attnOut: f(rows * C, `attnOut${l}`),
       resMid: f(rows * C, `resMid${l}`),
       ln2Out: f(rows * C, `ln2Out${l}`),
@@ -163,7 +177,28 @@ export function allocateActivations(
     dAttnOut: f(rows * C, 'dAttnOut'),
     dQkv: f(rows * 3 * C, 'dQkv'),
     dU: f(rows * layout.r, 'dU'),
-    dAttnDelta: f(s.R * s.Bt * cfg.n_head * s.T, 'dAttnDelta'),
+    attention: allocateAttention(cfg, s, attention, f),
+  };
+}
+
+function allocateAttention(
+  cfg: LabGptConfig,
+  s: StepShape,
+  variant: AttentionVariant,
+  f: (n: number, label: string) => GPUBuffer,
+): AttentionActs {
+  const rowStats = s.R * s.Bt * cfg.n_head * s.T;
+  const layers = Array.from({ length: cfg.n_layer }, (_, l) => l);
+  if (variant === 'fused')
+    return {
+      variant,
+      attnLse: layers.map((l) => f(rowStats, `attnLse${l}`)),
+      dAttnDelta: f(rowStats, 'dAttnDelta'),
+    };
+  return {
+    variant,
+    attnProbs: layers.map((l) => f(rowStats * s.T, `attnProbs${l}`)),
+    dScores: f(rowStats * s.T, 'dScores'),
   };
 }
 

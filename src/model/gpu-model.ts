@@ -10,6 +10,8 @@ import { embedding } from '../kernels/embedding';
 import { crossEntropy } from '../kernels/crossentropy';
 import { runSums } from '../kernels/reduce';
 import { type AttentionShape, prepareAttentionBackward, prepareAttentionForward } from '../kernels/attention';
+import { prepareAttentionPassesBackward, prepareAttentionPassesForward } from '../kernels/attention-passes';
+import { type AttentionChoice, type AttentionVariant, resolveAttention } from '../kernels/attention-variant';
 import { ELEMENTWISE_OP, elementwise } from '../kernels/elementwise';
 import { splitCount } from '../kernels/splitk';
 import type { LabGptConfig } from './config';
@@ -33,6 +35,13 @@ export interface ForwardPass {
   lossSums: Dispatch;
 }
 
+export interface GpuModelOptions {
+  /** Minimum rows per chunk of the split-K LoRA weight gradients (tests lower it to exercise S > 1). */
+  splitMinChunk?: number;
+  /** Attention kernels: 'auto' (default) lets attentionVariant pick by shape and device limits. */
+  attention?: AttentionChoice;
+}
+
 export class GpuModel {
   readonly acts: Activations;
   readonly rows: number;
@@ -42,6 +51,8 @@ export class GpuModel {
   /** Row chunks of the split-K LoRA weight gradients, and their partial products [R·S, max(out, in)·r]. */
   readonly splits: number;
   readonly splitScratch: GPUBuffer;
+  /** The attention kernels this model runs (only their buffers are allocated). */
+  readonly attention: AttentionVariant;
 
   constructor(
     readonly gpu: Gpu,
@@ -51,14 +62,19 @@ export class GpuModel {
     readonly weights: BaseWeights,
     readonly lora: LoraState,
     readonly inputs: BatchInputs,
-    /** Minimum rows per chunk of the split-K LoRA weight gradients (tests lower it to exercise S > 1). */
-    splitMinChunk = 128,
+    options: GpuModelOptions = {},
   ) {
     this.rows = shape.R * shape.Bt * shape.T;
-    this.acts = allocateActivations(gpu, cfg, layout, shape);
+    const { limits } = gpu.device;
+    this.attention = resolveAttention(options.attention, {
+      ...this.attentionShape(),
+      limits,
+      layers: cfg.n_layer,
+    });
+    this.acts = allocateActivations(gpu, cfg, layout, shape, this.attention);
     this.lossSums = gpu.buffer(shape.R * 4, 'lossSums');
     this.lossFlags = gpu.buffer(shape.R * 4, 'lossFlags');
-    this.splits = splitCount(shape.Bt * shape.T, splitMinChunk);
+    this.splits = splitCount(shape.Bt * shape.T, options.splitMinChunk ?? 128);
     const scratch = Math.max(1, ...layout.adapters.map((a) => loraSplitScratch(this.loraShape(a))));
     this.splitScratch = gpu.buffer(scratch * 4, 'splitScratch');
   }
@@ -191,32 +207,28 @@ export class GpuModel {
     return { N: R * Bt, T, H: this.cfg.n_head, D: this.cfg.n_embd / this.cfg.n_head };
   }
 
-  /** Fused causal attention of layer l: qkv → attnOut, and the per-row logsumexp its backward needs. */
+  /** Causal attention of layer l: qkv → attnOut, and what its backward needs (lse or probabilities). */
   private attentionForward(l: number): Dispatch[] {
-    const la = this.acts.layers[l];
-    return prepareAttentionForward(
-      this.gpu,
-      { qkv: la.qkv, out: la.attnOut, lse: la.attnLse },
-      this.attentionShape(),
-    );
+    const { qkv, attnOut: out } = this.acts.layers[l];
+    const a = this.acts.attention;
+    return a.variant === 'fused'
+      ? prepareAttentionForward(this.gpu, { qkv, out, lse: a.attnLse[l] }, this.attentionShape())
+      : prepareAttentionPassesForward(this.gpu, { qkv, out, probs: a.attnProbs[l] }, this.attentionShape());
   }
 
-  /** dAttnOut → dQkv of layer l (probabilities recomputed from qkv and attnLse). */
+  /** dAttnOut → dQkv of layer l (fused: probabilities recomputed from qkv and the lse; passes: saved). */
   private attentionBackward(l: number): Dispatch[] {
     const { acts } = this;
-    const la = acts.layers[l];
-    return prepareAttentionBackward(
-      this.gpu,
-      {
-        qkv: la.qkv,
-        out: la.attnOut,
-        lse: la.attnLse,
-        dout: acts.dAttnOut,
-        dqkv: acts.dQkv,
-        delta: acts.dAttnDelta,
-      },
-      this.attentionShape(),
-    );
+    const { qkv, attnOut: out } = acts.layers[l];
+    const a = acts.attention;
+    const dout = acts.dAttnOut;
+    const dqkv = acts.dQkv;
+    if (a.variant === 'fused') {
+      const buffers = { qkv, out, lse: a.attnLse[l], dout, dqkv, delta: a.dAttnDelta };
+      return prepareAttentionBackward(this.gpu, buffers, this.attentionShape());
+    }
+    const buffers = { qkv, probs: a.attnProbs[l], dout, dqkv, dscores: a.dScores };
+    return prepareAttentionPassesBackward(this.gpu, buffers, this.attentionShape());
   }
 
   destroy(): void {

@@ -1,5 +1,6 @@
 // The engine's data shapes: what a report carries, the per-run host bookkeeping, and the state a
 // checkpoint saves (checkpoint.ts) and an engine resumes from.
+import type { AttentionChoice } from '../kernels/attention-variant';
 import type { RunSpec } from './config';
 
 export interface StepReport {
@@ -38,6 +39,8 @@ export interface ResumeState {
 export interface EngineOptions {
   /** Minimum rows per chunk of the split-K LoRA weight gradients (tests lower it to exercise it). */
   splitMinChunk?: number;
+  /** Attention kernels: 'auto' (default: by shape and device, attention-variant.ts), or one forced. */
+  attention?: AttentionChoice;
   resume?: ResumeState;
 }
 

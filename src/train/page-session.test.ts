@@ -289,6 +289,6 @@ describe('PageSession: sweeps', () => {
     await s.idle();
     expect(of('started')).toEqual([]);
     expect(of('error')).toMatchObject([{ sweepId: 'sw4' }]);
-    expect(of('error')[0].message).toMatch(/sequence length 64 needs at least T + 2 = 66 tokens/);
+    expect(of('error')[0].message).toMatch(/sequence length 64 needs at least T \+ 2 = 66 tokens/);
   });
 });

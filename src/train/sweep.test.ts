@@ -1,6 +1,6 @@
 // The GPU engine against the float64 reference model: gradients, 5 steps of every optimizer, divergence.
 import { describe, expect, it } from 'vitest';
-import { SweepEngine } from './sweep';
+import { SweepEngine, type EngineOptions } from './sweep';
 import { SweepDriver, type SweepEvent } from './driver';
 import { TINY, tinySource, tinySweep, tinyWeights } from './tiny-sweep';
 import { testGpu } from '../test/gpu';
@@ -16,10 +16,11 @@ import type { OptimizerKind } from '../optim/optimizer';
 async function train(
   runs: RunSpec[],
   over = {},
+  options: EngineOptions = {},
 ): Promise<{ losses: number[][]; events: SweepEvent[]; engine: SweepEngine }> {
   const gpu = await testGpu();
   const config = tinySweep(runs, over);
-  const engine = new SweepEngine(gpu, TINY, tinyWeights(), config, tinySource(config));
+  const engine = new SweepEngine(gpu, TINY, tinyWeights(), config, tinySource(config), undefined, options);
   const events: SweepEvent[] = [];
   await new SweepDriver(engine, (e) => events.push(e)).run({ reportEveryMs: 0 });
   const losses: number[][] = runs.map(() => []);
@@ -42,6 +43,8 @@ describe('SweepEngine on the GPU', () => {
     // splitMinChunk 4: the LoRA weight gradients go through the split-K path (4 chunks of 4 rows).
     const engine = new SweepEngine(gpu, TINY, weights, config, source, init, { splitMinChunk: 4 });
     const batch = source.train(0);
+    // T = 8 on any device: the default 'auto' takes the separate passes (attention-variant.ts).
+    expect(engine.attention).toBe('passes');
     const got = await engine.gradients(batch);
     const ref = referenceLoss(TINY, weights, layout, init.A, init.B, batch);
     for (let run = 0; run < 2; run++) {
@@ -137,5 +140,20 @@ describe('SweepEngine on the GPU', () => {
     expect(after[1].A).not.toEqual(before[1].A);
     without.engine.destroy();
     withWild.engine.destroy();
+  });
+
+  it('the fused attention and the separate passes train to the same losses (within 1e-5)', async () => {
+    const runs: RunSpec[] = [
+      { id: 'adamw@1e-2', optimizer: 'adamw', lr: 1e-2 },
+      { id: 'radamw@1e-2', optimizer: 'riemannian-adamw', lr: 1e-2 },
+    ];
+    // T = 13: not a multiple of any attention tile. (The other tests run 'auto', which is the passes here.)
+    const over = { seq: 13 };
+    const fused = await train(runs, over, { attention: 'fused' });
+    const passes = await train(runs, over, { attention: 'passes' });
+    expect([fused.engine.attention, passes.engine.attention]).toEqual(['fused', 'passes']);
+    expect(fused.losses[0]).toHaveLength(5);
+    runs.forEach((r, i) => expectAllClose(passes.losses[i], fused.losses[i], { rtol: 0, atol: 1e-5 }, r.id));
+    for (const x of [fused, passes]) x.engine.destroy();
   });
 });

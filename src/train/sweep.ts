@@ -4,6 +4,7 @@
 // gradient and update norms: norms.ts.
 import type { Dispatch, Gpu } from '../gpu/context';
 import { STATE, sweepGuard } from '../kernels/sweep';
+import type { AttentionVariant } from '../kernels/attention-variant';
 import { GpuModel, type ForwardPass } from '../model/gpu-model';
 import { uploadWeights, type BaseWeights, type BatchInputs, type LoraState } from '../model/buffers';
 import type { LabGptConfig, Weights } from '../model/config';
@@ -87,6 +88,11 @@ export class SweepEngine {
     return this.runs.length;
   }
 
+  /** The attention kernels the model runs (options.attention, or the pick for this R and shape). */
+  get attention(): AttentionVariant {
+    return this.model.attention;
+  }
+
   get runSpecs(): RunSpec[] {
     return this.runs.map((r) => r.spec);
   }
@@ -131,7 +137,7 @@ export class SweepEngine {
       this.base,
       this.lora,
       this.inputs,
-      this.options.splitMinChunk,
+      { splitMinChunk: this.options.splitMinChunk, attention: this.options.attention },
     );
     this.optim = new OptimizerStep(
       gpu,

@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import { attentionBackwardReference, attentionForwardReference, type AttentionShape } from './attention';
+import {
+  attentionPassesBackwardSteps,
+  attentionPassesForwardSteps,
+  attentionProbsSize,
+  prepareAttentionPassesBackward,
+  prepareAttentionPassesForward,
+} from './attention-passes';
+import { randn } from '../util/random';
+import { testGpu } from '../test/gpu';
+import { expectAllClose, type Tolerance } from '../test/close';
+
+// float32 dot products of length ≤ 70 and a float32 softmax against float64: errors are a few 1e-7
+// relative; 1e-4 leaves margin for SwiftShader's exp/div, and atol covers entries that cancel to ~0.
+const PROBS_TOL: Tolerance = { rtol: 1e-4, atol: 1e-6 };
+const OUT_TOL: Tolerance = { rtol: 1e-4, atol: 1e-5 };
+// dS = P(dP − rowsum) cancels, so gradients near 0 are judged by atol (the fused kernels' tolerance).
+const GRAD_TOL: Tolerance = { rtol: 1e-4, atol: 1e-5 };
+
+// [N, T, H, D]: T is never a multiple of the 32-row tiles; D 1, 3, 8, 16, 64.
+const SHAPES: [number, number, number, number][] = [
+  [1, 1, 1, 1],
+  [2, 5, 2, 3],
+  [3, 17, 4, 8],
+  [2, 70, 2, 16],
+  [1, 37, 2, 64],
+];
+// A layout other than the default 32×32 tile: non-square, TM ≠ TN, chunk not dividing D.
+const ODD_TILES = { WX: 8, WY: 4, TM: 3, TN: 1, KC: 5 };
+
+const sizes = (shape: AttentionShape) => ({
+  qkv: shape.N * shape.T * 3 * shape.H * shape.D,
+  out: shape.N * shape.T * shape.H * shape.D,
+  probs: attentionProbsSize(shape),
+});
+
+/** A buffer pre-filled with NaN, so that any element a kernel fails to write shows up. */
+function poisoned(n: number): Float32Array {
+  return new Float32Array(n).fill(NaN);
+}
+
+async function forward(qkv: Float32Array, shape: AttentionShape, constants: Record<string, number> = {}) {
+  const gpu = await testGpu();
+  const n = sizes(shape);
+  const b = {
+    qkv: gpu.buffer(qkv, 'qkv'),
+    out: gpu.buffer(poisoned(n.out), 'out'),
+    probs: gpu.buffer(poisoned(n.probs), 'probs'),
+  };
+  await gpu.run('attention passes forward', prepareAttentionPassesForward(gpu, b, shape, constants));
+  const res = { out: await gpu.readF32(b.out, n.out), probs: await gpu.readF32(b.probs, n.probs) };
+  Object.values(b).forEach((x) => x.destroy());
+  return res;
+}
+
+async function backward(
+  qkv: Float32Array,
+  probs: Float32Array,
+  dout: Float32Array,
+  shape: AttentionShape,
+  constants: Record<string, number> = {},
+): Promise<Float32Array> {
+  const gpu = await testGpu();
+  const n = sizes(shape);
+  const b = {
+    qkv: gpu.buffer(qkv, 'qkv'),
+    probs: gpu.buffer(probs, 'probs'),
+    dout: gpu.buffer(dout, 'dout'),
+    dqkv: gpu.buffer(poisoned(n.qkv), 'dqkv'),
+    dscores: gpu.buffer(poisoned(n.probs), 'dscores'),
+  };
+  await gpu.run('attention passes backward', prepareAttentionPassesBackward(gpu, b, shape, constants));
+  const dqkv = await gpu.readF32(b.dqkv, n.qkv);
+  Object.values(b).forEach((x) => x.destroy());
+  return dqkv;
+}
+
+function inputs(shape: AttentionShape, seed: number) {
+  const n = sizes(shape);
+  const qkv = randn(n.qkv, seed);
+  const ref = attentionForwardReference(qkv, shape);
+  return { qkv, ref, probs32: Float32Array.from(ref.probs), dout: randn(n.out, seed + 1) };
+}
+
+const shapeOf = ([N, T, H, D]: number[]): AttentionShape => ({ N, T, H, D });
+
+describe('attention (separate passes)', () => {
+  it('lists its steps in dispatch order', () => {
+    expect(attentionPassesForwardSteps().map((k) => k.entryPoint)).toEqual(['scores', 'weightedSum']);
+    expect(attentionPassesBackwardSteps().map((k) => k.entryPoint)).toEqual([
+      'backwardScores',
+      'backwardGrads',
+    ]);
+  });
+
+  describe.each([
+    ['default tiles', {}],
+    ['odd tiles', ODD_TILES],
+  ])('%s', (_name, constants: Record<string, number>) => {
+    it.each(SHAPES)('forward N=%i T=%i H=%i D=%i: out and probs', async (...dims) => {
+      const shape = shapeOf(dims);
+      const { qkv, ref } = inputs(shape, 3 + dims[1]);
+      const got = await forward(qkv, shape, constants);
+      expectAllClose(got.probs, ref.probs, PROBS_TOL, 'probs');
+      expectAllClose(got.out, ref.out, OUT_TOL, 'out');
+    });
+
+    it.each(SHAPES)('backward N=%i T=%i H=%i D=%i: dqkv', async (...dims) => {
+      const shape = shapeOf(dims);
+      const { qkv, probs32, dout } = inputs(shape, 5 + dims[1]);
+      const got = await backward(qkv, probs32, dout, shape, constants);
+      expectAllClose(got, attentionBackwardReference(qkv, probs32, dout, shape), GRAD_TOL, 'dqkv');
+    });
+  });
+
+  it('probs above the diagonal are exactly 0 and each row sums to 1', async () => {
+    const shape = { N: 2, T: 33, H: 3, D: 4 };
+    const got = await forward(inputs(shape, 9).qkv, shape);
+    for (let row = 0; row < shape.N * shape.H * shape.T; row++) {
+      const i = row % shape.T;
+      let sum = 0;
+      for (let j = 0; j < shape.T; j++) {
+        const p = got.probs[row * shape.T + j];
+        if (j > i) expect(p).toBe(0);
+        sum += p;
+      }
+      expect(Math.abs(sum - 1)).toBeLessThan(1e-5);
+    }
+  });
+
+  it('forward then backward from its own probs: the float64 model’s dqkv (T = 45, several tiles)', async () => {
+    const shape = { N: 2, T: 45, H: 2, D: 16 };
+    const { qkv, ref, dout } = inputs(shape, 17);
+    const fwd = await forward(qkv, shape);
+    const got = await backward(qkv, fwd.probs, dout, shape);
+    expectAllClose(got, attentionBackwardReference(qkv, ref.probs, dout, shape), GRAD_TOL, 'dqkv');
+  });
+
+  // Every entry point decodes its head with the same head() / grid() pair, so the forward covers the fold.
+  it('folds more than 65535 heads into dispatch z', async () => {
+    // 1 thread per workgroup keeps 65539 workgroups affordable on a CPU emulator.
+    const shape = { N: 65539, T: 2, H: 1, D: 2 };
+    const tiles = { WX: 1, WY: 1, TM: 1, TN: 1, KC: 2 };
+    const { qkv, ref } = inputs(shape, 21);
+    const got = await forward(qkv, shape, tiles);
+    expectAllClose(got.probs, ref.probs, PROBS_TOL, 'probs');
+    expectAllClose(got.out, ref.out, OUT_TOL, 'out');
+  });
+});
