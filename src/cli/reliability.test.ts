@@ -41,7 +41,7 @@ async function command(argv: string[], createGpu?: () => Promise<Gpu>) {
   const err: string[] = [];
   const code = await trainCommand(
     'sweep',
-    ['--out', at('results.json'), ...argv],
+    argv.includes('--out') ? argv : ['--out', at('results.json'), ...argv],
     { write: (s: string) => out.push(s) },
     { write: (s: string) => err.push(s) },
     { createGpu },
