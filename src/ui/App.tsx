@@ -1,11 +1,13 @@
 // LoRA Lab's page: settings on the left (model → dataset → sweep), results on the right (controls and
 // progress, loss panels side by side, robustness + runs, samples, exports). See use-lab.ts for the glue.
+import { useEffect } from 'react';
 import { AddRun } from './components/AddRun';
 import { ControlsBar } from './components/ControlsBar';
 import { DatasetPanel } from './components/DatasetPanel';
 import { Exports } from './components/Exports';
 import { Header } from './components/Header';
 import { History } from './components/History';
+import { Interrupted } from './components/Interrupted';
 import { LossPanels } from './components/LossPanels';
 import { ModelPicker } from './components/ModelPicker';
 import { NoWebGpu } from './components/NoWebGpu';
@@ -39,6 +41,12 @@ function phaseText(s: SweepState): string {
 export function App() {
   const lab = useLab();
   const { settings, sweep, gpu } = lab;
+  // The tab's title follows a training sweep, so a background tab shows its progress.
+  const title =
+    lab.active && sweep.totalSteps > 0 ? `Step ${sweep.step}/${sweep.totalSteps} · LoRA Lab` : 'LoRA Lab';
+  useEffect(() => {
+    document.title = title;
+  }, [title]);
   const locked = lab.active;
   const noGpu = gpu.kind === 'missing';
   const firstPrompt = (() => {
@@ -113,6 +121,14 @@ export function App() {
         </aside>
         <div className="results" aria-label="Results">
           {noGpu && <NoWebGpu reason={gpu.reason} />}
+          {lab.interrupted && !lab.active && (
+            <Interrupted
+              checkpoint={lab.interrupted}
+              disabled={gpu.kind !== 'ready'}
+              onResume={lab.resume}
+              onDiscard={lab.discardInterrupted}
+            />
+          )}
           <ControlsBar
             step={sweep.step}
             totalSteps={sweep.totalSteps}
@@ -121,6 +137,10 @@ export function App() {
             tokensPerSec={sweep.tokensPerSec}
             phaseText={phaseText(sweep)}
             notice={sweep.notice}
+            checkpointStep={sweep.checkpointStep}
+            finishedSeconds={
+              sweep.phase === 'finished' ? (sweep.results?.timings.totalSeconds ?? sweep.lastSeconds) : null
+            }
             firstLossMs={
               sweep.firstLossAtMs !== null && sweep.startedAtMs !== null
                 ? sweep.firstLossAtMs - sweep.startedAtMs

@@ -77,15 +77,21 @@ export class EngineClient {
       }
     }
     this.queue.push(msg);
+    // A hidden tab's timers are throttled (down to once a minute): deliver at once there, so results
+    // and checkpoints still reach IndexedDB in time; a visible tab gets one batch per 50 ms.
+    if (typeof document !== 'undefined' && document.hidden) {
+      this.flush();
+      return;
+    }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      // A timer, not requestAnimationFrame: a background tab keeps receiving (and storing) results.
       setTimeout(() => this.flush(), 50);
     }
   }
 
   private flush(): void {
     this.flushScheduled = false;
+    if (this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
     for (const l of this.listeners) l(batch);

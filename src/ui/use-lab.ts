@@ -4,12 +4,12 @@ import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'r
 import { runId, type RunSpec } from '../train/config';
 import type { AdapterRef, BuiltinModel, FromEngine } from '../train/messages';
 import { resultsToCsv } from '../train/results';
+import { readCheckpoint } from '../train/page-checkpoint';
 import type { OptimizerKind } from '../optim/optimizer';
 import { formatLr } from './charts/formatLr';
 import { downloadBytes, downloadText } from './download';
-import type { EngineClient } from './engine-client';
 import { datasetReducer, EMPTY_DATASET } from './state/dataset';
-import * as history from './state/history';
+import * as historyDb from './state/history';
 import {
   fromQuery,
   OPTIMIZER_LABELS,
@@ -32,23 +32,40 @@ export function useLab() {
   const [dataset, dispatchDataset] = useReducer(datasetReducer, EMPTY_DATASET);
   const [sweep, dispatchSweep] = useReducer(sweepReducer, IDLE_SWEEP);
   const [hidden, setHidden] = useState<ReadonlySet<string>>(new Set());
-  const [historyItems, setHistoryItems] = useState<history.SweepSummary[]>([]);
+  const [historyItems, setHistoryItems] = useState<historyDb.SweepSummary[]>([]);
   const [historyError, setHistoryError] = useState<string | null>(null);
-  const [startError, setStartError] = useState<string | null>(null);
   const startedWith = useRef<Settings | null>(null);
   const savedIds = useRef(new Set<string>());
   const file = useRef<{ name: string; bytes: ArrayBuffer } | null>(null);
   const [fileVersion, setFileVersion] = useState(0);
 
+  const [interrupted, setInterrupted] = useState<historyDb.StoredCheckpoint | null>(null);
+  const [pendingResume, setPendingResume] = useState<historyDb.StoredCheckpoint | null>(null);
+
   const onMessages = useCallback((messages: FromEngine[]) => {
     dispatchSweep({ type: 'engine', messages, nowMs: performance.now() });
+    for (const m of messages) {
+      const settingsNow = startedWith.current;
+      if (m.type !== 'checkpoint' || !settingsNow) continue;
+      // The latest checkpoint of the training sweep: a reload (or a crash) can resume from it.
+      historyDb
+        .saveCheckpoint({
+          sweepId: m.sweepId,
+          step: m.step,
+          totalSteps: settingsNow.steps,
+          savedAt: Date.now(),
+          settings: settingsNow,
+          bytes: m.bytes,
+        })
+        .catch((e) => setHistoryError(historyDb.storageErrorText(e)));
+    }
   }, []);
   const { client, gpu, selfTest, runSelfTest } = useEngine(onMessages);
 
   // Configuration → URL (replaceState: settings edits do not flood the back button).
   useEffect(() => {
     const q = toQuery(settings);
-    if (location.search.slice(1) !== q) history_replace(`?${q}${location.hash}`);
+    if (location.search.slice(1) !== q) replaceUrl(`?${q}${location.hash}`);
   }, [settings]);
 
   // Parse the chosen dataset in the Worker whenever the choice or its options change.
@@ -78,26 +95,32 @@ export function useLab() {
   }, [client, gpu.kind, parseKey]);
 
   const refreshHistory = useCallback(() => {
-    history
+    historyDb
       .listSweeps()
       .then(setHistoryItems)
       .catch((e) => setHistoryError(`Could not read History: ${errorText(e)}`));
   }, []);
   useEffect(refreshHistory, [refreshHistory]);
+  useEffect(() => {
+    historyDb
+      .loadCheckpoint()
+      .then((c) => setInterrupted(c ?? null))
+      .catch(() => setInterrupted(null));
+  }, []);
 
   // A finished or stopped sweep trained here is kept in IndexedDB (once).
   useEffect(() => {
     if (sweep.phase !== 'finished' || sweep.fromHistory || !sweep.results || !sweep.sweepId) return;
     if (savedIds.current.has(sweep.sweepId)) return;
     savedIds.current.add(sweep.sweepId);
-    const summary = history.summarize(
+    const summary = historyDb.summarize(
       sweep.sweepId,
       startedWith.current ?? settings,
       sweep.results,
       sweep.stopped,
       Date.now(),
     );
-    history
+    historyDb
       .saveSweep(summary, {
         id: sweep.sweepId,
         results: sweep.results,
@@ -107,8 +130,9 @@ export function useLab() {
       .then(() => {
         setHistoryError(null);
         refreshHistory();
+        return historyDb.clearCheckpoint();
       })
-      .catch((e) => setHistoryError(history.storageErrorText(e)));
+      .catch((e) => setHistoryError(historyDb.storageErrorText(e)));
   }, [sweep, settings, refreshHistory]);
 
   const errors = useMemo(() => validateSettings(settings), [settings]);
@@ -129,7 +153,6 @@ export function useLab() {
     const sweepId = `sweep-${Date.now().toString(36)}`;
     startedWith.current = settings;
     setHidden(new Set());
-    setStartError(null);
     dispatchSweep({
       type: 'starting',
       sweepId,
@@ -137,8 +160,57 @@ export function useLab() {
       totalSteps: config.steps,
       nowMs: performance.now(),
     });
-    client.send({ type: 'start', sweepId, model: settings.model, sweep: config });
+    setInterrupted(null);
+    void historyDb.clearCheckpoint().catch(() => undefined);
+    client.send({
+      type: 'start',
+      sweepId,
+      model: settings.model,
+      sweep: config,
+      checkpointEvery: historyDb.checkpointEvery(config.steps),
+    });
   };
+
+  // Resume: the stored settings come back first (so their dataset is parsed), then the checkpoint goes
+  // to the engine, which waits for that parse and checks the dataset against the checkpoint's.
+  const resume = () => {
+    if (!interrupted || active) return;
+    dispatchSettings({ type: 'replace', settings: { ...interrupted.settings, chart: settings.chart } });
+    setPendingResume(interrupted);
+  };
+  const discardInterrupted = () => {
+    setInterrupted(null);
+    void historyDb.clearCheckpoint().catch(() => undefined);
+  };
+  useEffect(() => {
+    if (!pendingResume || !client || gpu.kind !== 'ready') return;
+    setPendingResume(null);
+    setInterrupted(null);
+    const c = pendingResume;
+    startedWith.current = c.settings;
+    setHidden(new Set());
+    let results = null;
+    try {
+      results = readCheckpoint(c.bytes).results ?? null;
+    } catch {
+      results = null; // the engine refuses it with a readable message
+    }
+    const nowMs = performance.now();
+    dispatchSweep({
+      type: 'resuming',
+      sweepId: c.sweepId,
+      results,
+      totalSteps: c.totalSteps,
+      step: c.step,
+      nowMs,
+    });
+    client.send({
+      type: 'resume',
+      sweepId: c.sweepId,
+      checkpoint: c.bytes.slice(),
+      checkpointEvery: historyDb.checkpointEvery(c.totalSteps),
+    });
+  }, [pendingResume, client, gpu.kind]);
   const stop = () => {
     dispatchSweep({ type: 'stopping' });
     client?.send({ type: 'stop' });
@@ -200,7 +272,7 @@ export function useLab() {
 
   const openHistory = async (id: string) => {
     try {
-      const [stored, summary] = [await history.loadSweep(id), historyItems.find((h) => h.id === id)];
+      const [stored, summary] = [await historyDb.loadSweep(id), historyItems.find((h) => h.id === id)];
       if (!stored) throw new Error('that sweep is no longer stored');
       if (summary)
         dispatchSettings({ type: 'replace', settings: { ...summary.settings, chart: settings.chart } });
@@ -219,7 +291,7 @@ export function useLab() {
   };
   const deleteHistory = async (id: string) => {
     try {
-      await history.deleteSweep(id);
+      await historyDb.deleteSweep(id);
       refreshHistory();
     } catch (e) {
       setHistoryError(`Could not delete that sweep: ${errorText(e)}`);
@@ -256,13 +328,14 @@ export function useLab() {
     dataset,
     sweep,
     gpu,
-    client: client as EngineClient | null,
     selfTest,
     runSelfTest,
     active,
     reason,
-    startError,
     start,
+    interrupted,
+    resume,
+    discardInterrupted,
     stop,
     stopRun,
     addRun,
@@ -287,6 +360,6 @@ export function useLab() {
   };
 }
 
-function history_replace(url: string) {
+function replaceUrl(url: string) {
   window.history.replaceState(window.history.state, '', url);
 }

@@ -11,6 +11,10 @@ export interface ControlsBarProps {
   tokensPerSec: number;
   phaseText: string;
   notice: string | null;
+  /** Step of the last checkpoint kept in this browser (0: none). */
+  checkpointStep: number;
+  /** Wall-clock seconds of a finished sweep (shown instead of the ETA), or null while it trains. */
+  finishedSeconds: number | null;
   /** Milliseconds from "Start sweep" to the first loss point (exposed for measurement), or null. */
   firstLossMs: number | null;
   chart: ChartOptions;
@@ -41,8 +45,11 @@ export function ControlsBar(p: ControlsBarProps) {
           <div className="progress-fill" style={{ width: `${pct}%` }} />
         </div>
         <span className="rates" aria-label="Speed">
-          {formatRate(p.stepsPerSec, 'steps/s')} · {formatRate(p.tokensPerSec, 'tok/s')} · ETA{' '}
-          {p.progress.etaSeconds !== null ? formatDuration(p.progress.etaSeconds) : '—'}
+          {formatRate(p.stepsPerSec, 'steps/s')} · {formatRate(p.tokensPerSec, 'tok/s')}
+          {p.finishedSeconds !== null
+            ? ` · took ${formatDuration(p.finishedSeconds)}`
+            : ` · ETA ${p.progress.etaSeconds !== null ? formatDuration(p.progress.etaSeconds) : '—'}`}
+          {p.finishedSeconds === null && p.checkpointStep > 0 && ` · saved at step ${p.checkpointStep}`}
         </span>
         <span className="phase" role="status" aria-label="Sweep status">
           {p.phaseText}
@@ -67,7 +74,7 @@ export function ControlsBar(p: ControlsBarProps) {
           <output>{p.chart.smoothing.toFixed(2)}</output>
         </label>
         <Segmented
-          label="y"
+          label="y axis"
           value={p.chart.yScale}
           options={[
             ['log', 'log'],
@@ -76,7 +83,7 @@ export function ControlsBar(p: ControlsBarProps) {
           onChange={(yScale) => p.onChart({ yScale })}
         />
         <Segmented
-          label="x"
+          label="x axis"
           value={p.chart.xAxis}
           options={[
             ['step', 'step'],
@@ -116,21 +123,23 @@ function Segmented<T extends string>({
   options: [T, string][];
   onChange: (v: T) => void;
 }) {
+  // Native radios: arrow keys move between the options, as a screen reader expects.
   return (
-    <div className="segmented" role="radiogroup" aria-label={`${label} axis`}>
-      <span className="seg-label">{label}:</span>
+    <fieldset className="segmented">
+      <legend className="seg-label">{label}:</legend>
       {options.map(([v, text]) => (
-        <button
-          key={v}
-          type="button"
-          role="radio"
-          aria-checked={v === value}
-          className={v === value ? 'on' : ''}
-          onClick={() => onChange(v)}
-        >
+        <label key={v} className={v === value ? 'on' : ''}>
+          <input
+            type="radio"
+            name={`seg-${label}`}
+            value={v}
+            checked={v === value}
+            onChange={() => onChange(v)}
+            className="sr-only"
+          />
           {text}
-        </button>
+        </label>
       ))}
-    </div>
+    </fieldset>
   );
 }

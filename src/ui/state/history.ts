@@ -25,9 +25,21 @@ export interface StoredSweep {
   stopped: boolean;
 }
 
+/** The latest checkpoint of the sweep training in this browser (one slot): a reload can resume it. */
+export interface StoredCheckpoint {
+  slot: 'current';
+  sweepId: string;
+  step: number;
+  totalSteps: number;
+  savedAt: number;
+  settings: Settings;
+  bytes: Uint8Array;
+}
+
 interface HistoryDb extends DBSchema {
   summaries: { key: string; value: SweepSummary; indexes: { savedAt: number } };
   payloads: { key: string; value: StoredSweep };
+  checkpoints: { key: string; value: StoredCheckpoint };
 }
 
 const DB_NAME = 'lora-lab';
@@ -35,10 +47,13 @@ const DB_NAME = 'lora-lab';
 let dbPromise: Promise<IDBPDatabase<HistoryDb>> | null = null;
 
 function db(): Promise<IDBPDatabase<HistoryDb>> {
-  dbPromise ??= openDB<HistoryDb>(DB_NAME, 1, {
-    upgrade(d) {
-      d.createObjectStore('summaries', { keyPath: 'id' }).createIndex('savedAt', 'savedAt');
-      d.createObjectStore('payloads', { keyPath: 'id' });
+  dbPromise ??= openDB<HistoryDb>(DB_NAME, 2, {
+    upgrade(d, oldVersion) {
+      if (oldVersion < 1) {
+        d.createObjectStore('summaries', { keyPath: 'id' }).createIndex('savedAt', 'savedAt');
+        d.createObjectStore('payloads', { keyPath: 'id' });
+      }
+      if (oldVersion < 2) d.createObjectStore('checkpoints', { keyPath: 'slot' });
     },
   });
   return dbPromise;
@@ -108,4 +123,21 @@ export async function deleteSweep(id: string): Promise<void> {
   const d = await db();
   const tx = d.transaction(['summaries', 'payloads'], 'readwrite');
   await Promise.all([tx.objectStore('summaries').delete(id), tx.objectStore('payloads').delete(id), tx.done]);
+}
+
+export async function saveCheckpoint(c: Omit<StoredCheckpoint, 'slot'>): Promise<void> {
+  await (await db()).put('checkpoints', { ...c, slot: 'current' });
+}
+
+export async function loadCheckpoint(): Promise<StoredCheckpoint | undefined> {
+  return (await db()).get('checkpoints', 'current');
+}
+
+export async function clearCheckpoint(): Promise<void> {
+  await (await db()).delete('checkpoints', 'current');
+}
+
+/** Checkpoint interval for a sweep of `steps` steps: about 20 per sweep, none for short sweeps. */
+export function checkpointEvery(steps: number): number {
+  return steps >= 20 ? Math.max(5, Math.round(steps / 20)) : 0;
 }

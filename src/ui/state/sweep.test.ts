@@ -102,6 +102,16 @@ describe('sweep state', () => {
     expect(s.runs[ids[0]].losses).toEqual([3, 2.95]);
   });
 
+  it('ends the sweep on its own error only; a refused add-run is a notice', () => {
+    const s = start();
+    const refused = engine(s, { type: 'error', message: "a run 'adamw@0.01' is already in this sweep" });
+    expect(refused.phase).toBe('running');
+    expect(refused.notice).toMatch(/already in this sweep/);
+    const failed = engine(s, { type: 'error', sweepId: 's1', message: 'too little data' });
+    expect(failed.phase).toBe('error');
+    expect(failed.error).toBe('too little data');
+  });
+
   it('ignores messages of another sweep', () => {
     const s = start();
     const other = { ...metrics([1], [[1, 1, 1, 1]]), sweepId: 'old' };

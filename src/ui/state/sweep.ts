@@ -87,6 +87,15 @@ export type SweepAction =
   | { type: 'engine'; messages: FromEngine[]; nowMs: number }
   | { type: 'stopping' }
   | { type: 'reopen'; sweepId: string; results: SweepResults; adapters: AdapterData[]; stopped: boolean }
+  /** Resuming a checkpoint: the curves up to its step come from the results it carries. */
+  | {
+      type: 'resuming';
+      sweepId: string;
+      results: SweepResults | null;
+      totalSteps: number;
+      step: number;
+      nowMs: number;
+    }
   | { type: 'reset' };
 
 function newRun(spec: RunSpec, startStep: number): RunView {
@@ -229,6 +238,8 @@ function foldOne(s: SweepState, m: FromEngine, nowMs: number): SweepState {
     case 'error':
       if (m.requestId !== undefined) return s;
       if (s.phase === 'idle' || s.phase === 'finished') return s;
+      // Only an error of this sweep ends it; others (a refused "Add run") leave it training.
+      if (m.sweepId === undefined) return { ...s, notice: m.message };
       return { ...s, phase: 'error', error: m.message };
     default:
       return s;
@@ -291,13 +302,7 @@ function finish(s: SweepState, results: SweepResults, adapters: AdapterData[], s
   return { ...s, phase: 'finished', runs, order, results, adapters, stopped };
 }
 
-/** A stored sweep, rebuilt from its results (losses per step; seconds from the mean step time). */
-function reopen(
-  sweepId: string,
-  results: SweepResults,
-  adapters: AdapterData[],
-  stopped: boolean,
-): SweepState {
+function runsFromResults(results: SweepResults): Record<string, RunView> {
   const perStep = results.timings.secondsPerStep;
   const runs: Record<string, RunView> = {};
   for (const r of results.runs) {
@@ -309,8 +314,41 @@ function reopen(
       run.seconds.push((i + 1) * perStep);
     });
     run.validation = r.validation.map((v) => ({ ...v, seconds: v.step * perStep }));
+    run.choleskyFallbacks = r.choleskyFallbacks;
+    if (r.divergedAtStep !== null) run.status = { kind: 'diverged', step: r.divergedAtStep };
+    else if (r.stoppedAtStep !== null) run.status = { kind: 'stopped', step: r.stoppedAtStep };
+    else run.status = { kind: 'running' };
     runs[r.id] = run;
   }
+  return runs;
+}
+
+function resuming(a: Extract<SweepAction, { type: 'resuming' }>): SweepState {
+  const runs = a.results ? runsFromResults(a.results) : {};
+  return {
+    ...IDLE_SWEEP,
+    phase: 'starting',
+    sweepId: a.sweepId,
+    runs,
+    order: Object.keys(runs),
+    totalSteps: a.totalSteps,
+    step: a.step,
+    lastSeconds: a.results?.timings.totalSeconds ?? 0,
+    startedAtMs: a.nowMs,
+    checkpointStep: a.step,
+    notice: `Resumed from the checkpoint of step ${a.step}.`,
+  };
+}
+
+/** A stored sweep, rebuilt from its results (losses per step; seconds from the mean step time). */
+function reopen(
+  sweepId: string,
+  results: SweepResults,
+  adapters: AdapterData[],
+  stopped: boolean,
+): SweepState {
+  const perStep = results.timings.secondsPerStep;
+  const runs = runsFromResults(results);
   const base: SweepState = {
     ...IDLE_SWEEP,
     sweepId,
@@ -344,71 +382,11 @@ export function sweepReducer(s: SweepState, a: SweepAction): SweepState {
       return s.phase === 'running' || s.phase === 'starting' ? { ...s, phase: 'stopping' } : s;
     case 'reopen':
       return reopen(a.sweepId, a.results, a.adapters, a.stopped);
+    case 'resuming':
+      return resuming(a);
     case 'reset':
       return IDLE_SWEEP;
   }
 }
 
-// ---- derived views --------------------------------------------------------------------------------
-
-export const isActive = (s: SweepState) =>
-  s.phase === 'starting' || s.phase === 'running' || s.phase === 'stopping';
-
-export function statusText(st: RunStatus): string {
-  switch (st.kind) {
-    case 'waiting':
-      return 'waiting';
-    case 'running':
-      return 'running';
-    case 'done':
-      return 'done';
-    case 'diverged':
-      return `diverged at step ${st.step}`;
-    case 'stopped':
-      return st.step !== null ? `stopped at step ${st.step}` : 'stopped';
-  }
-}
-
-export interface Progress {
-  fraction: number;
-  etaSeconds: number | null;
-  secondsPerStep: number | null;
-}
-
-export function progressOf(s: SweepState): Progress {
-  const fraction = s.totalSteps > 0 ? Math.min(1, s.step / s.totalSteps) : 0;
-  const remaining = Math.max(0, s.totalSteps - s.step);
-  return {
-    fraction: s.phase === 'finished' ? 1 : fraction,
-    etaSeconds: s.stepsPerSec > 0 && s.phase !== 'finished' ? remaining / s.stepsPerSec : null,
-    secondsPerStep: s.stepsPerSec > 0 ? 1 / s.stepsPerSec : null,
-  };
-}
-
-export interface RunRow {
-  id: string;
-  optimizer: OptimizerKind;
-  lr: number;
-  trainLoss: number | null;
-  valLoss: number | null;
-  bestValLoss: number | null;
-  status: RunStatus;
-  choleskyFallbacks: number;
-}
-
-export function runRows(s: SweepState): RunRow[] {
-  return s.order.map((id) => {
-    const r = s.runs[id];
-    const val = r.validation;
-    return {
-      id,
-      optimizer: r.optimizer,
-      lr: r.lr,
-      trainLoss: r.losses.length ? r.losses[r.losses.length - 1] : null,
-      valLoss: val.length ? val[val.length - 1].loss : null,
-      bestValLoss: val.length ? Math.min(...val.map((v) => v.loss)) : null,
-      status: r.status,
-      choleskyFallbacks: r.choleskyFallbacks,
-    };
-  });
-}
+export * from './sweep-views';

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { bleuFromStats, corpusBleu, tokenize13a } from './bleu';
+
+describe('tokenize13a', () => {
+  it('splits punctuation as mteval-v13a does, keeping numbers and apostrophes whole', () => {
+    expect(tokenize13a('Hello, world.')).toBe('Hello , world .');
+    expect(tokenize13a('It costs £20-25, or 3.5 (cheap)!')).toBe('It costs £20 - 25 , or 3.5 ( cheap ) !');
+    expect(tokenize13a("it's 1,000 well-known")).toBe("it's 1,000 well-known");
+    expect(tokenize13a('a &amp; b &lt;c&gt;')).toBe('a & b < c >');
+    expect(tokenize13a('  many   spaces \n')).toBe('many spaces');
+  });
+});
+
+describe('corpusBleu', () => {
+  it("matches sacrebleu's README example (48.53, BP 0.943, 17/18)", () => {
+    const refs = [
+      ['The dog bit the man.', 'It was not unexpected.', 'The man bit him first.'],
+      ['The dog had bit the man.', 'No one was surprised.', 'The man had bitten the dog.'],
+    ];
+    const sys = ['The dog bit the man.', "It wasn't surprising.", 'The man had just bitten him.'];
+    const b = corpusBleu(sys, refs);
+    expect(b.score).toBeCloseTo(48.530827009929865, 9);
+    expect([b.sysLen, b.refLen]).toEqual([17, 18]);
+    expect(b.precisions.map((p) => Math.round(p * 10) / 10)).toEqual([82.4, 50, 45.5, 37.5]);
+  });
+
+  it('is 100 for identical text; no overlap still scores the exp-smoothed floor', () => {
+    expect(corpusBleu(['a b c d e'], [['a b c d e']]).score).toBeCloseTo(100, 12);
+    // Every order unmatched: 100/(2·4), 100/(4·3), 100/(8·2), 100/(16·1).
+    const floor = Math.exp((Math.log(12.5) + Math.log(100 / 12) + Math.log(6.25) + Math.log(6.25)) / 4);
+    expect(corpusBleu(['x y z w'], [['a b c d']]).score).toBeCloseTo(floor, 12);
+    expect(corpusBleu([''], [['a b c d']]).score).toBe(0);
+  });
+
+  it("smooths zero counts with sacrebleu's exp method", () => {
+    // 3-gram and 4-gram matches are 0: precisions 100·c/t, then 100/(2·t3), 100/(4·t4).
+    const b = bleuFromStats([4, 2, 0, 0], [5, 4, 3, 2], 5, 5);
+    const want = Math.exp((Math.log(80) + Math.log(50) + Math.log(100 / 6) + Math.log(100 / 8)) / 4);
+    expect(b.score).toBeCloseTo(want, 12);
+    expect(b.bp).toBe(1);
+  });
+
+  it('applies the brevity penalty against the closest reference length (ties: the shorter)', () => {
+    const b = corpusBleu(['a b c'], [['a b c d'], ['a b']]);
+    expect(b.refLen).toBe(2);
+    expect(bleuFromStats([1, 1, 1, 1], [1, 1, 1, 1], 2, 4).bp).toBeCloseTo(Math.exp(1 - 2), 12);
+  });
+});
