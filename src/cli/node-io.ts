@@ -111,9 +111,20 @@ export function writeFileMkdir(path: string, data: string | Uint8Array): void {
   writeFileSync(path, data);
 }
 
-/** `--save-adapter x.safetensors` writes it and adapter_config.json beside; a folder gets PEFT's two files. */
-export function adapterPaths(target: string): { weights: string; config: string } {
+/**
+ * `--save-adapter x.safetensors` writes it, adapter_config.json and x.README.md beside; a folder gets
+ * PEFT's two files and README.md.
+ */
+export function adapterPaths(target: string): { weights: string; config: string; readme: string } {
   if (target.toLowerCase().endsWith('.safetensors'))
-    return { weights: target, config: join(dirname(target), 'adapter_config.json') };
-  return { weights: join(target, 'adapter_model.safetensors'), config: join(target, 'adapter_config.json') };
+    return {
+      weights: target,
+      config: join(dirname(target), 'adapter_config.json'),
+      readme: target.replace(/\.safetensors$/i, '.README.md'),
+    };
+  return {
+    weights: join(target, 'adapter_model.safetensors'),
+    config: join(target, 'adapter_config.json'),
+    readme: join(target, 'README.md'),
+  };
 }

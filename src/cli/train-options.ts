@@ -2,7 +2,15 @@
 // any work starts. Every default lives in TRAIN_DEFAULTS; the help text is printed from the same table.
 import { parseTargets } from '../model/lora-layout';
 import { LORAPLUS_DEFAULT_RATIO, OPTIMIZERS, type OptimizerKind } from '../optim/optimizer';
-import { DEFAULT_SWEEP, gridRuns, validateSweep, type GridAxes, type SweepConfig } from '../train/config';
+import type { LabGptConfig } from '../model/config';
+import {
+  checkRank,
+  DEFAULT_SWEEP,
+  gridRuns,
+  validateSweep,
+  type GridAxes,
+  type SweepConfig,
+} from '../train/config';
 import {
   choice,
   isNonNegInt,
@@ -25,6 +33,7 @@ export const TRAIN_DEFAULTS = {
   optimizers: ['adamw', 'riemannian-adamw'] as OptimizerKind[],
   lrs: [1e-4, 1e-3, 1e-2],
   out: 'results.json',
+  checkpointEvery: 50,
 };
 
 export type TrainCommandKind = 'train' | 'sweep';
@@ -47,6 +56,12 @@ export interface TrainOptions {
   given: { rank: boolean; targets: boolean; alpha: boolean };
   /** Sweep only: print the grid's size and memory, then stop. */
   gridSizeOnly: boolean;
+  /** --checkpoint: the file the sweep's checkpoint is written to. */
+  checkpointPath: string | undefined;
+  /** Steps between checkpoints (in memory always; to checkpointPath when given). */
+  checkpointEvery: number;
+  /** --resume: the checkpoint file to continue from. */
+  resumePath: string | undefined;
 }
 
 const D = TRAIN_DEFAULTS;
@@ -143,7 +158,27 @@ export const COMMON_FLAGS: FlagSpec[] = [
     value: '<file.safetensors>',
     help: 'start from these LoRA weights (PEFT layout) instead of the seeded init; without adapter_config.json beside it, --alpha gives lora_alpha',
   },
-  { name: 'save-adapter', value: '<dir-or-file>', help: 'write the trained adapter(s) in PEFT layout' },
+  {
+    name: 'save-adapter',
+    value: '<dir-or-file>',
+    help: "write the trained adapter(s) in PEFT layout; the run's status (done, diverged/stopped at step N) goes in the metadata and a README",
+  },
+  {
+    name: 'checkpoint',
+    value: '<file>',
+    help: 'keep the sweep resumable: write its checkpoint to this file (atomically) every --checkpoint-every steps',
+  },
+  {
+    name: 'checkpoint-every',
+    value: '<n>',
+    help: 'steps between checkpoints (kept in memory even without --checkpoint, to recover from a lost GPU)',
+    default: String(D.checkpointEvery),
+  },
+  {
+    name: 'resume',
+    value: '<file>',
+    help: 'continue from a --checkpoint file; give the same flags as the run that wrote it',
+  },
   {
     name: 'log',
     value: '<file.jsonl>',
@@ -312,6 +347,9 @@ export function parseTrainOptions(kind: TrainCommandKind, argv: readonly string[
     config,
     given: { rank: f.has('rank'), targets: f.has('targets'), alpha: f.has('alpha') },
     gridSizeOnly: f.has('grid-size-only'),
+    checkpointPath: str(f, 'checkpoint'),
+    checkpointEvery: num(f, 'checkpoint-every', D.checkpointEvery, isPosInt, 'a positive integer'),
+    resumePath: str(f, 'resume'),
   };
 }
 
@@ -319,4 +357,13 @@ export function parseTrainOptions(kind: TrainCommandKind, argv: readonly string[
 export function checkSeq(config: SweepConfig, nPositions: number): void {
   if (config.seq > nPositions)
     throw new UsageError(`--seq ${config.seq} exceeds the model's n_positions ${nPositions}`);
+}
+
+/** The rank against the adapted layers' widths (once the model, and an --init-adapter's rank, are known). */
+export function checkRankFits(config: SweepConfig, cfg: LabGptConfig): void {
+  try {
+    checkRank(config.lora, cfg);
+  } catch (e) {
+    throw new UsageError(`--rank: ${(e as Error).message}`);
+  }
 }

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GpuInfo } from '../gpu/device';
 import type { StepReport } from '../train/sweep';
+import type { SweepResults } from '../train/results';
 import { formatDuration, TrainReporter } from './train-reporter';
 
 const info = (isSoftware: boolean): GpuInfo => ({
@@ -65,6 +66,31 @@ describe('TrainReporter', () => {
     expect(err).toHaveLength(1); // once
     expect(out).toEqual([]);
     expect(r.logText()).toBe('{"step":1,"loss":5.5}\n{"step":2,"loss":5.4}\n');
+  });
+
+  it('a resumed sweep times its steps from the checkpoint; a rewind forgets the steps to redo', () => {
+    const now = { t: 0 };
+    const { r, err } = reporter(now);
+    r.start(100);
+    now.t += 20_000;
+    r.onEvent({ type: 'report', report: report([101, 102], 5) });
+    expect(err).toEqual(['first 2 steps: 10 s per step; ETA 16 min for 200 steps\n']);
+    r.rewind(101);
+    expect(r.logText()).toBe('{"step":101,"loss":5}\n');
+    const { r: r2, out } = reporter(now);
+    r2.onEvent({ type: 'diverged', runId: 'adamw@0.001', step: 3 });
+    r2.onEvent({ type: 'diverged', runId: 'adamw@0.001', step: 3 }); // again, after a recovery
+    expect(out).toEqual(['run adamw@0.001 diverged at step 3\n']);
+  });
+
+  it('the summary shows Cholesky fall-backs of a run that had them', () => {
+    const { r, out } = reporter({ t: 0 });
+    const run = { id: 'adamw@0.001', losses: [5.5], validation: [], divergedAtStep: null };
+    const res = { steps: 1, timings: { totalSeconds: 1, tokensPerSec: 1 } };
+    r.summary({ ...res, runs: [{ ...run, choleskyFallbacks: 3 }] } as unknown as SweepResults, 'gpu');
+    expect(out[0]).toBe('adamw@0.001: final loss 5.5000, 3 Cholesky fall-backs\n');
+    r.summary({ ...res, runs: [{ ...run, choleskyFallbacks: 0 }] } as unknown as SweepResults, 'gpu');
+    expect(out[2]).toBe('adamw@0.001: final loss 5.5000\n');
   });
 
   it('formats durations', () => {

@@ -46,10 +46,13 @@ export function progressLine(
 }
 
 export class TrainReporter {
-  private readonly logLines: string[] = [];
+  private logLines: { step: number; line: string }[] = [];
   private readonly now: () => number;
   private readonly single: boolean;
   private started = 0;
+  private fromStep = 0;
+  /** Runs already said to have diverged: a sweep redone from a checkpoint reports them again. */
+  private readonly diverged = new Set<string>();
   private secondsPerStep: number | undefined;
 
   constructor(private readonly o: ReporterOptions) {
@@ -67,14 +70,21 @@ export class TrainReporter {
       );
   }
 
-  /** Call right before the first step is submitted: step times are measured from here. */
-  start(): void {
+  /** Call right before the first step is submitted (of a resumed sweep: the step after `fromStep`). */
+  start(fromStep = 0): void {
     this.started = this.now();
+    this.fromStep = fromStep;
+  }
+
+  /** A sweep going back to a checkpoint: forget the log lines after its step (they will be redone). */
+  rewind(step: number): void {
+    this.logLines = this.logLines.filter((l) => l.step <= step);
   }
 
   private log(fields: Record<string, string | number>, run: number): void {
     const { step, ...rest } = fields;
-    this.logLines.push(JSON.stringify(this.single ? fields : { step, run: this.o.runIds[run], ...rest }));
+    const line = JSON.stringify(this.single ? fields : { step, run: this.o.runIds[run], ...rest });
+    this.logLines.push({ step: Number(step), line });
   }
 
   onEvent(e: SweepEvent): void {
@@ -84,15 +94,16 @@ export class TrainReporter {
       r.steps.forEach((step, i) => r.losses[i].forEach((loss, run) => this.log({ step, loss }, run)));
       const step = r.steps[r.steps.length - 1];
       if (step === undefined) return;
+      const done = step - this.fromStep;
       if (this.secondsPerStep === undefined) {
-        this.secondsPerStep = (this.now() - this.started) / 1000 / step;
+        this.secondsPerStep = (this.now() - this.started) / 1000 / done;
         const eta = this.secondsPerStep * (totalSteps - step);
         err.write(
-          `${step === 1 ? 'first step' : `first ${step} steps`}: ${formatDuration(this.secondsPerStep)} per step; ` +
+          `${done === 1 ? 'first step' : `first ${done} steps`}: ${formatDuration(this.secondsPerStep)} per step; ` +
             `ETA ${formatDuration(eta)} for ${totalSteps} steps\n`,
         );
       } else {
-        this.secondsPerStep = (this.now() - this.started) / 1000 / step;
+        this.secondsPerStep = (this.now() - this.started) / 1000 / done;
       }
       if (tty)
         err.write(
@@ -112,6 +123,8 @@ export class TrainReporter {
           `step ${e.step}: validation ${e.losses.map((l, r) => `${runIds[r]}=${l.toFixed(4)}`).join(' ')}\n`,
         );
     } else if (e.type === 'diverged') {
+      if (this.diverged.has(e.runId)) return;
+      this.diverged.add(e.runId);
       if (tty) err.write('\n');
       out.write(`run ${e.runId} diverged at step ${e.step}\n`);
     } else if (e.type === 'done') {
@@ -121,7 +134,7 @@ export class TrainReporter {
 
   /** The --log file's content: one JSON object per run per step, plus validation lines. */
   logText(): string {
-    return this.logLines.join('\n') + '\n';
+    return this.logLines.map((l) => l.line).join('\n') + '\n';
   }
 
   /** Final loss (and validation) per run, then the totals and the adapter. */
@@ -130,7 +143,7 @@ export class TrainReporter {
       const last = [...run.losses].reverse().find((l) => l !== null && Number.isFinite(l));
       const val = run.validation[run.validation.length - 1];
       this.o.out.write(
-        `${run.id}: final loss ${last?.toFixed(4) ?? 'n/a'}${val ? `, validation ${val.loss.toFixed(4)}` : ''}${run.divergedAtStep ? `, diverged at step ${run.divergedAtStep}` : ''}\n`,
+        `${run.id}: final loss ${last?.toFixed(4) ?? 'n/a'}${val ? `, validation ${val.loss.toFixed(4)}` : ''}${run.divergedAtStep ? `, diverged at step ${run.divergedAtStep}` : ''}${run.choleskyFallbacks > 0 ? `, ${run.choleskyFallbacks} Cholesky fall-backs` : ''}\n`,
       );
     }
     this.o.out.write(

@@ -1,22 +1,35 @@
 // `lora-lab train` (one run) and `lora-lab sweep` (a grid of runs, in lockstep): flags are parsed into
-// one TrainOptions first (train-options.ts), then the sweep runs, reported by a TrainReporter.
+// one TrainOptions first (train-options.ts), then the sweep runs, reported by a TrainReporter. The sweep
+// keeps a checkpoint every --checkpoint-every steps (in memory, and in the --checkpoint file): a lost GPU
+// device is replaced by a new one and training goes on from it; --resume continues from the file.
+import { readFileSync, renameSync } from 'node:fs';
 import { dirname, join, basename, extname } from 'node:path';
 import { Gpu } from '../gpu/context';
+import { GpuError } from '../gpu/errors';
+import { adapterReadme, countNonFinite, labelAdapter, runStatus } from '../io/adapter-card';
 import type { LabGptConfig } from '../model/config';
 import { totalmem } from 'node:os';
 import { batchShortfall } from '../data/batches';
 import type { BaseModel } from '../io/load';
 import { batchSource, type BatchSource } from '../train/batch';
 import type { SweepConfig } from '../train/config';
+import type { TokenizedDataset } from '../data/dataset';
+import { labelCheckpoint, readCheckpointLabel, type CheckpointLabel } from '../train/page-checkpoint';
 import { formatBytes, planSweep, type SweepPlan } from '../train/memory';
 import { SweepEngine, type InitialAdapter } from '../train/sweep';
 import { SweepDriver } from '../train/driver';
 import { collectResults } from '../train/collect';
-import { resultsToCsv } from '../train/results';
+import { joinResults, resultsToCsv, type SweepResults } from '../train/results';
 import { exportAdapter } from '../io/peft';
 import { UsageError } from './args';
 import { adapterPaths, loadAdapterFile, loadDatasetFile, loadModelFile, writeFileMkdir } from './node-io';
-import { checkSeq, parseTrainOptions, type TrainCommandKind, type TrainOptions } from './train-options';
+import {
+  checkRankFits,
+  checkSeq,
+  parseTrainOptions,
+  type TrainCommandKind,
+  type TrainOptions,
+} from './train-options';
 import { TrainReporter, type Writer } from './train-reporter';
 
 export { SWEEP_FLAGS, TRAIN_FLAGS } from './train-options';
@@ -41,20 +54,31 @@ function initialAdapter(o: TrainOptions, cfg: LabGptConfig): InitialAdapter | un
   return { A: imported.A, B: imported.B };
 }
 
+/** What the command needs from outside: tests give a Gpu that runs out of memory or loses its device. */
+export interface TrainDeps {
+  createGpu?: () => Promise<Gpu>;
+  now?: () => number;
+  /** Stops the sweep at the next step boundary, as Ctrl-C (SIGINT) does. */
+  signal?: AbortSignal;
+}
+
 export async function trainCommand(
   kind: TrainCommandKind,
   argv: string[],
   out: Writer = process.stdout,
   err: Writer & { isTTY?: boolean } = process.stderr,
+  deps: TrainDeps = {},
 ): Promise<number> {
   const o = parseTrainOptions(kind, argv);
   if (o === 'help') return -1;
   const { config } = o;
+  const createGpu = deps.createGpu ?? (() => Gpu.create());
   const model = loadModelFile(o.modelPath);
   checkSeq(config, model.cfg.n_positions);
   if (o.gridSizeOnly) {
     initialAdapter(o, model.cfg); // its rank and targets size the grid
-    return withGpu(async (gpu) => {
+    checkRankFits(config, model.cfg);
+    return withGpu(createGpu, async (gpu) => {
       const plan = checkedPlan(gpu, model, config);
       out.write(`${gridSizeLine(plan)}\n`);
       return 0;
@@ -63,6 +87,8 @@ export async function trainCommand(
   const ds = loadDatasetFile(o.dataPath, { skipBadLines: o.skipBadLines });
   for (const w of ds.warnings) err.write(`warning: ${w}\n`);
   const init = initialAdapter(o, model.cfg);
+  checkRankFits(config, model.cfg);
+  const resume = o.resumePath ? readResume(o.resumePath, config, checkpointLabel(model, ds)) : undefined;
   let source;
   try {
     source = batchSource(ds, config);
@@ -71,15 +97,21 @@ export async function trainCommand(
   }
   const short = batchShortfall(ds.name, source.trainTokens, config.batch, config.seq);
   if (short) err.write(`warning: ${short}\n`);
-  return withGpu(async (gpu) => {
-    checkedPlan(gpu, model, config);
-    await run(o, gpu, model, ds.name, source, init, out, err);
-    return 0;
-  });
+  // Ctrl-C: stop at the next step, then write results, adapters ("stopped at step N") and a checkpoint.
+  const interrupt = new AbortController();
+  deps.signal?.addEventListener('abort', () => interrupt.abort());
+  const onSigint = () => interrupt.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    await run(o, { createGpu, now: deps.now }, interrupt.signal, model, ds, source, init, resume, out, err);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  return 0;
 }
 
-async function withGpu(work: (gpu: Gpu) => Promise<number>): Promise<number> {
-  const gpu = await Gpu.create();
+async function withGpu(createGpu: () => Promise<Gpu>, work: (gpu: Gpu) => Promise<number>): Promise<number> {
+  const gpu = await createGpu();
   try {
     return await work(gpu);
   } finally {
@@ -104,59 +136,274 @@ export function gridSizeLine(p: SweepPlan): string {
   return `${p.runs} runs, ${formatBytes(p.bytes)} of GPU memory (${p.bytes} bytes${largest})`;
 }
 
+/** A GPU allocation or submission that ran out of memory (Dawn throws RangeError for a mapped buffer). */
+function isOutOfMemory(e: unknown): boolean {
+  return (e instanceof GpuError && e.kind === 'out-of-memory') || e instanceof RangeError;
+}
+
+function outOfMemory(plan: SweepPlan): UsageError {
+  return new UsageError(
+    `the sweep needs ${formatBytes(plan.bytes)} of GPU memory and the device ran out: lower --batch, --seq, the number of runs, or --rank`,
+  );
+}
+
+/** Build the engine inside an out-of-memory error scope: an allocation the device refuses is a clear message. */
+async function buildEngine(gpu: Gpu, plan: SweepPlan, build: () => SweepEngine): Promise<SweepEngine> {
+  gpu.device.pushErrorScope('out-of-memory');
+  let engine: SweepEngine | undefined;
+  let thrown: unknown;
+  try {
+    engine = build();
+  } catch (e) {
+    thrown = e;
+  }
+  const scoped = await gpu.device.popErrorScope();
+  if (scoped || isOutOfMemory(thrown)) {
+    engine?.destroy();
+    throw outOfMemory(plan);
+  }
+  if (!engine) throw thrown;
+  return engine;
+}
+
+/** A checkpoint to continue from: its bytes (labelled), and the sweep's clock and results at its step. */
+interface Resumable {
+  step: number;
+  bytes: Uint8Array;
+  seconds: number;
+  results: SweepResults | undefined;
+}
+
+function checkpointLabel(model: BaseModel, ds: TokenizedDataset): CheckpointLabel {
+  return { model: model.name, dataset: { name: ds.name, tokens: ds.tokens.length } };
+}
+
+/** The first field where two configs differ ('lora.r: 4 vs 8'), or undefined. */
+function configDifference(a: SweepConfig, b: SweepConfig): string | undefined {
+  const show = (v: unknown) => JSON.stringify(v);
+  for (const key of Object.keys({ ...a, ...b }) as (keyof SweepConfig)[]) {
+    const x = a[key];
+    const y = b[key];
+    if (key === 'runs') {
+      const ids = (rs: SweepConfig['runs']) => rs.map((r) => r.id).join(',');
+      if (show(x) !== show(y)) return `runs ${ids(a.runs)} (this command: ${ids(b.runs)})`;
+    } else if (typeof x === 'object' && x !== null && typeof y === 'object' && y !== null) {
+      for (const k of Object.keys({ ...x, ...y }))
+        if (show((x as Record<string, unknown>)[k]) !== show((y as Record<string, unknown>)[k]))
+          return `${key}.${k} ${show((x as Record<string, unknown>)[k])} (this command: ${show((y as Record<string, unknown>)[k])})`;
+    } else if (show(x) !== show(y)) return `${key} ${show(x)} (this command: ${show(y)})`;
+  }
+  return undefined;
+}
+
+/** The --resume file, checked against this command's model, dataset and settings (a mismatch: exit 2). */
+function readResume(path: string, config: SweepConfig, here: CheckpointLabel): Resumable {
+  let bytes: Uint8Array;
+  let label;
+  try {
+    bytes = new Uint8Array(readFileSync(path));
+    label = readCheckpointLabel(bytes);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`--resume ${path}: ${code === 'ENOENT' ? 'not found' : (e as Error).message}`);
+  }
+  const bad = (why: string) => new UsageError(`--resume ${path}: ${why}`);
+  if (label.model !== here.model)
+    throw bad(`the checkpoint is of model '${label.model}', not '${here.model}'`);
+  if (label.dataset.name !== here.dataset.name || label.dataset.tokens !== here.dataset.tokens)
+    throw bad(
+      `the checkpoint trained on '${label.dataset.name}' (${label.dataset.tokens} tokens), not '${here.dataset.name}' (${here.dataset.tokens} tokens)`,
+    );
+  const diff = configDifference(label.config, config);
+  if (diff) throw bad(`the checkpoint was trained with ${diff}; give the flags of the run that wrote it`);
+  return { step: label.step, bytes, seconds: label.seconds ?? 0, results: label.results };
+}
+
+/** Write to a temporary file beside `path`, then rename: a crash mid-write never leaves half a checkpoint. */
+function writeAtomically(path: string, data: Uint8Array): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileMkdir(tmp, data);
+  renameSync(tmp, path);
+}
+
+/** A lost device is replaced this many times in one command; then the command fails. */
+const MAX_RECOVERIES = 3;
+
 async function run(
   o: TrainOptions,
-  gpu: Gpu,
+  deps: Required<Pick<TrainDeps, 'createGpu'>> & Pick<TrainDeps, 'now'>,
+  signal: AbortSignal,
   model: BaseModel,
-  datasetName: string,
+  ds: TokenizedDataset,
   source: BatchSource,
   init: InitialAdapter | undefined,
+  resume: Resumable | undefined,
   out: Writer,
   err: Writer & { isTTY?: boolean },
 ): Promise<void> {
-  const { kind, config } = o;
+  const { config } = o;
+  const now = deps.now ?? (() => performance.now());
   const report = new TrainReporter({
     out,
     err,
     tty: err.isTTY === true,
     runIds: config.runs.map((r) => r.id),
     totalSteps: config.steps,
+    now,
   });
-  report.device(gpu.info);
-  const engine = new SweepEngine(gpu, model.cfg, model.weights, config, source, init);
-  const driver = new SweepDriver(engine, (e) => report.onEvent(e));
-  const results = collectResults(
-    engine,
-    driver,
-    { name: model.name, cfg: model.cfg },
-    { name: datasetName, trainTokens: source.trainTokens, valTokens: source.valTokens },
-  );
-  report.start();
-  await driver.run();
-  const res = results.finish();
+  const label = checkpointLabel(model, ds);
+  const every = o.checkpointEvery;
+  let gpu = await deps.createGpu();
+  let from = resume;
+  let lastCheckpoint = resume;
+  let recoveries = 0;
+  let lostAtStep: number | undefined;
+  try {
+    const plan = checkedPlan(gpu, model, config);
+    report.device(gpu.info);
+    for (;;) {
+      let engine: SweepEngine | undefined;
+      try {
+        const start = from;
+        const g = gpu;
+        engine = await buildEngine(g, plan, () =>
+          start
+            ? SweepEngine.restore(g, model.cfg, model.weights, start.bytes, source)
+            : new SweepEngine(g, model.cfg, model.weights, config, source, init),
+        );
+        if (lostAtStep !== undefined)
+          err.write(
+            `resumed from step ${start?.step ?? 0}; ${lostAtStep - (start?.step ?? 0)} steps redone\n`,
+          );
+        else if (start) err.write(`resumed from ${o.resumePath} at step ${start.step}\n`);
+        const e = engine;
+        const driver = new SweepDriver(e, (ev) => report.onEvent(ev));
+        const collector = collectResults(
+          e,
+          driver,
+          { name: model.name, cfg: model.cfg },
+          { name: ds.name, trainTokens: source.trainTokens, valTokens: source.valTokens },
+        );
+        const results = () =>
+          start ? joinResults({ ...start, fromStep: start.step }, collector.finish()) : collector.finish();
+        const t0 = now() - (start?.seconds ?? 0) * 1000;
+        let checkpointing = false;
+        const takeCheckpoint = () => {
+          if (checkpointing || e.step - (lastCheckpoint?.step ?? 0) < every || e.step >= config.steps) return;
+          checkpointing = true;
+          driver
+            .checkpoint()
+            .then(({ step, bytes }) => {
+              const seconds = (now() - t0) / 1000;
+              const res = results();
+              const labelled = labelCheckpoint(bytes, { ...label, seconds, results: res });
+              lastCheckpoint = { step, bytes: labelled, seconds, results: res };
+              if (o.checkpointPath) writeAtomically(o.checkpointPath, labelled);
+            })
+            .catch((x: unknown) => {
+              // A device lost mid-checkpoint fails the loop too; a file that cannot be written does not.
+              if (o.checkpointPath) err.write(`warning: checkpoint not written: ${(x as Error).message}\n`);
+            })
+            .finally(() => (checkpointing = false));
+        };
+        const reportEvent = driver.onEvent;
+        driver.onEvent = (ev) => {
+          reportEvent(ev);
+          if (ev.type === 'report') takeCheckpoint();
+        };
+        report.start(start?.step ?? 0);
+        await driver.run({ reportEvery: every, now, signal });
+        if (e.step < config.steps) {
+          let resumable = '';
+          if (o.checkpointPath && e.step > (lastCheckpoint?.step ?? 0)) {
+            const seconds = (now() - t0) / 1000;
+            const res = results();
+            writeAtomically(
+              o.checkpointPath,
+              labelCheckpoint(await e.checkpoint(), { ...label, seconds, results: res }),
+            );
+          }
+          if (o.checkpointPath) resumable = `; continue with --resume ${o.checkpointPath}`;
+          err.write(`interrupted: stopped at step ${e.step} of ${config.steps}${resumable}\n`);
+        }
+        await finish(o, e, results(), report, model.name, gpu);
+        return;
+      } catch (x) {
+        const lost = x instanceof UsageError ? undefined : await gpu.lostAfterError();
+        if (lost === undefined) throw isOutOfMemory(x) ? outOfMemory(plan) : x;
+        if (recoveries++ >= MAX_RECOVERIES) throw x;
+        lostAtStep = engine?.step ?? lostAtStep ?? 0;
+        err.write(`the GPU device was lost at step ${lostAtStep} (${lost}); acquiring a new one\n`);
+        try {
+          gpu.destroy();
+        } catch {
+          // already gone
+        }
+        gpu = await deps.createGpu();
+        from = lastCheckpoint;
+        report.rewind(from?.step ?? 0);
+      } finally {
+        try {
+          engine?.destroy();
+        } catch {
+          // a lost device's buffers
+        }
+      }
+    }
+  } finally {
+    gpu.destroy();
+  }
+}
 
+/** Summary, results (sweep), and the adapters with their run's status (--save-adapter). */
+async function finish(
+  o: TrainOptions,
+  engine: SweepEngine,
+  res: SweepResults,
+  report: TrainReporter,
+  modelName: string,
+  gpu: Gpu,
+): Promise<void> {
   if (o.logPath) writeFileMkdir(o.logPath, report.logText());
   report.summary(res, gpu.info.description || gpu.info.vendor);
-  if (kind === 'sweep') {
+  if (o.kind === 'sweep') {
     writeFileMkdir(o.outPath, JSON.stringify(res, null, 1) + '\n');
     const csvPath = join(dirname(o.outPath), basename(o.outPath, extname(o.outPath)) + '.csv');
     writeFileMkdir(csvPath, resultsToCsv(res));
     report.note(`wrote ${o.outPath} and ${csvPath}`);
   }
-  if (o.saveAdapter) {
-    const single = engine.R === 1;
-    for (let i = 0; i < engine.R; i++) {
-      const { A, B } = await engine.adapter(i);
-      const { safetensors, config: adapterConfig } = exportAdapter(engine.layout, A, B, model.name);
-      const id = engine.runSpecs[i].id;
-      const target = single
-        ? o.saveAdapter
-        : join(o.saveAdapter.replace(/\.safetensors$/i, ''), id.replace(/[^A-Za-z0-9._-]/g, '_'));
-      const p = adapterPaths(target);
-      writeFileMkdir(p.weights, safetensors);
-      writeFileMkdir(p.config, adapterConfig);
-      report.note(`saved adapter ${id} to ${p.weights}`);
-    }
+  if (!o.saveAdapter) return;
+  const single = engine.R === 1;
+  for (let i = 0; i < engine.R; i++) {
+    const { A, B } = await engine.adapter(i);
+    const { safetensors, config: adapterConfig } = exportAdapter(engine.layout, A, B, modelName);
+    const host = engine.hostRuns()[i];
+    const id = host.spec.id;
+    const status = runStatus(
+      host,
+      res.runs[i]?.divergedAtStep ?? null,
+      engine.step,
+      engine.config.steps,
+      true,
+    );
+    const card = {
+      runId: id,
+      status,
+      baseModel: modelName,
+      optimizer: host.spec.optimizer,
+      lr: host.spec.lr,
+      lora: engine.config.lora,
+      model: engine.cfg,
+      nonFinite: countNonFinite(A, B),
+    };
+    const target = single
+      ? o.saveAdapter
+      : join(o.saveAdapter.replace(/\.safetensors$/i, ''), id.replace(/[^A-Za-z0-9._-]/g, '_'));
+    const p = adapterPaths(target);
+    writeFileMkdir(p.weights, labelAdapter(safetensors, card));
+    writeFileMkdir(p.config, adapterConfig);
+    writeFileMkdir(p.readme, adapterReadme(card));
+    const warning = card.nonFinite ? `; ${card.nonFinite} of its weights are NaN or Inf` : '';
+    report.note(`saved adapter ${id} (${status}${warning}) to ${p.weights}`);
   }
-  engine.destroy();
 }

@@ -277,6 +277,16 @@ export class Gpu {
     return new Float32Array(await this.readBytes(src, n * 4, offset * 4));
   }
 
+  /**
+   * After a failed call: the device's loss reason, or undefined when the device is fine. Waits briefly, as
+   * the lost promise may settle just after the failing call.
+   */
+  async lostAfterError(): Promise<string | undefined> {
+    if (this.lostReason === undefined)
+      await Promise.race([this.device.lost, new Promise((resolve) => setTimeout(resolve, 100))]);
+    return this.lostReason;
+  }
+
   destroy(): void {
     this.device.destroy();
   }

@@ -1,5 +1,6 @@
 // A sweep's configuration: one serialisable object (the CLI's flags and the page's state map onto it).
-import type { LoraTarget } from '../model/lora-layout';
+import type { LabGptConfig } from '../model/config';
+import { targetDims, type LoraTarget } from '../model/lora-layout';
 import {
   DEFAULT_HYPER,
   OPTIMIZERS,
@@ -119,8 +120,26 @@ function validateOverrides(r: RunSpec): void {
     throw bad('LoRA+ ratio must be a positive number', r.loraplusRatio);
 }
 
-/** Checks a config and throws an Error naming the first bad field. */
-export function validateSweep(c: SweepConfig, maxPositions: number): void {
+/**
+ * A rank above an adapted layer's smaller width gains nothing (BA's rank is at most that width) and makes
+ * BᵀB or AAᵀ singular; throws naming the first target too narrow for it.
+ */
+export function checkRank(lora: SweepConfig['lora'], cfg: LabGptConfig): void {
+  for (const target of lora.targets) {
+    const { inDim, outDim } = targetDims(cfg, target);
+    const width = Math.min(inDim, outDim);
+    if (lora.r > width)
+      throw new Error(
+        `rank ${lora.r} is larger than the width of ${target} (${width}: ${inDim} in, ${outDim} out) in this model; use a rank of at most ${width}`,
+      );
+  }
+}
+
+/**
+ * Checks a config and throws an Error naming the first bad field. With the model's config, the rank is
+ * checked against the adapted layers' widths too.
+ */
+export function validateSweep(c: SweepConfig, maxPositions: number, model?: LabGptConfig): void {
   const posInt = (v: number, name: string) => {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer (got ${v})`);
   };
@@ -134,6 +153,7 @@ export function validateSweep(c: SweepConfig, maxPositions: number): void {
     throw new Error(`val-fraction must be in [0, 1) (got ${c.valFraction})`);
   if (!(c.divergenceFactor > 1)) throw new Error(`divergence factor must be > 1 (got ${c.divergenceFactor})`);
   if (!(c.lora.alpha > 0)) throw new Error(`alpha must be > 0 (got ${c.lora.alpha})`);
+  if (model) checkRank(c.lora, model);
   const h = c.hyper;
   if (!(h.beta1 >= 0 && h.beta1 < 1 && h.beta2 >= 0 && h.beta2 < 1))
     throw new Error(`betas must be in [0, 1) (got ${h.beta1}, ${h.beta2})`);

@@ -17,6 +17,8 @@ export interface DriverOptions {
   normsEvery?: number;
   /** Steps the CPU may run ahead of the GPU. */
   maxInFlight?: number;
+  /** Also report at every multiple of this many steps (checkpoints are taken at reports). */
+  reportEvery?: number;
   signal?: AbortSignal;
   now?: () => number;
 }
@@ -100,7 +102,14 @@ export class SweepDriver {
       if (inFlight.length > maxInFlight) await inFlight.shift();
       const t = now();
       // Step 1 is reported at once: its time tells a user on a slow adapter what to expect.
-      if (t - windowStart >= reportEveryMs || e.pendingRows >= 128 || e.step === 1 || e.step === total) {
+      const due = opts.reportEvery !== undefined && opts.reportEvery > 0 && e.step % opts.reportEvery === 0;
+      if (
+        t - windowStart >= reportEveryMs ||
+        e.pendingRows >= 128 ||
+        e.step === 1 ||
+        e.step === total ||
+        due
+      ) {
         await this.flush((now() - windowStart) / 1000, windowSteps);
         windowStart = now();
         windowSteps = 0;

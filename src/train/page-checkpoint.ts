@@ -1,5 +1,6 @@
-// Checkpoints as the page keeps them: the engine's checkpoint bytes (SweepEngine.checkpoint) with what
-// the page needs to resume them added to the safetensors metadata: the model, and which dataset.
+// Checkpoints as the page and the CLI keep them: the engine's checkpoint bytes (SweepEngine.checkpoint)
+// with what is needed to resume them added to the safetensors metadata: the model, which dataset, and
+// the results and clock up to the checkpoint.
 import { readSafetensors, writeSafetensors } from '../io/safetensors';
 import type { SweepConfig } from './config';
 import type { SweepResults } from './results';
@@ -9,8 +10,9 @@ import { BUILTIN_MODELS } from './messages';
 const PAGE_KEY = 'lora-lab.page';
 const ENGINE_KEY = 'lora-lab.checkpoint';
 
-export interface CheckpointInfo {
-  model: BuiltinModel;
+/** What a labelled checkpoint says about itself; `model` is a built-in's name (page) or a model's (CLI). */
+export interface CheckpointLabel<M extends string = string> {
+  model: M;
   /** The dataset the sweep trains on: resuming on another one would silently change its batches. */
   dataset: { name: string; tokens: number };
   /** The sweep's wall-clock seconds and results at the checkpoint, so a resumed sweep's go on from them. */
@@ -18,13 +20,17 @@ export interface CheckpointInfo {
   results?: SweepResults;
 }
 
-export function labelCheckpoint(bytes: Uint8Array, info: CheckpointInfo): Uint8Array {
+export type CheckpointInfo = CheckpointLabel<BuiltinModel>;
+
+export function labelCheckpoint(bytes: Uint8Array, info: CheckpointLabel): Uint8Array {
   const { tensors, metadata } = readSafetensors(bytes);
   return writeSafetensors(tensors, { ...metadata, [PAGE_KEY]: JSON.stringify(info) });
 }
 
-/** The page's label and the sweep's config of checkpoint bytes; throws a readable error for other bytes. */
-export function readCheckpoint(bytes: Uint8Array): CheckpointInfo & { config: SweepConfig; step: number } {
+/** The label and the sweep's config of labelled checkpoint bytes; throws a readable error for other bytes. */
+export function readCheckpointLabel(
+  bytes: Uint8Array,
+): CheckpointLabel & { config: SweepConfig; step: number } {
   let metadata: Record<string, string>;
   try {
     metadata = readSafetensors(bytes).metadata;
@@ -33,9 +39,16 @@ export function readCheckpoint(bytes: Uint8Array): CheckpointInfo & { config: Sw
   }
   const page = metadata[PAGE_KEY];
   const engine = metadata[ENGINE_KEY];
-  if (!page || !engine) throw new Error('not a LoRA Lab checkpoint of the page (metadata missing)');
-  const info = JSON.parse(page) as CheckpointInfo;
+  if (!page || !engine) throw new Error('not a LoRA Lab checkpoint (metadata missing)');
+  const info = JSON.parse(page) as CheckpointLabel;
   const meta = JSON.parse(engine) as { step: number; config: SweepConfig };
-  if (!BUILTIN_MODELS.includes(info.model)) throw new Error(`checkpoint of an unknown model '${info.model}'`);
   return { ...info, config: meta.config, step: meta.step };
+}
+
+/** A checkpoint of the page: labelled, and of one of the built-in models. */
+export function readCheckpoint(bytes: Uint8Array): CheckpointInfo & { config: SweepConfig; step: number } {
+  const info = readCheckpointLabel(bytes);
+  if (!BUILTIN_MODELS.includes(info.model as BuiltinModel))
+    throw new Error(`checkpoint of an unknown model '${info.model}'`);
+  return { ...info, model: info.model as BuiltinModel };
 }

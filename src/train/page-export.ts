@@ -4,7 +4,7 @@ import { generate, createSession } from '../io/generate';
 import { mergedWeights } from '../io/merge';
 import { replaceOnnxWeights } from '../io/onnx';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, exportAdapter } from '../io/peft';
-import { readSafetensors, writeSafetensors } from '../io/safetensors';
+import { adapterReadme, countNonFinite, labelAdapter, type AdapterCard } from '../io/adapter-card';
 import { loraLayout } from '../model/lora-layout';
 import type { LoadedModel } from './page-assets';
 import type { AdapterData } from './messages';
@@ -38,49 +38,22 @@ export function adapterZip(
 ): { fileName: string; bytes: Uint8Array } {
   const layout = loraLayout(model.cfg, adapter.lora);
   const peft = exportAdapter(layout, adapter.A, adapter.B, model.name);
-  const status = adapterStatus(adapter);
-  const { tensors, metadata } = readSafetensors(peft.safetensors);
-  const runMeta: Record<string, string> = {
-    'lora-lab.run': adapter.runId,
-    'lora-lab.status': status,
-    'lora-lab.base_model': model.name,
+  const card: AdapterCard = {
+    runId: adapter.runId,
+    status: adapterStatus(adapter),
+    baseModel: model.name,
+    optimizer: adapter.spec?.optimizer,
+    lr: adapter.spec?.lr,
+    lora: adapter.lora,
+    model: model.cfg,
+    nonFinite: countNonFinite(adapter.A, adapter.B),
   };
-  if (adapter.spec) {
-    runMeta['lora-lab.optimizer'] = adapter.spec.optimizer;
-    runMeta['lora-lab.lr'] = String(adapter.spec.lr);
-  }
-  const safetensors = writeSafetensors(tensors, { ...metadata, ...runMeta });
-  const readme = adapterReadme(model, adapter, status);
   const bytes = zipSync({
-    [ADAPTER_WEIGHTS_FILE]: safetensors,
+    [ADAPTER_WEIGHTS_FILE]: labelAdapter(peft.safetensors, card),
     [ADAPTER_CONFIG_FILE]: strToU8(peft.config),
-    'README.md': strToU8(readme),
+    'README.md': strToU8(adapterReadme(card)),
   });
   return { fileName: `${safeFileName(adapter.runId)}-adapter.zip`, bytes };
-}
-
-function adapterReadme(model: LoadedModel, adapter: AdapterData, status: string): string {
-  const spec = adapter.spec ? ` (${adapter.spec.optimizer}, learning rate ${adapter.spec.lr})` : '';
-  const partial =
-    status === 'done'
-      ? ''
-      : '\nThe run did not finish its schedule; the weights are those it had when it ended.\n';
-  return `# LoRA adapter: ${adapter.runId}
-
-Trained in LoRA Lab on the base model \`${model.name}\`${spec}.
-
-Status: **${status}**
-${partial}
-- LoRA rank r = ${adapter.lora.r}, alpha = ${adapter.lora.alpha}, targets: ${adapter.lora.targets.join(', ')}
-- Base model: GPT-2 architecture, byte-level vocabulary (256), ${model.cfg.n_layer} layer(s), n_embd ${model.cfg.n_embd}
-
-Load it with PEFT on a \`GPT2LMHeadModel\` of the same config:
-
-\`\`\`python
-from peft import PeftModel
-model = PeftModel.from_pretrained(base_model, "path/to/this/folder")
-\`\`\`
-`;
 }
 
 /** The base ONNX with W0 + s·(BA)ᵀ written into the adapted weights (a fresh copy; the base is kept). */

@@ -212,6 +212,22 @@ describe('PageSession: sweeps', () => {
     expect(Number.isNaN(last.losses.at(-1)![1]) || d.step === 5).toBe(true);
     expect(Number.isFinite(last.losses.at(-1)![0])).toBe(true);
     expect(of('done')[0].adapters[1].status).toBe(`diverged at step ${d.step}`);
+
+    // The other run is bit-identical to a sweep without the diverging one: same losses, same adapter.
+    const alone = session();
+    await alone.send(tinyFile());
+    await alone.send({
+      type: 'start',
+      sweepId: 'sw2b',
+      model: 'lab-gpt-tiny',
+      sweep: sweep([runs[0]], { steps: 5 }),
+    });
+    await alone.s.idle();
+    const lossesOf = (ms: (typeof last)[], run: number) => ms.flatMap((m) => m.losses.map((row) => row[run]));
+    expect(lossesOf(of('metrics'), 0)).toEqual(lossesOf(alone.of('metrics'), 0));
+    expect(lossesOf(of('metrics'), 0)).toHaveLength(5);
+    expect(of('done')[0].adapters[0].A).toEqual(alone.of('done')[0].adapters[0].A);
+    expect(of('done')[0].adapters[0].B).toEqual(alone.of('done')[0].adapters[0].B);
   });
 
   it('addRun and stopRun while training', async () => {

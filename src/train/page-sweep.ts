@@ -2,6 +2,7 @@
 // page's FromEngine messages (started, metrics, validation, diverged, runsChanged, done).
 import type { TokenizedDataset } from '../data/dataset';
 import type { Gpu } from '../gpu/context';
+import { runStatus } from '../io/adapter-card';
 import { OPTIMIZERS } from '../optim/optimizer';
 import { batchSource, type BatchSource } from './batch';
 import { collectResults } from './collect';
@@ -13,22 +14,11 @@ import type { SweepResults } from './results';
 import type { StepReport } from './sweep';
 import { labelCheckpoint, readCheckpoint } from './page-checkpoint';
 import { SweepEngine } from './sweep';
+import { joinResults } from './results';
+
+export { joinResults } from './results';
 
 export type Post = (msg: FromEngine, transfer?: Transferable[]) => void;
-
-/** How a run ended (or where it is), as exports and the page word it. */
-function runStatus(
-  run: { stoppedAtStep: number | null },
-  divergedAtStep: number | null,
-  step: number,
-  total: number,
-  finished: boolean,
-): string {
-  if (divergedAtStep !== null) return `diverged at step ${divergedAtStep}`;
-  if (run.stoppedAtStep !== null) return `stopped at step ${run.stoppedAtStep}`;
-  if (!finished) return `training, at step ${step}`;
-  return step >= total ? 'done' : `stopped at step ${step}`;
-}
 
 /**
  * How a sweep's life ended: 'done' (posted, with every run's final adapter), 'failed' (an 'error' was
@@ -101,7 +91,7 @@ export class PageSweep {
     post: Post,
     options: PageSweepOptions = {},
   ): PageSweep {
-    validateSweep(config, model.cfg.n_positions);
+    validateSweep(config, model.cfg.n_positions, model.cfg);
     const source = batchSource(dataset, config);
     const engine = new SweepEngine(gpu, model.cfg, model.weights, config, source);
     return new PageSweep(sweepId, model, dataset, engine, source, post, options);
@@ -222,7 +212,7 @@ export class PageSweep {
       this.post({ type: 'done', sweepId, stopped, results: results(), adapters });
       return { kind: 'done', adapters };
     } catch (err) {
-      const lost = await lostReason(engine.gpu);
+      const lost = await engine.gpu.lostAfterError();
       if (lost !== undefined && this.lastCheckpoint) {
         return {
           kind: 'lost',
@@ -331,43 +321,4 @@ export class PageSweep {
       divergedAtStep: rep.divergedAtStep,
     };
   }
-}
-
-/** The device's loss reason, waiting briefly: the lost promise may settle just after the failing call. */
-async function lostReason(gpu: Gpu): Promise<string | undefined> {
-  if (gpu.lostReason === undefined)
-    await Promise.race([gpu.device.lost, new Promise((resolve) => setTimeout(resolve, 100))]);
-  return gpu.lostReason;
-}
-
-/**
- * A resumed sweep's results: the runs' losses and validations up to the checkpoint's step from the
- * results before it (when known), the rest from the resumed sweep; timings over the whole sweep.
- */
-export function joinResults(
-  before: { fromStep: number; seconds: number; results?: SweepResults },
-  after: SweepResults,
-): SweepResults {
-  const { fromStep } = before;
-  const old = new Map(before.results?.runs.map((r) => [r.id, r]));
-  const runs = after.runs.map((r) => {
-    const b = old.get(r.id);
-    if (!b) return r;
-    const losses = r.losses.map((l, i) => (i < fromStep ? (b.losses[i] ?? null) : l));
-    const validation = [
-      ...b.validation.filter((v) => v.step <= fromStep),
-      ...r.validation.filter((v) => v.step > fromStep),
-    ];
-    return { ...r, losses, validation };
-  });
-  // after.timings divide the whole sweep's tokens by the resumed part's seconds only.
-  const t = after.timings;
-  const totalSeconds = before.seconds + t.totalSeconds;
-  const tokens = t.tokensPerSec * t.totalSeconds;
-  const timings = {
-    totalSeconds,
-    secondsPerStep: after.steps > 0 ? totalSeconds / after.steps : 0,
-    tokensPerSec: totalSeconds > 0 ? tokens / totalSeconds : 0,
-  };
-  return { ...after, runs, timings };
 }

@@ -64,3 +64,35 @@ export function resultsToCsv(r: SweepResults): string {
   }
   return lines.join('\n') + '\n';
 }
+
+/**
+ * A resumed sweep's results: the runs' losses and validations up to the checkpoint's step from the
+ * results before it (when known), the rest from the resumed sweep; timings over the whole sweep.
+ */
+export function joinResults(
+  before: { fromStep: number; seconds: number; results?: SweepResults },
+  after: SweepResults,
+): SweepResults {
+  const { fromStep } = before;
+  const old = new Map(before.results?.runs.map((r) => [r.id, r]));
+  const runs = after.runs.map((r) => {
+    const b = old.get(r.id);
+    if (!b) return r;
+    const losses = r.losses.map((l, i) => (i < fromStep ? (b.losses[i] ?? null) : l));
+    const validation = [
+      ...b.validation.filter((v) => v.step <= fromStep),
+      ...r.validation.filter((v) => v.step > fromStep),
+    ];
+    return { ...r, losses, validation };
+  });
+  // after.timings divide the whole sweep's tokens by the resumed part's seconds only.
+  const t = after.timings;
+  const totalSeconds = before.seconds + t.totalSeconds;
+  const tokens = t.tokensPerSec * t.totalSeconds;
+  const timings = {
+    totalSeconds,
+    secondsPerStep: after.steps > 0 ? totalSeconds / after.steps : 0,
+    tokensPerSec: totalSeconds > 0 ? tokens / totalSeconds : 0,
+  };
+  return { ...after, runs, timings };
+}
