@@ -365,6 +365,52 @@ def bleu_cells():
     return {o: (f"{statistics.fmean(v):.2f} ± {statistics.stdev(v):.2f}" if len(v) > 1 else f"{v[0]:.2f}") for o, v in per.items()}
 
 
+def bleu_table():
+    """Per-seed BLEU of the c_attn best runs (data/bleu.json, tools/report/decode_bleu_cpu.py)."""
+    path = os.path.join(DATA, "bleu.json")
+    if not os.path.exists(path):
+        return "not measured.\n"
+    d = json.load(open(path))
+    b = d["systems"]
+    per = defaultdict(dict)
+    for name, s in b.items():
+        if name.startswith("cattn/"):
+            per[s["optimizer"]][s["seed"]] = s
+    seeds = sorted({k for v in per.values() for k in v})
+    out = [f"{d['decoder']}; {d['decoding'].replace(chr(92) + 'n', '`' + chr(92) + 'n`')}; {d['prompts']} validation prompts ({d['promptsFitContext']} of them leave room for their whole reference). "
+           f"Corpus BLEU by src/eval/bleu.ts (sacrebleu 13a defaults). Setting: {d['setting']}.\n"]
+    v = d.get("verification")
+    if v:
+        lv = [x for x in v.values() if "fullMaxAbsDiff" in x]
+        worst = max(max(x["fullMaxAbsDiff"], x["cachedMaxAbsDiff"]) for x in lv)
+        out.append(f"Decoder against onnxruntime-web logits (base + {len(lv) - 1} merged adapters, {lv[0]['positions']} positions each, with and without the KV cache): "
+                   f"max \\|difference\\| {worst:.1e} (logits up to ~{max(x['logitScale'] for x in lv):.0f}), "
+                   f"argmax mismatches {sum(x['argmaxMismatches'] for x in lv)} of {sum(x['positions'] for x in lv)}.\n")
+        bs = {k[len("batch-vs-single "):]: x for k, x in v.items() if k.startswith("batch-vs-single")}
+        if bs:
+            out.append("Batched decoding against one prompt at a time: identical for " + ", ".join(f"{x['identical']} of the first {x['prompts']} prompts ({k})" for k, x in bs.items()) + ".\n")
+    rr = [s for s in b.values() if "rerunFinalVal" in s]
+    if rr:
+        same = sum(1 for s in rr if s["rerunFinalVal"] == s["finalVal"])
+        out.append(f"The re-trained adapters reproduce their grid runs: final validation loss identical to the grid's for {same} of {len(rr)} runs"
+                   + ("" if same == len(rr) else f" (max \\|difference\\| {max(abs(s['rerunFinalVal'] - s['finalVal']) for s in rr):.1e})") + ".\n")
+    if d.get("sacrebleu"):
+        out.append(f"sacrebleu {d['sacrebleu']} on the same outputs: max \\|difference\\| {d['maxAbsDiff']:.1e}.\n")
+    out += ["| optimizer | best lr (per seed) | " + " | ".join(f"BLEU s{s}" for s in seeds) + " | mean ± sd | BLEU, reference fits context (mean) | rows stopped by cap/context (per seed) | final val loss (per seed) |",
+            "|---|---|" + "---|" * len(seeds) + "---|---|---|---|"]
+    order = ["sgd", "riemannian-sgd", "adamw", "riemannian-adamw", "loraplus-adamw"]  # as the loss tables
+    for opt in [o for o in order if o in per] + sorted(o for o in per if o not in order):
+        r = per[opt]
+        xs = [r[s]["ours"] for s in seeds if s in r]
+        fit = [r[s]["oursFitsContext"] for s in seeds if s in r]
+        ms = f"{statistics.fmean(xs):.2f} ± {statistics.stdev(xs):.2f}" if len(xs) > 1 else f"{xs[0]:.2f}"
+        out.append(f"| `{opt}` | {', '.join(fmt_lr(r[s]['lr']) for s in seeds if s in r)} | " + " | ".join(f"{r[s]['ours']:.2f}" if s in r else "–" for s in seeds)
+                   + f" | {ms} | {statistics.fmean(fit):.2f} | {' / '.join(str(r[s]['hitCapOrContext']) for s in seeds if s in r)} | {' / '.join(format(r[s]['finalVal'], '.3f') for s in seeds if s in r)} |")
+    if "base" in b:
+        out.append(f"\nThe base model (no adapter) scores {b['base']['ours']:.2f} (reference-fits subset {b['base']['oursFitsContext']:.2f}).")
+    return "\n".join(out) + "\n"
+
+
 def timings(meta):
     out = ["| setting | sweep (seed) | runs | wall s | s/step | tokens/s |", "|---|---|---|---|---|---|"]
     for setting, m in meta.items():
@@ -432,6 +478,7 @@ def main():
             + table(s, summaries[s], len(runs[s]), bleu if s == "e2e-cattn" else {})
             + "\n"
         )
+    parts.append("### BLEU of greedy completions at the best learning rate (E2E-style set, c_attn)\n\n" + bleu_table())
     parts.append("### Damping δ × learning rate (E2E-style set, c_attn)\n\n" + damping_table(runs["e2e-cattn"]))
     parts.append("### PEFT cross-check (devils-dictionary.txt, sequential batches, same adapter)\n\n" + peft_table())
     parts.append("### BLEU implementation against sacrebleu\n\n" + bleu_check_table())
