@@ -5,7 +5,6 @@
 import { readFileSync, renameSync } from 'node:fs';
 import { dirname, join, basename, extname } from 'node:path';
 import { Gpu } from '../gpu/context';
-import { GpuError } from '../gpu/errors';
 import { adapterReadme, countNonFinite, labelAdapter, runStatus } from '../io/adapter-card';
 import type { LabGptConfig } from '../model/config';
 import { totalmem } from 'node:os';
@@ -15,7 +14,15 @@ import { batchSource, type BatchSource } from '../train/batch';
 import type { SweepConfig } from '../train/config';
 import type { TokenizedDataset } from '../data/dataset';
 import { labelCheckpoint, readCheckpointLabel, type CheckpointLabel } from '../train/page-checkpoint';
-import { formatBytes, planSweep, type SweepPlan } from '../train/memory';
+import { formatBytes, type SweepPlan } from '../train/memory';
+import {
+  buildEngine as buildInScope,
+  fitPlan,
+  isOutOfMemory,
+  outOfMemory as outOfMemoryError,
+  SweepFitError,
+  type SettingNames,
+} from '../train/fit';
 import { SweepEngine, type InitialAdapter } from '../train/sweep';
 import { SweepDriver } from '../train/driver';
 import { collectResults } from '../train/collect';
@@ -119,16 +126,18 @@ async function withGpu(createGpu: () => Promise<Gpu>, work: (gpu: Gpu) => Promis
   }
 }
 
+/** The CLI names settings by their flags. */
+const FLAG_NAMES: SettingNames = { batch: '--batch', seq: '--seq', rank: '--rank' };
+
 /** The sweep's memory on this device; a grid over its limits is a usage error (exit 2). */
 function checkedPlan(gpu: Gpu, model: BaseModel, config: SweepConfig): SweepPlan {
   // WebGPU does not tell a GPU's memory; a CPU fallback's is the host's.
-  const plan = planSweep(gpu, model.cfg, model.weights, config, gpu.info.isSoftware ? totalmem() : undefined);
-  if (plan.problems.length > 0)
-    throw new UsageError(
-      `the grid of ${plan.runs} runs does not fit this device: ${plan.problems.slice(0, 2).join('; ')}` +
-        `${plan.problems.length > 2 ? ` (and ${plan.problems.length - 2} more)` : ''}; try fewer runs, or a smaller --batch or --seq`,
-    );
-  return plan;
+  const memory = gpu.info.isSoftware ? totalmem() : undefined;
+  try {
+    return fitPlan(gpu, model.cfg, model.weights, config, FLAG_NAMES, memory);
+  } catch (e) {
+    throw e instanceof SweepFitError ? new UsageError(e.message) : e;
+  }
 }
 
 export function gridSizeLine(p: SweepPlan): string {
@@ -136,34 +145,17 @@ export function gridSizeLine(p: SweepPlan): string {
   return `${p.runs} runs, ${formatBytes(p.bytes)} of GPU memory (${p.bytes} bytes${largest})`;
 }
 
-/** A GPU allocation or submission that ran out of memory (Dawn throws RangeError for a mapped buffer). */
-function isOutOfMemory(e: unknown): boolean {
-  return (e instanceof GpuError && e.kind === 'out-of-memory') || e instanceof RangeError;
-}
-
 function outOfMemory(plan: SweepPlan): UsageError {
-  return new UsageError(
-    `the sweep needs ${formatBytes(plan.bytes)} of GPU memory and the device ran out: lower --batch, --seq, the number of runs, or --rank`,
-  );
+  return new UsageError(outOfMemoryError(plan, FLAG_NAMES).message);
 }
 
 /** Build the engine inside an out-of-memory error scope: an allocation the device refuses is a clear message. */
 async function buildEngine(gpu: Gpu, plan: SweepPlan, build: () => SweepEngine): Promise<SweepEngine> {
-  gpu.device.pushErrorScope('out-of-memory');
-  let engine: SweepEngine | undefined;
-  let thrown: unknown;
   try {
-    engine = build();
+    return await buildInScope(gpu, plan, FLAG_NAMES, build);
   } catch (e) {
-    thrown = e;
+    throw e instanceof SweepFitError ? new UsageError(e.message) : e;
   }
-  const scoped = await gpu.device.popErrorScope();
-  if (scoped || isOutOfMemory(thrown)) {
-    engine?.destroy();
-    throw outOfMemory(plan);
-  }
-  if (!engine) throw thrown;
-  return engine;
 }
 
 /** A checkpoint to continue from: its bytes (labelled), and the sweep's clock and results at its step. */

@@ -9,6 +9,8 @@ import { PageSession } from './page-session';
 import { testGpu } from '../test/gpu';
 import { tinyText } from './tiny-sweep';
 import { GpuError } from '../gpu/errors';
+import { Gpu } from '../gpu/context';
+import { acquireDevice } from '../gpu/device';
 import { loraLayout } from '../model/lora-layout';
 import { parseConfig } from '../model/config';
 
@@ -19,12 +21,12 @@ const enc = (s: string) => new TextEncoder().encode(s).buffer as ArrayBuffer;
 type Of<T extends FromEngine['type']> = Extract<FromEngine, { type: T }>;
 
 /** A session whose posted messages are recorded; its clock advances 300 ms a reading, so every step reports. */
-function session() {
+function session(gpu: () => Promise<Gpu> = testGpu) {
   const got: FromEngine[] = [];
   const listeners: ((m: FromEngine) => void)[] = [];
   let t = 0;
   const s = new PageSession({
-    gpu: testGpu,
+    gpu,
     fetchAsset,
     post: (m) => {
       got.push(m);
@@ -290,5 +292,40 @@ describe('PageSession: sweeps', () => {
     expect(of('started')).toEqual([]);
     expect(of('error')).toMatchObject([{ sweepId: 'sw4' }]);
     expect(of('error')[0].message).toMatch(/sequence length 64 needs at least T \+ 2 = 66 tokens/);
+  });
+
+  it('a sweep over the device’s limits is refused before it starts, naming what to lower', async () => {
+    const { s, send, of } = session();
+    await send(tinyFile());
+    await send({
+      type: 'start',
+      sweepId: 'sw6',
+      model: 'lab-gpt-tiny',
+      sweep: sweep(grid, { batch: 400_000 }),
+    });
+    await s.idle();
+    expect(of('started')).toEqual([]);
+    expect(of('error')).toMatchObject([{ sweepId: 'sw6' }]);
+    expect(of('error')[0].message).toMatch(
+      /^the grid of 4 runs does not fit this device: .*; try fewer runs, or a smaller batch size or sequence length$/,
+    );
+  });
+
+  it('a GPU that runs out of memory while the sweep is built gives a message, not a crash', async () => {
+    /** Refuses the adapters' gradient buffer, as a GPU without enough memory left would. */
+    class OutOfMemoryGpu extends Gpu {
+      override buffer(data: ArrayBufferView | number, label = 'buffer'): GPUBuffer {
+        if (label === 'loraDA') throw new GpuError('Out of memory', label, 'out-of-memory');
+        return super.buffer(data, label);
+      }
+    }
+    const { s, send, of } = session(async () => new OutOfMemoryGpu(await acquireDevice()));
+    await send(tinyFile());
+    await send({ type: 'start', sweepId: 'sw7', model: 'lab-gpt-tiny', sweep: sweep(grid) });
+    await s.idle();
+    expect(of('started')).toEqual([]);
+    expect(of('error')[0].message).toMatch(
+      /^the sweep needs [\d.]+ (KiB|MiB) of GPU memory and the device ran out: lower batch size, sequence length, the number of runs, or rank$/,
+    );
   });
 });

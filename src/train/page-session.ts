@@ -156,7 +156,7 @@ export class PageSession {
     // Another 'start' may have arrived while the model loaded: the last one wins.
     await this.stopSweep();
     const options = { checkpointEvery: msg.checkpointEvery, now: this.deps.now };
-    const sweep = PageSweep.start(gpu, msg.sweepId, model, dataset, msg.sweep, this.post, options);
+    const sweep = await PageSweep.start(gpu, msg.sweepId, model, dataset, msg.sweep, this.post, options);
     this.launch(sweep, model, dataset, options);
   }
 

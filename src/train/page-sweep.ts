@@ -15,6 +15,10 @@ import type { StepReport } from './sweep';
 import { labelCheckpoint, readCheckpoint } from './page-checkpoint';
 import { SweepEngine } from './sweep';
 import { joinResults } from './results';
+import { buildEngine, fitPlan, type SettingNames } from './fit';
+
+/** The page names settings by their fields. */
+const FIELD_NAMES: SettingNames = { batch: 'batch size', seq: 'sequence length', rank: 'rank' };
 
 export { joinResults } from './results';
 
@@ -82,7 +86,7 @@ export class PageSweep {
    * Check the settings against the model and data, build the engine and start training. Throws (before
    * anything is posted) on bad settings: a bad field, too little data for one batch.
    */
-  static start(
+  static async start(
     gpu: Gpu,
     sweepId: string,
     model: LoadedModel,
@@ -90,10 +94,17 @@ export class PageSweep {
     config: SweepConfig,
     post: Post,
     options: PageSweepOptions = {},
-  ): PageSweep {
+  ): Promise<PageSweep> {
     validateSweep(config, model.cfg.n_positions, model.cfg);
     const source = batchSource(dataset, config);
-    const engine = new SweepEngine(gpu, model.cfg, model.weights, config, source);
+    // Over the device's limits, or out of memory while allocating: a message naming what to lower.
+    const plan = fitPlan(gpu, model.cfg, model.weights, config, FIELD_NAMES);
+    const engine = await buildEngine(
+      gpu,
+      plan,
+      FIELD_NAMES,
+      () => new SweepEngine(gpu, model.cfg, model.weights, config, source),
+    );
     return new PageSweep(sweepId, model, dataset, engine, source, post, options);
   }
 
