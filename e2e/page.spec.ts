@@ -257,7 +257,7 @@ test('"Skip bad lines" accepts the partly bad file and counts what it skipped', 
   await expect(page.getByRole('alert', { name: 'Dataset error' })).toHaveCount(0);
   await expect(page.getByRole('button', { name: 'Start sweep' })).toBeEnabled();
   // The size limit is stated beside the upload control.
-  await expect(page.getByText(/^Up to \d+ MiB a file\.$/)).toBeVisible();
+  await expect(page.getByText(/^\(up to \d+ MiB\)$/)).toBeVisible();
 });
 
 test('the page talks to no other origin, and its CSP blocks a cross-origin fetch', async () => {

@@ -8,7 +8,7 @@ import { readCheckpoint } from '../train/page-checkpoint';
 import type { OptimizerKind } from '../optim/optimizer';
 import { formatLr } from './charts/formatLr';
 import { downloadBytes, downloadText } from './download';
-import { datasetReducer, EMPTY_DATASET } from './state/dataset';
+import { datasetReducer, EMPTY_DATASET, fileSizeError } from './state/dataset';
 import * as historyDb from './state/history';
 import {
   fromQuery,
@@ -25,7 +25,6 @@ import { heatmaps, lossPanels, robustnessLines, sweepLrs } from './state/chart-d
 import { presetSettings } from './state/preset';
 import { AXIS_SHORT, formatAxisValue, secondValueOf } from './state/second-axis';
 import { REPRODUCE_PAPER } from '../train/presets';
-import { MAX_DATASET_BYTES, MAX_DATASET_SIZE_TEXT } from '../data/dataset';
 import { useEngine } from './use-engine';
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -319,10 +318,8 @@ export function useLab() {
   const chooseFile = async (f: File) => {
     try {
       // Refused before reading: a file over the limit would only be read to be refused by the parser.
-      if (f.size > MAX_DATASET_BYTES)
-        throw new Error(
-          `the file is ${(f.size / 2 ** 20).toFixed(1)} MiB; the limit is ${MAX_DATASET_SIZE_TEXT} (use a part of it)`,
-        );
+      const tooLarge = fileSizeError(f.size);
+      if (tooLarge) throw new Error(tooLarge);
       file.current = { name: f.name, bytes: await f.arrayBuffer() };
       setFileVersion((v) => v + 1);
       dispatchSettings({ type: 'set', patch: { dataset: { kind: 'file', name: f.name } } });

@@ -53,8 +53,8 @@ export function DatasetPanel(p: DatasetPanelProps) {
           />
         </label>
         <span className="hint">
-          or drop a .txt / .jsonl / .csv file here
-          <span className="dataset-limit">Up to {MAX_DATASET_SIZE_TEXT} a file.</span>
+          or drop a .txt / .jsonl / .csv file here{' '}
+          <span className="dataset-limit">(up to {MAX_DATASET_SIZE_TEXT})</span>
         </span>
       </div>
       <div className="field">
