@@ -74,6 +74,7 @@ test('a 2 × 2 × 2 grid (optimizers × learning rates × dampings) fills a heat
 });
 
 test('"Reproduce the paper" fills the settings; scaled to the tiny model it fills every chart', async () => {
+  if (page.url() === 'about:blank') await page.goto('/'); // run on its own (-g)
   await page.getByRole('button', { name: 'Reproduce the paper' }).click();
   await expect(page.getByLabel('Steps', { exact: true })).toHaveValue('300');
   await expect(page.getByLabel('Base model', { exact: true })).toHaveValue('lab-gpt');
@@ -120,4 +121,5 @@ test('"Reproduce the paper" fills the settings; scaled to the tiny model it fill
     'data-cells',
     '10',
   );
+  await page.screenshot({ path: test.info().outputPath('preset.png'), fullPage: true });
 });
