@@ -1,5 +1,6 @@
 import { defineConfig, type Plugin } from 'vitest/config';
 import react from '@vitejs/plugin-react';
+import { readFileSync } from 'node:fs';
 
 /**
  * The built page's Content-Security-Policy, as a <meta> tag. Build only (`apply: 'build'`): the dev
@@ -46,8 +47,29 @@ function contentSecurityPolicy(): Plugin[] {
   ];
 }
 
+/**
+ * The reproduction report (docs/reproduction.md), served by our own origin as plain text at
+ * `reproduction.txt` (a build asset, and the same path from the dev server), so the page's "Reproduce
+ * the paper" preset can link to it offline and under the CSP. Plain text: the browser shows it inline.
+ */
+function reproductionReport(): Plugin {
+  const read = () => readFileSync(new URL('./docs/reproduction.md', import.meta.url), 'utf8');
+  return {
+    name: 'lora-lab-reproduction-report',
+    configureServer(server) {
+      server.middlewares.use('/reproduction.txt', (_req, res) => {
+        res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+        res.end(read());
+      });
+    },
+    generateBundle() {
+      this.emitFile({ type: 'asset', fileName: 'reproduction.txt', source: read() });
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [react(), ...contentSecurityPolicy()],
+  plugins: [react(), ...contentSecurityPolicy(), reproductionReport()],
   worker: { format: 'es' },
   build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
   optimizeDeps: { exclude: ['onnxruntime-web'] },

@@ -45,6 +45,8 @@ export interface DatasetPreview {
   valExamples: number;
   /** Lines skipped as bad (only with skipBadLines). */
   skippedLines: number;
+  /** Added: the parser's warnings (e.g. a summary of the skipped lines), in words for the page. */
+  warnings?: string[];
 }
 
 /** A located error in a user's file: which file, which line (1-based) where known, and why. */

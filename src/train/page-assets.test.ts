@@ -26,6 +26,15 @@ describe('parseForPage', () => {
     const { preview } = parseForPage('t.jsonl', bytes('{"text":"héllo"}\n{"text":"wörld"}\n'), options);
     expect(preview.examples).toEqual([{ text: 'héllo' }, { text: 'wörld' }]);
   });
+
+  it('skipBadLines reaches the parser: the bad line is counted and summarised in the warnings', () => {
+    const jsonl = '{"text":"fine"}\n{"text":"also fine"}\n{"text": oops}\n{"text":"fine"}\n';
+    expect(() => parseForPage('b.jsonl', bytes(jsonl), options)).toThrow(/line 3/);
+    const { preview } = parseForPage('b.jsonl', bytes(jsonl), { ...options, skipBadLines: true });
+    expect(preview.skippedLines).toBe(1);
+    expect(preview.exampleCount).toBe(3);
+    expect(preview.warnings?.length).toBeGreaterThan(0);
+  });
 });
 
 describe('locateError', () => {

@@ -1,13 +1,7 @@
 // The page's assets on the engine side: built-in models (ONNX + config.json) and datasets fetched from
 // our own origin, and dataset parsing with the preview the page shows at once.
 import { DatasetError } from '../data/errors';
-import {
-  decodeBytes,
-  parseDataset,
-  splitDataset,
-  type DatasetFormat,
-  type TokenizedDataset,
-} from '../data/dataset';
+import { decodeBytes, parseDataset, splitDataset, type TokenizedDataset } from '../data/dataset';
 import { loadBaseModel, type BaseModel } from '../io/load';
 import {
   BUILTIN_DATASETS,
@@ -67,14 +61,6 @@ export async function datasetBytes(
   return { name: source.name, bytes: await fetchAsset(`datasets/${source.name}`) };
 }
 
-/** parseDataset with the options argument the hardened parser accepts (older parsers ignore it). */
-type ParseWithOptions = (
-  name: string,
-  content: Uint8Array,
-  format?: DatasetFormat,
-  options?: { skipBadLines?: boolean },
-) => TokenizedDataset & { skippedLines?: number };
-
 export interface ParsedDataset {
   dataset: TokenizedDataset;
   preview: DatasetPreview;
@@ -82,8 +68,7 @@ export interface ParsedDataset {
 
 /** Parse a dataset file and describe it; throws what the parser throws (see locateError). */
 export function parseForPage(name: string, bytes: Uint8Array, options: DatasetOptions): ParsedDataset {
-  const parse = parseDataset as ParseWithOptions;
-  const dataset = parse(name, bytes, undefined, { skipBadLines: options.skipBadLines });
+  const dataset = parseDataset(name, bytes, undefined, { skipBadLines: options.skipBadLines });
   const { train, val } = splitDataset(dataset, options.valFraction);
   const preview: DatasetPreview = {
     name,
@@ -96,7 +81,8 @@ export function parseForPage(name: string, bytes: Uint8Array, options: DatasetOp
     valTokens: val?.tokens.length ?? 0,
     trainExamples: train.examples,
     valExamples: val?.examples ?? 0,
-    skippedLines: dataset.skippedLines ?? 0,
+    skippedLines: dataset.skippedLines,
+    warnings: dataset.warnings,
   };
   return { dataset, preview };
 }

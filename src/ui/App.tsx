@@ -6,6 +6,9 @@ import { ControlsBar } from './components/ControlsBar';
 import { DatasetPanel } from './components/DatasetPanel';
 import { Exports } from './components/Exports';
 import { Header } from './components/Header';
+import { Heatmaps } from './components/Heatmaps';
+import { PaperPreset } from './components/PaperPreset';
+import { REPRODUCE_PAPER } from '../train/presets';
 import { History } from './components/History';
 import { Interrupted } from './components/Interrupted';
 import { LossPanels } from './components/LossPanels';
@@ -110,6 +113,7 @@ export function App() {
               onStop={lab.stop}
             />
           </SettingsForm>
+          <PaperPreset preset={REPRODUCE_PAPER} disabled={locked} onApply={lab.applyPreset} />
           <History
             items={lab.historyItems}
             openId={sweep.fromHistory ? sweep.sweepId : null}
@@ -160,6 +164,12 @@ export function App() {
                   : ''
             }
           />
+          <Heatmaps
+            maps={lab.heatmaps.maps}
+            colorDomain={lab.heatmaps.colorDomain}
+            axis={lab.axis}
+            metric={settings.chart.metric}
+          />
           <div className="below">
             <Robustness
               lines={lab.robustness}
@@ -168,6 +178,7 @@ export function App() {
             />
             <RunsTable
               rows={lab.rows}
+              axis={lab.axis}
               allLrs={lab.lrs}
               hidden={lab.hidden}
               canStop={lab.active}

@@ -8,7 +8,7 @@ import { readCheckpoint } from '../train/page-checkpoint';
 import type { OptimizerKind } from '../optim/optimizer';
 import { formatLr } from './charts/formatLr';
 import { downloadBytes, downloadText } from './download';
-import { datasetReducer, EMPTY_DATASET } from './state/dataset';
+import { datasetReducer, EMPTY_DATASET, fileSizeError } from './state/dataset';
 import * as historyDb from './state/history';
 import {
   fromQuery,
@@ -17,10 +17,14 @@ import {
   toQuery,
   toSweepConfig,
   validateSettings,
+  withDefaults,
   type Settings,
 } from './state/settings';
 import { isActive, IDLE_SWEEP, progressOf, runRows, sweepReducer } from './state/sweep';
-import { lossPanels, robustnessLines, sweepLrs } from './state/chart-data';
+import { heatmaps, lossPanels, robustnessLines, sweepLrs } from './state/chart-data';
+import { presetSettings } from './state/preset';
+import { AXIS_SHORT, formatAxisValue, secondValueOf } from './state/second-axis';
+import { REPRODUCE_PAPER } from '../train/presets';
 import { useEngine } from './use-engine';
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -175,7 +179,10 @@ export function useLab() {
   // to the engine, which waits for that parse and checks the dataset against the checkpoint's.
   const resume = () => {
     if (!interrupted || active) return;
-    dispatchSettings({ type: 'replace', settings: { ...interrupted.settings, chart: settings.chart } });
+    dispatchSettings({
+      type: 'replace',
+      settings: { ...withDefaults(interrupted.settings), chart: settings.chart },
+    });
     setPendingResume(interrupted);
   };
   const discardInterrupted = () => {
@@ -187,7 +194,7 @@ export function useLab() {
     setPendingResume(null);
     setInterrupted(null);
     const c = pendingResume;
-    startedWith.current = c.settings;
+    startedWith.current = withDefaults(c.settings);
     setHidden(new Set());
     let results = null;
     try {
@@ -232,14 +239,21 @@ export function useLab() {
     const adapter = sweep.adapters.find((a) => a.runId === id);
     return adapter ? { kind: 'data', adapter } : { kind: 'run', runId: id };
   };
+  // The second axis of the sweep on screen (the one it started with), else of the settings.
+  const axis =
+    sweep.phase !== 'idle' && startedWith.current ? startedWith.current.secondAxis : settings.secondAxis;
   const finishedRuns = useMemo(
     () =>
       sweep.order
         .map((id) => sweep.runs[id])
         .filter((r) => r.status.kind === 'done' || r.status.kind === 'stopped')
         .filter((r) => !sweep.fromHistory || sweep.adapters.some((a) => a.runId === r.id))
-        .map((r) => ({ id: r.id, label: `${OPTIMIZER_LABELS[r.optimizer]} lr ${formatLr(r.lr)}` })),
-    [sweep.order, sweep.runs, sweep.adapters, sweep.fromHistory],
+        .map((r) => {
+          const v = secondValueOf(r, axis);
+          const second = v !== null && axis !== 'none' ? ` ${AXIS_SHORT[axis]} ${formatAxisValue(v)}` : '';
+          return { id: r.id, label: `${OPTIMIZER_LABELS[r.optimizer]} lr ${formatLr(r.lr)}${second}` };
+        }),
+    [sweep.order, sweep.runs, sweep.adapters, sweep.fromHistory, axis],
   );
 
   const generate = async (from: string, prompt: string) => {
@@ -275,8 +289,11 @@ export function useLab() {
       const [stored, summary] = [await historyDb.loadSweep(id), historyItems.find((h) => h.id === id)];
       if (!stored) throw new Error('that sweep is no longer stored');
       if (summary)
-        dispatchSettings({ type: 'replace', settings: { ...summary.settings, chart: settings.chart } });
-      startedWith.current = summary?.settings ?? null;
+        dispatchSettings({
+          type: 'replace',
+          settings: { ...withDefaults(summary.settings), chart: settings.chart },
+        });
+      startedWith.current = summary ? withDefaults(summary.settings) : null;
       setHidden(new Set());
       dispatchSweep({
         type: 'reopen',
@@ -300,6 +317,9 @@ export function useLab() {
 
   const chooseFile = async (f: File) => {
     try {
+      // Refused before reading: a file over the limit would only be read to be refused by the parser.
+      const tooLarge = fileSizeError(f.size);
+      if (tooLarge) throw new Error(tooLarge);
       file.current = { name: f.name, bytes: await f.arrayBuffer() };
       setFileVersion((v) => v + 1);
       dispatchSettings({ type: 'set', patch: { dataset: { kind: 'file', name: f.name } } });
@@ -309,15 +329,24 @@ export function useLab() {
     }
   };
 
+  const applyPreset = () => {
+    if (active) return;
+    dispatchSettings({ type: 'replace', settings: presetSettings(REPRODUCE_PAPER, settings) });
+  };
+
   const panels = useMemo(
-    () => lossPanels(sweep, settings.chart, hidden, settings.optimizers, settings.steps),
-    [sweep, settings.chart, hidden, settings.optimizers, settings.steps],
+    () => lossPanels(sweep, settings.chart, hidden, settings.optimizers, settings.steps, axis),
+    [sweep, settings.chart, hidden, settings.optimizers, settings.steps, axis],
   );
   const robustness = useMemo(
-    () => robustnessLines(sweep, settings.chart.metric),
-    [sweep, settings.chart.metric],
+    () => robustnessLines(sweep, settings.chart.metric, axis),
+    [sweep, settings.chart.metric, axis],
   );
-  const rows = useMemo(() => runRows(sweep), [sweep]);
+  const maps = useMemo(
+    () => heatmaps(sweep, settings.chart.metric, axis),
+    [sweep, settings.chart.metric, axis],
+  );
+  const rows = useMemo(() => runRows(sweep, axis), [sweep, axis]);
   const lrs = useMemo(() => sweepLrs(sweep), [sweep]);
   const progress = progressOf(sweep);
 
@@ -352,8 +381,11 @@ export function useLab() {
     openHistory,
     deleteHistory,
     chooseFile,
+    applyPreset,
+    axis,
     panels,
     robustness,
+    heatmaps: maps,
     rows,
     lrs,
     progress,

@@ -1,6 +1,7 @@
 // Dataset choice (built-in, file input, drag and drop) and what the engine made of it. Examples are
 // rendered as text by React (never as HTML).
 import { useState } from 'react';
+import { MAX_DATASET_SIZE_TEXT } from '../../data/dataset';
 import { BUILTIN_DATASETS, type BuiltinDataset, type DatasetPreview } from '../../train/messages';
 import { formatBytes, locatedErrorText, type DatasetState } from '../state/dataset';
 import type { Settings } from '../state/settings';
@@ -51,7 +52,10 @@ export function DatasetPanel(p: DatasetPanelProps) {
             }}
           />
         </label>
-        <span className="hint">or drop a .txt / .jsonl / .csv file here</span>
+        <span className="hint">
+          or drop a .txt / .jsonl / .csv file here{' '}
+          <span className="dataset-limit">(up to {MAX_DATASET_SIZE_TEXT})</span>
+        </span>
       </div>
       <div className="field">
         <label htmlFor="builtin-dataset">Built-in dataset</label>
@@ -123,10 +127,21 @@ function Preview({ preview: d }: { preview: DatasetPreview }) {
         {formatBytes(d.fileBytes)} · {d.trainExamples.toLocaleString()} train /{' '}
         {d.valExamples.toLocaleString()} validation · {d.tokens.toLocaleString()} tokens
       </p>
-      {d.skippedLines > 0 && (
-        <p className="notice" role="status">
-          Skipped {d.skippedLines} bad {d.skippedLines === 1 ? 'line' : 'lines'}.
-        </p>
+      {(d.skippedLines > 0 || (d.warnings?.length ?? 0) > 0) && (
+        <div className="notice" role="status" aria-label="Dataset warnings">
+          {d.skippedLines > 0 && (
+            <p>
+              Skipped {d.skippedLines} bad {d.skippedLines === 1 ? 'line' : 'lines'}.
+            </p>
+          )}
+          {d.warnings && d.warnings.length > 0 && (
+            <ul className="dataset-warnings">
+              {d.warnings.map((w, i) => (
+                <li key={i}>{w}</li>
+              ))}
+            </ul>
+          )}
+        </div>
       )}
       <ol className="examples">
         {d.examples.map((ex, i) => (

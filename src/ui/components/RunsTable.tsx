@@ -7,6 +7,7 @@ import { lrColor } from '../charts/colors';
 import { formatLossCell } from '../format';
 import { OPTIMIZER_LABELS } from '../state/settings';
 import { statusText, type RunRow } from '../state/sweep';
+import { AXIS_LABELS, AXIS_SHORT, formatAxisValue, type SecondAxis } from '../state/second-axis';
 
 const SHORT_LABELS: Record<OptimizerKind, string> = {
   adamw: 'AdamW',
@@ -16,9 +17,9 @@ const SHORT_LABELS: Record<OptimizerKind, string> = {
   'loraplus-adamw': 'LoRA+',
 };
 
-type SortKey = 'optimizer' | 'lr' | 'trainLoss' | 'valLoss' | 'status' | 'choleskyFallbacks';
+type SortKey = 'optimizer' | 'lr' | 'second' | 'trainLoss' | 'valLoss' | 'status' | 'choleskyFallbacks';
 
-const COLUMNS: { key: SortKey; label: string; numeric?: boolean }[] = [
+const COLUMNS: { key: SortKey; label: string; title?: string; numeric?: boolean }[] = [
   { key: 'optimizer', label: 'Optimizer' },
   { key: 'lr', label: 'LR', numeric: true },
   { key: 'trainLoss', label: 'Train loss', numeric: true },
@@ -29,6 +30,8 @@ const COLUMNS: { key: SortKey; label: string; numeric?: boolean }[] = [
 
 export interface RunsTableProps {
   rows: RunRow[];
+  /** The sweep's second axis: its values get a column after the learning rate. */
+  axis?: SecondAxis;
   allLrs: number[];
   hidden: ReadonlySet<string>;
   canStop: boolean;
@@ -44,12 +47,31 @@ function sortValue(r: RunRow, key: SortKey): number | string {
       return r.optimizer;
     case 'status':
       return statusText(r.status);
+    case 'second':
+      return r.second ?? -Infinity;
     default:
       return r[key] ?? Infinity;
   }
 }
 
-export function RunsTable({ rows, allLrs, hidden, canStop, onToggle, onStop, addRun }: RunsTableProps) {
+export function RunsTable({
+  rows,
+  axis = 'none',
+  allLrs,
+  hidden,
+  canStop,
+  onToggle,
+  onStop,
+  addRun,
+}: RunsTableProps) {
+  const columns =
+    axis === 'none'
+      ? COLUMNS
+      : [
+          ...COLUMNS.slice(0, 2),
+          { key: 'second' as const, label: AXIS_SHORT[axis], title: AXIS_LABELS[axis], numeric: true },
+          ...COLUMNS.slice(2),
+        ];
   const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 } | null>(null);
   const sorted = useMemo(() => {
     if (!sort) return rows;
@@ -75,10 +97,11 @@ export function RunsTable({ rows, allLrs, hidden, canStop, onToggle, onStop, add
                 <th scope="col">
                   <span className="sr-only">Shown in charts</span>
                 </th>
-                {COLUMNS.map((c) => (
+                {columns.map((c) => (
                   <th
                     key={c.key}
                     scope="col"
+                    title={c.title}
                     className={c.numeric ? 'num' : undefined}
                     aria-sort={sort?.key === c.key ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none'}
                   >
@@ -104,7 +127,11 @@ export function RunsTable({ rows, allLrs, hidden, canStop, onToggle, onStop, add
             <tbody>
               {sorted.map((r) => {
                 const live = r.status.kind === 'running' || r.status.kind === 'waiting';
-                const name = `${OPTIMIZER_LABELS[r.optimizer]} lr ${formatLr(r.lr)}`;
+                const name =
+                  `${OPTIMIZER_LABELS[r.optimizer]} lr ${formatLr(r.lr)}` +
+                  (axis !== 'none' && r.second !== null
+                    ? ` ${AXIS_SHORT[axis]} ${formatAxisValue(r.second)}`
+                    : '');
                 return (
                   <tr key={r.id} data-run-id={r.id}>
                     <td>
@@ -124,6 +151,9 @@ export function RunsTable({ rows, allLrs, hidden, canStop, onToggle, onStop, add
                       />
                       {formatLr(r.lr)}
                     </td>
+                    {axis !== 'none' && (
+                      <td className="num">{r.second === null ? '–' : formatAxisValue(r.second)}</td>
+                    )}
                     <td className="num">{formatLossCell(r.trainLoss)}</td>
                     <td className="num">{formatLossCell(r.valLoss)}</td>
                     <td className={`status status-${r.status.kind}`}>{statusText(r.status)}</td>

@@ -11,6 +11,8 @@ import {
 } from '../state/settings';
 import { NumberField } from './Field';
 import { LrRangeField } from './LrRangeField';
+import { SecondAxisField } from './SecondAxisField';
+import { formatLr } from '../charts/formatLr';
 
 export interface SettingsFormProps {
   settings: Settings;
@@ -50,6 +52,26 @@ export function SettingsForm({ settings: s, errors, disabled, dispatch, children
         onRange={(r) => dispatch({ type: 'lrRange', ...r })}
         onList={(lrs) => set({ lrs })}
       />
+      {Object.keys(s.lrsByOptimizer).length > 0 && (
+        <div className="notice per-optimizer-lrs" role="note" aria-label="Learning rates per optimizer">
+          <p>The preset gives each optimizer its own learning rates (they replace the list above):</p>
+          <ul>
+            {OPTIMIZERS.filter((o) => s.lrsByOptimizer[o] && s.optimizers.includes(o)).map((o) => (
+              <li key={o}>
+                {OPTIMIZER_LABELS[o]}: {s.lrsByOptimizer[o]!.map(formatLr).join(', ')}
+              </li>
+            ))}
+          </ul>
+          <button
+            type="button"
+            className="link"
+            disabled={disabled}
+            onClick={() => set({ lrsByOptimizer: {} })}
+          >
+            Use the list above for every optimizer
+          </button>
+        </div>
+      )}
       <fieldset aria-describedby={errors.optimizers ? 'opt-err' : undefined}>
         <legend>Optimizers to compare</legend>
         <div className="checks">
@@ -71,6 +93,13 @@ export function SettingsForm({ settings: s, errors, disabled, dispatch, children
           </span>
         )}
       </fieldset>
+      <SecondAxisField
+        axis={s.secondAxis}
+        values={s.secondValues}
+        error={errors.secondValues}
+        disabled={disabled}
+        onChange={(patch) => set(patch)}
+      />
       <fieldset>
         <legend>LoRA</legend>
         <div className="row">

@@ -5,13 +5,21 @@ import { OPTIMIZERS, type OptimizerKind } from '../../optim/optimizer';
 import { lrColor, optimizerColor } from '../charts/colors';
 import { formatLr } from '../charts/formatLr';
 import { robustYDomain } from '../charts/robustDomain';
-import type { ChartPoint, LossLine, RobustnessLine, YScale } from '../charts/types';
+import type { ChartPoint, HeatmapCell, LossLine, RobustnessLine, YScale } from '../charts/types';
+import { axisDash, AXIS_SHORT, formatAxisValue, secondValueOf, type SecondAxis } from './second-axis';
 import { OPTIMIZER_LABELS, type ChartOptions, type XAxis } from './settings';
 import type { RunView, SweepState } from './sweep';
+
+/** Distinct second-axis values of the sweep, ascending (their rank picks a line's dash). */
+export function sweepSecondValues(s: SweepState, axis: SecondAxis): number[] {
+  const vs = s.order.map((id) => secondValueOf(s.runs[id], axis)).filter((v): v is number => v !== null);
+  return [...new Set(vs)].sort((a, b) => a - b);
+}
 
 interface CachedLine {
   xAxis: XAxis;
   color: string;
+  style: string;
   /** The run's steps array the points were made from (append-only: a longer one extends it). */
   steps: readonly number[];
   line: LossLine;
@@ -22,10 +30,24 @@ const byRun = new WeakMap<RunView, LossLine>();
 /** The sweep the cache holds lines of (a new or reopened sweep starts it afresh). */
 let cachedSweep: string | null = null;
 
-function lossLine(run: RunView, xAxis: XAxis, color: string): LossLine {
+interface LineStyle {
+  label: string;
+  dash?: string;
+}
+
+function lossLine(run: RunView, xAxis: XAxis, color: string, style: LineStyle): LossLine {
   const same = byRun.get(run);
   const cached = lineCache.get(run.id);
-  if (same && cached && cached.line === same && cached.xAxis === xAxis && cached.color === color) return same;
+  const styleKey = `${style.label}|${style.dash ?? ''}`;
+  if (
+    same &&
+    cached &&
+    cached.line === same &&
+    cached.xAxis === xAxis &&
+    cached.color === color &&
+    cached.style === styleKey
+  )
+    return same;
   const xs = xAxis === 'step' ? run.steps : run.seconds;
   // Reuse the points already made when this run only gained points at the end (a metrics message).
   const reuse =
@@ -43,8 +65,9 @@ function lossLine(run: RunView, xAxis: XAxis, color: string): LossLine {
   const last = points[points.length - 1];
   const line: LossLine = {
     id: run.id,
-    label: `lr ${formatLr(run.lr)}`,
+    label: style.label,
     color,
+    ...(style.dash ? { dash: style.dash } : {}),
     points,
     validation,
     divergedAt:
@@ -52,7 +75,7 @@ function lossLine(run: RunView, xAxis: XAxis, color: string): LossLine {
         ? { x: xAxis === 'step' ? Math.max(last.x, run.status.step) : last.x, y: last.y }
         : undefined,
   };
-  lineCache.set(run.id, { xAxis, color, steps: run.steps, line });
+  lineCache.set(run.id, { xAxis, color, style: styleKey, steps: run.steps, line });
   byRun.set(run, line);
   return line;
 }
@@ -86,6 +109,7 @@ export function lossPanels(
   selected: readonly OptimizerKind[],
   /** x extent before a sweep has started (the configured steps). */
   plannedSteps = 1,
+  axis: SecondAxis = 'none',
 ): LossPanelsData {
   const inSweep = new Set(s.order.map((id) => s.runs[id].optimizer));
   const kinds = OPTIMIZERS.filter((o) => (inSweep.size ? inSweep.has(o) : selected.includes(o)));
@@ -100,10 +124,21 @@ export function lossPanels(
     lineCache.clear();
     cachedSweep = s.sweepId;
   }
-  const runs = s.order.map((id) => s.runs[id]).sort((a, b) => a.lr - b.lr);
+  // Grouped by learning rate (its colour), then styled by the second value (its dash).
+  const values = sweepSecondValues(s, axis);
+  const second = (r: RunView) => secondValueOf(r, axis) ?? -Infinity;
+  const runs = s.order.map((id) => s.runs[id]).sort((a, b) => a.lr - b.lr || second(a) - second(b));
   for (const run of runs) {
     if (hidden.has(run.id)) continue;
-    const full = lossLine(run, chart.xAxis, lrColor(run.lr, lrs));
+    const v = secondValueOf(run, axis);
+    const style: LineStyle =
+      v === null || axis === 'none'
+        ? { label: `lr ${formatLr(run.lr)}` }
+        : {
+            label: `lr ${formatLr(run.lr)} · ${AXIS_SHORT[axis]} ${formatAxisValue(v)}`,
+            dash: axisDash(values.indexOf(v)),
+          };
+    const full = lossLine(run, chart.xAxis, lrColor(run.lr, lrs), style);
     const line = chart.showValidation ? full : { ...full, validation: [] };
     byKind.get(run.optimizer)?.lines.push(line);
   }
@@ -138,31 +173,105 @@ function fullYDomain(lines: LossLine[], scale: YScale): [number, number] {
   return [Math.max(0, lo - pad), hi + pad];
 }
 
-/** Final (or best) validation loss against learning rate, one line per optimizer. */
-export function robustnessLines(s: SweepState, metric: 'final' | 'best'): RobustnessLine[] {
-  const byKind = new Map<OptimizerKind, RobustnessLine>();
+/** A run's final (or best) validation loss; null while not measured yet or when it diverged. */
+function runMetric(run: RunView, metric: 'final' | 'best'): { loss: number | null; measured: boolean } {
+  const diverged = run.status.kind === 'diverged';
+  const finished = run.status.kind !== 'running' && run.status.kind !== 'waiting';
+  const val = run.validation;
+  let loss: number | null = null;
+  if (!diverged && val.length > 0 && (finished || metric === 'best'))
+    loss = metric === 'final' ? val[val.length - 1].loss : Math.min(...val.map((v) => v.loss));
+  return { loss, measured: loss !== null || diverged || finished };
+}
+
+/**
+ * Final (or best) validation loss against learning rate: one line per optimizer, or per optimizer and
+ * second-axis value (dashed by the value's rank) when the sweep has a second axis.
+ */
+export function robustnessLines(
+  s: SweepState,
+  metric: 'final' | 'best',
+  axis: SecondAxis = 'none',
+): RobustnessLine[] {
+  const values = sweepSecondValues(s, axis);
+  const byKey = new Map<string, RobustnessLine & { rank: number; kind: number }>();
   for (const id of s.order) {
     const run = s.runs[id];
-    let line = byKind.get(run.optimizer);
+    const v = secondValueOf(run, axis);
+    const key = v === null ? run.optimizer : `${run.optimizer}|${v}`;
+    let line = byKey.get(key);
     if (!line) {
+      const dash = v === null ? undefined : axisDash(values.indexOf(v));
       line = {
-        id: run.optimizer,
-        label: OPTIMIZER_LABELS[run.optimizer],
+        id: key,
+        label:
+          v === null || axis === 'none'
+            ? OPTIMIZER_LABELS[run.optimizer]
+            : `${OPTIMIZER_LABELS[run.optimizer]} ${AXIS_SHORT[axis]} ${formatAxisValue(v)}`,
         color: optimizerColor(run.optimizer),
+        ...(dash ? { dash } : {}),
         points: [],
+        rank: v === null ? -1 : values.indexOf(v),
+        kind: OPTIMIZERS.indexOf(run.optimizer),
       };
-      byKind.set(run.optimizer, line);
+      byKey.set(key, line);
     }
-    const diverged = run.status.kind === 'diverged';
-    const finished = run.status.kind !== 'running' && run.status.kind !== 'waiting';
-    const val = run.validation;
-    let loss: number | null = null;
-    if (!diverged && val.length > 0 && (finished || metric === 'best'))
-      loss = metric === 'final' ? val[val.length - 1].loss : Math.min(...val.map((v) => v.loss));
-    if (loss === null && !diverged && !finished) continue; // not measured yet: no point
-    line.points.push({ lr: run.lr, loss, diverged });
+    const { loss, measured } = runMetric(run, metric);
+    if (!measured) continue; // not measured yet: no point
+    line.points.push({ lr: run.lr, loss, diverged: run.status.kind === 'diverged' });
   }
-  const lines = OPTIMIZERS.filter((o) => byKind.has(o)).map((o) => byKind.get(o)!);
+  const lines = [...byKey.values()].sort((a, b) => a.kind - b.kind || a.rank - b.rank);
   for (const l of lines) l.points.sort((a, b) => a.lr - b.lr);
-  return lines;
+  return lines.map(({ rank: _rank, kind: _kind, ...line }) => line);
+}
+
+export interface HeatmapData {
+  optimizer: OptimizerKind;
+  title: string;
+  xValues: number[];
+  yValues: number[];
+  cells: HeatmapCell[];
+}
+
+/**
+ * One heatmap per optimizer that the second axis acts on: final (or best) validation loss over learning
+ * rate × second value, diverged cells marked, and one colour domain shared by all of them.
+ */
+export function heatmaps(
+  s: SweepState,
+  metric: 'final' | 'best',
+  axis: SecondAxis,
+): { maps: HeatmapData[]; colorDomain: [number, number] } {
+  const maps = new Map<OptimizerKind, HeatmapData>();
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const id of s.order) {
+    const run = s.runs[id];
+    const v = secondValueOf(run, axis);
+    if (v === null) continue;
+    let map = maps.get(run.optimizer);
+    if (!map) {
+      map = {
+        optimizer: run.optimizer,
+        title: `Heatmap — ${OPTIMIZER_LABELS[run.optimizer]}`,
+        xValues: [],
+        yValues: [],
+        cells: [],
+      };
+      maps.set(run.optimizer, map);
+    }
+    const { loss } = runMetric(run, metric);
+    if (!map.xValues.includes(run.lr)) map.xValues.push(run.lr);
+    if (!map.yValues.includes(v)) map.yValues.push(v);
+    map.cells.push({ x: run.lr, y: v, value: loss, diverged: run.status.kind === 'diverged' });
+    if (loss !== null && Number.isFinite(loss)) {
+      lo = Math.min(lo, loss);
+      hi = Math.max(hi, loss);
+    }
+  }
+  const colorDomain: [number, number] = lo <= hi ? [lo, hi > lo ? hi : lo + 1e-3] : [0, 1];
+  return {
+    maps: OPTIMIZERS.filter((o) => maps.has(o)).map((o) => maps.get(o)!),
+    colorDomain,
+  };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { datasetReducer, EMPTY_DATASET, locatedErrorText } from './dataset';
+import { MAX_DATASET_BYTES } from '../../data/dataset';
+import { datasetReducer, EMPTY_DATASET, fileSizeError, locatedErrorText } from './dataset';
 
 describe('dataset state', () => {
   it('keeps only the answer to the latest parse', () => {
@@ -18,5 +19,10 @@ describe('dataset state', () => {
     });
     expect(s.status).toBe('invalid');
     if (s.status === 'invalid') expect(locatedErrorText(s.error)).toBe('b.jsonl, line 3: bad JSON');
+  });
+
+  it('refuses a file over the size limit before reading it', () => {
+    expect(fileSizeError(MAX_DATASET_BYTES)).toBeNull();
+    expect(fileSizeError(MAX_DATASET_BYTES + 1)).toMatch(/^the file is 128\.0 MiB; the limit is 128 MiB/);
   });
 });

@@ -1,4 +1,5 @@
 // The dataset as the page knows it: which source, its preview, or its located error.
+import { MAX_DATASET_BYTES, MAX_DATASET_SIZE_TEXT } from '../../data/dataset';
 import type { DatasetPreview, LocatedError } from '../../train/messages';
 
 export type DatasetState =
@@ -40,4 +41,10 @@ export function formatBytes(n: number): string {
 
 export function locatedErrorText(e: LocatedError): string {
   return `${e.file}${e.line !== undefined ? `, line ${e.line}` : ''}: ${e.message}`;
+}
+
+/** Why a chosen file is refused before it is read (null: it may be read). */
+export function fileSizeError(bytes: number): string | null {
+  if (bytes <= MAX_DATASET_BYTES) return null;
+  return `the file is ${(bytes / 2 ** 20).toFixed(1)} MiB; the limit is ${MAX_DATASET_SIZE_TEXT} (use a part of it)`;
 }

@@ -27,6 +27,9 @@ describe('settings', () => {
       skipBadLines: true,
       lrs: [0.001, 0.05, 3],
       optimizers: ['sgd', 'riemannian-sgd'],
+      lrsByOptimizer: { sgd: [0.1, 1] },
+      secondAxis: 'damping',
+      secondValues: [1e-6, 1e-2],
       r: 8,
       alpha: 16,
       targets: ['c_attn', 'mlp.c_fc'],
@@ -89,5 +92,34 @@ describe('settings', () => {
     const c = toSweepConfig(DEFAULT_SETTINGS);
     expect(() => validateSweep(c, 256)).not.toThrow();
     expect(c.runs).toHaveLength(12);
+  });
+
+  it('sweeps a second axis where it applies, and checks its values beside the field', () => {
+    const s: Settings = {
+      ...DEFAULT_SETTINGS,
+      lrs: [1e-3, 1e-2],
+      optimizers: ['adamw', 'riemannian-adamw'],
+      secondAxis: 'damping',
+      secondValues: [1e-4, 1e-2],
+    };
+    const c = toSweepConfig(s);
+    expect(() => validateSweep(c, 256)).not.toThrow();
+    expect(c.runs.map((r) => r.id)).toEqual([
+      'adamw@0.001',
+      'adamw@0.01',
+      'riemannian-adamw@0.001,damping=1e-4',
+      'riemannian-adamw@0.001,damping=0.01',
+      'riemannian-adamw@0.01,damping=1e-4',
+      'riemannian-adamw@0.01,damping=0.01',
+    ]);
+    const wd = toSweepConfig({ ...s, secondAxis: 'weightDecay', secondValues: [0, 0.1] });
+    expect(wd.runs).toHaveLength(8);
+    expect(validateSettings({ ...s, secondValues: [1e-4, 0] }).secondValues).toMatch(/above 0/);
+    expect(validateSettings({ ...s, secondAxis: 'beta2', secondValues: [1] }).secondValues).toMatch(
+      /below 1/,
+    );
+    expect(validateSettings({ ...s, secondValues: [] }).secondValues).toMatch(/at least one/);
+    expect(validateSettings({ ...s, secondValues: logSpace(1e-8, 1, 30) }).lrs).toMatch(/At most 48 runs/);
+    expect(fromQuery(toQuery(s))).toEqual(s);
   });
 });

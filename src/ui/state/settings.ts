@@ -1,6 +1,6 @@
 // The page's configuration: one serialisable object, mirrored in the URL's query string
 // (a shared link restores it exactly), validated field by field before a sweep may start.
-import { DEFAULT_SWEEP, gridRuns, type SweepConfig } from '../../train/config';
+import { DEFAULT_SWEEP, gridRuns, type RunSpec, type SweepConfig } from '../../train/config';
 import {
   BUILTIN_DATASETS,
   BUILTIN_MODELS,
@@ -10,6 +10,7 @@ import {
 import type { Decay } from '../../train/schedule';
 import { LORA_TARGETS, type LoraTarget } from '../../model/lora-layout';
 import { DEFAULT_HYPER, OPTIMIZERS, type OptimizerKind } from '../../optim/optimizer';
+import { axisApplies, axisValueError, SECOND_AXES, type SecondAxis } from './second-axis';
 
 export type XAxis = 'step' | 'time';
 export type YScaleSetting = 'linear' | 'log';
@@ -38,6 +39,14 @@ export interface Settings {
   /** The exact learning rates of the sweep (log-spaced from min/max/count unless edited). */
   lrs: number[];
   optimizers: OptimizerKind[];
+  /**
+   * Learning rates of single optimizers, replacing `lrs` for them (the paper preset: SGD's and AdamW's
+   * ranges differ by decades). Empty unless a preset set it; editing the learning rates clears it.
+   */
+  lrsByOptimizer: Partial<Record<OptimizerKind, number[]>>;
+  /** A second hyper-parameter swept against the learning rate, and its values. */
+  secondAxis: SecondAxis;
+  secondValues: number[];
   r: number;
   alpha: number;
   targets: LoraTarget[];
@@ -98,6 +107,9 @@ export const DEFAULT_SETTINGS: Settings = {
   lrCount: 6,
   lrs: logSpace(1e-4, 1e-1, 6),
   optimizers: ['adamw', 'riemannian-adamw'],
+  lrsByOptimizer: {},
+  secondAxis: 'none',
+  secondValues: [],
   r: DEFAULT_SWEEP.lora.r,
   alpha: DEFAULT_SWEEP.lora.alpha,
   targets: [...DEFAULT_SWEEP.lora.targets],
@@ -121,10 +133,14 @@ export type SettingsAction =
 
 export function settingsReducer(s: Settings, a: SettingsAction): Settings {
   switch (a.type) {
-    case 'set':
-      return { ...s, ...a.patch };
+    case 'set': {
+      const next = { ...s, ...a.patch };
+      // The user's own learning-rate list replaces a preset's per-optimizer lists.
+      if (a.patch.lrs && !a.patch.lrsByOptimizer) next.lrsByOptimizer = {};
+      return next;
+    }
     case 'lrRange': {
-      const next = { ...s, ...stripUndefined(a) };
+      const next = { ...s, ...stripUndefined(a), lrsByOptimizer: {} };
       const lrs = logSpace(next.lrMin, next.lrMax, next.lrCount);
       return { ...next, lrs: lrs.length > 0 ? lrs : s.lrs };
     }
@@ -149,6 +165,7 @@ export type SettingsField =
   | 'lrCount'
   | 'lrs'
   | 'optimizers'
+  | 'secondValues'
   | 'r'
   | 'alpha'
   | 'targets'
@@ -180,7 +197,19 @@ export function validateSettings(s: Settings): SettingsErrors {
   else if (s.lrs.some((v) => !(v > 0 && Number.isFinite(v))))
     e.lrs = 'Every learning rate must be a number above 0.';
   else if (new Set(s.lrs).size !== s.lrs.length) e.lrs = 'A learning rate is listed twice.';
-  else if (s.lrs.length * s.optimizers.length > 48) e.lrs = 'At most 48 runs (learning rates × optimizers).';
+  if (s.secondAxis !== 'none') {
+    const axis = s.secondAxis;
+    if (s.secondValues.length === 0) e.secondValues = 'List at least one value.';
+    else if (new Set(s.secondValues).size !== s.secondValues.length)
+      e.secondValues = 'A value is listed twice.';
+    else {
+      const bad = s.secondValues.map((v) => axisValueError(axis, v)).find((m) => m !== null);
+      if (bad) e.secondValues = bad;
+    }
+  }
+  const runs = runCount(s);
+  if (!e.lrs && !e.secondValues && runs > MAX_RUNS)
+    e.lrs = `At most ${MAX_RUNS} runs (learning rates × optimizers${s.secondAxis !== 'none' ? ' × values' : ''}); this is ${runs}.`;
   if (s.optimizers.length === 0) e.optimizers = 'Pick at least one optimizer.';
   intIn('r', s.r, 1, 64, 'Rank');
   if (!(s.alpha > 0 && Number.isFinite(s.alpha))) e.alpha = 'Alpha must be above 0.';
@@ -201,6 +230,37 @@ export function validateSettings(s: Settings): SettingsErrors {
   return e;
 }
 
+export const MAX_RUNS = 48;
+
+/** The learning rates an optimizer runs at: its own list (from a preset) or the common one. */
+export const lrsFor = (s: Settings, o: OptimizerKind): number[] => s.lrsByOptimizer[o] ?? s.lrs;
+
+/** The runs of these settings: each optimizer × its learning rates × the second axis where it applies. */
+export function settingsRuns(s: Settings): RunSpec[] {
+  return s.optimizers.flatMap((o) =>
+    gridRuns(
+      [o],
+      lrsFor(s, o),
+      s.secondAxis !== 'none' && axisApplies(s.secondAxis, o) ? { [s.secondAxis]: s.secondValues } : {},
+    ),
+  );
+}
+
+export function runCount(s: Settings): number {
+  return s.optimizers.reduce(
+    (n, o) =>
+      n +
+      lrsFor(s, o).length *
+        (s.secondAxis !== 'none' && axisApplies(s.secondAxis, o) ? Math.max(1, s.secondValues.length) : 1),
+    0,
+  );
+}
+
+/** Settings stored by an older page (History, checkpoints) lack later fields: they take the defaults. */
+export function withDefaults(s: Partial<Settings>): Settings {
+  return { ...DEFAULT_SETTINGS, ...s, chart: { ...DEFAULT_CHART, ...s.chart } };
+}
+
 /** The engine's sweep configuration for these settings. */
 export function toSweepConfig(s: Settings): SweepConfig {
   return {
@@ -215,7 +275,7 @@ export function toSweepConfig(s: Settings): SweepConfig {
     valFraction: s.valFraction,
     valEvery: s.valEvery,
     hyper: { ...DEFAULT_HYPER, weightDecay: s.weightDecay, damping: s.damping },
-    runs: gridRuns(s.optimizers, s.lrs),
+    runs: settingsRuns(s),
   };
 }
 
@@ -235,6 +295,9 @@ export function toQuery(s: Settings): string {
   q.set('lrn', String(s.lrCount));
   q.set('lrs', list(s.lrs));
   q.set('opt', list(s.optimizers));
+  for (const o of OPTIMIZERS) if (s.lrsByOptimizer[o]) q.set(`lrs.${o}`, list(s.lrsByOptimizer[o]));
+  q.set('axis', s.secondAxis);
+  if (s.secondAxis !== 'none') q.set('axisv', list(s.secondValues));
   q.set('r', String(s.r));
   q.set('alpha', String(s.alpha));
   q.set('targets', list(s.targets));
@@ -300,6 +363,19 @@ export function fromQuery(search: string, base: Settings = DEFAULT_SETTINGS): Se
       : q.has('lrmin') || q.has('lrmax') || q.has('lrn')
         ? logSpace(lrMin, lrMax, lrCount)
         : base.lrs;
+  const numbers = (raw: string) =>
+    raw
+      .split(',')
+      .filter((v) => v.trim() !== '')
+      .map(Number);
+  const lrsByOptimizer: Settings['lrsByOptimizer'] = {};
+  for (const o of OPTIMIZERS) {
+    const raw = q.get(`lrs.${o}`);
+    if (raw !== null) lrsByOptimizer[o] = numbers(raw);
+  }
+  const anyLrKey = [...q.keys()].some((k) => k.startsWith('lrs') || k.startsWith('lrm') || k === 'lrn');
+  const secondAxis = oneOf(q, 'axis', SECOND_AXES, base.secondAxis);
+  const axisv = q.get('axisv');
   return {
     model: oneOf(q, 'model', BUILTIN_MODELS, base.model),
     dataset,
@@ -310,6 +386,10 @@ export function fromQuery(search: string, base: Settings = DEFAULT_SETTINGS): Se
     lrCount,
     lrs,
     optimizers: someOf(q, 'opt', OPTIMIZERS, base.optimizers),
+    lrsByOptimizer: anyLrKey ? lrsByOptimizer : base.lrsByOptimizer,
+    secondAxis,
+    secondValues:
+      axisv !== null ? numbers(axisv) : q.has('axis') && secondAxis === 'none' ? [] : base.secondValues,
     r: num(q, 'r', base.r),
     alpha: num(q, 'alpha', base.alpha),
     targets: someOf(q, 'targets', LORA_TARGETS, base.targets),

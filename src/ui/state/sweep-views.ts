@@ -1,5 +1,6 @@
 // Views derived from the sweep state: run statuses in words, progress and ETA, the Runs table's rows.
 import type { OptimizerKind } from '../../optim/optimizer';
+import { secondValueOf, type SecondAxis } from './second-axis';
 import type { RunStatus, SweepState } from './sweep';
 
 export const isActive = (s: SweepState) =>
@@ -40,6 +41,8 @@ export interface RunRow {
   id: string;
   optimizer: OptimizerKind;
   lr: number;
+  /** The run's value on the sweep's second axis (null: none, or the axis leaves its optimizer alone). */
+  second: number | null;
   trainLoss: number | null;
   valLoss: number | null;
   bestValLoss: number | null;
@@ -47,7 +50,7 @@ export interface RunRow {
   choleskyFallbacks: number;
 }
 
-export function runRows(s: SweepState): RunRow[] {
+export function runRows(s: SweepState, axis: SecondAxis = 'none'): RunRow[] {
   return s.order.map((id) => {
     const r = s.runs[id];
     const val = r.validation;
@@ -55,6 +58,7 @@ export function runRows(s: SweepState): RunRow[] {
       id,
       optimizer: r.optimizer,
       lr: r.lr,
+      second: secondValueOf(r, axis),
       trainLoss: r.losses.length ? r.losses[r.losses.length - 1] : null,
       valLoss: val.length ? val[val.length - 1].loss : null,
       bestValLoss: val.length ? Math.min(...val.map((v) => v.loss)) : null,

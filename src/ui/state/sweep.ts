@@ -2,10 +2,10 @@
 // Per run: training losses by step with wall-clock seconds, validation points, status, fall-backs.
 // Messages arrive a few times a second; each fold only appends the new points (arrays are concatenated,
 // never re-sorted), and the charts derive their lines from here, memoised per run revision.
-import type { RunSpec } from '../../train/config';
+import { AXIS_NAMES, type RunSpec } from '../../train/config';
 import type { AdapterData, FromEngine, RunInfo } from '../../train/messages';
 import type { SweepResults } from '../../train/results';
-import type { OptimizerKind } from '../../optim/optimizer';
+import type { OptimizerKind, RunOverrides } from '../../optim/optimizer';
 
 export type RunStatus =
   | { kind: 'waiting' }
@@ -18,6 +18,8 @@ export interface RunView {
   id: string;
   optimizer: OptimizerKind;
   lr: number;
+  /** The run's own hyper-parameters (the second axis of a grid), as far as known. */
+  overrides: RunOverrides;
   startStep: number;
   /** Steps, losses and wall-clock seconds, in step order (finite losses only). */
   steps: number[];
@@ -98,11 +100,32 @@ export type SweepAction =
     }
   | { type: 'reset' };
 
-function newRun(spec: RunSpec, startStep: number): RunView {
+const OVERRIDE_KEYS = Object.keys(AXIS_NAMES) as (keyof RunOverrides)[];
+
+/** A run id's parts (`riemannian-adamw@0.001,damping=1e-4`), for runs known only by their id. */
+export function parseRunId(id: string): RunSpec {
+  const [head, ...axes] = id.split(',');
+  const [optimizer, lr] = head.split('@');
+  const spec: RunSpec = { id, optimizer: optimizer as OptimizerKind, lr: Number(lr) };
+  for (const part of axes) {
+    const [name, value] = part.split('=');
+    const key = OVERRIDE_KEYS.find((k) => AXIS_NAMES[k] === name);
+    if (key && value !== undefined && Number.isFinite(Number(value))) spec[key] = Number(value);
+  }
+  return spec;
+}
+
+function newRun(spec: RunSpec, startStep: number, hyper?: RunOverrides): RunView {
+  const overrides: RunOverrides = { ...parseRunId(spec.id) };
+  for (const k of OVERRIDE_KEYS) {
+    const v = spec[k] ?? hyper?.[k];
+    if (v !== undefined) overrides[k] = v;
+  }
   return {
     id: spec.id,
     optimizer: spec.optimizer,
     lr: spec.lr,
+    overrides: pickOverrides(overrides),
     startStep,
     steps: [],
     losses: [],
@@ -112,6 +135,12 @@ function newRun(spec: RunSpec, startStep: number): RunView {
     choleskyFallbacks: 0,
     revision: 0,
   };
+}
+
+function pickOverrides(o: RunOverrides): RunOverrides {
+  const out: RunOverrides = {};
+  for (const k of OVERRIDE_KEYS) if (o[k] !== undefined) out[k] = o[k];
+  return out;
 }
 
 const isLive = (st: RunStatus) => st.kind === 'waiting' || st.kind === 'running';
@@ -138,8 +167,7 @@ function foldMetrics(s: SweepState, m: Extract<FromEngine, { type: 'metrics' }>,
     let run = runs[id];
     if (!run) {
       // A run we have not heard of (e.g. added from another control): learn it from its id.
-      const [optimizer, lr] = id.split('@');
-      run = newRun({ id, optimizer: optimizer as OptimizerKind, lr: Number(lr) }, m.steps[0] ?? 0);
+      run = newRun(parseRunId(id), m.steps[0] ?? 0);
       order.push(id);
     }
     const steps: number[] = [];
@@ -279,7 +307,7 @@ function finish(s: SweepState, results: SweepResults, adapters: AdapterData[], s
   for (const r of results.runs) {
     let run = runs[r.id];
     if (!run) {
-      run = newRun({ id: r.id, optimizer: r.optimizer as OptimizerKind, lr: r.lr }, r.startStep);
+      run = newRun({ id: r.id, optimizer: r.optimizer as OptimizerKind, lr: r.lr }, r.startStep, r.hyper);
       order.push(r.id);
     }
     let status: RunStatus;
@@ -306,7 +334,7 @@ function runsFromResults(results: SweepResults): Record<string, RunView> {
   const perStep = results.timings.secondsPerStep;
   const runs: Record<string, RunView> = {};
   for (const r of results.runs) {
-    const run = newRun({ id: r.id, optimizer: r.optimizer as OptimizerKind, lr: r.lr }, r.startStep);
+    const run = newRun({ id: r.id, optimizer: r.optimizer as OptimizerKind, lr: r.lr }, r.startStep, r.hyper);
     r.losses.forEach((loss, i) => {
       if (loss === null || !Number.isFinite(loss)) return;
       run.steps.push(i + 1);
