@@ -3,6 +3,9 @@
 //                    boundFactor × its first loss is marked diverged at this step and frozen
 //                    (active = 0 in its hyper row) BEFORE this step's update.
 //   countFallbacks:  adds the Cholesky fall-backs (status > 0) of each run's matrices to its count.
+//   keepLastGood:    after the guard, copies each alive run's A and B (the weights this step's loss was
+//                    measured on, which passed the guard) to lastA/lastB; a diverged run's lastA/lastB
+//                    stay the weights of its last step whose loss passed the guard.
 // state [R, 4] = alive (1/0), firstLoss, divergedAtStep (0 = never), choleskyFallbacks.
 
 struct Params { R: u32, step: u32, historyRow: u32, invCount: f32, boundFactor: f32 }
@@ -64,4 +67,28 @@ fn countFallbacks(@builtin(global_invocation_id) gid: vec3u) {
   for (var m = 0u; m < cparams.count1; m++) { if (jobRun1[m] == run && status1[m] != 0u) { n++; } }
   for (var m = 0u; m < cparams.count2; m++) { if (jobRun2[m] == run && status2[m] != 0u) { n++; } }
   counts[run * 4u + 3u] += f32(n);
+}
+
+// One dispatch for both factors: i < R·SA indexes A [R, SA], the rest B [R, SB].
+struct KeepParams { R: u32, SA: u32, SB: u32 }
+@group(0) @binding(0) var<storage, read> kState: array<f32>;            // [R, 4]
+@group(0) @binding(1) var<storage, read> kA: array<f32>;                // [R, SA]
+@group(0) @binding(2) var<storage, read> kB: array<f32>;                // [R, SB]
+@group(0) @binding(3) var<storage, read_write> lastA: array<f32>;       // [R, SA]
+@group(0) @binding(4) var<storage, read_write> lastB: array<f32>;       // [R, SB]
+@group(0) @binding(5) var<uniform> kparams: KeepParams;
+
+const KEEP_WG: u32 = 256u;
+
+@compute @workgroup_size(KEEP_WG)
+fn keepLastGood(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * KEEP_WG;
+  let nA = kparams.R * kparams.SA;
+  if (i < nA) {
+    if (kState[(i / kparams.SA) * 4u] > 0.5) { lastA[i] = kA[i]; }
+    return;
+  }
+  let j = i - nA;
+  if (j >= kparams.R * kparams.SB) { return; }
+  if (kState[(j / kparams.SB) * 4u] > 0.5) { lastB[j] = kB[j]; }
 }

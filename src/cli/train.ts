@@ -367,13 +367,13 @@ async function finish(
   if (!o.saveAdapter) return;
   const single = engine.R === 1;
   for (let i = 0; i < engine.R; i++) {
-    const { A, B } = await engine.adapter(i);
+    const { A, B, divergedAtStep } = await engine.adapter(i); // a diverged run's last good weights
     const { safetensors, config: adapterConfig } = exportAdapter(engine.layout, A, B, modelName);
     const host = engine.hostRuns()[i];
     const id = host.spec.id;
     const status = runStatus(
       host,
-      res.runs[i]?.divergedAtStep ?? null,
+      divergedAtStep ?? res.runs[i]?.divergedAtStep ?? null,
       engine.step,
       engine.config.steps,
       true,

@@ -5,7 +5,10 @@ import { readSafetensors, writeSafetensors } from './safetensors';
 
 export interface AdapterCard {
   runId: string;
-  /** "done", "stopped at step N", "diverged at step N", "training, at step N". */
+  /**
+   * "done", "stopped at step N", "training, at step N", or "diverged at step N; weights from step N − 1,
+   * ..." (runStatus): a diverged run exports the weights of its last step whose loss passed the guard.
+   */
   status: string;
   baseModel: string;
   optimizer?: string;
@@ -14,8 +17,8 @@ export interface AdapterCard {
   /** The base model's shape, for the README. */
   model: { n_layer: number; n_embd: number };
   /**
-   * NaN/Inf weights: a run frozen at the step its loss went bad keeps the weights that gave that loss,
-   * which an overflowing update may have made non-finite. Said, never hidden or patched.
+   * NaN/Inf weights. The engine exports a diverged run's last good weights (SweepEngine.adapter), so this
+   * is 0 there too; still counted and said if it ever is not, never hidden or patched.
    */
   nonFinite?: number;
 }
@@ -35,10 +38,17 @@ export function runStatus(
   total: number,
   finished: boolean,
 ): string {
-  if (divergedAtStep !== null) return `diverged at step ${divergedAtStep}`;
+  if (divergedAtStep !== null) return divergedStatus(divergedAtStep);
   if (run.stoppedAtStep !== null) return `stopped at step ${run.stoppedAtStep}`;
   if (!finished) return `training, at step ${step}`;
   return step >= total ? 'done' : `stopped at step ${step}`;
+}
+
+/** A diverged run's export holds the weights its last loss that passed the guard was measured on. */
+export function divergedStatus(step: number): string {
+  return step > 1
+    ? `diverged at step ${step}; weights from step ${step - 1}, the last step whose loss passed the divergence guard`
+    : `diverged at step ${step}; weights are the initial adapter (no step had a loss that passed the divergence guard)`;
 }
 
 /** PEFT's adapter_model.safetensors with the run and its status added to the metadata. */
@@ -60,7 +70,9 @@ export function adapterReadme(card: AdapterCard): string {
   const partial =
     card.status === 'done'
       ? ''
-      : '\nThe run did not finish its schedule; the weights are those it had when it ended.\n';
+      : card.status.startsWith('diverged')
+        ? '\nThe run did not finish its schedule: it diverged, and these are its last good weights (the ones its last finite, in-bounds loss was measured on), not the frozen weights whose loss went bad.\n'
+        : '\nThe run did not finish its schedule; the weights are those it had when it ended.\n';
   const broken = card.nonFinite
     ? `\n**${card.nonFinite} of its weights are NaN or Inf** (the update before the divergence overflowed): this adapter is kept as a record and will not give usable outputs.\n`
     : '';

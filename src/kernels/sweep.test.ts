@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { countFallbacks, sweepGuard, sweepGuardReference } from './sweep';
+import {
+  countFallbacks,
+  keepLastGood,
+  keepLastGoodReference,
+  sweepGuard,
+  sweepGuardReference,
+} from './sweep';
 import { hyperAt, hyperRow, packHyper } from './hyper';
 import { runOnce } from '../test/gpu';
 import { expectAllClose } from '../test/close';
@@ -66,4 +72,38 @@ describe('sweepGuard', () => {
     );
     expect([got.counts[3], got.counts[7], got.counts[11]]).toEqual([6, 2, 1]);
   });
+});
+
+describe('keepLastGood', () => {
+  it.each([
+    [1, 3, 5],
+    [3, 257, 70],
+    [5, 1000, 33],
+    [7, 130, 129],
+  ])(
+    'R=%i SA=%i SB=%i: alive runs copy A and B, frozen runs keep their last good ones',
+    async (R, SA, SB) => {
+      const state = new Float32Array(R * 4);
+      for (let r = 0; r < R; r++) state[r * 4] = r % 3 === 1 ? 0 : 1; // runs 1, 4, ... are diverged
+      const fill = (n: number, f: (k: number) => number) => Float32Array.from({ length: n }, (_, k) => f(k));
+      const A = fill(R * SA, (k) => Math.sin(k * 0.37) + 0.001 * k);
+      const B = fill(R * SB, (k) => Math.cos(k * 0.11) - 0.002 * k);
+      for (let r = 1; r < R; r += 3) {
+        A[r * SA] = NaN; // a diverged run's overflowed weights never reach lastA/lastB
+        B[r * SB + SB - 1] = Infinity;
+      }
+      const lastA = fill(R * SA, (k) => -1 - k);
+      const lastB = fill(R * SB, (k) => 2 + k);
+      const p = { R, SA, SB };
+      const got = await runOnce(keepLastGood, { state, A, B, lastA, lastB }, p);
+      const wantA = Float64Array.from(lastA);
+      const wantB = Float64Array.from(lastB);
+      keepLastGoodReference(state, A, B, wantA, wantB, p);
+      expectAllClose(got.lastA, wantA, { rtol: 0, atol: 0 }, 'lastA');
+      expectAllClose(got.lastB, wantB, { rtol: 0, atol: 0 }, 'lastB');
+      expect(got.lastA.every(Number.isFinite) && got.lastB.every(Number.isFinite)).toBe(true);
+      expect(got.lastA[0]).toBe(A[0]);
+      if (R > 1) expect(got.lastB[SB]).toBe(lastB[SB]);
+    },
+  );
 });

@@ -1,6 +1,6 @@
 // Per-run bookkeeping of a sweep on the GPU (no readback per step): divergence guard and fall-back counts.
 import source from '../../shaders/sweep.wgsl?raw';
-import { defineKernel } from '../gpu/kernel';
+import { defineKernel, grid1d } from '../gpu/kernel';
 import { HYPER_FIELDS, HYPER_WIDTH } from './hyper';
 
 /** Columns of the per-run state [R, 4]. */
@@ -36,6 +36,35 @@ export const countFallbacks = defineKernel({
   params: { count0: 'u32', count1: 'u32', count2: 'u32', R: 'u32' },
   workgroups: ({ R }) => [Math.ceil(R / 64), 1, 1],
 });
+
+/**
+ * After the guard: each alive run's A and B → lastA/lastB (one dispatch for both factors). A diverged run's
+ * lastA/lastB then hold the weights of its last step whose loss passed the guard.
+ */
+export const keepLastGood = defineKernel({
+  label: 'keepLastGood',
+  source,
+  entryPoint: 'keepLastGood',
+  bindings: { state: 'read', A: 'read', B: 'read', lastA: 'write', lastB: 'write' },
+  params: { R: 'u32', SA: 'u32', SB: 'u32' },
+  workgroups: ({ R, SA, SB }) => grid1d(R * (SA + SB), 256),
+});
+
+/** Reference of keepLastGood (a copy: exact); mutates lastA/lastB. */
+export function keepLastGoodReference(
+  state: ArrayLike<number>,
+  A: ArrayLike<number>,
+  B: ArrayLike<number>,
+  lastA: Float64Array,
+  lastB: Float64Array,
+  p: { R: number; SA: number; SB: number },
+): void {
+  for (let run = 0; run < p.R; run++) {
+    if (!(state[run * STATE.width + STATE.alive] > 0.5)) continue;
+    for (let k = 0; k < p.SA; k++) lastA[run * p.SA + k] = A[run * p.SA + k];
+    for (let k = 0; k < p.SB; k++) lastB[run * p.SB + k] = B[run * p.SB + k];
+  }
+}
 
 /** Float64 reference of the guard for one step; mutates state/hyper/history copies and returns them. */
 export function sweepGuardReference(

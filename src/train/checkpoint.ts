@@ -20,8 +20,16 @@ interface CheckpointMeta {
 /** Call between steps, after the pending losses were read (the loss history is not saved). */
 export async function checkpointSweep(engine: SweepEngine): Promise<Uint8Array> {
   const snap = await engine.snapshot();
-  const all: Record<string, Float32Array> = { ...snap, initA: engine.initial.A, initB: engine.initial.B };
-  const tensors = new Map(Object.entries(all).map(([k, v]) => [k, { shape: [v.length], data: v }]));
+  const all: Record<string, Float32Array | undefined> = {
+    ...snap,
+    initA: engine.initial.A,
+    initB: engine.initial.B,
+  };
+  const tensors = new Map(
+    Object.entries(all)
+      .filter((e): e is [string, Float32Array] => e[1] !== undefined)
+      .map(([k, v]) => [k, { shape: [v.length], data: v }]),
+  );
   const meta: CheckpointMeta = {
     step: engine.step,
     batchIndex: engine.batchIndex,
@@ -56,6 +64,9 @@ export function restoreSweep(
     mB: get('mB'),
     vB: get('vB'),
     state: get('state'),
+    // Older checkpoints have no last good weights: the engine starts them as copies of A / B.
+    lastA: tensors.get('lastA')?.data,
+    lastB: tensors.get('lastB')?.data,
   };
   const config = { ...meta.config, runs: meta.runs.map((r) => r.spec) };
   const init = { A: get('initA'), B: get('initB') };

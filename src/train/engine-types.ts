@@ -52,4 +52,20 @@ export interface Snapshot {
   mB: Float32Array;
   vB: Float32Array;
   state: Float32Array;
+  /**
+   * Each run's last good weights [R, SA] / [R, SB] (keepLastGood): the weights of its last step whose loss
+   * passed the divergence guard. Absent in checkpoints written before they existed: then a copy of A / B.
+   */
+  lastA?: Float32Array;
+  lastB?: Float32Array;
+}
+
+/** One run's adapter as the engine exports it. */
+export interface RunAdapter extends InitialAdapter {
+  /**
+   * null: A/B are the run's current weights. N: the run diverged at step N, and A/B are the weights its
+   * finite loss of step N − 1 was measured on (after N − 2 updates; the initial adapter when N = 1), not
+   * the frozen weights whose loss went bad, which an overflowing update may have made NaN/Inf.
+   */
+  divergedAtStep: number | null;
 }

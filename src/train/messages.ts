@@ -66,7 +66,7 @@ export interface AdapterData {
   /** The run's optimizer and learning rate, when known (added: written into exports). */
   spec?: RunSpec;
   /**
-   * How the run ended, for exports: 'done', 'stopped at step N', 'diverged at step N', or
+   * How the run ended, for exports: 'done', 'stopped at step N', 'diverged at step N; weights from step N − 1, …' (its last good weights), or
    * 'training, at step N' for a live read (added; absent on adapters the page built itself).
    */
   status?: string;

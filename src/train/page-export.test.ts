@@ -13,6 +13,9 @@ import { readSafetensors } from '../io/safetensors';
 import { readOnnxWeights } from '../io/onnx';
 import { importAdapter } from '../io/peft';
 import { parseConfig } from '../model/config';
+import { divergedStatus } from '../io/adapter-card';
+import { initLora } from '../model/init';
+import { loraLayout } from '../model/lora-layout';
 
 const publicDir = fileURLToPath(new URL('../../public/', import.meta.url));
 const fetchAsset = async (path: string) => new Uint8Array(await readFile(publicDir + path));
@@ -146,6 +149,39 @@ describe('PageSession exports', () => {
       'stopped at step 2',
     );
     expect(strFromU8(files['README.md'])).toContain('did not finish');
+  });
+
+  it('a diverged run exports its last good weights, finite, and says from which step', async () => {
+    const { s, send, of } = session();
+    await send(dataset);
+    const wild: RunSpec[] = [runs[1], { id: 'adamw@1e38', optimizer: 'adamw', lr: 1e38 }];
+    const config = sweep(wild, { steps: 4 });
+    await send({ type: 'start', sweepId: 'e4', model: 'lab-gpt-tiny', sweep: config });
+    await s.idle();
+    const [d] = of('diverged');
+    expect(d).toMatchObject({ runId: 'adamw@1e38' });
+    const status = divergedStatus(d.step);
+    expect(status).toContain(`weights from step ${d.step - 1}`);
+    const done = of('done')[0];
+    expect(done.adapters[1].status).toBe(status);
+    await send({ type: 'exportAdapter', requestId: 8, from: { kind: 'run', runId: 'adamw@1e38' } });
+    const files = unzipSync(of('exported')[0].bytes);
+    const st = readSafetensors(files['adapter_model.safetensors']);
+    expect(st.metadata['lora-lab.status']).toBe(status);
+    expect(st.metadata['lora-lab.non_finite_values']).toBeUndefined();
+    for (const t of st.tensors.values()) expect(t.data.every(Number.isFinite)).toBe(true);
+    expect(strFromU8(files['README.md'])).toContain(`Status: **${status}**`);
+    expect(strFromU8(files['README.md'])).toContain('last good weights');
+    // Its first update overflowed (diverged at step 2): the last good weights are the initial adapter.
+    expect(d.step).toBe(2);
+    const imported = importAdapter(
+      files['adapter_model.safetensors'],
+      strFromU8(files['adapter_config.json']),
+      await tinyConfig(),
+    );
+    const init = initLora(loraLayout(await tinyConfig(), config.lora), config.seed);
+    expect(imported.A).toEqual(init.A);
+    expect(imported.B).toEqual(init.B);
   });
 
   it('an adapter read during training says so; a second start stops the first', async () => {

@@ -178,8 +178,11 @@ export class PageSweep {
     const i = e.runSpecs.findIndex((r) => r.id === runId);
     if (i < 0) throw new Error(`no run '${runId}' in this sweep`);
     const host = e.hostRuns()[i];
-    const { A, B } = await e.adapter(i);
-    const status = runStatus(host, this.diverged.get(runId) ?? null, e.step, e.config.steps, this.finished);
+    // A diverged run's adapter is its last good weights; its status says so (from the GPU's state, which
+    // may be ahead of the reports).
+    const { A, B, divergedAtStep } = await e.adapter(i);
+    const diverged = divergedAtStep ?? this.diverged.get(runId) ?? null;
+    const status = runStatus(host, diverged, e.step, e.config.steps, this.finished);
     return { model: this.model.name, lora: e.config.lora, runId, A, B, spec: host.spec, status };
   }
 

@@ -3,7 +3,7 @@
 // step: losses go to a ring on the GPU and are read a few times a second. Checkpoints: checkpoint.ts;
 // gradient and update norms: norms.ts.
 import type { Dispatch, Gpu } from '../gpu/context';
-import { STATE, sweepGuard } from '../kernels/sweep';
+import { keepLastGood, STATE, sweepGuard } from '../kernels/sweep';
 import type { AttentionVariant } from '../kernels/attention-variant';
 import { GpuModel, type ForwardPass } from '../model/gpu-model';
 import { uploadWeights, type BaseWeights, type BatchInputs, type LoraState } from '../model/buffers';
@@ -16,13 +16,21 @@ import { lrFactor } from './schedule';
 import type { Batch, BatchSource } from './batch';
 import { checkpointSweep, restoreSweep } from './checkpoint';
 import { UpdateNorms } from './norms';
-import type { EngineOptions, HostRun, InitialAdapter, Snapshot, StepReport } from './engine-types';
+import type {
+  EngineOptions,
+  HostRun,
+  InitialAdapter,
+  RunAdapter,
+  Snapshot,
+  StepReport,
+} from './engine-types';
 
 export type {
   EngineOptions,
   HostRun,
   InitialAdapter,
   ResumeState,
+  RunAdapter,
   Snapshot,
   StepReport,
 } from './engine-types';
@@ -43,6 +51,9 @@ export class SweepEngine {
   private forwardPass!: ForwardPass;
   private backwardPass!: Dispatch[];
   private guard!: Dispatch;
+  /** Each run's weights of its last step whose loss passed the guard [R, SA] / [R, SB]. */
+  private lastGood!: { A: GPUBuffer; B: GPUBuffer };
+  private keepLastGood!: Dispatch;
   /** The adapter every run starts from (seeded, or given). */
   readonly initial: InitialAdapter;
   /** Steps done so far by the sweep (the next step is step + 1). */
@@ -115,6 +126,11 @@ export class SweepEngine {
       B.set(carry.B.subarray(0, Math.min(carry.B.length, B.length)));
       state.set(carry.state.subarray(0, Math.min(carry.state.length, state.length)));
     }
+    const lastA = A.slice();
+    const lastB = B.slice();
+    if (carry?.lastA) lastA.set(carry.lastA.subarray(0, Math.min(carry.lastA.length, A.length)));
+    if (carry?.lastB) lastB.set(carry.lastB.subarray(0, Math.min(carry.lastB.length, B.length)));
+    this.lastGood = { A: gpu.buffer(lastA, 'lastGoodA'), B: gpu.buffer(lastB, 'lastGoodB') };
     this.lora = {
       A: gpu.buffer(A, 'loraA'),
       B: gpu.buffer(B, 'loraB'),
@@ -171,6 +187,17 @@ export class SweepEngine {
       },
       { R, step: 1, historyRow: 0, invCount: 1, boundFactor: config.divergenceFactor },
     );
+    this.keepLastGood = gpu.prepare(
+      keepLastGood,
+      {
+        state: this.state,
+        A: this.lora.A,
+        B: this.lora.B,
+        lastA: this.lastGood.A,
+        lastB: this.lastGood.B,
+      },
+      { R, SA, SB },
+    );
   }
 
   /** Forward through the per-run loss sums (the loss leaves dlogits in place for the backward). */
@@ -190,6 +217,8 @@ export class SweepEngine {
       this.inputs.mask,
       this.state,
       this.history,
+      this.lastGood.A,
+      this.lastGood.B,
     ])
       b.destroy();
     this.norms.destroy();
@@ -239,6 +268,7 @@ export class SweepEngine {
       ...this.forwardToLoss(),
       ...this.backwardPass,
       this.guard, // freezes a run whose loss went bad, before its update
+      this.keepLastGood, // alive runs: the weights this loss passed the guard with → lastGood
       ...(withNorms ? norms.before : []),
       ...this.optim.dispatches(),
       ...(withNorms ? norms.after : []),
@@ -352,6 +382,8 @@ export class SweepEngine {
       mB: await g.readF32(this.optim.buffers.mB),
       vB: await g.readF32(this.optim.buffers.vB),
       state: await g.readF32(this.state),
+      lastA: await g.readF32(this.lastGood.A),
+      lastB: await g.readF32(this.lastGood.B),
     };
   }
 
@@ -360,12 +392,19 @@ export class SweepEngine {
     return checkpointSweep(this);
   }
 
-  /** One run's adapter (A [SA], B [SB]). */
-  async adapter(index: number): Promise<InitialAdapter> {
+  /**
+   * One run's adapter (A [SA], B [SB]): its current weights, or for a diverged run (diverged at step N)
+   * the weights of step N − 1, its last loss that passed the guard (RunAdapter), never the frozen ones.
+   */
+  async adapter(index: number): Promise<RunAdapter> {
     const { SA, SB } = this.layout;
+    const st = await this.gpu.readF32(this.state, STATE.width, index * STATE.width);
+    const diverged = !(st[STATE.alive] > 0.5);
+    const src = diverged ? this.lastGood : this.lora;
     return {
-      A: await this.gpu.readF32(this.lora.A, SA, index * SA),
-      B: await this.gpu.readF32(this.lora.B, SB, index * SB),
+      A: await this.gpu.readF32(src.A, SA, index * SA),
+      B: await this.gpu.readF32(src.B, SB, index * SB),
+      divergedAtStep: diverged ? st[STATE.divergedAtStep] : null,
     };
   }
 
