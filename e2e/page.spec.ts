@@ -11,10 +11,15 @@ test.describe.configure({ mode: 'serial' });
 const CONFIG =
   '/?model=lab-gpt-tiny&steps=10&batch=2&seq=16&lrs=1e-3,1e-2,1000&opt=adamw,riemannian-adamw&valevery=5&warmup=0';
 
-const TEXT = Array.from(
-  { length: 60 },
-  (_, i) => `Line ${i}: the quick brown fox jumps over the lazy dog, and the dog sleeps on.`,
-).join('\n');
+/** Markup a careless page would render: uploaded text must show as these characters, never as elements. */
+const MARKUP = '<img src=x onerror="window.__injected=1"><b id="injected">bold</b>';
+const TEXT =
+  MARKUP +
+  '\n' +
+  Array.from(
+    { length: 60 },
+    (_, i) => `Line ${i}: the quick brown fox jumps over the lazy dog, and the dog sleeps on.`,
+  ).join('\n');
 
 let context: BrowserContext;
 let page: Page;
@@ -61,6 +66,13 @@ test('names the adapter, and an uploaded text file is previewed at once', async 
   const preview = page.getByLabel('Dataset preview');
   await expect(preview).toContainText('notes.txt');
   await expect(preview).toContainText('Line 0: the quick brown fox');
+  // Rendered as text: the markup's characters are there, no element was made of them, no script ran.
+  await expect(preview).toContainText(MARKUP);
+  await expect(page.locator('#injected')).toHaveCount(0);
+  await expect(preview.locator('img')).toHaveCount(0);
+  expect(
+    await page.evaluate(() => (window as unknown as { __injected?: number }).__injected),
+  ).toBeUndefined();
   await expect(preview).toContainText(/examples/);
   await expect(page).toHaveURL(/data=file%3Anotes.txt/);
 });
