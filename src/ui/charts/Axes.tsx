@@ -76,3 +76,37 @@ export function AxisLeft({ scale, plot, ticks, format, label, grid = true }: Axi
 export function tickCount(lengthPx: number, px: number): number {
   return Math.max(2, Math.floor(lengthPx / px));
 }
+
+interface PlotAxesProps {
+  sx: Scale;
+  sy: Scale;
+  plot: PlotArea;
+  formatX: (v: number) => string;
+  formatY: (v: number) => string;
+  xLabel: string;
+  yLabel: string;
+  /** Pixels per tick on the x axis (the y axis has one per 45 px). */
+  xSpacing: number;
+}
+
+/** The left and bottom axes of an x/y chart, with as many ticks as the plot has room for. */
+export function PlotAxes({ sx, sy, plot, formatX, formatY, xLabel, yLabel, xSpacing }: PlotAxesProps) {
+  return (
+    <>
+      <AxisLeft
+        scale={sy}
+        plot={plot}
+        ticks={sy.ticks(tickCount(plot.height, 45))}
+        format={formatY}
+        label={yLabel}
+      />
+      <AxisBottom
+        scale={sx}
+        plot={plot}
+        ticks={sx.ticks(tickCount(plot.width, xSpacing))}
+        format={formatX}
+        label={xLabel}
+      />
+    </>
+  );
+}

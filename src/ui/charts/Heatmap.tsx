@@ -1,6 +1,7 @@
 import { useId, useMemo } from 'react';
 import { formatLoss, formatLr } from './formatLr';
-import { CAPTION_STYLE, FIGURE_STYLE, THEME } from './layout';
+import { ChartFigure, ChartSvg } from './Figure';
+import { THEME } from './layout';
 import type { HeatmapCell, HeatmapProps } from './types';
 import { useElementWidth } from './useElementWidth';
 import { lossFill, textOn, viridis } from './viridis';
@@ -57,27 +58,22 @@ export function Heatmap(props: HeatmapProps & HeatmapExtraProps) {
   const yEvery = Math.max(1, Math.ceil(14 / ch));
 
   return (
-    <figure
-      aria-label={title}
+    <ChartFigure
+      title={title}
       className="chart heatmap"
       data-chart="heatmap"
       data-cells={cells.length}
-      style={FIGURE_STYLE}
-      ref={props.width === undefined ? measureRef : undefined}
+      fixedWidth={props.width}
+      measureRef={measureRef}
     >
-      <figcaption style={CAPTION_STYLE}>{title}</figcaption>
-      <svg
-        xmlns="http://www.w3.org/2000/svg"
-        width={props.width ?? '100%'}
+      <ChartSvg
+        width={width}
         height={height}
-        viewBox={`0 0 ${width} ${height}`}
-        role="img"
+        fixedWidth={props.width}
         aria-label={`${title}: ${yLabel} against ${xLabel}, ${cells.length} cells`}
-        style={{ display: 'block' }}
         fontFamily={THEME.font}
         fontSize={THEME.fontSize}
       >
-        <rect width={width} height={height} fill={THEME.background} />
         <defs>
           <pattern
             id={hatchId}
@@ -189,7 +185,7 @@ export function Heatmap(props: HeatmapProps & HeatmapExtraProps) {
             loss · lower is better
           </text>
         </g>
-      </svg>
-    </figure>
+      </ChartSvg>
+    </ChartFigure>
   );
 }

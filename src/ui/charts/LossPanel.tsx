@@ -1,8 +1,9 @@
 import { useCallback, useId, useMemo, useState, type KeyboardEvent, type PointerEvent } from 'react';
-import { AxisBottom, AxisLeft, tickCount } from './Axes';
+import { PlotAxes } from './Axes';
 import { ChartLegend } from './ChartLegend';
 import { formatLoss } from './formatLr';
-import { CAPTION_STYLE, FIGURE_STYLE, plotArea, THEME } from './layout';
+import { ChartFigure, ChartSvg } from './Figure';
+import { plotArea } from './layout';
 import { deriveLine, nearestIndex, tooltipRows } from './lossSeries';
 import { LossRuns } from './LossRuns';
 import { LossTooltip } from './LossTooltip';
@@ -87,49 +88,41 @@ export function LossPanel(props: LossPanelProps & LossPanelExtraProps) {
   const hoverPx = rows.length > 0 ? sx.map(rows[0].x) : null;
 
   return (
-    <figure
-      aria-label={title}
+    <ChartFigure
+      title={title}
       className="chart loss-panel"
       data-chart="loss"
       data-points={totalPoints}
       data-runs={lines.length}
       data-y-scale={yScale}
-      style={FIGURE_STYLE}
-      ref={props.width === undefined ? measureRef : undefined}
+      fixedWidth={props.width}
+      measureRef={measureRef}
     >
-      <figcaption style={CAPTION_STYLE}>{title}</figcaption>
       <div style={{ position: 'relative', width: props.width ?? '100%', height }}>
-        <svg
-          xmlns="http://www.w3.org/2000/svg"
-          width={props.width ?? '100%'}
+        <ChartSvg
+          width={width}
           height={height}
-          viewBox={`0 0 ${width} ${height}`}
-          role="img"
+          fixedWidth={props.width}
           tabIndex={0}
           onKeyDown={onKey}
           onBlur={() => setHoverX(null)}
           aria-label={`${title}: ${lines.length} runs, ${xLabel} on x, loss (${yScale}) on y; arrow keys read the values`}
-          style={{ display: 'block', overflow: 'visible' }}
+          style={{ overflow: 'visible' }}
         >
-          <rect width={width} height={height} fill={THEME.background} />
           <defs>
             <clipPath id={clipId}>
               <rect x={plot.left} y={plot.top} width={plot.width} height={plot.height} />
             </clipPath>
           </defs>
-          <AxisLeft
-            scale={sy}
+          <PlotAxes
+            sx={sx}
+            sy={sy}
             plot={plot}
-            ticks={sy.ticks(tickCount(plot.height, 45))}
-            format={formatLoss}
-            label={props.yLabel ?? 'loss'}
-          />
-          <AxisBottom
-            scale={sx}
-            plot={plot}
-            ticks={sx.ticks(tickCount(plot.width, 80))}
-            format={formatLoss}
-            label={xLabel}
+            formatX={formatLoss}
+            formatY={formatLoss}
+            xLabel={xLabel}
+            yLabel={props.yLabel ?? 'loss'}
+            xSpacing={80}
           />
           <LossRuns
             derived={derived}
@@ -161,7 +154,7 @@ export function LossPanel(props: LossPanelProps & LossPanelExtraProps) {
             onPointerMove={onMove}
             onPointerLeave={() => setHoverX(null)}
           />
-        </svg>
+        </ChartSvg>
         {hoverPx !== null && (
           <LossTooltip
             rows={rows}
@@ -179,6 +172,6 @@ export function LossPanel(props: LossPanelProps & LossPanelExtraProps) {
         />
       )}
       <RunSummaryTable title={title} lines={lines} xLabel={xLabel} />
-    </figure>
+    </ChartFigure>
   );
 }

@@ -1,8 +1,9 @@
 import { useId, useMemo } from 'react';
-import { AxisBottom, AxisLeft, tickCount } from './Axes';
+import { PlotAxes } from './Axes';
 import { ChartLegend } from './ChartLegend';
 import { formatLoss, formatLr } from './formatLr';
-import { CAPTION_STYLE, FIGURE_STYLE, plotArea, THEME, VISUALLY_HIDDEN } from './layout';
+import { ChartFigure, ChartSvg } from './Figure';
+import { plotArea, THEME, VISUALLY_HIDDEN } from './layout';
 import { makeScale, type Scale } from './scale';
 import type { RobustnessChartProps, RobustnessLine, YScale } from './types';
 import { useElementWidth } from './useElementWidth';
@@ -42,44 +43,35 @@ export function RobustnessChart(props: RobustnessChartProps & RobustnessChartExt
   const anyDiverged = lines.some((l) => l.points.some((p) => p.diverged));
 
   return (
-    <figure
-      aria-label={title}
+    <ChartFigure
+      title={title}
       className="chart robustness-chart"
       data-chart="robustness"
       data-metric={metric}
       data-runs={lines.length}
-      style={FIGURE_STYLE}
-      ref={props.width === undefined ? measureRef : undefined}
+      fixedWidth={props.width}
+      measureRef={measureRef}
     >
-      <figcaption style={CAPTION_STYLE}>{title}</figcaption>
-      <svg
-        xmlns="http://www.w3.org/2000/svg"
-        width={props.width ?? '100%'}
+      <ChartSvg
+        width={width}
         height={height}
-        viewBox={`0 0 ${width} ${height}`}
-        role="img"
+        fixedWidth={props.width}
         aria-label={`${title}: ${yLabel} against learning rate, ${lines.length} lines`}
-        style={{ display: 'block' }}
       >
-        <rect width={width} height={height} fill={THEME.background} />
         <defs>
           <clipPath id={clipId}>
             <rect x={plot.left - 6} y={plot.top - 6} width={plot.width + 12} height={plot.height + 12} />
           </clipPath>
         </defs>
-        <AxisLeft
-          scale={sy}
+        <PlotAxes
+          sx={sx}
+          sy={sy}
           plot={plot}
-          ticks={sy.ticks(tickCount(plot.height, 45))}
-          format={formatLoss}
-          label={yLabel}
-        />
-        <AxisBottom
-          scale={sx}
-          plot={plot}
-          ticks={sx.ticks(tickCount(plot.width, 70))}
-          format={formatLr}
-          label="learning rate (log)"
+          formatX={formatLr}
+          formatY={formatLoss}
+          xLabel="learning rate (log)"
+          yLabel={yLabel}
+          xSpacing={70}
         />
         {anyDiverged && (
           <g className="diverged-band" fontFamily={THEME.font} fontSize={10}>
@@ -107,7 +99,7 @@ export function RobustnessChart(props: RobustnessChartProps & RobustnessChartExt
             jitter={(i - (lines.length - 1) / 2) * 10}
           />
         ))}
-      </svg>
+      </ChartSvg>
       {showLegend && (
         <ChartLegend
           items={lines.map((l) => ({ key: l.id, label: l.label, color: l.color, dash: l.dash }))}
@@ -126,7 +118,7 @@ export function RobustnessChart(props: RobustnessChartProps & RobustnessChartExt
           )}
         </tbody>
       </table>
-    </figure>
+    </ChartFigure>
   );
 }
 
