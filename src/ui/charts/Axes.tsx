@@ -77,35 +77,31 @@ export function tickCount(lengthPx: number, px: number): number {
   return Math.max(2, Math.floor(lengthPx / px));
 }
 
-interface PlotAxesProps {
-  sx: Scale;
-  sy: Scale;
-  plot: PlotArea;
-  formatX: (v: number) => string;
-  formatY: (v: number) => string;
-  xLabel: string;
-  yLabel: string;
-  /** Pixels per tick on the x axis (the y axis has one per 45 px). */
-  xSpacing: number;
+/** One axis of an x/y chart: its scale, tick labels and title; ticks every `tickPx` pixels (default 45). */
+interface AxisSpec {
+  scale: Scale;
+  format: (v: number) => string;
+  label: string;
+  tickPx?: number;
 }
 
 /** The left and bottom axes of an x/y chart, with as many ticks as the plot has room for. */
-export function PlotAxes({ sx, sy, plot, formatX, formatY, xLabel, yLabel, xSpacing }: PlotAxesProps) {
+export function PlotAxes({ plot, x, y }: { plot: PlotArea; x: AxisSpec; y: AxisSpec }) {
   return (
     <>
       <AxisLeft
-        scale={sy}
+        scale={y.scale}
         plot={plot}
-        ticks={sy.ticks(tickCount(plot.height, 45))}
-        format={formatY}
-        label={yLabel}
+        ticks={y.scale.ticks(tickCount(plot.height, y.tickPx ?? 45))}
+        format={y.format}
+        label={y.label}
       />
       <AxisBottom
-        scale={sx}
+        scale={x.scale}
         plot={plot}
-        ticks={sx.ticks(tickCount(plot.width, xSpacing))}
-        format={formatX}
-        label={xLabel}
+        ticks={x.scale.ticks(tickCount(plot.width, x.tickPx ?? 45))}
+        format={x.format}
+        label={x.label}
       />
     </>
   );

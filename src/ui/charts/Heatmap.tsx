@@ -3,7 +3,7 @@ import { formatLoss, formatLr } from './formatLr';
 import { ChartFigure, ChartSvg } from './Figure';
 import { THEME } from './layout';
 import type { HeatmapCell, HeatmapProps } from './types';
-import { useElementWidth } from './useElementWidth';
+import { useChartSize } from './useChartSize';
 import { lossFill, textOn, viridis } from './viridis';
 
 export interface HeatmapExtraProps {
@@ -24,9 +24,8 @@ const LEGEND_STOPS = 11;
  */
 export function Heatmap(props: HeatmapProps & HeatmapExtraProps) {
   const { title, xLabel, yLabel, colorDomain, formatX = formatLr, formatY = formatLr } = props;
-  const height = props.height ?? DEFAULT_HEIGHT;
-  const [measureRef, measured] = useElementWidth();
-  const width = props.width ?? measured ?? DEFAULT_WIDTH;
+  const size = useChartSize(props, DEFAULT_WIDTH, DEFAULT_HEIGHT);
+  const { width, height } = size;
   const xs = useMemo(() => [...new Set(props.xValues)].sort((a, b) => a - b), [props.xValues]);
   const ys = useMemo(() => [...new Set(props.yValues)].sort((a, b) => a - b), [props.yValues]);
   const ids = useId().replace(/[^a-zA-Z0-9_-]/g, '');
@@ -63,13 +62,10 @@ export function Heatmap(props: HeatmapProps & HeatmapExtraProps) {
       className="chart heatmap"
       data-chart="heatmap"
       data-cells={cells.length}
-      fixedWidth={props.width}
-      measureRef={measureRef}
+      size={size}
     >
       <ChartSvg
-        width={width}
-        height={height}
-        fixedWidth={props.width}
+        size={size}
         aria-label={`${title}: ${yLabel} against ${xLabel}, ${cells.length} cells`}
         fontFamily={THEME.font}
         fontSize={THEME.fontSize}

@@ -10,7 +10,7 @@ import { LossTooltip } from './LossTooltip';
 import { RunSummaryTable } from './RunSummaryTable';
 import { makeScale } from './scale';
 import type { LossLine, LossPanelProps } from './types';
-import { useElementWidth } from './useElementWidth';
+import { useChartSize } from './useChartSize';
 
 export interface LossPanelExtraProps {
   /** Show the legend under the chart (default true). */
@@ -31,9 +31,8 @@ const DEFAULT_HEIGHT = 300;
 export function LossPanel(props: LossPanelProps & LossPanelExtraProps) {
   const { title, lines, xLabel, xDomain, yDomain, yScale, smoothing, showLegend = true } = props;
   const budget = Math.max(2, props.maxPointsPerLine ?? 500);
-  const height = props.height ?? DEFAULT_HEIGHT;
-  const [measureRef, measured] = useElementWidth();
-  const width = props.width ?? measured ?? DEFAULT_WIDTH;
+  const size = useChartSize(props, DEFAULT_WIDTH, DEFAULT_HEIGHT);
+  const { width, height } = size;
   const w = Math.min(0.999, Math.max(0, smoothing));
 
   const derived = useMemo(() => lines.map((l) => deriveLine(l, w, budget)), [lines, w, budget]);
@@ -95,14 +94,11 @@ export function LossPanel(props: LossPanelProps & LossPanelExtraProps) {
       data-points={totalPoints}
       data-runs={lines.length}
       data-y-scale={yScale}
-      fixedWidth={props.width}
-      measureRef={measureRef}
+      size={size}
     >
       <div style={{ position: 'relative', width: props.width ?? '100%', height }}>
         <ChartSvg
-          width={width}
-          height={height}
-          fixedWidth={props.width}
+          size={size}
           tabIndex={0}
           onKeyDown={onKey}
           onBlur={() => setHoverX(null)}
@@ -115,14 +111,9 @@ export function LossPanel(props: LossPanelProps & LossPanelExtraProps) {
             </clipPath>
           </defs>
           <PlotAxes
-            sx={sx}
-            sy={sy}
             plot={plot}
-            formatX={formatLoss}
-            formatY={formatLoss}
-            xLabel={xLabel}
-            yLabel={props.yLabel ?? 'loss'}
-            xSpacing={80}
+            x={{ scale: sx, format: formatLoss, label: xLabel, tickPx: 80 }}
+            y={{ scale: sy, format: formatLoss, label: props.yLabel ?? 'loss' }}
           />
           <LossRuns
             derived={derived}

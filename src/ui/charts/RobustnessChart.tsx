@@ -6,7 +6,7 @@ import { ChartFigure, ChartSvg } from './Figure';
 import { plotArea, THEME, VISUALLY_HIDDEN } from './layout';
 import { makeScale, type Scale } from './scale';
 import type { RobustnessChartProps, RobustnessLine, YScale } from './types';
-import { useElementWidth } from './useElementWidth';
+import { useChartSize } from './useChartSize';
 
 export interface RobustnessChartExtraProps {
   /** Loss axis scale (default linear). */
@@ -27,9 +27,8 @@ const MARGIN = { top: 12 + BAND, right: 16, bottom: 40, left: 52 };
  */
 export function RobustnessChart(props: RobustnessChartProps & RobustnessChartExtraProps) {
   const { title, lines, metric, yScale = 'linear', showLegend = true } = props;
-  const height = props.height ?? DEFAULT_HEIGHT;
-  const [measureRef, measured] = useElementWidth();
-  const width = props.width ?? measured ?? DEFAULT_WIDTH;
+  const size = useChartSize(props, DEFAULT_WIDTH, DEFAULT_HEIGHT);
+  const { width, height } = size;
   const plot = useMemo(() => plotArea(width, height, MARGIN), [width, height]);
   const { xDomain, yDomain } = useMemo(() => domains(lines, yScale), [lines, yScale]);
   const sx = useMemo(() => makeScale('log', xDomain, [plot.left, plot.left + plot.width]), [xDomain, plot]);
@@ -49,29 +48,18 @@ export function RobustnessChart(props: RobustnessChartProps & RobustnessChartExt
       data-chart="robustness"
       data-metric={metric}
       data-runs={lines.length}
-      fixedWidth={props.width}
-      measureRef={measureRef}
+      size={size}
     >
-      <ChartSvg
-        width={width}
-        height={height}
-        fixedWidth={props.width}
-        aria-label={`${title}: ${yLabel} against learning rate, ${lines.length} lines`}
-      >
+      <ChartSvg size={size} aria-label={`${title}: ${yLabel} against learning rate, ${lines.length} lines`}>
         <defs>
           <clipPath id={clipId}>
             <rect x={plot.left - 6} y={plot.top - 6} width={plot.width + 12} height={plot.height + 12} />
           </clipPath>
         </defs>
         <PlotAxes
-          sx={sx}
-          sy={sy}
           plot={plot}
-          formatX={formatLr}
-          formatY={formatLoss}
-          xLabel="learning rate (log)"
-          yLabel={yLabel}
-          xSpacing={70}
+          x={{ scale: sx, format: formatLr, label: 'learning rate (log)', tickPx: 70 }}
+          y={{ scale: sy, format: formatLoss, label: yLabel }}
         />
         {anyDiverged && (
           <g className="diverged-band" fontFamily={THEME.font} fontSize={10}>
