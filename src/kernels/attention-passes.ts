@@ -8,7 +8,7 @@
 // `probs` is a forward activation per layer; `dscores` is backward scratch of the same size that all
 // layers can share (the backward runs one layer at a time). Both hold attentionProbsSize(shape) floats.
 import source from '../../shaders/attention-passes.wgsl?raw';
-import { defineKernel, type Kernel } from '../gpu/kernel';
+import { defineKernel, type Kernel, type KernelSpec } from '../gpu/kernel';
 import type { Dispatch, Gpu } from '../gpu/context';
 import type { AttentionParam, AttentionShape } from './attention';
 
@@ -48,55 +48,68 @@ const backwardBindings = {
 } as const;
 const params = { N: 'u32', T: 'u32', H: 'u32', D: 'u32' } as const;
 
+type Workgroups = KernelSpec<string, AttentionParam>['workgroups'];
+
+/** One workgroup per BM query rows of each (sequence, head). */
+const rowBlocks: Workgroups = ({ N, T, H }, c) => grid(Math.ceil(T / tileSizes(c).BM), N * H);
+
+/** One workgroup per BM × BN tile of `outputs` [T, D] outputs of each (sequence, head). */
+const outputTiles =
+  (outputs: number): Workgroups =>
+  ({ N, T, H, D }, c) => {
+    const { BM, BN } = tileSizes(c);
+    return grid(outputs * Math.ceil(T / BM) * Math.ceil(D / BN), N * H);
+  };
+
+/** One entry point of attention-passes.wgsl; all four share the source, the params and the tiles. */
+function pass<B extends string>(
+  label: string,
+  entryPoint: string,
+  bindings: Record<B, 'read' | 'write'>,
+  workgroups: Workgroups,
+): Kernel<B, AttentionParam> {
+  return defineKernel({
+    label,
+    source,
+    entryPoint,
+    bindings,
+    params,
+    constants: ATTENTION_PASSES_TILES,
+    workgroups,
+  });
+}
+
 /** probs = causal softmax(q kᵀ / sqrt(D)); writes every entry of probs (0 above the diagonal). */
-export const attentionScores: AttentionPassesForwardKernel = defineKernel({
-  label: 'attentionScores',
-  source,
-  entryPoint: 'scores',
-  bindings: forwardBindings,
-  params,
-  constants: ATTENTION_PASSES_TILES,
-  workgroups: ({ N, T, H }, c) => grid(Math.ceil(T / tileSizes(c).BM), N * H),
-});
+export const attentionScores: AttentionPassesForwardKernel = pass(
+  'attentionScores',
+  'scores',
+  forwardBindings,
+  rowBlocks,
+);
 
 /** out = probs · v, heads merged back into [N, T, C]. */
-export const attentionWeightedSum: AttentionPassesForwardKernel = defineKernel({
-  label: 'attentionWeightedSum',
-  source,
-  entryPoint: 'weightedSum',
-  bindings: forwardBindings,
-  params,
-  constants: ATTENTION_PASSES_TILES,
-  workgroups: ({ N, T, H, D }, c) => {
-    const { BM, BN } = tileSizes(c);
-    return grid(Math.ceil(T / BM) * Math.ceil(D / BN), N * H);
-  },
-});
+export const attentionWeightedSum: AttentionPassesForwardKernel = pass(
+  'attentionWeightedSum',
+  'weightedSum',
+  forwardBindings,
+  outputTiles(1),
+);
 
 /** dscores = P ⊙ (dP − rowsum(P ⊙ dP)), dP = dO vᵀ, on and below the diagonal. */
-export const attentionBackwardScores: AttentionPassesBackwardKernel = defineKernel({
-  label: 'attentionBackwardScores',
-  source,
-  entryPoint: 'backwardScores',
-  bindings: backwardBindings,
-  params,
-  constants: ATTENTION_PASSES_TILES,
-  workgroups: ({ N, T, H }, c) => grid(Math.ceil(T / tileSizes(c).BM), N * H),
-});
+export const attentionBackwardScores: AttentionPassesBackwardKernel = pass(
+  'attentionBackwardScores',
+  'backwardScores',
+  backwardBindings,
+  rowBlocks,
+);
 
 /** dq, dk, dv into dqkv (overwritten, every element). Needs attentionBackwardScores first. */
-export const attentionBackwardGrads: AttentionPassesBackwardKernel = defineKernel({
-  label: 'attentionBackwardGrads',
-  source,
-  entryPoint: 'backwardGrads',
-  bindings: backwardBindings,
-  params,
-  constants: ATTENTION_PASSES_TILES,
-  workgroups: ({ N, T, H, D }, c) => {
-    const { BM, BN } = tileSizes(c);
-    return grid(3 * Math.ceil(T / BM) * Math.ceil(D / BN), N * H);
-  },
-});
+export const attentionBackwardGrads: AttentionPassesBackwardKernel = pass(
+  'attentionBackwardGrads',
+  'backwardGrads',
+  backwardBindings,
+  outputTiles(3),
+);
 
 /** Forward steps in dispatch order; each binds { qkv, out, probs } with params { N, T, H, D }. */
 export function attentionPassesForwardSteps(): AttentionPassesForwardKernel[] {

@@ -8,15 +8,8 @@ import { DEFAULT_SWEEP, gridRuns, type RunSpec, type SweepConfig } from './confi
 import type { Decay } from './schedule';
 import type { BuiltinDataset, BuiltinModel } from './messages';
 
-export interface SweepPreset {
-  name: string;
-  model: BuiltinModel;
-  dataset: BuiltinDataset;
-  optimizers: OptimizerKind[];
-  /** Learning rates of each optimizer (log-spaced, each bracketing that optimizer's best and its divergence edge). */
-  lrs: Record<OptimizerKind, number[]>;
-  /** Dampings δ of the Riemannian optimizers (each one a run per learning rate); the others use the default. */
-  dampings: number[];
+/** The adapter and training knobs a preset sets, in the page's settings' names (they extend this too). */
+export interface TrainingKnobs {
   r: number;
   alpha: number;
   targets: LoraTarget[];
@@ -28,6 +21,17 @@ export interface SweepPreset {
   weightDecay: number;
   seed: number;
   valEvery: number;
+}
+
+export interface SweepPreset extends TrainingKnobs {
+  name: string;
+  model: BuiltinModel;
+  dataset: BuiltinDataset;
+  optimizers: OptimizerKind[];
+  /** Learning rates of each optimizer (log-spaced, each bracketing that optimizer's best and its divergence edge). */
+  lrs: Record<OptimizerKind, number[]>;
+  /** Dampings δ of the Riemannian optimizers (each one a run per learning rate); the others use the default. */
+  dampings: number[];
   /** How the preset is scaled down from the report's grid. */
   scaling: string;
   reportPath: string;

@@ -1,15 +1,8 @@
-// Downloads through object URLs and <a download>: nothing leaves the tab.
-export function downloadBlob(blob: Blob, fileName: string): void {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = fileName;
-  a.style.display = 'none';
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
+// Downloads through object URLs and <a download>: nothing leaves the tab. The saving itself is the
+// charts' helper (charts are presentational and import nothing from src/ui, so it lives there).
+import { downloadBlob } from './charts/chartToPng';
+
+export { downloadBlob };
 
 export function downloadBytes(bytes: Uint8Array, fileName: string, mime: string): void {
   downloadBlob(new Blob([bytes as BlobPart], { type: mime }), fileName);

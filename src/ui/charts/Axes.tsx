@@ -76,3 +76,33 @@ export function AxisLeft({ scale, plot, ticks, format, label, grid = true }: Axi
 export function tickCount(lengthPx: number, px: number): number {
   return Math.max(2, Math.floor(lengthPx / px));
 }
+
+/** One axis of an x/y chart: its scale, tick labels and title; ticks every `tickPx` pixels (default 45). */
+interface AxisSpec {
+  scale: Scale;
+  format: (v: number) => string;
+  label: string;
+  tickPx?: number;
+}
+
+/** The left and bottom axes of an x/y chart, with as many ticks as the plot has room for. */
+export function PlotAxes({ plot, x, y }: { plot: PlotArea; x: AxisSpec; y: AxisSpec }) {
+  return (
+    <>
+      <AxisLeft
+        scale={y.scale}
+        plot={plot}
+        ticks={y.scale.ticks(tickCount(plot.height, y.tickPx ?? 45))}
+        format={y.format}
+        label={y.label}
+      />
+      <AxisBottom
+        scale={x.scale}
+        plot={plot}
+        ticks={x.scale.ticks(tickCount(plot.width, x.tickPx ?? 45))}
+        format={x.format}
+        label={x.label}
+      />
+    </>
+  );
+}

@@ -1,8 +1,9 @@
 import { useId, useMemo } from 'react';
 import { formatLoss, formatLr } from './formatLr';
-import { CAPTION_STYLE, FIGURE_STYLE, THEME } from './layout';
+import { ChartFigure, ChartSvg } from './Figure';
+import { THEME } from './layout';
 import type { HeatmapCell, HeatmapProps } from './types';
-import { useElementWidth } from './useElementWidth';
+import { useChartSize } from './useChartSize';
 import { lossFill, textOn, viridis } from './viridis';
 
 export interface HeatmapExtraProps {
@@ -23,9 +24,8 @@ const LEGEND_STOPS = 11;
  */
 export function Heatmap(props: HeatmapProps & HeatmapExtraProps) {
   const { title, xLabel, yLabel, colorDomain, formatX = formatLr, formatY = formatLr } = props;
-  const height = props.height ?? DEFAULT_HEIGHT;
-  const [measureRef, measured] = useElementWidth();
-  const width = props.width ?? measured ?? DEFAULT_WIDTH;
+  const size = useChartSize(props, DEFAULT_WIDTH, DEFAULT_HEIGHT);
+  const { width, height } = size;
   const xs = useMemo(() => [...new Set(props.xValues)].sort((a, b) => a - b), [props.xValues]);
   const ys = useMemo(() => [...new Set(props.yValues)].sort((a, b) => a - b), [props.yValues]);
   const ids = useId().replace(/[^a-zA-Z0-9_-]/g, '');
@@ -57,27 +57,19 @@ export function Heatmap(props: HeatmapProps & HeatmapExtraProps) {
   const yEvery = Math.max(1, Math.ceil(14 / ch));
 
   return (
-    <figure
-      aria-label={title}
+    <ChartFigure
+      title={title}
       className="chart heatmap"
       data-chart="heatmap"
       data-cells={cells.length}
-      style={FIGURE_STYLE}
-      ref={props.width === undefined ? measureRef : undefined}
+      size={size}
     >
-      <figcaption style={CAPTION_STYLE}>{title}</figcaption>
-      <svg
-        xmlns="http://www.w3.org/2000/svg"
-        width={props.width ?? '100%'}
-        height={height}
-        viewBox={`0 0 ${width} ${height}`}
-        role="img"
+      <ChartSvg
+        size={size}
         aria-label={`${title}: ${yLabel} against ${xLabel}, ${cells.length} cells`}
-        style={{ display: 'block' }}
         fontFamily={THEME.font}
         fontSize={THEME.fontSize}
       >
-        <rect width={width} height={height} fill={THEME.background} />
         <defs>
           <pattern
             id={hatchId}
@@ -189,7 +181,7 @@ export function Heatmap(props: HeatmapProps & HeatmapExtraProps) {
             loss · lower is better
           </text>
         </g>
-      </svg>
-    </figure>
+      </ChartSvg>
+    </ChartFigure>
   );
 }

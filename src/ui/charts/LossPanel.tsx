@@ -1,15 +1,16 @@
 import { useCallback, useId, useMemo, useState, type KeyboardEvent, type PointerEvent } from 'react';
-import { AxisBottom, AxisLeft, tickCount } from './Axes';
+import { PlotAxes } from './Axes';
 import { ChartLegend } from './ChartLegend';
 import { formatLoss } from './formatLr';
-import { CAPTION_STYLE, FIGURE_STYLE, plotArea, THEME } from './layout';
+import { ChartFigure, ChartSvg } from './Figure';
+import { plotArea } from './layout';
 import { deriveLine, nearestIndex, tooltipRows } from './lossSeries';
 import { LossRuns } from './LossRuns';
 import { LossTooltip } from './LossTooltip';
 import { RunSummaryTable } from './RunSummaryTable';
 import { makeScale } from './scale';
 import type { LossLine, LossPanelProps } from './types';
-import { useElementWidth } from './useElementWidth';
+import { useChartSize } from './useChartSize';
 
 export interface LossPanelExtraProps {
   /** Show the legend under the chart (default true). */
@@ -30,9 +31,8 @@ const DEFAULT_HEIGHT = 300;
 export function LossPanel(props: LossPanelProps & LossPanelExtraProps) {
   const { title, lines, xLabel, xDomain, yDomain, yScale, smoothing, showLegend = true } = props;
   const budget = Math.max(2, props.maxPointsPerLine ?? 500);
-  const height = props.height ?? DEFAULT_HEIGHT;
-  const [measureRef, measured] = useElementWidth();
-  const width = props.width ?? measured ?? DEFAULT_WIDTH;
+  const size = useChartSize(props, DEFAULT_WIDTH, DEFAULT_HEIGHT);
+  const { width, height } = size;
   const w = Math.min(0.999, Math.max(0, smoothing));
 
   const derived = useMemo(() => lines.map((l) => deriveLine(l, w, budget)), [lines, w, budget]);
@@ -87,49 +87,33 @@ export function LossPanel(props: LossPanelProps & LossPanelExtraProps) {
   const hoverPx = rows.length > 0 ? sx.map(rows[0].x) : null;
 
   return (
-    <figure
-      aria-label={title}
+    <ChartFigure
+      title={title}
       className="chart loss-panel"
       data-chart="loss"
       data-points={totalPoints}
       data-runs={lines.length}
       data-y-scale={yScale}
-      style={FIGURE_STYLE}
-      ref={props.width === undefined ? measureRef : undefined}
+      size={size}
     >
-      <figcaption style={CAPTION_STYLE}>{title}</figcaption>
       <div style={{ position: 'relative', width: props.width ?? '100%', height }}>
-        <svg
-          xmlns="http://www.w3.org/2000/svg"
-          width={props.width ?? '100%'}
-          height={height}
-          viewBox={`0 0 ${width} ${height}`}
-          role="img"
+        <ChartSvg
+          size={size}
           tabIndex={0}
           onKeyDown={onKey}
           onBlur={() => setHoverX(null)}
           aria-label={`${title}: ${lines.length} runs, ${xLabel} on x, loss (${yScale}) on y; arrow keys read the values`}
-          style={{ display: 'block', overflow: 'visible' }}
+          style={{ overflow: 'visible' }}
         >
-          <rect width={width} height={height} fill={THEME.background} />
           <defs>
             <clipPath id={clipId}>
               <rect x={plot.left} y={plot.top} width={plot.width} height={plot.height} />
             </clipPath>
           </defs>
-          <AxisLeft
-            scale={sy}
+          <PlotAxes
             plot={plot}
-            ticks={sy.ticks(tickCount(plot.height, 45))}
-            format={formatLoss}
-            label={props.yLabel ?? 'loss'}
-          />
-          <AxisBottom
-            scale={sx}
-            plot={plot}
-            ticks={sx.ticks(tickCount(plot.width, 80))}
-            format={formatLoss}
-            label={xLabel}
+            x={{ scale: sx, format: formatLoss, label: xLabel, tickPx: 80 }}
+            y={{ scale: sy, format: formatLoss, label: props.yLabel ?? 'loss' }}
           />
           <LossRuns
             derived={derived}
@@ -161,7 +145,7 @@ export function LossPanel(props: LossPanelProps & LossPanelExtraProps) {
             onPointerMove={onMove}
             onPointerLeave={() => setHoverX(null)}
           />
-        </svg>
+        </ChartSvg>
         {hoverPx !== null && (
           <LossTooltip
             rows={rows}
@@ -179,6 +163,6 @@ export function LossPanel(props: LossPanelProps & LossPanelExtraProps) {
         />
       )}
       <RunSummaryTable title={title} lines={lines} xLabel={xLabel} />
-    </figure>
+    </ChartFigure>
   );
 }

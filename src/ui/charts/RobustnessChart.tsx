@@ -1,11 +1,12 @@
 import { useId, useMemo } from 'react';
-import { AxisBottom, AxisLeft, tickCount } from './Axes';
+import { PlotAxes } from './Axes';
 import { ChartLegend } from './ChartLegend';
 import { formatLoss, formatLr } from './formatLr';
-import { CAPTION_STYLE, FIGURE_STYLE, plotArea, THEME, VISUALLY_HIDDEN } from './layout';
+import { ChartFigure, ChartSvg } from './Figure';
+import { plotArea, THEME, VISUALLY_HIDDEN } from './layout';
 import { makeScale, type Scale } from './scale';
 import type { RobustnessChartProps, RobustnessLine, YScale } from './types';
-import { useElementWidth } from './useElementWidth';
+import { useChartSize } from './useChartSize';
 
 export interface RobustnessChartExtraProps {
   /** Loss axis scale (default linear). */
@@ -26,9 +27,8 @@ const MARGIN = { top: 12 + BAND, right: 16, bottom: 40, left: 52 };
  */
 export function RobustnessChart(props: RobustnessChartProps & RobustnessChartExtraProps) {
   const { title, lines, metric, yScale = 'linear', showLegend = true } = props;
-  const height = props.height ?? DEFAULT_HEIGHT;
-  const [measureRef, measured] = useElementWidth();
-  const width = props.width ?? measured ?? DEFAULT_WIDTH;
+  const size = useChartSize(props, DEFAULT_WIDTH, DEFAULT_HEIGHT);
+  const { width, height } = size;
   const plot = useMemo(() => plotArea(width, height, MARGIN), [width, height]);
   const { xDomain, yDomain } = useMemo(() => domains(lines, yScale), [lines, yScale]);
   const sx = useMemo(() => makeScale('log', xDomain, [plot.left, plot.left + plot.width]), [xDomain, plot]);
@@ -42,44 +42,24 @@ export function RobustnessChart(props: RobustnessChartProps & RobustnessChartExt
   const anyDiverged = lines.some((l) => l.points.some((p) => p.diverged));
 
   return (
-    <figure
-      aria-label={title}
+    <ChartFigure
+      title={title}
       className="chart robustness-chart"
       data-chart="robustness"
       data-metric={metric}
       data-runs={lines.length}
-      style={FIGURE_STYLE}
-      ref={props.width === undefined ? measureRef : undefined}
+      size={size}
     >
-      <figcaption style={CAPTION_STYLE}>{title}</figcaption>
-      <svg
-        xmlns="http://www.w3.org/2000/svg"
-        width={props.width ?? '100%'}
-        height={height}
-        viewBox={`0 0 ${width} ${height}`}
-        role="img"
-        aria-label={`${title}: ${yLabel} against learning rate, ${lines.length} lines`}
-        style={{ display: 'block' }}
-      >
-        <rect width={width} height={height} fill={THEME.background} />
+      <ChartSvg size={size} aria-label={`${title}: ${yLabel} against learning rate, ${lines.length} lines`}>
         <defs>
           <clipPath id={clipId}>
             <rect x={plot.left - 6} y={plot.top - 6} width={plot.width + 12} height={plot.height + 12} />
           </clipPath>
         </defs>
-        <AxisLeft
-          scale={sy}
+        <PlotAxes
           plot={plot}
-          ticks={sy.ticks(tickCount(plot.height, 45))}
-          format={formatLoss}
-          label={yLabel}
-        />
-        <AxisBottom
-          scale={sx}
-          plot={plot}
-          ticks={sx.ticks(tickCount(plot.width, 70))}
-          format={formatLr}
-          label="learning rate (log)"
+          x={{ scale: sx, format: formatLr, label: 'learning rate (log)', tickPx: 70 }}
+          y={{ scale: sy, format: formatLoss, label: yLabel }}
         />
         {anyDiverged && (
           <g className="diverged-band" fontFamily={THEME.font} fontSize={10}>
@@ -107,7 +87,7 @@ export function RobustnessChart(props: RobustnessChartProps & RobustnessChartExt
             jitter={(i - (lines.length - 1) / 2) * 10}
           />
         ))}
-      </svg>
+      </ChartSvg>
       {showLegend && (
         <ChartLegend
           items={lines.map((l) => ({ key: l.id, label: l.label, color: l.color, dash: l.dash }))}
@@ -126,7 +106,7 @@ export function RobustnessChart(props: RobustnessChartProps & RobustnessChartExt
           )}
         </tbody>
       </table>
-    </figure>
+    </ChartFigure>
   );
 }
 

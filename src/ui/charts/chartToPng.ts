@@ -161,7 +161,8 @@ export function downloadBlob(blob: Blob, filename: string): void {
   document.body.appendChild(a);
   a.click();
   a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 0);
+  // Late enough that every browser has started the download from the URL.
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 /** "Loss — AdamW" → "loss-adamw". */

@@ -7,8 +7,9 @@ import {
   type BuiltinDataset,
   type BuiltinModel,
 } from '../../train/messages';
+import type { TrainingKnobs } from '../../train/presets';
 import type { Decay } from '../../train/schedule';
-import { LORA_TARGETS, type LoraTarget } from '../../model/lora-layout';
+import { LORA_TARGETS } from '../../model/lora-layout';
 import { DEFAULT_HYPER, OPTIMIZERS, type OptimizerKind } from '../../optim/optimizer';
 import { axisApplies, axisValueError, SECOND_AXES, type SecondAxis } from './second-axis';
 
@@ -27,7 +28,7 @@ export interface ChartOptions {
   metric: RobustMetric;
 }
 
-export interface Settings {
+export interface Settings extends TrainingKnobs {
   model: BuiltinModel;
   /** A built-in dataset, or the name of a file the user chose (the file itself never enters the URL). */
   dataset: { kind: 'builtin'; name: BuiltinDataset } | { kind: 'file'; name: string };
@@ -47,18 +48,7 @@ export interface Settings {
   /** A second hyper-parameter swept against the learning rate, and its values. */
   secondAxis: SecondAxis;
   secondValues: number[];
-  r: number;
-  alpha: number;
-  targets: LoraTarget[];
-  steps: number;
-  batch: number;
-  seq: number;
-  warmup: number;
-  decay: Decay;
-  weightDecay: number;
   damping: number;
-  seed: number;
-  valEvery: number;
   chart: ChartOptions;
 }
 
