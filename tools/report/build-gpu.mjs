@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Bundles what the reproduction's GPU run needs into one folder (default /work/main/.work/repro, a
+// Bundles what the reproduction's GPU run needs into one folder (default .work/repro under the repository root, a
 // git-ignored folder of the checkout the device tool copies): the CLI (src/cli/main.ts) and the BLEU
 // scorer (tools/report/bleu-cli.ts) as single .mjs files with `webgpu` external and WGSL `?raw` imports
 // inlined (as scripts/build-bench.mjs does), the models, datasets, PyTorch peer and the Python scripts.
@@ -12,7 +12,7 @@ import { build } from 'esbuild';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const outFlag = process.argv.indexOf('--out');
-const out = resolve(outFlag > 0 ? process.argv[outFlag + 1] : '/work/main/.work/repro');
+const out = resolve(outFlag > 0 ? process.argv[outFlag + 1] : resolve(root, '.work/repro'));
 
 const rawPlugin = {
   name: 'raw',

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One device call (attention variants): built here with `node scripts/build-bench.mjs --out /work/main/.perf/attn`,
+# One device call (attention variants): built here with `node scripts/build-bench.mjs --out .perf/attn`,
 # this script copied beside the bundle, then `run` with carry [".gpu", ".perf"] and the command
 #   source .gpu/setup.sh; cd .perf/attn; bash run.sh
 # Everything lands in $OUT/attn. The optional parts at the end run only while time is left.
