@@ -68,7 +68,7 @@ export const REPRODUCE_PAPER: SweepPreset = {
   valEvery: 25,
   scaling:
     'Scaled down from the report (docs/reproduction.md: 11–12 learning rates per optimizer over 5–5.5 decades, ' +
-    '4 dampings, 600 steps, 3 seeds, 354 runs on an H200) to 5 learning rates per optimizer (one or half a decade ' +
+    '4 dampings, 600 steps, 3 seeds, 378 runs on an H200) to 5 learning rates per optimizer (one or half a decade ' +
     'apart, around the best rates the report found and up to the first that fails), 2 dampings (1e-6, 1e-2), ' +
     '300 steps and 1 seed: 35 runs in one lockstep sweep, a few minutes on a laptop GPU. The curves stop ' +
     'before they flatten, so the best learning rates of a longer run can sit one grid step lower.',
