@@ -1,11 +1,11 @@
 // Issue #13 on the command line: bad datasets, adapters and models exit 2 with one line naming the file,
 // the line and the reason; --skip-bad-lines trains on the good part and says what it left out; an
 // --init-adapter without adapter_config.json takes lora_alpha from --alpha.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from './main';
+import { runCli } from '../test/cli';
 import { parseTrainOptions } from './train-options';
 import { randomWeights } from '../model/init';
 import { parameterShapes } from '../model/config';
@@ -17,19 +17,7 @@ const cfg = { n_layer: 1, n_head: 2, n_embd: 16, n_positions: 32, vocab_size: 25
 let dir = '';
 const at = (name: string) => join(dir, name);
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
-  try {
-    const code = await main(argv);
-    return { code, out: out.join(''), err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = runCli;
 const train = (...flags: string[]) =>
   run('train', '--model', at('model.safetensors'), '--steps', '1', '--batch', '1', '--seq', '8', ...flags);
 

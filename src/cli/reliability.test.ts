@@ -1,11 +1,11 @@
 // Issue #13 on the command line: settings refused before anything starts, a clear out-of-memory message,
 // --checkpoint/--resume giving the losses of an uninterrupted run, a lost GPU device replaced mid-sweep,
 // and adapters that say how their run ended.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from './main';
+import { runCli } from '../test/cli';
 import { trainCommand } from './train';
 import { UsageError } from './args';
 import { Gpu, type Dispatch } from '../gpu/context';
@@ -22,19 +22,7 @@ const cfg = { n_layer: 1, n_head: 2, n_embd: 16, n_positions: 32, vocab_size: 25
 let dir = '';
 const at = (name: string) => join(dir, name);
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
-  try {
-    const code = await main(argv);
-    return { code, out: out.join(''), err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = runCli;
 
 /** trainCommand with captured output and a chosen way of getting a GPU. */
 async function command(argv: string[], createGpu?: () => Promise<Gpu>) {

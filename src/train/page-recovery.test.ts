@@ -1,36 +1,14 @@
 // Reliability of the page's sweeps: checkpoints every N steps, 'resume' from one in a new session, and
 // a lost GPU device replaced by a new one, training going on from the last checkpoint.
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Gpu } from '../gpu/context';
 import { testGpu } from '../test/gpu';
 import { DEFAULT_SWEEP, type RunSpec, type SweepConfig } from './config';
-import type { FromEngine, ToEngine } from './messages';
-import { PageSession } from './page-session';
+import type { ToEngine } from './messages';
+import { pageSession, type Of } from '../test/page-session';
 import { tinyText } from './tiny-sweep';
 
-const publicDir = fileURLToPath(new URL('../../public/', import.meta.url));
-const fetchAsset = async (path: string) => new Uint8Array(await readFile(publicDir + path));
-
-type Of<T extends FromEngine['type']> = Extract<FromEngine, { type: T }>;
-
-function session(gpu: () => Promise<Gpu> = testGpu) {
-  const got: FromEngine[] = [];
-  const listeners: ((m: FromEngine) => void)[] = [];
-  let t = 0;
-  const s = new PageSession({
-    gpu,
-    fetchAsset,
-    post: (m) => {
-      got.push(m);
-      for (const l of listeners) l(m);
-    },
-    now: () => (t += 300),
-  });
-  const of = <T extends FromEngine['type']>(type: T) => got.filter((m): m is Of<T> => m.type === type);
-  return { s, got, of, listeners, send: (m: ToEngine) => s.handle(m) };
-}
+const session = pageSession;
 
 const dataset = (name = 'tiny.txt'): ToEngine => ({
   type: 'parseDataset',

@@ -1,12 +1,10 @@
 // The engine side of the page, driven through its messages as the Worker does (Dawn on SwiftShader,
 // lab-gpt-tiny from public/models/, tiny sweeps).
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SWEEP, type RunSpec, type SweepConfig } from './config';
 import type { FromEngine, ToEngine } from './messages';
+import { fetchAsset, pageSession } from '../test/page-session';
 import { PageSession } from './page-session';
-import { testGpu } from '../test/gpu';
 import { tinyText } from './tiny-sweep';
 import { GpuError } from '../gpu/errors';
 import { Gpu } from '../gpu/context';
@@ -15,37 +13,8 @@ import { loraLayout } from '../model/lora-layout';
 import { parseConfig } from '../model/config';
 import { divergedStatus } from '../io/adapter-card';
 
-const publicDir = fileURLToPath(new URL('../../public/', import.meta.url));
-const fetchAsset = async (path: string) => new Uint8Array(await readFile(publicDir + path));
+const session = pageSession;
 const enc = (s: string) => new TextEncoder().encode(s).buffer as ArrayBuffer;
-
-type Of<T extends FromEngine['type']> = Extract<FromEngine, { type: T }>;
-
-/** A session whose posted messages are recorded; its clock advances 300 ms a reading, so every step reports. */
-function session(gpu: () => Promise<Gpu> = testGpu) {
-  const got: FromEngine[] = [];
-  const listeners: ((m: FromEngine) => void)[] = [];
-  let t = 0;
-  const s = new PageSession({
-    gpu,
-    fetchAsset,
-    post: (m) => {
-      got.push(m);
-      for (const l of listeners) l(m);
-    },
-    now: () => (t += 300),
-  });
-  const of = <T extends FromEngine['type']>(type: T) => got.filter((m): m is Of<T> => m.type === type);
-  const send = (m: ToEngine) => s.handle(m);
-  /** Resolves with the first message of `type` (already posted or to come). */
-  const next = <T extends FromEngine['type']>(type: T): Promise<Of<T>> =>
-    new Promise((resolve) => {
-      const seen = of(type)[0];
-      if (seen) return resolve(seen);
-      listeners.push((m) => m.type === type && resolve(m as Of<T>));
-    });
-  return { s, got, of, send, next, listeners };
-}
 
 const tinyFile = (text = tinyText(3000)): ToEngine => ({
   type: 'parseDataset',
@@ -189,7 +158,7 @@ describe('PageSession: sweeps', () => {
     expect(done.stopped).toBe(false);
     expect(done.results.runs.map((r) => r.losses.length)).toEqual([3, 3, 3, 3]);
     const cfg = parseConfig(
-      JSON.parse(await readFile(publicDir + 'models/lab-gpt-tiny/config.json', 'utf8')),
+      JSON.parse(new TextDecoder().decode(await fetchAsset('models/lab-gpt-tiny/config.json'))),
     );
     const layout = loraLayout(cfg, { r: 2, alpha: 4, targets: ['c_attn'] });
     expect(done.adapters.map((a) => [a.runId, a.A.length, a.B.length, a.status])).toEqual(
