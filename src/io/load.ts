@@ -2,11 +2,14 @@
 import { readOnnxWeights } from './onnx';
 import { readSafetensors, readSafetensorsHeader } from './safetensors';
 import { parameterShapes, parseConfig, type LabGptConfig, type Weights } from '../model/config';
+import { byteTokenizer, type TextTokenizer } from '../data/tokenizer';
 
 export interface BaseModel {
   name: string;
   cfg: LabGptConfig;
   weights: Weights;
+  /** Bytes for the built-in models (vocab_size 256); a checkpoint's tokenizer.json otherwise. */
+  tokenizer: TextTokenizer;
 }
 
 /** Check every parameter of the config is present with its shape; extra initializers are ignored. */
@@ -45,6 +48,7 @@ export function loadBaseModel(
   configJson: string,
   weightBytes: Uint8Array,
   format: 'onnx' | 'safetensors',
+  tokenizer?: TextTokenizer,
 ): BaseModel {
   let json: unknown;
   try {
@@ -58,9 +62,18 @@ export function loadBaseModel(
   } catch (e) {
     throw new Error(`${name}: ${(e as Error).message}`);
   }
+  if (tokenizer === undefined && cfg.vocab_size !== 256)
+    throw new Error(
+      `${name}: vocab_size is ${cfg.vocab_size}, not the 256 bytes of a byte-level model: open its tokenizer.json with it`,
+    );
+  const tok = tokenizer ?? byteTokenizer;
+  if (tok.vocabSize > cfg.vocab_size)
+    throw new Error(
+      `${name}: the tokenizer has ${tok.vocabSize} ids but the model's vocab_size is ${cfg.vocab_size}: the tokenizer is not this model's`,
+    );
   const tensors =
     format === 'onnx' ? readOnnxWeights(weightBytes) : safetensorsWeights(name, cfg, weightBytes);
-  return { name, cfg, weights: checkWeights(cfg, tensors, name) };
+  return { name, cfg, weights: checkWeights(cfg, tensors, name), tokenizer: tok };
 }
 
 /**
