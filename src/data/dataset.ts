@@ -12,6 +12,7 @@ import { notTextReason } from './binary';
 import { BadLines, DatasetError } from './errors';
 import { parseCsvExamples, parseJsonlExamples, type Example, type RecordContext } from './records';
 import { findBadTextLines, readText, type BadTextLine } from './utf8';
+import type { TextTokenizer } from './tokenizer';
 
 export { parseCsvExamples, parseJsonlExamples, MAX_LINE_CHARS, MAX_LINE_TEXT } from './records';
 export type { Example } from './records';
@@ -46,6 +47,8 @@ export interface ParsedDataset extends TokenizedDataset {
 export interface ParseOptions {
   /** Leave bad lines out (counted, summarised in warnings) instead of failing at the first one. */
   skipBadLines?: boolean;
+  /** The model's tokenizer; UTF-8 bytes (the built-in models') when left out. */
+  tokenizer?: TextTokenizer;
 }
 
 /**
