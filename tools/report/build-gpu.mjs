@@ -64,6 +64,11 @@ const copies = [
   ['tools/report/gpu-run.sh', 'gpu-run.sh'],
   ['tools/report/gpu-bleu.sh', 'gpu-bleu.sh'],
   ['tools/report/select_best.py', 'select_best.py'],
+  ['tools/report/grid.sh', 'grid.sh'],
+  ['tools/report/gpu-rerun.sh', 'gpu-rerun.sh'],
+  ['tools/report/bleu_all.py', 'bleu_all.py'],
+  // The first call's sweep results: gpu-rerun.sh picks each optimizer's best run from them.
+  ['docs/reproduction/data/results.tar.gz', 'recorded.tar.gz'],
 ];
 for (const [from, to] of copies) copyFileSync(join(root, from), join(out, to));
 const sha = execSync('git rev-parse --short HEAD', { cwd: root, encoding: 'utf8' }).trim();
