@@ -85,11 +85,14 @@ export function tokenizeText(
   tokenizer: TextTokenizer = byteTokenizer,
   onProgress?: ProgressCallback,
 ): TokenizedDataset {
-  const tokens =
-    tokenizer.kind === 'bytes'
-      ? bytes
-      : encodeText(tokenizer, new TextDecoder('utf-8', { fatal: false }).decode(bytes), { onProgress });
-  if (tokenizer.kind === 'bytes') onProgress?.(1);
+  let tokens: TokenArray;
+  if (tokenizer.kind === 'bytes') {
+    tokens = bytes;
+    onProgress?.(1);
+  } else {
+    const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+    tokens = encodeText(tokenizer, text, { onProgress });
+  }
   const N = tokens.length;
   if (N > MAX_TOKENS) throw tooMany(name, N, tokenizer);
   return {
