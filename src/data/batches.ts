@@ -1,7 +1,8 @@
 // Batches of token windows for training and validation.
 //
-// A row is a window of T + 1 consecutive bytes: inputs = window[0..T), targets = window[1..T],
-// mask[t] = dataset mask of the target byte. The loss of a batch is Σ mask·nll / maskSum.
+// A row is a window of T + 1 consecutive tokens: inputs = window[0..T), targets = window[1..T],
+// mask[t] = dataset mask of the target token. The dataset's tokens (bytes, u16 or u32) are copied into
+// u32 rows, the GPU's layout. The loss of a batch is Σ mask·nll / maskSum.
 //
 // Zero targets: a batch can have maskSum = 0 (e.g. prompt/completion data whose prompts are longer
 // than T). The batcher never resamples (the sequential order is a fixed contract), so the caller must
@@ -9,6 +10,7 @@
 // avoid the NaN but still take an AdamW step with a zero gradient (decaying moments and weights).
 import { mulberry32 } from '../util/random';
 import type { TokenizedDataset } from './dataset';
+import { tokenUnit, type TokenUnit } from './tokenize';
 import { DatasetError } from './errors';
 
 export type BatchOrder = 'sequential' | 'shuffled';
@@ -16,9 +18,9 @@ export type BatchOrder = 'sequential' | 'shuffled';
 export interface Batch {
   Bt: number;
   T: number;
-  /** [Bt*T] input bytes, row-major by row. */
+  /** [Bt*T] input tokens, row-major by row. */
   tokens: Uint32Array;
-  /** [Bt*T] next bytes (the prediction targets). */
+  /** [Bt*T] next tokens (the prediction targets). */
   targets: Uint32Array;
   /** [Bt*T] 1 where the target counts in the loss, else 0. */
   mask: Float32Array;
@@ -37,7 +39,7 @@ export interface BatchSchedule {
 }
 
 /**
- * Throws unless the training stream holds at least one window of T + 1 bytes with a start to draw
+ * Throws unless the training stream holds at least one window of T + 1 tokens with a start to draw
  * (N ≥ T + 2). A shorter stream is the dataset's fault (too few tokens), so it is a DatasetError naming
  * the file; bad batch or sequence sizes are settings, a plain Error. A stream shorter than Bt·T + 1 is
  * allowed: rows of one batch then overlap (the sequential order is a fixed contract, DESIGN.md §5).
@@ -50,20 +52,27 @@ export function checkBatchable(ds: TokenizedDataset, Bt: number, T: number): voi
     throw new DatasetError(
       ds.name,
       undefined,
-      `${N} bytes of training data, but sequence length ${T} needs at least T + 2 = ${T + 2} tokens ` +
+      `${N} ${tokenUnit(ds)} of training data, but sequence length ${T} needs at least T + 2 = ${T + 2} tokens ` +
         '(one window of T + 1, and room to move it): lower the sequence length or add data',
     );
   }
 }
 
 /**
- * A warning when the training stream is shorter than one batch's worth of distinct bytes (Bt·T + 1): it
+ * A warning when the training stream is shorter than one batch's worth of distinct tokens (Bt·T + 1): it
  * trains, but the rows of every batch overlap, which the user may not expect. Undefined otherwise.
+ * `unit` is the dataset's (tokenUnit): bytes for the byte models.
  */
-export function batchShortfall(name: string, N: number, Bt: number, T: number): string | undefined {
+export function batchShortfall(
+  name: string,
+  N: number,
+  Bt: number,
+  T: number,
+  unit: TokenUnit = 'bytes',
+): string | undefined {
   const need = Bt * T + 1;
   if (N >= need) return undefined;
-  return `${name}: ${N} bytes of training data are fewer than one batch needs without overlap (B·T + 1 = ${Bt}·${T} + 1 = ${need}); the rows of each batch overlap: lower the batch or sequence length, or add data`;
+  return `${name}: ${N} ${unit} of training data are fewer than one batch needs without overlap (B·T + 1 = ${Bt}·${T} + 1 = ${need}); the rows of each batch overlap: lower the batch or sequence length, or add data`;
 }
 
 /** Windows start in [0, N − T − 1): the number of distinct starts. */
@@ -140,7 +149,7 @@ export function batchesPerEpoch(N: number, Bt: number, T: number): number {
 }
 
 /**
- * Fixed validation batches: non-overlapping windows at 0, T, 2T, ... whose targets cover bytes 1..N−1 of
+ * Fixed validation batches: non-overlapping windows at 0, T, 2T, ... whose targets cover tokens 1..N−1 of
  * the validation stream exactly once; the last window is cut short and padded (mask 0), as are the rows
  * past the last window, so every batch has the full [Bt, T] shape. At most `maxBatches` batches (the
  * head of the stream when capped). The mean validation loss is Σ_batches(loss·maskSum) / Σ maskSum,

@@ -66,7 +66,7 @@ describe('jsonl', () => {
     expect(Array.from(ds.tokens)).toEqual(bytes('ab\nQ:yes\né\n'));
     expect(Array.from(ds.mask)).toEqual(maskOf(['ab\n', 1], ['Q:', 0], ['yes\n', 1], ['é\n', 1]));
     expect(Array.from(ds.exampleOffsets)).toEqual([0, 3, 9, 12]);
-    expect(datasetStats(ds)).toEqual({ bytes: 12, examples: 3, targetBytes: 10 });
+    expect(datasetStats(ds)).toEqual({ tokens: 12, examples: 3, targetTokens: 10 });
   });
   it('names the line of a malformed record', () => {
     const good = '{"text": "x"}';

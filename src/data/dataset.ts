@@ -1,30 +1,33 @@
-// Byte tokenisation and dataset parsing (txt, jsonl, csv) into one stream of bytes with a loss mask.
+// Dataset parsing (txt, jsonl, csv) into one token stream with a loss mask, in the model's tokenizer.
 //
-// The model's vocabulary is the 256 byte values, so a token is a UTF-8 byte. A dataset becomes one
-// stream `tokens` with `mask[i] = 1` when tokens[i] is a prediction target, i.e. the loss counts the
-// prediction of tokens[i] from tokens[<i]. mask[0] is never used (nothing precedes it in a window).
-//
-// jsonl / csv examples are concatenated, each followed by the separator byte "\n" (mask 1, so that after
-// a completion the model learns to stop). For prompt/completion examples prompt bytes get mask 0 and
-// completion bytes mask 1; prompt and completion are joined with nothing in between (as PEFT/OpenAI
-// style fine-tuning data expects: put any separator you want in the prompt).
+// A dataset becomes one stream `tokens` with `mask[i] = 1` when tokens[i] is a prediction target, i.e.
+// the loss counts the prediction of tokens[i] from tokens[<i]. mask[0] is never used (nothing precedes it
+// in a window). For the built-in byte models a token is a UTF-8 byte; how examples are joined and masked
+// is in tokenize.ts.
 import { notTextReason } from './binary';
 import { BadLines, DatasetError } from './errors';
-import { parseCsvExamples, parseJsonlExamples, type Example, type RecordContext } from './records';
+import { parseCsvExamples, parseJsonlExamples, type RecordContext } from './records';
 import { findBadTextLines, readText, type BadTextLine } from './utf8';
-import type { TextTokenizer } from './tokenizer';
+import { tokenizeExamples, tokenizeText, tokenUnit, type ProgressCallback } from './tokenize';
+import { byteTokenizer, type TextTokenizer, type TokenArray } from './tokenizer';
 
 export { parseCsvExamples, parseJsonlExamples, MAX_LINE_CHARS, MAX_LINE_TEXT } from './records';
 export type { Example } from './records';
+export { decodeTokens, exampleText, tokenizeExamples, tokenUnit } from './tokenize';
+export type { ProgressCallback, TokenUnit } from './tokenize';
+export type { TokenArray } from './tokenizer';
 
 export type DatasetFormat = 'txt' | 'jsonl' | 'csv';
 export const DATASET_FORMATS: readonly DatasetFormat[] = ['txt', 'jsonl', 'csv'];
 
-export interface TokenizedDataset {
+export interface TokenizedDataset<T extends TokenArray = TokenArray> {
   name: string;
   format: DatasetFormat;
-  /** The byte stream, [N]. */
-  tokens: Uint8Array;
+  /**
+   * The token stream, [N]: UTF-8 bytes (Uint8Array) for the byte models, else ids as Uint16Array when the
+   * vocabulary fits, Uint32Array otherwise (allocTokens).
+   */
+  tokens: T;
   /** [N]; mask[i] = 1 when predicting tokens[i] from tokens[<i] counts in the loss. */
   mask: Uint8Array;
   /** Number of examples (documents); 1 for txt. */
@@ -37,7 +40,7 @@ export interface TokenizedDataset {
 }
 
 /** What parseDataset returns: the dataset, and what the user should be told about the file. */
-export interface ParsedDataset extends TokenizedDataset {
+export interface ParsedDataset<T extends TokenArray = TokenArray> extends TokenizedDataset<T> {
   /** Bad lines (or csv records) left out; 0 unless `skipBadLines` was chosen. */
   skippedLines: number;
   /** One line each, "file: line N: ..." (ignored keys/columns, the skipped-lines summary). */
@@ -49,6 +52,8 @@ export interface ParseOptions {
   skipBadLines?: boolean;
   /** The model's tokenizer; UTF-8 bytes (the built-in models') when left out. */
   tokenizer?: TextTokenizer;
+  /** Told the fraction of the text tokenised so far, at most about a hundred times (last with 1). */
+  onProgress?: ProgressCallback;
 }
 
 /**
@@ -58,10 +63,6 @@ export interface ParseOptions {
 export const MAX_DATASET_BYTES = 128 * 1024 * 1024;
 /** MAX_DATASET_BYTES for people, e.g. beside the page's file input. */
 export const MAX_DATASET_SIZE_TEXT = '128 MiB';
-
-const SEPARATOR = 0x0a; // "\n"
-// Offsets are stored as u32 and batches index with u32: keep every position representable.
-const MAX_BYTES = 0xffff_ff00;
 
 const encoder = new TextEncoder();
 
@@ -93,6 +94,18 @@ export function parseDataset(
   name: string,
   content: string | Uint8Array,
   format?: DatasetFormat,
+  options?: ParseOptions & { tokenizer?: undefined },
+): ParsedDataset<Uint8Array>;
+export function parseDataset(
+  name: string,
+  content: string | Uint8Array,
+  format?: DatasetFormat,
+  options?: ParseOptions,
+): ParsedDataset;
+export function parseDataset(
+  name: string,
+  content: string | Uint8Array,
+  format?: DatasetFormat,
   options: ParseOptions = {},
 ): ParsedDataset {
   const fmt = format ?? formatFromName(name);
@@ -117,12 +130,14 @@ export function parseDataset(
   if (isAllWhitespace(bytes))
     throw new DatasetError(name, undefined, 'the dataset is empty (only whitespace)');
 
+  const tokenizer = options.tokenizer ?? byteTokenizer;
   const bad = new BadLines(name, options.skipBadLines === true);
   const warnings: string[] = [];
   const scan = { all: bad.skip, loneCr: fmt === 'csv', offsetBase: bom };
   let ds: TokenizedDataset;
   if (fmt === 'txt') {
-    ds = txtDataset(name, withoutLines(bytes, findBadTextLines(bytes, scan), bad));
+    const good = withoutLines(bytes, findBadTextLines(bytes, scan), bad);
+    ds = tokenizeText(name, good, tokenizer, options.onProgress);
   } else {
     const { text, bad: badText } = readText(bytes, scan);
     if (!bad.skip && badText.length > 0) bad.report(badText[0].line, badText[0].reason);
@@ -134,11 +149,15 @@ export function parseDataset(
     const examples =
       fmt === 'jsonl' ? parseJsonlExamples(name, text, ctx) : parseCsvExamples(name, text, ctx);
     if (examples.length === 0) throw new DatasetError(name, undefined, emptyReason(fmt, bad));
-    ds = tokenizeExamples(name, fmt, examples);
+    ds = tokenizeExamples(name, fmt, examples, tokenizer, options.onProgress);
   }
   if (ds.tokens.length === 0) throw new DatasetError(name, undefined, emptyReason(fmt, bad));
   if (!ds.mask.includes(1))
-    throw new DatasetError(name, undefined, 'no byte of the dataset is a training target');
+    throw new DatasetError(
+      name,
+      undefined,
+      `no ${tokenUnit(ds) === 'bytes' ? 'byte' : 'token'} of the dataset is a training target`,
+    );
   const skipped = bad.summary();
   return { ...ds, skippedLines: bad.count, warnings: skipped ? [...warnings, skipped] : warnings };
 }
@@ -187,68 +206,24 @@ function withoutLines(bytes: Uint8Array, lines: BadTextLine[], bad: BadLines): U
   return out;
 }
 
-/** A txt file is one document: every byte is a target. */
-function txtDataset(name: string, bytes: Uint8Array): TokenizedDataset {
-  if (bytes.length > MAX_BYTES)
-    throw new DatasetError(name, undefined, `${bytes.length} bytes is more than this tool handles`);
-  return {
-    name,
-    format: 'txt',
-    tokens: bytes,
-    mask: new Uint8Array(bytes.length).fill(1),
-    examples: bytes.length > 0 ? 1 : 0,
-    exampleOffsets: new Uint32Array(bytes.length > 0 ? [0, bytes.length] : [0]),
-  };
-}
-
-/** Concatenate examples into one stream, each followed by "\n" (mask 1). */
-export function tokenizeExamples(name: string, format: DatasetFormat, examples: Example[]): TokenizedDataset {
-  const parts: { bytes: Uint8Array; target: boolean }[][] = examples.map((ex) =>
-    'text' in ex
-      ? [{ bytes: encodeBytes(ex.text), target: true }]
-      : [
-          { bytes: encodeBytes(ex.prompt), target: false },
-          { bytes: encodeBytes(ex.completion), target: true },
-        ],
-  );
-  let n = 0;
-  for (const p of parts) for (const q of p) n += q.bytes.length;
-  n += examples.length; // separators
-  if (n > MAX_BYTES) throw new DatasetError(name, undefined, `${n} bytes is more than this tool handles`);
-  const tokens = new Uint8Array(n);
-  const mask = new Uint8Array(n);
-  const exampleOffsets = new Uint32Array(examples.length + 1);
-  let at = 0;
-  parts.forEach((p, e) => {
-    exampleOffsets[e] = at;
-    for (const q of p) {
-      tokens.set(q.bytes, at);
-      if (q.target) mask.fill(1, at, at + q.bytes.length);
-      at += q.bytes.length;
-    }
-    tokens[at] = SEPARATOR;
-    mask[at] = 1;
-    at++;
-  });
-  exampleOffsets[examples.length] = at;
-  return { name, format, tokens, mask, examples: examples.length, exampleOffsets };
-}
-
 /**
  * Split into training and validation parts; the validation part is the tail of the stream. By examples
- * when there are at least two (at least one example on each side), otherwise by bytes. valFraction = 0
+ * when there are at least two (at least one example on each side), otherwise by tokens. valFraction = 0
  * gives no validation part.
  */
-export function splitDataset(
-  ds: TokenizedDataset,
+export function splitDataset<T extends TokenArray>(
+  ds: TokenizedDataset<T>,
   valFraction: number,
-): { train: TokenizedDataset; val: TokenizedDataset | null } {
+): { train: TokenizedDataset<T>; val: TokenizedDataset<T> | null } {
   if (!(valFraction >= 0 && valFraction < 1)) {
     throw new Error(`validation fraction must be in [0, 1) (got ${valFraction})`);
   }
   if (valFraction === 0) return { train: ds, val: null };
   const N = ds.tokens.length;
-  if (N < 2) throw new Error(`${ds.name}: ${N} byte(s) cannot be split into training and validation parts`);
+  if (N < 2) {
+    const unit = tokenUnit(ds) === 'bytes' ? 'byte(s)' : 'token(s)';
+    throw new Error(`${ds.name}: ${N} ${unit} cannot be split into training and validation parts`);
+  }
   let cut: number;
   let trainExamples: number;
   if (ds.format !== 'txt' && ds.examples >= 2) {
@@ -262,7 +237,7 @@ export function splitDataset(
   const part = (lo: number, hi: number, suffix: string, offsets: Uint32Array, examples: number) => ({
     name: `${ds.name} (${suffix})`,
     format: ds.format,
-    tokens: ds.tokens.slice(lo, hi),
+    tokens: ds.tokens.slice(lo, hi) as T,
     mask: ds.mask.slice(lo, hi),
     examples,
     exampleOffsets: offsets,
@@ -275,16 +250,20 @@ export function splitDataset(
       val: part(cut, N, 'validation', valOffsets, ds.examples - trainExamples),
     };
   }
-  // A byte cut may fall inside an example: each side counts it as one (partial) example.
+  // A token cut may fall inside an example: each side counts it as one (partial) example.
   return {
     train: part(0, cut, 'train', new Uint32Array([0, cut]), 1),
     val: part(cut, N, 'validation', new Uint32Array([0, N - cut]), 1),
   };
 }
 
-/** Counts for the page: bytes, examples, and how many bytes are training targets. */
-export function datasetStats(ds: TokenizedDataset): { bytes: number; examples: number; targetBytes: number } {
-  let targetBytes = 0;
-  for (let i = 0; i < ds.mask.length; i++) targetBytes += ds.mask[i];
-  return { bytes: ds.tokens.length, examples: ds.examples, targetBytes };
+/** Counts for the page: tokens, examples, and how many tokens are training targets. */
+export function datasetStats(ds: TokenizedDataset): {
+  tokens: number;
+  examples: number;
+  targetTokens: number;
+} {
+  let targetTokens = 0;
+  for (let i = 0; i < ds.mask.length; i++) targetTokens += ds.mask[i];
+  return { tokens: ds.tokens.length, examples: ds.examples, targetTokens };
 }

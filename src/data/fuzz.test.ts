@@ -22,7 +22,7 @@ function check(
 ): void {
   const name = `fuzz.${format}`;
   const t0 = performance.now();
-  let ds: ParsedDataset | undefined;
+  let ds: ParsedDataset<Uint8Array> | undefined;
   try {
     ds = parseDataset(name, content, format, { skipBadLines });
   } catch (e) {

@@ -12,8 +12,8 @@ describe('shipped datasets', () => {
     const stats = datasetStats(ds);
     expect(ds.format).toBe('jsonl');
     expect(ds.examples).toBeGreaterThanOrEqual(2000);
-    expect(stats.targetBytes).toBeGreaterThan(0);
-    expect(stats.targetBytes).toBeLessThan(stats.bytes); // prompts are masked out
+    expect(stats.targetTokens).toBeGreaterThan(0);
+    expect(stats.targetTokens).toBeLessThan(stats.tokens); // prompts are masked out
   });
 
   it('devils-dictionary.txt: one text stream', () => {

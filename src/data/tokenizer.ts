@@ -19,6 +19,21 @@ export interface TextTokenizer {
   separator: number[];
   /** An end-of-text id, if the tokenizer has one (GPT-2's "<|endoftext|>"). */
   eos?: number;
+  /**
+   * True when encoding a text in pieces, each cut just before a "\n" that is followed by a
+   * non-whitespace character, gives exactly the ids of encoding it whole (see `lineBreakCuts`): so a
+   * long text can be encoded piece by piece. GPT-2's byte-level pre-tokenizer has this property.
+   */
+  cutsAtLineBreaks?: boolean;
+}
+
+/** Token ids as stored: bytes for the byte models, else the narrowest width that holds the vocabulary. */
+export type TokenArray = Uint8Array | Uint16Array | Uint32Array;
+
+/** An empty token array of length n for this tokenizer's ids (see TokenArray). */
+export function allocTokens(tokenizer: Pick<TextTokenizer, 'kind' | 'vocabSize'>, n: number): TokenArray {
+  if (tokenizer.kind === 'bytes') return new Uint8Array(n);
+  return tokenizer.vocabSize <= 0x1_0000 ? new Uint16Array(n) : new Uint32Array(n);
 }
 
 const encoder = new TextEncoder();
@@ -31,6 +46,7 @@ export const byteTokenizer: TextTokenizer = {
   encode: (text) => Array.from(encoder.encode(text)),
   decode: (ids) => decoder.decode(Uint8Array.from(ids as ArrayLike<number>)),
   separator: [0x0a],
+  cutsAtLineBreaks: true,
 };
 
 /** What is wrong with a tokenizer.json, in words for the user. */
@@ -117,6 +133,7 @@ export function loadTokenizerJson(
   return {
     kind: 'tokenizer.json',
     vocabSize,
+    cutsAtLineBreaks: cutsAtLineBreaks(o, config),
     encode,
     decode: (ids) => {
       const list = Array.from(ids);
@@ -127,4 +144,35 @@ export function loadTokenizerJson(
     separator,
     eos,
   };
+}
+
+/**
+ * Whether a tokenizer.json splits text as GPT-2 does, so that a cut just before "\n" + non-whitespace is
+ * a pre-token boundary whatever comes around it. GPT-2's pattern
+ *   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+ * never puts "\n" in a piece with a following letter, digit or mark (only " " prefixes those), and a run
+ * of whitespace before a non-whitespace character always ends with a piece of its last character alone
+ * (\s+(?!\S) backs off by one): so that "\n" starts a piece, and the run's head is one piece whether
+ * the text ends there or not. BPE merges within pieces, so the ids are those of the whole text. Anything
+ * that sees across pieces is refused: a normalizer (or tokenizer_config.json's remove_space and
+ * lowercasing), a prefix space, other splitting, BPE dropout, and added tokens that contain or strip
+ * whitespace (they are matched before splitting).
+ */
+function cutsAtLineBreaks(o: Record<string, unknown>, config: Record<string, unknown>): boolean {
+  const pre = o.pre_tokenizer as Record<string, unknown> | null | undefined;
+  const model = o.model as Record<string, unknown>;
+  const added = Array.isArray(o.added_tokens) ? (o.added_tokens as Array<Record<string, unknown>>) : [];
+  return (
+    (o.normalizer === null || o.normalizer === undefined) &&
+    !config.remove_space &&
+    !config.do_lowercase_and_remove_accent &&
+    typeof pre === 'object' &&
+    pre !== null &&
+    pre.type === 'ByteLevel' &&
+    pre.add_prefix_space !== true &&
+    pre.use_regex !== false &&
+    (model.type === 'BPE' || model.type === undefined) &&
+    (model.dropout === null || model.dropout === undefined) &&
+    added.every((t) => typeof t.content === 'string' && !/\s/.test(t.content) && !t.lstrip && !t.rstrip)
+  );
 }

@@ -1,7 +1,14 @@
 // The page's assets on the engine side: built-in models (ONNX + config.json) and datasets fetched from
 // our own origin, and dataset parsing with the preview the page shows at once.
 import { DatasetError } from '../data/errors';
-import { decodeBytes, parseDataset, splitDataset, type TokenizedDataset } from '../data/dataset';
+import {
+  decodeBytes,
+  parseDataset,
+  splitDataset,
+  type TokenArray,
+  type TokenizedDataset,
+} from '../data/dataset';
+import { byteTokenizer } from '../data/tokenizer';
 import { loadBaseModel, type BaseModel } from '../io/load';
 import {
   BUILTIN_DATASETS,
@@ -112,8 +119,9 @@ export function previewExamples(ds: TokenizedDataset, count: number): DatasetPre
   return out;
 }
 
-function clip(bytes: Uint8Array): string {
-  const text = decodeBytes(bytes);
+// Byte datasets only until the page passes the model's tokenizer (data/tokenize.ts: exampleText).
+function clip(tokens: TokenArray): string {
+  const text = byteTokenizer.decode(tokens);
   return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text;
 }
 
