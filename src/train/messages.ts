@@ -29,6 +29,12 @@ export const isOpenedModel = (m: string): m is OpenedModelId =>
 /** The name a user reads: the built-in's, or the opened model's (its hub id or folder). */
 export const modelName = (m: ModelId): string => (isOpenedModel(m) ? m.slice(OPENED_PREFIX.length) : m);
 
+/**
+ * What 'generate' answers for an opened model: samples run the shipped ONNX through onnxruntime-web, and
+ * an opened checkpoint has none (yet).
+ */
+export const NO_ONNX_SAMPLES = 'Samples are not available for opened models yet';
+
 /** One file of a model the user chose or dropped (its bytes transferred to the Worker). */
 export interface ModelFileData {
   /** The file's name, or its path inside a dropped folder. */

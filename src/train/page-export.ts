@@ -7,7 +7,7 @@ import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, exportAdapter } from '../io/
 import { adapterReadme, countNonFinite, labelAdapter, type AdapterCard } from '../io/adapter-card';
 import { loraLayout } from '../model/lora-layout';
 import type { LoadedModel } from './page-assets';
-import type { AdapterData } from './messages';
+import { NO_ONNX_SAMPLES, type AdapterData } from './messages';
 
 /** An adapter to export or generate from, with the base model it belongs to. */
 export interface ResolvedAdapter {
@@ -59,7 +59,6 @@ export function adapterZip(
 /** An opened model has no ONNX graph: merged export and ORT samples are the built-in models' for now. */
 export const NO_ONNX_MERGED =
   'a merged ONNX is made for the built-in models only: a model opened from its files has no ONNX graph (export the adapter, and merge it with PEFT)';
-export const NO_ONNX_SAMPLES = 'Samples are not available for opened models yet';
 
 function onnxOf(model: LoadedModel, why: string): Uint8Array {
   if (!model.onnx) throw new Error(why);
