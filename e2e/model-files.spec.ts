@@ -115,3 +115,23 @@ test('a folder with pytorch_model.bin only is refused, with the reason', async (
   await expect(card()).toContainText('lab-gpt');
   await page.locator('.model-panel').screenshot({ path: 'test-results/model-panel-refused.png' });
 });
+
+test('the three files dropped onto the model section open the model', async () => {
+  const files = await Promise.all(
+    ['config.json', 'model.safetensors', 'tokenizer.json'].map(async (name) => ({
+      name,
+      base64: (await readFile(FIXTURE + name)).toString('base64'),
+    })),
+  );
+  const dataTransfer = await page.evaluateHandle((list) => {
+    const dt = new DataTransfer();
+    for (const f of list)
+      dt.items.add(new File([Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0))], f.name));
+    return dt;
+  }, files);
+  await page.locator('.model-panel').dispatchEvent('drop', { dataTransfer });
+  await expect(page.getByRole('combobox', { name: 'Base model' })).toHaveValue(/^opened:/);
+  await expect(card()).toContainText('2 × 64');
+  await expect(page.getByRole('alert', { name: 'Model files error' })).toHaveCount(0);
+  await expect(page.getByRole('status', { name: 'Model notice' })).toHaveCount(0);
+});

@@ -79,6 +79,7 @@ export function ModelPanel(p: ModelPanelProps) {
         <button
           type="button"
           className="link"
+          aria-label="Open a model folder…"
           disabled={p.disabled || busy}
           onClick={() => folderInput.current?.click()}
         >
