@@ -13,6 +13,66 @@ import type { SelfTestResult } from './self-test';
 export type BuiltinModel = 'lab-gpt' | 'lab-gpt-tiny';
 export const BUILTIN_MODELS: readonly BuiltinModel[] = ['lab-gpt', 'lab-gpt-tiny'];
 
+/**
+ * A model the user opened from its files ('openModel'), by its name: kept in the Worker for this tab
+ * only (one at a time: opening another replaces it), never stored, never in a restorable URL.
+ */
+export type OpenedModelId = `opened:${string}`;
+export const OPENED_PREFIX = 'opened:';
+/** A model the engine can train: a built-in one, or the model opened in this tab. */
+export type ModelId = BuiltinModel | OpenedModelId;
+
+export const isBuiltinModel = (m: string): m is BuiltinModel =>
+  (BUILTIN_MODELS as readonly string[]).includes(m);
+export const isOpenedModel = (m: string): m is OpenedModelId =>
+  m.startsWith(OPENED_PREFIX) && m.length > OPENED_PREFIX.length;
+/** The name a user reads: the built-in's, or the opened model's (its hub id or folder). */
+export const modelName = (m: ModelId): string => (isOpenedModel(m) ? m.slice(OPENED_PREFIX.length) : m);
+
+/**
+ * What 'generate' answers for an opened model: samples run the shipped ONNX through onnxruntime-web, and
+ * an opened checkpoint has none (yet).
+ */
+export const NO_ONNX_SAMPLES = 'Samples are not available for opened models yet';
+
+/** One file of a model the user chose or dropped (its bytes transferred to the Worker). */
+export interface ModelFileData {
+  /** The file's name, or its path inside a dropped folder. */
+  name: string;
+  bytes: ArrayBuffer;
+}
+
+/** What the page's model card shows of a model. */
+export interface ModelCard {
+  id: ModelId;
+  name: string;
+  /** 'builtin': shipped with the page; '_name_or_path' | 'folder' | 'default': how an opened model's name was found. */
+  source: 'builtin' | '_name_or_path' | 'folder' | 'default';
+  layers: number;
+  width: number;
+  heads: number;
+  positions: number;
+  vocabSize: number;
+  parameters: number;
+  /** Stored dtype of the weights (float32 on the GPU either way). */
+  dtype: string;
+  /** 'bytes' (UTF-8 bytes, the built-ins) or 'tokenizer.json'. */
+  tokenizer: 'bytes' | 'tokenizer.json';
+}
+
+/** The GPU memory a sweep of given settings takes on this device (train/memory.ts planSweep). */
+export interface SweepPlanSummary {
+  runs: number;
+  bytes: number;
+  largest?: { label: string; bytes: number };
+  /** Device limits the sweep would exceed (empty: it fits). */
+  problems: string[];
+  /** When it does not fit: what to lower, in words. */
+  advice?: string;
+  /** The device's largest buffer it may bind (WebGPU reports limits, not a GPU's total memory). */
+  maxBufferBytes: number;
+}
+
 /** The built-in datasets, served from our own origin under public/datasets/. */
 export type BuiltinDataset = 'e2e-restaurants.jsonl' | 'devils-dictionary.txt';
 export const BUILTIN_DATASETS: readonly BuiltinDataset[] = ['e2e-restaurants.jsonl', 'devils-dictionary.txt'];
@@ -39,6 +99,8 @@ export interface DatasetPreview {
   /** File size in bytes, and tokens (bytes for the byte-level models) after parsing. */
   fileBytes: number;
   tokens: number;
+  /** Added: what made the tokens: UTF-8 bytes, or the named model's tokenizer.json. */
+  tokenizer?: { kind: 'bytes' } | { kind: 'tokenizer.json'; model: string };
   trainTokens: number;
   valTokens: number;
   trainExamples: number;
@@ -58,7 +120,7 @@ export interface LocatedError {
 
 /** One run's trained adapter (A [SA], B [SB] in the LoRA layout of `lora` on `model`). */
 export interface AdapterData {
-  model: BuiltinModel;
+  model: ModelId;
   lora: LoraConfig;
   runId: string;
   A: Float32Array;
@@ -74,9 +136,7 @@ export interface AdapterData {
 
 /** Which weights to generate from / export: the base model, a run of the current sweep, or stored data. */
 export type AdapterRef =
-  | { kind: 'base'; model: BuiltinModel }
-  | { kind: 'run'; runId: string }
-  | { kind: 'data'; adapter: AdapterData };
+  { kind: 'base'; model: ModelId } | { kind: 'run'; runId: string } | { kind: 'data'; adapter: AdapterData };
 
 export interface RunInfo {
   spec: RunSpec;
@@ -88,13 +148,30 @@ export interface RunInfo {
 export type ToEngine =
   | { type: 'hello' }
   | { type: 'selfTest' }
-  /** Parse (off the main thread) and keep the dataset for the next 'start'. */
-  | { type: 'parseDataset'; requestId: number; source: DatasetSource; options: DatasetOptions }
+  /**
+   * Parse (off the main thread) and keep the dataset for the next 'start', tokenized by `model`'s
+   * tokenizer (added; bytes when absent: the built-in models').
+   */
+  | {
+      type: 'parseDataset';
+      requestId: number;
+      source: DatasetSource;
+      options: DatasetOptions;
+      model?: ModelId;
+    }
+  /**
+   * Added: load a checkpoint from its files (model.safetensors + config.json + tokenizer.json, and
+   * tokenizer_config.json if given); it replaces the model opened before. The answer is 'modelOpened',
+   * or 'error' whose message says what is wrong with the files.
+   */
+  | { type: 'openModel'; requestId: number; files: ModelFileData[]; folder?: string }
+  /** Added: describe a model and plan a sweep of `sweep` on it on this device; the answer is 'sweepPlan'. */
+  | { type: 'planSweep'; requestId: number; model: ModelId; sweep: SweepConfig }
   /** Start a sweep on the last parsed dataset. A sweep already running is stopped first. */
   | {
       type: 'start';
       sweepId: string;
-      model: BuiltinModel;
+      model: ModelId;
       sweep: SweepConfig;
       /** Added: post a 'checkpoint' every this many steps (0 or absent: never). */
       checkpointEvery?: number;
@@ -127,6 +204,9 @@ export type FromEngine =
   | { type: 'ready'; adapter: GpuInfo }
   | { type: 'selfTest'; result: SelfTestResult }
   | { type: 'dataset'; requestId: number; preview: DatasetPreview }
+  | { type: 'modelOpened'; requestId: number; card: ModelCard }
+  /** `plan` is absent when the settings cannot be planned (`error` says why, e.g. a bad field). */
+  | { type: 'sweepPlan'; requestId: number; card: ModelCard; plan?: SweepPlanSummary; error?: string }
   | { type: 'datasetError'; requestId: number; error: LocatedError }
   | {
       type: 'started';

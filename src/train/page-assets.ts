@@ -1,19 +1,15 @@
 // The page's assets on the engine side: built-in models (ONNX + config.json) and datasets fetched from
 // our own origin, and dataset parsing with the preview the page shows at once.
 import { DatasetError } from '../data/errors';
-import {
-  decodeBytes,
-  parseDataset,
-  splitDataset,
-  type TokenArray,
-  type TokenizedDataset,
-} from '../data/dataset';
-import { byteTokenizer } from '../data/tokenizer';
+import { decodeBytes, parseDataset, splitDataset, type TokenizedDataset } from '../data/dataset';
+import { byteTokenizer, type TextTokenizer } from '../data/tokenizer';
 import { loadBaseModel, type BaseModel } from '../io/load';
 import {
   BUILTIN_DATASETS,
   BUILTIN_MODELS,
   type BuiltinModel,
+  type ModelCard,
+  type ModelId,
   type DatasetOptions,
   type DatasetPreview,
   type DatasetSource,
@@ -24,9 +20,31 @@ import {
 export type FetchAsset = (path: string) => Promise<Uint8Array>;
 
 export interface LoadedModel extends BaseModel {
-  name: BuiltinModel;
-  /** The shipped ONNX graph, kept for generation and merged export (never transferred away). */
-  onnx: Uint8Array;
+  /** How the page names it in messages; `name` is what exports and results call it. */
+  id: ModelId;
+  /** The shipped ONNX graph of a built-in model, kept for generation and merged export (never transferred away). */
+  onnx?: Uint8Array;
+  /** How the name was found: 'builtin', or as loadModelFiles says for an opened model. */
+  source: ModelCard['source'];
+  parameters: number;
+  dtype: string;
+}
+
+/** What the page's model card shows of a loaded model. */
+export function modelCard(m: LoadedModel): ModelCard {
+  return {
+    id: m.id,
+    name: m.name,
+    source: m.source,
+    layers: m.cfg.n_layer,
+    width: m.cfg.n_embd,
+    heads: m.cfg.n_head,
+    positions: m.cfg.n_positions,
+    vocabSize: m.cfg.vocab_size,
+    parameters: m.parameters,
+    dtype: m.dtype,
+    tokenizer: m.tokenizer.kind,
+  };
 }
 
 /** Loads each built-in model once; concurrent requests share one load. */
@@ -53,7 +71,9 @@ export class ModelCache {
       this.fetchAsset(`models/${name}/config.json`),
     ]);
     const model = loadBaseModel(name, decodeBytes(config), onnx, 'onnx');
-    return { ...model, name, onnx };
+    let parameters = 0;
+    for (const w of model.weights.values()) parameters += w.length;
+    return { ...model, id: name, name, onnx, source: 'builtin', parameters, dtype: 'F32' };
   }
 }
 
@@ -73,17 +93,49 @@ export interface ParsedDataset {
   preview: DatasetPreview;
 }
 
-/** Parse a dataset file and describe it; throws what the parser throws (see locateError). */
-export function parseForPage(name: string, bytes: Uint8Array, options: DatasetOptions): ParsedDataset {
-  const dataset = parseDataset(name, bytes, undefined, { skipBadLines: options.skipBadLines });
+/** The model a dataset is tokenized for: its name and tokenizer (UTF-8 bytes for the built-ins). */
+export interface TokenizerOf {
+  model: string;
+  tokenizer: TextTokenizer;
+}
+
+export const BYTES: TokenizerOf = { model: 'bytes', tokenizer: byteTokenizer };
+
+/**
+ * The tokenizer the dataset's ids are of. Byte streams are Uint8Array; ids of a tokenizer.json are wider
+ * arrays. A parser that does not tokenize at token level yet (bytes whatever the option) is read as bytes,
+ * so the preview and its label never claim a tokenization that did not happen.
+ */
+function idsOf(dataset: TokenizedDataset, of: TokenizerOf): TokenizerOf {
+  const wide = (dataset.tokens as ArrayLike<number> & { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT > 1;
+  return of.tokenizer.kind === 'bytes' || wide ? of : BYTES;
+}
+
+/**
+ * Parse a dataset file and describe it; throws what the parser throws (see locateError). `of` is the
+ * selected model's tokenizer (bytes when absent).
+ */
+export function parseForPage(
+  name: string,
+  bytes: Uint8Array,
+  options: DatasetOptions,
+  of: TokenizerOf = BYTES,
+): ParsedDataset {
+  const dataset = parseDataset(name, bytes, undefined, {
+    skipBadLines: options.skipBadLines,
+    tokenizer: of.tokenizer,
+  });
   const { train, val } = splitDataset(dataset, options.valFraction);
+  const used = idsOf(dataset, of);
   const preview: DatasetPreview = {
     name,
     format: dataset.format,
-    examples: previewExamples(dataset, PREVIEW_EXAMPLES),
+    examples: previewExamples(dataset, PREVIEW_EXAMPLES, used.tokenizer),
     exampleCount: dataset.examples,
     fileBytes: bytes.length,
     tokens: dataset.tokens.length,
+    tokenizer:
+      used.tokenizer.kind === 'bytes' ? { kind: 'bytes' } : { kind: 'tokenizer.json', model: used.model },
     trainTokens: train.tokens.length,
     valTokens: val?.tokens.length ?? 0,
     trainExamples: train.examples,
@@ -99,15 +151,27 @@ const PREVIEW_EXAMPLES = 5;
 const PREVIEW_CHARS = 600;
 
 /**
- * The first examples as text, split back into prompt/completion by the loss mask: prompt bytes have
- * mask 0, completion bytes mask 1 (dataset.ts). The separator "\n" after each example is dropped.
+ * The first examples as text, split back into prompt/completion by the loss mask: prompt tokens have
+ * mask 0, completion tokens mask 1 (dataset.ts). The separator after each example is dropped.
  */
-export function previewExamples(ds: TokenizedDataset, count: number): DatasetPreview['examples'] {
+export function previewExamples(
+  ds: TokenizedDataset,
+  count: number,
+  tokenizer: TextTokenizer = byteTokenizer,
+): DatasetPreview['examples'] {
   const out: DatasetPreview['examples'] = [];
+  const sep = tokenizer.separator;
+  const endsWithSeparator = (hi: number) =>
+    hi - sep.length >= 0 && sep.every((id, k) => ds.tokens[hi - sep.length + k] === id);
+  const clip = (ids: ArrayLike<number>): string => {
+    const text = tokenizer.kind === 'bytes' ? decodeBytes(ids as Uint8Array) : tokenizer.decode(ids);
+    return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text;
+  };
   for (let e = 0; e < Math.min(count, ds.examples); e++) {
     const lo = ds.exampleOffsets[e];
     let hi = ds.exampleOffsets[e + 1];
-    if (ds.format !== 'txt' && hi > lo && ds.tokens[hi - 1] === 0x0a) hi--;
+    if (ds.format !== 'txt' && hi - lo >= sep.length && sep.length > 0 && endsWithSeparator(hi))
+      hi -= sep.length;
     let cut = lo;
     while (cut < hi && ds.mask[cut] === 0) cut++;
     if (cut === lo) {
@@ -117,12 +181,6 @@ export function previewExamples(ds: TokenizedDataset, count: number): DatasetPre
     }
   }
   return out;
-}
-
-// Byte datasets only until the page passes the model's tokenizer (data/tokenize.ts: exampleText).
-function clip(tokens: TokenArray): string {
-  const text = byteTokenizer.decode(tokens);
-  return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text;
 }
 
 /**

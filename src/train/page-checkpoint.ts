@@ -4,13 +4,15 @@
 import { readSafetensors, writeSafetensors } from '../io/safetensors';
 import type { SweepConfig } from './config';
 import type { SweepResults } from './results';
-import type { BuiltinModel } from './messages';
-import { BUILTIN_MODELS } from './messages';
+import { isBuiltinModel, isOpenedModel, type ModelId } from './messages';
 
 const PAGE_KEY = 'lora-lab.page';
 const ENGINE_KEY = 'lora-lab.checkpoint';
 
-/** What a labelled checkpoint says about itself; `model` is a built-in's name (page) or a model's (CLI). */
+/**
+ * What a labelled checkpoint says about itself; `model` is a built-in's name or an opened model's id
+ * (page), or a model's name (CLI).
+ */
 export interface CheckpointLabel<M extends string = string> {
   model: M;
   /** The dataset the sweep trains on: resuming on another one would silently change its batches. */
@@ -20,7 +22,7 @@ export interface CheckpointLabel<M extends string = string> {
   results?: SweepResults;
 }
 
-export type CheckpointInfo = CheckpointLabel<BuiltinModel>;
+export type CheckpointInfo = CheckpointLabel<ModelId>;
 
 export function labelCheckpoint(bytes: Uint8Array, info: CheckpointLabel): Uint8Array {
   const { tensors, metadata } = readSafetensors(bytes);
@@ -45,10 +47,11 @@ export function readCheckpointLabel(
   return { ...info, config: meta.config, step: meta.step };
 }
 
-/** A checkpoint of the page: labelled, and of one of the built-in models. */
+/** A checkpoint of the page: labelled, and of a built-in model or of a model opened from its files. */
 export function readCheckpoint(bytes: Uint8Array): CheckpointInfo & { config: SweepConfig; step: number } {
   const info = readCheckpointLabel(bytes);
-  if (!BUILTIN_MODELS.includes(info.model as BuiltinModel))
-    throw new Error(`checkpoint of an unknown model '${info.model}'`);
-  return { ...info, model: info.model as BuiltinModel };
+  const model = info.model;
+  if (!isBuiltinModel(model) && !isOpenedModel(model))
+    throw new Error(`checkpoint of an unknown model '${model}'`);
+  return { ...info, model };
 }

@@ -7,7 +7,7 @@ import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, exportAdapter } from '../io/
 import { adapterReadme, countNonFinite, labelAdapter, type AdapterCard } from '../io/adapter-card';
 import { loraLayout } from '../model/lora-layout';
 import type { LoadedModel } from './page-assets';
-import type { AdapterData } from './messages';
+import { NO_ONNX_SAMPLES, type AdapterData } from './messages';
 
 /** An adapter to export or generate from, with the base model it belongs to. */
 export interface ResolvedAdapter {
@@ -56,11 +56,21 @@ export function adapterZip(
   return { fileName: `${safeFileName(adapter.runId)}-adapter.zip`, bytes };
 }
 
+/** An opened model has no ONNX graph: merged export and ORT samples are the built-in models' for now. */
+export const NO_ONNX_MERGED =
+  'a merged ONNX is made for the built-in models only: a model opened from its files has no ONNX graph (export the adapter, and merge it with PEFT)';
+
+function onnxOf(model: LoadedModel, why: string): Uint8Array {
+  if (!model.onnx) throw new Error(why);
+  return model.onnx;
+}
+
 /** The base ONNX with W0 + s·(BA)ᵀ written into the adapted weights (a fresh copy; the base is kept). */
 export function mergedOnnx(r: ResolvedAdapter): Uint8Array {
-  if (!r.adapter) return r.model.onnx.slice();
+  const onnx = onnxOf(r.model, NO_ONNX_MERGED);
+  if (!r.adapter) return onnx.slice();
   const layout = loraLayout(r.model.cfg, r.adapter.lora);
-  return replaceOnnxWeights(r.model.onnx, mergedWeights(r.model.weights, layout, r.adapter.A, r.adapter.B));
+  return replaceOnnxWeights(onnx, mergedWeights(r.model.weights, layout, r.adapter.A, r.adapter.B));
 }
 
 export function mergedFileName(r: ResolvedAdapter): string {
@@ -94,6 +104,8 @@ export class Generator {
       seed: o.seed,
       contextLength: r.model.cfg.n_positions,
     };
+    // TODO(#15): sample an opened model with the engine's generation (src/io/generate.ts, generalised).
+    const onnx = onnxOf(r.model, NO_ONNX_SAMPLES);
     if (r.adapter) {
       const session = await createSession(mergedOnnx(r));
       try {
@@ -102,11 +114,11 @@ export class Generator {
         await session.release();
       }
     }
-    let base = this.baseSessions.get(r.model.name);
+    let base = this.baseSessions.get(r.model.id);
     if (!base) {
-      base = createSession(r.model.onnx);
-      base.catch(() => this.baseSessions.delete(r.model.name));
-      this.baseSessions.set(r.model.name, base);
+      base = createSession(onnx);
+      base.catch(() => this.baseSessions.delete(r.model.id));
+      this.baseSessions.set(r.model.id, base);
     }
     return generate(await base, o.prompt, options);
   }

@@ -3,19 +3,38 @@
 import type { TokenizedDataset } from '../data/dataset';
 import type { Gpu } from '../gpu/context';
 import { OPTIMIZERS } from '../optim/optimizer';
-import type { AdapterData, AdapterRef, ToEngine } from './messages';
+import { loraLayout } from '../model/lora-layout';
 import {
-  ModelCache,
+  isBuiltinModel,
+  modelName,
+  type AdapterData,
+  type AdapterRef,
+  type ModelId,
+  type ToEngine,
+} from './messages';
+import {
   datasetBytes,
   locateError,
+  modelCard,
   parseForPage,
   type FetchAsset,
   type LoadedModel,
 } from './page-assets';
+import { PageModels, planForPage } from './page-models';
 import { Generator, adapterZip, mergedFileName, mergedOnnx, type ResolvedAdapter } from './page-export';
 import { PageSweep, type PageSweepOptions, type Post, type SweepOutcome } from './page-sweep';
 import { readCheckpoint } from './page-checkpoint';
 import { engineSelfTest } from './self-test';
+
+/** A parsed dataset and whose tokenizer made it: 'bytes', or an opened model's id. */
+interface ParsedFor {
+  dataset: TokenizedDataset;
+  tokenizer: 'bytes' | ModelId;
+}
+
+/** The built-in models share byte tokenization; an opened model has its own. */
+const tokenizerKey = (model: ModelId | undefined): 'bytes' | ModelId =>
+  model === undefined || isBuiltinModel(model) ? 'bytes' : model;
 
 export interface PageSessionDeps {
   /** Acquire the GPU; called once, on the first message that needs it (and again after a failure). */
@@ -29,10 +48,13 @@ type Message<T extends ToEngine['type']> = Extract<ToEngine, { type: T }>;
 
 export class PageSession {
   private gpuPromise: Promise<Gpu> | undefined;
-  private readonly models: ModelCache;
+  private readonly models: PageModels;
   private readonly generator = new Generator();
-  /** The last parsed dataset (undefined after a failed parse); a 'start' right after a parse waits for it. */
-  private dataset: Promise<TokenizedDataset | undefined> = Promise.resolve(undefined);
+  /**
+   * The last parsed dataset and whose tokenizer made it ('bytes' or an opened model's id); undefined after
+   * a failed parse. A 'start' right after a parse waits for it.
+   */
+  private dataset: Promise<ParsedFor | undefined> = Promise.resolve(undefined);
   /** The sweep training now (between a device loss and its recovery: none). */
   private sweep: PageSweep | undefined;
   /** The sweep's whole life, device-loss recoveries included; undefined when no sweep is running. */
@@ -43,7 +65,7 @@ export class PageSession {
   private readonly post: Post;
 
   constructor(private readonly deps: PageSessionDeps) {
-    this.models = new ModelCache(deps.fetchAsset);
+    this.models = new PageModels(deps.fetchAsset);
     this.post = deps.post;
   }
 
@@ -79,6 +101,10 @@ export class PageSession {
         return;
       case 'parseDataset':
         return this.parseDataset(msg);
+      case 'openModel':
+        return this.openModel(msg);
+      case 'planSweep':
+        return this.planSweep(msg);
       case 'start':
         return this.start(msg);
       case 'resume':
@@ -131,25 +157,43 @@ export class PageSession {
     await this.dataset;
   }
 
-  private async parse(msg: Message<'parseDataset'>): Promise<TokenizedDataset | undefined> {
+  private async parse(msg: Message<'parseDataset'>): Promise<ParsedFor | undefined> {
     const { requestId, source } = msg;
     let name = source.name;
     try {
+      const of = this.models.tokenizerOf(msg.model);
       const file = await datasetBytes(source, this.deps.fetchAsset);
       name = file.name;
-      const { dataset, preview } = parseForPage(file.name, file.bytes, msg.options);
+      const { dataset, preview } = parseForPage(file.name, file.bytes, msg.options, of);
       this.post({ type: 'dataset', requestId, preview });
-      return dataset;
+      return { dataset, tokenizer: tokenizerKey(msg.model) };
     } catch (err) {
       this.post({ type: 'datasetError', requestId, error: locateError(name, err) });
       return undefined;
     }
   }
 
+  private async openModel(msg: Message<'openModel'>): Promise<void> {
+    const model = this.models.open(msg.files, msg.folder);
+    this.post({ type: 'modelOpened', requestId: msg.requestId, card: modelCard(model) });
+  }
+
+  private async planSweep(msg: Message<'planSweep'>): Promise<void> {
+    const [gpu, model] = await Promise.all([this.gpu(), this.models.get(msg.model)]);
+    const card = modelCard(model);
+    try {
+      const plan = planForPage(gpu, model, msg.sweep);
+      this.post({ type: 'sweepPlan', requestId: msg.requestId, card, plan });
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      this.post({ type: 'sweepPlan', requestId: msg.requestId, card, error });
+    }
+  }
+
   private async start(msg: Message<'start'>): Promise<void> {
     // One sweep at a time: the old one posts its 'done' (stopped) before the new one starts.
     await this.stopSweep();
-    const dataset = await this.requireDataset();
+    const dataset = await this.requireDataset(msg.model);
     for (const r of msg.sweep.runs)
       if (!OPTIMIZERS.includes(r.optimizer)) throw new Error(`unknown optimizer '${r.optimizer}'`);
     const [gpu, model] = await Promise.all([this.gpu(), this.models.get(msg.model)]);
@@ -162,8 +206,8 @@ export class PageSession {
 
   private async resume(msg: Message<'resume'>): Promise<void> {
     await this.stopSweep();
-    const dataset = await this.requireDataset();
     const { model: name } = readCheckpoint(msg.checkpoint);
+    const dataset = await this.requireDataset(name);
     const [gpu, model] = await Promise.all([this.gpu(), this.models.get(name)]);
     await this.stopSweep();
     const options = { checkpointEvery: msg.checkpointEvery, now: this.deps.now };
@@ -171,10 +215,15 @@ export class PageSession {
     this.launch(sweep, model, dataset, options);
   }
 
-  private async requireDataset(): Promise<TokenizedDataset> {
-    const dataset = await this.dataset;
-    if (!dataset) throw new Error('no dataset: choose or upload a dataset first');
-    return dataset;
+  /** The last parsed dataset, which must have been tokenized for `model`. */
+  private async requireDataset(model: ModelId): Promise<TokenizedDataset> {
+    const parsed = await this.dataset;
+    if (!parsed) throw new Error('no dataset: choose or upload a dataset first');
+    if (parsed.tokenizer !== tokenizerKey(model))
+      throw new Error(
+        `the dataset was read with ${parsed.tokenizer === 'bytes' ? 'byte tokenization' : `the tokenizer of '${modelName(parsed.tokenizer)}'`}, not ${modelName(model)}'s: read it again for this model`,
+      );
+    return parsed.dataset;
   }
 
   /** Follow a sweep to its end; a device lost after a checkpoint resumes on a new device. */
@@ -253,7 +302,14 @@ export class PageSession {
     else adapter = this.finished.get(ref.runId);
     if (!adapter)
       throw new Error(`no run '${ref.kind === 'run' ? ref.runId : ''}' in the current or last sweep`);
-    return { model: await this.models.get(adapter.model), adapter };
+    const model = await this.models.get(adapter.model);
+    // An opened model replaced by another of the same name: its adapter does not fit the new one.
+    const layout = loraLayout(model.cfg, adapter.lora);
+    if (layout.SA !== adapter.A.length || layout.SB !== adapter.B.length)
+      throw new Error(
+        `this adapter was trained on another model named '${model.name}': open that model's files again`,
+      );
+    return { model, adapter };
   }
 
   private async generate(msg: Message<'generate'>): Promise<void> {

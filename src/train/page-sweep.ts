@@ -119,8 +119,8 @@ export class PageSweep {
     options: Omit<PageSweepOptions, 'resumed'> & { seconds?: number; results?: SweepResults } = {},
   ): PageSweep {
     const info = readCheckpoint(bytes);
-    if (info.model !== model.name)
-      throw new Error(`the checkpoint is of model '${info.model}', not '${model.name}'`);
+    if (info.model !== model.id)
+      throw new Error(`the checkpoint is of model '${info.model}', not '${model.id}'`);
     if (info.dataset.name !== dataset.name || info.dataset.tokens !== dataset.tokens.length)
       throw new Error(
         `the checkpoint trained on '${info.dataset.name}' (${info.dataset.tokens} tokens); load that dataset to resume (the last parsed is '${dataset.name}', ${dataset.tokens.length} tokens)`,
@@ -183,7 +183,7 @@ export class PageSweep {
     const { A, B, divergedAtStep } = await e.adapter(i);
     const diverged = divergedAtStep ?? this.diverged.get(runId) ?? null;
     const status = runStatus(host, diverged, e.step, e.config.steps, this.finished);
-    return { model: this.model.name, lora: e.config.lora, runId, A, B, spec: host.spec, status };
+    return { model: this.model.id, lora: e.config.lora, runId, A, B, spec: host.spec, status };
   }
 
   private runInfos(): RunInfo[] {
@@ -261,7 +261,7 @@ export class PageSweep {
       .checkpoint()
       .then(({ step, bytes }) => {
         const labelled = labelCheckpoint(bytes, {
-          model: this.model.name,
+          model: this.model.id,
           dataset: { name: this.dataset.name, tokens: this.dataset.tokens.length },
           seconds: (this.now() - this.t0) / 1000,
           results: this.results(),

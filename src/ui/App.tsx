@@ -12,7 +12,7 @@ import { REPRODUCE_PAPER } from '../train/presets';
 import { History } from './components/History';
 import { Interrupted } from './components/Interrupted';
 import { LossPanels } from './components/LossPanels';
-import { ModelPicker } from './components/ModelPicker';
+import { ModelPanel } from './components/ModelPanel';
 import { NoWebGpu } from './components/NoWebGpu';
 import { Robustness } from './components/Robustness';
 import { RunsTable } from './components/RunsTable';
@@ -21,6 +21,7 @@ import { SelfTest } from './components/SelfTest';
 import { SettingsForm } from './components/SettingsForm';
 import { StartStop } from './components/StartStop';
 import type { SweepState } from './state/sweep';
+import { isOpenedModel, NO_ONNX_SAMPLES } from '../train/messages';
 import { useLab } from './use-lab';
 import './styles.css';
 
@@ -66,7 +67,7 @@ export function App() {
       <Header gpu={gpu} secondsPerStep={lab.progress.secondsPerStep} historyCount={lab.historyItems.length} />
       <main className="layout">
         <aside className="settings" aria-label="Settings">
-          {gpu.kind === 'ready' && gpu.info.isSoftware && settings.model !== 'lab-gpt-tiny' && (
+          {gpu.kind === 'ready' && gpu.info.isSoftware && settings.model === 'lab-gpt' && (
             <p className="notice">
               This GPU is emulated on the CPU.{' '}
               <button
@@ -83,10 +84,17 @@ export function App() {
               </button>
             </p>
           )}
-          <ModelPicker
+          <ModelPanel
             model={settings.model}
-            disabled={locked}
+            opened={lab.model.opened}
+            card={lab.model.card}
+            plan={lab.model.plan}
+            open={lab.model.open}
+            notice={lab.model.notice}
+            disabled={locked || noGpu}
             onChange={(model) => lab.dispatchSettings({ type: 'set', patch: { model } })}
+            onFiles={lab.model.onFiles}
+            onDrop={lab.model.onDrop}
           />
           <DatasetPanel
             dataset={settings.dataset}
@@ -199,6 +207,7 @@ export function App() {
             defaultPrompt={firstPrompt}
             generate={lab.generate}
             disabled={gpu.kind !== 'ready'}
+            unavailable={isOpenedModel(lab.sweepModel) ? NO_ONNX_SAMPLES : null}
           />
           <Exports
             runs={lab.finishedRuns}

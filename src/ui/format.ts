@@ -24,3 +24,20 @@ export function formatRate(v: number, unit: string): string {
 export function formatLossCell(v: number | null): string {
   return v === null || !Number.isFinite(v) ? '—' : v.toFixed(3);
 }
+
+/** Bytes of memory in binary units, as the engine's planning reports them (KiB, MiB, GiB). */
+export function formatMemory(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = bytes;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${bytes} bytes` : `${v >= 100 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
+}
+
+/** A parameter count: exact below a million ("80,128"), else in millions ("124.4 M"). */
+export function formatCount(n: number): string {
+  return n < 1e6 ? n.toLocaleString('en-US') : `${(n / 1e6).toFixed(1)} M`;
+}

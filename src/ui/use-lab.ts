@@ -2,7 +2,13 @@
 // the handlers the components call. Components stay presentational; this is the only glue.
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { runId, type RunSpec } from '../train/config';
-import type { AdapterRef, BuiltinModel, FromEngine } from '../train/messages';
+import {
+  isBuiltinModel,
+  isOpenedModel,
+  type AdapterRef,
+  type FromEngine,
+  type ModelId,
+} from '../train/messages';
 import { resultsToCsv } from '../train/results';
 import { readCheckpoint } from '../train/page-checkpoint';
 import type { OptimizerKind } from '../optim/optimizer';
@@ -12,6 +18,7 @@ import { datasetReducer, EMPTY_DATASET, fileSizeError } from './state/dataset';
 import * as historyDb from './state/history';
 import {
   fromQuery,
+  modelPositions,
   OPTIMIZER_LABELS,
   settingsReducer,
   toQuery,
@@ -26,6 +33,7 @@ import { presetSettings } from './state/preset';
 import { AXIS_SHORT, formatAxisValue, secondValueOf } from './state/second-axis';
 import { REPRODUCE_PAPER } from '../train/presets';
 import { useEngine } from './use-engine';
+import { useModel, usePlan } from './use-model';
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -65,6 +73,7 @@ export function useLab() {
     }
   }, []);
   const { client, gpu, selfTest, runSelfTest } = useEngine(onMessages);
+  const model = useModel(client, settings, dispatchSettings);
 
   // Configuration → URL (replaceState: settings edits do not flood the back button).
   useEffect(() => {
@@ -72,10 +81,13 @@ export function useLab() {
     if (location.search.slice(1) !== q) replaceUrl(`?${q}${location.hash}`);
   }, [settings]);
 
-  // Parse the chosen dataset in the Worker whenever the choice or its options change.
-  const parseKey = `${settings.dataset.kind}:${settings.dataset.name}:${settings.skipBadLines}:${settings.valFraction}:${fileVersion}`;
+  // Parse the chosen dataset in the Worker whenever the choice, its options or the tokenizer change (the
+  // built-in models share byte tokenization; an opened model has its own tokenizer.json).
+  const tokenizer = isOpenedModel(settings.model) ? `${settings.model}#${model.openedVersion}` : 'bytes';
+  const tokenizerReady = !isOpenedModel(settings.model) || model.opened?.id === settings.model;
+  const parseKey = `${settings.dataset.kind}:${settings.dataset.name}:${settings.skipBadLines}:${settings.valFraction}:${fileVersion}:${tokenizer}`;
   useEffect(() => {
-    if (!client || gpu.kind !== 'ready') return;
+    if (!client || gpu.kind !== 'ready' || !tokenizerReady) return;
     if (!(settings.valFraction > 0 && settings.valFraction < 0.9)) return;
     const d = settings.dataset;
     let source;
@@ -89,14 +101,18 @@ export function useLab() {
     const requestId = Date.now() + Math.random();
     dispatchDataset({ type: 'parsing', name: d.name, requestId });
     const options = { skipBadLines: settings.skipBadLines, valFraction: settings.valFraction };
+    const forModel = isOpenedModel(settings.model) ? { model: settings.model } : {};
     client
-      .request({ type: 'parseDataset', source, options }, source.kind === 'file' ? [source.bytes] : [])
+      .request(
+        { type: 'parseDataset', source, options, ...forModel },
+        source.kind === 'file' ? [source.bytes] : [],
+      )
       .then((m) => {
         if (m.type === 'dataset') dispatchDataset({ type: 'parsed', requestId, preview: m.preview });
         else if (m.type === 'datasetError') dispatchDataset({ type: 'invalid', requestId, error: m.error });
       })
       .catch((e) => dispatchDataset({ type: 'failed', requestId, name: d.name, message: errorText(e) }));
-  }, [client, gpu.kind, parseKey]);
+  }, [client, gpu.kind, parseKey, tokenizerReady]);
 
   const refreshHistory = useCallback(() => {
     historyDb
@@ -139,7 +155,18 @@ export function useLab() {
       .catch((e) => setHistoryError(historyDb.storageErrorText(e)));
   }, [sweep, settings, refreshHistory]);
 
-  const errors = useMemo(() => validateSettings(settings), [settings]);
+  const errors = useMemo(
+    () => validateSettings(settings, modelPositions(settings.model, model.opened ?? undefined)),
+    [settings, model.opened],
+  );
+  const { card, plan } = usePlan(
+    client,
+    gpu.kind === 'ready',
+    settings,
+    Object.keys(errors).length === 0,
+    model.opened,
+    model.openedVersion,
+  );
   const active = isActive(sweep);
   const errorCount = Object.keys(errors).length;
   let reason: string | null = null;
@@ -233,8 +260,11 @@ export function useLab() {
     return null;
   };
 
-  const sweepModel: BuiltinModel =
-    (sweep.results?.model.name as BuiltinModel | undefined) ?? startedWith.current?.model ?? settings.model;
+  const resultsModel = sweep.results?.model.name;
+  const sweepModel: ModelId =
+    startedWith.current?.model ??
+    (resultsModel && isBuiltinModel(resultsModel) ? resultsModel : undefined) ??
+    settings.model;
   const adapterRef = (id: string): AdapterRef => {
     const adapter = sweep.adapters.find((a) => a.runId === id);
     return adapter ? { kind: 'data', adapter } : { kind: 'run', runId: id };
@@ -357,6 +387,8 @@ export function useLab() {
     dataset,
     sweep,
     gpu,
+    model: { ...model, card, plan },
+    sweepModel,
     selfTest,
     runSelfTest,
     active,

@@ -125,7 +125,13 @@ function Preview({ preview: d }: { preview: DatasetPreview }) {
       <p className="counts">
         <strong>{d.name}</strong> · {d.format} · {d.exampleCount.toLocaleString()} examples ·{' '}
         {formatBytes(d.fileBytes)} · {d.trainExamples.toLocaleString()} train /{' '}
-        {d.valExamples.toLocaleString()} validation · {d.tokens.toLocaleString()} tokens
+        {d.valExamples.toLocaleString()} validation ·{' '}
+        <span aria-label="Token count">
+          {d.tokens.toLocaleString()} tokens{' '}
+          {d.tokenizer?.kind === 'tokenizer.json'
+            ? `(${d.tokenizer.model}’s tokenizer.json)`
+            : '(UTF-8 bytes)'}
+        </span>
       </p>
       {(d.skippedLines > 0 || (d.warnings?.length ?? 0) > 0) && (
         <div className="notice" role="status" aria-label="Dataset warnings">

@@ -17,6 +17,8 @@ export interface SamplesProps {
   /** Generates from the base model ('base') or a run's adapter (its id). */
   generate: (from: 'base' | string, prompt: string) => Promise<SampleResult>;
   disabled: boolean;
+  /** Why samples cannot be generated for the sweep's model (an opened checkpoint), or null. */
+  unavailable?: string | null;
 }
 
 type Out =
@@ -25,7 +27,20 @@ type Out =
   | { state: 'ok'; r: SampleResult }
   | { state: 'error'; message: string };
 
-export function Samples({ choices, defaultPrompt, generate, disabled }: SamplesProps) {
+export function Samples(p: SamplesProps) {
+  if (p.unavailable)
+    return (
+      <section className="panel samples" aria-labelledby="samples-title">
+        <h2 id="samples-title">Samples</h2>
+        <p className="hint" role="status" aria-label="Samples unavailable">
+          {p.unavailable}.
+        </p>
+      </section>
+    );
+  return <SampleForm {...p} />;
+}
+
+function SampleForm({ choices, defaultPrompt, generate, disabled }: SamplesProps) {
   const [prompt, setPrompt] = useState<string | null>(null);
   const [pick, setPick] = useState<string>('');
   const [base, setBase] = useState<Out>({ state: 'idle' });

@@ -3,6 +3,7 @@ import {
   DEFAULT_SETTINGS,
   fromQuery,
   logSpace,
+  modelPositions,
   settingsReducer,
   toQuery,
   toSweepConfig,
@@ -121,5 +122,24 @@ describe('settings', () => {
     expect(validateSettings({ ...s, secondValues: [] }).secondValues).toMatch(/at least one/);
     expect(validateSettings({ ...s, secondValues: logSpace(1e-8, 1, 30) }).lrs).toMatch(/At most 48 runs/);
     expect(fromQuery(toQuery(s))).toEqual(s);
+  });
+});
+
+describe('settings: a model opened from its files', () => {
+  it('keeps its id through the URL (the page then asks for the files again)', () => {
+    const s = { ...DEFAULT_SETTINGS, model: 'opened:openai-community/gpt2' as const, steps: 7 };
+    const back = fromQuery(`?${toQuery(s)}`);
+    expect(back.model).toBe('opened:openai-community/gpt2');
+    expect(back.steps).toBe(7);
+    expect(fromQuery('?model=opened%3A').model).toBe(DEFAULT_SETTINGS.model);
+    expect(fromQuery('?model=gpt2').model).toBe(DEFAULT_SETTINGS.model);
+  });
+
+  it("checks the sequence length against the opened model's positions", () => {
+    const s = { ...DEFAULT_SETTINGS, model: 'opened:gpt2' as const, seq: 512 };
+    expect(modelPositions(s.model)).toBeUndefined();
+    expect(validateSettings(s, undefined).seq).toBeUndefined();
+    const positions = modelPositions(s.model, { id: 'opened:gpt2', positions: 256 });
+    expect(validateSettings(s, positions).seq).toMatch(/gpt2 has 256 positions/);
   });
 });

@@ -4,8 +4,11 @@ import { DEFAULT_SWEEP, gridRuns, type RunSpec, type SweepConfig } from '../../t
 import {
   BUILTIN_DATASETS,
   BUILTIN_MODELS,
+  isOpenedModel,
+  modelName,
   type BuiltinDataset,
   type BuiltinModel,
+  type ModelId,
 } from '../../train/messages';
 import type { TrainingKnobs } from '../../train/presets';
 import type { Decay } from '../../train/schedule';
@@ -29,7 +32,11 @@ export interface ChartOptions {
 }
 
 export interface Settings extends TrainingKnobs {
-  model: BuiltinModel;
+  /**
+   * A built-in model, or the model opened from its files in this tab ('opened:<name>'). The files are
+   * not stored: a link or History entry naming an opened model falls back to a built-in (use-lab.ts).
+   */
+  model: ModelId;
   /** A built-in dataset, or the name of a file the user chose (the file itself never enters the URL). */
   dataset: { kind: 'builtin'; name: BuiltinDataset } | { kind: 'file'; name: string };
   skipBadLines: boolean;
@@ -173,8 +180,23 @@ export type SettingsErrors = Partial<Record<SettingsField, string>>;
 
 const isInt = (v: number) => Number.isInteger(v);
 
-/** Every problem, by field, in words a user can act on. Empty when the sweep may start. */
-export function validateSettings(s: Settings): SettingsErrors {
+/** n_positions of a settings' model: the built-ins' are known; an opened model's comes from its card. */
+export function modelPositions(
+  model: ModelId,
+  opened?: { id: ModelId; positions: number },
+): number | undefined {
+  if (!isOpenedModel(model)) return MODEL_POSITIONS[model];
+  return opened?.id === model ? opened.positions : undefined;
+}
+
+/**
+ * Every problem, by field, in words a user can act on. Empty when the sweep may start. `positions` is
+ * the model's n_positions (the built-ins' when absent; unknown for an opened model not described yet).
+ */
+export function validateSettings(
+  s: Settings,
+  positions: number | undefined = modelPositions(s.model),
+): SettingsErrors {
   const e: SettingsErrors = {};
   const intIn = (f: SettingsField, v: number, lo: number, hi: number, what: string) => {
     if (!isInt(v) || v < lo || v > hi) e[f] = `${what} must be a whole number from ${lo} to ${hi}.`;
@@ -206,8 +228,9 @@ export function validateSettings(s: Settings): SettingsErrors {
   if (s.targets.length === 0) e.targets = 'Pick at least one module to adapt.';
   intIn('steps', s.steps, 1, 100_000, 'Steps');
   intIn('batch', s.batch, 1, 512, 'Batch');
-  const maxSeq = MODEL_POSITIONS[s.model];
-  intIn('seq', s.seq, 2, maxSeq, `Sequence length (${s.model} has ${maxSeq} positions)`);
+  const maxSeq = positions ?? 100_000;
+  const modelText = positions !== undefined ? ` (${modelName(s.model)} has ${maxSeq} positions)` : '';
+  intIn('seq', s.seq, 2, maxSeq, `Sequence length${modelText}`);
   if (!isInt(s.warmup) || s.warmup < 0) e.warmup = 'Warm-up must be a whole number of steps, 0 or more.';
   else if (s.warmup >= s.steps && s.steps > 0) e.warmup = 'Warm-up must be shorter than the sweep.';
   if (!(s.weightDecay >= 0 && Number.isFinite(s.weightDecay)))
@@ -332,6 +355,13 @@ function someOf<T extends string>(
   return raw.split(',').filter((v): v is T => (allowed as readonly string[]).includes(v));
 }
 
+/** A built-in, or an opened model's id (kept so the page can say to open its files again). */
+function modelFromQuery(raw: string | null, fallback: ModelId): ModelId {
+  if (raw === null) return fallback;
+  if ((BUILTIN_MODELS as readonly string[]).includes(raw)) return raw as BuiltinModel;
+  return isOpenedModel(raw) ? raw : fallback;
+}
+
 /** Settings from a query string; unknown or missing keys keep their defaults. */
 export function fromQuery(search: string, base: Settings = DEFAULT_SETTINGS): Settings {
   const q = new URLSearchParams(search);
@@ -367,7 +397,7 @@ export function fromQuery(search: string, base: Settings = DEFAULT_SETTINGS): Se
   const secondAxis = oneOf(q, 'axis', SECOND_AXES, base.secondAxis);
   const axisv = q.get('axisv');
   return {
-    model: oneOf(q, 'model', BUILTIN_MODELS, base.model),
+    model: modelFromQuery(q.get('model'), base.model),
     dataset,
     skipBadLines: q.has('skip') ? q.get('skip') === '1' : base.skipBadLines,
     valFraction: num(q, 'val', base.valFraction),

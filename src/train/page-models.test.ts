@@ -1,0 +1,174 @@
+// The page engine with a model the user opened from its files (src/io/fixtures/tiny-gpt2): openModel,
+// datasets read with its tokenizer, the model card's plan, and a sweep, adapter export and checkpoint on it.
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { unzipSync, strFromU8 } from 'fflate';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_SWEEP, type SweepConfig } from './config';
+import type { ModelFileData, ModelId, ToEngine } from './messages';
+import { pageSession } from '../test/page-session';
+
+const fixture = fileURLToPath(new URL('../io/fixtures/tiny-gpt2/', import.meta.url));
+const read = async (name: string, as = name): Promise<ModelFileData> => {
+  const b = await readFile(fixture + name);
+  return { name: as, bytes: b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer };
+};
+const three = () => Promise.all(['config.json', 'model.safetensors', 'tokenizer.json'].map((n) => read(n)));
+const enc = (s: string) => new TextEncoder().encode(s).buffer as ArrayBuffer;
+const OPENED = 'opened:tiny-gpt2' as const;
+
+const jsonl = Array.from({ length: 40 }, (_, i) =>
+  JSON.stringify({ prompt: `name[Cafe ${i}] → `, completion: `Cafe ${i} serves coffee.` }),
+).join('\n');
+const parse = (model?: ModelId): ToEngine => ({
+  type: 'parseDataset',
+  requestId: 2,
+  source: { kind: 'file', name: 'cafes.jsonl', bytes: enc(jsonl) },
+  options: { skipBadLines: false, valFraction: 0.1 },
+  ...(model ? { model } : {}),
+});
+
+const sweep = (over: Partial<SweepConfig> = {}): SweepConfig => ({
+  ...DEFAULT_SWEEP,
+  lora: { r: 2, alpha: 4, targets: ['c_attn'] },
+  steps: 2,
+  batch: 2,
+  seq: 16,
+  order: 'sequential',
+  valFraction: 0.1,
+  valEvery: 0,
+  valBatches: 1,
+  runs: [
+    { id: 'adamw@0.01', optimizer: 'adamw', lr: 1e-2 },
+    { id: 'riemannian-adamw@0.01', optimizer: 'riemannian-adamw', lr: 1e-2 },
+  ],
+  ...over,
+});
+
+describe('PageSession: a model opened from its files', () => {
+  it('opens the three files of a folder and describes the model', async () => {
+    const { send, of } = pageSession();
+    await send({ type: 'openModel', requestId: 1, files: await three(), folder: 'tiny-gpt2' });
+    expect(of('error')).toEqual([]);
+    const [{ card, requestId }] = of('modelOpened');
+    expect(requestId).toBe(1);
+    expect(card).toMatchObject({
+      id: OPENED,
+      name: 'tiny-gpt2',
+      source: 'folder',
+      layers: 2,
+      width: 64,
+      positions: 128,
+      vocabSize: 1000,
+      dtype: 'F32',
+      tokenizer: 'tokenizer.json',
+    });
+    expect(card.parameters).toBeGreaterThan(1000 * 64);
+  });
+
+  it('says why files cannot be used, and keeps the model opened before', async () => {
+    const { send, of } = pageSession();
+    await send({ type: 'openModel', requestId: 1, files: await three(), folder: 'tiny-gpt2' });
+    const bin = { name: 'other/pytorch_model.bin', bytes: new ArrayBuffer(8) };
+    await send({ type: 'openModel', requestId: 2, files: [bin, await read('config.json')] });
+    const [err] = of('error');
+    expect(err.requestId).toBe(2);
+    expect(err.message).toMatch(/only pytorch_model\.bin was given.*model\.safetensors only/);
+    await send({ type: 'planSweep', requestId: 3, model: OPENED, sweep: sweep() });
+    expect(of('sweepPlan')[0].card.name).toBe('tiny-gpt2');
+  });
+
+  it('reads a dataset with the opened model tokenizer, and bytes for the built-ins', async () => {
+    const { send, of } = pageSession();
+    await send({ type: 'openModel', requestId: 1, files: await three(), folder: 'tiny-gpt2' });
+    await send(parse(OPENED));
+    await send(parse());
+    const [opened, bytes] = of('dataset').map((d) => d.preview);
+    expect(bytes.tokenizer).toEqual({ kind: 'bytes' });
+    expect(bytes.tokens).toBeGreaterThan(40 * 20);
+    // Token-level parsing lands with src/data (ParseOptions.tokenizer); until then the stream is bytes
+    // and the preview says so rather than claim the tokenizer.
+    if (opened.tokenizer?.kind === 'tokenizer.json') {
+      expect(opened.tokenizer.model).toBe('tiny-gpt2');
+      expect(opened.tokens).toBeLessThan(bytes.tokens);
+    } else expect(opened.tokens).toBe(bytes.tokens);
+    expect(opened.examples[0]).toEqual({ prompt: 'name[Cafe 0] → ', completion: 'Cafe 0 serves coffee.' });
+  });
+
+  it('refuses a dataset for a model that is not open (after a reload)', async () => {
+    const { send, of } = pageSession();
+    await send(parse(OPENED));
+    expect(of('datasetError')[0].error.message).toMatch(/open the model files again/);
+  });
+
+  it('plans a sweep: bytes within the limits, and what to lower when over them', async () => {
+    const { send, of } = pageSession();
+    await send({ type: 'openModel', requestId: 1, files: await three(), folder: 'tiny-gpt2' });
+    await send({ type: 'planSweep', requestId: 2, model: OPENED, sweep: sweep() });
+    const many = Array.from({ length: 48 }, (_, i) => ({
+      id: `adamw@${i + 1}e-4`,
+      optimizer: 'adamw' as const,
+      lr: (i + 1) * 1e-4,
+    }));
+    const huge = sweep({ batch: 512, seq: 128, runs: many });
+    await send({ type: 'planSweep', requestId: 3, model: OPENED, sweep: huge });
+    await send({ type: 'planSweep', requestId: 4, model: OPENED, sweep: sweep({ seq: 129 }) });
+    await send({ type: 'planSweep', requestId: 5, model: 'lab-gpt-tiny', sweep: sweep() });
+    const [small, big, bad, builtin] = of('sweepPlan');
+    expect(small.plan).toMatchObject({ runs: 2, problems: [] });
+    expect(small.plan!.bytes).toBeGreaterThan(4 * 1000 * 64);
+    expect(small.plan!.advice).toBeUndefined();
+    // 48 runs × 512 × 128 positions of activations are over any device's binding limit.
+    expect(big.plan!.problems.length).toBeGreaterThan(0);
+    expect(big.plan!.advice).toMatch(/batch size|sequence length/);
+    expect(bad.plan).toBeUndefined();
+    expect(bad.error).toMatch(/seq/);
+    expect(builtin.card).toMatchObject({
+      id: 'lab-gpt-tiny',
+      source: 'builtin',
+      tokenizer: 'bytes',
+      dtype: 'F32',
+    });
+  });
+
+  it('trains a 2-run sweep on it; the adapter zip names it as its base model', async () => {
+    const { s, send, of } = pageSession();
+    await send({ type: 'openModel', requestId: 1, files: await three(), folder: 'tiny-gpt2' });
+    await send(parse(OPENED));
+    await send({ type: 'start', sweepId: 'u', model: OPENED, sweep: sweep() });
+    await s.idle();
+    expect(of('error')).toEqual([]);
+    const [done] = of('done');
+    expect(done.results.model.name).toBe('tiny-gpt2');
+    expect(done.adapters.map((a) => a.model)).toEqual([OPENED, OPENED]);
+    const losses = of('metrics').flatMap((m) => m.losses.flat());
+    expect(losses.length).toBe(4);
+    for (const l of losses) expect(Number.isFinite(l)).toBe(true);
+
+    await send({ type: 'exportAdapter', requestId: 9, from: { kind: 'run', runId: 'adamw@0.01' } });
+    const [zip] = of('exported');
+    const config = JSON.parse(strFromU8(unzipSync(zip.bytes)['adapter_config.json'])) as {
+      base_model_name_or_path: string;
+    };
+    expect(config.base_model_name_or_path).toBe('tiny-gpt2');
+    await send({
+      type: 'generate',
+      requestId: 10,
+      from: { kind: 'base', model: OPENED },
+      prompt: 'x',
+      maxTokens: 2,
+      temperature: 0,
+      topK: 0,
+      seed: 0,
+    });
+    expect(of('error').at(-1)?.message).toBe('Samples are not available for opened models yet');
+  });
+
+  it('refuses to train on a dataset read with another tokenizer', async () => {
+    const { send, of } = pageSession();
+    await send({ type: 'openModel', requestId: 1, files: await three(), folder: 'tiny-gpt2' });
+    await send(parse());
+    await send({ type: 'start', sweepId: 'u', model: OPENED, sweep: sweep() });
+    expect(of('error')[0].message).toMatch(/read it again for this model/);
+  });
+});
