@@ -215,6 +215,20 @@ describe('lora-lab generate with a tokenizer.json model', () => {
     );
     expect(again.out).toBe(r.out);
   });
+
+  it('a built-in model folder (model.onnx + config.json) stays a byte model', async () => {
+    const r = await runCli(
+      'generate',
+      '--model',
+      'public/models/lab-gpt-tiny',
+      '--prompt',
+      'the',
+      '--max-tokens',
+      '3',
+    );
+    expect(r.code, r.err.join('')).toBe(0);
+    expect(r.out).toMatch(/^the/);
+  });
 });
 
 describe('lora-lab: model folders it cannot use exit 2 with the reason', () => {
