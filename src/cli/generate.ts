@@ -117,7 +117,8 @@ export async function generateCommand(argv: string[]): Promise<number> {
     tokenizer: model.tokenizer,
     stopSequences: stopSequences(model, stopAt),
   });
-  process.stdout.write(prompt + text + (text.endsWith('\n') ? '' : '\n'));
+  // A sample that stopped at its line break ends the output; any other (a byte model's, as ever) gets one.
+  process.stdout.write(prompt + text + (stopAt !== 'never' && text.endsWith('\n') ? '' : '\n'));
   return 0;
 }
 
