@@ -120,7 +120,9 @@ describe('lora-lab', () => {
     expect(code, c.err.join('')).toBe(0);
     // A user on SwiftShader learns what runs and how long it will take before the run ends.
     const err = c.err.join('');
-    expect(err).toMatch(/^WebGPU adapter: \S/);
+    expect(err).toMatch(
+      /^model: \S+: 1 layers × 16, 7\.9K parameters, vocabulary 256 \(bytes\), F32\nWebGPU adapter: \S/,
+    );
     expect(err).toMatch(/CPU fallback .*about 1000× slower than a GPU/);
     expect(err).toMatch(/first step: .* per step; ETA .* for 2 steps/);
     const log = readFileSync(join(dir, 'train.jsonl'), 'utf8')

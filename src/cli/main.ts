@@ -3,7 +3,8 @@ import { helpText, UsageError } from './args';
 import { SWEEP_FLAGS, TRAIN_FLAGS, trainCommand } from './train';
 import { EXPORT_FLAGS, exportCommand, GENERATE_FLAGS, generateCommand } from './generate';
 
-const HELP = `lora-lab — LoRA fine-tuning of lab-gpt with plain and Riemannian-preconditioned AdamW/SGD, on WebGPU
+const HELP = `lora-lab — LoRA fine-tuning of GPT-2 models (lab-gpt, or your own Hugging Face checkpoint) with plain and
+Riemannian-preconditioned AdamW/SGD, on WebGPU
 
 usage: lora-lab <command> [flags]       (lora-lab <command> --help for its flags)
 
@@ -11,7 +12,7 @@ commands:
   train      train one run (one optimizer, one learning rate)
   sweep      train a grid (optimizers × learning rates × hyper-parameter lists) in lockstep; writes JSON + CSV
   generate   sample text from the base model, or from base + adapter (onnxruntime-web)
-  export     --merged: write the base ONNX with an adapter merged into its weights
+  export     --merged: write the base model with an adapter merged into its weights (.onnx or .safetensors)
   info       print the WebGPU adapter this machine offers
 `;
 

@@ -1,8 +1,10 @@
 // Files on Node for the CLI: the built-in model, datasets and adapters.
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadBaseModel, type BaseModel } from '../io/load';
+import { loadModelFiles, ModelFilesError, type ModelFile, type UserModel } from '../io/model-files';
+import { readSafetensorsHeader } from '../io/safetensors';
 import {
   MAX_DATASET_BYTES,
   MAX_DATASET_SIZE_TEXT,
@@ -30,26 +32,157 @@ export function readFileOr2(path: string, what: string): Buffer {
   return readFileSync(path);
 }
 
-/** A model file (.onnx or .safetensors) with its config.json in the same folder. */
-export function loadModelFile(path: string | undefined): BaseModel {
-  const file = path ?? BUILTIN_MODEL;
+/** A model as the CLI loaded it: the engine's BaseModel, and where its files are (for exports). */
+export interface CliModel extends BaseModel {
+  /** The weights' format: the built-in ONNX graphs, or a checkpoint's safetensors. */
+  format: 'onnx' | 'safetensors';
+  /** The file the weights came from. */
+  weightsPath: string;
+  /** config.json, copied beside a merged export. */
+  configPath: string;
+  /** tokenizer.json (and tokenizer_config.json when there is one) of a tokenizer.json model. */
+  tokenizerPaths: string[];
+  /** Parameters (the tied LM head counted once). */
+  parameters: number;
+  /** The dtype the weights are stored in (float32 on the GPU either way). */
+  dtype: string;
+}
+
+// The files of a model folder that are read; any other is passed by name only (for loadModelFiles' reasons).
+const READ_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'];
+
+/**
+ * The --model: a folder holding model.safetensors + config.json + tokenizer.json (a Hugging Face GPT-2
+ * checkpoint) or model.onnx + config.json (a built-in model), or one of those weight files with the rest
+ * beside it. A .safetensors without tokenizer.json whose vocab_size is at most 256 is a byte model. Every
+ * reason a model cannot be used is a UsageError (exit 2) of one line naming the path as given.
+ */
+export function loadModelFile(path: string | undefined): CliModel {
+  const given = path ?? BUILTIN_MODEL;
+  if (!existsSync(given)) throw new UsageError(`model not found: ${given}`);
+  const isDir = statSync(given).isDirectory();
+  let file = given;
+  if (isDir) {
+    const onnxFile = join(given, 'model.onnx');
+    file =
+      existsSync(onnxFile) && !existsSync(join(given, 'model.safetensors'))
+        ? onnxFile
+        : join(given, 'model.safetensors');
+  }
   const ext = extname(file).toLowerCase();
   if (ext !== '.onnx' && ext !== '.safetensors')
-    throw new UsageError(`--model must be a .onnx or .safetensors file (got ${file})`);
-  const bytes = readFileOr2(file, 'model');
-  const configPath = join(dirname(file), 'config.json');
-  const config = readFileOr2(configPath, 'model config (config.json beside the model)').toString('utf8');
-  const name = basename(dirname(file)) || basename(file);
-  try {
-    return loadBaseModel(
-      name,
-      config,
-      new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-      ext === '.onnx' ? 'onnx' : 'safetensors',
+    throw new UsageError(
+      `--model must be a model folder (model.safetensors, config.json, tokenizer.json), or a .safetensors or .onnx file (got ${given})`,
     );
+  const dir = dirname(file);
+  const configPath = join(dir, 'config.json');
+  const format = ext === '.onnx' ? 'onnx' : 'safetensors';
+  const names = readdirSync(dir);
+  const has = (n: string) => names.some((m) => m.toLowerCase() === n);
+  if (format === 'safetensors' && (has('tokenizer.json') || !isByteVocab(configPath)))
+    return checkpoint(given, file, dir, names);
+  // A byte model: the built-in ONNX graphs, or a safetensors file of at most 256 ids.
+  const bytes = readFileOr2(file, 'model');
+  const config = readFileOr2(configPath, 'model config (config.json beside the model)').toString('utf8');
+  const name = basename(dir) || basename(file);
+  const weightBytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let model: BaseModel;
+  try {
+    model = loadBaseModel(name, config, weightBytes, format);
   } catch (e) {
     throw new UsageError(`${file}: ${(e as Error).message}`);
   }
+  return {
+    ...model,
+    format,
+    weightsPath: file,
+    configPath,
+    tokenizerPaths: [],
+    parameters: countParameters(model),
+    dtype: format === 'onnx' ? 'F32' : storedDtype(weightBytes),
+  };
+}
+
+/** config.json says vocab_size ≤ 256 (unreadable: let the loader say why). */
+function isByteVocab(configPath: string): boolean {
+  try {
+    const v = (JSON.parse(readFileSync(configPath, 'utf8')) as { vocab_size?: unknown }).vocab_size;
+    return typeof v === 'number' && v <= 256;
+  } catch {
+    return true;
+  }
+}
+
+/** A Hugging Face checkpoint through loadModelFiles; `file` is read as its model.safetensors. */
+function checkpoint(given: string, file: string, dir: string, names: string[]): CliModel {
+  const files: ModelFile[] = [];
+  for (const n of names) {
+    const lower = n.toLowerCase();
+    if (lower === 'model.safetensors') continue; // `file` is the weights, whatever its name
+    const p = join(dir, n);
+    files.push({
+      name: n,
+      bytes: READ_FILES.includes(lower) && statSync(p).isFile() ? readFileSync(p) : new Uint8Array(),
+    });
+  }
+  if (existsSync(file)) files.push({ name: 'model.safetensors', bytes: readWeights(given, file) });
+  let model: UserModel;
+  try {
+    model = loadModelFiles(files, basename(resolve(dir)));
+  } catch (e) {
+    if (e instanceof ModelFilesError) throw new UsageError(`${given}: ${e.message}`);
+    throw new UsageError(`${given}: ${(e as Error).message}`);
+  }
+  const tokenizerPaths = names
+    .filter((n) => ['tokenizer.json', 'tokenizer_config.json'].includes(n.toLowerCase()))
+    .map((n) => join(dir, n));
+  return {
+    ...model,
+    format: 'safetensors',
+    weightsPath: file,
+    configPath: join(dir, names.find((n) => n.toLowerCase() === 'config.json') ?? 'config.json'),
+    tokenizerPaths,
+  };
+}
+
+/** Node reads at most 2 GiB into one buffer: past that, say what fits instead of ERR_FS_FILE_TOO_LARGE. */
+const MAX_READ_BYTES = 2 ** 31 - 1;
+
+function readWeights(given: string, file: string): Uint8Array {
+  const size = statSync(file).size;
+  if (size > MAX_READ_BYTES)
+    throw new UsageError(
+      `${given}: ${basename(file)} is ${(size / 2 ** 30).toFixed(2)} GiB; this tool reads a weights file of at most 2 GiB ` +
+        '(gpt2-medium in float32; save larger models in float16: model.half().save_pretrained(DIR))',
+    );
+  return readFileSync(file);
+}
+
+function countParameters(model: BaseModel): number {
+  let n = 0;
+  for (const w of model.weights.values()) n += w.length;
+  return n;
+}
+
+/** The dtype most tensors of a safetensors file are stored in. */
+function storedDtype(bytes: Uint8Array): string {
+  const counts = new Map<string, number>();
+  for (const t of readSafetensorsHeader(bytes).tensors.values())
+    counts.set(t.dtype, (counts.get(t.dtype) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'F32';
+}
+
+/** "tiny-gpt2: 2 layers × 64, 0.11M parameters, vocabulary 1000 (tokenizer.json), F32". */
+export function modelLine(m: CliModel): string {
+  const p = m.parameters;
+  const params =
+    p >= 1e9
+      ? `${(p / 1e9).toFixed(2)}B`
+      : p >= 1e6
+        ? `${(p / 1e6).toFixed(1)}M`
+        : `${(p / 1e3).toFixed(1)}K`;
+  const vocab = m.tokenizer.kind === 'bytes' ? 'bytes' : 'tokenizer.json';
+  return `model: ${m.name}: ${m.cfg.n_layer} layers × ${m.cfg.n_embd}, ${params} parameters, vocabulary ${m.cfg.vocab_size} (${vocab}), ${m.dtype}`;
 }
 
 /**

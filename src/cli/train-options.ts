@@ -72,8 +72,8 @@ const sci = (x: number) => x.toExponential();
 export const COMMON_FLAGS: FlagSpec[] = [
   {
     name: 'model',
-    value: '<file.onnx>',
-    help: 'base model (.onnx or .safetensors, config.json beside it)',
+    value: '<dir-or-file>',
+    help: 'base model: a Hugging Face GPT-2 folder (model.safetensors, config.json, tokenizer.json), or a .safetensors or .onnx file with config.json beside it',
     default: 'the built-in lab-gpt',
   },
   {
@@ -87,7 +87,12 @@ export const COMMON_FLAGS: FlagSpec[] = [
   },
   { name: 'steps', value: '<n>', help: 'training steps', default: String(D.steps) },
   { name: 'batch', value: '<n>', help: 'sequences per batch', default: String(D.batch) },
-  { name: 'seq', value: '<n>', help: 'sequence length in bytes', default: String(D.seq) },
+  {
+    name: 'seq',
+    value: '<n>',
+    help: "sequence length in tokens (bytes for a byte model); at most the model's n_positions",
+    default: String(D.seq),
+  },
   { name: 'rank', value: '<r>', help: 'LoRA rank, 1..64', default: String(D.lora.r) },
   { name: 'alpha', value: '<a>', help: 'LoRA alpha (scale = alpha / rank)', default: String(D.lora.alpha) },
   {

@@ -29,7 +29,14 @@ import { collectResults } from '../train/collect';
 import { joinResults, resultsToCsv, type SweepResults } from '../train/results';
 import { exportAdapter } from '../io/peft';
 import { UsageError } from './args';
-import { adapterPaths, loadAdapterFile, loadDatasetFile, loadModelFile, writeFileMkdir } from './node-io';
+import {
+  adapterPaths,
+  loadAdapterFile,
+  loadDatasetFile,
+  loadModelFile,
+  modelLine,
+  writeFileMkdir,
+} from './node-io';
 import {
   checkRankFits,
   checkSeq,
@@ -91,7 +98,7 @@ export async function trainCommand(
       return 0;
     });
   }
-  const ds = loadDatasetFile(o.dataPath, { skipBadLines: o.skipBadLines });
+  const ds = loadDatasetFile(o.dataPath, { skipBadLines: o.skipBadLines, tokenizer: model.tokenizer });
   for (const w of ds.warnings) err.write(`warning: ${w}\n`);
   const init = initialAdapter(o, model.cfg);
   checkRankFits(config, model.cfg);
@@ -109,6 +116,8 @@ export async function trainCommand(
   deps.signal?.addEventListener('abort', () => interrupt.abort());
   const onSigint = () => interrupt.abort();
   process.once('SIGINT', onSigint);
+  // After every check, so that a bad flag or file is still the one line it is.
+  err.write(`${modelLine(model)}\n`);
   try {
     await run(o, { createGpu, now: deps.now }, interrupt.signal, model, ds, source, init, resume, out, err);
   } finally {

@@ -116,3 +116,33 @@ describe('sampleFrom', () => {
     expect(sampleFrom(logits, 1, 2, 0.51)).toBe(3);
   });
 });
+
+describe('generate with a tokenizer.json model (tiny-gpt2, vocabulary 1000)', () => {
+  it('encodes with the tokenizer, samples ids past 255, decodes, and stops at a stop sequence', async () => {
+    const { loadModelFiles } = await import('./model-files');
+    const { writeGpt2Onnx } = await import('./onnx-graph');
+    const model = loadModelFiles(
+      ['config.json', 'model.safetensors', 'tokenizer.json'].map((n) => ({
+        name: `tiny-gpt2/${n}`,
+        bytes: new Uint8Array(readFileSync(root(`src/io/fixtures/tiny-gpt2/${n}`))),
+      })),
+    );
+    const tok = model.tokenizer;
+    const session = await createSession(writeGpt2Onnx(model.cfg, model.weights));
+    const opts = { contextLength: model.cfg.n_positions, tokenizer: tok, temperature: 0 };
+    const text = await generate(session, 'The quick brown fox', { ...opts, maxTokens: 8 });
+    const ids = tok.encode(text);
+    expect(text.length).toBeGreaterThan(0);
+    // Greedy on a random tiny model: the ids it picks are the tokenizer's, not bytes.
+    expect(ids.some((t) => t > 255)).toBe(true);
+    // A stop sequence of the first two ids ends the sample right after them.
+    const two = await generate(session, 'The quick brown fox', {
+      ...opts,
+      maxTokens: 8,
+      stopSequences: [ids.slice(0, 2)],
+    });
+    expect(tok.encode(two)).toEqual(ids.slice(0, 2));
+    await expect(runLogits(session, [[1000]], 1000)).rejects.toThrow(/token 1000 is not below 1000/);
+    await session.release();
+  });
+});

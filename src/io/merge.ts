@@ -1,6 +1,8 @@
-// Merge a LoRA adapter into the base weights: W = W0 + s·(B A)ᵀ in GPT-2's Conv1D layout [in, out].
-import type { Weights } from '../model/config';
+// Merge a LoRA adapter into the base weights: W = W0 + s·(B A)ᵀ in GPT-2's Conv1D layout [in, out]; and
+// the merged model as a Hugging Face checkpoint (model.safetensors).
+import { parameterShapes, type LabGptConfig, type Weights } from '../model/config';
 import type { LoraLayout } from '../model/lora-layout';
+import { writeSafetensors, type Tensor } from './safetensors';
 
 /** The merged weight of every adapted module, by its state_dict name (`...weight`). */
 export function mergedWeights(
@@ -28,4 +30,30 @@ export function mergedWeights(
     out.set(name, W);
   }
   return out;
+}
+
+/** Every base weight, the adapted ones replaced by W0 + s·(B A)ᵀ (the others shared, not copied). */
+export function mergedModelWeights(
+  base: Weights,
+  layout: LoraLayout,
+  A: Float32Array,
+  B: Float32Array,
+): Weights {
+  const out: Weights = new Map(base);
+  for (const [name, w] of mergedWeights(base, layout, A, B)) out.set(name, w);
+  return out;
+}
+
+/**
+ * A GPT2LMHeadModel checkpoint as `save_pretrained` writes it: float32 tensors under Hugging Face names,
+ * the tied LM head left out, metadata {"format": "pt"} (transformers refuses a file without it).
+ */
+export function gpt2Safetensors(cfg: LabGptConfig, weights: Weights): Uint8Array {
+  const tensors = new Map<string, Tensor>();
+  for (const [name, shape] of parameterShapes(cfg)) {
+    const data = weights.get(name);
+    if (!data) throw new Error(`merge: the weights have no ${name}`);
+    tensors.set(name, { shape, data });
+  }
+  return writeSafetensors(tensors, { format: 'pt' });
 }

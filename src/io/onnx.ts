@@ -217,11 +217,12 @@ function rewriteTensorData(tensor: Uint8Array, raw: Uint8Array): Uint8Array {
   return concat(chunks);
 }
 
-function lengthDelimited(field: number, payload: Uint8Array): Uint8Array {
+/** A length-delimited protobuf field (tag, length, payload). */
+export function lengthDelimited(field: number, payload: Uint8Array): Uint8Array {
   return concat([encodeVarint(field * 8 + WIRE_BYTES), encodeVarint(payload.length), payload]);
 }
 
-function encodeVarint(n: number): Uint8Array {
+export function encodeVarint(n: number): Uint8Array {
   const out: number[] = [];
   while (n >= 0x80) {
     out.push((n % 0x80) | 0x80);
@@ -231,7 +232,7 @@ function encodeVarint(n: number): Uint8Array {
   return Uint8Array.from(out);
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
+export function concat(chunks: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
   let at = 0;
   for (const c of chunks) {
@@ -252,13 +253,12 @@ function float32FromLE(raw: Uint8Array): Float32Array {
   return out;
 }
 
-function float32ToLE(data: Float32Array): Uint8Array {
+/** Float32 values as little-endian bytes (a view of them, not a copy, on a little-endian host). */
+export function float32ToLE(data: Float32Array): Uint8Array {
+  if (LITTLE_ENDIAN_HOST) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const out = new Uint8Array(data.byteLength);
-  if (LITTLE_ENDIAN_HOST) out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-  else {
-    const view = new DataView(out.buffer);
-    const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
-    for (let i = 0; i < bits.length; i++) view.setUint32(4 * i, bits[i], true);
-  }
+  const view = new DataView(out.buffer);
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  for (let i = 0; i < bits.length; i++) view.setUint32(4 * i, bits[i], true);
   return out;
 }
