@@ -124,7 +124,7 @@ export function describe(gpu: BenchGpu, d: Dispatch): string {
   }
   if (m.kernel.startsWith('attention')) return `${m.kernel} N${p.N} T${p.T} H${p.H} D${p.D}`;
   if ('rows' in p && 'C' in p) return `${m.kernel} ${p.rows}×${p.C}`;
-  if (m.kernel === 'crossEntropy') return `${m.kernel} ${p.R * p.rows}×${p.V}`;
+  if (m.kernel === 'crossEntropy') return `${m.kernel} ${p.jobs}×${p.V}`;
   if ('count' in p && 'r' in p) return `${m.kernel} ${p.count}× r${p.r}`;
   if ('n' in p) return `${m.kernel} n=${'R' in p ? `${p.R}×` : ''}${p.n}`;
   return m.kernel;

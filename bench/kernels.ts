@@ -250,7 +250,7 @@ export async function benchKernels(
         gpu.prepare(
           crossEntropy,
           { logits, targets, mask, rowLoss: buf(rows * 4, 'rowLoss') },
-          { R: 1, rows, V, invCount: 1 / rows },
+          { rows, V, first: 0, jobs: rows, invCount: 1 / rows },
         ),
       ],
       'crossEntropy',

@@ -1,17 +1,19 @@
-// Softmax cross-entropy of the LM head, fused with its gradient, for every run of the sweep:
+// Softmax cross-entropy of the LM head, fused with its gradient, for a chunk of the sweep's rows:
 //   rowLoss[ρ, i]   = mask[i] · (logsumexp(logits[ρ, i, :]) − logits[ρ, i, targets[i]])
 //   dlogits[ρ, i, j] = (softmax(logits[ρ, i, :])_j − [j = targets[i]]) · mask[i] · invCount
-// with invCount = 1 / Σ mask, so that the gradient is that of the mean loss over unmasked tokens.
+// with invCount = 1 / Σ mask over the whole batch, so that the gradient is that of the mean loss over
+// unmasked tokens. Job = ρ·rows + i; the dispatch covers jobs first .. first + jobs − 1, whose logits
+// are the chunk's rows 0 .. jobs − 1 (the LM head is computed chunk by chunk: gpu-model.ts).
 // The logits are overwritten by dlogits in place: the forward's logits are not needed afterwards.
-// One workgroup per (run, row), job = ρ·rows + i = wid.x + 65535·wid.y; the maximum is subtracted
+// One workgroup per job of the chunk, local job = wid.x + 65535·wid.y; the maximum is subtracted
 // before exp, so logits of any (finite) magnitude give finite results.
 
-struct Params { R: u32, rows: u32, V: u32, invCount: f32 }
+struct Params { rows: u32, V: u32, first: u32, jobs: u32, invCount: f32 }
 
-@group(0) @binding(0) var<storage, read_write> logits: array<f32>;  // [R, rows, V]: logits in, dlogits out
+@group(0) @binding(0) var<storage, read_write> logits: array<f32>;  // [jobs, V]: logits in, dlogits out
 @group(0) @binding(1) var<storage, read> targets: array<u32>;       // [rows]
 @group(0) @binding(2) var<storage, read> mask: array<f32>;          // [rows]
-@group(0) @binding(3) var<storage, read_write> rowLoss: array<f32>; // [R, rows]
+@group(0) @binding(3) var<storage, read_write> rowLoss: array<f32>; // [R, rows], indexed by job
 @group(0) @binding(4) var<uniform> params: Params;
 
 override WG: u32 = 256u;  // a power of two (tree reduction)
@@ -37,10 +39,11 @@ fn workgroupReduce(v: f32, lid: u32, isMax: bool) -> f32 {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let job = wid.x + wid.y * 65535u;
-  if (job >= params.R * params.rows) { return; }
+  let local = wid.x + wid.y * 65535u;
+  if (local >= params.jobs) { return; }
+  let job = params.first + local;
   let V = params.V;
-  let base = job * V;
+  let base = local * V;
   let row = job % params.rows;
   let targetIndex = targets[row];
   // Read before the first barrier: thread (targetIndex mod WG) overwrites it with its gradient later.

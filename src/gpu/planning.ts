@@ -2,6 +2,7 @@
 // runs the engine's own allocation code, so the bytes it adds up are what the real sweep would take,
 // and the device limits a real build would hit are collected instead of thrown.
 import { bufferSize, Gpu, type Dispatch } from './context';
+import type { GpuInfo } from './device';
 import type { Kernel } from './kernel';
 
 export interface Allocation {
@@ -9,14 +10,53 @@ export interface Allocation {
   bytes: number;
 }
 
+/** A buffer over a binding or size limit of the device. */
+export interface OverLimit extends Allocation {
+  limit: 'maxStorageBufferBindingSize' | 'maxBufferSize';
+  max: number;
+}
+
+/** The limits a plan checks (the rest of a device's limits take WebGPU's defaults in `forLimits`). */
+export type PlanningLimits = Pick<
+  GPUSupportedLimits,
+  'maxStorageBufferBindingSize' | 'maxBufferSize' | 'maxComputeWorkgroupsPerDimension'
+> &
+  Partial<GPUSupportedLimits>;
+
 export class PlanningGpu extends Gpu {
   readonly allocations: Allocation[] = [];
   /** Limits a real build would exceed, one line each. */
   readonly problems: string[] = [];
+  /** The buffers among them over a size limit. */
+  readonly overLimit: OverLimit[] = [];
 
   /** Plans against the limits of a real device (nothing is allocated on it). */
-  constructor(real: Gpu) {
+  constructor(real: Pick<Gpu, 'device' | 'info'>) {
     super({ device: real.device, info: real.info });
+  }
+
+  /**
+   * Plans against given limits with no device at all (arithmetic: what a sweep would take on a GPU with
+   * these limits). Kernels are not compiled, buffers not created.
+   */
+  static forLimits(limits: PlanningLimits): PlanningGpu {
+    const all = { maxComputeWorkgroupStorageSize: 32768, ...limits } as GPUSupportedLimits;
+    const device = {
+      limits: all,
+      features: new Set<string>(),
+      addEventListener() {},
+      lost: new Promise(() => {}),
+    } as unknown as GPUDevice;
+    const info: GpuInfo = {
+      vendor: 'planning',
+      architecture: '',
+      description: 'limits only',
+      isSoftware: false,
+      features: [],
+      limits: { ...limits } as unknown as Record<string, number>,
+      runtime: 'node',
+    };
+    return new PlanningGpu({ device, info });
   }
 
   get totalBytes(): number {
@@ -35,10 +75,13 @@ export class PlanningGpu extends Gpu {
     this.allocations.push({ label, bytes });
     const { maxBufferSize, maxStorageBufferBindingSize } = this.device.limits;
     const max = Math.min(maxBufferSize, maxStorageBufferBindingSize);
-    if (bytes > max)
+    if (bytes > max) {
+      const limit = bytes > maxBufferSize ? 'maxBufferSize' : 'maxStorageBufferBindingSize';
+      this.overLimit.push({ label, bytes, limit, max });
       this.problems.push(
-        `buffer ${label} needs ${formatBytes(bytes)}, over the device's ${bytes > maxBufferSize ? 'maxBufferSize' : 'maxStorageBufferBindingSize'} of ${formatBytes(max)}`,
+        `buffer ${label} needs ${formatBytes(bytes)}, over the device's ${limit} of ${formatBytes(max)}`,
       );
+    }
     return { label, size: bytes, destroy() {} } as unknown as GPUBuffer;
   }
 

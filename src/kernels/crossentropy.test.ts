@@ -28,7 +28,7 @@ async function check({ R, rows, V, logits, WG = 256 }: Case, seed: number) {
   const got = await runOnce(
     crossEntropy,
     { logits, targets, mask, rowLoss: R * rows },
-    { R, rows, V, invCount },
+    { rows, V, first: 0, jobs: R * rows, invCount },
     { WG },
   );
   const want = crossEntropyReference(logits, targets, mask, R, rows, V, Math.fround(invCount));
@@ -49,6 +49,29 @@ describe('crossEntropy', () => {
     [2, 33000, 3, 1],
   ])('R=%i rows=%i V=%i WG=%i', async (R, rows, V, WG) => {
     await check({ R, rows, V, WG, logits: randn(R * rows * V, R + rows + V, 3) }, V + rows);
+  });
+
+  it('a chunk of jobs (first, jobs) reads its own logits and writes only its rowLoss entries', async () => {
+    const [R, rows, V, first, jobs] = [3, 5, 40, 4, 7]; // jobs 4..10: across the run boundary at 5 and 10
+    const all = randn(R * rows * V, 12, 3);
+    const targets = Uint32Array.from({ length: rows }, (_, i) => (i * 13) % V);
+    const mask = Float32Array.from({ length: rows }, (_, i) => (i === 3 ? 0 : 1));
+    const rowLoss = new Float32Array(R * rows).fill(-1);
+    const got = await runOnce(
+      crossEntropy,
+      { logits: all.slice(first * V, (first + jobs) * V), targets, mask, rowLoss },
+      { rows, V, first, jobs, invCount: 0.25 },
+    );
+    const want = crossEntropyReference(all, targets, mask, R, rows, V, 0.25);
+    const expected = Float64Array.from(rowLoss);
+    expected.set(want.rowLoss.subarray(first, first + jobs), first);
+    expectAllClose(got.rowLoss, expected, { rtol: 1e-5, atol: 1e-5 }, 'rowLoss');
+    expectAllClose(
+      got.logits,
+      want.dlogits.subarray(first * V, (first + jobs) * V),
+      { rtol: 1e-5, atol: 1e-7 },
+      'dlogits',
+    );
   });
 
   // exp(100) overflows float32: only a max-subtracted logsumexp stays finite. Offsets of 5000 check

@@ -4,15 +4,17 @@ import { defineKernel, foldedGrid } from '../gpu/kernel';
 
 /**
  * rowLoss [R, rows] = mask · (logsumexp − logit[target]); logits [R, rows, V] are replaced by
- * dlogits = (softmax − onehot(target)) · mask · invCount, invCount = 1 / Σ mask.
+ * dlogits = (softmax − onehot(target)) · mask · invCount, invCount = 1 / Σ mask. One dispatch covers the
+ * jobs (run·rows + row) first .. first + jobs − 1, whose logits are the buffer's rows 0 .. jobs − 1: the
+ * model's LM head runs in chunks of rows (the whole R·rows at once when the logits fit).
  */
 export const crossEntropy = defineKernel({
   label: 'crossEntropy',
   source,
   bindings: { logits: 'write', targets: 'read', mask: 'read', rowLoss: 'write' },
-  params: { R: 'u32', rows: 'u32', V: 'u32', invCount: 'f32' },
+  params: { rows: 'u32', V: 'u32', first: 'u32', jobs: 'u32', invCount: 'f32' },
   constants: { WG: 256 },
-  workgroups: ({ R, rows }) => foldedGrid(R * rows),
+  workgroups: ({ jobs }) => foldedGrid(jobs),
 });
 
 /** Float64 reference, used only by tests: rowLoss [R, rows] and dlogits [R, rows, V]. */

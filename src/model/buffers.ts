@@ -56,7 +56,7 @@ export interface Activations {
   lnfOut: GPUBuffer;
   lnfMean: GPUBuffer;
   lnfRstd: GPUBuffer;
-  logits: GPUBuffer; // [rows, V]; dlogits in place after the loss
+  logits: GPUBuffer; // [chunk rows, V] one chunk of the LM head (lmHeadChunkRows); dlogits in place after the loss
   rowLoss: GPUBuffer; // [R, Bt·T]
   scratch: GPUBuffer; // [rows, C] projections before the residual add
   // Backward
@@ -130,12 +130,51 @@ export function uploadWeights(gpu: Gpu, cfg: LabGptConfig, w: Weights): BaseWeig
   };
 }
 
+/**
+ * Bytes one chunk of logits may take, below the device's binding limits: GPT-2's whole [R·Bt·T, 50257]
+ * (3.3 GB at R = 8, Bt = 8, T = 256) is past any binding, so the LM head and the loss run chunk by chunk.
+ * lab-gpt's byte vocabulary keeps one chunk up to R·Bt·T = 262,144 rows.
+ */
+export const LOGITS_CHUNK_BYTES = 256 * 1024 * 1024;
+
+/** Rows of a full matmul tile: an automatic chunk is a multiple of it (when it is split at all). */
+const CHUNK_ALIGN = 128;
+
+/**
+ * Rows per chunk of the LM head (logits = lnfOut · wteᵀ, the loss, dLn = dlogits · wte) for `rows` rows of a
+ * vocabulary of V: all of them when [rows, V] floats fit LOGITS_CHUNK_BYTES and the device's
+ * maxStorageBufferBindingSize / maxBufferSize, else the most that fit, in whole matmul tiles. `maxRows`
+ * (tests) bounds it further, to any value: a chunk that does not divide the rows leaves a shorter last one.
+ */
+export function lmHeadChunkRows(
+  rows: number,
+  V: number,
+  limits: Pick<GPUSupportedLimits, 'maxStorageBufferBindingSize' | 'maxBufferSize'>,
+  maxRows?: number,
+): number {
+  const budget = Math.min(LOGITS_CHUNK_BYTES, limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  let n = Math.floor(budget / (4 * V));
+  if (n < rows && n >= CHUNK_ALIGN) n -= n % CHUNK_ALIGN;
+  if (maxRows !== undefined) n = Math.min(n, Math.floor(maxRows));
+  return Math.max(1, Math.min(rows, n));
+}
+
+/** The chunks of rows the LM head runs: [first row, rows] each, in order. */
+export function lmHeadChunks(rows: number, chunkRows: number): { start: number; rows: number }[] {
+  const out: { start: number; rows: number }[] = [];
+  for (let start = 0; start < rows; start += chunkRows)
+    out.push({ start, rows: Math.min(chunkRows, rows - start) });
+  return out;
+}
+
+/** `headRows`: rows of one chunk of the LM head's logits (lmHeadChunkRows). */
 export function allocateActivations(
   gpu: Gpu,
   cfg: LabGptConfig,
   layout: LoraLayout,
   s: StepShape,
   attention: AttentionVariant,
+  headRows: number,
 ): Activations {
   const C = cfg.n_embd;
   const rows = s.R * s.Bt * s.T;
@@ -167,7 +206,7 @@ export function allocateActivations(
     lnfOut: f(rows * C, 'lnfOut'),
     lnfMean: f(rows, 'lnfMean'),
     lnfRstd: f(rows, 'lnfRstd'),
-    logits: f(rows * cfg.vocab_size, 'logits'),
+    logits: f(headRows * cfg.vocab_size, 'logits'),
     rowLoss: f(rows, 'rowLoss'),
     scratch: f(rows * C, 'scratch'),
     dRes: f(rows * C, 'dRes'),

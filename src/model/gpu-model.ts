@@ -19,6 +19,8 @@ import type { Adapter, LoraLayout, LoraTarget } from './lora-layout';
 import {
   allocateActivations,
   destroyAll,
+  lmHeadChunkRows,
+  lmHeadChunks,
   type Activations,
   type BaseWeights,
   type BatchInputs,
@@ -26,13 +28,44 @@ import {
   type StepShape,
 } from './buffers';
 
-export interface ForwardPass {
-  /** Tokens to logits. */
-  body: Dispatch[];
-  /** Cross-entropy per row, dlogits in place; `setParams({ invCount })` per batch. */
+/**
+ * One chunk of rows of the tied LM head: its logits, its loss and the first product of the backward. The
+ * chunk's dlogits are overwritten by the next chunk's logits, so dLn is taken before moving on.
+ */
+export interface LmHeadChunk {
+  /** First row (of R·Bt·T) and number of rows of the chunk. */
+  start: number;
+  rows: number;
+  /** logits [rows, V] = lnfOut[start .. start + rows) · wteᵀ */
+  logits: Dispatch;
+  /** Cross-entropy of the chunk's rows into rowLoss, dlogits in place; `setParams({ invCount })` per batch. */
   loss: Dispatch;
+  /** dLn[start .. start + rows) = dlogits · wte */
+  dLn: Dispatch;
+}
+
+export interface ForwardPass {
+  /** Tokens to the final LayerNorm's output (lnfOut). */
+  body: Dispatch[];
+  /** The LM head and the loss, chunk by chunk (one chunk when the logits fit: lmHeadChunkRows). */
+  head: LmHeadChunk[];
   /** Σ mask·nll per run, and the non-finite flags the guard reads. */
   lossSums: Dispatch;
+}
+
+/** Set the batch's invCount = 1 / Σ mask (of the whole batch) on every chunk's loss. */
+export function setInvCount(f: ForwardPass, invCount: number): void {
+  for (const c of f.head) c.loss.setParams({ invCount });
+}
+
+/**
+ * Tokens to the per-run loss sums: body, then per chunk logits and loss (and with `gradient` the chunk's
+ * dLn, which the backward starts from), then the sums. One chunk: three dispatches for the head, as
+ * before chunking.
+ */
+export function lossDispatches(f: ForwardPass, gradient: boolean): Dispatch[] {
+  const head = f.head.flatMap((c) => (gradient ? [c.logits, c.loss, c.dLn] : [c.logits, c.loss]));
+  return [...f.body, ...head, f.lossSums];
 }
 
 export interface GpuModelOptions {
@@ -40,6 +73,8 @@ export interface GpuModelOptions {
   splitMinChunk?: number;
   /** Attention kernels: 'auto' (default) lets attentionVariant pick by shape and device limits. */
   attention?: AttentionChoice;
+  /** At most this many rows per chunk of the LM head (tests force several chunks; default: by memory). */
+  lmHeadChunkRows?: number;
 }
 
 export class GpuModel {
@@ -53,6 +88,8 @@ export class GpuModel {
   readonly splitScratch: GPUBuffer;
   /** The attention kernels this model runs (only their buffers are allocated). */
   readonly attention: AttentionVariant;
+  /** Rows per chunk of the LM head: the logits buffer holds [headRows, V]. */
+  readonly headRows: number;
 
   constructor(
     readonly gpu: Gpu,
@@ -71,7 +108,8 @@ export class GpuModel {
       limits,
       layers: cfg.n_layer,
     });
-    this.acts = allocateActivations(gpu, cfg, layout, shape, this.attention);
+    this.headRows = lmHeadChunkRows(this.rows, cfg.vocab_size, limits, options.lmHeadChunkRows);
+    this.acts = allocateActivations(gpu, cfg, layout, shape, this.attention, this.headRows);
     this.lossSums = gpu.buffer(shape.R * 4, 'lossSums');
     this.lossFlags = gpu.buffer(shape.R * 4, 'lossFlags');
     this.splits = splitCount(shape.Bt * shape.T, options.splitMinChunk ?? 128);
@@ -239,12 +277,14 @@ export class GpuModel {
   }
 
   /**
-   * The forward in three parts: `body` (embeddings, L blocks, final LN, tied LM head: logits), `loss`
-   * (cross-entropy; dlogits in place, its invCount = 1 / Σ mask set per batch) and `lossSums` (per run).
+   * The forward in three parts: `body` (embeddings, L blocks, final LN), `head` (per chunk of rows: the
+   * tied LM head's logits, the cross-entropy with dlogits in place — its invCount = 1 / Σ mask of the
+   * whole batch, set per batch — and dLn = dlogits · wte for the backward) and `lossSums` (per run).
    */
   forward(invCount: number): ForwardPass {
     const { cfg, acts, weights: w, shape } = this;
     const C = cfg.n_embd;
+    const V = cfg.vocab_size;
     const n = this.rows * C;
     const d: Dispatch[] = [];
     d.push(
@@ -270,42 +310,42 @@ export class GpuModel {
       d.push(this.add(la.resMid, acts.scratch, acts.residual[l + 1], n));
     }
     d.push(this.ln(acts.residual[cfg.n_layer], w.lnfg, w.lnfb, acts.lnfOut, acts.lnfMean, acts.lnfRstd));
-    // logits = x · wteᵀ (tied head)
-    d.push(
-      prepareMatmul(
+    const head = lmHeadChunks(this.rows, this.headRows).map(({ start, rows }): LmHeadChunk => {
+      const logits = prepareMatmul(
         this.gpu,
         { a: acts.lnfOut, b: w.wte, c: acts.logits },
-        { M: this.rows, N: cfg.vocab_size, K: C },
+        { M: rows, N: V, K: C, offA: start * C },
         { TRANS_B: 1 },
-      ),
-    );
-    const loss = this.gpu.prepare(
-      crossEntropy,
-      { logits: acts.logits, targets: this.inputs.targets, mask: this.inputs.mask, rowLoss: acts.rowLoss },
-      { R: shape.R, rows: shape.Bt * shape.T, V: cfg.vocab_size, invCount },
-      { WG: this.rowThreads(cfg.vocab_size / 2) },
-    );
+      );
+      const loss = this.gpu.prepare(
+        crossEntropy,
+        { logits: acts.logits, targets: this.inputs.targets, mask: this.inputs.mask, rowLoss: acts.rowLoss },
+        { rows: shape.Bt * shape.T, V, first: start, jobs: rows, invCount },
+        { WG: this.rowThreads(V / 2) },
+      );
+      const dLn = prepareMatmul(
+        this.gpu,
+        { a: acts.logits, b: w.wte, c: acts.dLn },
+        { M: rows, N: C, K: V, offC: start * C },
+      );
+      return { start, rows, logits, loss, dLn };
+    });
     const lossSums = this.gpu.prepare(
       runSums,
       { x: acts.rowLoss, sums: this.lossSums, flags: this.lossFlags },
       { R: shape.R, n: shape.Bt * shape.T, square: 0 },
     );
-    return { body: d, loss, lossSums };
+    return { body: d, head, lossSums };
   }
 
-  /** Backward from dlogits (left in place by the loss) to dA, dB of every adapter. */
+  /**
+   * Backward from dLn (the gradient at the final LayerNorm's output, which the forward's head leaves, chunk
+   * by chunk: lossDispatches with `gradient`) to dA, dB of every adapter.
+   */
   backward(): Dispatch[] {
     const { cfg, acts, weights: w } = this;
     const C = cfg.n_embd;
     const d: Dispatch[] = [];
-    // dlnf = dlogits · wte
-    d.push(
-      prepareMatmul(
-        this.gpu,
-        { a: acts.logits, b: w.wte, c: acts.dLn },
-        { M: this.rows, N: C, K: cfg.vocab_size },
-      ),
-    );
     d.push(
       this.lnBackward(
         acts.dLn,

@@ -41,6 +41,8 @@ export interface EngineOptions {
   splitMinChunk?: number;
   /** Attention kernels: 'auto' (default: by shape and device, attention-variant.ts), or one forced. */
   attention?: AttentionChoice;
+  /** At most this many rows per chunk of the LM head (tests force several; default: by memory). */
+  lmHeadChunkRows?: number;
   resume?: ResumeState;
 }
 

@@ -33,6 +33,9 @@ export function fitPlan(
   memoryBytes?: number,
 ): SweepPlan {
   const plan = planSweep(gpu, cfg, weights, config, memoryBytes);
+  // A weight of the model over a limit: fewer runs or a smaller batch would not help.
+  if (plan.modelProblems.length > 0)
+    throw new SweepFitError(`this model cannot be trained on this device: ${plan.modelProblems.join('; ')}`);
   if (plan.problems.length > 0)
     throw new SweepFitError(
       `the grid of ${plan.runs} runs does not fit this device: ${plan.problems.slice(0, 2).join('; ')}` +

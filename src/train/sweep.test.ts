@@ -1,32 +1,20 @@
 // The GPU engine against the float64 reference model: gradients, 5 steps of every optimizer, divergence.
 import { describe, expect, it } from 'vitest';
 import { SweepEngine, type EngineOptions } from './sweep';
-import { SweepDriver, type SweepEvent } from './driver';
 import { TINY, tinySource, tinySweep, tinyWeights } from './tiny-sweep';
 import { testGpu } from '../test/gpu';
 import { randn } from '../util/random';
 import { referenceLoss } from '../model/reference';
-import { referenceTrain, defaultHyper } from '../optim/reference';
 import { loraLayout } from '../model/lora-layout';
 import { initLora } from '../model/init';
 import { expectAllClose } from '../test/close';
+import { referenceSweepLosses, trainSweep, type TrainedSweep } from '../test/sweep';
 import type { RunSpec } from './config';
 import type { OptimizerKind } from '../optim/optimizer';
 
-async function train(
-  runs: RunSpec[],
-  over = {},
-  options: EngineOptions = {},
-): Promise<{ losses: number[][]; events: SweepEvent[]; engine: SweepEngine }> {
-  const gpu = await testGpu();
+function train(runs: RunSpec[], over = {}, options: EngineOptions = {}): Promise<TrainedSweep> {
   const config = tinySweep(runs, over);
-  const engine = new SweepEngine(gpu, TINY, tinyWeights(), config, tinySource(config), undefined, options);
-  const events: SweepEvent[] = [];
-  await new SweepDriver(engine, (e) => events.push(e)).run({ reportEveryMs: 0 });
-  const losses: number[][] = runs.map(() => []);
-  for (const e of events)
-    if (e.type === 'report') e.report.losses.forEach((row) => row.forEach((l, i) => losses[i].push(l)));
-  return { losses, events, engine };
+  return trainSweep(TINY, tinyWeights(), config, tinySource(config), options);
 }
 
 describe('SweepEngine on the GPU', () => {
@@ -97,23 +85,8 @@ describe('SweepEngine on the GPU', () => {
     const runs = kinds.map(([optimizer, lr]) => ({ id: optimizer, optimizer, lr }));
     const { losses, engine } = await train(runs);
     const config = tinySweep(runs);
-    const layout = loraLayout(TINY, config.lora);
-    const init = initLora(layout, config.seed);
-    const source = tinySource(config);
-    const batches = Array.from({ length: 5 }, (_, k) => source.train(k));
-    kinds.forEach(([kind, lr], i) => {
-      const want = referenceTrain(
-        TINY,
-        tinyWeights(),
-        layout,
-        kind,
-        { ...defaultHyper(lr), weightDecay: 0.01, damping: 1e-6 },
-        init.A,
-        init.B,
-        batches,
-      );
-      expectAllClose(losses[i], want, { rtol: 1e-4, atol: 0 }, kind);
-    });
+    const want = referenceSweepLosses(TINY, tinyWeights(), config, tinySource(config));
+    kinds.forEach(([kind], i) => expectAllClose(losses[i], want[i], { rtol: 1e-4, atol: 0 }, kind));
     engine.destroy();
   });
 

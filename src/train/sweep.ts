@@ -5,7 +5,7 @@
 import type { Dispatch, Gpu } from '../gpu/context';
 import { keepLastGood, STATE, sweepGuard } from '../kernels/sweep';
 import type { AttentionVariant } from '../kernels/attention-variant';
-import { GpuModel, type ForwardPass } from '../model/gpu-model';
+import { GpuModel, lossDispatches, setInvCount, type ForwardPass } from '../model/gpu-model';
 import { uploadWeights, type BaseWeights, type BatchInputs, type LoraState } from '../model/buffers';
 import type { LabGptConfig, Weights } from '../model/config';
 import { initLora } from '../model/init';
@@ -153,7 +153,11 @@ export class SweepEngine {
       this.base,
       this.lora,
       this.inputs,
-      { splitMinChunk: this.options.splitMinChunk, attention: this.options.attention },
+      {
+        splitMinChunk: this.options.splitMinChunk,
+        attention: this.options.attention,
+        lmHeadChunkRows: this.options.lmHeadChunkRows,
+      },
     );
     this.optim = new OptimizerStep(
       gpu,
@@ -200,10 +204,9 @@ export class SweepEngine {
     );
   }
 
-  /** Forward through the per-run loss sums (the loss leaves dlogits in place for the backward). */
-  private forwardToLoss(): Dispatch[] {
-    const f = this.forwardPass;
-    return [...f.body, f.loss, f.lossSums];
+  /** Forward through the per-run loss sums; with `gradient`, also the LM head's dLn the backward starts from. */
+  private forwardToLoss(gradient: boolean): Dispatch[] {
+    return lossDispatches(this.forwardPass, gradient);
   }
 
   private destroyRunBuffers(): void {
@@ -232,7 +235,7 @@ export class SweepEngine {
     this.gpu.write(this.inputs.targets, batch.targets);
     this.gpu.write(this.inputs.mask, batch.mask);
     const invCount = maskSum > 0 ? 1 / maskSum : 0;
-    this.forwardPass.loss.setParams({ invCount });
+    setInvCount(this.forwardPass, invCount);
     return invCount;
   }
 
@@ -265,7 +268,7 @@ export class SweepEngine {
     this.optim.writeHyper(this.runStates(step));
     const norms = this.norms;
     this.gpu.submit(`step ${step}`, [
-      ...this.forwardToLoss(),
+      ...this.forwardToLoss(true),
       ...this.backwardPass,
       this.guard, // freezes a run whose loss went bad, before its update
       this.keepLastGood, // alive runs: the weights this loss passed the guard with → lastGood
@@ -282,7 +285,7 @@ export class SweepEngine {
    */
   async gradients(batch: Batch): Promise<{ lossSums: Float32Array; dA: Float32Array; dB: Float32Array }> {
     this.uploadBatch(batch);
-    this.gpu.submit('gradients', [...this.forwardToLoss(), ...this.backwardPass]);
+    this.gpu.submit('gradients', [...this.forwardToLoss(true), ...this.backwardPass]);
     return {
       lossSums: await this.gpu.readF32(this.model.lossSums, this.R),
       dA: await this.gpu.readF32(this.lora.dA, this.R * this.layout.SA),
@@ -290,11 +293,25 @@ export class SweepEngine {
     };
   }
 
-  /** Logits [R, Bt·T, V] of every run on one batch (forward only, without the loss that overwrites them). */
+  /**
+   * Logits [R, Bt·T, V] of every run on one batch (forward only, without the loss that overwrites them),
+   * read chunk by chunk of the LM head.
+   */
   async logits(batch: Batch): Promise<Float32Array> {
     this.uploadBatch(batch);
+    const V = this.cfg.vocab_size;
+    const out = new Float32Array(this.R * batch.Bt * batch.T * V);
     this.gpu.submit('logits', this.forwardPass.body);
-    return this.gpu.readF32(this.model.acts.logits, this.R * batch.Bt * batch.T * this.cfg.vocab_size);
+    for (const c of this.forwardPass.head) {
+      this.gpu.submit('logits', [c.logits]);
+      out.set(await this.gpu.readF32(this.model.acts.logits, c.rows * V), c.start * V);
+    }
+    return out;
+  }
+
+  /** Rows per chunk of the LM head, and the number of chunks. */
+  get lmHead(): { chunkRows: number; chunks: number } {
+    return { chunkRows: this.model.headRows, chunks: this.forwardPass.head.length };
   }
 
   /** Read the losses of the steps since the last read, and the per-run state. Syncs with the GPU. */
@@ -335,7 +352,7 @@ export class SweepEngine {
   async validate(): Promise<number[] | null> {
     const batches = this.data.validation();
     if (batches.length === 0) return null;
-    const forward = this.forwardToLoss();
+    const forward = this.forwardToLoss(false);
     const sums = new Float64Array(this.R);
     let count = 0;
     for (const b of batches) {

@@ -1,0 +1,85 @@
+// The memory plan of GPT-2 small (a user's own checkpoint): arithmetic on limits, no GPU and no weights.
+import { describe, expect, it } from 'vitest';
+import type { LabGptConfig } from '../model/config';
+import { LOGITS_CHUNK_BYTES } from '../model/buffers';
+import { attentionVariant } from '../kernels/attention-variant';
+import { planSweepForLimits } from './memory';
+import { DEFAULT_SWEEP, type RunSpec, type SweepConfig } from './config';
+
+const GPT2_SMALL: LabGptConfig = {
+  n_layer: 12,
+  n_head: 12,
+  n_embd: 768,
+  n_positions: 1024,
+  vocab_size: 50257,
+  layer_norm_epsilon: 1e-5,
+};
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+/** A GPU that binds whatever it allocates: the plan shows the engine's own sizes. */
+const roomy = {
+  maxStorageBufferBindingSize: 4 * GiB - 4,
+  maxBufferSize: 4 * GiB,
+  maxComputeWorkgroupsPerDimension: 65535,
+};
+/** WebGPU's guaranteed defaults. */
+const defaults = {
+  maxStorageBufferBindingSize: 128 * MiB,
+  maxBufferSize: 256 * MiB,
+  maxComputeWorkgroupsPerDimension: 65535,
+};
+
+function sweep(R: number, batch: number, seq: number): SweepConfig {
+  const runs: RunSpec[] = Array.from({ length: R }, (_, i) => ({
+    id: `r${i}`,
+    optimizer: 'adamw',
+    lr: 1e-4 * (i + 1),
+  }));
+  return { ...DEFAULT_SWEEP, lora: { r: 4, alpha: 8, targets: ['c_attn'] }, batch, seq, runs };
+}
+
+const bytesOf = (allocs: { label: string; bytes: number }[], label: string) =>
+  allocs.filter((a) => a.label === label).map((a) => a.bytes);
+
+describe('planSweepForLimits: GPT-2 small (vocabulary 50257, 12 layers of 768)', () => {
+  it('R = 8, Bt = 8, T = 256: the logits come in chunks under the cap, no buffer over 2 GiB', () => {
+    const plan = planSweepForLimits(roomy, GPT2_SMALL, sweep(8, 8, 256));
+    const rows = 8 * 8 * 256;
+    // Whole, the logits would be rows·V·4 = 3.3 GB.
+    expect(rows * 50257 * 4).toBeGreaterThan(3 * GiB);
+    const [logits] = bytesOf(plan.allocations, 'logits');
+    expect(logits).toBeLessThanOrEqual(LOGITS_CHUNK_BYTES);
+    expect(logits).toBe(plan.lmHead.chunkRows * 50257 * 4);
+    expect(plan.lmHead.chunkRows % 128).toBe(0);
+    expect(plan.lmHead.chunks).toBe(Math.ceil(rows / plan.lmHead.chunkRows));
+    expect(plan.lmHead.chunks).toBeGreaterThan(1);
+    expect(plan.largest!.bytes).toBeLessThanOrEqual(2 * GiB);
+    expect(plan.problems).toEqual([]);
+    // wte [50257, 768] is the largest weight: 154 MB.
+    expect(bytesOf(plan.allocations, 'transformer.wte.weight')).toEqual([50257 * 768 * 4]);
+  });
+
+  it('T = 1024 (n_positions): fused attention, no T×T buffer, no buffer over 2 GiB', () => {
+    const shape = { N: 8 * 2, T: 1024, H: 12, D: 64 };
+    expect(attentionVariant({ ...shape, limits: roomy, layers: 12 })).toBe('fused');
+    const plan = planSweepForLimits(roomy, GPT2_SMALL, sweep(8, 2, 1024));
+    expect(plan.allocations.some((a) => a.label.startsWith('attnProbs'))).toBe(false);
+    expect(plan.largest!.bytes).toBeLessThanOrEqual(2 * GiB);
+    expect(plan.problems).toEqual([]);
+  });
+
+  it('on WebGPU’s default limits: the logits chunk fits, wte is named as what cannot', () => {
+    const plan = planSweepForLimits(defaults, GPT2_SMALL, sweep(1, 1, 64));
+    expect(bytesOf(plan.allocations, 'logits')[0]).toBeLessThanOrEqual(128 * MiB);
+    expect(plan.modelProblems).toHaveLength(1);
+    expect(plan.modelProblems[0]).toMatch(
+      /transformer\.wte\.weight .* maxStorageBufferBindingSize of 128\.00 MiB/,
+    );
+    expect(plan.problems.every((p) => /transformer\.wte\.weight/.test(p))).toBe(true);
+  });
+
+  it('lab-gpt’s byte vocabulary keeps one chunk (no added dispatches)', () => {
+    const labGpt = { ...GPT2_SMALL, n_layer: 4, n_head: 4, n_embd: 256, n_positions: 128, vocab_size: 256 };
+    expect(planSweepForLimits(roomy, labGpt, sweep(64, 8, 128)).lmHead.chunks).toBe(1);
+  });
+});
