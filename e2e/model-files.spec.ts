@@ -63,7 +63,7 @@ test('the three files of a checkpoint open from the button; the card describes t
   await card().screenshot({ path: 'test-results/model-card.png' });
 });
 
-test('a 2-run sweep trains on the opened model; samples say they are not available', async () => {
+test('a 2-run sweep trains on the opened model; samples from the base model and a run', async () => {
   const start = page.getByRole('button', { name: 'Start sweep' });
   await expect(start).toBeEnabled();
   await start.click();
@@ -83,9 +83,12 @@ test('a 2-run sweep trains on the opened model; samples say they are not availab
       .getByRole('figure', { name: 'Loss — Riemannian AdamW' })
       .locator('[data-run-id="riemannian-adamw@0.01"]'),
   ).not.toHaveCount(0);
-  await expect(page.getByRole('status', { name: 'Samples unavailable' })).toHaveText(
-    'Samples are not available for opened models yet.',
-  );
+  // Samples of an opened model: its ONNX graph is written from the weights, text decoded by its tokenizer.
+  await page.getByLabel('Prompt').fill('The');
+  await page.getByLabel('Adapter', { exact: true }).selectOption('adamw@0.01');
+  await page.getByRole('button', { name: 'Generate' }).click();
+  await expect(page.getByRole('figure', { name: 'Sample: Base model' })).toContainText(/\d+\.\d s/);
+  await expect(page.getByRole('figure', { name: /^Sample: AdamW lr/ })).toContainText(/\d+\.\d s/);
 });
 
 test('after a reload the settings stay, on a built-in model, with a notice to open the files again', async () => {

@@ -9,6 +9,7 @@ import { adapterReadme, countNonFinite, labelAdapter, runStatus } from '../io/ad
 import type { LabGptConfig } from '../model/config';
 import { totalmem } from 'node:os';
 import { batchShortfall } from '../data/batches';
+import { tokenUnit } from '../data/dataset';
 import type { BaseModel } from '../io/load';
 import { batchSource, type BatchSource } from '../train/batch';
 import type { SweepConfig } from '../train/config';
@@ -109,7 +110,7 @@ export async function trainCommand(
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const short = batchShortfall(ds.name, source.trainTokens, config.batch, config.seq);
+  const short = batchShortfall(ds.name, source.trainTokens, config.batch, config.seq, tokenUnit(ds));
   if (short) err.write(`warning: ${short}\n`);
   // Ctrl-C: stop at the next step, then write results, adapters ("stopped at step N") and a checkpoint.
   const interrupt = new AbortController();

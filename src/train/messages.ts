@@ -33,7 +33,6 @@ export const modelName = (m: ModelId): string => (isOpenedModel(m) ? m.slice(OPE
  * What 'generate' answers for an opened model: samples run the shipped ONNX through onnxruntime-web, and
  * an opened checkpoint has none (yet).
  */
-export const NO_ONNX_SAMPLES = 'Samples are not available for opened models yet';
 
 /** One file of a model the user chose or dropped (its bytes transferred to the Worker). */
 export interface ModelFileData {

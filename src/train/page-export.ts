@@ -1,13 +1,14 @@
 // A trained adapter leaving the engine: as a PEFT zip, merged into the base ONNX, or as generated text.
 import { zipSync, strToU8 } from 'fflate';
 import { generate, createSession } from '../io/generate';
-import { mergedWeights } from '../io/merge';
+import { mergedModelWeights, mergedWeights } from '../io/merge';
 import { replaceOnnxWeights } from '../io/onnx';
+import { writeGpt2Onnx } from '../io/onnx-graph';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, exportAdapter } from '../io/peft';
 import { adapterReadme, countNonFinite, labelAdapter, type AdapterCard } from '../io/adapter-card';
 import { loraLayout } from '../model/lora-layout';
 import type { LoadedModel } from './page-assets';
-import { NO_ONNX_SAMPLES, type AdapterData } from './messages';
+import type { AdapterData } from './messages';
 
 /** An adapter to export or generate from, with the base model it belongs to. */
 export interface ResolvedAdapter {
@@ -56,21 +57,21 @@ export function adapterZip(
   return { fileName: `${safeFileName(adapter.runId)}-adapter.zip`, bytes };
 }
 
-/** An opened model has no ONNX graph: merged export and ORT samples are the built-in models' for now. */
-export const NO_ONNX_MERGED =
-  'a merged ONNX is made for the built-in models only: a model opened from its files has no ONNX graph (export the adapter, and merge it with PEFT)';
-
-function onnxOf(model: LoadedModel, why: string): Uint8Array {
-  if (!model.onnx) throw new Error(why);
-  return model.onnx;
+/**
+ * The base model's ONNX graph: the shipped file of a built-in model; for a model opened from its files, a
+ * graph written from its weights (src/io/onnx-graph.ts; over 2 GiB it says so: export safetensors instead).
+ */
+function baseOnnx(model: LoadedModel): Uint8Array {
+  return model.onnx ?? writeGpt2Onnx(model.cfg, model.weights);
 }
 
 /** The base ONNX with W0 + s·(BA)ᵀ written into the adapted weights (a fresh copy; the base is kept). */
 export function mergedOnnx(r: ResolvedAdapter): Uint8Array {
-  const onnx = onnxOf(r.model, NO_ONNX_MERGED);
-  if (!r.adapter) return onnx.slice();
+  if (!r.adapter) return r.model.onnx ? r.model.onnx.slice() : baseOnnx(r.model);
   const layout = loraLayout(r.model.cfg, r.adapter.lora);
-  return replaceOnnxWeights(onnx, mergedWeights(r.model.weights, layout, r.adapter.A, r.adapter.B));
+  if (!r.model.onnx)
+    return writeGpt2Onnx(r.model.cfg, mergedModelWeights(r.model.weights, layout, r.adapter.A, r.adapter.B));
+  return replaceOnnxWeights(r.model.onnx, mergedWeights(r.model.weights, layout, r.adapter.A, r.adapter.B));
 }
 
 export function mergedFileName(r: ResolvedAdapter): string {
@@ -90,6 +91,15 @@ export const MAX_GENERATE_TOKENS = 2048;
 
 type Session = Awaited<ReturnType<typeof createSession>>;
 
+/**
+ * Where a sample ends: byte models run to maxTokens (as before); a tokenizer.json model stops after a line
+ * break (the end of a dataset example) or its end-of-text token, as `lora-lab generate` does by default.
+ */
+function sampleStops(model: LoadedModel): number[][] {
+  if (model.tokenizer.kind === 'bytes') return [];
+  return [model.tokenizer.separator, ...(model.tokenizer.eos === undefined ? [] : [[model.tokenizer.eos]])];
+}
+
 /** onnxruntime-web sessions: the base model's are cached; a merged model's lives for one request. */
 export class Generator {
   private baseSessions = new Map<string, Promise<Session>>();
@@ -103,9 +113,9 @@ export class Generator {
       topK: o.topK,
       seed: o.seed,
       contextLength: r.model.cfg.n_positions,
+      tokenizer: r.model.tokenizer,
+      stopSequences: sampleStops(r.model),
     };
-    // TODO(#15): sample an opened model with the engine's generation (src/io/generate.ts, generalised).
-    const onnx = onnxOf(r.model, NO_ONNX_SAMPLES);
     if (r.adapter) {
       const session = await createSession(mergedOnnx(r));
       try {
@@ -116,7 +126,7 @@ export class Generator {
     }
     let base = this.baseSessions.get(r.model.id);
     if (!base) {
-      base = createSession(onnx);
+      base = createSession(baseOnnx(r.model));
       base.catch(() => this.baseSessions.delete(r.model.id));
       this.baseSessions.set(r.model.id, base);
     }

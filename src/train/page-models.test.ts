@@ -131,7 +131,7 @@ describe('PageSession: a model opened from its files', () => {
     });
   });
 
-  it('trains a 2-run sweep on it; the adapter zip names it as its base model', async () => {
+  it('trains a 2-run sweep on it; the adapter zip names it; samples and merged ONNX from its weights', async () => {
     const { s, send, of } = pageSession();
     await send({ type: 'openModel', requestId: 1, files: await three(), folder: 'tiny-gpt2' });
     await send(parse(OPENED));
@@ -161,7 +161,26 @@ describe('PageSession: a model opened from its files', () => {
       topK: 0,
       seed: 0,
     });
-    expect(of('error').at(-1)?.message).toBe('Samples are not available for opened models yet');
+    // Samples: the base model's ONNX graph is written from its weights; a run's from the merged weights.
+    // Greedy from the same prompt: the tokenizer decodes ids; the tuned model is a different model.
+    expect(of('error')).toEqual([]);
+    const [baseText] = of('generated');
+    expect(typeof baseText.text).toBe('string');
+    expect(baseText.text.length).toBeGreaterThan(0);
+    await send({
+      type: 'generate',
+      requestId: 11,
+      from: { kind: 'run', runId: 'adamw@0.01' },
+      prompt: 'x',
+      maxTokens: 2,
+      temperature: 0,
+      topK: 0,
+      seed: 0,
+    });
+    expect(of('error')).toEqual([]);
+    expect(of('generated')).toHaveLength(2);
+    await send({ type: 'exportMerged', requestId: 12, from: { kind: 'run', runId: 'adamw@0.01' } });
+    expect(of('error')).toEqual([]);
   });
 
   it('refuses to train on a dataset read with another tokenizer', async () => {

@@ -21,7 +21,6 @@ import { SelfTest } from './components/SelfTest';
 import { SettingsForm } from './components/SettingsForm';
 import { StartStop } from './components/StartStop';
 import type { SweepState } from './state/sweep';
-import { isOpenedModel, NO_ONNX_SAMPLES } from '../train/messages';
 import { useLab } from './use-lab';
 import './styles.css';
 
@@ -207,7 +206,6 @@ export function App() {
             defaultPrompt={firstPrompt}
             generate={lab.generate}
             disabled={gpu.kind !== 'ready'}
-            unavailable={isOpenedModel(lab.sweepModel) ? NO_ONNX_SAMPLES : null}
           />
           <Exports
             runs={lab.finishedRuns}
