@@ -188,11 +188,14 @@ async function main(): Promise<void> {
     );
   }
   const gpt2Small = flag(args, 'model-size') === 'gpt2-small';
+  // --vocab 50257: the hub's GPT-2 vocabulary (the LM head and cross-entropy in chunks); the batches stay byte
+  // ids, which are ids of any vocabulary: the time of a step does not depend on them.
+  const gpt2Cfg: LabGptConfig = { ...GPT2_SMALL, vocab_size: Number(flag(args, 'vocab') ?? GPT2_SMALL.vocab_size) };
   const model = gpt2Small
     ? {
-        cfg: GPT2_SMALL,
-        weights: randomWeights(GPT2_SMALL, 1),
-        name: 'gpt2-small shape, random weights',
+        cfg: gpt2Cfg,
+        weights: randomWeights(gpt2Cfg, 1),
+        name: `gpt2-small shape, vocabulary ${gpt2Cfg.vocab_size}, random weights`,
         source: 'randomWeights',
       }
     : loadModel(flag(args, 'model'), toy);

@@ -6,6 +6,7 @@ import type { TokenizedDataset } from '../src/data/dataset';
 import { DEFAULT_SWEEP, gridRuns, type RunSpec, type SweepConfig } from '../src/train/config';
 import { batchSource } from '../src/train/batch';
 import { SweepEngine } from '../src/train/sweep';
+import { planSweep } from '../src/train/memory';
 import type { OptimizerKind } from '../src/optim/optimizer';
 import type { AttentionChoice, AttentionVariant } from '../src/kernels/attention-variant';
 import type { BenchGpu } from './gpu';
@@ -60,6 +61,8 @@ export interface StepResult {
   /** Median GPU time of the engine's submitted step passes (timestamps), when available. */
   gpuMs: number | null;
   tokensPerSec: number;
+  /** GPU memory the sweep allocates (planSweep: the engine's own allocation code, every buffer counted). */
+  memoryBytes: number;
   phases: PhaseTimes;
   summary: ListSummary;
   /** Achieved rates over the whole step (GPU pass time). */
@@ -206,6 +209,7 @@ export async function benchStep(
       wallMs,
       gpuMs,
       tokensPerSec: tokensPerStep / (wallMs / 1000),
+      memoryBytes: planSweep(gpu, s.cfg, s.weights, { ...DEFAULT_SWEEP, batch: s.batch, seq: s.seq, runs }).bytes,
       phases,
       summary,
       gflops: summary.flops / (phases.step * 1e6),
@@ -225,7 +229,7 @@ export async function benchStep(
       `  ${label.padEnd(26)} R=${String(runs.length).padEnd(3)} attention ${engine.attention.padEnd(6)} wall ${wallMs.toFixed(3).padStart(8)} ms  gpu ${(gpuMs ?? NaN).toFixed(3).padStart(8)} ms  ` +
         `pass ${phases.step.toFixed(3).padStart(8)} ms  ${Math.round(result.tokensPerSec).toString().padStart(9)} tok/s  ` +
         `opt ${((100 * phases.optimizer) / phases.step).toFixed(1)}%  gram+chol ${((100 * phases.gramCholesky) / phases.step).toFixed(2)}%  ` +
-        `${summary.launched} dispatches`,
+        `${summary.launched} dispatches  memory ${(result.memoryBytes / 2 ** 20).toFixed(0)} MiB`,
     );
     return result;
   } finally {

@@ -274,6 +274,7 @@ def main():
     random_path = os.path.join(here, "model", "random-weights.safetensors")
     ap.add_argument("--model", default=onnx_path if os.path.exists(onnx_path) else random_path)
     ap.add_argument("--model-size", choices=["lab-gpt", "gpt2-small"], default="lab-gpt")
+    ap.add_argument("--vocab", type=int, default=256, help="gpt2-small's vocabulary (50257: the hub's GPT-2; timing with byte ids)")
     ap.add_argument("--data", default=os.path.join(here, "data", "devils-dictionary.txt"))
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--seq", type=int, default=None, help="default 128 (lab-gpt) or 256 (gpt2-small)")
@@ -301,8 +302,8 @@ def main():
     rank, alpha = 4, 8
     hp = dict(beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01, damping=1e-6)
     if args.model_size == "gpt2-small":
-        cfg = dict(GPT2_SMALL)
-        weights, reader, model_name = random_weights(cfg, device), "random (std 0.02, seed 1)", "gpt2-small shape, random weights"
+        cfg = dict(GPT2_SMALL, vocab_size=args.vocab)
+        weights, reader, model_name = random_weights(cfg, device), "random (std 0.02, seed 1)", f"gpt2-small shape, vocabulary {args.vocab}, random weights"
         seq = args.seq or 256
     else:
         cfg = json.load(open(os.path.join(os.path.dirname(args.model), "config.json")))
