@@ -3,9 +3,15 @@
 
   python3 tools/report/make_report.py        (from the repository root; needs matplotlib)
 
-Reads docs/reproduction/data/results.tar.gz (the GPU call's sweep JSONs) and writes
-docs/reproduction/fig1-lr-robustness.svg, fig2-best-curves.svg, fig3-damping.svg, docs/reproduction/tables.md, and
-the tables into docs/reproduction.md between the markers <!-- tables:begin --> and <!-- tables:end -->.
+Reads docs/reproduction/data/results.tar.gz (GPU call 1's sweep JSONs), rerun.tar.gz (call 3, tools/report/gpu-rerun.sh:
+the c_attn seed-0 grid again, the all-modules grids of seeds 0-2, the best c_attn runs for 2,400 steps, BLEU per run),
+bleu.json, bleu-check.json and peft-check.json, and writes docs/reproduction/fig1-lr-robustness.svg, fig2-best-curves.svg,
+fig3-damping.svg, fig4-long-schedule.svg, fig5-bleu-per-run.svg, docs/reproduction/tables.md, data/summary.json, and the
+tables into docs/reproduction.md between the markers <!-- tables:begin --> and <!-- tables:end -->.
+
+The main table takes c_attn and devils from call 1 and the all-modules setting from call 3 (its three seeds: one build,
+one call); call 1's all-modules seed 0 and call 3's c_attn seed 0 are compared with their counterparts in
+"Re-running the recorded commands".
 
 Definitions (also in the report):
 - final loss: the run's last validation loss (step = steps); best loss: its lowest validation loss.
@@ -16,6 +22,8 @@ Definitions (also in the report):
   run counts as +inf at its grid point), the length in decades of the connected interval around the best point where
   the loss is <= (1 + x) × the best mean; an interval that reaches the grid's edge is marked with >=.
 - steps to loss L: the first validation step at which the run's validation loss is <= L, at the seed's best lr.
+- failure edge (re-run comparison): per optimizer and damping, the lowest learning rate that failed in either call; a
+  run's position is the number of grid points below it (no run fails below its best rate in these grids).
 """
 
 import glob
@@ -608,6 +616,19 @@ def quantities_table(setting, rec0, rer0, sd_runs, sd_label):
     return text, dict(verdict), {"recorded": A, "rerun": B}
 
 
+def fallbacks_line(calls):
+    """calls: [(label, [run, ...])]: how many runs counted a Cholesky fallback, and which."""
+    out = []
+    for label, runs in calls:
+        hit = [r for r in runs if r.get("choleskyFallbacks")]
+        txt = f"{label}: {len(hit)} of {len(runs)} runs counted any"
+        if hit:
+            txt += " (" + "; ".join(f"`{r['id']}` s{r.get('seed', '?')}: {r['choleskyFallbacks']}, " + (f"diverged at step {r['divergedAtStep']}" if r["divergedAtStep"] is not None else "not diverged")
+                                    for r in hit) + ")"
+        out.append(txt)
+    return "Cholesky fallbacks (`choleskyFallbacks` of each run): " + "; ".join(out) + ".\n"
+
+
 def load_long():
     """optimizer -> seed -> the 2,400-step run (with its sweep config and timings)."""
     out = defaultdict(dict)
@@ -944,8 +965,10 @@ def main():
             sec.append(f"**{label}**: the table's quantities, recorded / re-run (recorded: {call1}; re-run: {call3}), beside the sd over {sd_label} "
                        f"(of the per-seed values for the widths and steps).\n\n{qt}\nPer run ({ag['pairs']} runs; \"failure edge\": the lowest learning rate of the "
                        "same optimizer and δ that failed in either call):\n\n" + agreement_table(ag))
-        parts.append("\n".join(sec))
         long = load_long()
+        tag = lambda src: [dict(r, seed=seed) for st in src.values() for seed, rs in st.items() for r in rs]
+        sec.append(fallbacks_line([(call1, tag(rec)), (call3, tag(rer) + [dict(r, seed=s_) for d in long.values() for s_, r in d.items()])]))
+        parts.append("\n".join(sec))
         if long:
             lt, means = long_tables(long, {"recorded": rec["e2e-cattn"], "rerun": rer.get("e2e-cattn", {})})
             fig4(long)
