@@ -3,9 +3,15 @@
 
   python3 tools/report/make_report.py        (from the repository root; needs matplotlib)
 
-Reads docs/reproduction/data/results.tar.gz (the GPU call's sweep JSONs) and writes
-docs/reproduction/fig1-lr-robustness.svg, fig2-best-curves.svg, fig3-damping.svg, docs/reproduction/tables.md, and
-the tables into docs/reproduction.md between the markers <!-- tables:begin --> and <!-- tables:end -->.
+Reads docs/reproduction/data/results.tar.gz (GPU call 1's sweep JSONs), rerun.tar.gz (call 3, tools/report/gpu-rerun.sh:
+the c_attn seed-0 grid again, the all-modules grids of seeds 0-2, the best c_attn runs for 2,400 steps, BLEU per run),
+bleu.json, bleu-check.json and peft-check.json, and writes docs/reproduction/fig1-lr-robustness.svg, fig2-best-curves.svg,
+fig3-damping.svg, fig4-long-schedule.svg, fig5-bleu-per-run.svg, docs/reproduction/tables.md, data/summary.json, and the
+tables into docs/reproduction.md between the markers <!-- tables:begin --> and <!-- tables:end -->.
+
+The main table takes c_attn and devils from call 1 and the all-modules setting from call 3 (its three seeds: one build,
+one call); call 1's all-modules seed 0 and call 3's c_attn seed 0 are compared with their counterparts in
+"Re-running the recorded commands".
 
 Definitions (also in the report):
 - final loss: the run's last validation loss (step = steps); best loss: its lowest validation loss.
@@ -16,6 +22,8 @@ Definitions (also in the report):
   run counts as +inf at its grid point), the length in decades of the connected interval around the best point where
   the loss is <= (1 + x) × the best mean; an interval that reaches the grid's edge is marked with >=.
 - steps to loss L: the first validation step at which the run's validation loss is <= L, at the seed's best lr.
+- failure edge (re-run comparison): per optimizer and damping, the lowest learning rate that failed in either call; a
+  run's position is the number of grid points below it (no run fails below its best rate in these grids).
 """
 
 import glob
@@ -33,6 +41,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+plt.rcParams["svg.hashsalt"] = "lora-lab-reproduction"  # stable ids: a re-run changes only what the data changes
+SVG_META = {"Date": None}
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DATA = os.path.join(ROOT, "docs", "reproduction", "data")
 FIGS = os.path.join(ROOT, "docs", "reproduction")
@@ -48,10 +59,10 @@ SETTINGS = {
 THRESHOLDS = {"e2e-cattn": [1.2, 1.0, 0.8], "e2e-all": [1.0, 0.6, 0.45], "devils-cattn": [1.55, 1.5, 1.46]}
 
 
-def load():
-    """{setting: {seed: [run, ...]}} from the tarball, plus {setting: config/timing of the first sweep}."""
+def load(name="results.tar.gz"):
+    """{setting: {seed: [run, ...]}} from a call's tarball, plus {setting: config/timing of the first sweep}."""
     runs, meta = defaultdict(lambda: defaultdict(list)), {}
-    with tarfile.open(os.path.join(DATA, "results.tar.gz")) as tar:
+    with tarfile.open(os.path.join(DATA, name)) as tar:
         for m in sorted(tar.getmembers(), key=lambda m: m.name):
             g = re.match(r"results/([a-z0-9-]+)-s(\d+)/(\w+)\.json$", m.name)
             if not g:
@@ -288,7 +299,7 @@ def fig1(runs, summaries):
         ax.grid(alpha=0.3, which="both")
     axes[0].legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(os.path.join(FIGS, "fig1-lr-robustness.svg"))
+    fig.savefig(os.path.join(FIGS, "fig1-lr-robustness.svg"), metadata=SVG_META)
     plt.close(fig)
 
 
@@ -319,7 +330,7 @@ def fig2(runs, summaries):
         ax.legend(fontsize=8)
     axes[0].set_ylabel("loss (nats/byte, completion bytes)")
     fig.tight_layout()
-    fig.savefig(os.path.join(FIGS, "fig2-best-curves.svg"))
+    fig.savefig(os.path.join(FIGS, "fig2-best-curves.svg"), metadata=SVG_META)
     plt.close(fig)
 
 
@@ -349,7 +360,7 @@ def fig3(runs):
         ax.set_title(f"{opt}: final validation loss, mean of {len(seeds)} seeds (fail: a seed failed, grey)", fontsize=9)
         fig.colorbar(im, ax=ax)
     fig.tight_layout()
-    fig.savefig(os.path.join(FIGS, "fig3-damping.svg"))
+    fig.savefig(os.path.join(FIGS, "fig3-damping.svg"), metadata=SVG_META)
     plt.close(fig)
 
 
@@ -411,11 +422,17 @@ def bleu_table():
     return "\n".join(out) + "\n"
 
 
-def timings(meta):
-    out = ["| setting | sweep (seed) | runs | wall s | s/step | tokens/s |", "|---|---|---|---|---|---|"]
-    for setting, m in meta.items():
-        for t in sorted(m["timings"], key=lambda t: (t["seed"], t["sweep"])):
-            out.append(f"| {setting} | {t['sweep']} (s{t['seed']}) | {t['runs']} | {t['totalSeconds']:.1f} | {t['secondsPerStep'] * 1000:.1f} ms | {t['tokensPerSec']:,.0f} |")
+def timings(calls, long=None):
+    """calls: [(label, meta)]; long: the 2,400-step runs."""
+    out = ["| call | setting | sweep (seed) | runs | wall s | s/step | tokens/s |", "|---|---|---|---|---|---|---|"]
+    for label, meta in calls:
+        for setting, m in meta.items():
+            for t in sorted(m["timings"], key=lambda t: (t["seed"], t["sweep"])):
+                out.append(f"| {label} | {setting} | {t['sweep']} (s{t['seed']}) | {t['runs']} | {t['totalSeconds']:.1f} | {t['secondsPerStep'] * 1000:.1f} ms | {t['tokensPerSec']:,.0f} |")
+    for opt, d in (long or {}).items():
+        for s, r in sorted(d.items()):
+            t = r["timings"]
+            out.append(f"| {calls[-1][0]} | 2,400 steps | {opt} (s{s}) | 1 | {t['totalSeconds']:.1f} | {t['secondsPerStep'] * 1000:.1f} ms | {t['tokensPerSec']:,.0f} |")
     return "\n".join(out)
 
 
@@ -458,31 +475,517 @@ def bleu_check_table():
     return "\n".join(out) + "\n"
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# The re-run call (tools/report/gpu-rerun.sh, data/rerun.tar.gz): the recorded c_attn grid of seed 0 again, the
+# best c_attn runs for 2,400 steps, the all-modules setting for seeds 0-2, BLEU of every run that the budget allowed.
+
+RERUN = "rerun.tar.gz"
+LONG_CHECKPOINTS = [600, 1200, 1800, 2400]
+
+
+def build_commit(name):
+    """The commit a call's build was made at: build-info.json (re-run call) or the JSON line of results/gpu.txt."""
+    with tarfile.open(os.path.join(DATA, name)) as tar:
+        for member in ("build-info.json", "results/gpu.txt"):
+            try:
+                text = tar.extractfile(member).read().decode()
+            except KeyError:
+                continue
+            g = re.search(r'"commit":"(\w+)"', text)
+            if g:
+                return g.group(1)
+    return "?"
+
+
+def fmt_sd(xs, digits=4):
+    xs = [x for x in xs if x is not None and math.isfinite(x)]
+    if not xs:
+        return "–"
+    return f"{statistics.fmean(xs):.{digits}f} ± {statistics.stdev(xs):.{digits}f}" if len(xs) > 1 else f"{xs[0]:.{digits}f}"
+
+
+def edge_positions(pairs):
+    """{run id: k}: k = grid points below the lowest learning rate at which its optimizer (and damping) failed, in
+    either call (k <= 0: at or past that edge; inf: no failure on the grid). No run fails below its best rate here."""
+    groups = defaultdict(list)
+    for k, (a, _) in pairs.items():
+        groups[(a["optimizer"], a["hyper"]["damping"])].append(k)
+    out = {}
+    for ids in groups.values():
+        ids.sort(key=lambda k: pairs[k][0]["lr"])
+        fails = [i for i, k in enumerate(ids) if failed(pairs[k][0]) or failed(pairs[k][1])]
+        for i, k in enumerate(ids):
+            out[k] = (min(fails) - i) if fails else math.inf
+    return out
+
+
+def status(r):
+    if r["divergedAtStep"] is not None:
+        return f"diverged at step {r['divergedAtStep']}"
+    return "failed (not diverged)" if failed(r) else "trained"
+
+
+def agreement(rec, rer):
+    """Per-run agreement of two calls' runs of one grid: rows by position against the failure edge, plus changes."""
+    a, b = {r["id"]: r for r in rec}, {r["id"]: r for r in rer}
+    pairs = {k: (a[k], b[k]) for k in a if k in b}
+    pos = edge_positions(pairs)
+    cats = [("≥ 2 grid points below the failure edge", lambda k: k >= 2), ("1 grid point below the edge", lambda k: k == 1),
+            ("at or past the edge", lambda k: k <= 0), ("all", lambda k: True)]
+    rows = []
+    for label, pick in cats:
+        ids = [k for k in pairs if pick(pos[k])]
+        ok = [k for k in ids if not failed(pairs[k][0]) and not failed(pairs[k][1])]
+        d = {k: abs(final(pairs[k][0]) - final(pairs[k][1])) for k in ok}
+        worst = max(d, key=d.get) if d else None
+        rows.append({"label": label, "runs": len(ids), "failedBoth": sum(failed(pairs[k][0]) and failed(pairs[k][1]) for k in ids),
+                     "ok": len(ok), "identical": sum(x == 0 for x in d.values()),
+                     "median": statistics.median(d.values()) if d else None, "max": d[worst] if d else None, "worst": worst,
+                     "sameDivergence": sum(pairs[k][0]["divergedAtStep"] == pairs[k][1]["divergedAtStep"] for k in ids)})
+    finite = [abs(final(x) - final(y)) for x, y in pairs.values() if math.isfinite(final(x)) and math.isfinite(final(y))]
+    changes = [{"id": k, "recorded": status(x), "rerun": status(y), "position": pos[k]} for k, (x, y) in pairs.items()
+               if failed(x) != failed(y) or (x["divergedAtStep"] is None) != (y["divergedAtStep"] is None)]
+    return {"rows": rows, "pairs": len(pairs), "finiteMedian": statistics.median(finite), "finite": len(finite),
+            "identicalAll": sum(final(x) == final(y) for x, y in pairs.values()), "changes": changes}
+
+
+def agreement_table(ag):
+    out = ["| runs (position of the learning rate) | runs | failed in both calls | trained in both | bit-identical final loss | median \\|Δ final val loss\\| | max \\|Δ final val loss\\| (run) | same divergence step (or none in both) |",
+           "|---|---|---|---|---|---|---|---|"]
+    for r in ag["rows"]:
+        out.append(f"| {r['label']} | {r['runs']} | {r['failedBoth']} | {r['ok']} | {r['identical']} | "
+                   + ("–" if r["median"] is None else f"{r['median']:.1e}") + " | "
+                   + ("–" if r["max"] is None else f"{r['max']:.2g} (`{r['worst']}`)") + f" | {r['sameDivergence']} |")
+    out.append(f"\nOver the {ag['finite']} runs with a finite final loss in both calls (failed ones included), the median \\|Δ\\| is {ag['finiteMedian']:.1e}; "
+               f"{ag['identicalAll']} of {ag['pairs']} final losses are bit-identical.")
+    if ag["changes"]:
+        out.append("Runs whose status changed: " + "; ".join(
+            f"`{c['id']}`: {c['recorded']} → {c['rerun']} ({'at or past the failure edge' if c['position'] <= 0 else str(c['position']) + ' grid point(s) below the edge'})"
+            for c in ag["changes"]) + ".")
+    else:
+        out.append("No run changed status (trained / failed / diverged).")
+    return "\n".join(out) + "\n"
+
+
+def steps_cell(a, b, sds):
+    f = lambda x: "–" if x is None else str(x)
+    return f"{f(a)} / {f(b)}" + (f" ({sds})" if sds else "")
+
+
+def quantities_table(setting, rec0, rer0, sd_runs, sd_label):
+    """Table quantities of seed 0 in two calls, beside the per-seed sd of sd_runs ({seed: runs})."""
+    A, B = summarize(setting, {0: rec0}), summarize(setting, {0: rer0})
+    per_seed = {s: summarize(setting, {s: sd_runs[s]}) for s in sorted(sd_runs)}
+    th = THRESHOLDS[setting]
+    head = ["optimizer", "best final val loss: recorded / re-run", "\\|Δ\\|", f"sd over {sd_label}", "best lr: recorded / re-run",
+            "decades within 5 %: recorded / re-run (sd)", "decades within 25 % (sd)", "diverged / failed, δ = 1e-6: recorded / re-run"] + \
+           [f"steps to val ≤ {L}: recorded / re-run (sd)" for L in th]
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    verdict = defaultdict(int)
+    n = 0
+    for opt in A:
+        n += 1
+        a, b = A[opt], B[opt]
+        la, lb = a["bestMean"], b["bestMean"]
+        sd = statistics.stdev([per_seed[s][opt]["bestMean"] for s in per_seed])
+        verdict["lossWithinSd"] += abs(la - lb) <= sd
+        verdict["sameLr"] += a["bestPerSeed"][0][1] == b["bestPerSeed"][0][1]
+        ws = []
+        for key in ("width5", "width25"):
+            sdw = statistics.stdev([per_seed[s][opt][key][0] for s in per_seed])
+            verdict["widthWithinSd"] += abs(a[key][0] - b[key][0]) <= sdw
+            ws.append(f"{fmt_w(a[key])} / {fmt_w(b[key])} ({sdw:.2f})")
+        verdict["sameCounts"] += (a["diverged"], a["failed"]) == (b["diverged"], b["failed"])
+        steps = []
+        for L in th:
+            xs = [per_seed[s][opt]["steps"][L][0] for s in per_seed]
+            xs = [x for x in xs if x is not None]
+            sds = f"{statistics.stdev(xs):.0f}" if len(xs) > 1 else ""
+            sa, sb = a["steps"][L][0], b["steps"][L][0]
+            verdict["stepsSame"] += sa == sb
+            verdict["stepsWithinSd"] += (sa == sb) or (sa is not None and sb is not None and len(xs) > 1 and abs(sa - sb) <= statistics.stdev(xs))
+            steps.append(steps_cell(sa, sb, sds))
+        out.append("| " + " | ".join([f"`{opt}`", f"{la:.4f} / {lb:.4f}", f"{abs(la - lb):.1e}", f"{sd:.4f}",
+                                      f"{fmt_lr(a['bestPerSeed'][0][1])} / {fmt_lr(b['bestPerSeed'][0][1])}"] + ws +
+                                     [f"{a['diverged']} / {a['failed']} → {b['diverged']} / {b['failed']} of {a['runs']}"] + steps) + " |")
+    nth = len(th)
+    text = "\n".join(out) + (f"\n\nWithin seed noise: best loss \\|Δ\\| ≤ the seed sd for {verdict['lossWithinSd']} of {n} optimizers; "
+                             f"the same best lr for {verdict['sameLr']} of {n}; widths \\|Δ\\| ≤ their seed sd for {verdict['widthWithinSd']} of {2 * n}; "
+                             f"the same diverged / failed counts for {verdict['sameCounts']} of {n}; steps to the fixed losses the same for "
+                             f"{verdict['stepsSame']} of {nth * n}, within the seed sd for {verdict['stepsWithinSd']} of {nth * n}.\n")
+    return text, dict(verdict), {"recorded": A, "rerun": B}
+
+
+def fallbacks_line(calls):
+    """calls: [(label, [run, ...])]: how many runs counted a Cholesky fallback, and which."""
+    out = []
+    for label, runs in calls:
+        hit = [r for r in runs if r.get("choleskyFallbacks")]
+        txt = f"{label}: {len(hit)} of {len(runs)} runs counted any"
+        if hit:
+            txt += " (" + "; ".join(f"`{r['id']}` s{r.get('seed', '?')}: {r['choleskyFallbacks']}, " + (f"diverged at step {r['divergedAtStep']}" if r["divergedAtStep"] is not None else "not diverged")
+                                    for r in hit) + ")"
+        out.append(txt)
+    return "Cholesky fallbacks (`choleskyFallbacks` of each run): " + "; ".join(out) + ".\n"
+
+
+def load_long():
+    """optimizer -> seed -> the 2,400-step run (with its sweep config and timings)."""
+    out = defaultdict(dict)
+    with tarfile.open(os.path.join(DATA, RERUN)) as tar:
+        for m in sorted(tar.getmembers(), key=lambda m: m.name):
+            g = re.match(r"results/long/cattn-([a-z-]+)-s(\d+)\.json$", m.name)
+            if not g:
+                continue
+            res = json.load(io.TextIOWrapper(tar.extractfile(m), encoding="utf-8"))
+            r = res["runs"][0]
+            r["config"], r["timings"] = res["config"], res["timings"]
+            out[r["optimizer"]][int(g.group(2))] = r
+    return out
+
+
+def val_at(r, step):
+    return next((v["loss"] for v in r["validation"] if v["step"] == step), None)
+
+
+def long_tables(long, rec_runs):
+    """The 2,400-step runs: validation loss at the checkpoints, paired differences, and step 600 against the recorded run."""
+    seeds = sorted({s for d in long.values() for s in d})
+    cfg = next(iter(next(iter(long.values())).values()))["config"]
+    out = [f"{len(seeds)} seeds ({', '.join(map(str, seeds))}); each optimizer's best c_attn learning rate of each seed at 600 steps (tools/report/select_best.py: "
+           f"lowest final validation loss, not diverged, δ = 1e-6), trained for {cfg['steps']} steps with the same flags and seed "
+           f"(constant lr, validation every {cfg['valEvery']} steps on {cfg['valBatches']} batches); {cfg['steps']} × {cfg['batch']} × {cfg['seq']} = "
+           f"{cfg['steps'] * cfg['batch'] * cfg['seq']:,} training bytes.\n",
+           "| optimizer | lr (per seed) | " + " | ".join(f"val at {c:,}" for c in LONG_CHECKPOINTS) + " | lowest val over the run | drop 600 → 2,400 | drop 1,800 → 2,400 | diverged |",
+           "|---|---|" + "---|" * (len(LONG_CHECKPOINTS) + 4)]
+    means = {}
+    for opt in [o for o in OPTIMIZERS if o in long]:
+        rs = [long[opt][s] for s in seeds]
+        cps = {c: [val_at(r, c) for r in rs] for c in LONG_CHECKPOINTS}
+        means[opt] = {c: statistics.fmean(v) for c, v in cps.items()}
+        drop = lambda c0, c1: fmt_sd([100 * (val_at(r, c0) - val_at(r, c1)) / val_at(r, c0) for r in rs], 1) + " %"
+        out.append(f"| `{opt}` | {', '.join(fmt_lr(r['lr']) for r in rs)} | " + " | ".join(fmt_sd(cps[c], 3) for c in LONG_CHECKPOINTS)
+                   + f" | {fmt_sd([best_val(r) for r in rs], 3)} | {drop(600, 2400)} | {drop(1800, 2400)} | {sum(r['divergedAtStep'] is not None for r in rs)} of {len(rs)} |")
+    out.append("\nValidation loss, mean ± sd over the seeds. Drops are relative to the earlier value, per seed, then mean ± sd.\n")
+    out.append("Ranking by the seed mean: " + "; ".join(f"step {c:,}: " + " < ".join(f"`{o}`" for o in sorted(means, key=lambda o: means[o][c])) for c in LONG_CHECKPOINTS) + ".\n")
+    pairs = [("riemannian-adamw", "adamw"), ("loraplus-adamw", "adamw"), ("riemannian-sgd", "sgd")]
+    out += ["Paired differences (same seed: same initialisation and batch order), validation loss of the first minus the second, mean ± sd over seeds [seeds where the first is lower]:\n",
+            "| pair | " + " | ".join(f"at {c:,}" for c in LONG_CHECKPOINTS) + " |", "|---|" + "---|" * len(LONG_CHECKPOINTS)]
+    for p, q in pairs:
+        if p in long and q in long:
+            cells = []
+            for c in LONG_CHECKPOINTS:
+                d = [val_at(long[p][s], c) - val_at(long[q][s], c) for s in seeds]
+                cells.append(f"{fmt_sd(d, 3)} [{sum(x < 0 for x in d)} of {len(d)}]")
+            out.append(f"| `{p}` − `{q}` | " + " | ".join(cells) + " |")
+    # Step 600 of the long runs against the recorded 600-step runs (call 1) and the re-run grid (same build).
+    diffs, same_build, same_n = [], 0, 0
+    for opt, d in long.items():
+        for s, r in d.items():
+            rec = by_opt(rec_runs["recorded"][s]).get(opt, {}).get(r["lr"])
+            if rec is not None:
+                diffs.append((abs(val_at(r, 600) - final(rec)), f"{opt} s{s}"))
+            rr = by_opt(rec_runs["rerun"].get(s, [])).get(opt, {}).get(r["lr"])
+            if rr is not None:
+                same_n += 1
+                same_build += val_at(r, 600) == final(rr)
+    diffs.sort()
+    out.append(f"\nAt step 600 the {len(diffs)} long runs pass the final loss of their recorded 600-step runs (GPU call 1) to a median \\|Δ\\| of "
+               f"{statistics.median([d for d, _ in diffs]):.1e} (largest {diffs[-1][0]:.2g}, `{diffs[-1][1]}`; next {diffs[-2][0]:.2g}, `{diffs[-2][1]}`). "
+               f"The seed-0 ones equal the re-run grid's seed-0 runs (same build, validation every 25 instead of 100 steps) bit for bit in {same_build} of {same_n}.\n")
+    return "\n".join(out) + "\n", means
+
+
+def fig4(long):
+    seeds = sorted({s for d in long.values() for s in d})
+    styles = ["-", "--", ":"]
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), sharey=True)
+    for ax, group in zip(axes, [("sgd", "riemannian-sgd"), ("adamw", "riemannian-adamw", "loraplus-adamw")]):
+        for opt in group:
+            for k, s in enumerate(seeds):
+                r = long[opt][s]
+                v = r["validation"]
+                ax.plot([p["step"] for p in v], [p["loss"] for p in v], styles[k % 3], color=COLORS[opt], lw=1.4,
+                        label=f"{opt} s{s} (lr {fmt_lr(r['lr'])})")
+        ax.axvline(600, color="grey", lw=0.8, ls="--")
+        ax.text(620, 0.465, "600 steps (the grid)", fontsize=7, color="grey")
+        ax.set_yscale("log")
+        ax.set_ylim(0.45, 3.6)
+        ax.set_yticks([0.5, 0.6, 0.7, 0.8, 1.0, 1.2, 1.5, 2.0, 3.0], ["0.5", "0.6", "0.7", "0.8", "1.0", "1.2", "1.5", "2.0", "3.0"])
+        ax.set_yticks([], minor=True)
+        ax.set_xlabel("step")
+        ax.set_title(" / ".join(group) + f"\nvalidation loss every 100 steps, at each seed's best lr of the 600-step grid ({len(seeds)} seeds)", fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, ncol=2 if len(group) > 2 else 1)
+    axes[0].set_ylabel("validation loss (nats/byte, log scale)")
+    fig.tight_layout()
+    fig.savefig(os.path.join(FIGS, "fig4-long-schedule.svg"), metadata=SVG_META)
+    plt.close(fig)
+
+
+def load_bleu_runs():
+    """{name: (bleu json, decoding log)} of the re-run call's per-run BLEU."""
+    out = {}
+    with tarfile.open(os.path.join(DATA, RERUN)) as tar:
+        for name in ("bleu-cattn-s0", "bleu-all"):
+            try:
+                d = json.load(io.TextIOWrapper(tar.extractfile(f"results/{name}.json"), encoding="utf-8"))
+                log = tar.extractfile(f"results/{name}.log").read().decode()
+            except KeyError:
+                continue
+            out[name] = (d, log)
+    return out
+
+
+def rank(xs):
+    order = sorted(range(len(xs)), key=lambda i: xs[i])
+    r = [0.0] * len(xs)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and xs[order[j + 1]] == xs[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            r[order[k]] = (i + j) / 2
+        i = j + 1
+    return r
+
+
+def spearman(xs, ys):
+    rx, ry = rank(xs), rank(ys)
+    mx, my = statistics.fmean(rx), statistics.fmean(ry)
+    num = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
+    return num / math.sqrt(sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry))
+
+
+def bleu_rows(bleu, rerun_runs):
+    """[(grid, system meta + 'run' (the re-run's run) + 'bleu')] of the decoded runs."""
+    out = []
+    for d, _ in bleu.values():
+        for name, s in d["systems"].items():
+            if name == "base":
+                continue
+            g = re.match(r"e2e-(\w+)-s(\d+)$", s["grid"])
+            setting, seed = f"e2e-{g.group(1)}", int(g.group(2))
+            run = next(r for r in rerun_runs[setting][seed] if r["id"] == s["runId"])
+            out.append({**s, "setting": setting, "seed": seed, "run": run, "bleu": s["ours"]})
+    return out
+
+
+def bleu_runs_section(bleu, rerun_runs, cpu_bleu):
+    rows = bleu_rows(bleu, rerun_runs)
+    out = []
+    for name, (d, log) in bleu.items():
+        g = re.search(r"decoded (\d+) systems in ([\d.]+) s", log)
+        out.append(f"- `{name}.json`: {len(d['systems']) - 1} runs + the base model decoded in {g.group(2) if g else '?'} s; "
+                   f"sacrebleu {d['sacrebleu']} and src/eval/bleu.ts differ by at most {d['maxAbsDiff']:.1e}.")
+    out.append("")
+    # Not decoded, per grid and sweep.
+    decoded = {(r["grid"], r["runId"]) for r in rows}
+    grids = sorted({r["grid"] for r in rows}, key=lambda g: ("cattn" not in g, g))
+    missing = []
+    for setting, seeds in rerun_runs.items():
+        for seed, runs in sorted(seeds.items()):
+            grid = f"{setting}-s{seed}"
+            per = defaultdict(list)
+            for r in runs:
+                per[r["sweep"]].append(r)
+            parts = []
+            for sweep in ("adam", "radam", "sgd", "rsgd"):
+                rs = per.get(sweep, [])
+                miss = [r for r in rs if (grid, r["id"]) not in decoded]
+                if not rs or not miss:
+                    continue
+                if len(miss) == len(rs):
+                    parts.append(f"{sweep}.json (all {len(rs)})")
+                else:
+                    parts.append(f"{sweep}.json {len(miss)} of {len(rs)} (lr {', '.join(sorted({fmt_lr(r['lr']) for r in miss}, key=float))})")
+            if parts:
+                missing.append(f"{grid}: " + ", ".join(parts))
+    n_all = sum(len(r) for s in rerun_runs.values() for r in s.values())
+    out.append(f"Decoded: {len(rows)} of the call's {n_all} grid runs. Not decoded (the decoding ran out of the call's time budget; "
+               "it goes through the grids' sweep files in order): " + "; ".join(missing) + ".\n")
+    # BLEU against lr, per grid.
+    for grid in grids:
+        rs = [r for r in rows if r["grid"] == grid]
+        lrs = sorted({r["lr"] for r in rs})
+        keys = []
+        for r in rs:
+            k = (r["optimizer"], r["damping"] if r["optimizer"].startswith("riemannian") else None)
+            if k not in keys:
+                keys.append(k)
+        out.append(f"**`{grid}`**: BLEU of each decoded run (greedy, GPU). **Bold**: the row's lowest final validation loss; ✗: failed run; –: not decoded.\n")
+        out.append("| optimizer | " + " | ".join(fmt_lr(l) for l in lrs) + " | lr of the highest BLEU / of the lowest loss |")
+        out.append("|---|" + "---|" * (len(lrs) + 1))
+        for opt, damp in keys:
+            cell = {r["lr"]: r for r in rs if r["optimizer"] == opt and (damp is None or r["damping"] == damp)}
+            ok = [r for r in cell.values() if not failed(r["run"])]
+            best_loss = min(ok, key=lambda r: final(r["run"])) if ok else None
+            best_bleu = max(ok, key=lambda r: r["bleu"]) if ok else None
+            cells = []
+            for l in lrs:
+                r = cell.get(l)
+                if r is None:
+                    cells.append("–")
+                    continue
+                t = f"{r['bleu']:.2f}" + (" ✗" if failed(r["run"]) else "")
+                cells.append(f"**{t}**" if r is best_loss else t)
+            label = f"`{opt}`" + (f" δ = {fmt_lr(damp)}" if damp is not None else "")
+            tail = f"{fmt_lr(best_bleu['lr'])} ({best_bleu['bleu']:.2f}) / {fmt_lr(best_loss['lr'])} ({best_loss['bleu']:.2f})" if ok and len(cell) > 1 else "–"
+            out.append(f"| {label} | " + " | ".join(cells) + f" | {tail} |")
+        ok = [r for r in rs if not failed(r["run"])]
+        if len(ok) > 2:
+            out.append(f"\nSpearman rank correlation of final validation loss and BLEU over the {len(ok)} decoded runs that did not fail: "
+                       f"{spearman([final(r['run']) for r in ok], [r['bleu'] for r in ok]):.2f}.\n")
+    # GPU against CPU on the runs both decoded.
+    if cpu_bleu:
+        out.append("**GPU against CPU decoding** on the runs both decoded (the c_attn seed-0 best runs). The CPU decoded the adapter of the "
+                   "recorded run (re-trained bit for bit, see \"BLEU of greedy completions\"); the GPU decoded the re-run call's adapter of the same "
+                   "command (build " + build_commit(RERUN) + "). The GPU decoder (generate_bleu.py's `greedy`) stops at `\\n` or at 256 positions; "
+                   "the CPU one also at 200 generated bytes.\n")
+        out.append("| run | final val loss: recorded / re-run | BLEU CPU | BLEU GPU | Δ (GPU − CPU) |")
+        out.append("|---|---|---|---|---|")
+        common, absent = [], []
+        for name, s in cpu_bleu["systems"].items():
+            if not name.startswith("cattn/") or s["seed"] != 0:
+                continue
+            g = next((r for r in rows if r["grid"] == "e2e-cattn-s0" and r["runId"] == s["runId"]), None)
+            if g is None:
+                absent.append(f"`{s['runId']}`")
+                continue
+            common.append(g["bleu"] - s["ours"])
+            out.append(f"| `{s['runId']}` | {s['finalVal']:.6f} / {final(g['run']):.6f} | {s['ours']:.3f} | {g['bleu']:.3f} | {g['bleu'] - s['ours']:+.3f} |")
+        base_gpu = next(iter(bleu.values()))[0]["systems"]["base"]["ours"]
+        out.append(f"| base model | – | {cpu_bleu['systems']['base']['ours']:.4f} | {base_gpu:.4f} | {base_gpu - cpu_bleu['systems']['base']['ours']:+.4f} |")
+        if common:
+            out.append(f"\nOn the {len(common)} common runs the BLEU differs by at most {max(abs(x) for x in common):.3f}"
+                       + (f"; not decoded on the GPU: {', '.join(absent)}." if absent else "."))
+    return "\n".join(out) + "\n", rows
+
+
+def fig5(rows, cpu_bleu):
+    grids = sorted({r["grid"] for r in rows}, key=lambda g: ("cattn" not in g, g))
+    fig, axes = plt.subplots(1, len(grids) + 1, figsize=(6 * (len(grids) + 1), 4.8))
+    for ax, grid in zip(axes, grids):
+        rs = [r for r in rows if r["grid"] == grid]
+        for opt in OPTIMIZERS:
+            for damp in sorted({r["damping"] for r in rs if r["optimizer"] == opt}):
+                pts = sorted((r["lr"], r["bleu"], failed(r["run"])) for r in rs if r["optimizer"] == opt and r["damping"] == damp)
+                if not pts:
+                    continue
+                main = damp == DEFAULT_DAMPING or not opt.startswith("riemannian")
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], "-o" if main else ":", ms=3, color=COLORS[opt], lw=1.5 if main else 0.8,
+                        label=(opt + (" δ = 1e-6" if opt.startswith("riemannian") else "")) if main else (f"{opt}, δ = 1e-8, 1e-4, 1e-2 (dotted)" if damp == 1e-2 else None),
+                        alpha=1 if main else 0.6)
+                ax.plot([p[0] for p in pts if p[2]], [p[1] for p in pts if p[2]], "x", color=COLORS[opt], ms=6)
+        if grid == "e2e-cattn-s0" and cpu_bleu:
+            first = True
+            for name, s in cpu_bleu["systems"].items():
+                if name.startswith("cattn/") and s["seed"] == 0 and any(r["optimizer"] == s["optimizer"] for r in rs):
+                    ax.plot([s["lr"]], [s["ours"]], "*", ms=11, mfc="none", color=COLORS[s["optimizer"]], label="CPU decoding of the recorded best run (s0)" if first else None)
+                    first = False
+        ax.set_xscale("log")
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel("corpus BLEU (greedy, 300 validation prompts)")
+        ax.set_title(f"{grid}: BLEU per decoded run (GPU; x: failed run)", fontsize=9)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7, loc="upper left")
+    ax = axes[-1]
+    for grid, marker in zip(grids, ["o", "s"]):
+        for opt in OPTIMIZERS:
+            pts = [(final(r["run"]), r["bleu"]) for r in rows if r["grid"] == grid and r["optimizer"] == opt and not failed(r["run"])]
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker, ms=4, color=COLORS[opt], mfc="none" if marker == "s" else COLORS[opt],
+                        ls="none", label=f"{opt} ({grid})")
+    ax.set_xlabel("final validation loss of the run")
+    ax.set_ylabel("corpus BLEU")
+    ax.set_title("BLEU against final validation loss (runs that did not fail)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(os.path.join(FIGS, "fig5-bleu-per-run.svg"), metadata=SVG_META)
+    plt.close(fig)
+
+
 def main():
-    runs, meta = load()
+    rec, rec_meta = load()
+    rer, rer_meta = load(RERUN) if os.path.exists(os.path.join(DATA, RERUN)) else ({}, {})
+    c1, c3 = build_commit("results.tar.gz"), (build_commit(RERUN) if rer else None)
+    call1, call3 = f"call 1 (build {c1})", f"call 3 (build {c3})"
+    # The main table: c_attn and devils from call 1 (3 and 1 seeds); all modules from the re-run call's three seeds
+    # (one build, one call), so that call 1's seed 0 stays an independent check of it.
+    runs, meta, source = {}, {}, {}
+    for s in SETTINGS:
+        use_rerun = s == "e2e-all" and len(rer.get(s, {})) > len(rec.get(s, {}))
+        src, src_meta = (rer, rer_meta) if use_rerun else (rec, rec_meta)
+        if s in src:
+            runs[s], meta[s] = src[s], src_meta[s]
+            source[s] = f"GPU {call3 if use_rerun else call1}"
     summaries = {s: summarize(s, runs[s]) for s in SETTINGS if s in runs}
     fig1(runs, summaries)
     fig2(runs, summaries)
     fig3(runs)
     bleu = bleu_cells()
+    bleu_gpu = load_bleu_runs() if rer else {}
+    cpu_bleu = json.load(open(os.path.join(DATA, "bleu.json"))) if os.path.exists(os.path.join(DATA, "bleu.json")) else None
+    rows = bleu_rows(bleu_gpu, rer) if bleu_gpu else []
     parts = []
     for s in SETTINGS:
         if s not in summaries:
             parts.append(f"### {SETTINGS[s]}\n\nnot run.\n")
             continue
         c = meta[s]["config"]
+        cell = bleu if s == "e2e-cattn" else {}
+        if s == "e2e-all" and rows:
+            for opt, r in summaries[s].items():
+                got = []
+                for seed, (_, lr) in r["bestPerSeed"].items():
+                    x = next((b for b in rows if b["setting"] == s and b["seed"] == seed and b["optimizer"] == opt and b["lr"] == lr
+                              and (b["damping"] == DEFAULT_DAMPING)), None)
+                    got.append(f"s{seed} {x['bleu']:.2f}" if x else f"s{seed} –")
+                cell[opt] = (", ".join(g for g in got if not g.endswith("–")) + " (GPU; " + ", ".join(g[:-2] for g in got if g.endswith("–")) + " not decoded)") if any(not g.endswith("–") for g in got) else "not decoded"
         parts.append(
-            f"### {SETTINGS[s]}\n\n{len(runs[s])} seed(s) ({', '.join(str(x) for x in sorted(runs[s]))}); {c['steps']} steps, batch {c['batch']} × seq {c['seq']}, "
+            f"### {SETTINGS[s]}\n\n{len(runs[s])} seed(s) ({', '.join(str(x) for x in sorted(runs[s]))}), {source[s]}; {c['steps']} steps, batch {c['batch']} × seq {c['seq']}, "
             f"{c['decay']} lr, warm-up {c['warmup']}, weight decay {c['hyper']['weightDecay']}, validation every {c['valEvery']} steps on {c['valBatches']} batches; "
             f"dataset {meta[s]['dataset']['name']} ({meta[s]['dataset']['trainTokens']:,} training / {meta[s]['dataset']['valTokens']:,} validation bytes).\n\n"
-            + table(s, summaries[s], len(runs[s]), bleu if s == "e2e-cattn" else {})
+            + table(s, summaries[s], len(runs[s]), cell)
             + "\n"
         )
+    extra = {}
+    if rer:
+        sec = [f"### Re-running the recorded commands (GPU {call3} against {call1})\n"]
+        for s, label in (("e2e-cattn", "E2E-style set, c_attn, seed 0"), ("e2e-all", "E2E-style set, all modules, seed 0")):
+            if 0 not in rer.get(s, {}) or 0 not in rec.get(s, {}):
+                continue
+            sd_runs = rec[s] if len(rec[s]) > 1 else rer[s]
+            sd_label = f"the {len(sd_runs)} seeds of {call1 if sd_runs is rec[s] else call3}"
+            qt, verdict, _ = quantities_table(s, rec[s][0], rer[s][0], sd_runs, sd_label)
+            ag = agreement(rec[s][0], rer[s][0])
+            extra[s] = {"verdict": verdict, "agreement": {k: v for k, v in ag.items()}}
+            sec.append(f"**{label}**: the table's quantities, recorded / re-run (recorded: {call1}; re-run: {call3}), beside the sd over {sd_label} "
+                       f"(of the per-seed values for the widths and steps).\n\n{qt}\nPer run ({ag['pairs']} runs; \"failure edge\": the lowest learning rate of the "
+                       "same optimizer and δ that failed in either call):\n\n" + agreement_table(ag))
+        long = load_long()
+        tag = lambda src: [dict(r, seed=seed) for st in src.values() for seed, rs in st.items() for r in rs]
+        sec.append(fallbacks_line([(call1, tag(rec)), (call3, tag(rer) + [dict(r, seed=s_) for d in long.values() for s_, r in d.items()])]))
+        parts.append("\n".join(sec))
+        if long:
+            lt, means = long_tables(long, {"recorded": rec["e2e-cattn"], "rerun": rer.get("e2e-cattn", {})})
+            fig4(long)
+            extra["long"] = means
+            parts.append(f"### Longer schedule: the best c_attn runs for 2,400 steps (GPU {call3})\n\n" + lt)
+        if bleu_gpu:
+            bt, _ = bleu_runs_section(bleu_gpu, rer, cpu_bleu)
+            fig5(rows, cpu_bleu)
+            parts.append(f"### BLEU of every decoded run (GPU {call3}, greedy on the GPU)\n\n" + bt)
     parts.append("### BLEU of greedy completions at the best learning rate (E2E-style set, c_attn)\n\n" + bleu_table())
     parts.append("### Damping δ × learning rate (E2E-style set, c_attn)\n\n" + damping_table(runs["e2e-cattn"]))
     parts.append("### PEFT cross-check (devils-dictionary.txt, sequential batches, same adapter)\n\n" + peft_table())
     parts.append("### BLEU implementation against sacrebleu\n\n" + bleu_check_table())
-    parts.append("### Sweep wall times\n\nThe four sweeps of a grid ran at once on the one GPU; the e2e-all and devils grids (eight sweeps) ran at once, beside the (failed) decoding, so their step times are not those of a sweep alone.\n\n" + timings(meta) + "\n")
+    parts.append("### Sweep wall times\n\nThe four sweeps of a grid ran at once on the one GPU. In call 1 the e2e-all and devils grids (eight sweeps) ran at once, "
+                 "beside the (failed) decoding; in call 3 the c_attn grid ran beside the 2,400-step runs (three at a time), and the three e2e-all grids "
+                 "(twelve sweeps) beside those and the c_attn BLEU decoding. So the step times are not those of a sweep alone.\n\n"
+                 + timings([(call1, rec_meta)] + ([(call3, rer_meta)] if rer else []), load_long() if rer else None) + "\n")
     text = "\n".join(parts)
     open(os.path.join(FIGS, "tables.md"), "w").write("<!-- generated by tools/report/make_report.py; do not edit -->\n\n" + text)
     if os.path.exists(REPORT):
@@ -491,8 +994,9 @@ def main():
         if a in rep and b in rep:
             rep = rep[: rep.index(a) + len(a)] + "\n\n" + text + "\n" + rep[rep.index(b) :]
             open(REPORT, "w").write(rep)
-    json.dump({s: {o: {k: v for k, v in r.items() if k not in ("meanCurve",)} for o, r in rows.items()} for s, rows in summaries.items()},
-              open(os.path.join(DATA, "summary.json"), "w"), indent=1, default=str)
+    summary = {s: {o: {k: v for k, v in r.items() if k not in ("meanCurve",)} for o, r in rows_.items()} for s, rows_ in summaries.items()}
+    summary["rerun"] = extra
+    json.dump(summary, open(os.path.join(DATA, "summary.json"), "w"), indent=1, default=str)
     print(text)
 
 
