@@ -62,8 +62,9 @@ export interface Activations {
   // Backward
   dRes: GPUBuffer; // [rows, C] gradient of the residual stream
   dLn: GPUBuffer; // [rows, C] gradient at a LayerNorm output
-  dFc: GPUBuffer; // [rows, 4C] gradient at the gelu output
-  dFcPre: GPUBuffer; // [rows, 4C] gradient at the gelu input
+  // [rows, 4C] gradient at the gelu input: the product giving the gelu output's gradient multiplies by
+  // gelu' in its epilogue, so that gradient is never stored.
+  dFcPre: GPUBuffer;
   dAttnOut: GPUBuffer; // [rows, C]
   dQkv: GPUBuffer; // [rows, 3C]
   dU: GPUBuffer; // [R, Bt·T, r]
@@ -172,7 +173,6 @@ export function allocateActivations(
     scratch: f(rows * C, 'scratch'),
     dRes: f(rows * C, 'dRes'),
     dLn: f(rows * C, 'dLn'),
-    dFc: f(rows * 4 * C, 'dFc'),
     dFcPre: f(rows * 4 * C, 'dFcPre'),
     dAttnOut: f(rows * C, 'dAttnOut'),
     dQkv: f(rows * 3 * C, 'dQkv'),
