@@ -1,6 +1,13 @@
 // Kernel micro-benchmarks: per kernel and shape, the time of one dispatch and its GFLOP/s or GB/s.
 import type { Dispatch } from '../src/gpu/context';
-import { MATMUL_CANDIDATES, matmul, matmulParams, matmulVariant } from '../src/kernels/matmul';
+import {
+  MATMUL_CANDIDATES,
+  matmul,
+  matmulAuxPlaceholder,
+  matmulParams,
+  matmulVariant,
+} from '../src/kernels/matmul';
+import { checkEpilogue, epilogueDispatches, epilogueShapes } from './epilogue-check';
 import { choleskySolve } from '../src/kernels/cholesky';
 import { aAtJob, gram, packJobs } from '../src/kernels/gram';
 import {
@@ -99,6 +106,7 @@ export async function benchKernels(
   const release = () => {
     for (const b of owned.splice(0)) b.destroy();
   };
+  const aux = matmulAuxPlaceholder(gpu);
 
   for (const n of sizes.matmul) {
     const a = buf(filled(n * n), 'a');
@@ -109,14 +117,14 @@ export async function benchKernels(
       [0, 1, 'NT'],
       [1, 0, 'TN'],
     ] as const) {
-      const d = gpu.prepare(matmul, { a, b, bias: b, c }, matmulParams({ M: n, N: n, K: n }), {
+      const d = gpu.prepare(matmul, { a, b, bias: b, c, aux }, matmulParams({ M: n, N: n, K: n }), {
         TRANS_A,
         TRANS_B,
       });
       await time([d], `matmul ${name}`, `${n}×${n}×${n}`);
       const p = matmulParams({ M: n, N: n, K: n });
       const v = matmulVariant(p, { TRANS_A, TRANS_B });
-      const dv = gpu.prepare(v.kernel, { a, b, bias: b, c }, p, v.constants);
+      const dv = gpu.prepare(v.kernel, { a, b, bias: b, c, aux }, p, v.constants);
       await time(
         [dv],
         `${v.kernel.label}* ${name}`,
@@ -146,13 +154,13 @@ export async function benchKernels(
         const shape = `${TRANS_B ? 'NT' : 'NN'} ${M}×${N}×${K}`;
         const v = matmulVariant(p, t);
         await time(
-          [gpu.prepare(v.kernel, { a, b, bias: b, c }, p, v.constants)],
+          [gpu.prepare(v.kernel, { a, b, bias: b, c, aux }, p, v.constants)],
           `picked ${v.kernel.label}`,
           `${shape} ${v.constants.WG_M}x${v.constants.WG_N}`,
         );
-        await time([gpu.prepare(matmul, { a, b, bias: b, c }, p, t)], 'matmul 4x4 default', shape);
+        await time([gpu.prepare(matmul, { a, b, bias: b, c, aux }, p, t)], 'matmul 4x4 default', shape);
         for (const [kernel, k] of MATMUL_CANDIDATES) {
-          const d = gpu.prepare(kernel, { a, b, bias: b, c }, p, { ...t, ...k });
+          const d = gpu.prepare(kernel, { a, b, bias: b, c, aux }, p, { ...t, ...k });
           await time([d], `${kernel.label} ${k.WG_M}x${k.WG_N}k${k.TILE_K}`, shape);
         }
         release();
@@ -239,6 +247,33 @@ export async function benchKernels(
       'gelu forward',
       `${rows}×${4 * C}`,
     );
+    // The fused matmul epilogues of the step at these rows: checked against float64, then timed beside
+    // the matmul + elementwise pair each replaces.
+    for (const [epilogue, eN, eK, TRANS_B, what] of epilogueShapes(C)) {
+      const shape = `${TRANS_B ? 'NT' : 'NN'} ${rows}×${eN}×${eK}`;
+      const worst = await checkEpilogue(gpu, epilogue, rows, eN, eK, TRANS_B);
+      const pass = worst <= 1;
+      log(
+        `  epilogue ${epilogue} (${what}) ${shape}: float64 check ${worst.toFixed(3)} of the tolerance → ${pass ? 'PASS' : 'FAIL'}`,
+      );
+      if (!pass) {
+        log(`  FAILED epilogue ${epilogue} float64 check: not timed`);
+        continue;
+      }
+      const p = matmulParams({ M: rows, N: eN, K: eK, hasBias: epilogue === 'geluGrad' ? 0 : 1 });
+      const ebuf = {
+        a: buf(filled(rows * eK), 'ea'),
+        b: buf(filled(eK * eN), 'eb'),
+        bias: buf(filled(eN), 'ebias'),
+        c: buf(rows * eN * 4, 'ec'),
+        aux: buf(filled(rows * eN), 'eaux'),
+        out: buf(rows * eN * 4, 'eout'),
+      };
+      const { fused, unfused } = epilogueDispatches(gpu, epilogue, p, TRANS_B, ebuf);
+      await time(fused, `matmul+${epilogue} fused`, shape);
+      await time(unfused, `matmul, ${epilogue} apart`, shape);
+    }
+
     const logits = buf(filled(rows * V), 'logits');
     const targets = buf(
       Uint32Array.from({ length: rows }, (_, i) => (i * 7) % V),

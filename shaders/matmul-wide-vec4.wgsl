@@ -12,6 +12,15 @@
 //
 // The compute loop and register tiles are those of matmul-wide.wgsl (see there for why).
 
+// The epilogue (override EPILOGUE) fuses the elementwise step that follows a matmul into its store, with
+// v = alpha·acc + beta·C + bias as above and aux laid out as C (same offC, strideC):
+//   0 none:      C = v                      (aux unused: the host binds a 16-byte placeholder)
+//   1 gelu:      C = v, aux = gelu(v)       (c_fc: C = fcPre, kept for the backward; aux = fcOut)
+//   2 residual:  C = aux + v                (c_proj: aux = the residual stream; C may be in place)
+//   3 geluGrad:  C = v · gelu'(aux)         (dFc: aux = fcPre)
+// gelu and geluDerivative come from gelu-math.wgsl, prepended by src/kernels/matmul.ts; each is the same
+// float32 expression as the separate kernel it replaces, so the fused result is the unfused one.
+
 struct Params {
   M: u32,
   N: u32,
@@ -32,9 +41,11 @@ struct Params {
 @group(0) @binding(1) var<storage, read> b: array<vec4f>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<vec4f>;
-@group(0) @binding(4) var<uniform> params: Params;
+@group(0) @binding(4) var<storage, read_write> aux: array<vec4f>;
+@group(0) @binding(5) var<uniform> params: Params;
 
 override TRANS_A: u32 = 0u;
+override EPILOGUE: u32 = 0u;
 override TRANS_B: u32 = 0u;
 override WG_M: u32 = 16u;
 override WG_N: u32 = 16u;
@@ -120,6 +131,18 @@ fn stashB(e: u32, v: vec4f) {
   }
 }
 
+fn epilogue(idx: u32, v: vec4f) -> vec4f {
+  if (EPILOGUE == 1u) {
+    aux[idx] = vec4f(gelu(v.x), gelu(v.y), gelu(v.z), gelu(v.w));
+  } else if (EPILOGUE == 2u) {
+    return aux[idx] + v;
+  } else if (EPILOGUE == 3u) {
+    let x = aux[idx];
+    return v * vec4f(geluDerivative(x.x), geluDerivative(x.y), geluDerivative(x.z), geluDerivative(x.w));
+  }
+  return v;
+}
+
 /** Row m, columns n .. n + 3 of C[bt]: all four inside or all outside (N is a multiple of 4). */
 fn store4(baseC: u32, m: u32, n: u32, acc: vec4f) {
   if (m >= params.M || n >= params.N) {
@@ -134,7 +157,7 @@ fn store4(baseC: u32, m: u32, n: u32, acc: vec4f) {
   if (params.hasBias != 0u) {
     v += vec4f(bias[n], bias[n + 1u], bias[n + 2u], bias[n + 3u]);
   }
-  c[idx] = v;
+  c[idx] = epilogue(idx, v);
 }
 
 @compute @workgroup_size(WG_N, WG_M)

@@ -14,6 +14,15 @@
 // copy). Global loads stay scalar with bounds checks: sizes, offsets and strides are arbitrary, and with
 // 64 FMAs per thread per staged element pair their instruction count does not matter.
 
+// The epilogue (override EPILOGUE) fuses the elementwise step that follows a matmul into its store, with
+// v = alpha·acc + beta·C + bias as above and aux laid out as C (same offC, strideC):
+//   0 none:      C = v                      (aux unused: the host binds a 16-byte placeholder)
+//   1 gelu:      C = v, aux = gelu(v)       (c_fc: C = fcPre, kept for the backward; aux = fcOut)
+//   2 residual:  C = aux + v                (c_proj: aux = the residual stream; C may be in place)
+//   3 geluGrad:  C = v · gelu'(aux)         (dFc: aux = fcPre)
+// gelu and geluDerivative come from gelu-math.wgsl, prepended by src/kernels/matmul.ts; each is the same
+// float32 expression as the separate kernel it replaces, so the fused result is the unfused one.
+
 struct Params {
   M: u32,
   N: u32,
@@ -34,9 +43,11 @@ struct Params {
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
+@group(0) @binding(4) var<storage, read_write> aux: array<f32>;
+@group(0) @binding(5) var<uniform> params: Params;
 
 override TRANS_A: u32 = 0u;
+override EPILOGUE: u32 = 0u;
 override TRANS_B: u32 = 0u;
 // Threads along M (y) and N (x); the workgroup tile is 8·WG_M × 8·WG_N.
 override WG_M: u32 = 16u;
@@ -161,6 +172,17 @@ fn stashB4(lid: u32, threads: u32, v: vec4f) {
   if (lid + 3u * threads < count) { stashB(lid + 3u * threads, v.w); }
 }
 
+fn epilogue(idx: u32, v: f32) -> f32 {
+  if (EPILOGUE == 1u) {
+    aux[idx] = gelu(v);
+  } else if (EPILOGUE == 2u) {
+    return aux[idx] + v;
+  } else if (EPILOGUE == 3u) {
+    return v * geluDerivative(aux[idx]);
+  }
+  return v;
+}
+
 /** Row m, columns n .. n + 3 of C[bt], each within bounds. */
 fn store4(baseC: u32, m: u32, n: u32, acc: vec4f) {
   if (m >= params.M) {
@@ -179,7 +201,7 @@ fn store4(baseC: u32, m: u32, n: u32, acc: vec4f) {
     if (params.hasBias != 0u) {
       v += bias[n + j];
     }
-    c[idx] = v;
+    c[idx] = epilogue(idx, v);
   }
 }
 

@@ -8,6 +8,15 @@
 // blocked) ownership makes consecutive threads read consecutive workgroup-memory words and write
 // consecutive columns of C, so both are conflict-free and coalesced.
 
+// The epilogue (override EPILOGUE) fuses the elementwise step that follows a matmul into its store, with
+// v = alpha·acc + beta·C + bias as above and aux laid out as C (same offC, strideC):
+//   0 none:      C = v                      (aux unused: the host binds a 16-byte placeholder)
+//   1 gelu:      C = v, aux = gelu(v)       (c_fc: C = fcPre, kept for the backward; aux = fcOut)
+//   2 residual:  C = aux + v                (c_proj: aux = the residual stream; C may be in place)
+//   3 geluGrad:  C = v · gelu'(aux)         (dFc: aux = fcPre)
+// gelu and geluDerivative come from gelu-math.wgsl, prepended by src/kernels/matmul.ts; each is the same
+// float32 expression as the separate kernel it replaces, so the fused result is the unfused one.
+
 struct Params {
   M: u32,
   N: u32,
@@ -28,9 +37,11 @@ struct Params {
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
+@group(0) @binding(4) var<storage, read_write> aux: array<f32>;
+@group(0) @binding(5) var<uniform> params: Params;
 
 override TRANS_A: u32 = 0u;
+override EPILOGUE: u32 = 0u;
 override TRANS_B: u32 = 0u;
 override WG_M: u32 = 16u;
 override WG_N: u32 = 16u;
@@ -46,6 +57,17 @@ const TN: u32 = 4u;
 // Staged tiles, k-major: as_[kk][m] = op(A)(m0 + m, k0 + kk), bs[kk][n] = op(B)(k0 + kk, n0 + n).
 var<workgroup> as_: array<f32, TILE_K * (WG_M * TM + PAD)>;
 var<workgroup> bs: array<f32, TILE_K * (WG_N * TN + PAD)>;
+
+fn epilogue(idx: u32, v: f32) -> f32 {
+  if (EPILOGUE == 1u) {
+    aux[idx] = gelu(v);
+  } else if (EPILOGUE == 2u) {
+    return aux[idx] + v;
+  } else if (EPILOGUE == 3u) {
+    return v * geluDerivative(aux[idx]);
+  }
+  return v;
+}
 
 @compute @workgroup_size(WG_N, WG_M)
 fn main(
@@ -156,7 +178,7 @@ fn main(
         if (params.hasBias != 0u) {
           v += bias[n];
         }
-        c[idx] = v;
+        c[idx] = epilogue(idx, v);
       }
     }
   }

@@ -1,6 +1,10 @@
 // gelu_new (GPT-2's tanh approximation), elementwise, and its input gradient.
-import source from '../../shaders/gelu.wgsl?raw';
+import geluSource from '../../shaders/gelu.wgsl?raw';
+import geluMath from '../../shaders/gelu-math.wgsl?raw';
 import { defineKernel, grid1d } from '../gpu/kernel';
+
+/** The elementwise kernels after the gelu functions they share with the matmul epilogues. */
+const source = `${geluMath}\n${geluSource}`;
 
 const elementwise = ({ n }: { n: number }, constants: Record<string, number>) => grid1d(n, constants.WG);
 

@@ -4,10 +4,12 @@
 // gradients gradA / gradB share those layouts. s = alpha / r.
 //   forward:  u = x Aᵀ;  y += s · u Bᵀ
 //   backward: dB = s · dyᵀ u;  du = s · dy B;  dA = duᵀ x;  dx += du A
+// The product that completes y (forward) or dx (backward) may end in a matmul epilogue (`LoraEpilogue`:
+// gelu, residual add, gelu gradient), applied to the whole sum base + LoRA, as the unfused kernel was.
 // dB and dA sum over all rows of a run: they are computed as `splits` partial products over equal row
 // chunks (a batched matmul with R·splits items, enough workgroups to fill the GPU), then summed (split-K).
 import type { Dispatch, Gpu } from '../gpu/context';
-import { prepareMatmul } from './matmul';
+import { prepareMatmul, type MatmulEpilogue } from './matmul';
 import { sumSplits } from './splitk';
 
 export interface LoraShape {
@@ -57,11 +59,25 @@ export interface LoraBackwardBuffers {
   splitScratch: GPUBuffer;
 }
 
+/** A matmul epilogue and its aux buffer (laid out as y, or dx), fused into the module's last product. */
+export interface LoraEpilogue {
+  epilogue: MatmulEpilogue;
+  aux: GPUBuffer;
+}
+
 /** Elements of `splitScratch` a shape needs. */
 export const loraSplitScratch = (s: LoraShape): number => s.R * s.splits * Math.max(s.inDim, s.outDim) * s.r;
 
-/** u = x Aᵀ, then y += s · u Bᵀ (the skinny products with N = r take the 4×4 matmul). */
-export function prepareLoraForward(gpu: Gpu, b: LoraForwardBuffers, s: LoraShape): Dispatch[] {
+/**
+ * u = x Aᵀ, then y += s · u Bᵀ (the skinny products with N = r take the 4×4 matmul), then the epilogue
+ * `end` on the sum, when given.
+ */
+export function prepareLoraForward(
+  gpu: Gpu,
+  b: LoraForwardBuffers,
+  s: LoraShape,
+  end?: LoraEpilogue,
+): Dispatch[] {
   const { R, rows: n, inDim, outDim, r } = s;
   return [
     prepareMatmul(
@@ -81,7 +97,7 @@ export function prepareLoraForward(gpu: Gpu, b: LoraForwardBuffers, s: LoraShape
     ),
     prepareMatmul(
       gpu,
-      { a: b.u, b: b.loraB, c: b.y },
+      { a: b.u, b: b.loraB, c: b.y, aux: end?.aux },
       {
         M: n,
         N: outDim,
@@ -95,12 +111,21 @@ export function prepareLoraForward(gpu: Gpu, b: LoraForwardBuffers, s: LoraShape
         beta: 1,
       },
       { TRANS_B: 1 },
+      end?.epilogue,
     ),
   ];
 }
 
-/** Given dy and the forward's u: gradB, du, gradA (written, not accumulated), then dx += du A. */
-export function prepareLoraBackward(gpu: Gpu, b: LoraBackwardBuffers, s: LoraShape): Dispatch[] {
+/**
+ * Given dy and the forward's u: gradB, du, gradA (written, not accumulated), then dx += du A and the
+ * epilogue `end` on that sum, when given.
+ */
+export function prepareLoraBackward(
+  gpu: Gpu,
+  b: LoraBackwardBuffers,
+  s: LoraShape,
+  end?: LoraEpilogue,
+): Dispatch[] {
   const { R, rows: n, inDim, outDim, r, splits: S } = s;
   if (n % S !== 0) throw new Error(`LoRA backward: ${S} splits do not divide ${n} rows`);
   const c = n / S;
@@ -142,7 +167,7 @@ export function prepareLoraBackward(gpu: Gpu, b: LoraBackwardBuffers, s: LoraSha
     // dx += du A   [n, in]
     prepareMatmul(
       gpu,
-      { a: b.du, b: b.loraA, c: b.dx },
+      { a: b.du, b: b.loraA, c: b.dx, aux: end?.aux },
       {
         M: n,
         N: inDim,
@@ -154,6 +179,8 @@ export function prepareLoraBackward(gpu: Gpu, b: LoraBackwardBuffers, s: LoraSha
         strideC: n * inDim,
         beta: 1,
       },
+      {},
+      end?.epilogue,
     ),
   ];
 }

@@ -9,11 +9,14 @@ import {
   matmulVec4Aligned,
   matmulWideWorkgroupBytes,
   MATMUL_DEFAULT_WORKGROUP_STORAGE,
+  MATMUL_EPILOGUE,
   gemmTolerance,
   type MatmulKernel,
   matmulExtent,
   matmulParams,
   matmulReference,
+  matmulEpilogueReference,
+  type MatmulEpilogue,
   type MatmulConstants,
   type MatmulParams,
 } from './matmul';
@@ -36,6 +39,7 @@ interface Case {
   c?: Float32Array;
   constants?: Record<string, number>;
   kernel?: MatmulKernel;
+  epilogue?: MatmulEpilogue;
 }
 
 /**
@@ -54,20 +58,20 @@ function operand(p: MatmulParams, which: 'a' | 'b', seed: number): Float32Array 
   return out;
 }
 
-async function check({ p, t, seed, c, constants, kernel = matmul }: Case): Promise<void> {
+async function check({ p, t, seed, c, constants, kernel = matmul, epilogue = 'none' }: Case): Promise<void> {
   const a = operand(p, 'a', seed);
   const b = operand(p, 'b', seed + 1);
   const bias = randn(p.N, seed + 2);
   // One spare element past the end catches writes beyond the last C block.
   const c0 = c ?? randn(matmulExtent(p, 'c') + 1, seed + 3);
-  const got = await runOnce(kernel, { a, b, bias, c: c0 }, { ...p }, { ...t, ...constants });
-  const want = matmulReference(a, b, bias, c0, p, t);
-  expectAllClose(
-    got.c,
-    want,
-    gemmTolerance(want, p.K),
-    `${kernel.label} ${JSON.stringify({ ...p, ...constants })}`,
-  );
+  // aux has C's layout; 4 elements (the placeholder's 16 bytes) when the epilogue does not use it.
+  const aux = epilogue === 'none' ? new Float32Array(4) : randn(matmulExtent(p, 'c') + 1, seed + 4);
+  const EPILOGUE = MATMUL_EPILOGUE[epilogue];
+  const got = await runOnce(kernel, { a, b, bias, c: c0, aux }, { ...p }, { ...t, ...constants, EPILOGUE });
+  const want = matmulEpilogueReference(matmulReference(a, b, bias, c0, p, t), aux, p, epilogue);
+  const what = `${kernel.label} ${epilogue} ${JSON.stringify({ ...p, ...constants })}`;
+  expectAllClose(got.c, want.c, gemmTolerance(want.c, p.K), what);
+  expectAllClose(got.aux, want.aux, gemmTolerance(want.aux, p.K), `${what} aux`);
 }
 
 describe('matmul', () => {
@@ -333,5 +337,39 @@ describe('matmulVariant', () => {
       const { kernel, constants } = matmulVariant(p, t);
       await check({ p, t, seed: M + N + K, constants, kernel });
     }
+  });
+});
+
+// The fused epilogues on each kernel: shapes not multiples of the tiles, batched with offsets and gaps,
+// beta = 1 (in place, as the LoRA product that ends a module) and a bias. aux outside the written blocks
+// must stay as it was.
+describe('matmul epilogues', () => {
+  const EPILOGUES: MatmulEpilogue[] = ['gelu', 'residual', 'geluGrad'];
+  const kernels: [MatmulKernel, Record<string, number>, [number, number, number]][] = [
+    [matmul, {}, [37, 70, 45]],
+    [matmulWide, { WG_M: 8, WG_N: 8, TILE_K: 4 }, [67, 70, 21]],
+    [matmulWideVec4, { WG_M: 8, WG_N: 8, TILE_K: 4 }, [68, 76, 20]],
+    [matmulWideVec4, { WG_M: 16, WG_N: 8, TILE_K: 16 }, [132, 68, 4]],
+  ];
+  const cases = kernels.flatMap(([kernel, constants, shape]) =>
+    EPILOGUES.map((epilogue) => [kernel.label, epilogue, shape, kernel, constants] as const),
+  );
+  it.each(cases)('%s %s %j', async (_label, epilogue, [M, N, K], kernel, constants) => {
+    const p = matmulParams({
+      M,
+      N,
+      K,
+      batch: 2,
+      offA: 4,
+      strideA: M * K + 8,
+      offB: 8,
+      strideB: 0,
+      offC: 4,
+      strideC: M * N + 4,
+      beta: 1,
+      hasBias: 1,
+    });
+    if (kernel === matmulWideVec4) expect(matmulVec4Aligned(p)).toBe(true);
+    await check({ p, t: { TRANS_A: 0, TRANS_B: 1 }, seed: M + N + K, constants, kernel, epilogue });
   });
 });

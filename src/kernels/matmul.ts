@@ -1,10 +1,25 @@
-// Batched GEMM: C[bt] = alpha · op(A[bt]) · op(B[bt]) + beta · C[bt] + bias (see shaders/matmul.wgsl).
+// Batched GEMM: C[bt] = alpha · op(A[bt]) · op(B[bt]) + beta · C[bt] + bias (see shaders/matmul.wgsl),
+// then an optional fused epilogue (gelu, residual add, gelu gradient) through a fifth binding, aux.
 // The model's variants: NN (x · W), NT (x · Aᵀ, logits = x · wteᵀ), TN (weight-style gradients dᵀ · x).
-import source from '../../shaders/matmul.wgsl?raw';
-import wideSource from '../../shaders/matmul-wide.wgsl?raw';
-import wideVec4Source from '../../shaders/matmul-wide-vec4.wgsl?raw';
+import geluMath from '../../shaders/gelu-math.wgsl?raw';
+import matmulSource from '../../shaders/matmul.wgsl?raw';
+import wideMatmulSource from '../../shaders/matmul-wide.wgsl?raw';
+import wideVec4MatmulSource from '../../shaders/matmul-wide-vec4.wgsl?raw';
 import type { Dispatch, Gpu } from '../gpu/context';
 import { defineKernel, MAX_WORKGROUPS_PER_DIMENSION } from '../gpu/kernel';
+import { geluDerivativeReference, geluReference } from './gelu';
+
+// The epilogues call gelu-math.wgsl's functions: each shader follows them.
+const source = `${geluMath}\n${matmulSource}`;
+const wideSource = `${geluMath}\n${wideMatmulSource}`;
+const wideVec4Source = `${geluMath}\n${wideVec4MatmulSource}`;
+
+/**
+ * What a matmul's store does with v = alpha·acc + beta·C + bias (override EPILOGUE; aux has C's layout):
+ * none C = v; gelu C = v and aux = gelu_new(v); residual C = aux + v; geluGrad C = v · gelu_new'(aux).
+ */
+export const MATMUL_EPILOGUE = { none: 0, gelu: 1, residual: 2, geluGrad: 3 } as const;
+export type MatmulEpilogue = keyof typeof MATMUL_EPILOGUE;
 
 /** Each thread owns a TM×TN register tile (fixed in the shader); a tile is WG_M·TM × WG_N·TN. */
 export const MATMUL_THREAD_TILE = 4;
@@ -12,7 +27,7 @@ export const MATMUL_THREAD_TILE = 4;
 export const matmul = defineKernel({
   label: 'matmul',
   source,
-  bindings: { a: 'read', b: 'read', bias: 'read', c: 'write' },
+  bindings: { a: 'read', b: 'read', bias: 'read', c: 'write', aux: 'write' },
   params: {
     M: 'u32',
     N: 'u32',
@@ -28,7 +43,7 @@ export const matmul = defineKernel({
     beta: 'f32',
     hasBias: 'u32',
   },
-  constants: { TRANS_A: 0, TRANS_B: 0, WG_M: 16, WG_N: 16, TILE_K: 16, PAD: 1 },
+  constants: { TRANS_A: 0, TRANS_B: 0, EPILOGUE: 0, WG_M: 16, WG_N: 16, TILE_K: 16, PAD: 1 },
   // x over N tiles, y over M tiles, z over the batch (the shader loops over what z cannot hold).
   workgroups: ({ M, N, batch }, k) => [
     Math.ceil(N / (k.WG_N * MATMUL_THREAD_TILE)),
@@ -48,7 +63,7 @@ export const matmulWide = defineKernel({
   ...matmul,
   label: 'matmulWide',
   source: wideSource,
-  constants: { TRANS_A: 0, TRANS_B: 0, WG_M: 16, WG_N: 16, TILE_K: 8 },
+  constants: { TRANS_A: 0, TRANS_B: 0, EPILOGUE: 0, WG_M: 16, WG_N: 16, TILE_K: 8 },
   workgroups: ({ M, N, batch }, k) => [
     Math.ceil(N / (k.WG_N * MATMUL_WIDE_THREAD_TILE)),
     Math.ceil(M / (k.WG_M * MATMUL_WIDE_THREAD_TILE)),
@@ -224,24 +239,48 @@ export interface MatmulBuffers {
   b: GPUBuffer;
   c: GPUBuffer;
   bias?: GPUBuffer;
+  /** The epilogue's second operand or output, laid out as c; required by every epilogue but 'none'. */
+  aux?: GPUBuffer;
+}
+
+const placeholders = new WeakMap<GPUDevice, GPUBuffer>();
+
+/**
+ * A 16-byte buffer bound as `aux` where the epilogue is 'none': the binding is writable storage, which
+ * must not alias another writable binding of the dispatch (so not c), and is never touched.
+ */
+export function matmulAuxPlaceholder(gpu: Gpu): GPUBuffer {
+  let buf = placeholders.get(gpu.device);
+  if (!buf) {
+    buf = gpu.buffer(16, 'matmul.auxPlaceholder');
+    placeholders.set(gpu.device, buf);
+  }
+  return buf;
 }
 
 /**
- * C = alpha · op(a) op(b) + beta · C (+ bias), with the kernel matmulVariant picks for this shape and
- * this device. `p` is matmulParams' shorthand; transposes default to none.
+ * C = alpha · op(a) op(b) + beta · C (+ bias), then the epilogue, with the kernel matmulVariant picks for
+ * this shape and this device. `p` is matmulParams' shorthand; transposes default to none.
  */
 export function prepareMatmul(
   gpu: Gpu,
-  { a, b, c, bias }: MatmulBuffers,
+  { a, b, c, bias, aux }: MatmulBuffers,
   p: Pick<MatmulParams, 'M' | 'N' | 'K'> & Partial<MatmulParams>,
   trans: Partial<Pick<MatmulConstants, 'TRANS_A' | 'TRANS_B'>> = {},
+  epilogue: MatmulEpilogue = 'none',
 ): Dispatch {
+  if ((epilogue === 'none') !== (aux === undefined)) {
+    throw new Error(`matmul: epilogue ${epilogue} ${aux ? 'takes no' : 'needs an'} aux buffer`);
+  }
   const params = matmulParams({ ...p, hasBias: bias ? 1 : 0 });
   const t: MatmulConstants = { TRANS_A: trans.TRANS_A ?? 0, TRANS_B: trans.TRANS_B ?? 0 };
   const storage = gpu.device.limits.maxComputeWorkgroupStorageSize;
   const { kernel, constants } = matmulVariant(params, t, storage);
   // An unused bias is bound to b (read-only, never read).
-  return gpu.prepare(kernel, { a, b, c, bias: bias ?? b }, params, constants);
+  return gpu.prepare(kernel, { a, b, c, bias: bias ?? b, aux: aux ?? matmulAuxPlaceholder(gpu) }, params, {
+    ...constants,
+    EPILOGUE: MATMUL_EPILOGUE[epilogue],
+  });
 }
 
 /** Elements a buffer must hold for operand `which` of a matmul (its last batch item's end). */
@@ -290,6 +329,29 @@ export function matmulReference(
     }
   }
   return out;
+}
+
+/**
+ * Float64 reference of an epilogue, used only by tests: `c` is matmulReference's output (v), `aux` the
+ * epilogue's input; returns C and aux after the epilogue over the written blocks, copies elsewhere.
+ */
+export function matmulEpilogueReference(
+  c: ArrayLike<number>,
+  aux: ArrayLike<number>,
+  p: MatmulParams,
+  epilogue: MatmulEpilogue,
+): { c: Float64Array; aux: Float64Array } {
+  const outC = Float64Array.from(c);
+  const outAux = Float64Array.from(aux);
+  for (let bt = 0; bt < p.batch; bt++) {
+    const base = p.offC + bt * p.strideC;
+    for (let i = base; i < base + p.M * p.N; i++) {
+      if (epilogue === 'gelu') outAux[i] = geluReference(c[i]);
+      else if (epilogue === 'residual') outC[i] = aux[i] + c[i];
+      else if (epilogue === 'geluGrad') outC[i] = c[i] * geluDerivativeReference(aux[i]);
+    }
+  }
+  return { c: outC, aux: outAux };
 }
 
 /**

@@ -58,12 +58,12 @@ export interface Activations {
   lnfRstd: GPUBuffer;
   logits: GPUBuffer; // [chunk rows, V] one chunk of the LM head (lmHeadChunkRows); dlogits in place after the loss
   rowLoss: GPUBuffer; // [R, Bt·T]
-  scratch: GPUBuffer; // [rows, C] projections before the residual add
   // Backward
   dRes: GPUBuffer; // [rows, C] gradient of the residual stream
   dLn: GPUBuffer; // [rows, C] gradient at a LayerNorm output
-  dFc: GPUBuffer; // [rows, 4C] gradient at the gelu output
-  dFcPre: GPUBuffer; // [rows, 4C] gradient at the gelu input
+  // [rows, 4C] gradient at the gelu input: the product giving the gelu output's gradient multiplies by
+  // gelu' in its epilogue, so that gradient is never stored.
+  dFcPre: GPUBuffer;
   dAttnOut: GPUBuffer; // [rows, C]
   dQkv: GPUBuffer; // [rows, 3C]
   dU: GPUBuffer; // [R, Bt·T, r]
@@ -208,10 +208,8 @@ export function allocateActivations(
     lnfRstd: f(rows, 'lnfRstd'),
     logits: f(headRows * cfg.vocab_size, 'logits'),
     rowLoss: f(rows, 'rowLoss'),
-    scratch: f(rows * C, 'scratch'),
     dRes: f(rows * C, 'dRes'),
     dLn: f(rows * C, 'dLn'),
-    dFc: f(rows * 4 * C, 'dFc'),
     dFcPre: f(rows * 4 * C, 'dFcPre'),
     dAttnOut: f(rows * C, 'dAttnOut'),
     dQkv: f(rows * 3 * C, 'dQkv'),

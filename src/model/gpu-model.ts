@@ -3,16 +3,20 @@
 // reverse (llm.c style). Frozen weights get no weight gradient; only LoRA A and B do.
 import type { Dispatch, Gpu } from '../gpu/context';
 import { prepareMatmul } from '../kernels/matmul';
-import { loraSplitScratch, prepareLoraBackward, prepareLoraForward, type LoraShape } from '../kernels/lora';
+import {
+  loraSplitScratch,
+  prepareLoraBackward,
+  prepareLoraForward,
+  type LoraEpilogue,
+  type LoraShape,
+} from '../kernels/lora';
 import { layerNormBackward, layerNormForward } from '../kernels/layernorm';
-import { geluBackward, geluForward } from '../kernels/gelu';
 import { embedding } from '../kernels/embedding';
 import { crossEntropy } from '../kernels/crossentropy';
 import { runSums } from '../kernels/reduce';
 import { type AttentionShape, prepareAttentionBackward, prepareAttentionForward } from '../kernels/attention';
 import { prepareAttentionPassesBackward, prepareAttentionPassesForward } from '../kernels/attention-passes';
 import { type AttentionChoice, type AttentionVariant, resolveAttention } from '../kernels/attention-variant';
-import { ELEMENTWISE_OP, elementwise } from '../kernels/elementwise';
 import { splitCount } from '../kernels/splitk';
 import type { LabGptConfig } from './config';
 import type { Adapter, LoraLayout, LoraTarget } from './lora-layout';
@@ -140,7 +144,10 @@ export class GpuModel {
     };
   }
 
-  /** y = x·W + b for all runs at once (W shared), then y += s·(x Aᵀ) Bᵀ per run when the module is adapted. */
+  /**
+   * y = x·W + b for all runs at once (W shared), then y += s·(x Aᵀ) Bᵀ per run when the module is adapted;
+   * `end` (gelu, residual add) is fused into whichever of the two products completes y.
+   */
   private linear(
     layer: number,
     target: LoraTarget,
@@ -150,20 +157,25 @@ export class GpuModel {
     y: GPUBuffer,
     inDim: number,
     outDim: number,
+    end?: LoraEpilogue,
   ): Dispatch[] {
-    const out = [
-      prepareMatmul(this.gpu, { a: x, b: W, c: y, bias: b }, { M: this.rows, N: outDim, K: inDim }),
-    ];
     const ad = this.adapter(layer, target);
+    const base = { a: x, b: W, c: y, bias: b, aux: ad ? undefined : end?.aux };
+    const out = [
+      prepareMatmul(this.gpu, base, { M: this.rows, N: outDim, K: inDim }, {}, ad ? 'none' : end?.epilogue),
+    ];
     if (ad) {
       const u = this.acts.layers[layer].loraU.get(target)!;
       const { A: loraA, B: loraB } = this.lora;
-      out.push(...prepareLoraForward(this.gpu, { x, loraA, loraB, u, y }, this.loraShape(ad)));
+      out.push(...prepareLoraForward(this.gpu, { x, loraA, loraB, u, y }, this.loraShape(ad), end));
     }
     return out;
   }
 
-  /** dx = dy·Wᵀ (+ LoRA's du·A), and the LoRA gradients dA, dB of this module. */
+  /**
+   * dx = dy·Wᵀ (+ LoRA's du·A), and the LoRA gradients dA, dB of this module; `end` (the gelu gradient)
+   * is fused into whichever product completes dx.
+   */
   private linearBackward(
     layer: number,
     target: LoraTarget,
@@ -173,11 +185,12 @@ export class GpuModel {
     dx: GPUBuffer,
     inDim: number,
     outDim: number,
+    end?: LoraEpilogue,
   ): Dispatch[] {
-    const out = [
-      prepareMatmul(this.gpu, { a: dy, b: W, c: dx }, { M: this.rows, N: inDim, K: outDim }, { TRANS_B: 1 }),
-    ];
     const ad = this.adapter(layer, target);
+    const base = { a: dy, b: W, c: dx, aux: ad ? undefined : end?.aux };
+    const p = { M: this.rows, N: inDim, K: outDim };
+    const out = [prepareMatmul(this.gpu, base, p, { TRANS_B: 1 }, ad ? 'none' : end?.epilogue)];
     if (ad) {
       const u = this.acts.layers[layer].loraU.get(target)!;
       const { A: loraA, B: loraB, dA: gradA, dB: gradB } = this.lora;
@@ -193,13 +206,9 @@ export class GpuModel {
         gradB,
         splitScratch: this.splitScratch,
       };
-      out.push(...prepareLoraBackward(this.gpu, bufs, this.loraShape(ad)));
+      out.push(...prepareLoraBackward(this.gpu, bufs, this.loraShape(ad), end));
     }
     return out;
-  }
-
-  private add(a: GPUBuffer, b: GPUBuffer, out: GPUBuffer, n: number): Dispatch {
-    return this.gpu.prepare(elementwise, { a, b, out }, { n }, { OP: ELEMENTWISE_OP.add });
   }
 
   /** Threads per row of a row-wise reduction: enough for C (or V), at most 128 (barriers are costly). */
@@ -285,7 +294,6 @@ export class GpuModel {
     const { cfg, acts, weights: w, shape } = this;
     const C = cfg.n_embd;
     const V = cfg.vocab_size;
-    const n = this.rows * C;
     const d: Dispatch[] = [];
     d.push(
       this.gpu.prepare(
@@ -301,13 +309,15 @@ export class GpuModel {
       d.push(this.ln(res, lw.ln1g, lw.ln1b, la.ln1Out, la.ln1Mean, la.ln1Rstd));
       d.push(...this.linear(l, 'c_attn', la.ln1Out, lw.attnW, lw.attnB, la.qkv, C, 3 * C));
       d.push(...this.attentionForward(l));
-      d.push(...this.linear(l, 'attn.c_proj', la.attnOut, lw.projW, lw.projB, acts.scratch, C, C));
-      d.push(this.add(res, acts.scratch, la.resMid, n));
+      // The residual adds and gelu are the epilogues of the products that complete each module's output.
+      const toResMid = { epilogue: 'residual', aux: res } as const;
+      d.push(...this.linear(l, 'attn.c_proj', la.attnOut, lw.projW, lw.projB, la.resMid, C, C, toResMid));
       d.push(this.ln(la.resMid, lw.ln2g, lw.ln2b, la.ln2Out, la.ln2Mean, la.ln2Rstd));
-      d.push(...this.linear(l, 'mlp.c_fc', la.ln2Out, lw.fcW, lw.fcB, la.fcPre, C, 4 * C));
-      d.push(this.gpu.prepare(geluForward, { x: la.fcPre, y: la.fcOut }, { n: this.rows * 4 * C }));
-      d.push(...this.linear(l, 'mlp.c_proj', la.fcOut, lw.mprojW, lw.mprojB, acts.scratch, 4 * C, C));
-      d.push(this.add(la.resMid, acts.scratch, acts.residual[l + 1], n));
+      const gelu = { epilogue: 'gelu', aux: la.fcOut } as const;
+      d.push(...this.linear(l, 'mlp.c_fc', la.ln2Out, lw.fcW, lw.fcB, la.fcPre, C, 4 * C, gelu));
+      const toNext = { epilogue: 'residual', aux: la.resMid } as const;
+      const next = acts.residual[l + 1];
+      d.push(...this.linear(l, 'mlp.c_proj', la.fcOut, lw.mprojW, lw.mprojB, next, 4 * C, C, toNext));
     }
     d.push(this.ln(acts.residual[cfg.n_layer], w.lnfg, w.lnfb, acts.lnfOut, acts.lnfMean, acts.lnfRstd));
     const head = lmHeadChunks(this.rows, this.headRows).map(({ start, rows }): LmHeadChunk => {
@@ -362,12 +372,19 @@ export class GpuModel {
       const lw = w.layers[l];
       const la = acts.layers[l];
       // h_{l+1} = resMid + mlp(ln2(resMid)): dRes flows to both.
-      d.push(...this.linearBackward(l, 'mlp.c_proj', la.fcOut, acts.dRes, lw.mprojW, acts.dFc, 4 * C, C));
+      // dFcPre = (dRes·Wᵀ) ⊙ gelu'(fcPre): the gelu gradient is the epilogue of the product completing it.
+      const geluGrad = { epilogue: 'geluGrad', aux: la.fcPre } as const;
       d.push(
-        this.gpu.prepare(
-          geluBackward,
-          { x: la.fcPre, dy: acts.dFc, dx: acts.dFcPre },
-          { n: this.rows * 4 * C },
+        ...this.linearBackward(
+          l,
+          'mlp.c_proj',
+          la.fcOut,
+          acts.dRes,
+          lw.mprojW,
+          acts.dFcPre,
+          4 * C,
+          C,
+          geluGrad,
         ),
       );
       d.push(...this.linearBackward(l, 'mlp.c_fc', la.ln2Out, acts.dFcPre, lw.fcW, acts.dLn, C, 4 * C));

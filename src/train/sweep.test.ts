@@ -5,7 +5,7 @@ import { TINY, tinySource, tinySweep, tinyWeights } from './tiny-sweep';
 import { testGpu } from '../test/gpu';
 import { randn } from '../util/random';
 import { referenceLoss } from '../model/reference';
-import { loraLayout } from '../model/lora-layout';
+import { loraLayout, type LoraTarget } from '../model/lora-layout';
 import { initLora } from '../model/init';
 import { expectAllClose } from '../test/close';
 import { referenceSweepLosses, trainSweep, type TrainedSweep } from '../test/sweep';
@@ -18,62 +18,71 @@ function train(runs: RunSpec[], over = {}, options: EngineOptions = {}): Promise
 }
 
 describe('SweepEngine on the GPU', () => {
-  it('LoRA gradients of every run equal the float64 model’s (and its finite differences)', async () => {
-    const gpu = await testGpu();
-    const config = tinySweep([
-      { id: 'a', optimizer: 'adamw', lr: 1e-3 },
-      { id: 'b', optimizer: 'sgd', lr: 1e-3 },
-    ]);
-    const layout = loraLayout(TINY, config.lora);
-    const init = { A: initLora(layout, 5).A, B: randn(layout.SB, 9, 0.3) }; // B ≠ 0 so dA ≠ 0
-    const source = tinySource(config);
-    const weights = tinyWeights();
-    // splitMinChunk 4: the LoRA weight gradients go through the split-K path (4 chunks of 4 rows).
-    const engine = new SweepEngine(gpu, TINY, weights, config, source, init, { splitMinChunk: 4 });
-    const batch = source.train(0);
-    // T = 8 on any device: the default 'auto' takes the separate passes (attention-variant.ts).
-    expect(engine.attention).toBe('passes');
-    const got = await engine.gradients(batch);
-    const ref = referenceLoss(TINY, weights, layout, init.A, init.B, batch);
-    for (let run = 0; run < 2; run++) {
-      expect(got.lossSums[run] / batch.maskSum).toBeCloseTo(ref.loss, 5);
-      const scaleA = Math.max(...ref.dA.map(Math.abs));
-      const scaleB = Math.max(...ref.dB.map(Math.abs));
-      expectAllClose(
-        got.dA.subarray(run * layout.SA, (run + 1) * layout.SA),
-        ref.dA,
-        { rtol: 1e-3, atol: 1e-4 * scaleA },
-        `dA run ${run}`,
-      );
-      expectAllClose(
-        got.dB.subarray(run * layout.SB, (run + 1) * layout.SB),
-        ref.dB,
-        { rtol: 1e-3, atol: 1e-4 * scaleB },
-        `dB run ${run}`,
-      );
-    }
-    // Central differences of the float64 model at a few coordinates of A and B.
-    const h = 1e-6;
-    for (const [which, idx] of [
-      ['A', 3],
-      ['A', layout.SA - 1],
-      ['B', 0],
-      ['B', Math.floor(layout.SB / 2)],
-      ['B', layout.SB - 1],
-    ] as const) {
-      const plus = { A: Float64Array.from(init.A), B: Float64Array.from(init.B) };
-      const minus = { A: Float64Array.from(init.A), B: Float64Array.from(init.B) };
-      plus[which][idx] += h;
-      minus[which][idx] -= h;
-      const fd =
-        (referenceLoss(TINY, weights, layout, plus.A, plus.B, batch, { backward: false }).loss -
-          referenceLoss(TINY, weights, layout, minus.A, minus.B, batch, { backward: false }).loss) /
-        (2 * h);
-      const gpuGrad = which === 'A' ? got.dA[idx] : got.dB[idx];
-      expect(Math.abs(gpuGrad - fd)).toBeLessThan(1e-3 * Math.abs(fd) + 1e-5);
-    }
-    engine.destroy();
-  });
+  // Every module adapted: the matmul epilogues (gelu, residual adds, gelu gradient) end the LoRA products.
+  // c_attn only (the default): they end the base products of c_fc and both c_proj.
+  it.each([
+    ['every module', tinySweep([]).lora.targets],
+    ['c_attn only', ['c_attn'] as LoraTarget[]],
+  ])(
+    'LoRA gradients of every run equal the float64 model’s (and its finite differences): %s',
+    async (_n, targets) => {
+      const gpu = await testGpu();
+      const runs: RunSpec[] = [
+        { id: 'a', optimizer: 'adamw', lr: 1e-3 },
+        { id: 'b', optimizer: 'sgd', lr: 1e-3 },
+      ];
+      const config = tinySweep(runs, { lora: { ...tinySweep(runs).lora, targets } });
+      const layout = loraLayout(TINY, config.lora);
+      const init = { A: initLora(layout, 5).A, B: randn(layout.SB, 9, 0.3) }; // B ≠ 0 so dA ≠ 0
+      const source = tinySource(config);
+      const weights = tinyWeights();
+      // splitMinChunk 4: the LoRA weight gradients go through the split-K path (4 chunks of 4 rows).
+      const engine = new SweepEngine(gpu, TINY, weights, config, source, init, { splitMinChunk: 4 });
+      const batch = source.train(0);
+      // T = 8 on any device: the default 'auto' takes the separate passes (attention-variant.ts).
+      expect(engine.attention).toBe('passes');
+      const got = await engine.gradients(batch);
+      const ref = referenceLoss(TINY, weights, layout, init.A, init.B, batch);
+      for (let run = 0; run < 2; run++) {
+        expect(got.lossSums[run] / batch.maskSum).toBeCloseTo(ref.loss, 5);
+        const scaleA = Math.max(...ref.dA.map(Math.abs));
+        const scaleB = Math.max(...ref.dB.map(Math.abs));
+        expectAllClose(
+          got.dA.subarray(run * layout.SA, (run + 1) * layout.SA),
+          ref.dA,
+          { rtol: 1e-3, atol: 1e-4 * scaleA },
+          `dA run ${run}`,
+        );
+        expectAllClose(
+          got.dB.subarray(run * layout.SB, (run + 1) * layout.SB),
+          ref.dB,
+          { rtol: 1e-3, atol: 1e-4 * scaleB },
+          `dB run ${run}`,
+        );
+      }
+      // Central differences of the float64 model at a few coordinates of A and B.
+      const h = 1e-6;
+      for (const [which, idx] of [
+        ['A', 3],
+        ['A', layout.SA - 1],
+        ['B', 0],
+        ['B', Math.floor(layout.SB / 2)],
+        ['B', layout.SB - 1],
+      ] as const) {
+        const plus = { A: Float64Array.from(init.A), B: Float64Array.from(init.B) };
+        const minus = { A: Float64Array.from(init.A), B: Float64Array.from(init.B) };
+        plus[which][idx] += h;
+        minus[which][idx] -= h;
+        const fd =
+          (referenceLoss(TINY, weights, layout, plus.A, plus.B, batch, { backward: false }).loss -
+            referenceLoss(TINY, weights, layout, minus.A, minus.B, batch, { backward: false }).loss) /
+          (2 * h);
+        const gpuGrad = which === 'A' ? got.dA[idx] : got.dB[idx];
+        expect(Math.abs(gpuGrad - fd)).toBeLessThan(1e-3 * Math.abs(fd) + 1e-5);
+      }
+      engine.destroy();
+    },
+  );
 
   it('5 steps of each optimizer give the float64 model’s losses within 1e-4 relative', async () => {
     const kinds: [OptimizerKind, number][] = [
