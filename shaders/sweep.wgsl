@@ -66,7 +66,8 @@ fn countFallbacks(@builtin(global_invocation_id) gid: vec3u) {
   for (var m = 0u; m < cparams.count0; m++) { if (jobRun0[m] == run && status0[m] != 0u) { n++; } }
   for (var m = 0u; m < cparams.count1; m++) { if (jobRun1[m] == run && status1[m] != 0u) { n++; } }
   for (var m = 0u; m < cparams.count2; m++) { if (jobRun2[m] == run && status2[m] != 0u) { n++; } }
-  counts[run * 4u + 3u] += f32(n);
+  // A frozen run (diverged) is skipped: its factors no longer move, and solves on them (NaN or not) are not its.
+  if (counts[run * 4u] > 0.5) { counts[run * 4u + 3u] += f32(n); }
 }
 
 // One dispatch for both factors: i < R·SA indexes A [R, SA], the rest B [R, SB].

@@ -53,24 +53,26 @@ describe('sweepGuard', () => {
     },
   );
 
-  it('countFallbacks adds each run’s non-zero statuses over three solves', async () => {
-    const R = 3;
+  it('countFallbacks adds each alive run’s non-zero statuses over three solves; a frozen run’s stay', async () => {
+    const R = 4;
     const counts = new Float32Array(R * 4).fill(0);
+    for (const run of [0, 1, 2]) counts[run * 4] = 1; // alive; run 3 diverged (frozen)
     counts[3] = 4; // accumulates
+    counts[15] = 2; // the frozen run's count before it froze
     const got = await runOnce(
       countFallbacks,
       {
-        status0: new Uint32Array([0, 1, 2, 0, 1, 0, 0]),
-        jobRun0: new Uint32Array([0, 0, 1, 1, 1, 2, 2]),
-        status1: new Uint32Array([1, 1]),
-        jobRun1: new Uint32Array([2, 0]),
+        status0: new Uint32Array([0, 1, 2, 0, 1, 0, 0, 1, 1]),
+        jobRun0: new Uint32Array([0, 0, 1, 1, 1, 2, 2, 3, 3]),
+        status1: new Uint32Array([1, 1, 1]),
+        jobRun1: new Uint32Array([2, 0, 3]),
         status2: new Uint32Array([1]), // beyond count2 = 0: not counted
         jobRun2: new Uint32Array([0]),
         counts,
       },
-      { count0: 7, count1: 2, count2: 0, R },
+      { count0: 9, count1: 3, count2: 0, R },
     );
-    expect([got.counts[3], got.counts[7], got.counts[11]]).toEqual([6, 2, 1]);
+    expect([got.counts[3], got.counts[7], got.counts[11], got.counts[15]]).toEqual([6, 2, 1, 2]);
   });
 });
 
