@@ -190,7 +190,10 @@ async function main(): Promise<void> {
   const gpt2Small = flag(args, 'model-size') === 'gpt2-small';
   // --vocab 50257: the hub's GPT-2 vocabulary (the LM head and cross-entropy in chunks); the batches stay byte
   // ids, which are ids of any vocabulary: the time of a step does not depend on them.
-  const gpt2Cfg: LabGptConfig = { ...GPT2_SMALL, vocab_size: Number(flag(args, 'vocab') ?? GPT2_SMALL.vocab_size) };
+  const gpt2Cfg: LabGptConfig = {
+    ...GPT2_SMALL,
+    vocab_size: Number(flag(args, 'vocab') ?? GPT2_SMALL.vocab_size),
+  };
   const model = gpt2Small
     ? {
         cfg: gpt2Cfg,

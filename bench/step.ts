@@ -209,7 +209,8 @@ export async function benchStep(
       wallMs,
       gpuMs,
       tokensPerSec: tokensPerStep / (wallMs / 1000),
-      memoryBytes: planSweep(gpu, s.cfg, s.weights, { ...DEFAULT_SWEEP, batch: s.batch, seq: s.seq, runs }).bytes,
+      memoryBytes: planSweep(gpu, s.cfg, s.weights, { ...DEFAULT_SWEEP, batch: s.batch, seq: s.seq, runs })
+        .bytes,
       phases,
       summary,
       gflops: summary.flops / (phases.step * 1e6),
