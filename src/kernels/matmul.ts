@@ -243,17 +243,19 @@ export interface MatmulBuffers {
   aux?: GPUBuffer;
 }
 
-const placeholders = new WeakMap<GPUDevice, GPUBuffer>();
+// Keyed by the Gpu, not its device: a planning Gpu (src/gpu/planning.ts) shares the real device's limits but
+// hands out stand-in buffers, which must never be bound on the real device.
+const placeholders = new WeakMap<Gpu, GPUBuffer>();
 
 /**
  * A 16-byte buffer bound as `aux` where the epilogue is 'none': the binding is writable storage, which
  * must not alias another writable binding of the dispatch (so not c), and is never touched.
  */
 export function matmulAuxPlaceholder(gpu: Gpu): GPUBuffer {
-  let buf = placeholders.get(gpu.device);
+  let buf = placeholders.get(gpu);
   if (!buf) {
     buf = gpu.buffer(16, 'matmul.auxPlaceholder');
-    placeholders.set(gpu.device, buf);
+    placeholders.set(gpu, buf);
   }
   return buf;
 }
