@@ -72,8 +72,16 @@ function jobVectors(gpu: BenchGpu, m: DispatchMeta): number {
   return n;
 }
 
+/** The skinny LoRA products: x [R, rows, K or C] in, a factor [R, r, ·] or p [R, rows, r] beside it. */
+function loraSkinnyCost(kernel: string, p: Record<string, number>): Cost {
+  const wide = kernel === 'loraRows' ? p.K : p.C;
+  const elements = p.R * (p.rows * wide + p.rows * p.r + p.r * wide);
+  return { flops: 2 * p.R * p.rows * wide * p.r, bytes: 4 * elements };
+}
+
 export function costOf(gpu: BenchGpu, m: DispatchMeta): Cost {
   if (m.kernel.startsWith('matmul')) return matmulCost(m.params);
+  if (m.kernel === 'loraRows' || m.kernel === 'loraReduce') return loraSkinnyCost(m.kernel, m.params);
   const bytes = bufferBytes(m);
   if (m.kernel.startsWith('attention')) return { flops: attentionFlops(m.kernel, m.params), bytes };
   if (m.kernel === 'gram' || m.kernel === 'choleskySolve') {
@@ -123,6 +131,8 @@ export function describe(gpu: BenchGpu, d: Dispatch): string {
     return `${m.kernel} ${t} ${b}${p.M}×${p.N}×${p.K}${p.beta ? ' +=' : ''}`;
   }
   if (m.kernel.startsWith('attention')) return `${m.kernel} N${p.N} T${p.T} H${p.H} D${p.D}`;
+  if (m.kernel === 'loraRows') return `${m.kernel} ${p.R}×${p.rows}×${p.K} r${p.r}`;
+  if (m.kernel === 'loraReduce') return `${m.kernel} ${p.R}×${p.rows}×${p.C} r${p.r}`;
   if ('rows' in p && 'C' in p) return `${m.kernel} ${p.rows}×${p.C}`;
   if (m.kernel === 'crossEntropy') return `${m.kernel} ${p.jobs}×${p.V}`;
   if ('count' in p && 'r' in p) return `${m.kernel} ${p.count}× r${p.r}`;

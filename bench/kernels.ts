@@ -8,6 +8,12 @@ import {
   matmulVariant,
 } from '../src/kernels/matmul';
 import { checkEpilogue, epilogueDispatches, epilogueShapes } from './epilogue-check';
+import {
+  checkLoraProduct,
+  loraProductBufferSizes,
+  loraProductDispatches,
+  loraProductShapes,
+} from './lora-skinny-check';
 import { choleskySolve } from '../src/kernels/cholesky';
 import { aAtJob, gram, packJobs } from '../src/kernels/gram';
 import {
@@ -39,6 +45,8 @@ export interface KernelSizes {
   cholesky: { count: number; n: number; rs: number[] };
   /** The model's shapes: sequences N = R·Bt, positions T, heads H, head size D, vocabulary V. */
   model: { Ns: number[]; T: number; H: number; D: number; V: number };
+  /** The skinny LoRA products of one adapted module (in → out, rank r) at R runs of rowsPerRun rows. */
+  lora?: { inDim: number; outDim: number; r: number; rowsPerRun: number; Rs: number[] };
   timing: { targetMs: number; maxReps: number; trials: number };
 }
 
@@ -292,6 +300,37 @@ export async function benchKernels(
       `${rows}×${V}`,
     );
     release();
+  }
+
+  // The skinny LoRA products (lora-skinny.ts): checked against float64, then timed beside the matmul
+  // (+ split-K sum) path they replace, at the step's shapes.
+  if (sizes.lora) {
+    const { inDim, outDim, r, rowsPerRun: rows, Rs } = sizes.lora;
+    for (const ps of loraProductShapes(inDim, outDim)) {
+      const worst = await checkLoraProduct(gpu, ps, r);
+      const pass = worst <= 1;
+      log(
+        `  lora ${ps.product} (${ps.what}) wide ${ps.wide} r ${r}: float64 check ${worst.toFixed(3)} of the tolerance → ${pass ? 'PASS' : 'FAIL'}`,
+      );
+      if (!pass) {
+        log(`  FAILED lora ${ps.product} float64 check: not timed`);
+        continue;
+      }
+      for (const R of Rs) {
+        const n = loraProductBufferSizes(ps, R, rows, r);
+        const lbuf = {
+          x: buf(filled(n.x), 'lx'),
+          small: buf(filled(n.small, 0.1), 'lsmall'),
+          out: buf(n.out * 4, 'lout'),
+          scratch: buf(n.scratch * 4, 'lscratch'),
+        };
+        const { skinny, matmul: viaMatmul } = loraProductDispatches(gpu, ps, R, rows, r, lbuf);
+        const shape = `${ps.product} R${R} ${rows}×${ps.wide} r${r}`;
+        await time(skinny, `lora ${ps.product} skinny`, shape);
+        await time(viaMatmul, `lora ${ps.product} matmul`, shape);
+        release();
+      }
+    }
   }
   return results;
 }

@@ -232,6 +232,13 @@ async function main(): Promise<void> {
           D: cfg.n_embd / cfg.n_head,
           V: cfg.vocab_size,
         },
+        lora: {
+          inDim: cfg.n_embd,
+          outDim: 3 * cfg.n_embd,
+          r: DEFAULT_SWEEP.lora.r,
+          rowsPerRun: batch * seq,
+          Rs: [1, 2],
+        },
         timing: { targetMs: 20, maxReps: 10, trials: 2 },
       }
     : {
@@ -243,6 +250,14 @@ async function main(): Promise<void> {
           H: cfg.n_head,
           D: cfg.n_embd / cfg.n_head,
           V: cfg.vocab_size,
+        },
+        // c_attn's skinny LoRA products (lora-skinny.ts) at the step's shapes.
+        lora: {
+          inDim: cfg.n_embd,
+          outDim: 3 * cfg.n_embd,
+          r: DEFAULT_SWEEP.lora.r,
+          rowsPerRun: batch * seq,
+          Rs: [1, 8, 64],
         },
         timing: { targetMs: 25, maxReps: 400, trials: 5 },
       };
@@ -268,6 +283,12 @@ async function main(): Promise<void> {
     // Only the model-shape kernels (attention and the row-wise ones): no matmul or Cholesky sweeps.
     sizes.matmul = [];
     sizes.cholesky.rs = [];
+  }
+  if (args.includes('--lora-kernels-only')) {
+    // Only the skinny LoRA products beside the matmul path they replace.
+    sizes.matmul = [];
+    sizes.cholesky.rs = [];
+    sizes.model.Ns = [];
   }
   const Rs = (flag(args, 'rs') ?? (toy ? '1,2,4' : '1,2,4,8,16')).split(',').map(Number);
 

@@ -108,51 +108,68 @@ describe('lora', () => {
     [1, 40, 33, 8, 4, 5],
   ];
 
-  it.each(shapes)(
-    'R=%i rows=%i in=%i out=%i r=%i splits=%i: forward and backward match float64',
-    async (R, rows, inDim, outDim, r, splits) => {
-      const shape = loraShape({ R, rows, inDim, outDim, r, scale: 16 / r, splits });
+  // Each on the skinny kernels (lora-skinny.ts) and on the general matmul with split-K.
+  const both = shapes.flatMap((sh) => [[...sh, true] as const, [...sh, false] as const]);
+
+  it.each(both)(
+    'R=%i rows=%i in=%i out=%i r=%i splits=%i skinny=%s: forward and backward match float64',
+    async (R, rows, inDim, outDim, r, splits, skinny) => {
+      const shape = loraShape({ R, rows, inDim, outDim, r, scale: 16 / r, splits, skinny });
       const data = inputs(shape, R * 1000 + rows * 10 + r);
       expectMatchesReference(shape, data, await run(shape, data), 'lora');
     },
   );
 
-  it('adapters at an offset inside concatenated loraA/loraB; split-K writes only its own slice', async () => {
-    // One run's slice holds other adapters before and after this one: SA > r·in, SB > out·r.
-    const [R, rows, inDim, outDim, r] = [3, 36, 33, 20, 4];
-    const shape = loraShape({
-      R,
-      rows,
-      inDim,
-      outDim,
-      r,
-      scale: 0.5,
-      offA: 29,
-      strideA: r * inDim + 61,
-      offB: 13,
-      strideB: outDim * r + 35,
-      splits: 4,
-    });
-    // NaN everywhere in gradA/gradB: what lies outside this adapter must stay NaN, the rest be written.
-    const data = inputs(shape, 42, NaN);
-    const got = await run(shape, data);
-    expectMatchesReference(shape, data, got, 'offset');
-    const isInside = (i: number, off: number, stride: number, n: number) =>
-      i >= off && (i - off) % stride < n && i < off + R * stride;
-    got.gradA.forEach((v, i) => {
-      expect(Number.isNaN(v), `gradA[${i}]`).toBe(!isInside(i, 29, shape.strideA, r * inDim));
-    });
-    got.gradB.forEach((v, i) => {
-      expect(Number.isNaN(v), `gradB[${i}]`).toBe(!isInside(i, 13, shape.strideB, outDim * r));
-    });
-  });
+  it.each([true, false])(
+    'adapters at an offset inside concatenated loraA/loraB; gradients write only their own slice (skinny=%s)',
+    async (skinny) => {
+      // One run's slice holds other adapters before and after this one: SA > r·in, SB > out·r.
+      const [R, rows, inDim, outDim, r] = [3, 36, 33, 20, 4];
+      const shape = loraShape({
+        R,
+        rows,
+        inDim,
+        outDim,
+        r,
+        scale: 0.5,
+        offA: 29,
+        strideA: r * inDim + 61,
+        offB: 13,
+        strideB: outDim * r + 35,
+        splits: 4,
+        skinny,
+      });
+      // NaN everywhere in gradA/gradB: what lies outside this adapter must stay NaN, the rest be written.
+      const data = inputs(shape, 42, NaN);
+      const got = await run(shape, data);
+      expectMatchesReference(shape, data, got, 'offset');
+      const isInside = (i: number, off: number, stride: number, n: number) =>
+        i >= off && (i - off) % stride < n && i < off + R * stride;
+      got.gradA.forEach((v, i) => {
+        expect(Number.isNaN(v), `gradA[${i}]`).toBe(!isInside(i, 29, shape.strideA, r * inDim));
+      });
+      got.gradB.forEach((v, i) => {
+        expect(Number.isNaN(v), `gradB[${i}]`).toBe(!isInside(i, 13, shape.strideB, outDim * r));
+      });
+    },
+  );
 
-  it('refuses splits that do not divide the rows', async () => {
+  it('on the matmul path, refuses splits that do not divide the rows', async () => {
     const gpu = await testGpu();
-    const shape = loraShape({ R: 1, rows: 10, inDim: 4, outDim: 4, r: 2, scale: 1, splits: 3 });
+    const shape = loraShape({
+      R: 1,
+      rows: 10,
+      inDim: 4,
+      outDim: 4,
+      r: 2,
+      scale: 1,
+      splits: 3,
+      skinny: false,
+    });
     const b = gpu.buffer(4, 'any');
     const bufs = { x: b, loraA: b, loraB: b, u: b, dy: b, du: b, dx: b, gradA: b, gradB: b, splitScratch: b };
     expect(() => prepareLoraBackward(gpu, bufs, shape)).toThrow(/3 splits do not divide 10 rows/);
+    expect(() => prepareLoraBackward(gpu, bufs, { ...shape, skinny: true })).not.toThrow();
     b.destroy();
   });
 

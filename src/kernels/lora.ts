@@ -6,9 +6,18 @@
 //   backward: dB = s · dyᵀ u;  du = s · dy B;  dA = duᵀ x;  dx += du A
 // The product that completes y (forward) or dx (backward) may end in a matmul epilogue (`LoraEpilogue`:
 // gelu, residual add, gelu gradient), applied to the whole sum base + LoRA, as the unfused kernel was.
-// dB and dA sum over all rows of a run: they are computed as `splits` partial products over equal row
-// chunks (a batched matmul with R·splits items, enough workgroups to fill the GPU), then summed (split-K).
+// The skinny products (u, du: an output [rows, r]; dA, dB: a sum over all rows of a run) take the
+// dedicated kernels of lora-skinny.ts when r ≤ LORA_SKINNY_MAX_R (`loraSkinny`). Otherwise they are general
+// matmuls, dB and dA as `splits` partial products over equal row chunks (a batched matmul with R·splits
+// items, enough workgroups to fill the GPU), then summed (split-K).
 import type { Dispatch, Gpu } from '../gpu/context';
+import {
+  LORA_SKINNY_MAX_R,
+  loraReduce,
+  loraReduceConstants,
+  loraRows,
+  loraRowsConstants,
+} from './lora-skinny';
 import { prepareMatmul, type MatmulEpilogue } from './matmul';
 import { sumSplits } from './splitk';
 
@@ -29,9 +38,14 @@ export interface LoraShape {
   offB: number;
   /** Elements between runs in loraB (SB). */
   strideB: number;
-  /** Row chunks of the split-K weight gradients (splitCount(rows)); must divide rows. */
+  /** Row chunks of the split-K weight gradients (splitCount(rows)); must divide rows. Unused when skinny. */
   splits: number;
+  /** Whether the skinny products take lora-skinny.ts's kernels; default: when r ≤ LORA_SKINNY_MAX_R. */
+  skinny?: boolean;
 }
+
+/** Whether this shape's skinny products take the dedicated kernels (else matmul and split-K). */
+export const loraSkinny = (s: LoraShape): boolean => s.skinny ?? s.r <= LORA_SKINNY_MAX_R;
 
 export interface LoraForwardBuffers {
   x: GPUBuffer;
@@ -55,7 +69,7 @@ export interface LoraBackwardBuffers {
   dx: GPUBuffer;
   gradA: GPUBuffer;
   gradB: GPUBuffer;
-  /** [R·splits, max(out, in)·r] partial products of the split-K sums. */
+  /** [R·splits, max(out, in)·r] partial products of the split-K sums (unused when skinny). */
   splitScratch: GPUBuffer;
 }
 
@@ -65,12 +79,13 @@ export interface LoraEpilogue {
   aux: GPUBuffer;
 }
 
-/** Elements of `splitScratch` a shape needs. */
-export const loraSplitScratch = (s: LoraShape): number => s.R * s.splits * Math.max(s.inDim, s.outDim) * s.r;
+/** Elements of `splitScratch` a shape needs (none on the skinny kernels). */
+export const loraSplitScratch = (s: LoraShape): number =>
+  loraSkinny(s) ? 0 : s.R * s.splits * Math.max(s.inDim, s.outDim) * s.r;
 
 /**
- * u = x Aᵀ, then y += s · u Bᵀ (the skinny products with N = r take the 4×4 matmul), then the epilogue
- * `end` on the sum, when given.
+ * u = x Aᵀ (loraRows, or the 4×4 matmul when not skinny), then y += s · u Bᵀ, then the epilogue `end` on
+ * the sum, when given.
  */
 export function prepareLoraForward(
   gpu: Gpu,
@@ -79,22 +94,30 @@ export function prepareLoraForward(
   end?: LoraEpilogue,
 ): Dispatch[] {
   const { R, rows: n, inDim, outDim, r } = s;
+  const u = loraSkinny(s)
+    ? gpu.prepare(
+        loraRows,
+        { x: b.x, w: b.loraA, out: b.u },
+        { R, rows: n, K: inDim, r, offW: s.offA, strideW: s.strideA, alpha: 1 },
+        loraRowsConstants(r, 0),
+      )
+    : prepareMatmul(
+        gpu,
+        { a: b.x, b: b.loraA, c: b.u },
+        {
+          M: n,
+          N: r,
+          K: inDim,
+          batch: R,
+          strideA: n * inDim,
+          offB: s.offA,
+          strideB: s.strideA,
+          strideC: n * r,
+        },
+        { TRANS_B: 1 },
+      );
   return [
-    prepareMatmul(
-      gpu,
-      { a: b.x, b: b.loraA, c: b.u },
-      {
-        M: n,
-        N: r,
-        K: inDim,
-        batch: R,
-        strideA: n * inDim,
-        offB: s.offA,
-        strideB: s.strideA,
-        strideC: n * r,
-      },
-      { TRANS_B: 1 },
-    ),
+    u,
     prepareMatmul(
       gpu,
       { a: b.u, b: b.loraB, c: b.y, aux: end?.aux },
@@ -126,6 +149,54 @@ export function prepareLoraBackward(
   s: LoraShape,
   end?: LoraEpilogue,
 ): Dispatch[] {
+  const { R, rows: n, inDim, outDim, r } = s;
+  // dx += du A   [n, in]
+  const dx = prepareMatmul(
+    gpu,
+    { a: b.du, b: b.loraA, c: b.dx, aux: end?.aux },
+    {
+      M: n,
+      N: inDim,
+      K: r,
+      batch: R,
+      strideA: n * r,
+      offB: s.offA,
+      strideB: s.strideA,
+      strideC: n * inDim,
+      beta: 1,
+    },
+    {},
+    end?.epilogue,
+  );
+  if (!loraSkinny(s)) return [...skinnyAsMatmuls(gpu, b, s), dx];
+  return [
+    // dB = s · dyᵀ u   [out, r]
+    gpu.prepare(
+      loraReduce,
+      { p: b.u, x: b.dy, out: b.gradB },
+      { R, rows: n, C: outDim, r, offOut: s.offB, strideOut: s.strideB, alpha: s.scale },
+      loraReduceConstants(r, 1),
+    ),
+    // du = s · dy B   [n, r]
+    gpu.prepare(
+      loraRows,
+      { x: b.dy, w: b.loraB, out: b.du },
+      { R, rows: n, K: outDim, r, offW: s.offB, strideW: s.strideB, alpha: s.scale },
+      loraRowsConstants(r, 1),
+    ),
+    // dA = duᵀ x   [r, in]
+    gpu.prepare(
+      loraReduce,
+      { p: b.du, x: b.x, out: b.gradA },
+      { R, rows: n, C: inDim, r, offOut: s.offA, strideOut: s.strideA, alpha: 1 },
+      loraReduceConstants(r, 0),
+    ),
+    dx,
+  ];
+}
+
+/** gradB, du and gradA through the general matmul, the weight gradients split-K over `splits` row chunks. */
+function skinnyAsMatmuls(gpu: Gpu, b: LoraBackwardBuffers, s: LoraShape): Dispatch[] {
   const { R, rows: n, inDim, outDim, r, splits: S } = s;
   if (n % S !== 0) throw new Error(`LoRA backward: ${S} splits do not divide ${n} rows`);
   const c = n / S;
@@ -164,24 +235,6 @@ export function prepareLoraBackward(
       { TRANS_A: 1 },
     ),
     sum(b.gradA, r * inDim, s.offA, s.strideA, 1),
-    // dx += du A   [n, in]
-    prepareMatmul(
-      gpu,
-      { a: b.du, b: b.loraA, c: b.dx, aux: end?.aux },
-      {
-        M: n,
-        N: inDim,
-        K: r,
-        batch: R,
-        strideA: n * r,
-        offB: s.offA,
-        strideB: s.strideA,
-        strideC: n * inDim,
-        beta: 1,
-      },
-      {},
-      end?.epilogue,
-    ),
   ];
 }
 

@@ -75,6 +75,8 @@ export function lossDispatches(f: ForwardPass, gradient: boolean): Dispatch[] {
 export interface GpuModelOptions {
   /** Minimum rows per chunk of the split-K LoRA weight gradients (tests lower it to exercise S > 1). */
   splitMinChunk?: number;
+  /** Forces the skinny LoRA kernels (true) or the matmul with split-K (false); default: by r. */
+  loraSkinny?: boolean;
   /** Attention kernels: 'auto' (default) lets attentionVariant pick by shape and device limits. */
   attention?: AttentionChoice;
   /** At most this many rows per chunk of the LM head (tests force several chunks; default: by memory). */
@@ -87,9 +89,14 @@ export class GpuModel {
   /** Per-run Σ mask·nll of the last forward, and a non-finite flag per run. */
   readonly lossSums: GPUBuffer;
   readonly lossFlags: GPUBuffer;
-  /** Row chunks of the split-K LoRA weight gradients, and their partial products [R·S, max(out, in)·r]. */
+  /**
+   * Row chunks of the split-K LoRA weight gradients, and their partial products [R·S, max(out, in)·r]
+   * (one element when every adapter takes the skinny kernels).
+   */
   readonly splits: number;
   readonly splitScratch: GPUBuffer;
+  /** GpuModelOptions.loraSkinny (undefined: by r). */
+  private readonly loraSkinny: boolean | undefined;
   /** The attention kernels this model runs (only their buffers are allocated). */
   readonly attention: AttentionVariant;
   /** Rows per chunk of the LM head: the logits buffer holds [headRows, V]. */
@@ -117,6 +124,7 @@ export class GpuModel {
     this.lossSums = gpu.buffer(shape.R * 4, 'lossSums');
     this.lossFlags = gpu.buffer(shape.R * 4, 'lossFlags');
     this.splits = splitCount(shape.Bt * shape.T, options.splitMinChunk ?? 128);
+    this.loraSkinny = options.loraSkinny;
     const scratch = Math.max(1, ...layout.adapters.map((a) => loraSplitScratch(this.loraShape(a))));
     this.splitScratch = gpu.buffer(scratch * 4, 'splitScratch');
   }
@@ -141,6 +149,7 @@ export class GpuModel {
       offB: ad.offB,
       strideB: SB,
       splits: this.splits,
+      skinny: this.loraSkinny,
     };
   }
 

@@ -39,6 +39,11 @@ export interface ResumeState {
 export interface EngineOptions {
   /** Minimum rows per chunk of the split-K LoRA weight gradients (tests lower it to exercise it). */
   splitMinChunk?: number;
+  /**
+   * The skinny LoRA products on lora-skinny.ts's kernels (true) or the general matmul with split-K
+   * (false); default: the skinny kernels wherever r allows (tests force both).
+   */
+  loraSkinny?: boolean;
   /** Attention kernels: 'auto' (default: by shape and device, attention-variant.ts), or one forced. */
   attention?: AttentionChoice;
   /** At most this many rows per chunk of the LM head (tests force several; default: by memory). */

@@ -36,29 +36,39 @@ describe('SweepEngine on the GPU', () => {
       const init = { A: initLora(layout, 5).A, B: randn(layout.SB, 9, 0.3) }; // B ≠ 0 so dA ≠ 0
       const source = tinySource(config);
       const weights = tinyWeights();
-      // splitMinChunk 4: the LoRA weight gradients go through the split-K path (4 chunks of 4 rows).
-      const engine = new SweepEngine(gpu, TINY, weights, config, source, init, { splitMinChunk: 4 });
+      // The skinny LoRA kernels (the default at r ≤ 64) ...
+      const engine = new SweepEngine(gpu, TINY, weights, config, source, init);
+      // ... and the matmul path, its weight gradients split-K (splitMinChunk 4: 4 chunks of 4 rows).
+      const matmulPath = new SweepEngine(gpu, TINY, weights, config, source, init, {
+        splitMinChunk: 4,
+        loraSkinny: false,
+      });
       const batch = source.train(0);
       // T = 8 on any device: the default 'auto' takes the separate passes (attention-variant.ts).
       expect(engine.attention).toBe('passes');
       const got = await engine.gradients(batch);
       const ref = referenceLoss(TINY, weights, layout, init.A, init.B, batch);
-      for (let run = 0; run < 2; run++) {
-        expect(got.lossSums[run] / batch.maskSum).toBeCloseTo(ref.loss, 5);
-        const scaleA = Math.max(...ref.dA.map(Math.abs));
-        const scaleB = Math.max(...ref.dB.map(Math.abs));
-        expectAllClose(
-          got.dA.subarray(run * layout.SA, (run + 1) * layout.SA),
-          ref.dA,
-          { rtol: 1e-3, atol: 1e-4 * scaleA },
-          `dA run ${run}`,
-        );
-        expectAllClose(
-          got.dB.subarray(run * layout.SB, (run + 1) * layout.SB),
-          ref.dB,
-          { rtol: 1e-3, atol: 1e-4 * scaleB },
-          `dB run ${run}`,
-        );
+      for (const [path, g] of [
+        ['skinny', got],
+        ['matmul', await matmulPath.gradients(batch)],
+      ] as const) {
+        for (let run = 0; run < 2; run++) {
+          expect(g.lossSums[run] / batch.maskSum).toBeCloseTo(ref.loss, 5);
+          const scaleA = Math.max(...ref.dA.map(Math.abs));
+          const scaleB = Math.max(...ref.dB.map(Math.abs));
+          expectAllClose(
+            g.dA.subarray(run * layout.SA, (run + 1) * layout.SA),
+            ref.dA,
+            { rtol: 1e-3, atol: 1e-4 * scaleA },
+            `${path} dA run ${run}`,
+          );
+          expectAllClose(
+            g.dB.subarray(run * layout.SB, (run + 1) * layout.SB),
+            ref.dB,
+            { rtol: 1e-3, atol: 1e-4 * scaleB },
+            `${path} dB run ${run}`,
+          );
+        }
       }
       // Central differences of the float64 model at a few coordinates of A and B.
       const h = 1e-6;
@@ -81,6 +91,7 @@ describe('SweepEngine on the GPU', () => {
         expect(Math.abs(gpuGrad - fd)).toBeLessThan(1e-3 * Math.abs(fd) + 1e-5);
       }
       engine.destroy();
+      matmulPath.destroy();
     },
   );
 
@@ -137,5 +148,19 @@ describe('SweepEngine on the GPU', () => {
     expect(fused.losses[0]).toHaveLength(5);
     runs.forEach((r, i) => expectAllClose(passes.losses[i], fused.losses[i], { rtol: 0, atol: 1e-5 }, r.id));
     for (const x of [fused, passes]) x.engine.destroy();
+  });
+
+  it('the skinny LoRA kernels and the matmul path train to the same losses (within 1e-5)', async () => {
+    const runs: RunSpec[] = [
+      { id: 'adamw@1e-2', optimizer: 'adamw', lr: 1e-2 },
+      { id: 'radamw@1e-2', optimizer: 'riemannian-adamw', lr: 1e-2 },
+    ];
+    // Every module adapted (tinySweep's default); T = 13: rows per run not a multiple of any tile.
+    const over = { seq: 13 };
+    const skinny = await train(runs, over, { loraSkinny: true });
+    const matmul = await train(runs, over, { loraSkinny: false });
+    expect(skinny.losses[0]).toHaveLength(5);
+    runs.forEach((r, i) => expectAllClose(skinny.losses[i], matmul.losses[i], { rtol: 0, atol: 1e-5 }, r.id));
+    for (const x of [skinny, matmul]) x.engine.destroy();
   });
 });

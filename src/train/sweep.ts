@@ -155,6 +155,7 @@ export class SweepEngine {
       this.inputs,
       {
         splitMinChunk: this.options.splitMinChunk,
+        loraSkinny: this.options.loraSkinny,
         attention: this.options.attention,
         lmHeadChunkRows: this.options.lmHeadChunkRows,
       },
