@@ -1,6 +1,6 @@
 // matmul-wide.wgsl with 16-byte global loads and stores: the same contract (bindings, Params, TRANS_A/
 // TRANS_B, beta = 0 never reads C, offsets, strides, stride-0 sharing, the z loop over the batch), for
-// shapes the host has checked to be 4-aligned: M, N, K, every offset and every stride multiples of 4
+// shapes the host has checked to be 4-aligned: M, N, K, every offset, stride and ld multiples of 4
 // (matmulVec4Aligned in src/kernels/matmul.ts). Then every row of every operand starts on a 16-byte
 // boundary and a vec4 of 4 consecutive elements is either wholly inside the matrix or wholly outside,
 // so edge tiles keep a bounds check per vec4 (zero-filled when outside) rather than per float.
@@ -13,7 +13,7 @@
 // The compute loop and register tiles are those of matmul-wide.wgsl (see there for why).
 
 // The epilogue (override EPILOGUE) fuses the elementwise step that follows a matmul into its store, with
-// v = alpha·acc + beta·C + bias as above and aux laid out as C (same offC, strideC):
+// v = alpha·acc + beta·C + bias as above and aux laid out as C (same offC, strideC, ldC):
 //   0 none:      C = v                      (aux unused: the host binds a 16-byte placeholder)
 //   1 gelu:      C = v, aux = gelu(v)       (c_fc: C = fcPre, kept for the backward; aux = fcOut)
 //   2 residual:  C = aux + v                (c_proj: aux = the residual stream; C may be in place)
@@ -35,6 +35,8 @@ struct Params {
   alpha: f32,
   beta: f32,
   hasBias: u32,
+  ldA: u32,
+  ldC: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<vec4f>;
@@ -61,6 +63,17 @@ override COUNT_B: u32 = TILE_K * 2u * WG_N;
 var<workgroup> as_: array<vec4f, TILE_K * (2u * WG_M + 1u)>;
 var<workgroup> bs: array<vec4f, TILE_K * (2u * WG_N + 1u)>;
 
+// Elements between consecutive rows of A as stored (M×K, or K×M when TRANS_A = 1) and of C: params.ldA and
+// params.ldC, with 0 for packed rows (K or M, and N). A wider ld makes the operand a block of columns of a
+// wider matrix (the tied LM head over a vocabulary split in pieces: logits[:, piece], dlogits[:, piece]).
+fn ldA() -> u32 {
+  return select(params.ldA, select(params.K, params.M, TRANS_A == 1u), params.ldA == 0u);
+}
+
+fn ldC() -> u32 {
+  return select(params.ldC, params.N, params.ldC == 0u);
+}
+
 // Vec4 e of the A tile; consecutive e follow the stored layout (coalesced): along k for A (M×K), along m
 // for Aᵀ (stored K×M). The tile is 8·WG_M × TILE_K: TILE_K / 4 vec4s per row, or 2·WG_M per k.
 fn fetchA(base: u32, m0: u32, k0: u32, e: u32) -> vec4f {
@@ -70,14 +83,14 @@ fn fetchA(base: u32, m0: u32, k0: u32, e: u32) -> vec4f {
     if (m >= params.M || k >= params.K) {
       return vec4f();
     }
-    return a[(base + m * params.K + k) / 4u];
+    return a[(base + m * ldA() + k) / 4u];
   }
   let k = k0 + e / (2u * WG_M);
   let m = m0 + 4u * (e % (2u * WG_M));
   if (m >= params.M || k >= params.K) {
     return vec4f();
   }
-  return a[(base + k * params.M + m) / 4u];
+  return a[(base + k * ldA() + m) / 4u];
 }
 
 fn fetchB(base: u32, n0: u32, k0: u32, e: u32) -> vec4f {
@@ -148,7 +161,7 @@ fn store4(baseC: u32, m: u32, n: u32, acc: vec4f) {
   if (m >= params.M || n >= params.N) {
     return;
   }
-  let idx = (baseC + m * params.N + n) / 4u;
+  let idx = (baseC + m * ldC() + n) / 4u;
   var v = params.alpha * acc;
   // beta = 0 must not read C: it may hold garbage (NaN) from an earlier use of the buffer.
   if (params.beta != 0.0) {

@@ -15,7 +15,7 @@
 // 64 FMAs per thread per staged element pair their instruction count does not matter.
 
 // The epilogue (override EPILOGUE) fuses the elementwise step that follows a matmul into its store, with
-// v = alpha·acc + beta·C + bias as above and aux laid out as C (same offC, strideC):
+// v = alpha·acc + beta·C + bias as above and aux laid out as C (same offC, strideC, ldC):
 //   0 none:      C = v                      (aux unused: the host binds a 16-byte placeholder)
 //   1 gelu:      C = v, aux = gelu(v)       (c_fc: C = fcPre, kept for the backward; aux = fcOut)
 //   2 residual:  C = aux + v                (c_proj: aux = the residual stream; C may be in place)
@@ -37,6 +37,8 @@ struct Params {
   alpha: f32,
   beta: f32,
   hasBias: u32,
+  ldA: u32,
+  ldC: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -63,6 +65,17 @@ override TILE_K: u32 = 8u;
 var<workgroup> as_: array<vec4f, TILE_K * (2u * WG_M + 1u)>;
 var<workgroup> bs: array<vec4f, TILE_K * (2u * WG_N + 1u)>;
 
+// Elements between consecutive rows of A as stored (M×K, or K×M when TRANS_A = 1) and of C: params.ldA and
+// params.ldC, with 0 for packed rows (K or M, and N). A wider ld makes the operand a block of columns of a
+// wider matrix (the tied LM head over a vocabulary split in pieces: logits[:, piece], dlogits[:, piece]).
+fn ldA() -> u32 {
+  return select(params.ldA, select(params.K, params.M, TRANS_A == 1u), params.ldA == 0u);
+}
+
+fn ldC() -> u32 {
+  return select(params.ldC, params.N, params.ldC == 0u);
+}
+
 fn fetchA(base: u32, m0: u32, k0: u32, e: u32) -> f32 {
   let tileM = 8u * WG_M;
   var mm: u32;
@@ -81,9 +94,9 @@ fn fetchA(base: u32, m0: u32, k0: u32, e: u32) -> f32 {
     return 0.0;
   }
   if (TRANS_A == 0u) {
-    return a[base + m * params.K + k];
+    return a[base + m * ldA() + k];
   }
-  return a[base + k * params.M + m];
+  return a[base + k * ldA() + m];
 }
 
 fn fetchB(base: u32, n0: u32, k0: u32, e: u32) -> f32 {
@@ -192,7 +205,7 @@ fn store4(baseC: u32, m: u32, n: u32, acc: vec4f) {
     if (n + j >= params.N) {
       return;
     }
-    let idx = baseC + m * params.N + n + j;
+    let idx = baseC + m * ldC() + n + j;
     var v = params.alpha * acc[j];
     // beta = 0 must not read C: it may hold garbage (NaN) from an earlier use of the buffer.
     if (params.beta != 0.0) {

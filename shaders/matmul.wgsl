@@ -9,7 +9,7 @@
 // consecutive columns of C, so both are conflict-free and coalesced.
 
 // The epilogue (override EPILOGUE) fuses the elementwise step that follows a matmul into its store, with
-// v = alpha·acc + beta·C + bias as above and aux laid out as C (same offC, strideC):
+// v = alpha·acc + beta·C + bias as above and aux laid out as C (same offC, strideC, ldC):
 //   0 none:      C = v                      (aux unused: the host binds a 16-byte placeholder)
 //   1 gelu:      C = v, aux = gelu(v)       (c_fc: C = fcPre, kept for the backward; aux = fcOut)
 //   2 residual:  C = aux + v                (c_proj: aux = the residual stream; C may be in place)
@@ -31,6 +31,8 @@ struct Params {
   alpha: f32,
   beta: f32,
   hasBias: u32,
+  ldA: u32,
+  ldC: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -58,6 +60,17 @@ const TN: u32 = 4u;
 var<workgroup> as_: array<f32, TILE_K * (WG_M * TM + PAD)>;
 var<workgroup> bs: array<f32, TILE_K * (WG_N * TN + PAD)>;
 
+// Elements between consecutive rows of A as stored (M×K, or K×M when TRANS_A = 1) and of C: params.ldA and
+// params.ldC, with 0 for packed rows (K or M, and N). A wider ld makes the operand a block of columns of a
+// wider matrix (the tied LM head over a vocabulary split in pieces: logits[:, piece], dlogits[:, piece]).
+fn ldA() -> u32 {
+  return select(params.ldA, select(params.K, params.M, TRANS_A == 1u), params.ldA == 0u);
+}
+
+fn ldC() -> u32 {
+  return select(params.ldC, params.N, params.ldC == 0u);
+}
+
 fn epilogue(idx: u32, v: f32) -> f32 {
   if (EPILOGUE == 1u) {
     aux[idx] = gelu(v);
@@ -79,6 +92,8 @@ fn main(
   let M = params.M;
   let N = params.N;
   let K = params.K;
+  let lda = ldA();
+  let ldc = ldC();
   let tileM = WG_M * TM;
   let tileN = WG_N * TN;
   let strideAs = tileM + PAD;
@@ -114,9 +129,9 @@ fn main(
         var v = 0.0;
         if (m < M && k < K) {
           if (TRANS_A == 0u) {
-            v = a[baseA + m * K + k];
+            v = a[baseA + m * lda + k];
           } else {
-            v = a[baseA + k * M + m];
+            v = a[baseA + k * lda + m];
           }
         }
         as_[kk * strideAs + mm] = v;
@@ -169,7 +184,7 @@ fn main(
         if (n >= N) {
           continue;
         }
-        let idx = baseC + m * N + n;
+        let idx = baseC + m * ldc + n;
         var v = params.alpha * acc[i][j];
         // beta = 0 must not read C: it may hold garbage (NaN) from an earlier use of the buffer.
         if (params.beta != 0.0) {

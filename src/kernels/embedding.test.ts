@@ -1,7 +1,7 @@
 import { describe, it } from 'vitest';
 import { embedding, embeddingReference } from './embedding';
 import { mulberry32, randn } from '../util/random';
-import { runOnce } from '../test/gpu';
+import { runOnce, testGpu } from '../test/gpu';
 import { expectAllClose } from '../test/close';
 
 const V = 256;
@@ -20,7 +20,8 @@ describe('embedding', () => {
     tokens[0] = V - 1; // the last row of wte is reachable
     const wte = randn(V * C, C, 0.1);
     const wpe = randn(P * C, C + 1, 0.02);
-    const got = await runOnce(embedding, { tokens, wte, wpe, out: R * Bt * T * C }, { R, Bt, T, C }, { WG });
+    const params = { R, Bt, T, C, first: 0, count: V };
+    const got = await runOnce(embedding, { tokens, wte, wpe, out: R * Bt * T * C }, params, { WG });
     // One float32 addition, correctly rounded: at most half an ulp (2⁻²⁴ relative).
     expectAllClose(
       got.out,
@@ -28,5 +29,35 @@ describe('embedding', () => {
       { rtol: 6e-8, atol: 0 },
       'out',
     );
+  });
+
+  it('wte in pieces of whole rows (100 = 40 + 40 + 20): one dispatch per piece writes its tokens’ rows', async () => {
+    const [R, Bt, T, C] = [2, 3, 7, 9];
+    const V = 100;
+    const rand = mulberry32(17);
+    const tokens = Uint32Array.from({ length: Bt * T }, () => Math.floor(rand() * V));
+    tokens.set([0, 39, 40, 79, 80, V - 1]); // the first and last row of every piece
+    const wte = randn(V * C, 5, 0.1);
+    const wpe = randn(T * C, 6, 0.02);
+    const gpu = await testGpu();
+    const out = gpu.buffer(R * Bt * T * C * 4, 'out');
+    const bound = [gpu.buffer(tokens, 'tokens'), gpu.buffer(wpe, 'wpe')];
+    for (const [first, count] of [
+      [0, 40],
+      [40, 40],
+      [80, 20],
+    ]) {
+      const piece = gpu.buffer(wte.subarray(first * C, (first + count) * C), `wte${first}`);
+      const d = gpu.prepare(
+        embedding,
+        { tokens: bound[0], wte: piece, wpe: bound[1], out },
+        { R, Bt, T, C, first, count },
+      );
+      gpu.submit('embedding', [d]);
+      bound.push(piece);
+    }
+    const got = await gpu.readF32(out, R * Bt * T * C);
+    expectAllClose(got, embeddingReference(tokens, wte, wpe, R, Bt, T, C), { rtol: 6e-8, atol: 0 }, 'out');
+    for (const b of [out, ...bound]) b.destroy();
   });
 });

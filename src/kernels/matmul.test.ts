@@ -47,20 +47,26 @@ interface Case {
  * last one: a tile that reads beyond its block (for k >= K, say) then poisons the result even where its
  * partner operand is zero-padded, as a diverged neighbouring run's data would.
  */
-function operand(p: MatmulParams, which: 'a' | 'b', seed: number): Float32Array {
-  const [off, stride, size] = which === 'a' ? [p.offA, p.strideA, p.M * p.K] : [p.offB, p.strideB, p.K * p.N];
-  const values = randn(matmulExtent(p, which) + 8, seed);
+function operand(p: MatmulParams, which: 'a' | 'b', seed: number, t: MatmulConstants): Float32Array {
+  // Stored rows × columns, and the elements between rows (A's ldA: 0 is packed).
+  const [off, stride, rows, cols, ld] =
+    which === 'a'
+      ? [p.offA, p.strideA, ...(t.TRANS_A ? [p.K, p.M] : [p.M, p.K]), p.ldA]
+      : [p.offB, p.strideB, ...(t.TRANS_B ? [p.N, p.K] : [p.K, p.N]), 0];
+  const values = randn(matmulExtent(p, which, t) + 8, seed);
   const out = new Float32Array(values.length).fill(NaN);
   for (let bt = 0; bt < p.batch; bt++) {
-    const start = off + bt * stride;
-    out.set(values.subarray(start, start + size), start);
+    for (let row = 0; row < rows; row++) {
+      const start = off + bt * stride + row * (ld || cols);
+      out.set(values.subarray(start, start + cols), start);
+    }
   }
   return out;
 }
 
 async function check({ p, t, seed, c, constants, kernel = matmul, epilogue = 'none' }: Case): Promise<void> {
-  const a = operand(p, 'a', seed);
-  const b = operand(p, 'b', seed + 1);
+  const a = operand(p, 'a', seed, t);
+  const b = operand(p, 'b', seed + 1, t);
   const bias = randn(p.N, seed + 2);
   // One spare element past the end catches writes beyond the last C block.
   const c0 = c ?? randn(matmulExtent(p, 'c') + 1, seed + 3);
@@ -72,6 +78,30 @@ async function check({ p, t, seed, c, constants, kernel = matmul, epilogue = 'no
   const what = `${kernel.label} ${epilogue} ${JSON.stringify({ ...p, ...constants })}`;
   expectAllClose(got.c, want.c, gemmTolerance(want.c, p.K), what);
   expectAllClose(got.aux, want.aux, gemmTolerance(want.aux, p.K), `${what} aux`);
+}
+
+/**
+ * A and C as blocks of columns of wider matrices (ld past the block's row length, by a multiple of 4 that the
+ * aligned kernel needs), at offsets inside their rows, for two batch items: the LM head's vocabulary pieces.
+ * The gaps between A's rows are NaN (operand) and C's are random (check): a read or write off the block shows.
+ */
+function columnBlocks(M: number, N: number, K: number): MatmulParams {
+  const ld = Math.max(M, N, K) + 24;
+  const span = Math.max(M, N, K) * ld + 8;
+  return matmulParams({
+    M,
+    N,
+    K,
+    batch: 2,
+    offA: 4,
+    ldA: ld,
+    strideA: span,
+    offC: 8,
+    ldC: ld,
+    strideC: span,
+    beta: 0.5,
+    hasBias: 1,
+  });
 }
 
 describe('matmul', () => {
@@ -113,6 +143,10 @@ describe('matmul', () => {
     const p = matmulParams({ M: 19, N: 66, K: 17, batch: 2, alpha: 2, beta: 0, hasBias: 1 });
     const c = new Float32Array(matmulExtent(p, 'c')).fill(NaN);
     await check({ p, t, seed: 7, c });
+  });
+
+  it.each(VARIANTS)('%s leading dimensions: blocks of columns of wider A and C', async (_name, t) => {
+    await check({ p: columnBlocks(37, 70, 45), t, seed: 31 });
   });
 
   it('batch beyond 65535 is walked by the z loop', async () => {
@@ -188,6 +222,16 @@ describe('matmulWide', () => {
     await check({ p, t, seed: 7, c, constants: { WG_M: 8, WG_N: 8, TILE_K: 4 }, kernel });
   });
 
+  it.each(VARIANTS)('%s leading dimensions: blocks of columns of wider A and C', async (_name, t) => {
+    await check({
+      p: columnBlocks(37, 70, 45),
+      t,
+      seed: 31,
+      constants: { WG_M: 8, WG_N: 8, TILE_K: 4 },
+      kernel,
+    });
+  });
+
   it('batch beyond the z grid is walked by the z loop', async () => {
     const constants = { WG_M: 2, WG_N: 2, TILE_K: 1 };
     expect(matmulWideFits(constants)).toBe(true);
@@ -260,6 +304,12 @@ describe('matmulWideVec4', () => {
     await check({ p, t, seed: 7, c, constants: { WG_M: 16, WG_N: 8, TILE_K: 8 }, kernel });
   });
 
+  it.each(VARIANTS)('%s leading dimensions: blocks of columns of wider A and C', async (_name, t) => {
+    const p = columnBlocks(36, 68, 44);
+    expect(matmulVec4Aligned(p)).toBe(true);
+    await check({ p, t, seed: 31, constants: { WG_M: 8, WG_N: 8, TILE_K: 4 }, kernel });
+  });
+
   it('batch beyond the z grid is walked by the z loop', async () => {
     const constants = { WG_M: 4, WG_N: 4, TILE_K: 4 };
     expect(matmulWideVec4Fits(constants)).toBe(true);
@@ -271,7 +321,16 @@ describe('matmulWideVec4', () => {
   it('alignment: any of M, N, K, offsets, strides not a multiple of 4 rules it out', () => {
     const base = { M: 64, N: 64, K: 64, batch: 2 };
     expect(matmulVec4Aligned(matmulParams(base))).toBe(true);
-    for (const extra of [{ M: 66 }, { N: 62 }, { K: 65 }, { offA: 1 }, { offB: 2 }, { offC: 3 }]) {
+    for (const extra of [
+      { M: 66 },
+      { N: 62 },
+      { K: 65 },
+      { offA: 1 },
+      { offB: 2 },
+      { offC: 3 },
+      { ldA: 66 },
+      { ldC: 65 },
+    ]) {
       expect(matmulVec4Aligned(matmulParams({ ...base, ...extra }))).toBe(false);
     }
     for (const extra of [{ strideA: 4097 }, { strideB: 4098 }, { strideC: 4099 }]) {

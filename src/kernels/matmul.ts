@@ -42,6 +42,8 @@ export const matmul = defineKernel({
     alpha: 'f32',
     beta: 'f32',
     hasBias: 'u32',
+    ldA: 'u32',
+    ldC: 'u32',
   },
   constants: { TRANS_A: 0, TRANS_B: 0, EPILOGUE: 0, WG_M: 16, WG_N: 16, TILE_K: 16, PAD: 1 },
   // x over N tiles, y over M tiles, z over the batch (the shader loops over what z cannot hold).
@@ -105,13 +107,14 @@ export function matmulWideVec4Fits(k: { WG_M: number; WG_N: number; TILE_K: numb
 }
 
 /**
- * Whether `matmulWideVec4` may run this matmul: with M, N, K, offsets and (batched) strides multiples of 4, every
+ * Whether `matmulWideVec4` may run this matmul: with M, N, K, offsets, leading dimensions and (batched) strides
+ * multiples of 4, every
  * row of every operand starts 16-byte aligned and a vec4 is wholly inside a matrix or wholly outside.
  */
 export function matmulVec4Aligned(p: MatmulParams): boolean {
   // A single item never steps by a stride: its strides, whatever their value, do not matter.
   const strides = p.batch > 1 ? [p.strideA, p.strideB, p.strideC] : [];
-  return [p.M, p.N, p.K, p.offA, p.offB, p.offC, ...strides].every((v) => v % 4 === 0);
+  return [p.M, p.N, p.K, p.offA, p.offB, p.offC, p.ldA, p.ldC, ...strides].every((v) => v % 4 === 0);
 }
 
 export type MatmulKernel = typeof matmul;
@@ -201,6 +204,13 @@ export interface MatmulParams {
   alpha: number;
   beta: number;
   hasBias: number;
+  /**
+   * Elements between consecutive rows of A as stored (M×K, or K×M with TRANS_A) and of C (and aux); 0: packed
+   * (K or M, and N). Wider, the operand is a block of columns of a wider matrix: the tied LM head over a
+   * vocabulary in pieces writes logits[:, piece] and reads dlogits[:, piece] (gpu-model.ts).
+   */
+  ldA: number;
+  ldC: number;
 }
 
 export interface MatmulConstants {
@@ -229,6 +239,8 @@ export function matmulParams(p: Pick<MatmulParams, 'M' | 'N' | 'K'> & Partial<Ma
     alpha: 1,
     beta: 0,
     hasBias: 0,
+    ldA: 0,
+    ldC: 0,
     ...p,
   };
 }
@@ -285,15 +297,32 @@ export function prepareMatmul(
   });
 }
 
-/** Elements a buffer must hold for operand `which` of a matmul (its last batch item's end). */
-export function matmulExtent(p: MatmulParams, which: 'a' | 'b' | 'c'): number {
+/**
+ * Elements a buffer must hold for operand `which` of a matmul (its last batch item's end); `t` places A's rows
+ * when ldA is set.
+ */
+export function matmulExtent(
+  p: MatmulParams,
+  which: 'a' | 'b' | 'c',
+  t: Pick<MatmulConstants, 'TRANS_A'> = { TRANS_A: 0 },
+): number {
   const [off, stride, size] =
     which === 'a'
-      ? [p.offA, p.strideA, p.M * p.K]
+      ? [p.offA, p.strideA, t.TRANS_A ? blockSize(p.K, p.M, p.ldA) : blockSize(p.M, p.K, p.ldA)]
       : which === 'b'
         ? [p.offB, p.strideB, p.K * p.N]
-        : [p.offC, p.strideC, p.M * p.N];
+        : [p.offC, p.strideC, blockSize(p.M, p.N, p.ldC)];
   return p.batch === 0 ? 0 : off + (p.batch - 1) * stride + size;
+}
+
+/** Elements from the first to past the last of a rows × cols block with `ld` between rows (0: packed). */
+function blockSize(rows: number, cols: number, ld: number): number {
+  return rows === 0 ? 0 : (rows - 1) * (ld || cols) + cols;
+}
+
+/** Index of element (row, col) of a block whose rows are `ld` apart (0: packed, `cols`). */
+function at(base: number, row: number, col: number, cols: number, ld: number): number {
+  return base + row * (ld || cols) + col;
 }
 
 /**
@@ -318,11 +347,11 @@ export function matmulReference(
       for (let n = 0; n < N; n++) {
         let acc = 0;
         for (let k = 0; k < K; k++) {
-          const av = t.TRANS_A ? a[baseA + k * M + m] : a[baseA + m * K + k];
+          const av = t.TRANS_A ? a[at(baseA, k, m, M, p.ldA)] : a[at(baseA, m, k, K, p.ldA)];
           const bv = t.TRANS_B ? b[baseB + n * K + k] : b[baseB + k * N + n];
           acc += av * bv;
         }
-        const idx = baseC + m * N + n;
+        const idx = at(baseC, m, n, N, p.ldC);
         let v = Math.fround(p.alpha) * acc;
         if (p.beta !== 0) v += Math.fround(p.beta) * c[idx];
         if (p.hasBias) v += bias[n];
@@ -347,10 +376,13 @@ export function matmulEpilogueReference(
   const outAux = Float64Array.from(aux);
   for (let bt = 0; bt < p.batch; bt++) {
     const base = p.offC + bt * p.strideC;
-    for (let i = base; i < base + p.M * p.N; i++) {
-      if (epilogue === 'gelu') outAux[i] = geluReference(c[i]);
-      else if (epilogue === 'residual') outC[i] = aux[i] + c[i];
-      else if (epilogue === 'geluGrad') outC[i] = c[i] * geluDerivativeReference(aux[i]);
+    for (let m = 0; m < p.M; m++) {
+      for (let n = 0; n < p.N; n++) {
+        const i = at(base, m, n, p.N, p.ldC);
+        if (epilogue === 'gelu') outAux[i] = geluReference(c[i]);
+        else if (epilogue === 'residual') outC[i] = aux[i] + c[i];
+        else if (epilogue === 'geluGrad') outC[i] = c[i] * geluDerivativeReference(aux[i]);
+      }
     }
   }
   return { c: outC, aux: outAux };

@@ -26,8 +26,16 @@ export interface LayerWeights {
   mprojB: GPUBuffer;
 }
 
+/** Vocabulary rows first .. first + rows − 1 of wte [V, C], in a buffer of their own: [rows, C]. */
+export interface WtePiece {
+  buffer: GPUBuffer;
+  first: number;
+  rows: number;
+}
+
 export interface BaseWeights {
-  wte: GPUBuffer; // [V, C]
+  /** wte [V, C] in pieces of whole rows, each within the device's binding limits (one piece: all of it). */
+  wte: WtePiece[];
   wpe: GPUBuffer; // [P, C]
   layers: LayerWeights[];
   lnfg: GPUBuffer;
@@ -97,12 +105,14 @@ export interface LoraState {
   dB: GPUBuffer;
 }
 
-export function uploadWeights(gpu: Gpu, cfg: LabGptConfig, w: Weights): BaseWeights {
-  const get = (name: string): GPUBuffer => {
-    const data = w.get(name);
-    if (!data) throw new Error(`model weights: missing ${name}`);
-    return gpu.buffer(data, name);
+/** `wtePieceBytes` (tests) bounds wte's pieces below the device's limits: wtePieceRows. */
+export function uploadWeights(gpu: Gpu, cfg: LabGptConfig, w: Weights, wtePieceBytes?: number): BaseWeights {
+  const data = (name: string): Float32Array => {
+    const d = w.get(name);
+    if (!d) throw new Error(`model weights: missing ${name}`);
+    return d;
   };
+  const get = (name: string): GPUBuffer => gpu.buffer(data(name), name);
   const layers: LayerWeights[] = [];
   for (let i = 0; i < cfg.n_layer; i++) {
     const p = `transformer.h.${i}`;
@@ -121,8 +131,18 @@ export function uploadWeights(gpu: Gpu, cfg: LabGptConfig, w: Weights): BaseWeig
       mprojB: get(`${p}.mlp.c_proj.bias`),
     });
   }
+  const { vocab_size: V, n_embd: C } = cfg;
+  const wte = 'transformer.wte.weight';
+  const pieces = wtePieces(V, wtePieceRows(V, C, gpu.device.limits, wtePieceBytes));
   return {
-    wte: get('transformer.wte.weight'),
+    wte: pieces.map(({ first, rows }) => ({
+      buffer:
+        pieces.length === 1
+          ? get(wte)
+          : gpu.buffer(data(wte).subarray(first * C, (first + rows) * C), `${wte}[${first}:${first + rows}]`),
+      first,
+      rows,
+    })),
     wpe: get('transformer.wpe.weight'),
     layers,
     lnfg: get('transformer.ln_f.weight'),
@@ -165,6 +185,28 @@ export function lmHeadChunks(rows: number, chunkRows: number): { start: number; 
   for (let start = 0; start < rows; start += chunkRows)
     out.push({ start, rows: Math.min(chunkRows, rows - start) });
   return out;
+}
+
+/**
+ * Vocabulary rows per piece of wte [V, C]: all V when they fit one binding (maxStorageBufferBindingSize and
+ * maxBufferSize), else the most that fit, in whole matmul tiles. GPT-2's 154 MB wte is over WebGPU's default
+ * binding limit of 128 MiB: 2 pieces there. `maxBytes` (tests) bounds a piece further.
+ */
+export function wtePieceRows(
+  V: number,
+  C: number,
+  limits: Pick<GPUSupportedLimits, 'maxStorageBufferBindingSize' | 'maxBufferSize'>,
+  maxBytes?: number,
+): number {
+  const budget = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize, maxBytes ?? Infinity);
+  let n = Math.floor(budget / (4 * C));
+  if (n < V && n >= CHUNK_ALIGN) n -= n % CHUNK_ALIGN;
+  return Math.max(1, Math.min(V, n));
+}
+
+/** The pieces of wte: [first vocabulary row, rows] each, in order. */
+export function wtePieces(V: number, pieceRows: number): { first: number; rows: number }[] {
+  return lmHeadChunks(V, pieceRows).map(({ start, rows }) => ({ first: start, rows }));
 }
 
 /** `headRows`: rows of one chunk of the LM head's logits (lmHeadChunkRows). */

@@ -1,6 +1,7 @@
 // A Hugging Face GPT-2 checkpoint (src/io/fixtures/tiny-gpt2: a random GPT2LMHeadModel saved by
 // transformers, vocabulary 1000) through the GPU engine: its logits against PyTorch's and the float64
-// model's, and training against the float64 reference, with the LM head in one chunk and in several.
+// model's, and training against the float64 reference, with the LM head in one chunk and in several, and
+// with wte whole and split in pieces of vocabulary rows (as past a device's binding limit).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadModelFiles, type ModelFile } from '../io/model-files';
@@ -25,6 +26,8 @@ const { cfg, weights } = model;
 const expected = JSON.parse(readFileSync(new URL('expected.json', dir), 'utf8')) as {
   logits: { ids: number[]; logits: number[][] }[];
 };
+/** Bytes of one vocabulary row of wte (n_embd = 64 floats). */
+const ROW_BYTES = 64 * 4;
 
 describe('tiny-gpt2 (a transformers GPT2LMHeadModel, vocabulary 1000) on the GPU', () => {
   it('is the fixture this test means', () => {
@@ -34,39 +37,48 @@ describe('tiny-gpt2 (a transformers GPT2LMHeadModel, vocabulary 1000) on the GPU
   // Both sides float32, summing in different orders over K ≤ 256 terms; the logits are below 1 in size.
   // Measured: 2.3e-7 at most from PyTorch and from the float64 model. A wrong row or chunk offset
   // errs by the logits' own size (0.1–0.8).
+  // wte is [1000, 64] floats: 256 bytes a row. A piece bound of 300 rows gives pieces of 256 (whole matmul
+  // tiles: 1000 = 3·256 + 232); 90 rows are under one tile, so pieces of 90 (1000 = 11·90 + 10).
   it.each([
-    ['one chunk', undefined],
-    ['chunks of 5 rows (16 = 5 + 5 + 5 + 1)', 5],
-  ])('forward logits equal PyTorch’s and the float64 model’s within 1e-4 (%s)', async (_, chunkRows) => {
-    const gpu = await testGpu();
-    for (const { ids, logits } of expected.logits) {
-      const T = ids.length;
-      const config = tinySweep([{ id: 'x', optimizer: 'adamw', lr: 1e-3 }], { batch: 1, seq: T });
-      const engine = new SweepEngine(gpu, cfg, weights, config, tinySource(config), undefined, {
-        lmHeadChunkRows: chunkRows,
-      });
-      expect(engine.lmHead.chunks).toBe(chunkRows ? Math.ceil(T / chunkRows) : 1);
-      const tokens = Uint32Array.from(ids);
-      const batch: Batch = {
-        Bt: 1,
-        T,
-        tokens,
-        targets: tokens,
-        mask: new Float32Array(T).fill(1),
-        maskSum: T,
-        starts: [0],
-      };
-      const got = await engine.logits(batch);
-      expectAllClose(got, logits.flat(), { rtol: 0, atol: 1e-4 }, `logits of ${T} tokens vs PyTorch`);
-      const layout = loraLayout(cfg, config.lora);
-      const ref = referenceLoss(cfg, weights, layout, engine.initial.A, engine.initial.B, batch, {
-        backward: false,
-        logits: true,
-      });
-      expectAllClose(got, ref.logits!, { rtol: 0, atol: 1e-5 }, `logits of ${T} tokens vs float64`);
-      engine.destroy();
-    }
-  });
+    ['one chunk', undefined, undefined, 1],
+    ['chunks of 5 rows (16 = 5 + 5 + 5 + 1)', 5, undefined, 1],
+    ['wte in 4 pieces of 256 rows', undefined, 300 * ROW_BYTES, 4],
+    ['wte in 12 pieces of 90 rows, chunks of 5 rows', 5, 90 * ROW_BYTES, 12],
+  ])(
+    'forward logits equal PyTorch’s and the float64 model’s within 1e-4 (%s)',
+    async (_, chunkRows, wtePieceBytes, pieces) => {
+      const gpu = await testGpu();
+      for (const { ids, logits } of expected.logits) {
+        const T = ids.length;
+        const config = tinySweep([{ id: 'x', optimizer: 'adamw', lr: 1e-3 }], { batch: 1, seq: T });
+        const engine = new SweepEngine(gpu, cfg, weights, config, tinySource(config), undefined, {
+          lmHeadChunkRows: chunkRows,
+          wtePieceBytes,
+        });
+        expect(engine.lmHead.chunks).toBe(chunkRows ? Math.ceil(T / chunkRows) : 1);
+        expect(engine.wtePieces).toBe(pieces);
+        const tokens = Uint32Array.from(ids);
+        const batch: Batch = {
+          Bt: 1,
+          T,
+          tokens,
+          targets: tokens,
+          mask: new Float32Array(T).fill(1),
+          maskSum: T,
+          starts: [0],
+        };
+        const got = await engine.logits(batch);
+        expectAllClose(got, logits.flat(), { rtol: 0, atol: 1e-4 }, `logits of ${T} tokens vs PyTorch`);
+        const layout = loraLayout(cfg, config.lora);
+        const ref = referenceLoss(cfg, weights, layout, engine.initial.A, engine.initial.B, batch, {
+          backward: false,
+          logits: true,
+        });
+        expectAllClose(got, ref.logits!, { rtol: 0, atol: 1e-5 }, `logits of ${T} tokens vs float64`);
+        engine.destroy();
+      }
+    },
+  );
 
   const runs: RunSpec[] = [
     { id: 'sgd', optimizer: 'sgd', lr: 2 },
@@ -81,15 +93,18 @@ describe('tiny-gpt2 (a transformers GPT2LMHeadModel, vocabulary 1000) on the GPU
   const want = referenceSweepLosses(cfg, weights, config, source);
 
   it.each([
-    ['one chunk', undefined, 1],
-    ['chunks of 23 rows', 23, 4],
+    ['one chunk', undefined, 1, undefined, 1],
+    ['chunks of 23 rows', 23, 4, undefined, 1],
+    ['chunks of 23 rows, wte in 4 pieces of 256 rows', 23, 4, 300 * ROW_BYTES, 4],
   ])(
     '5 steps of every optimizer in one lockstep sweep give the float64 model’s losses within 1e-4 relative (%s)',
-    async (_, chunkRows, chunks) => {
+    async (_, chunkRows, chunks, wtePieceBytes, pieces) => {
       const { losses, engine } = await trainSweep(cfg, weights, config, source, {
         lmHeadChunkRows: chunkRows,
+        wtePieceBytes,
       });
       expect(engine.lmHead).toEqual({ chunkRows: chunkRows ?? 80, chunks });
+      expect(engine.wtePieces).toBe(pieces);
       runs.forEach((r, i) => {
         expect(losses[i]).toHaveLength(5);
         // The runs move: a comparison of losses that stayed put would prove little.

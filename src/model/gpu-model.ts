@@ -40,12 +40,12 @@ export interface LmHeadChunk {
   /** First row (of R·Bt·T) and number of rows of the chunk. */
   start: number;
   rows: number;
-  /** logits [rows, V] = lnfOut[start .. start + rows) · wteᵀ */
-  logits: Dispatch;
+  /** logits [rows, V] = lnfOut[start .. start + rows) · wteᵀ: one product per piece of wte, its columns. */
+  logits: Dispatch[];
   /** Cross-entropy of the chunk's rows into rowLoss, dlogits in place; `setParams({ invCount })` per batch. */
   loss: Dispatch;
-  /** dLn[start .. start + rows) = dlogits · wte */
-  dLn: Dispatch;
+  /** dLn[start .. start + rows) = dlogits · wte: Σ over the pieces of wte of dlogits[:, piece] · piece. */
+  dLn: Dispatch[];
 }
 
 export interface ForwardPass {
@@ -68,7 +68,7 @@ export function setInvCount(f: ForwardPass, invCount: number): void {
  * before chunking.
  */
 export function lossDispatches(f: ForwardPass, gradient: boolean): Dispatch[] {
-  const head = f.head.flatMap((c) => (gradient ? [c.logits, c.loss, c.dLn] : [c.logits, c.loss]));
+  const head = f.head.flatMap((c) => (gradient ? [...c.logits, c.loss, ...c.dLn] : [...c.logits, c.loss]));
   return [...f.body, ...head, f.lossSums];
 }
 
@@ -304,13 +304,15 @@ export class GpuModel {
     const C = cfg.n_embd;
     const V = cfg.vocab_size;
     const d: Dispatch[] = [];
-    d.push(
-      this.gpu.prepare(
-        embedding,
-        { tokens: this.inputs.tokens, wte: w.wte, wpe: w.wpe, out: acts.residual[0] },
-        { R: shape.R, Bt: shape.Bt, T: shape.T, C },
-      ),
-    );
+    // One dispatch per piece of wte (model/buffers.ts), each writing the rows of its tokens.
+    for (const piece of w.wte)
+      d.push(
+        this.gpu.prepare(
+          embedding,
+          { tokens: this.inputs.tokens, wte: piece.buffer, wpe: w.wpe, out: acts.residual[0] },
+          { R: shape.R, Bt: shape.Bt, T: shape.T, C, first: piece.first, count: piece.rows },
+        ),
+      );
     for (let l = 0; l < cfg.n_layer; l++) {
       const lw = w.layers[l];
       const la = acts.layers[l];
@@ -330,11 +332,14 @@ export class GpuModel {
     }
     d.push(this.ln(acts.residual[cfg.n_layer], w.lnfg, w.lnfb, acts.lnfOut, acts.lnfMean, acts.lnfRstd));
     const head = lmHeadChunks(this.rows, this.headRows).map(({ start, rows }): LmHeadChunk => {
-      const logits = prepareMatmul(
-        this.gpu,
-        { a: acts.lnfOut, b: w.wte, c: acts.logits },
-        { M: rows, N: V, K: C, offA: start * C },
-        { TRANS_B: 1 },
+      // Each piece of wte gives its columns of the logits rows (ldC = V); unsplit, one product as ever.
+      const logits = w.wte.map((piece) =>
+        prepareMatmul(
+          this.gpu,
+          { a: acts.lnfOut, b: piece.buffer, c: acts.logits },
+          { M: rows, N: piece.rows, K: C, offA: start * C, offC: piece.first, ldC: V },
+          { TRANS_B: 1 },
+        ),
       );
       const loss = this.gpu.prepare(
         crossEntropy,
@@ -342,10 +347,13 @@ export class GpuModel {
         { rows: shape.Bt * shape.T, V, first: start, jobs: rows, invCount },
         { WG: this.rowThreads(V / 2) },
       );
-      const dLn = prepareMatmul(
-        this.gpu,
-        { a: acts.logits, b: w.wte, c: acts.dLn },
-        { M: rows, N: C, K: V, offC: start * C },
+      // K = V split by the pieces: the first product writes dLn's rows, the others add to them (beta = 1).
+      const dLn = w.wte.map((piece, i) =>
+        prepareMatmul(
+          this.gpu,
+          { a: acts.logits, b: piece.buffer, c: acts.dLn },
+          { M: rows, N: C, K: piece.rows, offA: piece.first, ldA: V, offC: start * C, beta: i === 0 ? 0 : 1 },
+        ),
       );
       return { start, rows, logits, loss, dLn };
     });

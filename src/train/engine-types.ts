@@ -48,6 +48,11 @@ export interface EngineOptions {
   attention?: AttentionChoice;
   /** At most this many rows per chunk of the LM head (tests force several; default: by memory). */
   lmHeadChunkRows?: number;
+  /**
+   * At most this many bytes per piece of wte (tests force several pieces; default: the device's binding
+   * limits, past which wte is split: model/buffers.ts, wtePieceRows).
+   */
+  wtePieceBytes?: number;
   resume?: ResumeState;
 }
 

@@ -1,7 +1,7 @@
 // The memory plan of GPT-2 small (a user's own checkpoint): arithmetic on limits, no GPU and no weights.
 import { describe, expect, it } from 'vitest';
 import type { LabGptConfig } from '../model/config';
-import { LOGITS_CHUNK_BYTES } from '../model/buffers';
+import { LOGITS_CHUNK_BYTES, wtePieceRows, wtePieces } from '../model/buffers';
 import { attentionVariant } from '../kernels/attention-variant';
 import { planSweepForLimits } from './memory';
 import { DEFAULT_SWEEP, type RunSpec, type SweepConfig } from './config';
@@ -57,6 +57,7 @@ describe('planSweepForLimits: GPT-2 small (vocabulary 50257, 12 layers of 768)',
     expect(plan.problems).toEqual([]);
     // wte [50257, 768] is the largest weight: 154 MB.
     expect(bytesOf(plan.allocations, 'transformer.wte.weight')).toEqual([50257 * 768 * 4]);
+    expect(plan.wtePieces).toBe(1);
   });
 
   it('T = 1024 (n_positions): fused attention, no T×T buffer, no buffer over 2 GiB', () => {
@@ -68,14 +69,34 @@ describe('planSweepForLimits: GPT-2 small (vocabulary 50257, 12 layers of 768)',
     expect(plan.problems).toEqual([]);
   });
 
-  it('on WebGPU’s default limits: the logits chunk fits, wte is named as what cannot', () => {
+  it('on WebGPU’s default limits: the logits chunk fits, wte (154 MB) comes in 2 pieces, nothing is over', () => {
     const plan = planSweepForLimits(defaults, GPT2_SMALL, sweep(1, 1, 64));
     expect(bytesOf(plan.allocations, 'logits')[0]).toBeLessThanOrEqual(128 * MiB);
-    expect(plan.modelProblems).toHaveLength(1);
-    expect(plan.modelProblems[0]).toMatch(
-      /transformer\.wte\.weight .* maxStorageBufferBindingSize of 128\.00 MiB/,
+    expect(plan.wtePieces).toBe(2);
+    const pieces = plan.allocations.filter((a) => a.label.startsWith('transformer.wte.weight'));
+    // 43,648 rows (341 tiles of 128, 127.9 MiB) and the other 6,609.
+    expect(pieces).toEqual([
+      { label: 'transformer.wte.weight[0:43648]', bytes: 43648 * 768 * 4 },
+      { label: 'transformer.wte.weight[43648:50257]', bytes: 6609 * 768 * 4 },
+    ]);
+    expect(plan.modelProblems).toEqual([]);
+    expect(plan.problems).toEqual([]);
+  });
+
+  it('the pieces are whole rows under the binding limit, and one piece when wte fits', () => {
+    const C = 768;
+    expect(wtePieceRows(50257, C, roomy)).toBe(50257);
+    expect(wtePieceRows(50257, C, defaults) * C * 4).toBeLessThanOrEqual(128 * MiB);
+    // maxBufferSize below the binding limit bounds the pieces too.
+    expect(wtePieceRows(50257, C, { ...roomy, maxBufferSize: 64 * MiB }) * C * 4).toBeLessThanOrEqual(
+      64 * MiB,
     );
-    expect(plan.problems.every((p) => /transformer\.wte\.weight/.test(p))).toBe(true);
+    expect(wtePieces(1000, 256).map((p) => [p.first, p.rows])).toEqual([
+      [0, 256],
+      [256, 256],
+      [512, 256],
+      [768, 232],
+    ]);
   });
 
   it('lab-gpt’s byte vocabulary keeps one chunk (no added dispatches)', () => {

@@ -1,6 +1,6 @@
 // How much GPU memory a sweep takes, and whether it fits the device: the engine is built on a PlanningGpu,
-// so the count comes from the very code that allocates a real sweep (the LM head's chunked logits
-// included: lmHeadChunkRows in model/buffers.ts).
+// so the count comes from the very code that allocates a real sweep (the LM head's chunked logits and
+// wte's pieces included: lmHeadChunkRows and wtePieceRows in model/buffers.ts).
 import type { Gpu } from '../gpu/context';
 import { formatBytes, PlanningGpu, type Allocation, type PlanningLimits } from '../gpu/planning';
 
@@ -18,6 +18,8 @@ export interface SweepPlan {
   allocations: Allocation[];
   /** The LM head's chunks: rows per chunk (its logits buffer is [chunkRows, V]) and their number. */
   lmHead: { chunkRows: number; chunks: number };
+  /** Pieces of wte: one, or several when wte is over the device's binding limits. */
+  wtePieces: number;
   /** Device limits the sweep would exceed (empty: it fits). */
   problems: string[];
   /**
@@ -47,7 +49,7 @@ function plan(
   memoryBytes: number | undefined,
 ): SweepPlan {
   const engine = new SweepEngine(planning, cfg, weights, config, NO_DATA);
-  const lmHead = engine.lmHead;
+  const { lmHead, wtePieces } = engine;
   engine.destroy();
   const bytes = planning.totalBytes;
   const modelProblems = planning.overLimit
@@ -67,6 +69,7 @@ function plan(
     largest: planning.largest,
     allocations: planning.allocations,
     lmHead,
+    wtePieces,
     problems,
     modelProblems,
   };
@@ -97,10 +100,18 @@ export function planSweepForLimits(
   memoryBytes?: number,
 ): SweepPlan {
   const sizes: Weights = new Map();
-  for (const [name, shape] of parameterShapes(cfg)) {
-    // PlanningGpu.buffer reads only the byte length of what it is given.
-    const bytes = 4 * shape.reduce((a, b) => a * b, 1);
-    sizes.set(name, { byteLength: bytes } as Float32Array);
-  }
+  for (const [name, shape] of parameterShapes(cfg))
+    sizes.set(name, standIn(shape.reduce((a, b) => a * b, 1)));
   return plan(PlanningGpu.forLimits(limits), cfg, sizes, config, memoryBytes);
+}
+
+/**
+ * A weight of `length` floats known only by its size: PlanningGpu.buffer reads only the byte length of what
+ * it is given, and uploadWeights takes wte's pieces as subarrays.
+ */
+function standIn(length: number): Float32Array {
+  return {
+    byteLength: 4 * length,
+    subarray: (begin: number, end = length) => standIn(end - begin),
+  } as unknown as Float32Array;
 }

@@ -6,7 +6,13 @@ import type { Dispatch, Gpu } from '../gpu/context';
 import { keepLastGood, STATE, sweepGuard } from '../kernels/sweep';
 import type { AttentionVariant } from '../kernels/attention-variant';
 import { GpuModel, lossDispatches, setInvCount, type ForwardPass } from '../model/gpu-model';
-import { uploadWeights, type BaseWeights, type BatchInputs, type LoraState } from '../model/buffers';
+import {
+  destroyAll,
+  uploadWeights,
+  type BaseWeights,
+  type BatchInputs,
+  type LoraState,
+} from '../model/buffers';
 import type { LabGptConfig, Weights } from '../model/config';
 import { initLora } from '../model/init';
 import { loraLayout, type LoraLayout } from '../model/lora-layout';
@@ -79,7 +85,7 @@ export class SweepEngine {
         `initial adapter has ${A.length}/${B.length} values, the LoRA layout needs ${this.layout.SA}/${this.layout.SB}`,
       );
     }
-    this.base = uploadWeights(gpu, cfg, weights);
+    this.base = uploadWeights(gpu, cfg, weights, options.wtePieceBytes);
     const resume = options.resume;
     this.runs = resume?.runs ?? config.runs.map((spec) => ({ spec, startStep: 0, stoppedAtStep: null }));
     this.build(resume?.snapshot);
@@ -304,10 +310,15 @@ export class SweepEngine {
     const out = new Float32Array(this.R * batch.Bt * batch.T * V);
     this.gpu.submit('logits', this.forwardPass.body);
     for (const c of this.forwardPass.head) {
-      this.gpu.submit('logits', [c.logits]);
+      this.gpu.submit('logits', c.logits);
       out.set(await this.gpu.readF32(this.model.acts.logits, c.rows * V), c.start * V);
     }
     return out;
+  }
+
+  /** Pieces of wte (one unless it is over the device's binding limits): model/buffers.ts, wtePieceRows. */
+  get wtePieces(): number {
+    return this.base.wte.length;
   }
 
   /** Rows per chunk of the LM head, and the number of chunks. */
@@ -432,7 +443,6 @@ export class SweepEngine {
 
   destroy(): void {
     this.destroyRunBuffers();
-    for (const b of Object.values(this.base)) if (!Array.isArray(b)) (b as GPUBuffer).destroy();
-    for (const l of this.base.layers) for (const b of Object.values(l)) b.destroy();
+    destroyAll(this.base);
   }
 }
