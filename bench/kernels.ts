@@ -160,7 +160,7 @@ export async function benchKernels(
         const p = matmulParams({ M, N, K });
         const t = { TRANS_A: 0, TRANS_B } as const;
         const shape = `${TRANS_B ? 'NT' : 'NN'} ${M}×${N}×${K}`;
-        const v = matmulVariant(p, t);
+        const v = matmulVariant(p, t, gpu.device.limits.maxComputeWorkgroupStorageSize);
         await time(
           [gpu.prepare(v.kernel, { a, b, bias: b, c, aux }, p, v.constants)],
           `picked ${v.kernel.label}`,

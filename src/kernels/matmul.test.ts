@@ -348,6 +348,21 @@ describe('matmulVariant', () => {
     };
     expect(pick(8192, 1024, 256)).toEqual(['matmulWideVec4', 16, 16, 16, 1]);
     expect(pick(8192, 256, 1024)).toEqual(['matmulWideVec4', 16, 8, 16, 1]);
+    // With 48 KiB of workgroup memory (the H200's), 128–255 tiles of 128×128 take the deeper K tile.
+    const big = (M: number, N: number, K: number) => {
+      const { kernel, constants } = matmulVariant(
+        matmulParams({ M, N, K }),
+        { TRANS_A: 0, TRANS_B: 0 },
+        49152,
+      );
+      return [kernel.label, constants.WG_M, constants.WG_N, constants.TILE_K];
+    };
+    expect(big(8192, 256, 1024)).toEqual(['matmulWideVec4', 16, 16, 32]);
+    expect(big(8192, 1024, 256)).toEqual(['matmulWideVec4', 16, 16, 16]);
+    expect(big(1024, 256, 1024)).toEqual(['matmulWideVec4', 16, 8, 16]);
+    expect(matmulWideWorkgroupBytes({ WG_M: 16, WG_N: 16, TILE_K: 32 })).toBeGreaterThan(
+      MATMUL_DEFAULT_WORKGROUP_STORAGE,
+    );
     expect(pick(1024, 256, 1024)).toEqual(['matmulWideVec4', 16, 8, 16, 1]);
     expect(pick(4096, 4096, 4096)).toEqual(['matmulWide', 16, 16, 8, 1]);
     // Unaligned shapes keep the scalar, bounds-checked kernel.
