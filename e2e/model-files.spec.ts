@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { unzipSync } from 'fflate';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -89,6 +90,18 @@ test('a 2-run sweep trains on the opened model; samples from the base model and 
   await page.getByRole('button', { name: 'Generate' }).click();
   await expect(page.getByRole('figure', { name: 'Sample: Base model' })).toContainText(/\d+\.\d s/);
   await expect(page.getByRole('figure', { name: /^Sample: AdamW lr/ })).toContainText(/\d+\.\d s/);
+
+  // The merged model as a checkpoint folder: weights, and the config and tokenizer the user opened.
+  await page.getByLabel('Run', { exact: true }).selectOption('adamw@0.01');
+  const [folder] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download merged safetensors' }).click(),
+  ]);
+  expect(folder.suggestedFilename()).toBe('adamw@0.01-merged-safetensors.zip');
+  const files = unzipSync(new Uint8Array(await readFile(await folder.path())));
+  expect(Object.keys(files).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json']);
+  expect(files['tokenizer.json']).toEqual(new Uint8Array(await readFile(join(FIXTURE, 'tokenizer.json'))));
+  expect(files['model.safetensors'].length).toBeGreaterThan(600_000);
 });
 
 test('after a reload the settings stay, on a built-in model, with a notice to open the files again', async () => {

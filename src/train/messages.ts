@@ -197,7 +197,13 @@ export type ToEngine =
   /** A run's adapter as a PEFT zip (adapter_model.safetensors + adapter_config.json). */
   | { type: 'exportAdapter'; requestId: number; from: AdapterRef }
   /** The base ONNX with a run's adapter merged into its weights. */
-  | { type: 'exportMerged'; requestId: number; from: AdapterRef };
+  | {
+      type: 'exportMerged';
+      requestId: number;
+      from: AdapterRef;
+      /** 'onnx' (default): one graph file; 'safetensors': a zip of a Hugging Face checkpoint folder. */
+      format?: 'onnx' | 'safetensors';
+    };
 
 export type FromEngine =
   | { type: 'ready'; adapter: GpuInfo }

@@ -28,6 +28,11 @@ export interface LoadedModel extends BaseModel {
   source: ModelCard['source'];
   parameters: number;
   dtype: string;
+  /**
+   * An opened model's config.json, tokenizer.json and tokenizer_config.json as the user gave them: a merged
+   * safetensors export puts them beside the weights, so the folder opens again here and in transformers.
+   */
+  companions?: { name: string; bytes: Uint8Array }[];
 }
 
 /** What the page's model card shows of a loaded model. */

@@ -1,7 +1,7 @@
 // A trained adapter leaving the engine: as a PEFT zip, merged into the base ONNX, or as generated text.
 import { zipSync, strToU8 } from 'fflate';
 import { generate, createSession } from '../io/generate';
-import { mergedModelWeights, mergedWeights } from '../io/merge';
+import { gpt2Safetensors, mergedModelWeights, mergedWeights } from '../io/merge';
 import { replaceOnnxWeights } from '../io/onnx';
 import { writeGpt2Onnx } from '../io/onnx-graph';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, exportAdapter } from '../io/peft';
@@ -72,6 +72,33 @@ export function mergedOnnx(r: ResolvedAdapter): Uint8Array {
   if (!r.model.onnx)
     return writeGpt2Onnx(r.model.cfg, mergedModelWeights(r.model.weights, layout, r.adapter.A, r.adapter.B));
   return replaceOnnxWeights(r.model.onnx, mergedWeights(r.model.weights, layout, r.adapter.A, r.adapter.B));
+}
+
+/**
+ * The merged model as a Hugging Face checkpoint folder, zipped: model.safetensors (float32, HF names, tied
+ * head left out, as save_pretrained writes it) and, for an opened model, its config.json and tokenizer files;
+ * for a built-in model a config.json written from its config (its tokenizer is bytes: no tokenizer file).
+ */
+export function mergedSafetensorsZip(r: ResolvedAdapter): { fileName: string; bytes: Uint8Array } {
+  const weights = r.adapter
+    ? mergedModelWeights(r.model.weights, loraLayout(r.model.cfg, r.adapter.lora), r.adapter.A, r.adapter.B)
+    : r.model.weights;
+  const files: Record<string, Uint8Array> = { 'model.safetensors': gpt2Safetensors(r.model.cfg, weights) };
+  if (r.model.companions?.length) {
+    for (const f of r.model.companions) files[f.name] = f.bytes;
+  } else {
+    const { cfg } = r.model;
+    const config = {
+      architectures: ['GPT2LMHeadModel'],
+      model_type: 'gpt2',
+      ...cfg,
+      activation_function: 'gelu_new',
+      tie_word_embeddings: true,
+    };
+    files['config.json'] = strToU8(JSON.stringify(config, null, 2) + '\n');
+  }
+  const stem = safeFileName(r.adapter?.runId ?? r.model.name);
+  return { fileName: `${stem}-merged-safetensors.zip`, bytes: zipSync(files) };
 }
 
 export function mergedFileName(r: ResolvedAdapter): string {

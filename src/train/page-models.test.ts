@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { unzipSync, strFromU8 } from 'fflate';
+import { loadModelFiles } from '../io/model-files';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SWEEP, type SweepConfig } from './config';
 import type { ModelFileData, ModelId, ToEngine } from './messages';
@@ -131,7 +132,7 @@ describe('PageSession: a model opened from its files', () => {
     });
   });
 
-  it('trains a 2-run sweep on it; the adapter zip names it; samples and merged ONNX from its weights', async () => {
+  it('trains a 2-run sweep on it; the adapter zip names it; samples, merged ONNX and merged safetensors', async () => {
     const { s, send, of } = pageSession();
     await send({ type: 'openModel', requestId: 1, files: await three(), folder: 'tiny-gpt2' });
     await send(parse(OPENED));
@@ -181,6 +182,29 @@ describe('PageSession: a model opened from its files', () => {
     expect(of('generated')).toHaveLength(2);
     await send({ type: 'exportMerged', requestId: 12, from: { kind: 'run', runId: 'adamw@0.01' } });
     expect(of('error')).toEqual([]);
+    // The merged checkpoint folder, zipped: it opens again as a model, with the adapted weights changed.
+    await send({
+      type: 'exportMerged',
+      requestId: 13,
+      from: { kind: 'run', runId: 'adamw@0.01' },
+      format: 'safetensors',
+    });
+    expect(of('error')).toEqual([]);
+    const folder = of('exported').at(-1)!;
+    expect(folder.fileName).toBe('adamw@0.01-merged-safetensors.zip');
+    const files = unzipSync(folder.bytes);
+    expect(Object.keys(files).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json']);
+    const merged = loadModelFiles(Object.entries(files).map(([name, bytes]) => ({ name, bytes })));
+    const base = loadModelFiles(
+      (await three()).map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) })),
+    );
+    expect(merged.cfg).toEqual(base.cfg);
+    expect(merged.tokenizer.encode('The cat')).toEqual(base.tokenizer.encode('The cat'));
+    const key = 'transformer.h.0.attn.c_attn.weight';
+    const moved = merged.weights.get(key)!.some((v, i) => v !== base.weights.get(key)![i]);
+    expect(moved).toBe(true);
+    const untouched = 'transformer.h.0.mlp.c_fc.weight';
+    expect(merged.weights.get(untouched)).toEqual(base.weights.get(untouched));
   });
 
   it('refuses to train on a dataset read with another tokenizer', async () => {

@@ -17,6 +17,9 @@ import {
 } from './messages';
 import { BYTES, ModelCache, type FetchAsset, type LoadedModel, type TokenizerOf } from './page-assets';
 
+/** The small files of a checkpoint folder that a merged export copies beside its weights. */
+const COMPANIONS = ['config.json', 'tokenizer.json', 'tokenizer_config.json'];
+
 export class PageModels {
   private readonly builtin: ModelCache;
   private opened: LoadedModel | undefined;
@@ -30,16 +33,19 @@ export class PageModels {
    * the user) for files that cannot be used; the model opened before stays then.
    */
   open(files: ModelFileData[], folder?: string): LoadedModel {
-    const m = loadModelFiles(
-      files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) })),
-      folder,
-    );
+    const given = files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) }));
+    const m = loadModelFiles(given, folder);
+    const base = (name: string) => name.split(/[\\/]/).pop()?.toLowerCase() ?? name;
+    const companions = given
+      .filter((f) => COMPANIONS.includes(base(f.name)))
+      .map((f) => ({ name: base(f.name), bytes: f.bytes.slice() }));
     const model: LoadedModel = {
       ...m,
       id: `${OPENED_PREFIX}${m.name}`,
       source: m.nameSource,
       parameters: m.parameters,
       dtype: m.dtype,
+      companions,
     };
     this.opened = model;
     return model;

@@ -21,7 +21,14 @@ import {
   type LoadedModel,
 } from './page-assets';
 import { PageModels, planForPage } from './page-models';
-import { Generator, adapterZip, mergedFileName, mergedOnnx, type ResolvedAdapter } from './page-export';
+import {
+  Generator,
+  adapterZip,
+  mergedFileName,
+  mergedOnnx,
+  mergedSafetensorsZip,
+  type ResolvedAdapter,
+} from './page-export';
 import { PageSweep, type PageSweepOptions, type Post, type SweepOutcome } from './page-sweep';
 import { readCheckpoint } from './page-checkpoint';
 import { engineSelfTest } from './self-test';
@@ -333,6 +340,11 @@ export class PageSession {
 
   private async exportMerged(msg: Message<'exportMerged'>): Promise<void> {
     const resolved = await this.resolve(msg.from);
+    if (msg.format === 'safetensors') {
+      const { fileName, bytes } = mergedSafetensorsZip(resolved);
+      this.postBytes(msg.requestId, fileName, 'application/zip', bytes);
+      return;
+    }
     const bytes = mergedOnnx(resolved);
     this.postBytes(msg.requestId, mergedFileName(resolved), 'application/octet-stream', bytes);
   }

@@ -213,6 +213,7 @@ export function App() {
             hasResults={sweep.results !== null}
             onAdapter={lab.exportAdapter}
             onMerged={lab.exportMerged}
+            onMergedSafetensors={lab.exportMergedSafetensors}
             onJson={lab.downloadJson}
             onCsv={lab.downloadCsv}
           />

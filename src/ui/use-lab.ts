@@ -301,12 +301,15 @@ export function useLab() {
     if (m.type !== 'generated') throw new Error('unexpected answer from the engine');
     return { text: m.text, seconds: m.seconds };
   };
-  const exportVia = (type: 'exportAdapter' | 'exportMerged') => async (id: string) => {
-    if (!client) throw new Error('The engine is not running.');
-    const m = await client.request({ type, from: adapterRef(id) });
-    if (m.type !== 'exported') throw new Error('unexpected answer from the engine');
-    downloadBytes(m.bytes, m.fileName, m.mime);
-  };
+  const exportVia =
+    (type: 'exportAdapter' | 'exportMerged', format?: 'onnx' | 'safetensors') => async (id: string) => {
+      if (!client) throw new Error('The engine is not running.');
+      const m = await client.request(
+        type === 'exportMerged' ? { type, from: adapterRef(id), format } : { type, from: adapterRef(id) },
+      );
+      if (m.type !== 'exported') throw new Error('unexpected answer from the engine');
+      downloadBytes(m.bytes, m.fileName, m.mime);
+    };
   const stamp = sweep.sweepId ?? 'sweep';
   const downloadJson = () =>
     sweep.results &&
@@ -405,6 +408,7 @@ export function useLab() {
     generate,
     exportAdapter: exportVia('exportAdapter'),
     exportMerged: exportVia('exportMerged'),
+    exportMergedSafetensors: exportVia('exportMerged', 'safetensors'),
     downloadJson,
     downloadCsv,
     finishedRuns,

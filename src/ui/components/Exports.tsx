@@ -1,4 +1,5 @@
-// Exports: a run's adapter (PEFT zip) or merged ONNX, and the sweep's results as JSON and CSV.
+// Exports: a run's adapter (PEFT zip), the merged model (ONNX, or a safetensors checkpoint folder zipped), and the
+// sweep's results as JSON and CSV.
 import { useState } from 'react';
 import type { SampleChoice } from './Samples';
 
@@ -8,6 +9,7 @@ export interface ExportsProps {
   hasResults: boolean;
   onAdapter: (runId: string) => Promise<void>;
   onMerged: (runId: string) => Promise<void>;
+  onMergedSafetensors: (runId: string) => Promise<void>;
   onJson: () => void;
   onCsv: () => void;
 }
@@ -51,6 +53,13 @@ export function Exports(p: ExportsProps) {
         </button>
         <button type="button" disabled={!run || busy !== null} onClick={() => act('merged', p.onMerged)}>
           {busy === 'merged' ? 'Merging…' : 'Download merged ONNX'}
+        </button>
+        <button
+          type="button"
+          disabled={!run || busy !== null}
+          onClick={() => act('mergedSafetensors', p.onMergedSafetensors)}
+        >
+          {busy === 'mergedSafetensors' ? 'Merging…' : 'Download merged safetensors'}
         </button>
       </div>
       <div className="export-row">
