@@ -23,9 +23,7 @@ import torch
 from safetensors.torch import load_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from generate_bleu import greedy  # noqa: E402
-from peft_check import hf_model  # noqa: E402
-from torch_sweep import read_weights  # noqa: E402
+from generate_bleu import greedy, validation_and_model  # noqa: E402
 
 PREFIX = "base_model.model."
 
@@ -60,14 +58,7 @@ def main():
     device = torch.device("cuda")
     import sacrebleu
 
-    lines = [json.loads(l) for l in open(a.data, encoding="utf-8") if l.strip()]
-    n_val = min(len(lines) - 1, max(1, round(len(lines) * a.val_fraction)))
-    val = lines[len(lines) - n_val :]
-    prompts, refs = [ex["prompt"] for ex in val], [ex["completion"] for ex in val]
-    cfg_path = os.path.join(os.path.dirname(a.model), "config.json")
-    n_positions = json.load(open(cfg_path))["n_positions"]
-    weights, _ = read_weights(a.model)
-    model = hf_model(weights, cfg_path, device)
+    prompts, refs, n_positions, model = validation_and_model(a.data, a.val_fraction, a.model, device)
     params = dict(model.named_parameters())
     t0 = time.time()
     systems, meta = {"base": greedy(model, prompts, n_positions, device)}, {"base": {}}

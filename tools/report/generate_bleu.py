@@ -68,6 +68,18 @@ def greedy(model, prompts, n_positions, device, stop=10):
     return [bytes(g).decode("utf-8", errors="replace") for g in gen]
 
 
+def validation_and_model(data, val_fraction, model_path, device):
+    """The validation prompts and references (the last val_fraction of the JSONL examples, as the engine splits
+    them), the model's n_positions, and lab-gpt as a GPT2LMHeadModel on the device."""
+    lines = [json.loads(l) for l in open(data, encoding="utf-8") if l.strip()]
+    n_val = min(len(lines) - 1, max(1, round(len(lines) * val_fraction)))
+    val = lines[len(lines) - n_val :]
+    cfg_path = os.path.join(os.path.dirname(model_path), "config.json")
+    weights, _ = read_weights(model_path)
+    model = hf_model(weights, cfg_path, device)
+    return [ex["prompt"] for ex in val], [ex["completion"] for ex in val], json.load(open(cfg_path))["n_positions"], model
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
@@ -84,14 +96,7 @@ def main():
     import sacrebleu
     from peft import PeftModel
 
-    lines = [json.loads(l) for l in open(a.data, encoding="utf-8") if l.strip()]
-    n_val = min(len(lines) - 1, max(1, round(len(lines) * a.val_fraction)))
-    val = lines[len(lines) - n_val :]
-    prompts, refs = [ex["prompt"] for ex in val], [ex["completion"] for ex in val]
-    cfg_path = os.path.join(os.path.dirname(a.model), "config.json")
-    n_positions = json.load(open(cfg_path))["n_positions"]
-    weights, _ = read_weights(a.model)
-    base = hf_model(weights, cfg_path, device)
+    prompts, refs, n_positions, base = validation_and_model(a.data, a.val_fraction, a.model, device)
     systems, meta = {}, {}
     t = time.time()
     systems["base"] = greedy(base, prompts, n_positions, device)
