@@ -185,16 +185,7 @@ fn stashB4(lid: u32, threads: u32, v: vec4f) {
   if (lid + 3u * threads < count) { stashB(lid + 3u * threads, v.w); }
 }
 
-fn epilogue(idx: u32, v: f32) -> f32 {
-  if (EPILOGUE == 1u) {
-    aux[idx] = gelu(v);
-  } else if (EPILOGUE == 2u) {
-    return aux[idx] + v;
-  } else if (EPILOGUE == 3u) {
-    return v * geluDerivative(aux[idx]);
-  }
-  return v;
-}
+// epilogue(idx, v): matmul-epilogue.wgsl, prepended with gelu-math.wgsl (src/kernels/matmul.ts).
 
 /** Row m, columns n .. n + 3 of C[bt], each within bounds. */
 fn store4(baseC: u32, m: u32, n: u32, acc: vec4f) {

@@ -71,16 +71,7 @@ fn ldC() -> u32 {
   return select(params.ldC, params.N, params.ldC == 0u);
 }
 
-fn epilogue(idx: u32, v: f32) -> f32 {
-  if (EPILOGUE == 1u) {
-    aux[idx] = gelu(v);
-  } else if (EPILOGUE == 2u) {
-    return aux[idx] + v;
-  } else if (EPILOGUE == 3u) {
-    return v * geluDerivative(aux[idx]);
-  }
-  return v;
-}
+// epilogue(idx, v): matmul-epilogue.wgsl, prepended with gelu-math.wgsl (src/kernels/matmul.ts).
 
 @compute @workgroup_size(WG_N, WG_M)
 fn main(

@@ -2,6 +2,7 @@
 // then an optional fused epilogue (gelu, residual add, gelu gradient) through a fifth binding, aux.
 // The model's variants: NN (x · W), NT (x · Aᵀ, logits = x · wteᵀ), TN (weight-style gradients dᵀ · x).
 import geluMath from '../../shaders/gelu-math.wgsl?raw';
+import epilogueSource from '../../shaders/matmul-epilogue.wgsl?raw';
 import matmulSource from '../../shaders/matmul.wgsl?raw';
 import wideMatmulSource from '../../shaders/matmul-wide.wgsl?raw';
 import wideVec4MatmulSource from '../../shaders/matmul-wide-vec4.wgsl?raw';
@@ -9,9 +10,10 @@ import type { Dispatch, Gpu } from '../gpu/context';
 import { defineKernel, MAX_WORKGROUPS_PER_DIMENSION } from '../gpu/kernel';
 import { geluDerivativeReference, geluReference } from './gelu';
 
-// The epilogues call gelu-math.wgsl's functions: each shader follows them.
-const source = `${geluMath}\n${matmulSource}`;
-const wideSource = `${geluMath}\n${wideMatmulSource}`;
+// The epilogues call gelu-math.wgsl's functions: each shader follows them (the scalar kernels share
+// matmul-epilogue.wgsl's epilogue function too).
+const source = `${geluMath}\n${epilogueSource}\n${matmulSource}`;
+const wideSource = `${geluMath}\n${epilogueSource}\n${wideMatmulSource}`;
 const wideVec4Source = `${geluMath}\n${wideVec4MatmulSource}`;
 
 /**
