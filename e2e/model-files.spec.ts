@@ -51,6 +51,9 @@ test('the three files of a checkpoint open from the button; the card describes t
   ).setFiles(['config.json', 'model.safetensors', 'tokenizer.json'].map((f) => FIXTURE + f));
 
   await expect(card()).toContainText('opened from your files');
+  // Chosen without a folder, and config.json names no hub id: named after its shape.
+  await expect(card()).toContainText('gpt2-2x64-v1000');
+  await expect(card()).toContainText('named after its shape in config.json');
   await expect(card()).toContainText('2 × 64');
   await expect(card()).toContainText('1,000');
   await expect(card()).toContainText('Files stay in this tab');
@@ -150,4 +153,54 @@ test('the three files dropped onto the model section open the model', async () =
   await expect(card()).toContainText('2 × 64');
   await expect(page.getByRole('alert', { name: 'Model files error' })).toHaveCount(0);
   await expect(page.getByRole('status', { name: 'Model notice' })).toHaveCount(0);
+});
+
+/** The fixture's three files, with one weight of model.safetensors changed, in a new folder. */
+async function changedModelFiles(): Promise<string[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'lora-lab-changed-'));
+  const bytes = await readFile(FIXTURE + 'model.safetensors');
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<
+    string,
+    { data_offsets: [number, number] }
+  >;
+  const key = Object.keys(header).find((k) => k.endsWith('h.0.mlp.c_fc.weight'))!;
+  const at = 8 + n + header[key].data_offsets[0]; // its first float, which the fingerprint samples
+  bytes.writeFloatLE(bytes.readFloatLE(at) + 0.5, at);
+  await writeFile(join(dir, 'model.safetensors'), bytes);
+  for (const f of ['config.json', 'tokenizer.json'])
+    await writeFile(join(dir, f), await readFile(FIXTURE + f));
+  return ['config.json', 'model.safetensors', 'tokenizer.json'].map((f) => join(dir, f));
+}
+
+async function openFiles(paths: string[]) {
+  const chooser = page.waitForEvent('filechooser');
+  await page.getByRole('button', { name: 'Open model files…', exact: true }).click();
+  await (await chooser).setFiles(paths);
+  await expect(page.getByRole('combobox', { name: 'Base model' })).toHaveValue(/^opened:/);
+}
+
+test('an interrupted sweep on an opened model is not resumed on other weights of its name', async () => {
+  await page.goto(CONFIG.replace('steps=4', 'steps=100') + '&data=devils-dictionary.txt');
+  await expect(page.getByLabel('Dataset preview')).toContainText('devils-dictionary.txt');
+  const original = ['config.json', 'model.safetensors', 'tokenizer.json'].map((f) => FIXTURE + f);
+  await openFiles(original);
+  await page.getByRole('button', { name: 'Start sweep' }).click();
+  await expect(page.getByLabel('Speed')).toContainText(/saved at step \d+/, { timeout: 120_000 });
+  await page.reload();
+  const panel = page.getByRole('region', { name: 'Interrupted sweep' });
+  await expect(panel).toContainText(/saved at step \d+ of 100/);
+
+  await openFiles(await changedModelFiles());
+  await expect(card()).toContainText('gpt2-2x64-v1000');
+  await expect(panel.getByRole('alert')).toContainText(
+    /the checkpoint is of model 'gpt2-2x64-v1000' \([0-9a-f]{8}\), not 'gpt2-2x64-v1000' \([0-9a-f]{8}\): the same name, but other weights/,
+  );
+  await expect(panel.getByRole('button', { name: /^Resume from step/ })).toBeDisabled();
+
+  await openFiles(original);
+  await expect(panel.getByRole('alert')).toHaveCount(0);
+  await expect(panel.getByRole('button', { name: /^Resume from step/ })).toBeEnabled();
+  await panel.getByRole('button', { name: 'Discard' }).click();
+  await expect(panel).toHaveCount(0);
 });

@@ -14,7 +14,13 @@ import type { BaseModel } from '../io/load';
 import { batchSource, type BatchSource } from '../train/batch';
 import type { SweepConfig } from '../train/config';
 import type { TokenizedDataset } from '../data/dataset';
-import { labelCheckpoint, readCheckpointLabel, type CheckpointLabel } from '../train/page-checkpoint';
+import {
+  labelCheckpoint,
+  modelMismatch,
+  readCheckpointLabel,
+  type CheckpointLabel,
+} from '../train/page-checkpoint';
+import { modelFingerprint } from '../model/fingerprint';
 import { formatBytes, type SweepPlan } from '../train/memory';
 import {
   buildEngine as buildInScope,
@@ -176,8 +182,14 @@ interface Resumable {
   results: SweepResults | undefined;
 }
 
-function checkpointLabel(model: BaseModel, ds: TokenizedDataset): CheckpointLabel {
-  return { model: model.name, dataset: { name: ds.name, tokens: ds.tokens.length } };
+type HereLabel = CheckpointLabel & { fingerprint: string };
+
+function checkpointLabel(model: BaseModel, ds: TokenizedDataset): HereLabel {
+  return {
+    model: model.name,
+    fingerprint: modelFingerprint(model.cfg, model.weights),
+    dataset: { name: ds.name, tokens: ds.tokens.length },
+  };
 }
 
 /** The first field where two configs differ ('lora.r: 4 vs 8'), or undefined. */
@@ -199,7 +211,7 @@ function configDifference(a: SweepConfig, b: SweepConfig): string | undefined {
 }
 
 /** The --resume file, checked against this command's model, dataset and settings (a mismatch: exit 2). */
-function readResume(path: string, config: SweepConfig, here: CheckpointLabel): Resumable {
+function readResume(path: string, config: SweepConfig, here: HereLabel): Resumable {
   let bytes: Uint8Array;
   let label;
   try {
@@ -210,8 +222,8 @@ function readResume(path: string, config: SweepConfig, here: CheckpointLabel): R
     throw new UsageError(`--resume ${path}: ${code === 'ENOENT' ? 'not found' : (e as Error).message}`);
   }
   const bad = (why: string) => new UsageError(`--resume ${path}: ${why}`);
-  if (label.model !== here.model)
-    throw bad(`the checkpoint is of model '${label.model}', not '${here.model}'`);
+  const otherModel = modelMismatch(label, here);
+  if (otherModel) throw bad(otherModel);
   if (label.dataset.name !== here.dataset.name || label.dataset.tokens !== here.dataset.tokens)
     throw bad(
       `the checkpoint trained on '${label.dataset.name}' (${label.dataset.tokens} tokens), not '${here.dataset.name}' (${here.dataset.tokens} tokens)`,
@@ -283,7 +295,7 @@ async function run(
         const collector = collectResults(
           e,
           driver,
-          { name: model.name, cfg: model.cfg },
+          { name: model.name, cfg: model.cfg, fingerprint: label.fingerprint },
           { name: ds.name, trainTokens: source.trainTokens, valTokens: source.valTokens },
         );
         const results = () =>

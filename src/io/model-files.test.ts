@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadModelFiles, ModelFilesError, type ModelFile } from './model-files';
+import { loadModelFiles, ModelFilesError, shapeName, type ModelFile } from './model-files';
 
 const dir = new URL('./fixtures/tiny-gpt2/', import.meta.url);
 const file = (name: string, as = name): ModelFile => ({
@@ -62,6 +62,19 @@ describe('loadModelFiles (a GPT-2 checkpoint from a Hugging Face repository fold
     expect(loadModelFiles([local, file('model.safetensors'), file('tokenizer.json')], 'mine').name).toBe(
       'mine',
     );
+  });
+
+  it('names files chosen without a folder after the shape in config.json', () => {
+    const bare = ['config.json', 'model.safetensors', 'tokenizer.json'].map((n) => ({
+      ...file(n),
+      name: n,
+    }));
+    const m = loadModelFiles(bare);
+    expect(m.name).toBe('gpt2-2x64-v1000');
+    expect(m.nameSource).toBe('config');
+    const small = { n_layer: 12, n_head: 12, n_embd: 768, n_positions: 1024, layer_norm_epsilon: 1e-5 };
+    expect(shapeName({ ...small, vocab_size: 50257 })).toBe('gpt2-12x768');
+    expect(shapeName({ ...small, vocab_size: 50304 })).toBe('gpt2-12x768-v50304');
   });
 
   it('says why for files it cannot use', () => {

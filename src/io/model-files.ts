@@ -3,6 +3,7 @@
 // Platform-neutral: the caller reads the files (File objects in the page, the file system in Node).
 import { loadTokenizerJson, TokenizerError } from '../data/tokenizer';
 import { loadBaseModel, type BaseModel } from './load';
+import { parseConfig, type LabGptConfig } from '../model/config';
 
 export interface ModelFile {
   /** The file's name; a path inside a dropped folder ("gpt2/config.json") is fine: the last part counts. */
@@ -11,8 +12,11 @@ export interface ModelFile {
 }
 
 export interface UserModel extends BaseModel {
-  /** Where the name came from: config.json's `_name_or_path` when it is a hub id, else the folder. */
-  nameSource: '_name_or_path' | 'folder' | 'default';
+  /**
+   * Where the name came from: config.json's `_name_or_path` when it is a hub id, else the folder, else
+   * the model's shape in config.json (files chosen without a folder).
+   */
+  nameSource: '_name_or_path' | 'folder' | 'config';
   /** Parameters of the base model (tied LM head counted once). */
   parameters: number;
   /** The checkpoint's stored dtype of its weights (they are float32 on the GPU either way). */
@@ -89,8 +93,8 @@ export function loadModelFiles(files: ModelFile[], folder?: string): UserModel {
   // A hub id ("gpt2", "openai-community/gpt2", "distilbert/distilgpt2"); a local path is not a name.
   const hubId = /^[\w.-]+(\/[\w.-]+)?$/.test(named) && !named.startsWith('.') ? named : '';
   const dir = folder ?? files.map((f) => folderOf(f.name)).find((d) => d !== undefined);
-  const name = hubId || dir || 'model';
-  const nameSource = hubId ? '_name_or_path' : dir ? 'folder' : 'default';
+  const name = hubId || dir || configName(configJson);
+  const nameSource = hubId ? '_name_or_path' : dir ? 'folder' : 'config';
   const vocab = typeof configJson?.vocab_size === 'number' ? configJson.vocab_size : undefined;
   let tokenizer;
   if (tokenizerFile) {
@@ -120,6 +124,24 @@ export function loadModelFiles(files: ModelFile[], folder?: string): UserModel {
   let parameters = 0;
   for (const w of model.weights.values()) parameters += w.length;
   return { ...model, nameSource, parameters, dtype: storedDtype(weights.bytes) };
+}
+
+/** GPT-2's vocabulary: a model with another says so in its name. */
+const GPT2_VOCAB = 50257;
+
+/** A model's name from its shape, e.g. "gpt2-12x768" (GPT-2 small), "gpt2-2x64-v1000". */
+export function shapeName(cfg: LabGptConfig): string {
+  const vocab = cfg.vocab_size === GPT2_VOCAB ? '' : `-v${cfg.vocab_size}`;
+  return `gpt2-${cfg.n_layer}x${cfg.n_embd}${vocab}`;
+}
+
+/** shapeName of a config.json; 'model' for one that does not parse (loading it then says why). */
+function configName(json: unknown): string {
+  try {
+    return shapeName(parseConfig(json));
+  } catch {
+    return 'model';
+  }
 }
 
 /** The dtype most of the checkpoint's weights are stored in (read from the safetensors header). */

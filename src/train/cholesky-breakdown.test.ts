@@ -36,7 +36,7 @@ describe('Cholesky breakdown in a sweep', () => {
     const results = collectResults(
       engine,
       driver,
-      { name: 'tiny', cfg: TINY },
+      { name: 'tiny', cfg: TINY, fingerprint: '0123456789abcdef' },
       { name: 'tiny.txt', trainTokens: 0, valTokens: 0 },
     );
     await driver.run({ reportEveryMs: 0 });

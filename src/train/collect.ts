@@ -14,7 +14,7 @@ function runHyperValues(spec: RunSpec, sweep: OptimizerHyper): RunHyperValues {
 export function collectResults(
   engine: SweepEngine,
   driver: SweepDriver,
-  model: { name: string; cfg: LabGptConfig },
+  model: { name: string; cfg: LabGptConfig; fingerprint: string },
   dataset: { name: string; trainTokens: number; valTokens: number },
 ): { finish(): SweepResults; onEvent(e: SweepEvent): void } {
   const byId = new Map<string, RunResult>();
@@ -88,6 +88,8 @@ export function collectResults(
           n_head: model.cfg.n_head,
           n_embd: model.cfg.n_embd,
           n_positions: model.cfg.n_positions,
+          vocab_size: model.cfg.vocab_size,
+          fingerprint: model.fingerprint,
         },
         dataset,
         adapter: { vendor: info.vendor, architecture: info.architecture, description: info.description },

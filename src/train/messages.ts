@@ -45,8 +45,8 @@ export interface ModelFileData {
 export interface ModelCard {
   id: ModelId;
   name: string;
-  /** 'builtin': shipped with the page; '_name_or_path' | 'folder' | 'default': how an opened model's name was found. */
-  source: 'builtin' | '_name_or_path' | 'folder' | 'default';
+  /** 'builtin': shipped with the page; '_name_or_path' | 'folder' | 'config': how an opened model's name was found. */
+  source: 'builtin' | '_name_or_path' | 'folder' | 'config';
   layers: number;
   width: number;
   heads: number;
@@ -57,6 +57,8 @@ export interface ModelCard {
   dtype: string;
   /** 'bytes' (UTF-8 bytes, the built-ins) or 'tokenizer.json'. */
   tokenizer: 'bytes' | 'tokenizer.json';
+  /** model/fingerprint.ts: tells this model from another of the same name (a checkpoint's resume offer). */
+  fingerprint: string;
 }
 
 /** The GPU memory a sweep of given settings takes on this device (train/memory.ts planSweep). */

@@ -4,6 +4,7 @@ import { DatasetError } from '../data/errors';
 import { decodeBytes, parseDataset, splitDataset, type TokenizedDataset } from '../data/dataset';
 import { byteTokenizer, type TextTokenizer } from '../data/tokenizer';
 import { loadBaseModel, type BaseModel } from '../io/load';
+import { modelFingerprint } from '../model/fingerprint';
 import {
   BUILTIN_DATASETS,
   BUILTIN_MODELS,
@@ -28,6 +29,8 @@ export interface LoadedModel extends BaseModel {
   source: ModelCard['source'];
   parameters: number;
   dtype: string;
+  /** model/fingerprint.ts, computed once: checkpoints carry it, and a resume checks it. */
+  fingerprint: string;
   /**
    * An opened model's config.json, tokenizer.json and tokenizer_config.json as the user gave them: a merged
    * safetensors export puts them beside the weights, so the folder opens again here and in transformers.
@@ -49,6 +52,7 @@ export function modelCard(m: LoadedModel): ModelCard {
     parameters: m.parameters,
     dtype: m.dtype,
     tokenizer: m.tokenizer.kind,
+    fingerprint: m.fingerprint,
   };
 }
 
@@ -78,7 +82,8 @@ export class ModelCache {
     const model = loadBaseModel(name, decodeBytes(config), onnx, 'onnx');
     let parameters = 0;
     for (const w of model.weights.values()) parameters += w.length;
-    return { ...model, id: name, name, onnx, source: 'builtin', parameters, dtype: 'F32' };
+    const fingerprint = modelFingerprint(model.cfg, model.weights);
+    return { ...model, id: name, name, onnx, source: 'builtin', parameters, dtype: 'F32', fingerprint };
   }
 }
 

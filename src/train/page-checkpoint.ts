@@ -2,6 +2,7 @@
 // with what is needed to resume them added to the safetensors metadata: the model, which dataset, and
 // the results and clock up to the checkpoint.
 import { readSafetensors, writeSafetensors } from '../io/safetensors';
+import { describeModel } from '../model/fingerprint';
 import type { SweepConfig } from './config';
 import type { SweepResults } from './results';
 import { isBuiltinModel, isOpenedModel, type ModelId } from './messages';
@@ -15,6 +16,11 @@ const ENGINE_KEY = 'lora-lab.checkpoint';
  */
 export interface CheckpointLabel<M extends string = string> {
   model: M;
+  /**
+   * The model's fingerprint (model/fingerprint.ts): two models may share a name ("model"). Checkpoints
+   * written before fingerprints were kept have none, and are taken by the model's name alone.
+   */
+  fingerprint?: string;
   /** The dataset the sweep trains on: resuming on another one would silently change its batches. */
   dataset: { name: string; tokens: number };
   /** The sweep's wall-clock seconds and results at the checkpoint, so a resumed sweep's go on from them. */
@@ -27,6 +33,24 @@ export type CheckpointInfo = CheckpointLabel<ModelId>;
 export function labelCheckpoint(bytes: Uint8Array, info: CheckpointLabel): Uint8Array {
   const { tensors, metadata } = readSafetensors(bytes);
   return writeSafetensors(tensors, { ...metadata, [PAGE_KEY]: JSON.stringify(info) });
+}
+
+/**
+ * Why a checkpoint is not of the model `here`, in words, or undefined: another model's name, or the same
+ * name with another fingerprint (other weights or config). A checkpoint without a fingerprint (older) is
+ * accepted by its name, as before. `show` gives a model's name for the message (the page's ids → names).
+ */
+export function modelMismatch<M extends string>(
+  checkpoint: { model: M; fingerprint?: string },
+  here: { model: M; fingerprint: string },
+  show: (model: M) => string = (m) => m,
+): string | undefined {
+  const mine = describeModel(show(checkpoint.model), checkpoint.fingerprint);
+  const theirs = describeModel(show(here.model), here.fingerprint);
+  if (checkpoint.model !== here.model) return `the checkpoint is of model ${mine}, not ${theirs}`;
+  if (checkpoint.fingerprint !== undefined && checkpoint.fingerprint !== here.fingerprint)
+    return `the checkpoint is of model ${mine}, not ${theirs}: the same name, but other weights or config`;
+  return undefined;
 }
 
 /** The label and the sweep's config of labelled checkpoint bytes; throws a readable error for other bytes. */

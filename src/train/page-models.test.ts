@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_SWEEP, type SweepConfig } from './config';
 import type { ModelFileData, ModelId, ToEngine } from './messages';
 import { pageSession } from '../test/page-session';
+import { readSafetensors, writeSafetensors } from '../io/safetensors';
+import { readCheckpoint } from './page-checkpoint';
 
 const fixture = fileURLToPath(new URL('../io/fixtures/tiny-gpt2/', import.meta.url));
 const read = async (name: string, as = name): Promise<ModelFileData> => {
@@ -205,6 +207,46 @@ describe('PageSession: a model opened from its files', () => {
     expect(moved).toBe(true);
     const untouched = 'transformer.h.0.mlp.c_fc.weight';
     expect(merged.weights.get(untouched)).toEqual(base.weights.get(untouched));
+  });
+
+  it('a checkpoint resumes on the same files; on files of its name with one weight changed, it is refused', async () => {
+    const a = pageSession();
+    await a.send({ type: 'openModel', requestId: 1, files: await three(), folder: 'tiny-gpt2' });
+    await a.send(parse(OPENED));
+    await a.send({ type: 'start', sweepId: 'c1', model: OPENED, sweep: sweep(), checkpointEvery: 1 });
+    await a.s.idle();
+    expect(a.of('error')).toEqual([]);
+    const [{ bytes }] = a.of('checkpoint');
+    const fingerprint = a.of('done')[0].results.model.fingerprint;
+    expect(fingerprint).toMatch(/^[0-9a-f]{16}$/);
+    expect(a.of('done')[0].results.model.vocab_size).toBe(1000);
+    expect(readCheckpoint(bytes).fingerprint).toBe(fingerprint);
+
+    const resumeWith = async (files: ModelFileData[]) => {
+      const b = pageSession();
+      await b.send({ type: 'openModel', requestId: 1, files, folder: 'tiny-gpt2' });
+      await b.send(parse(OPENED));
+      await b.send({ type: 'resume', sweepId: 'c2', checkpoint: bytes.slice() });
+      await b.s.idle();
+      return b;
+    };
+    const same = await resumeWith(await three());
+    expect(same.of('error')).toEqual([]);
+    expect(same.of('started')[0]).toMatchObject({ sweepId: 'c2', resumedFromStep: 1 });
+
+    const st = readSafetensors(new Uint8Array((await read('model.safetensors')).bytes));
+    const key = [...st.tensors.keys()].find((k) => k.endsWith('h.0.mlp.c_fc.weight'))!;
+    st.tensors.get(key)!.data[0] += 0.5;
+    const changed = writeSafetensors(st.tensors);
+    const weights = { name: 'model.safetensors', bytes: changed.slice().buffer as ArrayBuffer };
+    const other = await resumeWith([await read('config.json'), weights, await read('tokenizer.json')]);
+    expect(other.of('started')).toEqual([]);
+    const short = fingerprint!.slice(0, 8);
+    expect(other.of('error')[0].message).toMatch(
+      new RegExp(
+        `^the checkpoint is of model 'tiny-gpt2' \\(${short}\\), not 'tiny-gpt2' \\((?!${short})[0-9a-f]{8}\\): the same name, but other weights`,
+      ),
+    );
   });
 
   it('refuses to train on a dataset read with another tokenizer', async () => {

@@ -3,6 +3,7 @@
 // model card shows: the GPU memory a sweep of the current settings takes, from the engine's own planning.
 import type { Gpu } from '../gpu/context';
 import { loadModelFiles } from '../io/model-files';
+import { modelFingerprint } from '../model/fingerprint';
 import type { SweepConfig } from './config';
 import { validateSweep } from './config';
 import { planSweep } from './memory';
@@ -45,6 +46,7 @@ export class PageModels {
       source: m.nameSource,
       parameters: m.parameters,
       dtype: m.dtype,
+      fingerprint: modelFingerprint(m.cfg, m.weights),
       companions,
     };
     this.opened = model;

@@ -8,11 +8,11 @@ import { batchSource, type BatchSource } from './batch';
 import { collectResults } from './collect';
 import { validateSweep, type RunSpec, type SweepConfig } from './config';
 import { SweepDriver, type SweepEvent } from './driver';
-import type { AdapterData, FromEngine, RunInfo } from './messages';
+import { modelName, type AdapterData, type FromEngine, type RunInfo } from './messages';
 import type { LoadedModel } from './page-assets';
 import type { SweepResults } from './results';
 import type { StepReport } from './sweep';
-import { labelCheckpoint, readCheckpoint } from './page-checkpoint';
+import { labelCheckpoint, modelMismatch, readCheckpoint } from './page-checkpoint';
 import { SweepEngine } from './sweep';
 import { joinResults } from './results';
 import { buildEngine, fitPlan, type SettingNames } from './fit';
@@ -119,8 +119,8 @@ export class PageSweep {
     options: Omit<PageSweepOptions, 'resumed'> & { seconds?: number; results?: SweepResults } = {},
   ): PageSweep {
     const info = readCheckpoint(bytes);
-    if (info.model !== model.id)
-      throw new Error(`the checkpoint is of model '${info.model}', not '${model.id}'`);
+    const otherModel = modelMismatch(info, { model: model.id, fingerprint: model.fingerprint }, modelName);
+    if (otherModel) throw new Error(otherModel);
     if (info.dataset.name !== dataset.name || info.dataset.tokens !== dataset.tokens.length)
       throw new Error(
         `the checkpoint trained on '${info.dataset.name}' (${info.dataset.tokens} tokens); load that dataset to resume (the last parsed is '${dataset.name}', ${dataset.tokens.length} tokens)`,
@@ -200,7 +200,7 @@ export class PageSweep {
     const collector = collectResults(
       engine,
       driver,
-      { name: this.model.name, cfg: this.model.cfg },
+      { name: this.model.name, cfg: this.model.cfg, fingerprint: this.model.fingerprint },
       { name: this.dataset.name, trainTokens: this.source.trainTokens, valTokens: this.source.valTokens },
     );
     const results = () => (resumed ? joinResults(resumed, collector.finish()) : collector.finish());
@@ -262,6 +262,7 @@ export class PageSweep {
       .then(({ step, bytes }) => {
         const labelled = labelCheckpoint(bytes, {
           model: this.model.id,
+          fingerprint: this.model.fingerprint,
           dataset: { name: this.dataset.name, tokens: this.dataset.tokens.length },
           seconds: (this.now() - this.t0) / 1000,
           results: this.results(),

@@ -27,7 +27,17 @@ export type RunHyperValues = Omit<RunHyper, 'kind'>;
 export interface SweepResults {
   version: 1;
   config: SweepConfig;
-  model: { name: string; n_layer: number; n_head: number; n_embd: number; n_positions: number };
+  model: {
+    name: string;
+    n_layer: number;
+    n_head: number;
+    n_embd: number;
+    n_positions: number;
+    /** Written since fingerprints were kept; results stored by older versions (History) lack both. */
+    vocab_size?: number;
+    /** model/fingerprint.ts: tells apart two models of one name. */
+    fingerprint?: string;
+  };
   dataset: { name: string; trainTokens: number; valTokens: number };
   adapter: { vendor: string; architecture: string; description: string };
   steps: number;

@@ -136,6 +136,7 @@ export function App() {
             <Interrupted
               checkpoint={lab.interrupted}
               disabled={gpu.kind !== 'ready'}
+              problem={lab.resumeProblem}
               onResume={lab.resume}
               onDiscard={lab.discardInterrupted}
             />

@@ -5,12 +5,14 @@ import { runId, type RunSpec } from '../train/config';
 import {
   isBuiltinModel,
   isOpenedModel,
+  modelName,
   type AdapterRef,
   type FromEngine,
+  type ModelCard,
   type ModelId,
 } from '../train/messages';
 import { resultsToCsv } from '../train/results';
-import { readCheckpoint } from '../train/page-checkpoint';
+import { modelMismatch, readCheckpoint } from '../train/page-checkpoint';
 import type { OptimizerKind } from '../optim/optimizer';
 import { formatLr } from './charts/formatLr';
 import { downloadBytes, downloadText } from './download';
@@ -168,6 +170,7 @@ export function useLab() {
     model.openedVersion,
   );
   const active = isActive(sweep);
+  const resumeProblem = useResumeProblem(interrupted, [model.opened, card]);
   const errorCount = Object.keys(errors).length;
   let reason: string | null = null;
   if (gpu.kind !== 'ready')
@@ -205,7 +208,7 @@ export function useLab() {
   // Resume: the stored settings come back first (so their dataset is parsed), then the checkpoint goes
   // to the engine, which waits for that parse and checks the dataset against the checkpoint's.
   const resume = () => {
-    if (!interrupted || active) return;
+    if (!interrupted || active || resumeProblem) return;
     dispatchSettings({
       type: 'replace',
       settings: { ...withDefaults(interrupted.settings), chart: settings.chart },
@@ -398,6 +401,7 @@ export function useLab() {
     reason,
     start,
     interrupted,
+    resumeProblem,
     resume,
     discardInterrupted,
     stop,
@@ -430,4 +434,29 @@ export function useLab() {
 
 function replaceUrl(url: string) {
   window.history.replaceState(window.history.state, '', url);
+}
+
+/**
+ * Why the interrupted sweep cannot resume on the model open now, or null: its checkpoint is of a model of
+ * the same name with another fingerprint (other weights). Unknown until that model is open (its files are
+ * not stored); a checkpoint without a fingerprint (older) is offered by its name, as before.
+ */
+function useResumeProblem(
+  interrupted: historyDb.StoredCheckpoint | null,
+  cards: (ModelCard | null)[],
+): string | null {
+  const label = useMemo(() => {
+    if (!interrupted) return null;
+    try {
+      return readCheckpoint(interrupted.bytes);
+    } catch {
+      return null; // the engine refuses it with a readable message
+    }
+  }, [interrupted]);
+  const here = label ? cards.find((c) => c?.id === label.model) : undefined;
+  if (!label || !here) return null;
+  const why = modelMismatch(label, { model: here.id, fingerprint: here.fingerprint }, modelName);
+  return why
+    ? `It cannot resume on the model open now: ${why}. Open the files of the model it trained.`
+    : null;
 }

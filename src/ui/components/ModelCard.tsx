@@ -15,7 +15,7 @@ const SOURCES: Record<ModelCard['source'], string> = {
   builtin: 'built into the page',
   _name_or_path: 'opened from your files (name from config.json)',
   folder: 'opened from your files (named after their folder)',
-  default: 'opened from your files',
+  config: 'opened from your files (named after its shape in config.json)',
 };
 
 export function ModelCardView({ card, plan }: { card: ModelCard; plan: PlanState }) {
