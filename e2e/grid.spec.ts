@@ -1,6 +1,7 @@
 // Two-axis sweeps and the paper preset on lab-gpt-tiny: a 2 × 2 × 2 grid (optimizers × learning rates ×
-// dampings) fills one heatmap per optimizer; "Reproduce the paper" fills the settings, and a tiny-scaled
-// run of it fills every loss panel and the robustness chart. One browser page for the whole file.
+// dampings), with a run of its own δ added while it trains, fills one heatmap per optimizer; "Reproduce
+// the paper" fills the settings, and a tiny-scaled run of it fills every loss panel and the robustness
+// chart. One browser page for the whole file.
 import { expect, test, type Page } from '@playwright/test';
 
 test.describe.configure({ mode: 'serial' });
@@ -22,7 +23,7 @@ const runIdsIn = (name: string) =>
     .locator('g[data-run-id]')
     .evaluateAll((els) => els.map((e) => e.getAttribute('data-run-id')));
 
-test('a 2 × 2 × 2 grid (optimizers × learning rates × dampings) fills a heatmap per optimizer', async () => {
+test('a 2 × 2 × 2 grid (optimizers × learning rates × dampings) and a run added with its own δ fill a heatmap per optimizer', async () => {
   await page.goto(
     '/?model=lab-gpt-tiny&data=e2e-restaurants.jsonl&steps=6&batch=2&seq=16&lrs=1e-3,1e-2' +
       '&opt=riemannian-adamw,riemannian-sgd&valevery=3&y=linear',
@@ -37,15 +38,39 @@ test('a 2 × 2 × 2 grid (optimizers × learning rates × dampings) fills a heat
   await expect(page).toHaveURL(/[?&]axis=damping&axisv=0\.0001%2C0\.01/);
 
   await page.getByRole('button', { name: 'Start sweep' }).click();
+
+  // While it trains, add a run with its own δ: a new learning rate and a new δ (a column and a row).
+  const controls = page.getByRole('region', { name: 'Sweep progress and chart options' });
+  await expect(controls).toHaveAttribute('data-first-loss-ms', /\d+/, { timeout: 120_000 });
+  const addRun = page.getByRole('form', { name: 'Add run' });
+  await addRun.getByLabel('Optimizer of the new run').selectOption('riemannian-adamw');
+  await addRun.getByLabel('Learning rate of the new run').fill('3e-3');
+  const delta = addRun.getByLabel('Damping δ of the new run');
+  await expect(delta).toHaveValue('1e-4'); // the sweep's first δ
+  await delta.fill('0');
+  await addRun.getByRole('button', { name: '+ Add run' }).click();
+  await expect(addRun.getByRole('alert')).toHaveText('The damping δ must be above 0.');
+  await expect(delta).toHaveAttribute('aria-invalid', 'true');
+  await addRun.screenshot({ path: test.info().outputPath('add-run-error.png') });
+  await delta.fill('1e-3');
+  await addRun.getByRole('button', { name: '+ Add run' }).click();
+  const added = page.locator('tr[data-run-id="riemannian-adamw@0.003,damping=1e-3"]');
+  await expect(added).toBeVisible();
+  await expect(added.locator('td.num').nth(1)).toHaveText('1e-3'); // the δ column
+  await page.screenshot({ path: test.info().outputPath('add-run.png') });
+
   await expect(status()).toHaveText('Finished', { timeout: 170_000 });
 
-  for (const name of ['Heatmap — Riemannian AdamW', 'Heatmap — Riemannian SGD']) {
+  for (const [name, count] of [
+    ['Heatmap — Riemannian AdamW', '5'],
+    ['Heatmap — Riemannian SGD', '4'],
+  ]) {
     const map = page.getByRole('figure', { name });
-    await expect(map).toHaveAttribute('data-cells', '4');
+    await expect(map).toHaveAttribute('data-cells', count);
     const cells = await map
       .locator('g.heatmap-cell')
       .evaluateAll((els) => els.map((e) => [e.getAttribute('data-value'), e.getAttribute('data-diverged')]));
-    expect(cells).toHaveLength(4);
+    expect(cells).toHaveLength(Number(count));
     for (const [value, diverged] of cells) {
       expect(diverged).toBe('false');
       expect(Number(value)).toBeGreaterThan(0);
@@ -59,11 +84,12 @@ test('a 2 × 2 × 2 grid (optimizers × learning rates × dampings) fills a heat
       'riemannian-adamw@0.001,damping=0.01',
       'riemannian-adamw@0.01,damping=1e-4',
       'riemannian-adamw@0.01,damping=0.01',
+      'riemannian-adamw@0.003,damping=1e-3',
     ]),
   );
   await expect(
     page.getByRole('figure', { name: 'Learning-rate robustness' }).locator('g[data-run-id]'),
-  ).toHaveCount(4);
+  ).toHaveCount(5);
   const table = page.getByRole('table', { name: 'Runs' });
   await expect(table.getByRole('columnheader', { name: 'δ' })).toBeVisible();
   await expect(table.locator('tr[data-run-id="riemannian-sgd@0.01,damping=1e-4"]')).toContainText('1e-4');

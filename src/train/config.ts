@@ -77,6 +77,11 @@ export function shortNumber(x: number): string {
   return exp.length < plain.length ? exp : plain;
 }
 
+/** A run id with one axis value named: `adamw@0.001` → `adamw@0.001,damping=1e-4`. */
+export function withAxisId(id: string, key: keyof RunOverrides, value: number): string {
+  return `${id},${AXIS_NAMES[key]}=${shortNumber(value)}`;
+}
+
 /**
  * The grid: every optimizer × learning rate × value of each axis. A run's id names its optimizer and
  * learning rate (`adamw@0.001`), then every axis value that varies across the grid (`,damping=1e-4`).
@@ -97,7 +102,7 @@ export function gridRuns(
       values.map((v) => ({
         ...run,
         [key]: v,
-        id: named ? `${run.id},${AXIS_NAMES[key]}=${shortNumber(v)}` : run.id,
+        id: named ? withAxisId(run.id, key, v) : run.id,
       })),
     );
   }
@@ -105,7 +110,7 @@ export function gridRuns(
 }
 
 /** Checks a run's own hyper-parameters; throws naming the first bad one. */
-function validateOverrides(r: RunSpec): void {
+export function validateOverrides(r: RunSpec): void {
   const bad = (what: string, v: number) => new Error(`run '${r.id}': ${what} (got ${v})`);
   if (r.damping !== undefined && !(r.damping > 0)) throw bad('damping must be > 0', r.damping);
   if (r.weightDecay !== undefined && !(r.weightDecay >= 0))

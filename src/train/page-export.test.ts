@@ -8,6 +8,7 @@ import type { AdapterData, FromEngine, ToEngine } from './messages';
 import { PageSession } from './page-session';
 import { safeFileName } from './page-export';
 import { testGpu } from '../test/gpu';
+import { pageSession } from '../test/page-session';
 import { tinyText } from './tiny-sweep';
 import { readSafetensors } from '../io/safetensors';
 import { readOnnxWeights } from '../io/onnx';
@@ -266,6 +267,33 @@ describe('PageSession generate', () => {
     const [fromRun, fromData] = of('generated');
     expect(fromRun.text).toBe(fromData.text);
     expect(of('error')).toMatchObject([{ requestId: 6 }]);
+  });
+
+  it('requests sent at once run one at a time, in order; a failed one does not hold up the next', async () => {
+    const base: From = { kind: 'base', model: 'lab-gpt-tiny' };
+    const oneAtATime = pageSession();
+    for (const [id, seed] of [
+      [1, 42],
+      [3, 7],
+    ])
+      await oneAtATime.send(gen(id, base, seed));
+    const expected = oneAtATime.of('generated').map((m) => m.text);
+
+    // Sent as the Worker sends them: without waiting for an answer. The second names no run.
+    const { send, got } = pageSession();
+    await Promise.all([
+      send(gen(1, base, 42)),
+      send(gen(2, { kind: 'run', runId: 'nope' }, 1)),
+      send(gen(3, base, 7)),
+    ]);
+    const answers = got.filter((m) => m.type === 'generated' || m.type === 'error');
+    expect(answers.map((m) => [m.type, 'requestId' in m ? m.requestId : undefined])).toEqual([
+      ['generated', 1],
+      ['error', 2],
+      ['generated', 3],
+    ]);
+    expect(answers.flatMap((m) => (m.type === 'generated' ? [m.text] : []))).toEqual(expected);
+    expect(expected[0]).not.toBe(expected[1]);
   });
 });
 

@@ -127,11 +127,34 @@ function sampleStops(model: LoadedModel): number[][] {
   return [model.tokenizer.separator, ...(model.tokenizer.eos === undefined ? [] : [[model.tokenizer.eos]])];
 }
 
-/** onnxruntime-web sessions: the base model's are cached; a merged model's lives for one request. */
+/**
+ * onnxruntime-web sessions: the base model's are cached; a merged model's lives for one request.
+ * Requests run one at a time, in the order they came: two runs at once race inside onnxruntime-web (one
+ * wasm instance, sessions created and released under each other). A failed request does not hold up the next.
+ */
 export class Generator {
   private baseSessions = new Map<string, Promise<Session>>();
+  /** The request running now and those queued behind it; settles (never rejects) when the last is done. */
+  private queue: Promise<unknown> = Promise.resolve();
 
-  async sample(r: ResolvedAdapter, o: SampleOptions): Promise<string> {
+  /**
+   * Queue a sample of the adapter `resolve` finds (resolved when the request's turn comes, so a failure
+   * to find it is that request's alone). `seconds` counts from its turn, not the wait before it.
+   */
+  sample(
+    resolve: () => Promise<ResolvedAdapter>,
+    o: SampleOptions,
+  ): Promise<{ text: string; seconds: number }> {
+    const turn = this.queue.then(async () => {
+      const t0 = performance.now();
+      const text = await this.sampleNow(await resolve(), o);
+      return { text, seconds: (performance.now() - t0) / 1000 };
+    });
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async sampleNow(r: ResolvedAdapter, o: SampleOptions): Promise<string> {
     if (!Number.isInteger(o.maxTokens) || o.maxTokens < 0 || o.maxTokens > MAX_GENERATE_TOKENS)
       throw new Error(`maxTokens must be an integer from 0 to ${MAX_GENERATE_TOKENS} (got ${o.maxTokens})`);
     const options = {

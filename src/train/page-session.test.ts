@@ -204,14 +204,22 @@ describe('PageSession: sweeps', () => {
     expect(of('done')[0].adapters[0].B).toEqual(alone.of('done')[0].adapters[0].B);
   });
 
-  it('addRun and stopRun while training', async () => {
+  it('addRun and stopRun while training; an added run carries its own damping', async () => {
     const { s, send, of, listeners } = session();
     await send(tinyFile());
+    const withDamping: RunSpec = {
+      id: 'riemannian-sgd@0.1,damping=0.01',
+      optimizer: 'riemannian-sgd',
+      lr: 0.1,
+      damping: 0.01,
+    };
     listeners.push((m) => {
       if (m.type === 'metrics' && m.steps.includes(2) && m.runIds.length === 2) {
         void send({ type: 'addRun', run: { id: 'sgd@0.1', optimizer: 'sgd', lr: 0.1 } });
         void send({ type: 'stopRun', runId: 'a' });
         void send({ type: 'addRun', run: { id: 'b', optimizer: 'sgd', lr: 0.1 } }); // a duplicate
+        void send({ type: 'addRun', run: withDamping });
+        void send({ type: 'addRun', run: { ...withDamping, id: 'bad-damping', damping: 0 } });
       }
     });
     const runs: RunSpec[] = [
@@ -220,23 +228,29 @@ describe('PageSession: sweeps', () => {
     ];
     await send({ type: 'start', sweepId: 'sw3', model: 'lab-gpt-tiny', sweep: sweep(runs, { steps: 5 }) });
     await s.idle();
-    // The duplicate is refused with an error; the sweep goes on.
-    expect(of('error').map((e) => e.message)).toEqual(["a run 'b' is already in this sweep"]);
+    // The duplicate and the bad damping are refused with an error each; the sweep goes on.
+    expect(of('error').map((e) => e.message)).toEqual([
+      "a run 'b' is already in this sweep",
+      "run 'bad-damping': damping must be > 0 (got 0)",
+    ]);
     const changed = of('runsChanged');
-    const added = changed.find((c) => c.runs.length === 3)!;
+    const added = changed.find((c) => c.runs.length === 4)!;
     expect(added.runs[2]).toMatchObject({ spec: { id: 'sgd@0.1' }, startStep: 2 });
+    expect(added.runs[3]).toEqual({ spec: withDamping, startStep: 2, stoppedAtStep: null });
     expect(changed.at(-1)!.runs[0].stoppedAtStep).toBe(2);
-    const later = of('metrics').filter((m) => m.runIds.length === 3);
+    const later = of('metrics').filter((m) => m.runIds.length === 4);
     expect(later.flatMap((m) => m.steps)).toEqual([3, 4, 5]);
     for (const m of later) {
       for (const row of m.losses) {
         expect(Number.isNaN(row[0])).toBe(true); // stopped
         expect(row[2]).toBeGreaterThan(0);
+        expect(row[3]).toBeGreaterThan(0);
       }
     }
     const done = of('done')[0];
     expect(done.results.runs[0].stoppedAtStep).toBe(2);
-    expect(done.adapters.map((a) => a.status)).toEqual(['stopped at step 2', 'done', 'done']);
+    expect(done.adapters.map((a) => a.status)).toEqual(['stopped at step 2', 'done', 'done', 'done']);
+    expect(done.adapters[3].spec).toEqual(withDamping);
   });
 
   it('a start sent right after a parse (not waiting for its answer) trains on that dataset', async () => {

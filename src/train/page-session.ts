@@ -320,15 +320,9 @@ export class PageSession {
   }
 
   private async generate(msg: Message<'generate'>): Promise<void> {
-    const t0 = performance.now();
-    const resolved = await this.resolve(msg.from);
-    const text = await this.generator.sample(resolved, msg);
-    this.post({
-      type: 'generated',
-      requestId: msg.requestId,
-      text,
-      seconds: (performance.now() - t0) / 1000,
-    });
+    // Queued at once, in the order the requests came; the run is read when its turn comes.
+    const { text, seconds } = await this.generator.sample(() => this.resolve(msg.from), msg);
+    this.post({ type: 'generated', requestId: msg.requestId, text, seconds });
   }
 
   private async exportAdapter(msg: Message<'exportAdapter'>): Promise<void> {

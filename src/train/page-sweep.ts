@@ -6,7 +6,7 @@ import { runStatus } from '../io/adapter-card';
 import { OPTIMIZERS } from '../optim/optimizer';
 import { batchSource, type BatchSource } from './batch';
 import { collectResults } from './collect';
-import { validateSweep, type RunSpec, type SweepConfig } from './config';
+import { validateOverrides, validateSweep, type RunSpec, type SweepConfig } from './config';
 import { SweepDriver, type SweepEvent } from './driver';
 import { modelName, type AdapterData, type FromEngine, type RunInfo } from './messages';
 import type { LoadedModel } from './page-assets';
@@ -151,6 +151,7 @@ export class PageSweep {
     if (!OPTIMIZERS.includes(spec.optimizer)) throw new Error(`unknown optimizer '${spec.optimizer}'`);
     if (!(spec.lr > 0 && Number.isFinite(spec.lr)))
       throw new Error(`learning rate must be a positive number (got ${spec.lr})`);
+    validateOverrides(spec);
     this.driver.addRun(spec);
   }
 

@@ -191,7 +191,14 @@ export function App() {
               hidden={lab.hidden}
               canStop={lab.active}
               onStop={lab.stopRun}
-              addRun={<AddRun active={lab.active} onAddRun={lab.addRun} />}
+              addRun={
+                <AddRun
+                  active={lab.active}
+                  axis={lab.axis}
+                  axisValues={lab.axisValues}
+                  onAddRun={lab.addRun}
+                />
+              }
               onToggle={(id, visible) =>
                 lab.setHidden((h) => {
                   const next = new Set(h);

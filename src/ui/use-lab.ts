@@ -1,7 +1,6 @@
 // The page's controller: the four state concerns (settings, dataset, sweep, history), the engine, and
 // the handlers the components call. Components stay presentational; this is the only glue.
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
-import { runId, type RunSpec } from '../train/config';
 import {
   isBuiltinModel,
   isOpenedModel,
@@ -13,7 +12,6 @@ import {
 } from '../train/messages';
 import { resultsToCsv } from '../train/results';
 import { modelMismatch, readCheckpoint } from '../train/page-checkpoint';
-import type { OptimizerKind } from '../optim/optimizer';
 import { formatLr } from './charts/formatLr';
 import { downloadBytes, downloadText } from './download';
 import { datasetReducer, EMPTY_DATASET, fileSizeError } from './state/dataset';
@@ -32,6 +30,7 @@ import {
 import { isActive, IDLE_SWEEP, progressOf, runRows, sweepReducer } from './state/sweep';
 import { heatmaps, lossPanels, robustnessLines, sweepLrs } from './state/chart-data';
 import { presetSettings } from './state/preset';
+import { addedRun, type AddRunError, type AddRunRequest } from './state/add-run';
 import { AXIS_SHORT, formatAxisValue, secondValueOf } from './state/second-axis';
 import { REPRODUCE_PAPER } from '../train/presets';
 import { useEngine } from './use-engine';
@@ -248,18 +247,20 @@ export function useLab() {
       checkpointEvery: historyDb.checkpointEvery(c.totalSteps),
     });
   }, [pendingResume, client, gpu.kind]);
+  // The second axis of the sweep on screen (the one it started with, and its values), else of the settings.
+  const axisOf = sweep.phase !== 'idle' && startedWith.current ? startedWith.current : settings;
+  const axis = axisOf.secondAxis;
+  const axisValues = axisOf.secondValues;
   const stop = () => {
     dispatchSweep({ type: 'stopping' });
     client?.send({ type: 'stop' });
   };
   const stopRun = (id: string) => client?.send({ type: 'stopRun', runId: id });
-  const addRun = (optimizer: OptimizerKind, lr: number): string | null => {
-    if (!active || !client) return 'Runs can be added while a sweep trains.';
-    if (!(lr > 0 && Number.isFinite(lr))) return 'The learning rate must be a number above 0.';
-    const run: RunSpec = { id: runId(optimizer, lr), optimizer, lr };
-    if (sweep.runs[run.id])
-      return `${OPTIMIZER_LABELS[optimizer]} at ${formatLr(lr)} is already in the sweep.`;
-    client.send({ type: 'addRun', run });
+  const addRun = (request: AddRunRequest): AddRunError | null => {
+    if (!active || !client) return { field: null, message: 'Runs can be added while a sweep trains.' };
+    const added = addedRun(sweep, axis, request);
+    if ('error' in added) return added.error;
+    client.send({ type: 'addRun', run: added.run });
     return null;
   };
 
@@ -272,9 +273,6 @@ export function useLab() {
     const adapter = sweep.adapters.find((a) => a.runId === id);
     return adapter ? { kind: 'data', adapter } : { kind: 'run', runId: id };
   };
-  // The second axis of the sweep on screen (the one it started with), else of the settings.
-  const axis =
-    sweep.phase !== 'idle' && startedWith.current ? startedWith.current.secondAxis : settings.secondAxis;
   const finishedRuns = useMemo(
     () =>
       sweep.order
@@ -423,6 +421,7 @@ export function useLab() {
     chooseFile,
     applyPreset,
     axis,
+    axisValues,
     panels,
     robustness,
     heatmaps: maps,

@@ -62,18 +62,30 @@ export const AXIS_HINTS: Record<SecondAxis, string> = {
   loraplusRatio: 'B’s learning rate = ratio × the run’s, for every optimizer (LoRA+ AdamW’s default is 16).',
 };
 
-/** A value error in words, or null when the value is valid for the axis. */
-export function axisValueError(axis: SweptAxis, v: number): string | null {
-  if (!Number.isFinite(v)) return 'Every value must be a number.';
+/** The axis in a sentence. */
+const AXIS_NOUNS: Record<SweptAxis, string> = {
+  damping: 'damping δ',
+  weightDecay: 'weight decay',
+  beta2: 'β2',
+  loraplusRatio: 'LoRA+ ratio',
+};
+
+/**
+ * A value error in words, or null when the value is valid for the axis: of one of the sweep's values
+ * ('every', the settings' list) or of one run's ('the', "Add run").
+ */
+export function axisValueError(axis: SweptAxis, v: number, which: 'every' | 'the' = 'every'): string | null {
+  const subject = `${which === 'every' ? 'Every' : 'The'} ${AXIS_NOUNS[axis]}`;
+  if (!Number.isFinite(v))
+    return which === 'every' ? 'Every value must be a number.' : `${subject} must be a number.`;
   switch (axis) {
     case 'damping':
-      return v > 0 ? null : 'Every damping δ must be above 0.';
-    case 'weightDecay':
-      return v >= 0 ? null : 'Every weight decay must be 0 or more.';
-    case 'beta2':
-      return v >= 0 && v < 1 ? null : 'Every β2 must be at least 0 and below 1.';
     case 'loraplusRatio':
-      return v > 0 ? null : 'Every LoRA+ ratio must be above 0.';
+      return v > 0 ? null : `${subject} must be above 0.`;
+    case 'weightDecay':
+      return v >= 0 ? null : `${subject} must be 0 or more.`;
+    case 'beta2':
+      return v >= 0 && v < 1 ? null : `${subject} must be at least 0 and below 1.`;
   }
 }
 
