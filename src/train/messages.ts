@@ -90,6 +90,12 @@ export interface DatasetOptions {
   valFraction: number;
 }
 
+/** What makes a dataset's tokens: UTF-8 bytes (the built-in models), or the named model's tokenizer.json. */
+export type DatasetTokenizer = { kind: 'bytes' } | { kind: 'tokenizer.json'; model: string };
+
+/** Where a parse is ('datasetProgress'): checking and splitting the file, or tokenizing its text. */
+export type DatasetProgressPhase = 'reading' | 'tokenizing';
+
 /** What the page shows of a parsed dataset, at once. */
 export interface DatasetPreview {
   name: string;
@@ -101,7 +107,7 @@ export interface DatasetPreview {
   fileBytes: number;
   tokens: number;
   /** Added: what made the tokens: UTF-8 bytes, or the named model's tokenizer.json. */
-  tokenizer?: { kind: 'bytes' } | { kind: 'tokenizer.json'; model: string };
+  tokenizer?: DatasetTokenizer;
   trainTokens: number;
   valTokens: number;
   trainExamples: number;
@@ -210,6 +216,19 @@ export type ToEngine =
 export type FromEngine =
   | { type: 'ready'; adapter: GpuInfo }
   | { type: 'selfTest'; result: SelfTestResult }
+  /**
+   * Added: how far the parse of request `requestId` has come, before its 'dataset' or 'datasetError'
+   * answer: 'reading' (0, the file checked and split into examples) then 'tokenizing' (the fraction of
+   * the text tokenized, last 1), at most about a hundred a parse. Only for a model's tokenizer.json
+   * (byte datasets are read at once); the page ignores those of a request it has superseded.
+   */
+  | {
+      type: 'datasetProgress';
+      requestId: number;
+      fraction: number;
+      phase: DatasetProgressPhase;
+      tokenizer: DatasetTokenizer;
+    }
   | { type: 'dataset'; requestId: number; preview: DatasetPreview }
   | { type: 'modelOpened'; requestId: number; card: ModelCard }
   /** `plan` is absent when the settings cannot be planned (`error` says why, e.g. a bad field). */

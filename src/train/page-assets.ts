@@ -1,7 +1,13 @@
 // The page's assets on the engine side: built-in models (ONNX + config.json) and datasets fetched from
 // our own origin, and dataset parsing with the preview the page shows at once.
 import { DatasetError } from '../data/errors';
-import { decodeBytes, parseDataset, splitDataset, type TokenizedDataset } from '../data/dataset';
+import {
+  decodeBytes,
+  parseDataset,
+  splitDataset,
+  type ProgressCallback,
+  type TokenizedDataset,
+} from '../data/dataset';
 import { byteTokenizer, type TextTokenizer } from '../data/tokenizer';
 import { loadBaseModel, type BaseModel } from '../io/load';
 import { modelFingerprint } from '../model/fingerprint';
@@ -123,17 +129,19 @@ function idsOf(dataset: TokenizedDataset, of: TokenizerOf): TokenizerOf {
 
 /**
  * Parse a dataset file and describe it; throws what the parser throws (see locateError). `of` is the
- * selected model's tokenizer (bytes when absent).
+ * selected model's tokenizer (bytes when absent); `onProgress` is told the fraction tokenized so far.
  */
 export function parseForPage(
   name: string,
   bytes: Uint8Array,
   options: DatasetOptions,
   of: TokenizerOf = BYTES,
+  onProgress?: ProgressCallback,
 ): ParsedDataset {
   const dataset = parseDataset(name, bytes, undefined, {
     skipBadLines: options.skipBadLines,
     tokenizer: of.tokenizer,
+    onProgress,
   });
   const { train, val } = splitDataset(dataset, options.valFraction);
   const used = idsOf(dataset, of);

@@ -98,6 +98,36 @@ describe('PageSession: a model opened from its files', () => {
     expect(opened.examples[0]).toEqual({ prompt: 'name[Cafe 0] → ', completion: 'Cafe 0 serves coffee.' });
   });
 
+  it('tells how far the tokenizing of a long text has come, before the answer', async () => {
+    const { send, got } = pageSession();
+    await send({ type: 'openModel', requestId: 1, files: await three(), folder: 'tiny-gpt2' });
+    // Past ENCODE_CHUNK_CHARS several times over: the text is tokenized in pieces, with progress.
+    const lines = Array.from({ length: 4000 }, (_, i) => `Cafe ${i} serves coffee by the river.`);
+    const text = enc(lines.join('\n'));
+    const source = { kind: 'file' as const, name: 'cafes.txt', bytes: text };
+    const options = { skipBadLines: false, valFraction: 0.1 };
+    await send({ type: 'parseDataset', requestId: 7, source, options, model: OPENED });
+    const parse7 = got.filter((m) => 'requestId' in m && m.requestId === 7);
+    const answer = parse7.findIndex((m) => m.type === 'dataset');
+    expect(answer).toBe(parse7.length - 1);
+    const progress = parse7.slice(0, answer);
+    expect(progress.every((m) => m.type === 'datasetProgress')).toBe(true);
+    const told = progress.map((m) => (m.type === 'datasetProgress' ? m : undefined)!);
+    expect(told.length).toBeGreaterThanOrEqual(4);
+    expect(told[0]).toMatchObject({ fraction: 0, phase: 'reading' });
+    expect(told.slice(1).every((m) => m.phase === 'tokenizing')).toBe(true);
+    for (const m of told) expect(m.tokenizer).toEqual({ kind: 'tokenizer.json', model: 'tiny-gpt2' });
+    const fractions = told.map((m) => m.fraction);
+    for (let i = 1; i < fractions.length; i++) expect(fractions[i]).toBeGreaterThan(fractions[i - 1]);
+    expect(fractions.at(-1)).toBe(1);
+    expect(fractions.at(-2)).toBeLessThan(1);
+
+    // Bytes are read at once: no progress to tell.
+    await send({ type: 'parseDataset', requestId: 8, source: { ...source, bytes: enc('a b c') }, options });
+    expect(got.filter((m) => m.type === 'datasetProgress' && m.requestId === 8)).toEqual([]);
+    expect(got.at(-1)).toMatchObject({ type: 'dataset', requestId: 8 });
+  });
+
   it('refuses a dataset for a model that is not open (after a reload)', async () => {
     const { send, of } = pageSession();
     await send(parse(OPENED));

@@ -9,6 +9,7 @@ import {
   modelName,
   type AdapterData,
   type AdapterRef,
+  type DatasetProgressPhase,
   type ModelId,
   type ToEngine,
 } from './messages';
@@ -171,7 +172,17 @@ export class PageSession {
       const of = this.models.tokenizerOf(msg.model);
       const file = await datasetBytes(source, this.deps.fetchAsset);
       name = file.name;
-      const { dataset, preview } = parseForPage(file.name, file.bytes, msg.options, of);
+      // Tokenizing with a tokenizer.json takes a while (a large file: minutes): say how far it has come.
+      // Bytes are read at once, with no progress to tell.
+      let onProgress: ((fraction: number) => void) | undefined;
+      if (of.tokenizer.kind !== 'bytes') {
+        const tokenizer = { kind: 'tokenizer.json' as const, model: of.model };
+        const progress = (fraction: number, phase: DatasetProgressPhase) =>
+          this.post({ type: 'datasetProgress', requestId, fraction, phase, tokenizer });
+        progress(0, 'reading');
+        onProgress = (fraction) => progress(fraction, 'tokenizing');
+      }
+      const { dataset, preview } = parseForPage(file.name, file.bytes, msg.options, of, onProgress);
       this.post({ type: 'dataset', requestId, preview });
       return { dataset, tokenizer: tokenizerKey(msg.model) };
     } catch (err) {

@@ -43,6 +43,38 @@ describe('engine client', () => {
     await expect(b).rejects.toBeInstanceOf(EngineError);
   });
 
+  it('tells a request its progress before its answer; progress of no pending request is dropped', async () => {
+    vi.useFakeTimers();
+    const { w, c } = client();
+    const batches: FromEngine[][] = [];
+    c.subscribe((m) => batches.push(m));
+    const fractions: number[] = [];
+    const source = { kind: 'builtin' as const, name: 'devils-dictionary.txt' as const };
+    const options = { skipBadLines: false, valFraction: 0.1 };
+    const answer = c.request({ type: 'parseDataset', source, options }, [], (m) =>
+      fractions.push(m.fraction),
+    );
+    const id = (w.sent[0] as { requestId: number }).requestId;
+    const tokenizer = { kind: 'tokenizer.json' as const, model: 'gpt2' };
+    const progress = (requestId: number, fraction: number): FromEngine => ({
+      type: 'datasetProgress',
+      requestId,
+      fraction,
+      phase: 'tokenizing',
+      tokenizer,
+    });
+    w.reply(progress(id, 0.5));
+    w.reply(progress(id + 100, 0.7));
+    w.reply(progress(id, 1));
+    const preview = { name: 'x' } as Extract<FromEngine, { type: 'dataset' }>['preview'];
+    w.reply({ type: 'dataset', requestId: id, preview });
+    w.reply(progress(id, 1));
+    await expect(answer).resolves.toMatchObject({ type: 'dataset' });
+    expect(fractions).toEqual([0.5, 1]);
+    vi.advanceTimersByTime(60);
+    expect(batches).toEqual([]);
+  });
+
   it('hands the stream to subscribers in batches', () => {
     vi.useFakeTimers();
     const { w, c } = client();

@@ -5,7 +5,9 @@ import type { FromEngine, ToEngine } from '../train/messages';
 type Request = Extract<ToEngine, { requestId: number }>;
 type WithoutId<T> = T extends { requestId: number } ? Omit<T, 'requestId'> : never;
 export type EngineRequest = WithoutId<Request>;
-export type EngineAnswer = Extract<FromEngine, { requestId: number }>;
+/** Told on the way to an answer (a dataset parse's progress), never the answer itself. */
+export type EngineProgress = Extract<FromEngine, { type: 'datasetProgress' }>;
+export type EngineAnswer = Exclude<Extract<FromEngine, { requestId: number }>, EngineProgress>;
 
 /** An engine answer that is an error, as an Error carrying the engine's detail. */
 export class EngineError extends Error {
@@ -24,7 +26,11 @@ export class EngineClient {
   private nextId = 1;
   private readonly pending = new Map<
     number,
-    { resolve: (m: EngineAnswer) => void; reject: (e: Error) => void }
+    {
+      resolve: (m: EngineAnswer) => void;
+      reject: (e: Error) => void;
+      onProgress?: (m: EngineProgress) => void;
+    }
   >();
   private readonly listeners = new Set<Listener>();
   private queue: FromEngine[] = [];
@@ -45,11 +51,18 @@ export class EngineClient {
     this.worker.postMessage(msg);
   }
 
-  /** Sends a request and resolves with the answer that repeats its requestId (rejects on an error answer). */
-  request(msg: EngineRequest, transfer: Transferable[] = []): Promise<EngineAnswer> {
+  /**
+   * Sends a request and resolves with the answer that repeats its requestId (rejects on an error answer).
+   * `onProgress` is told the progress messages that come before the answer.
+   */
+  request(
+    msg: EngineRequest,
+    transfer: Transferable[] = [],
+    onProgress?: (m: EngineProgress) => void,
+  ): Promise<EngineAnswer> {
     const requestId = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(requestId, { resolve, reject });
+      this.pending.set(requestId, { resolve, reject, onProgress });
       this.worker.postMessage({ ...msg, requestId }, transfer);
     });
   }
@@ -67,6 +80,11 @@ export class EngineClient {
   }
 
   private receive(msg: FromEngine): void {
+    if (msg.type === 'datasetProgress') {
+      // Progress of a request no longer pending (answered, or the client shut down) tells nothing.
+      this.pending.get(msg.requestId)?.onProgress?.(msg);
+      return;
+    }
     if ('requestId' in msg && msg.requestId !== undefined) {
       const p = this.pending.get(msg.requestId);
       if (p) {

@@ -107,6 +107,8 @@ export function useLab() {
       .request(
         { type: 'parseDataset', source, options, ...forModel },
         source.kind === 'file' ? [source.bytes] : [],
+        ({ fraction, phase, tokenizer }) =>
+          dispatchDataset({ type: 'progress', requestId, fraction, phase, tokenizer }),
       )
       .then((m) => {
         if (m.type === 'dataset') dispatchDataset({ type: 'parsed', requestId, preview: m.preview });

@@ -2,8 +2,19 @@
 // rendered as text by React (never as HTML).
 import { useState } from 'react';
 import { MAX_DATASET_SIZE_TEXT } from '../../data/dataset';
-import { BUILTIN_DATASETS, type BuiltinDataset, type DatasetPreview } from '../../train/messages';
-import { formatBytes, locatedErrorText, type DatasetState } from '../state/dataset';
+import {
+  BUILTIN_DATASETS,
+  type BuiltinDataset,
+  type DatasetPreview,
+  type DatasetTokenizer,
+} from '../../train/messages';
+import {
+  formatBytes,
+  locatedErrorText,
+  percentText,
+  type DatasetState,
+  type ParseProgress,
+} from '../state/dataset';
 import type { Settings } from '../state/settings';
 
 export interface DatasetPanelProps {
@@ -97,9 +108,13 @@ function DatasetStatus({ state, dataset }: { state: DatasetState; dataset: Setti
       ) : null;
     case 'parsing':
       return (
-        <p className="hint" role="status">
-          Reading {state.name}…
-        </p>
+        <>
+          <p className="hint" role="status">
+            Reading {state.name}
+            {state.progress && ` with ${tokenizerText(state.progress.tokenizer)}`}…
+          </p>
+          {state.progress && <ParseProgressBar progress={state.progress} />}
+        </>
       );
     case 'invalid':
       return (
@@ -119,6 +134,30 @@ function DatasetStatus({ state, dataset }: { state: DatasetState; dataset: Setti
   }
 }
 
+const tokenizerText = (t: DatasetTokenizer | undefined): string =>
+  t?.kind === 'tokenizer.json' ? `${t.model}’s tokenizer.json` : 'UTF-8 bytes';
+
+/** A long tokenization (a model's tokenizer.json on a large file) as it goes; outside the live region. */
+function ParseProgressBar({ progress }: { progress: ParseProgress }) {
+  const pct = percentText(progress.fraction);
+  return (
+    <div className="progress-row dataset-progress">
+      <div
+        className="progress"
+        role="progressbar"
+        aria-label="Reading the dataset"
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={Math.floor(progress.fraction * 100)}
+        aria-valuetext={pct}
+      >
+        <div className="progress-fill" style={{ width: pct }} />
+      </div>
+      <span className="rates">{progress.phase === 'reading' ? 'checking the file' : `${pct} tokenized`}</span>
+    </div>
+  );
+}
+
 function Preview({ preview: d }: { preview: DatasetPreview }) {
   return (
     <div className="preview" aria-label="Dataset preview">
@@ -127,10 +166,7 @@ function Preview({ preview: d }: { preview: DatasetPreview }) {
         {formatBytes(d.fileBytes)} · {d.trainExamples.toLocaleString()} train /{' '}
         {d.valExamples.toLocaleString()} validation ·{' '}
         <span aria-label="Token count">
-          {d.tokens.toLocaleString()} tokens{' '}
-          {d.tokenizer?.kind === 'tokenizer.json'
-            ? `(${d.tokenizer.model}’s tokenizer.json)`
-            : '(UTF-8 bytes)'}
+          {d.tokens.toLocaleString()} tokens ({tokenizerText(d.tokenizer)})
         </span>
       </p>
       {(d.skippedLines > 0 || (d.warnings?.length ?? 0) > 0) && (
