@@ -162,9 +162,9 @@ function Preview({ preview: d }: { preview: DatasetPreview }) {
   return (
     <div className="preview" aria-label="Dataset preview">
       <p className="counts">
-        <strong>{d.name}</strong> · {d.format} · {d.exampleCount.toLocaleString()} {d.exampleCount === 1 ? 'example' : 'examples'} ·{' '}
-        {formatBytes(d.fileBytes)} · {d.trainExamples.toLocaleString()} train /{' '}
-        {d.valExamples.toLocaleString()} validation ·{' '}
+        <strong>{d.name}</strong> · {d.format} · {d.exampleCount.toLocaleString()}{' '}
+        {d.exampleCount === 1 ? 'example' : 'examples'} · {formatBytes(d.fileBytes)} ·{' '}
+        {d.trainExamples.toLocaleString()} train / {d.valExamples.toLocaleString()} validation ·{' '}
         <span aria-label="Token count">
           {d.tokens.toLocaleString()} tokens ({tokenizerText(d.tokenizer)})
         </span>
