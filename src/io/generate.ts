@@ -8,7 +8,10 @@
 //
 // There is no KV cache in the graph: each new token re-runs the whole (cropped) window. That is O(T²) per
 // token, acceptable for the small models and short samples this project shows.
-import * as ort from 'onnxruntime-web';
+//
+// `onnxruntime-web/wasm` is ORT's CPU-only build, the one the page ships (src/train/ort-page.ts): Node
+// (the CLI, the tests) runs the same JavaScript and the same ort-wasm-simd-threaded.wasm as the page.
+import * as ort from 'onnxruntime-web/wasm';
 import { readOnnxWeights } from './onnx';
 import { mulberry32 } from '../util/random';
 import { byteTokenizer, type TextTokenizer } from '../data/tokenizer';

@@ -2,7 +2,7 @@
 // base models, and a merged adapter (W0 + s·(BA)ᵀ written into the initializers) against base + LoRA.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import * as ort from 'onnxruntime-web';
+import * as ort from 'onnxruntime-web/wasm';
 import { loadBaseModel } from './load';
 import { SweepEngine } from '../train/sweep';
 import { tinySource, tinySweep, tinyText } from '../train/tiny-sweep';
