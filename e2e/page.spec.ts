@@ -73,7 +73,7 @@ test('names the adapter, and an uploaded text file is previewed at once', async 
   expect(
     await page.evaluate(() => (window as unknown as { __injected?: number }).__injected),
   ).toBeUndefined();
-  await expect(preview).toContainText(/examples/);
+  await expect(preview).toContainText(/· 1 example ·/);
   await expect(page).toHaveURL(/data=file%3Anotes.txt/);
 });
 
