@@ -1,4 +1,5 @@
 // The bar above the charts: progress and speed of the sweep, options that act on every chart, add a run.
+import { ProgressBar } from './ProgressBar';
 import { formatDuration, formatRate } from '../format';
 import type { ChartOptions } from '../state/settings';
 import type { Progress } from '../state/sweep';
@@ -33,17 +34,7 @@ export function ControlsBar(p: ControlsBarProps) {
         <strong className="step">
           {p.totalSteps > 0 ? `Step ${p.step} / ${p.totalSteps}` : 'No sweep yet'}
         </strong>
-        <div
-          className="progress"
-          role="progressbar"
-          aria-label="Sweep progress"
-          aria-valuemin={0}
-          aria-valuemax={100}
-          aria-valuenow={pct}
-          aria-valuetext={`${pct}%`}
-        >
-          <div className="progress-fill" style={{ width: `${pct}%` }} />
-        </div>
+        <ProgressBar label="Sweep progress" percent={pct} text={`${pct}%`} />
         <span className="rates" aria-label="Speed">
           {formatRate(p.stepsPerSec, 'steps/s')} · {formatRate(p.tokensPerSec, 'tok/s')}
           {p.finishedSeconds !== null

@@ -1,5 +1,6 @@
 // Dataset choice (built-in, file input, drag and drop) and what the engine made of it. Examples are
 // rendered as text by React (never as HTML).
+import { ProgressBar } from './ProgressBar';
 import { useState } from 'react';
 import { MAX_DATASET_SIZE_TEXT } from '../../data/dataset';
 import {
@@ -142,17 +143,7 @@ function ParseProgressBar({ progress }: { progress: ParseProgress }) {
   const pct = percentText(progress.fraction);
   return (
     <div className="progress-row dataset-progress">
-      <div
-        className="progress"
-        role="progressbar"
-        aria-label="Reading the dataset"
-        aria-valuemin={0}
-        aria-valuemax={100}
-        aria-valuenow={Math.floor(progress.fraction * 100)}
-        aria-valuetext={pct}
-      >
-        <div className="progress-fill" style={{ width: pct }} />
-      </div>
+      <ProgressBar label="Reading the dataset" percent={Math.floor(progress.fraction * 100)} text={pct} />
       <span className="rates">{progress.phase === 'reading' ? 'checking the file' : `${pct} tokenized`}</span>
     </div>
   );
