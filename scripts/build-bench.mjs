@@ -14,27 +14,12 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { bundleForNode } from './bundle-node.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // `--out <dir>` builds elsewhere (e.g. into another checkout's ignored folder that a GPU run carries).
 const outFlag = process.argv.indexOf('--out');
 const out = outFlag > 0 ? resolve(process.argv[outFlag + 1]) : join(root, '.bench-build');
-
-/** `import text from './x.wgsl?raw'` → the file's text, as Vite does. */
-const rawPlugin = {
-  name: 'raw',
-  setup(b) {
-    b.onResolve({ filter: /\?raw$/ }, (args) => ({
-      path: resolve(args.resolveDir, args.path.slice(0, -'?raw'.length)),
-      namespace: 'raw',
-    }));
-    b.onLoad({ filter: /.*/, namespace: 'raw' }, (args) => ({
-      contents: readFileSync(args.path, 'utf8'),
-      loader: 'text',
-    }));
-  },
-};
 
 function excludeFromGit(pattern) {
   try {
@@ -67,21 +52,7 @@ mkdirSync(join(out, 'data'), { recursive: true });
 excludeFromGit('/.bench-build/');
 excludeFromGit('/bench/results-local.json');
 
-await build({
-  entryPoints: [join(root, 'bench/run.ts')],
-  outfile: join(out, 'bench.mjs'),
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  external: ['webgpu'],
-  plugins: [rawPlugin],
-  // CommonJS dependencies (onnx-proto → protobufjs) call require(); give the ESM bundle one.
-  banner: {
-    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-  },
-  logLevel: 'warning',
-});
+await bundleForNode(join(root, 'bench/run.ts'), join(out, 'bench.mjs'));
 
 const copies = [
   ['public/models/lab-gpt/model.onnx', 'model/model.onnx'],

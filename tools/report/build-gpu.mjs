@@ -2,31 +2,17 @@
 // Bundles what the reproduction's GPU run needs into one folder (default .work/repro under the repository root, a
 // git-ignored folder of the checkout the device tool copies): the CLI (src/cli/main.ts) and the BLEU
 // scorer (tools/report/bleu-cli.ts) as single .mjs files with `webgpu` external and WGSL `?raw` imports
-// inlined (as scripts/build-bench.mjs does), the models, datasets, PyTorch peer and the Python scripts.
+// inlined (scripts/bundle-node.mjs, as for the bench), the models, datasets, PyTorch peer and the Python scripts.
 // Usage: node tools/report/build-gpu.mjs [--out <dir>]
 import { execSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { bundleForNode } from '../../scripts/bundle-node.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const outFlag = process.argv.indexOf('--out');
 const out = resolve(outFlag > 0 ? process.argv[outFlag + 1] : resolve(root, '.work/repro'));
-
-const rawPlugin = {
-  name: 'raw',
-  setup(b) {
-    b.onResolve({ filter: /\?raw$/ }, (args) => ({
-      path: resolve(args.resolveDir, args.path.slice(0, -'?raw'.length)),
-      namespace: 'raw',
-    }));
-    b.onLoad({ filter: /.*/, namespace: 'raw' }, (args) => ({
-      contents: readFileSync(args.path, 'utf8'),
-      loader: 'text',
-    }));
-  },
-};
 
 rmSync(out, { recursive: true, force: true });
 for (const d of ['models/lab-gpt', 'models/lab-gpt-tiny', 'data'])
@@ -35,20 +21,7 @@ for (const [entry, file] of [
   ['tools/report/cli-entry.ts', 'lora-lab.mjs'],
   ['tools/report/bleu-cli.ts', 'bleu.mjs'],
 ]) {
-  await build({
-    entryPoints: [join(root, entry)],
-    outfile: join(out, file),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    external: ['webgpu'],
-    plugins: [rawPlugin],
-    banner: {
-      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    },
-    logLevel: 'warning',
-  });
+  await bundleForNode(join(root, entry), join(out, file));
 }
 const copies = [
   ['public/models/lab-gpt/model.onnx', 'models/lab-gpt/model.onnx'],
