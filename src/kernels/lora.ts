@@ -141,34 +141,39 @@ export function prepareLoraForward(
 
 /**
  * Given dy and the forward's u: gradB, du, gradA (written, not accumulated), then dx += du A and the
- * epilogue `end` on that sum, when given.
+ * epilogue `end` on that sum, when given. `withDx: false` leaves dx out (nothing upstream needs it: the
+ * lowest adapted module of the model); `end` must then be absent.
  */
 export function prepareLoraBackward(
   gpu: Gpu,
   b: LoraBackwardBuffers,
   s: LoraShape,
   end?: LoraEpilogue,
+  withDx = true,
 ): Dispatch[] {
   const { R, rows: n, inDim, outDim, r } = s;
+  if (!withDx && end) throw new Error('prepareLoraBackward: an epilogue needs dx');
   // dx += du A   [n, in]
-  const dx = prepareMatmul(
-    gpu,
-    { a: b.du, b: b.loraA, c: b.dx, aux: end?.aux },
-    {
-      M: n,
-      N: inDim,
-      K: r,
-      batch: R,
-      strideA: n * r,
-      offB: s.offA,
-      strideB: s.strideA,
-      strideC: n * inDim,
-      beta: 1,
-    },
-    {},
-    end?.epilogue,
-  );
-  if (!loraSkinny(s)) return [...skinnyAsMatmuls(gpu, b, s), dx];
+  const dxProduct = (): Dispatch =>
+    prepareMatmul(
+      gpu,
+      { a: b.du, b: b.loraA, c: b.dx, aux: end?.aux },
+      {
+        M: n,
+        N: inDim,
+        K: r,
+        batch: R,
+        strideA: n * r,
+        offB: s.offA,
+        strideB: s.strideA,
+        strideC: n * inDim,
+        beta: 1,
+      },
+      {},
+      end?.epilogue,
+    );
+  const tail = withDx ? [dxProduct()] : [];
+  if (!loraSkinny(s)) return [...skinnyAsMatmuls(gpu, b, s), ...tail];
   return [
     // dB = s · dyᵀ u   [out, r]
     gpu.prepare(
@@ -191,7 +196,7 @@ export function prepareLoraBackward(
       { R, rows: n, C: inDim, r, offOut: s.offA, strideOut: s.strideA, alpha: 1 },
       loraReduceConstants(r, 0),
     ),
-    dx,
+    ...tail,
   ];
 }
 

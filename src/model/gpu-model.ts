@@ -183,7 +183,7 @@ export class GpuModel {
 
   /**
    * dx = dy·Wᵀ (+ LoRA's du·A), and the LoRA gradients dA, dB of this module; `end` (the gelu gradient)
-   * is fused into whichever product completes dx.
+   * is fused into whichever product completes dx. `withDx: false`: only dA, dB (nothing below needs dx).
    */
   private linearBackward(
     layer: number,
@@ -195,11 +195,12 @@ export class GpuModel {
     inDim: number,
     outDim: number,
     end?: LoraEpilogue,
+    withDx = true,
   ): Dispatch[] {
     const ad = this.adapter(layer, target);
     const base = { a: dy, b: W, c: dx, aux: ad ? undefined : end?.aux };
     const p = { M: this.rows, N: inDim, K: outDim };
-    const out = [prepareMatmul(this.gpu, base, p, { TRANS_B: 1 }, ad ? 'none' : end?.epilogue)];
+    const out = withDx ? [prepareMatmul(this.gpu, base, p, { TRANS_B: 1 }, ad ? 'none' : end?.epilogue)] : [];
     if (ad) {
       const u = this.acts.layers[layer].loraU.get(target)!;
       const { A: loraA, B: loraB, dA: gradA, dB: gradB } = this.lora;
@@ -215,7 +216,7 @@ export class GpuModel {
         gradB,
         splitScratch: this.splitScratch,
       };
-      out.push(...prepareLoraBackward(this.gpu, bufs, this.loraShape(ad), end));
+      out.push(...prepareLoraBackward(this.gpu, bufs, this.loraShape(ad), withDx ? end : undefined, withDx));
     }
     return out;
   }
@@ -385,9 +386,16 @@ export class GpuModel {
       ),
     );
     const lowest = Math.min(...this.layout.adapters.map((a) => a.layer));
+    // In the lowest adapted layer the backward stops at its last adapted module (in backward order):
+    // below it only frozen weights remain, so no dx is needed there (issue 16: at lab-gpt's c_attn,
+    // one base product and one LoRA product less per step).
+    const order: LoraTarget[] = ['mlp.c_proj', 'mlp.c_fc', 'attn.c_proj', 'c_attn'];
+    const lastAdapted = Math.max(...order.map((t, i) => (this.adapter(lowest, t) ? i : -1)));
     for (let l = cfg.n_layer - 1; l >= lowest; l--) {
       const lw = w.layers[l];
       const la = acts.layers[l];
+      // Whether module `order[i]` of this layer must pass its gradient on to its input.
+      const dxOf = (i: number) => l > lowest || i < lastAdapted;
       // h_{l+1} = resMid + mlp(ln2(resMid)): dRes flows to both.
       // dFcPre = (dRes·Wᵀ) ⊙ gelu'(fcPre): the gelu gradient is the epilogue of the product completing it.
       const geluGrad = { epilogue: 'geluGrad', aux: la.fcPre } as const;
@@ -402,14 +410,57 @@ export class GpuModel {
           4 * C,
           C,
           geluGrad,
+          dxOf(0),
         ),
       );
-      d.push(...this.linearBackward(l, 'mlp.c_fc', la.ln2Out, acts.dFcPre, lw.fcW, acts.dLn, C, 4 * C));
+      if (!dxOf(0)) break;
+      d.push(
+        ...this.linearBackward(
+          l,
+          'mlp.c_fc',
+          la.ln2Out,
+          acts.dFcPre,
+          lw.fcW,
+          acts.dLn,
+          C,
+          4 * C,
+          undefined,
+          dxOf(1),
+        ),
+      );
+      if (!dxOf(1)) break;
       d.push(this.lnBackward(acts.dLn, la.resMid, lw.ln2g, la.ln2Mean, la.ln2Rstd, acts.dRes, true));
       // resMid = h_l + c_proj(attn(ln1(h_l)))
-      d.push(...this.linearBackward(l, 'attn.c_proj', la.attnOut, acts.dRes, lw.projW, acts.dAttnOut, C, C));
+      d.push(
+        ...this.linearBackward(
+          l,
+          'attn.c_proj',
+          la.attnOut,
+          acts.dRes,
+          lw.projW,
+          acts.dAttnOut,
+          C,
+          C,
+          undefined,
+          dxOf(2),
+        ),
+      );
+      if (!dxOf(2)) break;
       d.push(...this.attentionBackward(l));
-      d.push(...this.linearBackward(l, 'c_attn', la.ln1Out, acts.dQkv, lw.attnW, acts.dLn, C, 3 * C));
+      d.push(
+        ...this.linearBackward(
+          l,
+          'c_attn',
+          la.ln1Out,
+          acts.dQkv,
+          lw.attnW,
+          acts.dLn,
+          C,
+          3 * C,
+          undefined,
+          dxOf(3),
+        ),
+      );
       if (l > lowest)
         d.push(this.lnBackward(acts.dLn, acts.residual[l], lw.ln1g, la.ln1Mean, la.ln1Rstd, acts.dRes, true));
     }

@@ -23,6 +23,10 @@ describe('SweepEngine on the GPU', () => {
   it.each([
     ['every module', tinySweep([]).lora.targets],
     ['c_attn only', ['c_attn'] as LoraTarget[]],
+    // The backward of the lowest layer stops at its last adapted module (gpu-model.ts): each stop.
+    ['mlp.c_proj only', ['mlp.c_proj'] as LoraTarget[]],
+    ['mlp.c_fc only', ['mlp.c_fc'] as LoraTarget[]],
+    ['attn.c_proj only', ['attn.c_proj'] as LoraTarget[]],
   ])(
     'LoRA gradients of every run equal the float64 model’s (and its finite differences): %s',
     async (_n, targets) => {
