@@ -101,6 +101,6 @@ export function epilogueDispatches(
       ? gpu.prepare(geluForward, { x: c, y: aux }, { n })
       : epilogue === 'geluGrad'
         ? gpu.prepare(geluBackward, { x: aux, dy: c, dx: out }, { n })
-        : gpu.prepare(elementwise, { a: aux, b: c, out }, { n }, { OP: ELEMENTWISE_OP.add });
+        : gpu.prepare(elementwise, { a: aux, b: c, out }, { n, m: n }, { OP: ELEMENTWISE_OP.add });
   return { fused: [fused], unfused: [plain, after] };
 }

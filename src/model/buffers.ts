@@ -75,6 +75,11 @@ export interface Activations {
   dAttnOut: GPUBuffer; // [rows, C]
   dQkv: GPUBuffer; // [rows, 3C]
   dU: GPUBuffer; // [R, Bt·T, r]
+  /**
+   * [Bt·T, 3C] layer 0's base c_attn product, the same for every run (the runs share their batch and the
+   * frozen weights): computed once and tiled into qkv of each run. Null at R = 1.
+   */
+  qkvShared: GPUBuffer | null;
   /** What the attention saves for its backward, and its backward scratch: by variant. */
   attention: AttentionActs;
 }
@@ -256,6 +261,7 @@ export function allocateActivations(
     dAttnOut: f(rows * C, 'dAttnOut'),
     dQkv: f(rows * 3 * C, 'dQkv'),
     dU: f(rows * layout.r, 'dU'),
+    qkvShared: s.R > 1 ? f(s.Bt * s.T * 3 * C, 'qkvShared') : null,
     attention: allocateAttention(cfg, s, attention, f),
   };
 }

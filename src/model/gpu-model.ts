@@ -12,6 +12,7 @@ import {
 } from '../kernels/lora';
 import { layerNormBackward, layerNormForward } from '../kernels/layernorm';
 import { embedding } from '../kernels/embedding';
+import { ELEMENTWISE_OP, elementwise } from '../kernels/elementwise';
 import { crossEntropy } from '../kernels/crossentropy';
 import { runSums } from '../kernels/reduce';
 import { type AttentionShape, prepareAttentionBackward, prepareAttentionForward } from '../kernels/attention';
@@ -170,15 +171,50 @@ export class GpuModel {
   ): Dispatch[] {
     const ad = this.adapter(layer, target);
     const base = { a: x, b: W, c: y, bias: b, aux: ad ? undefined : end?.aux };
-    const out = [
-      prepareMatmul(this.gpu, base, { M: this.rows, N: outDim, K: inDim }, {}, ad ? 'none' : end?.epilogue),
-    ];
+    const shared = layer === 0 && target === 'c_attn' ? this.acts.qkvShared : null;
+    const out = shared
+      ? this.sharedProduct(x, W, b, shared, y, inDim, outDim)
+      : [
+          prepareMatmul(
+            this.gpu,
+            base,
+            { M: this.rows, N: outDim, K: inDim },
+            {},
+            ad ? 'none' : end?.epilogue,
+          ),
+        ];
     if (ad) {
       const u = this.acts.layers[layer].loraU.get(target)!;
       const { A: loraA, B: loraB } = this.lora;
       out.push(...prepareLoraForward(this.gpu, { x, loraA, loraB, u, y }, this.loraShape(ad), end));
     }
     return out;
+  }
+
+  /**
+   * Layer 0's c_attn base product x·W + b, whose input is the same for every run (one batch, frozen
+   * embeddings and LayerNorm): computed on the first run's rows into `shared`, then tiled into y for all
+   * R runs (issue 16: at R = 8 one 1,024-row product and a copy instead of an 8,192-row product).
+   */
+  private sharedProduct(
+    x: GPUBuffer,
+    W: GPUBuffer,
+    b: GPUBuffer,
+    shared: GPUBuffer,
+    y: GPUBuffer,
+    inDim: number,
+    outDim: number,
+  ): Dispatch[] {
+    const perRun = this.shape.Bt * this.shape.T;
+    return [
+      prepareMatmul(this.gpu, { a: x, b: W, c: shared, bias: b }, { M: perRun, N: outDim, K: inDim }),
+      this.gpu.prepare(
+        elementwise,
+        { a: shared, b: shared, out: y },
+        { n: this.rows * outDim, m: perRun * outDim },
+        { OP: ELEMENTWISE_OP.tile },
+      ),
+    ];
   }
 
   /**

@@ -30,7 +30,7 @@ export class UpdateNorms {
     const sums = (x: GPUBuffer, out: GPUBuffer, per: number) =>
       gpu.prepare(runSums, { x, sums: out, flags }, { R, n: per, square: 1 });
     const ew = (op: 'copy' | 'sub', a: GPUBuffer, b: GPUBuffer, out: GPUBuffer, count: number) =>
-      gpu.prepare(elementwise, { a, b, out }, { n: count }, { OP: ELEMENTWISE_OP[op] });
+      gpu.prepare(elementwise, { a, b, out }, { n: count, m: count }, { OP: ELEMENTWISE_OP[op] });
     this.before = [
       sums(lora.dA, this.sq.gA, SA),
       sums(lora.dB, this.sq.gB, SB),
