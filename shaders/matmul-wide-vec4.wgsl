@@ -37,6 +37,7 @@ struct Params {
   hasBias: u32,
   ldA: u32,
   ldC: u32,
+  ldB: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<vec4f>;
@@ -74,6 +75,12 @@ fn ldC() -> u32 {
   return select(params.ldC, params.N, params.ldC == 0u);
 }
 
+// Elements between consecutive rows of B as stored (K×N, or N×K when TRANS_B = 1); 0: packed. Wider, B is a
+// block of columns of a wider matrix (a split-K chunk of Wᵀ: matmul-splitk.ts).
+fn ldB() -> u32 {
+  return select(params.ldB, select(params.N, params.K, TRANS_B == 1u), params.ldB == 0u);
+}
+
 // Vec4 e of the A tile; consecutive e follow the stored layout (coalesced): along k for A (M×K), along m
 // for Aᵀ (stored K×M). The tile is 8·WG_M × TILE_K: TILE_K / 4 vec4s per row, or 2·WG_M per k.
 fn fetchA(base: u32, m0: u32, k0: u32, e: u32) -> vec4f {
@@ -100,14 +107,14 @@ fn fetchB(base: u32, n0: u32, k0: u32, e: u32) -> vec4f {
     if (n >= params.N || k >= params.K) {
       return vec4f();
     }
-    return b[(base + k * params.N + n) / 4u];
+    return b[(base + k * ldB() + n) / 4u];
   }
   let n = n0 + e / (TILE_K / 4u);
   let k = k0 + 4u * (e % (TILE_K / 4u));
   if (n >= params.N || k >= params.K) {
     return vec4f();
   }
-  return b[(base + n * params.K + k) / 4u];
+  return b[(base + n * ldB() + k) / 4u];
 }
 
 // The staged tiles are k-major (as in matmul-wide.wgsl): a vec4 read along m (or n) is one store, a

@@ -39,6 +39,7 @@ struct Params {
   hasBias: u32,
   ldA: u32,
   ldC: u32,
+  ldB: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -74,6 +75,12 @@ fn ldA() -> u32 {
 
 fn ldC() -> u32 {
   return select(params.ldC, params.N, params.ldC == 0u);
+}
+
+// Elements between consecutive rows of B as stored (K×N, or N×K when TRANS_B = 1); 0: packed. Wider, B is a
+// block of columns of a wider matrix (a split-K chunk of Wᵀ: matmul-splitk.ts).
+fn ldB() -> u32 {
+  return select(params.ldB, select(params.N, params.K, TRANS_B == 1u), params.ldB == 0u);
 }
 
 fn fetchA(base: u32, m0: u32, k0: u32, e: u32) -> f32 {
@@ -116,9 +123,9 @@ fn fetchB(base: u32, n0: u32, k0: u32, e: u32) -> f32 {
     return 0.0;
   }
   if (TRANS_B == 0u) {
-    return b[base + k * params.N + n];
+    return b[base + k * ldB() + n];
   }
-  return b[base + n * params.K + k];
+  return b[base + n * ldB() + k];
 }
 
 fn stashA(e: u32, v: f32) {

@@ -33,6 +33,7 @@ struct Params {
   hasBias: u32,
   ldA: u32,
   ldC: u32,
+  ldB: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -71,6 +72,12 @@ fn ldC() -> u32 {
   return select(params.ldC, params.N, params.ldC == 0u);
 }
 
+// Elements between consecutive rows of B as stored (K×N, or N×K when TRANS_B = 1); 0: packed. Wider, B is a
+// block of columns of a wider matrix (a split-K chunk of Wᵀ: matmul-splitk.ts).
+fn ldB() -> u32 {
+  return select(params.ldB, select(params.N, params.K, TRANS_B == 1u), params.ldB == 0u);
+}
+
 // epilogue(idx, v): matmul-epilogue.wgsl, prepended with gelu-math.wgsl (src/kernels/matmul.ts).
 
 @compute @workgroup_size(WG_N, WG_M)
@@ -85,6 +92,7 @@ fn main(
   let K = params.K;
   let lda = ldA();
   let ldc = ldC();
+  let ldb = ldB();
   let tileM = WG_M * TM;
   let tileN = WG_N * TN;
   let strideAs = tileM + PAD;
@@ -142,9 +150,9 @@ fn main(
         var v = 0.0;
         if (n < N && k < K) {
           if (TRANS_B == 0u) {
-            v = b[baseB + k * N + n];
+            v = b[baseB + k * ldb + n];
           } else {
-            v = b[baseB + n * K + k];
+            v = b[baseB + n * ldb + k];
           }
         }
         bs[kk * strideBs + nn] = v;

@@ -48,11 +48,11 @@ interface Case {
  * partner operand is zero-padded, as a diverged neighbouring run's data would.
  */
 function operand(p: MatmulParams, which: 'a' | 'b', seed: number, t: MatmulConstants): Float32Array {
-  // Stored rows × columns, and the elements between rows (A's ldA: 0 is packed).
+  // Stored rows × columns, and the elements between rows (ldA, ldB: 0 is packed).
   const [off, stride, rows, cols, ld] =
     which === 'a'
       ? [p.offA, p.strideA, ...(t.TRANS_A ? [p.K, p.M] : [p.M, p.K]), p.ldA]
-      : [p.offB, p.strideB, ...(t.TRANS_B ? [p.N, p.K] : [p.K, p.N]), 0];
+      : [p.offB, p.strideB, ...(t.TRANS_B ? [p.N, p.K] : [p.K, p.N]), p.ldB];
   const values = randn(matmulExtent(p, which, t) + 8, seed);
   const out = new Float32Array(values.length).fill(NaN);
   for (let bt = 0; bt < p.batch; bt++) {
@@ -81,9 +81,10 @@ async function check({ p, t, seed, c, constants, kernel = matmul, epilogue = 'no
 }
 
 /**
- * A and C as blocks of columns of wider matrices (ld past the block's row length, by a multiple of 4 that the
- * aligned kernel needs), at offsets inside their rows, for two batch items: the LM head's vocabulary pieces.
- * The gaps between A's rows are NaN (operand) and C's are random (check): a read or write off the block shows.
+ * A, B and C as blocks of columns of wider matrices (ld past the block's row length, by a multiple of 4 that
+ * the aligned kernel needs), at offsets inside their rows, for two batch items: the LM head's vocabulary
+ * pieces (A, C) and split-K chunks of Wᵀ (B). The gaps between A's and B's rows are NaN (operand) and C's
+ * are random (check): a read or write off the block shows.
  */
 function columnBlocks(M: number, N: number, K: number): MatmulParams {
   const ld = Math.max(M, N, K) + 24;
@@ -96,6 +97,9 @@ function columnBlocks(M: number, N: number, K: number): MatmulParams {
     offA: 4,
     ldA: ld,
     strideA: span,
+    offB: 12,
+    ldB: ld,
+    strideB: span,
     offC: 8,
     ldC: ld,
     strideC: span,
@@ -329,6 +333,7 @@ describe('matmulWideVec4', () => {
       { offB: 2 },
       { offC: 3 },
       { ldA: 66 },
+      { ldB: 63 },
       { ldC: 65 },
     ]) {
       expect(matmulVec4Aligned(matmulParams({ ...base, ...extra }))).toBe(false);

@@ -46,6 +46,7 @@ export const matmul = defineKernel({
     hasBias: 'u32',
     ldA: 'u32',
     ldC: 'u32',
+    ldB: 'u32',
   },
   constants: { TRANS_A: 0, TRANS_B: 0, EPILOGUE: 0, WG_M: 16, WG_N: 16, TILE_K: 16, PAD: 1 },
   // x over N tiles, y over M tiles, z over the batch (the shader loops over what z cannot hold).
@@ -116,7 +117,7 @@ export function matmulWideVec4Fits(k: { WG_M: number; WG_N: number; TILE_K: numb
 export function matmulVec4Aligned(p: MatmulParams): boolean {
   // A single item never steps by a stride: its strides, whatever their value, do not matter.
   const strides = p.batch > 1 ? [p.strideA, p.strideB, p.strideC] : [];
-  return [p.M, p.N, p.K, p.offA, p.offB, p.offC, p.ldA, p.ldC, ...strides].every((v) => v % 4 === 0);
+  return [p.M, p.N, p.K, p.offA, p.offB, p.offC, p.ldA, p.ldB, p.ldC, ...strides].every((v) => v % 4 === 0);
 }
 
 export type MatmulKernel = typeof matmul;
@@ -219,6 +220,11 @@ export interface MatmulParams {
    */
   ldA: number;
   ldC: number;
+  /**
+   * Elements between consecutive rows of B as stored (K×N, or N×K with TRANS_B); 0: packed. Wider, B is a
+   * block of columns of a wider matrix: a split-K chunk of Wᵀ (matmul-splitk.ts).
+   */
+  ldB: number;
 }
 
 export interface MatmulConstants {
@@ -249,6 +255,7 @@ export function matmulParams(p: Pick<MatmulParams, 'M' | 'N' | 'K'> & Partial<Ma
     hasBias: 0,
     ldA: 0,
     ldC: 0,
+    ldB: 0,
     ...p,
   };
 }
@@ -306,19 +313,19 @@ export function prepareMatmul(
 }
 
 /**
- * Elements a buffer must hold for operand `which` of a matmul (its last batch item's end); `t` places A's rows
- * when ldA is set.
+ * Elements a buffer must hold for operand `which` of a matmul (its last batch item's end); `t` places A's and
+ * B's rows when ldA or ldB is set.
  */
 export function matmulExtent(
   p: MatmulParams,
   which: 'a' | 'b' | 'c',
-  t: Pick<MatmulConstants, 'TRANS_A'> = { TRANS_A: 0 },
+  t: Partial<Pick<MatmulConstants, 'TRANS_A' | 'TRANS_B'>> = {},
 ): number {
   const [off, stride, size] =
     which === 'a'
       ? [p.offA, p.strideA, t.TRANS_A ? blockSize(p.K, p.M, p.ldA) : blockSize(p.M, p.K, p.ldA)]
       : which === 'b'
-        ? [p.offB, p.strideB, p.K * p.N]
+        ? [p.offB, p.strideB, t.TRANS_B ? blockSize(p.N, p.K, p.ldB) : blockSize(p.K, p.N, p.ldB)]
         : [p.offC, p.strideC, blockSize(p.M, p.N, p.ldC)];
   return p.batch === 0 ? 0 : off + (p.batch - 1) * stride + size;
 }
@@ -356,7 +363,7 @@ export function matmulReference(
         let acc = 0;
         for (let k = 0; k < K; k++) {
           const av = t.TRANS_A ? a[at(baseA, k, m, M, p.ldA)] : a[at(baseA, m, k, K, p.ldA)];
-          const bv = t.TRANS_B ? b[baseB + n * K + k] : b[baseB + k * N + n];
+          const bv = t.TRANS_B ? b[at(baseB, n, k, K, p.ldB)] : b[at(baseB, k, n, N, p.ldB)];
           acc += av * bv;
         }
         const idx = at(baseC, m, n, N, p.ldC);

@@ -2,7 +2,8 @@
 // dispatches (recorded once, encoded every step). The backward mirrors the forward layer by layer in
 // reverse (llm.c style). Frozen weights get no weight gradient; only LoRA A and B do.
 import type { Dispatch, Gpu } from '../gpu/context';
-import { prepareMatmul } from '../kernels/matmul';
+import { prepareMatmul, type MatmulBuffers, type MatmulEpilogue } from '../kernels/matmul';
+import { matmulSplitCount, prepareMatmulSplitK, splitKScratch } from '../kernels/matmul-splitk';
 import {
   loraSplitScratch,
   prepareLoraBackward,
@@ -82,7 +83,14 @@ export interface GpuModelOptions {
   attention?: AttentionChoice;
   /** At most this many rows per chunk of the LM head (tests force several chunks; default: by memory). */
   lmHeadChunkRows?: number;
+  /**
+   * Split-K of the frozen-weight products with few output tiles (matmul-splitk.ts): 'auto' (default, by
+   * shape: matmulSplitCount), 'off', or a number of chunks forced on every product whose K it divides (tests).
+   */
+  matmulSplitK?: MatmulSplitK;
 }
+
+export type MatmulSplitK = 'auto' | 'off' | number;
 
 export class GpuModel {
   readonly acts: Activations;
@@ -96,6 +104,9 @@ export class GpuModel {
    */
   readonly splits: number;
   readonly splitScratch: GPUBuffer;
+  /** Partial products of the split-K frozen-weight matmuls (matmul-splitk.ts). */
+  readonly productScratch: GPUBuffer;
+  private readonly matmulSplitK: MatmulSplitK;
   /** GpuModelOptions.loraSkinny (undefined: by r). */
   private readonly loraSkinny: boolean | undefined;
   /** The attention kernels this model runs (only their buffers are allocated). */
@@ -128,6 +139,26 @@ export class GpuModel {
     this.loraSkinny = options.loraSkinny;
     const scratch = Math.max(1, ...layout.adapters.map((a) => loraSplitScratch(this.loraShape(a))));
     this.splitScratch = gpu.buffer(scratch * 4, 'splitScratch');
+    this.matmulSplitK = options.matmulSplitK ?? 'auto';
+    // The frozen-weight products [M, N, K] of a step, for the split-K scratch they may need.
+    const C = cfg.n_embd;
+    const V = cfg.vocab_size;
+    const R = this.rows;
+    const products: [number, number, number][] = [
+      [R, 3 * C, C],
+      [R, C, C],
+      [R, 4 * C, C],
+      [R, C, 4 * C],
+      [R, C, 3 * C],
+      [shape.Bt * shape.T, 3 * C, C],
+      [this.headRows, V, C],
+      [this.headRows, C, V],
+    ];
+    const splitFloats = Math.max(
+      1,
+      ...products.map(([M, N, K]) => splitKScratch(M, N, this.splitOf(M, N, K))),
+    );
+    this.productScratch = gpu.buffer(splitFloats * 4, 'productScratch');
   }
 
   private adapter(layer: number, target: LoraTarget): Adapter | undefined {
@@ -174,21 +205,33 @@ export class GpuModel {
     const shared = layer === 0 && target === 'c_attn' ? this.acts.qkvShared : null;
     const out = shared
       ? this.sharedProduct(x, W, b, shared, y, inDim, outDim)
-      : [
-          prepareMatmul(
-            this.gpu,
-            base,
-            { M: this.rows, N: outDim, K: inDim },
-            {},
-            ad ? 'none' : end?.epilogue,
-          ),
-        ];
+      : this.product(base, { M: this.rows, N: outDim, K: inDim }, 0, ad ? 'none' : end?.epilogue);
     if (ad) {
       const u = this.acts.layers[layer].loraU.get(target)!;
       const { A: loraA, B: loraB } = this.lora;
       out.push(...prepareLoraForward(this.gpu, { x, loraA, loraB, u, y }, this.loraShape(ad), end));
     }
     return out;
+  }
+
+  /** Chunks of the reduction of an M×N×K frozen-weight product (1: one matmul). */
+  private splitOf(M: number, N: number, K: number): number {
+    const o = this.matmulSplitK;
+    if (o === 'off') return 1;
+    if (o === 'auto') return matmulSplitCount(M, N, K);
+    for (let s = Math.min(o, K); s > 1; s--) if (K % s === 0) return s;
+    return 1;
+  }
+
+  /** A frozen-weight product (one item, beta 0, packed C), split-K where splitOf says so. */
+  private product(
+    bufs: MatmulBuffers,
+    p: { M: number; N: number; K: number; offA?: number; ldA?: number; offC?: number },
+    transB: 0 | 1,
+    epilogue: MatmulEpilogue = 'none',
+  ): Dispatch[] {
+    const S = this.splitOf(p.M, p.N, p.K);
+    return prepareMatmulSplitK(this.gpu, bufs, p, { TRANS_B: transB }, epilogue, S, this.productScratch);
   }
 
   /**
@@ -207,7 +250,7 @@ export class GpuModel {
   ): Dispatch[] {
     const perRun = this.shape.Bt * this.shape.T;
     return [
-      prepareMatmul(this.gpu, { a: x, b: W, c: shared, bias: b }, { M: perRun, N: outDim, K: inDim }),
+      ...this.product({ a: x, b: W, c: shared, bias: b }, { M: perRun, N: outDim, K: inDim }, 0),
       this.gpu.prepare(
         elementwise,
         { a: shared, b: shared, out: y },
@@ -236,7 +279,7 @@ export class GpuModel {
     const ad = this.adapter(layer, target);
     const base = { a: dy, b: W, c: dx, aux: ad ? undefined : end?.aux };
     const p = { M: this.rows, N: inDim, K: outDim };
-    const out = withDx ? [prepareMatmul(this.gpu, base, p, { TRANS_B: 1 }, ad ? 'none' : end?.epilogue)] : [];
+    const out = withDx ? this.product(base, p, 1, ad ? 'none' : end?.epilogue) : [];
     if (ad) {
       const u = this.acts.layers[layer].loraU.get(target)!;
       const { A: loraA, B: loraB, dA: gradA, dB: gradB } = this.lora;
@@ -329,6 +372,7 @@ export class GpuModel {
     this.lossSums.destroy();
     this.lossFlags.destroy();
     this.splitScratch.destroy();
+    this.productScratch.destroy();
   }
 
   /**
@@ -370,14 +414,22 @@ export class GpuModel {
     d.push(this.ln(acts.residual[cfg.n_layer], w.lnfg, w.lnfb, acts.lnfOut, acts.lnfMean, acts.lnfRstd));
     const head = lmHeadChunks(this.rows, this.headRows).map(({ start, rows }): LmHeadChunk => {
       // Each piece of wte gives its columns of the logits rows (ldC = V); unsplit, one product as ever.
-      const logits = w.wte.map((piece) =>
-        prepareMatmul(
-          this.gpu,
-          { a: acts.lnfOut, b: piece.buffer, c: acts.logits },
-          { M: rows, N: piece.rows, K: C, offA: start * C, offC: piece.first, ldC: V },
-          { TRANS_B: 1 },
-        ),
-      );
+      // One piece (ldC = V = N): the packed product that split-K takes.
+      const logits =
+        w.wte.length === 1
+          ? this.product(
+              { a: acts.lnfOut, b: w.wte[0].buffer, c: acts.logits },
+              { M: rows, N: V, K: C, offA: start * C },
+              1,
+            )
+          : w.wte.map((piece) =>
+              prepareMatmul(
+                this.gpu,
+                { a: acts.lnfOut, b: piece.buffer, c: acts.logits },
+                { M: rows, N: piece.rows, K: C, offA: start * C, offC: piece.first, ldC: V },
+                { TRANS_B: 1 },
+              ),
+            );
       const loss = this.gpu.prepare(
         crossEntropy,
         { logits: acts.logits, targets: this.inputs.targets, mask: this.inputs.mask, rowLoss: acts.rowLoss },
@@ -385,13 +437,28 @@ export class GpuModel {
         { WG: this.rowThreads(V / 2) },
       );
       // K = V split by the pieces: the first product writes dLn's rows, the others add to them (beta = 1).
-      const dLn = w.wte.map((piece, i) =>
-        prepareMatmul(
-          this.gpu,
-          { a: acts.logits, b: piece.buffer, c: acts.dLn },
-          { M: rows, N: C, K: piece.rows, offA: piece.first, ldA: V, offC: start * C, beta: i === 0 ? 0 : 1 },
-        ),
-      );
+      const dLn =
+        w.wte.length === 1
+          ? this.product(
+              { a: acts.logits, b: w.wte[0].buffer, c: acts.dLn },
+              { M: rows, N: C, K: V, offC: start * C },
+              0,
+            )
+          : w.wte.map((piece, i) =>
+              prepareMatmul(
+                this.gpu,
+                { a: acts.logits, b: piece.buffer, c: acts.dLn },
+                {
+                  M: rows,
+                  N: C,
+                  K: piece.rows,
+                  offA: piece.first,
+                  ldA: V,
+                  offC: start * C,
+                  beta: i === 0 ? 0 : 1,
+                },
+              ),
+            );
       return { start, rows, logits, loss, dLn };
     });
     const lossSums = this.gpu.prepare(

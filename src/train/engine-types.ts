@@ -1,5 +1,6 @@
 // The engine's data shapes: what a report carries, the per-run host bookkeeping, and the state a
 // checkpoint saves (checkpoint.ts) and an engine resumes from.
+import type { MatmulSplitK } from '../model/gpu-model';
 import type { AttentionChoice } from '../kernels/attention-variant';
 import type { RunSpec } from './config';
 
@@ -48,6 +49,8 @@ export interface EngineOptions {
   attention?: AttentionChoice;
   /** At most this many rows per chunk of the LM head (tests force several; default: by memory). */
   lmHeadChunkRows?: number;
+  /** Split-K of the frozen-weight products (gpu-model.ts MatmulSplitK): 'auto' (default), 'off', or forced. */
+  matmulSplitK?: MatmulSplitK;
   /**
    * At most this many bytes per piece of wte (tests force several pieces; default: the device's binding
    * limits, past which wte is split: model/buffers.ts, wtePieceRows).

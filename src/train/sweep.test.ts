@@ -47,6 +47,8 @@ describe('SweepEngine on the GPU', () => {
         splitMinChunk: 4,
         loraSkinny: false,
       });
+      // ... and every frozen-weight product split-K into 4 chunks (matmul-splitk.ts).
+      const splitK = new SweepEngine(gpu, TINY, weights, config, source, init, { matmulSplitK: 4 });
       const batch = source.train(0);
       // T = 8 on any device: the default 'auto' takes the separate passes (attention-variant.ts).
       expect(engine.attention).toBe('passes');
@@ -55,6 +57,7 @@ describe('SweepEngine on the GPU', () => {
       for (const [path, g] of [
         ['skinny', got],
         ['matmul', await matmulPath.gradients(batch)],
+        ['split-K', await splitK.gradients(batch)],
       ] as const) {
         for (let run = 0; run < 2; run++) {
           expect(g.lossSums[run] / batch.maskSum).toBeCloseTo(ref.loss, 5);
@@ -96,6 +99,7 @@ describe('SweepEngine on the GPU', () => {
       }
       engine.destroy();
       matmulPath.destroy();
+      splitK.destroy();
     },
   );
 
@@ -166,5 +170,17 @@ describe('SweepEngine on the GPU', () => {
     expect(skinny.losses[0]).toHaveLength(5);
     runs.forEach((r, i) => expectAllClose(skinny.losses[i], matmul.losses[i], { rtol: 0, atol: 1e-5 }, r.id));
     for (const x of [skinny, matmul]) x.engine.destroy();
+  });
+
+  it('every frozen-weight product split-K and none split train to the same losses (within 1e-5)', async () => {
+    const runs: RunSpec[] = [
+      { id: 'adamw@1e-2', optimizer: 'adamw', lr: 1e-2 },
+      { id: 'rsgd@1e-1', optimizer: 'riemannian-sgd', lr: 1e-1 },
+    ];
+    const split = await train(runs, { seq: 13 }, { matmulSplitK: 4 });
+    const whole = await train(runs, { seq: 13 }, { matmulSplitK: 'off' });
+    expect(split.losses[0]).toHaveLength(5);
+    runs.forEach((r, i) => expectAllClose(split.losses[i], whole.losses[i], { rtol: 0, atol: 1e-5 }, r.id));
+    for (const x of [split, whole]) x.engine.destroy();
   });
 });

@@ -164,6 +164,7 @@ export class SweepEngine {
         loraSkinny: this.options.loraSkinny,
         attention: this.options.attention,
         lmHeadChunkRows: this.options.lmHeadChunkRows,
+        matmulSplitK: this.options.matmulSplitK,
       },
     );
     this.optim = new OptimizerStep(

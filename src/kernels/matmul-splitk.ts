@@ -1,0 +1,107 @@
+// Split-K matmul for outputs with too few tiles to fill the GPU (issue 16): at R = 1, lab-gpt's N = 256
+// products have 1,024 rows, 32 tiles of 128×64 for 132 SMs, and a K of up to 1,024 that each tile walks
+// alone. The reduction is cut into S equal chunks: one batched matmul (batch item s = chunk s, A and B as
+// blocks of columns or rows through ldA / ldB) writes S partial products, and `matmulSplitKSum` adds them in
+// chunk order and stores as the matmul would (alpha, bias, epilogue). Two dispatches and S·M·N floats of
+// scratch instead of one dispatch, and another order of summation than the unsplit product: a run's
+// numbers at R = 1 (split) and in a larger sweep (M = R·rows has tiles enough, not split) differ by float32
+// rounding.
+import geluMath from '../../shaders/gelu-math.wgsl?raw';
+import epilogueSource from '../../shaders/matmul-epilogue.wgsl?raw';
+import sumSource from '../../shaders/matmul-splitk-sum.wgsl?raw';
+import type { Dispatch, Gpu } from '../gpu/context';
+import { defineKernel, grid1d } from '../gpu/kernel';
+import {
+  MATMUL_EPILOGUE,
+  matmulAuxPlaceholder,
+  matmulParams,
+  prepareMatmul,
+  type MatmulBuffers,
+  type MatmulConstants,
+  type MatmulEpilogue,
+  type MatmulParams,
+} from './matmul';
+
+export const matmulSplitKSum = defineKernel({
+  label: 'matmulSplitKSum',
+  source: `${geluMath}\n${epilogueSource}\n${sumSource}`,
+  bindings: { partial: 'read', bias: 'read', c: 'write', aux: 'write' },
+  params: { M: 'u32', N: 'u32', S: 'u32', hasBias: 'u32', offC: 'u32', alpha: 'f32' },
+  constants: { EPILOGUE: 0 },
+  workgroups: ({ M, N }) => grid1d(M * N, 256),
+});
+
+/** Outputs with fewer tiles of 128×64 than this are split (when their K allows). */
+export const SPLITK_MIN_TILES = 96;
+/** Chunks at least this long (a chunk shorter than a few K-tiles only adds scratch traffic). */
+export const SPLITK_MIN_CHUNK = 64;
+export const SPLITK_MAX = 8;
+
+/**
+ * How many chunks to cut the reduction of an M×N×K product into (1: not split): products with fewer than
+ * SPLITK_MIN_TILES output tiles of 128×64, into as many chunks as reach twice that many tiles (at most
+ * SPLITK_MAX, each at least SPLITK_MIN_CHUNK long). Chunks divide K exactly into multiples of 4 (the vec4
+ * kernel's alignment).
+ */
+export function matmulSplitCount(M: number, N: number, K: number): number {
+  if (M < 64 || N < 64) return 1;
+  const tiles = Math.ceil(M / 128) * Math.ceil(N / 64);
+  if (tiles >= SPLITK_MIN_TILES) return 1;
+  let best = 1;
+  for (let s = 2; s <= SPLITK_MAX; s++) {
+    const chunk = K / s;
+    if (!Number.isInteger(chunk) || chunk % 4 !== 0 || chunk < SPLITK_MIN_CHUNK) continue;
+    best = s;
+    if (tiles * s >= 2 * SPLITK_MIN_TILES) break;
+  }
+  return best;
+}
+
+/** Floats of scratch a split product needs. */
+export const splitKScratch = (M: number, N: number, S: number): number => (S > 1 ? S * M * N : 0);
+
+/**
+ * C = alpha · op(a) op(b) + bias, then the epilogue, as prepareMatmul (one item, beta 0, packed C at offC,
+ * A not transposed, at offA with rows ldA apart), its K cut into S chunks through `scratch` (splitKScratch(M, N, S) floats). S = 1 is
+ * prepareMatmul itself.
+ */
+export function prepareMatmulSplitK(
+  gpu: Gpu,
+  { a, b, c, bias, aux }: MatmulBuffers,
+  p: Pick<MatmulParams, 'M' | 'N' | 'K'> & Partial<Pick<MatmulParams, 'offA' | 'ldA' | 'offC' | 'alpha'>>,
+  trans: Partial<Pick<MatmulConstants, 'TRANS_B'>>,
+  epilogue: MatmulEpilogue,
+  S: number,
+  scratch: GPUBuffer,
+): Dispatch[] {
+  if (S === 1) return [prepareMatmul(gpu, { a, b, c, bias, aux }, p, trans, epilogue)];
+  const { M, N, K } = p;
+  if (!Number.isInteger(S) || S < 1 || K % S !== 0)
+    throw new Error(`split-K: ${S} chunks do not divide K = ${K}`);
+  if ((epilogue === 'none') !== (aux === undefined))
+    throw new Error(`split-K: epilogue ${epilogue} ${aux ? 'takes no' : 'needs an'} aux buffer`);
+  const chunk = K / S;
+  const transB = trans.TRANS_B ?? 0;
+  // Item s: A[:, s·chunk ..] (columns, ldA = K) times B's rows s·chunk .. (NN) or its columns (NT, ldB = K).
+  const partial = matmulParams({
+    M,
+    N,
+    K: chunk,
+    batch: S,
+    offA: p.offA ?? 0,
+    strideA: chunk,
+    ldA: p.ldA || K,
+    strideB: transB ? chunk : chunk * N,
+    ldB: transB ? K : 0,
+    strideC: M * N,
+  });
+  return [
+    prepareMatmul(gpu, { a, b, c: scratch }, partial, { TRANS_B: transB }),
+    gpu.prepare(
+      matmulSplitKSum,
+      { partial: scratch, bias: bias ?? scratch, c, aux: aux ?? matmulAuxPlaceholder(gpu) },
+      { M, N, S, hasBias: bias ? 1 : 0, offC: p.offC ?? 0, alpha: p.alpha ?? 1 },
+      { EPILOGUE: MATMUL_EPILOGUE[epilogue] },
+    ),
+  ];
+}
