@@ -24,6 +24,7 @@ export interface BenchReport {
     seq: number;
     /** The engine's attention option (--attention). */
     attention?: string;
+    matmulSplitK?: string | number;
     peakFp32: number | null;
     practicalFp32: number | null;
   };

@@ -18,6 +18,7 @@ import { benchStep, firstLosses, singleRun, sweepRuns, type StepSetup } from './
 import { compareBatchedLines, compareLines, printReport, type BenchReport, type PeerReport } from './report';
 import { attentionCheck, attentionTimes } from './attention-check';
 import type { AttentionChoice, AttentionVariant } from '../src/kernels/attention-variant';
+import type { MatmulSplitK } from '../src/model/gpu-model';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Bundled: .bench-build/bench.mjs; from source: bench/run.ts. The project root is one up either way.
@@ -273,6 +274,8 @@ async function main(): Promise<void> {
     warmup: toy ? 1 : sweepOnly ? 2 : 10,
     timing: toy ? { targetMs: 5, maxReps: 2, trials: 1 } : { targetMs: 20, maxReps: 200, trials: 5 },
     attention: (flag(args, 'attention') ?? 'auto') as AttentionChoice,
+    // --split-k off | auto | N: split-K of the frozen-weight products (gpu-model.ts MatmulSplitK).
+    matmulSplitK: splitKFlag(flag(args, 'split-k')),
   };
   // --steps / --trials / --warmup override the above (e.g. lab-gpt's 30 / 5 / 10 with --sweep-only).
   for (const k of ['steps', 'trials', 'warmup'] as const) {
@@ -313,6 +316,7 @@ async function main(): Promise<void> {
       batch,
       seq,
       attention: setup.attention,
+      matmulSplitK: setup.matmulSplitK,
       peakFp32: isHopper ? 67e12 : null,
       practicalFp32: isHopper ? 51.5e12 : null,
     },
@@ -389,3 +393,11 @@ main().then(
     process.exit(1);
   },
 );
+
+function splitKFlag(v: string | undefined): MatmulSplitK {
+  if (v === undefined || v === 'auto' || v === 'off') return v ?? 'auto';
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`--split-k takes auto, off or a number of chunks, not ${v}`);
+  return n;
+}

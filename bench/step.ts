@@ -9,6 +9,7 @@ import { SweepEngine } from '../src/train/sweep';
 import { planSweep } from '../src/train/memory';
 import type { OptimizerKind } from '../src/optim/optimizer';
 import type { AttentionChoice, AttentionVariant } from '../src/kernels/attention-variant';
+import type { MatmulSplitK } from '../src/model/gpu-model';
 import type { BenchGpu } from './gpu';
 import { costOf, describe, summarize, type ListSummary } from './cost';
 import { median, timeAuto, timeList } from './timer';
@@ -26,6 +27,8 @@ export interface StepSetup {
   timing: { targetMs: number; maxReps: number; trials: number };
   /** The engine's attention option (default 'auto'). */
   attention?: AttentionChoice;
+  /** The engine's split-K option for the frozen-weight products (default 'auto'). */
+  matmulSplitK?: MatmulSplitK;
 }
 
 export interface PhaseTimes {
@@ -98,6 +101,7 @@ function makeEngine(
   const config: SweepConfig = { ...DEFAULT_SWEEP, batch: s.batch, seq: s.seq, order, runs };
   return new SweepEngine(gpu, s.cfg, s.weights, config, batchSource(s.dataset, config), undefined, {
     attention: s.attention,
+    matmulSplitK: s.matmulSplitK,
   });
 }
 
