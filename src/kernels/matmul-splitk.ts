@@ -31,15 +31,20 @@ export const matmulSplitKSum = defineKernel({
   workgroups: ({ M, N }) => grid1d(M * N, 256),
 });
 
-/** Outputs with fewer tiles of 128×64 than this are split (when their K allows). */
-export const SPLITK_MIN_TILES = 96;
+/**
+ * Outputs with fewer tiles of 128×64 than this are split (when their K allows) into the fewest chunks that
+ * reach it, at most SPLITK_MAX. On the H200 (bench/RESULTS.md, 14:30 UTC), lab-gpt at R = 1: no split
+ * 289,026 tokens/s; at most 8 chunks until 192 tiles 419,459; 4 chunks of every product 434,672; 2 chunks
+ * 379,127.
+ */
+export const SPLITK_MIN_TILES = 256;
 /** Chunks at least this long (a chunk shorter than a few K-tiles only adds scratch traffic). */
 export const SPLITK_MIN_CHUNK = 64;
-export const SPLITK_MAX = 8;
+export const SPLITK_MAX = 4;
 
 /**
  * How many chunks to cut the reduction of an M×N×K product into (1: not split): products with fewer than
- * SPLITK_MIN_TILES output tiles of 128×64, into as many chunks as reach twice that many tiles (at most
+ * SPLITK_MIN_TILES output tiles of 128×64, into the fewest chunks that reach that many tiles (at most
  * SPLITK_MAX, each at least SPLITK_MIN_CHUNK long). Chunks divide K exactly into multiples of 4 (the vec4
  * kernel's alignment).
  */
@@ -52,7 +57,7 @@ export function matmulSplitCount(M: number, N: number, K: number): number {
     const chunk = K / s;
     if (!Number.isInteger(chunk) || chunk % 4 !== 0 || chunk < SPLITK_MIN_CHUNK) continue;
     best = s;
-    if (tiles * s >= 2 * SPLITK_MIN_TILES) break;
+    if (tiles * s >= SPLITK_MIN_TILES) break;
   }
   return best;
 }
