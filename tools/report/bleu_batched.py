@@ -20,7 +20,8 @@ writes it when the grid's trainings end), the first ready one in the given order
 the systems decoded so far are scored (sacrebleu when importable, and src/eval/bleu.ts through bleu.mjs) and
 --out is rewritten, so that a timeout keeps what was done; --budget stops starting new batches.
 
-Self-check (--check K): the base model and the first K adapters are also decoded one system at a time by a
+Self-check (--check K): the base model and K adapters of the first grid decoded (evenly spaced in its run order, so
+from different sweeps and learning rates; with --extra, those too) are also decoded one system at a time by a
 reference decoder (--check-with hf: generate_bleu.py's `greedy` on GPT2LMHeadModel with the same merged
 weights; numpy: decode_bleu_cpu.py's float32 decoder, for CPU tests), and the number of identical completions,
 the BLEU difference and, for differing completions, the reference's top-2 logit margin at the first differing
@@ -335,7 +336,7 @@ def main():
     ap.add_argument("--systems", type=int, default=64, help="systems decoded at once (capped by free GPU memory)")
     ap.add_argument("--mem-fraction", type=float, default=0.5, help="share of the free GPU memory the KV cache may take")
     ap.add_argument("--prefill-chunk", type=int, default=8)
-    ap.add_argument("--check", type=int, default=3, help="self-check: base + the first K adapters by the reference decoder")
+    ap.add_argument("--check", type=int, default=3, help="self-check: base + K adapters of the first grid by the reference decoder")
     ap.add_argument("--check-with", default="hf", choices=["hf", "numpy", "none"])
     ap.add_argument("--wait", action="store_true", help="decode a grid once <grid>/.done exists")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -344,7 +345,6 @@ def main():
     a = ap.parse_args()
     t0 = time.time()
     torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
     if hasattr(torch, "set_float32_matmul_precision"):
         torch.set_float32_matmul_precision("highest")
     device = torch.device(a.device)
@@ -440,6 +440,8 @@ def main():
             else:
                 log(t0, f"{name}: no adapter at {folder}")
                 not_decoded.append(name)
+        if not todo:
+            not_decoded.append(f"{key}/* (no runs with adapters)")
         log(t0, f"grid {key}: {len(todo)} runs with adapters")
         for i in range(0, len(todo), S):
             if time.time() - t0 + last_batch > a.budget:
@@ -451,7 +453,7 @@ def main():
             last_batch = time.time() - tb
             write(not_decoded + [n for n, _, _ in todo[i + S :]] + [f"{os.path.basename(os.path.normpath(g))}/*" for g in pending])
         if not checked and a.check_with != "none" and todo:
-            check_list += todo[: a.check]
+            check_list += todo[:: max(1, len(todo) // a.check)][: a.check] if a.check > 0 else []  # spread over the grid's sweeps
             checked = True
             state["check"] = self_check(a, check_list, base, cfg_path, cfg, device, prompts, systems, scorer, t0)
     for g in pending:

@@ -58,12 +58,13 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--prompts", type=int, default=20)
     ap.add_argument("--systems", type=int, default=3, help="bleu_batched.py --systems")
+    ap.add_argument("--synthetic", type=int, default=3, help="how many synthetic adapters (c_attn, c_attn, all modules)")
     ap.add_argument("--sigma", type=float, default=0.1)
     ap.add_argument("--adapter", action="append", default=[], help="NAME=FOLDER: a real (trained) PEFT folder to add")
     a = ap.parse_args()
     cfg = json.load(open(os.path.join(ROOT, "public/models/lab-gpt/config.json")))
     extra = []
-    for i, (kind, seed) in enumerate([("cattn", 1), ("cattn", 2), ("all", 3)]):
+    for i, (kind, seed) in enumerate([("cattn", 1), ("cattn", 2), ("all", 3)][: a.synthetic]):
         folder = os.path.join(a.out, f"adapter-{kind}-{seed}")
         synthetic_adapter(folder, MODULES[kind], cfg, seed, a.sigma)
         extra.append(f"{kind}-{seed}={folder}")
