@@ -9,8 +9,8 @@
 #    budget cut loses seed 2 rather than a whole setting).
 # 2. Beside them, one bleu_batched.py process decodes every run of a grid as soon as that grid is done (many
 #    adapters at once on the GPU), scores it (sacrebleu and src/eval/bleu.ts) and rewrites
-#    results/bleu-all-runs.json after every batch; its self-check decodes the base model and the first adapters
-#    with generate_bleu.py's HF greedy too.
+#    results/bleu-all-runs.json after every batch; its self-check decodes the base model and 3 runs of the first grid
+#    done one at a time with generate_bleu.py's HF greedy too (identical completions, BLEU difference).
 # Everything but the adapters is tarred into $OUT/bleu-all-runs.tar.gz (after the trainings and at exit, also when
 # the budget runs out); the logs are copied beside it.
 set -uo pipefail
