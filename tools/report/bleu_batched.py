@@ -257,9 +257,9 @@ class Scorer:
 
     def ours(self, systems):
         gen, res = self.tmp + ".in.json", self.tmp + ".out.json"
-        json.dump({"refs": self.refs, "systems": systems}, open(gen, "w"))
         cmd = ["npx", "tsx", self.bleu_js] if self.bleu_js.endswith(".ts") else ["node", self.bleu_js]
         try:  # a scorer failure must not lose the decoded outputs
+            json.dump({"refs": self.refs, "systems": systems}, open(gen, "w"))
             subprocess.run(cmd + [gen, res], check=True)
             out = json.load(open(res))
         except Exception as e:  # noqa: BLE001
@@ -350,6 +350,7 @@ def main():
     device = torch.device(a.device)
     cfg_path = a.config or os.path.join(os.path.dirname(a.model), "config.json")
     cfg = json.load(open(cfg_path))
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     prompts, refs = val_split(a.data, a.val_fraction)
     if a.prompts:
         prompts, refs = prompts[: a.prompts], refs[: a.prompts]
