@@ -11,8 +11,9 @@
 #    adapters at once on the GPU), scores it (sacrebleu and src/eval/bleu.ts) and rewrites
 #    results/bleu-all-runs.json after every batch; its self-check decodes the base model and 3 runs of the first grid
 #    done one at a time with generate_bleu.py's HF greedy too (identical completions, BLEU difference).
-# Everything but the adapters is tarred into $OUT/bleu-all-runs.tar.gz (after the trainings and at exit, also when
-# the budget runs out); the logs are copied beside it.
+# Everything but the adapters and generations is tarred into $OUT/bleu-all-runs.tar.gz, the generations (one
+# .json.gz per grid) into $OUT/bleu-all-generations.tar (after the trainings and at exit, also when the budget runs
+# out); the decoder's log is copied beside them.
 set -uo pipefail
 out=${1:?usage: gpu-bleu-all.sh OUT [budget_s]}
 budget=${2:-540}
@@ -29,8 +30,11 @@ t0=$(date +%s)
 stamp() { echo "[$(date -u +%H:%M:%S) +$(($(date +%s) - t0)) s] $*"; }
 pack() {
   stamp "packing"
-  tar czf "$out/bleu-all-runs.tar.gz.part" --exclude='adapters' --exclude='*.tmp.*' --exclude='.done' --exclude='.*.end' "$res" build-info.json 2>/dev/null &&
-    mv "$out/bleu-all-runs.tar.gz.part" "$out/bleu-all-runs.tar.gz"
+  # Two files (each comes back only under 16 MiB): sweeps, logs and BLEU; the generations (already gzipped).
+  tar czf "$out/bleu-all-runs.tar.gz.part" --exclude='adapters' --exclude='*.tmp.*' --exclude='.done' --exclude='.*.end' \
+    --exclude='*-generations-*' "$res" build-info.json 2>/dev/null && mv "$out/bleu-all-runs.tar.gz.part" "$out/bleu-all-runs.tar.gz"
+  ls "$res"/*-generations-*.json.gz >/dev/null 2>&1 && tar cf "$out/bleu-all-generations.tar.part" "$res"/*-generations-*.json.gz &&
+    mv "$out/bleu-all-generations.tar.part" "$out/bleu-all-generations.tar"
   cp "$res"/*.log "$out"/ 2>/dev/null
   ls -la "$out"
 }
