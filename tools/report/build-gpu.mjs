@@ -40,6 +40,9 @@ const copies = [
   ['tools/report/grid.sh', 'grid.sh'],
   ['tools/report/gpu-rerun.sh', 'gpu-rerun.sh'],
   ['tools/report/bleu_all.py', 'bleu_all.py'],
+  ['tools/report/bleu_batched.py', 'bleu_batched.py'],
+  ['tools/report/decode_bleu_cpu.py', 'decode_bleu_cpu.py'],
+  ['tools/report/gpu-bleu-all.sh', 'gpu-bleu-all.sh'],
   // The first call's sweep results: gpu-rerun.sh picks each optimizer's best run from them.
   ['docs/reproduction/data/results.tar.gz', 'recorded.tar.gz'],
 ];

@@ -5,7 +5,9 @@
 
 Reads docs/reproduction/data/results.tar.gz (GPU call 1's sweep JSONs), rerun.tar.gz (call 3, tools/report/gpu-rerun.sh:
 the c_attn seed-0 grid again, the all-modules grids of seeds 0-2, the best c_attn runs for 2,400 steps, BLEU per run),
-bleu.json, bleu-check.json and peft-check.json, and writes docs/reproduction/fig1-lr-robustness.svg, fig2-best-curves.svg,
+bleu-all-runs.tar.gz when present (call 4, tools/report/gpu-bleu-all.sh: the six E2E-style grids re-trained with adapters and every
+run decoded by bleu_batched.py; it then replaces call 3's per-run BLEU section and figure 5, and gives the main table's "BLEU at
+best lr" of both E2E settings), bleu.json, bleu-check.json and peft-check.json, and writes docs/reproduction/fig1-lr-robustness.svg, fig2-best-curves.svg,
 fig3-damping.svg, fig4-long-schedule.svg, fig5-bleu-per-run.svg, docs/reproduction/tables.md, data/summary.json, and the
 tables into docs/reproduction.md between the markers <!-- tables:begin --> and <!-- tables:end -->.
 
@@ -422,7 +424,7 @@ def bleu_table():
     return "\n".join(out) + "\n"
 
 
-def timings(calls, long=None):
+def timings(calls, long=None, long_label=None):
     """calls: [(label, meta)]; long: the 2,400-step runs."""
     out = ["| call | setting | sweep (seed) | runs | wall s | s/step | tokens/s |", "|---|---|---|---|---|---|---|"]
     for label, meta in calls:
@@ -432,7 +434,7 @@ def timings(calls, long=None):
     for opt, d in (long or {}).items():
         for s, r in sorted(d.items()):
             t = r["timings"]
-            out.append(f"| {calls[-1][0]} | 2,400 steps | {opt} (s{s}) | 1 | {t['totalSeconds']:.1f} | {t['secondsPerStep'] * 1000:.1f} ms | {t['tokensPerSec']:,.0f} |")
+            out.append(f"| {long_label or calls[-1][0]} | 2,400 steps | {opt} (s{s}) | 1 | {t['totalSeconds']:.1f} | {t['secondsPerStep'] * 1000:.1f} ms | {t['tokensPerSec']:,.0f} |")
     return "\n".join(out)
 
 
@@ -907,6 +909,232 @@ def fig5(rows, cpu_bleu):
     plt.close(fig)
 
 
+# The BLEU-of-every-run call (tools/report/gpu-bleu-all.sh, data/bleu-all-runs.tar.gz): the six E2E-style grids
+# re-trained with their adapters saved, every run decoded by tools/report/bleu_batched.py (many adapters at once).
+BLEU_ALL = "bleu-all-runs.tar.gz"
+FAMILIES = [("AdamW family", ["adamw", "riemannian-adamw", "loraplus-adamw"]), ("SGD family", ["sgd", "riemannian-sgd"])]
+
+
+def load_bleu_all():
+    """(bleu json, {setting: {seed: [run]}}, sweep meta, decoding log) of the BLEU-of-every-run call, or None."""
+    path = os.path.join(DATA, BLEU_ALL)
+    if not os.path.exists(path):
+        return None
+    runs, meta = load(BLEU_ALL)
+    with tarfile.open(path) as tar:
+        try:
+            d = json.load(io.TextIOWrapper(tar.extractfile("results/bleu-all-runs.json"), encoding="utf-8"))
+        except KeyError:
+            return None
+        try:
+            log = tar.extractfile("results/bleu-all-runs.log").read().decode()
+        except KeyError:
+            log = ""
+    return d, runs, meta, log
+
+
+def bleu_all_rows(d, runs):
+    """The decoded runs: system meta + setting, seed, 'run' (the call's own run) and 'bleu' (ours; sacrebleu if ours failed)."""
+    out = []
+    for name, s in d["systems"].items():
+        if name == "base":
+            continue
+        g = re.match(r"(e2e-\w+)-s(\d+)$", s["grid"])
+        setting, seed = g.group(1), int(g.group(2))
+        run = next((r for r in runs.get(setting, {}).get(seed, []) if r["id"] == s["runId"]), None)
+        b = s.get("ours") if s.get("ours") is not None else s.get("sacrebleu")
+        if run is None or b is None:
+            continue
+        out.append({**s, "setting": setting, "seed": seed, "run": run, "bleu": b})
+    return out
+
+
+def missing_runs(runs, decoded):
+    """'grid: sweep.json (all n)' / 'k of n (lr …)' of the runs not in decoded {(grid, run id)}."""
+    missing = []
+    for setting, seeds in sorted(runs.items()):
+        for seed, rs_ in sorted(seeds.items()):
+            grid = f"{setting}-s{seed}"
+            per = defaultdict(list)
+            for r in rs_:
+                per[r["sweep"]].append(r)
+            parts = []
+            for sweep in ("adam", "radam", "sgd", "rsgd"):
+                rs = per.get(sweep, [])
+                miss = [r for r in rs if (grid, r["id"]) not in decoded]
+                if not rs or not miss:
+                    continue
+                if len(miss) == len(rs):
+                    parts.append(f"{sweep}.json (all {len(rs)})")
+                else:
+                    parts.append(f"{sweep}.json {len(miss)} of {len(rs)} (lr {', '.join(sorted({fmt_lr(r['lr']) for r in miss}, key=float))})")
+            if parts:
+                missing.append(f"{grid}: " + ", ".join(parts))
+    return missing
+
+
+def mean_sd(xs, digits=2):
+    if not xs:
+        return "–"
+    return f"{statistics.fmean(xs):.{digits}f} ± {statistics.stdev(xs):.{digits}f}" if len(xs) > 1 else f"{xs[0]:.{digits}f}"
+
+
+def bleu_best_cells(rows, setting, summary, label):
+    """Main table's 'BLEU at best lr': mean ± sd over seeds of the GPU per-run BLEU at each seed's best lr."""
+    cell = {}
+    for opt, r in summary.items():
+        got, miss = [], []
+        for seed, (_, lr) in r["bestPerSeed"].items():
+            x = next((b for b in rows if b["setting"] == setting and b["seed"] == seed and b["optimizer"] == opt and b["lr"] == lr
+                      and (b["damping"] == DEFAULT_DAMPING or not opt.startswith("riemannian"))), None)
+            (got if x else miss).append((seed, x))
+        if not got:
+            cell[opt] = "not decoded"
+            continue
+        cell[opt] = mean_sd([x["bleu"] for _, x in got]) + f" ({label}" + (f"; s{', s'.join(str(s) for s, _ in miss)} not decoded" if miss else "") + ")"
+    return cell
+
+
+def bleu_all_section(d, rows, runs, log, label, cpu_bleu):
+    out = [f"{d['decoder']}; {d['decoding'].replace(chr(92) + 'n', '`' + chr(92) + 'n`')}; {d['prompts']} validation prompts; {d.get('device', '?')}, torch {d.get('torch', '?')}. "
+           f"Corpus BLEU by src/eval/bleu.ts (sacrebleu 13a defaults)"
+           + (f"; sacrebleu {d['sacrebleu']} on the same outputs differs by at most {d['maxAbsDiff']:.1e}" if d.get("maxAbsDiff") is not None else "") + ".\n"]
+    nb = [b for b in d.get("batches", []) if b["grid"] != "base"]
+    out.append(f"Decoding: {len(d['systems']) - 1} runs + the base model in {d['decodeSeconds']:.1f} s of decoding "
+               f"({len(nb)} batches of up to {max((b['systems'] for b in nb), default=0)} adapters"
+               + (f", {statistics.fmean([b['decodeSeconds'] / b['systems'] for b in nb]):.2f} s a run" if nb else "") + ").\n")
+    sc = d.get("selfCheck") or {}
+    if sc.get("systems"):
+        parts = []
+        for name, x in sc["systems"].items():
+            t = f"`{name}` {x['identical']} of {x['of']} identical"
+            if x.get("bleuDiff") is not None:
+                t += f", BLEU {x['bleuBatched']:.3f} against {x['bleuRef']:.3f}"
+            if x["differences"]:
+                t += f" (top-2 logit margin of the reference at the first differing byte: {', '.join(format(dd['refTop2Margin'], '.1e') for dd in x['differences'][:5])})"
+            parts.append(t)
+        out.append(f"Self-check against {sc['reference']}, one system at a time: " + "; ".join(parts) + ".\n")
+    elif sc:
+        out.append(f"Self-check: not made ({sc.get('skipped') or sc.get('failed')}).\n")
+    decoded = {(r["grid"], r["runId"]) for r in rows}
+    n_all = sum(len(r) for st in runs.values() for r in st.values())
+    missing = missing_runs(runs, decoded)
+    out.append(f"Decoded: {len(rows)} of the call's {n_all} grid runs" + (". Not decoded: " + "; ".join(missing) + ".\n" if missing else " (all).\n"))
+    out.append("BLEU at each learning rate, mean ± sd over the seeds decoded (per-seed values in data/summary.json, `bleuAllRuns`). "
+               "**Bold**: the lr of the lowest seed-mean final validation loss (a failed run counts as +inf); ✗k: k seeds failed there; –: not decoded.\n")
+    for setting in sorted({r["setting"] for r in rows}, key=lambda x: ("cattn" not in x, x)):
+        rs = [r for r in rows if r["setting"] == setting]
+        seeds = sorted({r["seed"] for r in rs})
+        for fam, opts in FAMILIES:
+            fr = [r for r in rs if r["optimizer"] in opts]
+            if not fr:
+                continue
+            lrs = sorted({r["lr"] for r in fr})
+            keys = []
+            for opt in opts:
+                for damp in sorted({r["damping"] for r in fr if r["optimizer"] == opt}) if opt.startswith("riemannian") else [None]:
+                    if any(r["optimizer"] == opt for r in fr):
+                        keys.append((opt, damp))
+            out.append(f"**`{setting}`, {fam}** (seeds {', '.join(str(s) for s in seeds)}):\n")
+            out.append("| optimizer | " + " | ".join(fmt_lr(l) for l in lrs) + " | lr of the highest mean BLEU / of the lowest mean loss |")
+            out.append("|---|" + "---|" * (len(lrs) + 1))
+            for opt, damp in keys:
+                cell = defaultdict(list)
+                for r in fr:
+                    if r["optimizer"] == opt and (damp is None or r["damping"] == damp):
+                        cell[r["lr"]].append(r)
+                mean_bleu = {l: statistics.fmean([r["bleu"] for r in c]) for l, c in cell.items()}
+                mean_loss = {l: statistics.fmean([loss_or_inf(r["run"]) for r in c]) if all(not failed(r["run"]) for r in c) else math.inf for l, c in cell.items()}
+                ok = [l for l in cell if math.isfinite(mean_loss[l])]
+                best_loss = min(ok, key=lambda l: mean_loss[l]) if ok else None
+                best_bleu = max(ok, key=lambda l: mean_bleu[l]) if ok else None
+                cells = []
+                for l in lrs:
+                    c = cell.get(l)
+                    if not c:
+                        cells.append("–")
+                        continue
+                    nf = sum(failed(r["run"]) for r in c)
+                    t = mean_sd([r["bleu"] for r in c]) + (f" ✗{nf}" if nf else "")
+                    cells.append(f"**{t}**" if l == best_loss else t)
+                lab = f"`{opt}`" + (f" δ = {fmt_lr(damp)}" if damp is not None else "")
+                tail = f"{fmt_lr(best_bleu)} ({mean_bleu[best_bleu]:.2f}) / {fmt_lr(best_loss)} ({mean_bleu[best_loss]:.2f})" if ok else "–"
+                out.append(f"| {lab} | " + " | ".join(cells) + f" | {tail} |")
+            out.append("")
+        ok = [r for r in rs if not failed(r["run"])]
+        if len(ok) > 2:
+            out.append(f"`{setting}`: Spearman rank correlation of final validation loss and BLEU over the {len(ok)} decoded runs that did not fail "
+                       f"(all seeds): {spearman([final(r['run']) for r in ok], [r['bleu'] for r in ok]):.2f}.\n")
+    if "base" in d["systems"] and d["systems"]["base"].get("ours") is not None:
+        out.append(f"The base model (no adapter) scores {d['systems']['base']['ours']:.4f}.\n")
+    if cpu_bleu:
+        out.append(f"**GPU against CPU decoding** on the c_attn best runs (data/bleu.json: the CPU decoded the re-trained adapters of call 1's runs, "
+                   f"stopping also at 200 generated bytes; the GPU decoded {label}'s adapters of the same commands):\n")
+        out.append("| run | seed | final val loss: recorded / this call | BLEU CPU | BLEU GPU | Δ (GPU − CPU) |")
+        out.append("|---|---|---|---|---|---|")
+        common, absent = [], []
+        for name, s in cpu_bleu["systems"].items():
+            if not name.startswith("cattn/"):
+                continue
+            g = next((r for r in rows if r["setting"] == "e2e-cattn" and r["seed"] == s["seed"] and r["runId"] == s["runId"]), None)
+            if g is None:
+                absent.append(f"`{s['runId']}` s{s['seed']}")
+                continue
+            common.append(g["bleu"] - s["ours"])
+            out.append(f"| `{s['runId']}` | {s['seed']} | {s['finalVal']:.6f} / {final(g['run']):.6f} | {s['ours']:.3f} | {g['bleu']:.3f} | {g['bleu'] - s['ours']:+.3f} |")
+        if common:
+            out.append(f"\nOn the {len(common)} common runs the BLEU differs by at most {max(abs(x) for x in common):.3f} (median \\|Δ\\| "
+                       f"{statistics.median([abs(x) for x in common]):.3f})" + (f"; not decoded on the GPU: {', '.join(absent)}." if absent else "."))
+    return "\n".join(out) + "\n"
+
+
+def fig5_all(rows):
+    """BLEU per run of the BLEU-of-every-run call: seed mean ± sd against lr per setting, and BLEU against final loss."""
+    settings = sorted({r["setting"] for r in rows}, key=lambda x: ("cattn" not in x, x))
+    fig, axes = plt.subplots(1, len(settings) + 1, figsize=(6 * (len(settings) + 1), 4.8))
+    for ax, setting in zip(axes, settings):
+        rs = [r for r in rows if r["setting"] == setting]
+        for opt in OPTIMIZERS:
+            for damp in sorted({r["damping"] for r in rs if r["optimizer"] == opt}):
+                per = defaultdict(list)
+                for r in rs:
+                    if r["optimizer"] == opt and r["damping"] == damp:
+                        per[r["lr"]].append(r)
+                if not per:
+                    continue
+                lrs = sorted(per)
+                m = [statistics.fmean([r["bleu"] for r in per[l]]) for l in lrs]
+                sd = [statistics.stdev([r["bleu"] for r in per[l]]) if len(per[l]) > 1 else 0.0 for l in lrs]
+                main = damp == DEFAULT_DAMPING or not opt.startswith("riemannian")
+                ax.errorbar(lrs, m, yerr=sd, fmt="-o" if main else ":", ms=3, color=COLORS[opt], lw=1.5 if main else 0.8, capsize=2 if main else 0,
+                            label=(opt + (" δ = 1e-6" if opt.startswith("riemannian") else "")) if main else (f"{opt}, δ = 1e-8, 1e-4, 1e-2 (dotted)" if damp == 1e-2 else None),
+                            alpha=1 if main else 0.6)
+                fx = [(l, mm) for l, mm in zip(lrs, m) if any(failed(r["run"]) for r in per[l])]
+                ax.plot([p[0] for p in fx], [p[1] for p in fx], "x", color=COLORS[opt], ms=6)
+        seeds = sorted({r["seed"] for r in rs})
+        ax.set_xscale("log")
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel("corpus BLEU (greedy, 300 validation prompts)")
+        ax.set_title(f"{setting}: BLEU per run, mean ± sd over seeds {', '.join(map(str, seeds))} (x: a seed failed)", fontsize=9)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7, loc="upper left")
+    ax = axes[-1]
+    for setting, marker in zip(settings, ["o", "s"]):
+        for opt in OPTIMIZERS:
+            pts = [(final(r["run"]), r["bleu"]) for r in rows if r["setting"] == setting and r["optimizer"] == opt and not failed(r["run"])]
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker, ms=3, color=COLORS[opt], mfc="none" if marker == "s" else COLORS[opt],
+                        ls="none", alpha=0.7, label=f"{opt} ({setting})")
+    ax.set_xlabel("final validation loss of the run")
+    ax.set_ylabel("corpus BLEU")
+    ax.set_title("BLEU against final validation loss (every seed; runs that did not fail)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(os.path.join(FIGS, "fig5-bleu-per-run.svg"), metadata=SVG_META)
+    plt.close(fig)
+
+
 def main():
     rec, rec_meta = load()
     rer, rer_meta = load(RERUN) if os.path.exists(os.path.join(DATA, RERUN)) else ({}, {})
@@ -929,6 +1157,11 @@ def main():
     bleu_gpu = load_bleu_runs() if rer else {}
     cpu_bleu = json.load(open(os.path.join(DATA, "bleu.json"))) if os.path.exists(os.path.join(DATA, "bleu.json")) else None
     rows = bleu_rows(bleu_gpu, rer) if bleu_gpu else []
+    ball = load_bleu_all()
+    if ball:
+        ball_d, ball_runs, ball_meta, ball_log = ball
+        call4 = f"call 4 (build {build_commit(BLEU_ALL)})"
+        rows_all = bleu_all_rows(ball_d, ball_runs)
     parts = []
     for s in SETTINGS:
         if s not in summaries:
@@ -936,7 +1169,9 @@ def main():
             continue
         c = meta[s]["config"]
         cell = bleu if s == "e2e-cattn" else {}
-        if s == "e2e-all" and rows:
+        if ball and s in ("e2e-cattn", "e2e-all"):
+            cell = bleu_best_cells(rows_all, s, summaries[s], "GPU call 4")
+        elif s == "e2e-all" and rows:
             for opt, r in summaries[s].items():
                 got = []
                 for seed, (_, lr) in r["bestPerSeed"].items():
@@ -974,7 +1209,13 @@ def main():
             fig4(long)
             extra["long"] = means
             parts.append(f"### Longer schedule: the best c_attn runs for 2,400 steps (GPU {call3})\n\n" + lt)
-        if bleu_gpu:
+        if ball:
+            fig5_all(rows_all)
+            extra["bleuAllRuns"] = {f"{r['setting']}-s{r['seed']}/{r['runId']}": {"bleu": r["bleu"], "sacrebleu": r.get("sacrebleu"), "finalVal": final(r["run"]),
+                                                                                    "failed": failed(r["run"])} for r in rows_all}
+            parts.append(f"### BLEU of every run (GPU {call4}, the six E2E-style grids re-trained and decoded on the GPU)\n\n"
+                         + bleu_all_section(ball_d, rows_all, ball_runs, ball_log, call4, cpu_bleu))
+        elif bleu_gpu:
             bt, _ = bleu_runs_section(bleu_gpu, rer, cpu_bleu)
             fig5(rows, cpu_bleu)
             parts.append(f"### BLEU of every decoded run (GPU {call3}, greedy on the GPU)\n\n" + bt)
@@ -985,7 +1226,8 @@ def main():
     parts.append("### Sweep wall times\n\nThe four sweeps of a grid ran at once on the one GPU. In call 1 the e2e-all and devils grids (eight sweeps) ran at once, "
                  "beside the (failed) decoding; in call 3 the c_attn grid ran beside the 2,400-step runs (three at a time), and the three e2e-all grids "
                  "(twelve sweeps) beside those and the c_attn BLEU decoding. So the step times are not those of a sweep alone.\n\n"
-                 + timings([(call1, rec_meta)] + ([(call3, rer_meta)] if rer else []), load_long() if rer else None) + "\n")
+                 + timings([(call1, rec_meta)] + ([(call3, rer_meta)] if rer else []) + ([(call4, ball_meta)] if ball else []), load_long() if rer else None,
+                           long_label=call3) + "\n")
     text = "\n".join(parts)
     open(os.path.join(FIGS, "tables.md"), "w").write("<!-- generated by tools/report/make_report.py; do not edit -->\n\n" + text)
     if os.path.exists(REPORT):
