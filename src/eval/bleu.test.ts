@@ -24,12 +24,19 @@ describe('corpusBleu', () => {
     expect(b.precisions.map((p) => Math.round(p * 10) / 10)).toEqual([82.4, 50, 45.5, 37.5]);
   });
 
-  it('is 100 for identical text; no overlap still scores the exp-smoothed floor', () => {
+  it('is 100 for identical text; 0 when no n-gram matches (sacrebleu 2.6 stops early, unsmoothed)', () => {
     expect(corpusBleu(['a b c d e'], [['a b c d e']]).score).toBeCloseTo(100, 12);
-    // Every order unmatched: 100/(2·4), 100/(4·3), 100/(8·2), 100/(16·1).
-    const floor = Math.exp((Math.log(12.5) + Math.log(100 / 12) + Math.log(6.25) + Math.log(6.25)) / 4);
-    expect(corpusBleu(['x y z w'], [['a b c d']]).score).toBeCloseTo(floor, 12);
+    expect(corpusBleu(['x y z w'], [['a b c d']]).score).toBe(0);
     expect(corpusBleu([''], [['a b c d']]).score).toBe(0);
+    // One unigram matched: the other orders take the exp floor (sacrebleu 2.6.0: 10.682175159905848).
+    expect(corpusBleu(['x a y z w'], [['a b c d e']]).score).toBeCloseTo(10.682175159905848, 12);
+  });
+
+  it("splits at Python's whitespace, not JavaScript's (U+001E separates, U+FEFF does not)", () => {
+    // sacrebleu 2.6.0: 100, 100 (a trailing U+001E is stripped) and 46.30777161991026 ('a\ufeffb' is one token).
+    expect(corpusBleu(['a\u001eb c d e'], [['a b c d e']]).score).toBeCloseTo(100, 12);
+    expect(corpusBleu(['a b c d e\u001e'], [['a b c d e']]).score).toBeCloseTo(100, 12);
+    expect(corpusBleu(['a\ufeffb c d e'], [['a b c d e']]).score).toBeCloseTo(46.30777161991026, 12);
   });
 
   it("smooths zero counts with sacrebleu's exp method", () => {

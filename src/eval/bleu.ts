@@ -1,7 +1,8 @@
 // Corpus BLEU exactly as sacrebleu's defaults compute it (`sacrebleu.corpus_bleu(hyps, [refs])`):
 // the 13a tokeniser, BLEU-4, clipped n-gram counts against the references, the closest reference length
 // (ties: the shorter) for the brevity penalty, and the `exp` smoothing (a zero n-gram match count
-// becomes 100 / (2^k · total), k counting the zero orders so far). Scores are on sacrebleu's 0–100 scale.
+// becomes 100 / (2^k · total), k counting the zero orders so far) unless no n-gram matched at all (then 0).
+// Whitespace is Python's. Scores are on sacrebleu's 0–100 scale.
 
 /** sacrebleu's `Tokenizer13a` (mteval-v13a): unescape a few entities, split off punctuation. */
 export function tokenize13a(line: string): string {
@@ -25,14 +26,23 @@ export function tokenize13a(line: string): string {
   return splitWhitespace(s).join(' ');
 }
 
+/**
+ * Python's whitespace (`str.isspace`), which differs from JavaScript's `\s`: it includes the separators
+ * U+001C–U+001F and U+0085 and excludes U+FEFF. A degenerate model writes U+001E (the reproduction's
+ * diverged runs did), and sacrebleu splits there.
+ */
+const PY_WS = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const PY_WS_RUN = new RegExp(`[${PY_WS}]+`);
+const PY_WS_TAIL = new RegExp(`[${PY_WS}]+$`);
+
 /** Python's `str.split()` with no argument: runs of whitespace, no empty pieces. */
-function splitWhitespace(s: string): string[] {
-  return s.split(/\s+/).filter((t) => t.length > 0);
+export function splitWhitespace(s: string): string[] {
+  return s.split(PY_WS_RUN).filter((t) => t.length > 0);
 }
 
 /** Python's `str.rstrip()`. */
 function rstrip(s: string): string {
-  return s.replace(/\s+$/, '');
+  return s.replace(PY_WS_TAIL, '');
 }
 
 export const MAX_NGRAM_ORDER = 4;
@@ -116,6 +126,9 @@ export function corpusBleu(
 export function bleuFromStats(counts: number[], totals: number[], sysLen: number, refLen: number): BleuScore {
   const N = counts.length;
   const precisions = new Array<number>(N).fill(0);
+  const bp = sysLen < refLen ? (sysLen > 0 ? Math.exp(1 - refLen / sysLen) : 0) : 1;
+  // sacrebleu's early stop (its issue #141): no n-gram of any order matched, the score is 0, unsmoothed.
+  if (counts.every((c) => c === 0)) return { score: 0, counts, totals, precisions, bp, sysLen, refLen };
   let smoothMteval = 1;
   for (let n = 0; n < N; n++) {
     if (totals[n] === 0) break;
@@ -124,7 +137,6 @@ export function bleuFromStats(counts: number[], totals: number[], sysLen: number
       precisions[n] = 100 / (smoothMteval * totals[n]);
     } else precisions[n] = (100 * counts[n]) / totals[n];
   }
-  const bp = sysLen < refLen ? (sysLen > 0 ? Math.exp(1 - refLen / sysLen) : 0) : 1;
   // sacrebleu's my_log: log(0) is -9999999999, so a missing order gives a score of 0.
   const logs = precisions.map((p) => (p === 0 ? -9999999999 : Math.log(p)));
   const score = bp * Math.exp(logs.reduce((a, b) => a + b, 0) / N);
