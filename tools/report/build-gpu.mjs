@@ -43,6 +43,7 @@ const copies = [
   ['tools/report/bleu_batched.py', 'bleu_batched.py'],
   ['tools/report/decode_bleu_cpu.py', 'decode_bleu_cpu.py'],
   ['tools/report/gpu-bleu-all.sh', 'gpu-bleu-all.sh'],
+  ['tools/report/gpu-long-grid.sh', 'gpu-long-grid.sh'],
   // The first call's sweep results: gpu-rerun.sh picks each optimizer's best run from them.
   ['docs/reproduction/data/results.tar.gz', 'recorded.tar.gz'],
 ];
