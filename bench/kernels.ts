@@ -13,6 +13,7 @@ import {
   loraProductBufferSizes,
   loraProductDispatches,
   loraProductShapes,
+  loraProductSplit,
 } from './lora-skinny-check';
 import { choleskySolve } from '../src/kernels/cholesky';
 import { aAtJob, gram, packJobs } from '../src/kernels/gram';
@@ -307,16 +308,17 @@ export async function benchKernels(
   if (sizes.lora) {
     const { inDim, outDim, r, rowsPerRun: rows, Rs } = sizes.lora;
     for (const ps of loraProductShapes(inDim, outDim)) {
-      const worst = await checkLoraProduct(gpu, ps, r);
-      const pass = worst <= 1;
-      log(
-        `  lora ${ps.product} (${ps.what}) wide ${ps.wide} r ${r}: float64 check ${worst.toFixed(3)} of the tolerance → ${pass ? 'PASS' : 'FAIL'}`,
-      );
-      if (!pass) {
-        log(`  FAILED lora ${ps.product} float64 check: not timed`);
-        continue;
-      }
       for (const R of Rs) {
+        // Checked at each R: loraReduce's split (its override constants) depends on R.
+        const worst = await checkLoraProduct(gpu, ps, r, { R, rows });
+        const pass = worst <= 1;
+        log(
+          `  lora ${ps.product} (${ps.what}) wide ${ps.wide} r ${r} ${loraProductSplit(ps, R, rows, r)}: float64 check ${worst.toFixed(3)} of the tolerance → ${pass ? 'PASS' : 'FAIL'}`,
+        );
+        if (!pass) {
+          log(`  FAILED lora ${ps.product} R${R} float64 check: not timed`);
+          continue;
+        }
         const n = loraProductBufferSizes(ps, R, rows, r);
         const lbuf = {
           x: buf(filled(n.x), 'lx'),
