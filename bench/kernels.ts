@@ -24,7 +24,7 @@ import {
   prepareAttentionBackward,
   prepareAttentionForward,
 } from '../src/kernels/attention';
-import { layerNormBackward, layerNormForward } from '../src/kernels/layernorm';
+import { layerNormBackward, layerNormConstants, layerNormForward } from '../src/kernels/layernorm';
 import { crossEntropy } from '../src/kernels/crossentropy';
 import { geluForward } from '../src/kernels/gelu';
 import type { BenchGpu } from './gpu';
@@ -241,12 +241,26 @@ export async function benchKernels(
     const rstd = buf(rows * 4, 'rstd');
     const y = buf(rows * C * 4, 'y');
     await time(
-      [gpu.prepare(layerNormForward, { x, gamma, beta: gamma, y, mean, rstd }, { rows, C, eps: 1e-5 })],
+      [
+        gpu.prepare(
+          layerNormForward,
+          { x, gamma, beta: gamma, y, mean, rstd },
+          { rows, C, eps: 1e-5 },
+          layerNormConstants(C),
+        ),
+      ],
       'layerNorm forward',
       `${rows}×${C}`,
     );
     await time(
-      [gpu.prepare(layerNormBackward, { dy: x, x, gamma, mean, rstd, dx: y }, { rows, C, accumulate: 1 })],
+      [
+        gpu.prepare(
+          layerNormBackward,
+          { dy: x, x, gamma, mean, rstd, dx: y },
+          { rows, C, accumulate: 1 },
+          layerNormConstants(C),
+        ),
+      ],
       'layerNorm backward',
       `${rows}×${C}`,
     );

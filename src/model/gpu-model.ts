@@ -10,7 +10,7 @@ import {
   type LoraEpilogue,
   type LoraShape,
 } from '../kernels/lora';
-import { layerNormBackward, layerNormForward } from '../kernels/layernorm';
+import { layerNormBackward, layerNormConstants, layerNormForward } from '../kernels/layernorm';
 import { embedding } from '../kernels/embedding';
 import { crossEntropy } from '../kernels/crossentropy';
 import { runSums } from '../kernels/reduce';
@@ -237,7 +237,7 @@ export class GpuModel {
       layerNormForward,
       { x, gamma: g, beta: b, y, mean, rstd },
       { rows: this.rows, C: this.cfg.n_embd, eps: this.cfg.layer_norm_epsilon },
-      { WG: this.rowThreads(this.cfg.n_embd) },
+      layerNormConstants(this.cfg.n_embd),
     );
   }
 
@@ -254,7 +254,7 @@ export class GpuModel {
       layerNormBackward,
       { dy, x, gamma: g, mean, rstd, dx },
       { rows: this.rows, C: this.cfg.n_embd, accumulate: accumulate ? 1 : 0 },
-      { WG: this.rowThreads(this.cfg.n_embd) },
+      layerNormConstants(this.cfg.n_embd),
     );
   }
 
