@@ -340,9 +340,10 @@ export async function benchKernels(
           out: buf(n.out * 4, 'lout'),
           scratch: buf(n.scratch * 4, 'lscratch'),
         };
-        const { skinny, matmul: viaMatmul } = loraProductDispatches(gpu, ps, R, rows, r, lbuf);
+        const { skinny, matmul: viaMatmul, wholeColumns } = loraProductDispatches(gpu, ps, R, rows, r, lbuf);
         const shape = `${ps.product} R${R} ${rows}×${ps.wide} r${r}`;
         await time(skinny, `lora ${ps.product} skinny`, shape);
+        if (wholeColumns) await time(wholeColumns, `lora ${ps.product} skinny 32 cols`, shape);
         await time(viaMatmul, `lora ${ps.product} matmul`, shape);
         release();
       }

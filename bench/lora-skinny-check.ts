@@ -112,7 +112,8 @@ export async function checkLoraProduct(
 /**
  * The skinny dispatch and the matmul path it replaces (as lora.ts ran it before: the 4×4 matmul, and
  * split-K over splitCount(rows) chunks plus the sum for the weight gradients), for R runs of `rows` rows
- * on the given buffers (contents irrelevant; sized by `loraProductBufferSizes`).
+ * on the given buffers (contents irrelevant; sized by `loraProductBufferSizes`); for loraReduce, also
+ * its widest split (`wholeColumns`) when loraReduceConstants picked another.
  */
 export function loraProductDispatches(
   gpu: Gpu,
@@ -121,7 +122,7 @@ export function loraProductDispatches(
   rows: number,
   r: number,
   buf: { x: GPUBuffer; small: GPUBuffer; out: GPUBuffer; scratch: GPUBuffer },
-): { skinny: Dispatch[]; matmul: Dispatch[] } {
+): { skinny: Dispatch[]; matmul: Dispatch[]; wholeColumns?: Dispatch[] } {
   const { wide } = s;
   if (s.kind === 'rows') {
     const p = { R, rows, K: wide, r, offW: 0, strideW: r * wide, alpha: 1 };
@@ -169,7 +170,15 @@ export function loraProductDispatches(
     { partial: buf.scratch, out: buf.out },
     { R, S, n: wide * r, offOut: 0, strideOut: wide * r, alpha: 1 },
   );
-  return { skinny: [skinny], matmul: [partial, sum] };
+  // loraReduce with its widest split (32 columns, all of r, 8 row lanes: the mapping before the picker),
+  // for comparison when the picker narrowed it.
+  const picked = loraReduceConstants(p, s.trans);
+  const widest = { TRANS_OUT: s.trans, COLS: 32, R4: Math.ceil(r / 4) };
+  const wholeColumns =
+    picked.COLS === widest.COLS && picked.R4 === widest.R4
+      ? undefined
+      : [gpu.prepare(loraReduce, { p: buf.small, x: buf.x, out: buf.out }, p, widest)];
+  return { skinny: [skinny], matmul: [partial, sum], wholeColumns };
 }
 
 /** Elements of the buffers `loraProductDispatches` binds. */
