@@ -4,8 +4,8 @@
 //   stored at out[offOut + t·strideOut + j·C + c]   (TRANS_OUT = 0: dA [r, in], p = du, x = x)
 //          or out[offOut + t·strideOut + c·r + j]   (TRANS_OUT = 1: dB [out, r], p = u, x = dy)
 // A workgroup owns COLS columns and 4·R4 outputs j (one j block) of one run; its WG / COLS threads per
-// column are row lanes: lane l takes rows l, l + LANES, ... of each staged tile of p and keeps 4·R4
-// partial sums; the lanes' partials are then added by a tree in workgroup memory. Few columns and split
+// column are row lanes: lane l takes rows l, l + LANES, ... of each staged tile of p (loading four ahead)
+// and keeps 4·R4 partial sums; the lanes' partials are then added by a tree in workgroup memory. Few columns and split
 // j blocks give enough workgroups at one run (loraReduceConstants picks COLS and R4 from the shape). The
 // summation order is fixed by the shape and the constants: the result is deterministic. Written, not
 // accumulated.
@@ -68,17 +68,23 @@ fn main(
       ps[e] = vec4f(pAt(baseP, n, j), pAt(baseP, n, j + 1u), pAt(baseP, n, j + 2u), pAt(baseP, n, j + 3u));
     }
     workgroupBarrier();
-    for (var nn = lane; nn < TN; nn += LANES) {
-      let n = n0 + nn;
-      if (n >= rows) {
-        break;
+    // Four rows of the lane at a time, their loads of x issued before their products: four loads in
+    // flight per thread. The rows are still added in order (nn, nn + LANES, ...).
+    for (var nn = lane; nn < TN && n0 + nn < rows; nn += 4u * LANES) {
+      var xv = vec4f(0.0);
+      for (var u = 0u; u < 4u; u++) {
+        let m = nn + u * LANES;
+        if (live && m < TN && n0 + m < rows) {
+          xv[u] = x[baseX + (n0 + m) * C + c];
+        }
       }
-      var xv = 0.0;
-      if (live) {
-        xv = x[baseX + n * C + c];
-      }
-      for (var jc = 0u; jc < R4; jc++) {
-        acc[jc] = fma(vec4f(xv), ps[nn * R4 + jc], acc[jc]);
+      for (var u = 0u; u < 4u; u++) {
+        let m = nn + u * LANES;
+        if (m < TN) {
+          for (var jc = 0u; jc < R4; jc++) {
+            acc[jc] = fma(vec4f(xv[u]), ps[m * R4 + jc], acc[jc]);
+          }
+        }
       }
     }
     workgroupBarrier();

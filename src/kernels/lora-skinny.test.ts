@@ -166,9 +166,15 @@ describe('loraReduceConstants', () => {
     expect(loraReduceConstants(shape(1, 256, 64), 0)).toEqual({ TRANS_OUT: 0, COLS: 4, R4: 8 });
   });
 
-  it('keeps 32 columns and all of r per workgroup when the runs alone give enough workgroups', () => {
-    expect(loraReduceConstants(shape(64, 256, 64), 0)).toEqual({ TRANS_OUT: 0, COLS: 32, R4: 16 });
-    expect(loraReduceConstants(shape(16, 768, 4), 1)).toEqual({ TRANS_OUT: 1, COLS: 32, R4: 1 });
+  it('narrows to 8 columns (32 row lanes) at 1,024 rows even when the runs alone give enough workgroups', () => {
+    expect(loraReduceConstants(shape(64, 256, 64), 0)).toEqual({ TRANS_OUT: 0, COLS: 8, R4: 16 });
+    expect(loraReduceConstants(shape(16, 768, 4), 1)).toEqual({ TRANS_OUT: 1, COLS: 8, R4: 1 });
+    expect(loraReduceConstants(shape(8, 256, 4), 1)).toEqual({ TRANS_OUT: 1, COLS: 8, R4: 1 });
+  });
+
+  it('keeps 32 columns and all of r per workgroup for few rows and many runs', () => {
+    expect(loraReduceConstants(shape(64, 256, 64, 256), 0)).toEqual({ TRANS_OUT: 0, COLS: 32, R4: 16 });
+    expect(loraReduceConstants(shape(16, 768, 4, 37), 1)).toEqual({ TRANS_OUT: 1, COLS: 32, R4: 1 });
   });
 
   it('keeps the staged tile, the row lanes (≥ 4 rows each) and the columns within bounds', () => {

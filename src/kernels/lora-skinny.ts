@@ -19,6 +19,12 @@ const REDUCE_TILE = 512;
 export const LORA_REDUCE_TARGET_GROUPS = 128;
 /** Rows each row lane of `loraReduce` takes at least, when its columns are narrowed for parallelism. */
 const MIN_ROWS_PER_LANE = 4;
+/**
+ * Rows per row lane above which `loraReduce` narrows its columns (to 8: 32-byte rows of x, still whole
+ * sectors) even with enough workgroups: a lane's rows are a chain of dependent sums, and the kernel's
+ * time followed that chain (128 rows a lane at 32 columns) more than the number of workgroups.
+ */
+const MAX_ROWS_PER_LANE = 32;
 
 export const loraRows = defineKernel({
   label: 'loraRows',
@@ -85,11 +91,12 @@ function checkReduceSplit(COLS: number, R4: number): void {
 }
 
 /**
- * Override constants of `loraReduce` for a shape: from 32 columns and all ceil(r/4) vec4 of outputs per
- * workgroup (8 row lanes), halve the columns (doubling the row lanes, down to 4 columns first, then to 1)
- * or split the outputs j into blocks of halved R4, until there are LORA_REDUCE_TARGET_GROUPS workgroups
- * or no split is left: row lanes × R4 stay within the staged tile and each lane keeps MIN_ROWS_PER_LANE
- * rows. Pure: the same shape gets the same constants, hence the same summation order.
+ * Override constants of `loraReduce` for a shape. From 32 columns and all ceil(r/4) vec4 of outputs per
+ * workgroup (8 row lanes): first halve the columns (doubling the row lanes) down to 8 while a lane has
+ * more than MAX_ROWS_PER_LANE rows; then, until there are LORA_REDUCE_TARGET_GROUPS workgroups, halve
+ * them down to 4, else split the outputs j into blocks of halved R4, else halve the columns down to 1.
+ * Row lanes × R4 stay within the staged tile and each lane keeps MIN_ROWS_PER_LANE rows. Pure: the same
+ * shape gets the same constants, hence the same summation order.
  */
 export function loraReduceConstants(s: LoraReduceShape, transOut: 0 | 1): Record<string, number> {
   const fullR4 = checkR(s.r);
@@ -100,6 +107,7 @@ export function loraReduceConstants(s: LoraReduceShape, transOut: 0 | 1): Record
     const lanes = (2 * REDUCE_THREADS) / COLS;
     return COLS > minCols && lanes * R4 <= REDUCE_TILE && lanes * MIN_ROWS_PER_LANE <= s.rows;
   };
+  while (s.rows > MAX_ROWS_PER_LANE * (REDUCE_THREADS / COLS) && canHalveCols(8)) COLS /= 2;
   while (groups() < LORA_REDUCE_TARGET_GROUPS) {
     if (canHalveCols(4)) COLS /= 2;
     else if (R4 > 1) R4 = Math.ceil(R4 / 2);
