@@ -13,6 +13,7 @@ import {
   loraProductBufferSizes,
   loraProductDispatches,
   loraProductShapes,
+  loraProductSplit,
 } from './lora-skinny-check';
 import { choleskySolve } from '../src/kernels/cholesky';
 import { aAtJob, gram, packJobs } from '../src/kernels/gram';
@@ -23,7 +24,7 @@ import {
   prepareAttentionBackward,
   prepareAttentionForward,
 } from '../src/kernels/attention';
-import { layerNormBackward, layerNormForward } from '../src/kernels/layernorm';
+import { layerNormBackward, layerNormConstants, layerNormForward } from '../src/kernels/layernorm';
 import { crossEntropy } from '../src/kernels/crossentropy';
 import { geluForward } from '../src/kernels/gelu';
 import type { BenchGpu } from './gpu';
@@ -240,12 +241,26 @@ export async function benchKernels(
     const rstd = buf(rows * 4, 'rstd');
     const y = buf(rows * C * 4, 'y');
     await time(
-      [gpu.prepare(layerNormForward, { x, gamma, beta: gamma, y, mean, rstd }, { rows, C, eps: 1e-5 })],
+      [
+        gpu.prepare(
+          layerNormForward,
+          { x, gamma, beta: gamma, y, mean, rstd },
+          { rows, C, eps: 1e-5 },
+          layerNormConstants(C),
+        ),
+      ],
       'layerNorm forward',
       `${rows}×${C}`,
     );
     await time(
-      [gpu.prepare(layerNormBackward, { dy: x, x, gamma, mean, rstd, dx: y }, { rows, C, accumulate: 1 })],
+      [
+        gpu.prepare(
+          layerNormBackward,
+          { dy: x, x, gamma, mean, rstd, dx: y },
+          { rows, C, accumulate: 1 },
+          layerNormConstants(C),
+        ),
+      ],
       'layerNorm backward',
       `${rows}×${C}`,
     );
@@ -307,16 +322,17 @@ export async function benchKernels(
   if (sizes.lora) {
     const { inDim, outDim, r, rowsPerRun: rows, Rs } = sizes.lora;
     for (const ps of loraProductShapes(inDim, outDim)) {
-      const worst = await checkLoraProduct(gpu, ps, r);
-      const pass = worst <= 1;
-      log(
-        `  lora ${ps.product} (${ps.what}) wide ${ps.wide} r ${r}: float64 check ${worst.toFixed(3)} of the tolerance → ${pass ? 'PASS' : 'FAIL'}`,
-      );
-      if (!pass) {
-        log(`  FAILED lora ${ps.product} float64 check: not timed`);
-        continue;
-      }
       for (const R of Rs) {
+        // Checked at each R: loraReduce's split (its override constants) depends on R.
+        const worst = await checkLoraProduct(gpu, ps, r, { R, rows });
+        const pass = worst <= 1;
+        log(
+          `  lora ${ps.product} (${ps.what}) wide ${ps.wide} r ${r} ${loraProductSplit(ps, R, rows, r)}: float64 check ${worst.toFixed(3)} of the tolerance → ${pass ? 'PASS' : 'FAIL'}`,
+        );
+        if (!pass) {
+          log(`  FAILED lora ${ps.product} R${R} float64 check: not timed`);
+          continue;
+        }
         const n = loraProductBufferSizes(ps, R, rows, r);
         const lbuf = {
           x: buf(filled(n.x), 'lx'),
@@ -324,9 +340,10 @@ export async function benchKernels(
           out: buf(n.out * 4, 'lout'),
           scratch: buf(n.scratch * 4, 'lscratch'),
         };
-        const { skinny, matmul: viaMatmul } = loraProductDispatches(gpu, ps, R, rows, r, lbuf);
+        const { skinny, matmul: viaMatmul, wholeColumns } = loraProductDispatches(gpu, ps, R, rows, r, lbuf);
         const shape = `${ps.product} R${R} ${rows}×${ps.wide} r${r}`;
         await time(skinny, `lora ${ps.product} skinny`, shape);
+        if (wholeColumns) await time(wholeColumns, `lora ${ps.product} skinny 32 cols`, shape);
         await time(viaMatmul, `lora ${ps.product} matmul`, shape);
         release();
       }

@@ -41,16 +41,32 @@ export function loraProductShapes(inDim: number, outDim: number): LoraProductSha
   ];
 }
 
+/** The constants the product's kernel takes at R runs of `rows` rows, for the log (e.g. "R1: COLS 2 R4 1"). */
+export function loraProductSplit(s: LoraProductShape, R: number, rows: number, r: number): string {
+  const k =
+    s.kind === 'rows'
+      ? loraRowsConstants(r, s.trans)
+      : loraReduceConstants({ R, rows, C: s.wide, r }, s.trans);
+  const shown = Object.entries(k).filter(([name]) => !name.startsWith('TRANS'));
+  return `R${R}: ${shown.map(([name, v]) => `${name} ${v}`).join(' ')}`;
+}
+
 /** Runs and rows per run of the check: not multiples of any tile, a reference cheap on the host. */
 const CHECK_R = 3;
 const CHECK_ROWS = 130;
 
 /**
- * Runs the product's kernel at CHECK_R runs of CHECK_ROWS rows (the step's `wide` and r: the same code
- * path) against the float64 reference with the unit tests' GEMM tolerance. Returns the worst error in
- * units of the tolerance (≤ 1 passes).
+ * Runs the product's kernel at CHECK_R runs of CHECK_ROWS rows (the step's `wide` and r, and for
+ * loraReduce the override constants its picker gives the timed R runs of `rows` rows: the same code path)
+ * against the float64 reference with the unit tests' GEMM tolerance. Returns the worst error in units
+ * of the tolerance (≤ 1 passes).
  */
-export async function checkLoraProduct(gpu: Gpu, s: LoraProductShape, r: number): Promise<number> {
+export async function checkLoraProduct(
+  gpu: Gpu,
+  s: LoraProductShape,
+  r: number,
+  timed: { R: number; rows: number },
+): Promise<number> {
   const [R, rows, wide] = [CHECK_R, CHECK_ROWS, s.wide];
   const x = randn(R * rows * wide, 21);
   let got: Float32Array;
@@ -77,7 +93,8 @@ export async function checkLoraProduct(gpu: Gpu, s: LoraProductShape, r: number)
       x: gpu.buffer(x, 'check.x'),
       out: gpu.buffer(R * r * wide * 4, 'check.out'),
     };
-    await gpu.run('lora skinny check', [gpu.prepare(loraReduce, bufs, p, loraReduceConstants(r, s.trans))]);
+    const k = loraReduceConstants({ ...timed, C: wide, r }, s.trans);
+    await gpu.run('lora skinny check', [gpu.prepare(loraReduce, bufs, p, k)]);
     got = await gpu.readF32(bufs.out, R * r * wide);
     for (const b of Object.values(bufs)) b.destroy();
     want = loraReduceReference(pIn, x, new Float32Array(R * r * wide), p, s.trans);
@@ -95,7 +112,8 @@ export async function checkLoraProduct(gpu: Gpu, s: LoraProductShape, r: number)
 /**
  * The skinny dispatch and the matmul path it replaces (as lora.ts ran it before: the 4×4 matmul, and
  * split-K over splitCount(rows) chunks plus the sum for the weight gradients), for R runs of `rows` rows
- * on the given buffers (contents irrelevant; sized by `loraProductBufferSizes`).
+ * on the given buffers (contents irrelevant; sized by `loraProductBufferSizes`); for loraReduce, also
+ * its widest split (`wholeColumns`) when loraReduceConstants picked another.
  */
 export function loraProductDispatches(
   gpu: Gpu,
@@ -104,7 +122,7 @@ export function loraProductDispatches(
   rows: number,
   r: number,
   buf: { x: GPUBuffer; small: GPUBuffer; out: GPUBuffer; scratch: GPUBuffer },
-): { skinny: Dispatch[]; matmul: Dispatch[] } {
+): { skinny: Dispatch[]; matmul: Dispatch[]; wholeColumns?: Dispatch[] } {
   const { wide } = s;
   if (s.kind === 'rows') {
     const p = { R, rows, K: wide, r, offW: 0, strideW: r * wide, alpha: 1 };
@@ -128,7 +146,7 @@ export function loraProductDispatches(
     loraReduce,
     { p: buf.small, x: buf.x, out: buf.out },
     p,
-    loraReduceConstants(r, s.trans),
+    loraReduceConstants(p, s.trans),
   );
   const S = splitCount(rows);
   const c = rows / S;
@@ -152,7 +170,15 @@ export function loraProductDispatches(
     { partial: buf.scratch, out: buf.out },
     { R, S, n: wide * r, offOut: 0, strideOut: wide * r, alpha: 1 },
   );
-  return { skinny: [skinny], matmul: [partial, sum] };
+  // loraReduce with its widest split (32 columns, all of r, 8 row lanes: the mapping before the picker),
+  // for comparison when the picker narrowed it.
+  const picked = loraReduceConstants(p, s.trans);
+  const widest = { TRANS_OUT: s.trans, COLS: 32, R4: Math.ceil(r / 4) };
+  const wholeColumns =
+    picked.COLS === widest.COLS && picked.R4 === widest.R4
+      ? undefined
+      : [gpu.prepare(loraReduce, { p: buf.small, x: buf.x, out: buf.out }, p, widest)];
+  return { skinny: [skinny], matmul: [partial, sum], wholeColumns };
 }
 
 /** Elements of the buffers `loraProductDispatches` binds. */

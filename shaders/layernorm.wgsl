@@ -3,8 +3,11 @@
 // gamma and beta are frozen and shared by all runs, so the backward gives dx only:
 //   g = dy · gamma,  x̂ = (x − mean) · rstd,  dx = rstd · (g − mean(g) − x̂ · mean(g · x̂))
 // and adds it to dx when `accumulate` = 1, because the residual stream's gradient is a sum.
-// One workgroup per row (row = wid.x + 65535·wid.y); threads stride over C and reduce in a tree.
-// The variance is a second pass over (x − mean)², not E[x²] − mean², which cancels badly in float32.
+// A workgroup of WG threads takes WG / TPR rows (rows group = wid.x + 65535·wid.y), TPR threads per row;
+// thread i of a row holds its elements c = i + TPR·k (k < EPT, coalesced) in registers, so each row is
+// read once. A row's sums: every thread adds its row's TPR partials from workgroup memory in the same
+// order, so all threads get the same value, with one barrier. The variance is a second pass over the
+// registers, Σ (x − mean)², not E[x²] − mean², which cancels badly in float32.
 
 struct ForwardParams { rows: u32, C: u32, eps: f32 }
 struct BackwardParams { rows: u32, C: u32, accumulate: u32 }
@@ -27,42 +30,77 @@ struct BackwardParams { rows: u32, C: u32, accumulate: u32 }
 @group(0) @binding(5) var<storage, read_write> bdx: array<f32>;    // [rows, C]
 @group(0) @binding(6) var<uniform> bparams: BackwardParams;
 
-override WG: u32 = 128u;  // a power of two (tree reduction)
+// Threads per workgroup: a power of two (256; tests take fewer to fold the grid cheaply).
+override WG: u32 = 256u;
+// Elements per thread at most: the registers of a row.
+const MAX_EPT: u32 = 32u;
+// Threads per row: a power of two, 4 ≤ TPR ≤ WG.
+override TPR: u32 = 32u;
+// Elements per thread: TPR · EPT ≥ C, EPT ≤ MAX_EPT.
+override EPT: u32 = 8u;
+// Rows per workgroup (derived, not set by the host).
+override ROWS: u32 = WG / TPR;
 
-var<workgroup> part: array<vec2f, WG>;
+// Partial sums of each thread, by local index; a row's TPR partials are TPR / 4 vec4 from
+// part[row · TPR / 4].
+var<workgroup> partA: array<vec4f, WG / 4u>;
+var<workgroup> partB: array<vec4f, WG / 4u>;
 
-// Sum of v over the workgroup, returned to every thread; `part` is free again on return.
-fn workgroupSum(v: vec2f, lid: u32) -> vec2f {
-  part[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { part[lid] += part[lid + s]; }
-    workgroupBarrier();
-  }
-  let total = part[0];
-  workgroupBarrier();
-  return total;
+// The sum of the partials of the row whose first thread has local index `first` (a multiple of 4), in
+// a fixed order: the same value in every thread of the row.
+fn rowSumA(first: u32) -> f32 {
+  var s = vec4f(0.0);
+  for (var i = 0u; i < TPR / 4u; i++) { s += partA[first / 4u + i]; }
+  return (s.x + s.y) + (s.z + s.w);
+}
+
+fn rowSumB(first: u32) -> f32 {
+  var s = vec4f(0.0);
+  for (var i = 0u; i < TPR / 4u; i++) { s += partB[first / 4u + i]; }
+  return (s.x + s.y) + (s.z + s.w);
 }
 
 @compute @workgroup_size(WG)
 fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let row = wid.x + wid.y * 65535u;
-  if (row >= fparams.rows) { return; }
   let C = fparams.C;
+  let lane = lid % TPR;
+  let first = lid - lane;
+  let row = (wid.x + wid.y * 65535u) * ROWS + lid / TPR;
+  // Threads past the last row still reach the barriers; they load zeros and write nothing.
+  let live = row < fparams.rows;
   let base = row * C;
+  var v = array<f32, MAX_EPT>();
   var s = 0.0;
-  for (var c = lid; c < C; c += WG) { s += fx[base + c]; }
-  let mean = workgroupSum(vec2f(s, 0.0), lid).x / f32(C);
+  for (var k = 0u; k < EPT; k++) {
+    let c = lane + k * TPR;
+    if (live && c < C) {
+      v[k] = fx[base + c];
+    }
+    s += v[k];
+  }
+  partA[lid / 4u][lid % 4u] = s;
+  workgroupBarrier();
+  let mean = rowSumA(first) / f32(C);
   var q = 0.0;
-  for (var c = lid; c < C; c += WG) {
-    let d = fx[base + c] - mean;
-    q = fma(d, d, q);
+  for (var k = 0u; k < EPT; k++) {
+    if (lane + k * TPR < C) {
+      v[k] -= mean;
+      q = fma(v[k], v[k], q);
+    }
   }
-  let rstd = 1.0 / sqrt(workgroupSum(vec2f(q, 0.0), lid).x / f32(C) + fparams.eps);
-  for (var c = lid; c < C; c += WG) {
-    fy[base + c] = fma((fx[base + c] - mean) * rstd, fgamma[c], fbeta[c]);
+  partB[lid / 4u][lid % 4u] = q;
+  workgroupBarrier();
+  let rstd = 1.0 / sqrt(rowSumB(first) / f32(C) + fparams.eps);
+  if (!live) {
+    return;
   }
-  if (lid == 0u) {
+  for (var k = 0u; k < EPT; k++) {
+    let c = lane + k * TPR;
+    if (c < C) {
+      fy[base + c] = fma(v[k] * rstd, fgamma[c], fbeta[c]);
+    }
+  }
+  if (lane == 0u) {
     fmean[row] = mean;
     frstd[row] = rstd;
   }
@@ -70,23 +108,44 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l
 
 @compute @workgroup_size(WG)
 fn backward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let row = wid.x + wid.y * 65535u;
-  if (row >= bparams.rows) { return; }
   let C = bparams.C;
+  let lane = lid % TPR;
+  let first = lid - lane;
+  let row = (wid.x + wid.y * 65535u) * ROWS + lid / TPR;
+  let live = row < bparams.rows;
   let base = row * C;
-  let mean = bmean[row];
-  let rstd = brstd[row];
-  var acc = vec2f(0.0);
-  for (var c = lid; c < C; c += WG) {
-    let g = bdy[base + c] * bgamma[c];
-    acc += vec2f(g, g * (bx[base + c] - mean) * rstd);
+  var mean = 0.0;
+  var rstd = 0.0;
+  if (live) {
+    mean = bmean[row];
+    rstd = brstd[row];
   }
-  let m = workgroupSum(acc, lid) / f32(C);  // (mean(g), mean(g · x̂))
+  // g = dy · gamma and x̂ of this thread's elements, kept for the output.
+  var g = array<f32, MAX_EPT>();
+  var xhat = array<f32, MAX_EPT>();
+  var acc = vec2f(0.0);
+  for (var k = 0u; k < EPT; k++) {
+    let c = lane + k * TPR;
+    if (live && c < C) {
+      g[k] = bdy[base + c] * bgamma[c];
+      xhat[k] = (bx[base + c] - mean) * rstd;
+    }
+    acc += vec2f(g[k], g[k] * xhat[k]);
+  }
+  partA[lid / 4u][lid % 4u] = acc.x;
+  partB[lid / 4u][lid % 4u] = acc.y;
+  workgroupBarrier();
+  // (mean(g), mean(g · x̂))
+  let m = vec2f(rowSumA(first), rowSumB(first)) / f32(C);
+  if (!live) {
+    return;
+  }
   let add = bparams.accumulate == 1u;
-  for (var c = lid; c < C; c += WG) {
-    let g = bdy[base + c] * bgamma[c];
-    let xhat = (bx[base + c] - mean) * rstd;
-    let d = rstd * (g - m.x - xhat * m.y);
-    bdx[base + c] = select(d, bdx[base + c] + d, add);
+  for (var k = 0u; k < EPT; k++) {
+    let c = lane + k * TPR;
+    if (c < C) {
+      let d = rstd * (g[k] - m.x - xhat[k] * m.y);
+      bdx[base + c] = select(d, bdx[base + c] + d, add);
+    }
   }
 }

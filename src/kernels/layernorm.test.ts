@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   layerNormBackward,
   layerNormBackwardReference,
+  layerNormConstants,
   layerNormForward,
   layerNormForwardReference,
 } from './layernorm';
@@ -10,16 +11,31 @@ import { runOnce } from '../test/gpu';
 import { expectAllClose } from '../test/close';
 
 const eps = 1e-5;
-// [rows, C, WG]: C = 1 (zero variance), C below, at and not a multiple of WG, C > WG (strided),
-// rows > 65535 (dispatch folded into y; a small WG keeps SwiftShader quick).
-const shapes = [
-  [1, 1, 128],
-  [7, 32, 128],
-  [7, 33, 128],
-  [3, 257, 128],
-  [5, 300, 64],
-  [70000, 3, 4],
-] as const;
+// [rows, C, TPR, EPT, WG?]: the constants layerNormConstants picks (C = 1 zero variance; 7, 33 and 2000 not
+// multiples of 4 or of the threads per row; 256 and 768 the model's), rows 1, 3, 5, 300 (not multiples
+// of the rows per workgroup); then other splits of a shape (4 to 256 threads per row, padded elements)
+// and rows past 65535 workgroups (dispatch folded into y; a workgroup of 4 threads, one row each,
+// keeps SwiftShader quick).
+type Shape = [rows: number, C: number, TPR: number, EPT: number, WG?: number];
+const picked = (rows: number, C: number): Shape => {
+  const k = layerNormConstants(C);
+  return [rows, C, k.TPR, k.EPT];
+};
+const shapes: Shape[] = [
+  picked(1, 1),
+  picked(5, 7),
+  picked(300, 7),
+  picked(5, 33),
+  picked(1, 256),
+  picked(300, 256),
+  picked(5, 768),
+  picked(3, 2000),
+  [7, 33, 4, 9],
+  [7, 33, 16, 3],
+  [5, 300, 64, 5],
+  [5, 300, 256, 2],
+  [70000, 3, 4, 1, 4],
+];
 
 // Inputs of each case: x with a non-zero mean per row (tests the two-pass variance), gamma near 1.
 function inputs(rows: number, C: number, seed: number) {
@@ -45,14 +61,14 @@ function perRowScaled(values: ArrayLike<number>, scale: Float64Array, C: number)
 
 describe('layerNormForward', () => {
   // y is O(3); float32 rounding of mean, rstd and the fma is a few ulps of it.
-  it.each(shapes)('rows=%i C=%i WG=%i', async (rows, C, WG) => {
+  it.each(shapes)('rows=%i C=%i TPR=%i EPT=%i', async (rows, C, TPR, EPT, WG = 256) => {
     const { x, gamma, beta } = inputs(rows, C, rows + C);
     const want = layerNormForwardReference(x, gamma, beta, rows, C, eps);
     const got = await runOnce(
       layerNormForward,
       { x, gamma, beta, y: rows * C, mean: rows, rstd: rows },
       { rows, C, eps },
-      { WG },
+      { WG, TPR, EPT },
     );
     const tol = { rtol: 1e-5, atol: 1e-5 };
     const kappa = conditioning(x, want.rstd, C);
@@ -71,6 +87,7 @@ describe('layerNormForward', () => {
       layerNormForward,
       { x, gamma, beta, y: 2 * C, mean: 2, rstd: 2 },
       { rows: 2, C, eps },
+      layerNormConstants(C),
     );
     expectAllClose(got.y, [...beta, ...beta], { rtol: 0, atol: 0 }, 'y');
     expectAllClose(got.rstd, [1 / Math.sqrt(eps), 1 / Math.sqrt(eps)], { rtol: 1e-6, atol: 0 }, 'rstd');
@@ -99,34 +116,63 @@ describe('layerNormBackward', () => {
 
   // dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) is a difference of terms of size rstd·max|g|, each known
   // to κ·ε: scaled by κ·rstd·max|g| per row, the error is a few float32 ulps.
-  it.each(shapes)('rows=%i C=%i WG=%i, written and accumulated', async (rows, C, WG) => {
-    const { x, gamma, beta } = inputs(rows, C, 2 * rows + C);
-    const dy = randn(rows * C, rows + 5 * C);
-    const saved = layerNormForwardReference(x, gamma, beta, rows, C, eps);
-    const mean = Float32Array.from(saved.mean);
-    const rstd = Float32Array.from(saved.rstd);
-    const prior = randn(rows * C, 77);
-    const kappa = conditioning(x, saved.rstd, C);
-    const scale = kappa.map((k, r) => {
-      let g = 0;
-      for (let c = 0; c < C; c++) g = Math.max(g, Math.abs(dy[r * C + c] * gamma[c]));
-      return k * saved.rstd[r] * g;
-    });
-    for (const accumulate of [0, 1]) {
-      const got = await runOnce(
-        layerNormBackward,
-        { dy, x, gamma, mean, rstd, dx: accumulate ? prior : rows * C },
-        { rows, C, accumulate },
-        { WG },
-      );
-      const want = layerNormBackwardReference(dy, x, gamma, rows, C, eps, accumulate ? prior : undefined);
-      const scaled = (v: ArrayLike<number>) => perRowScaled(v, scale, C);
-      expectAllClose(
-        scaled(got.dx),
-        scaled(want),
-        { rtol: 1e-5, atol: 2e-6 },
-        `dx / (κ·rstd·max|g|), accumulate=${accumulate}`,
-      );
+  it.each(shapes)(
+    'rows=%i C=%i TPR=%i EPT=%i, written and accumulated',
+    async (rows, C, TPR, EPT, WG = 256) => {
+      const { x, gamma, beta } = inputs(rows, C, 2 * rows + C);
+      const dy = randn(rows * C, rows + 5 * C);
+      const saved = layerNormForwardReference(x, gamma, beta, rows, C, eps);
+      const mean = Float32Array.from(saved.mean);
+      const rstd = Float32Array.from(saved.rstd);
+      const prior = randn(rows * C, 77);
+      const kappa = conditioning(x, saved.rstd, C);
+      const scale = kappa.map((k, r) => {
+        let g = 0;
+        for (let c = 0; c < C; c++) g = Math.max(g, Math.abs(dy[r * C + c] * gamma[c]));
+        return k * saved.rstd[r] * g;
+      });
+      for (const accumulate of [0, 1]) {
+        const got = await runOnce(
+          layerNormBackward,
+          { dy, x, gamma, mean, rstd, dx: accumulate ? prior : rows * C },
+          { rows, C, accumulate },
+          { WG, TPR, EPT },
+        );
+        const want = layerNormBackwardReference(dy, x, gamma, rows, C, eps, accumulate ? prior : undefined);
+        const scaled = (v: ArrayLike<number>) => perRowScaled(v, scale, C);
+        expectAllClose(
+          scaled(got.dx),
+          scaled(want),
+          { rtol: 1e-5, atol: 2e-6 },
+          `dx / (κ·rstd·max|g|), accumulate=${accumulate}`,
+        );
+      }
+    },
+  );
+});
+
+describe('layerNormConstants', () => {
+  it('covers each row with 4 to 256 threads of at most 32 elements; 8 rows per workgroup at 256 and 768', () => {
+    for (let C = 1; C <= 8192; C += C < 100 ? 1 : 37) {
+      const { TPR, EPT } = layerNormConstants(C);
+      expect(TPR * EPT).toBeGreaterThanOrEqual(C);
+      expect(EPT).toBeLessThanOrEqual(32);
+      expect([4, 8, 16, 32, 64, 128, 256]).toContain(TPR);
     }
+    expect(layerNormConstants(256)).toEqual({ WG: 256, TPR: 32, EPT: 8 });
+    expect(layerNormConstants(768)).toEqual({ WG: 256, TPR: 32, EPT: 24 });
+    expect(layerNormConstants(8192)).toEqual({ WG: 256, TPR: 256, EPT: 32 });
+    expect(() => layerNormConstants(8193)).toThrow(/C ≤ 8192/);
+  });
+
+  it('refuses constants that do not cover the row', () => {
+    const p = { rows: 4, C: 100, eps };
+    expect(() => layerNormForward.workgroups(p, { WG: 256, TPR: 4, EPT: 24 })).toThrow(/do not cover/);
+    expect(() => layerNormForward.workgroups(p, { WG: 256, TPR: 48, EPT: 4 })).toThrow(/no workgroup/);
+    expect(() => layerNormForward.workgroups(p, { WG: 64, TPR: 128, EPT: 1 })).toThrow(/no workgroup/);
+    expect(layerNormForward.workgroups(p, { WG: 256, TPR: 4, EPT: 25 })).toEqual([1, 1, 1]);
+    expect(layerNormForward.workgroups({ rows: 8 * 65536, C: 256, eps }, layerNormConstants(256))).toEqual([
+      65535, 2, 1,
+    ]);
   });
 });

@@ -2,28 +2,64 @@
 import source from '../../shaders/layernorm.wgsl?raw';
 import { defineKernel, foldedGrid } from '../gpu/kernel';
 
-const perRow = ({ rows }: { rows: number }) => foldedGrid(rows);
+/** Threads per workgroup (WG in layernorm.wgsl, its default): WG / TPR rows of TPR threads each. */
+const LN_THREADS = 256;
+/** Elements of a row each thread holds in registers at most (MAX_EPT). */
+const LN_MAX_EPT = 32;
 
-/** y = (x − mean)·rstd·gamma + beta per row of C; mean and rstd [rows] are saved for the backward. */
+/**
+ * Override constants of the LayerNorm kernels for rows of C: workgroups of WG = 256 threads, TPR threads
+ * per row, each holding EPT elements (TPR · EPT ≥ C). Rows up to 256 take up to 32 threads of 8
+ * elements (C = 256: 8 rows per workgroup); rows up to 1,024 keep 32 threads with more registers each
+ * (C = 768: 24), so a workgroup still takes 8 rows; wider, more threads per row, up to 256 (C ≤ 8,192).
+ */
+export function layerNormConstants(C: number): { WG: number; TPR: number; EPT: number } {
+  if (!Number.isInteger(C) || C < 1 || C > LN_THREADS * LN_MAX_EPT) {
+    throw new Error(`LayerNorm takes rows of 1 ≤ C ≤ ${LN_THREADS * LN_MAX_EPT}, not ${C}`);
+  }
+  const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(n));
+  const TPR = C <= 32 * LN_MAX_EPT ? Math.min(32, Math.max(4, pow2(Math.ceil(C / 8)))) : pow2(C / LN_MAX_EPT);
+  return { WG: LN_THREADS, TPR, EPT: Math.ceil(C / TPR) };
+}
+
+/** Workgroups for `rows` rows of C, checking that the constants fit C. */
+function rowGroups({ rows, C }: { rows: number; C: number }, { WG, TPR, EPT }: Record<string, number>) {
+  const pow2 = (n: number) => Number.isInteger(n) && n >= 1 && (n & (n - 1)) === 0;
+  if (!pow2(WG) || WG > LN_THREADS || !pow2(TPR) || TPR < 4 || TPR > WG) {
+    throw new Error(`LayerNorm: no workgroup of WG=${WG} threads in rows of TPR=${TPR}`);
+  }
+  if (!Number.isInteger(EPT) || EPT < 1 || EPT > LN_MAX_EPT || TPR * EPT < C) {
+    throw new Error(`LayerNorm: TPR=${TPR} EPT=${EPT} do not cover rows of ${C} (layerNormConstants)`);
+  }
+  return foldedGrid(Math.ceil(rows / (WG / TPR)));
+}
+
+/**
+ * y = (x − mean)·rstd·gamma + beta per row of C; mean and rstd [rows] are saved for the backward.
+ * Takes the constants `layerNormConstants(C)`.
+ */
 export const layerNormForward = defineKernel({
   label: 'layerNormForward',
   source,
   entryPoint: 'forward',
   bindings: { x: 'read', gamma: 'read', beta: 'read', y: 'write', mean: 'write', rstd: 'write' },
   params: { rows: 'u32', C: 'u32', eps: 'f32' },
-  constants: { WG: 128 },
-  workgroups: perRow,
+  constants: { WG: LN_THREADS, TPR: 32, EPT: 8 },
+  workgroups: rowGroups,
 });
 
-/** dx = ∂L/∂x of LayerNorm (written, or added to dx when accumulate = 1). */
+/**
+ * dx = ∂L/∂x of LayerNorm (written, or added to dx when accumulate = 1). Takes the constants
+ * `layerNormConstants(C)`.
+ */
 export const layerNormBackward = defineKernel({
   label: 'layerNormBackward',
   source,
   entryPoint: 'backward',
   bindings: { dy: 'read', x: 'read', gamma: 'read', mean: 'read', rstd: 'read', dx: 'write' },
   params: { rows: 'u32', C: 'u32', accumulate: 'u32' },
-  constants: { WG: 128 },
-  workgroups: perRow,
+  constants: { WG: LN_THREADS, TPR: 32, EPT: 8 },
+  workgroups: rowGroups,
 });
 
 /** Float64 reference of the forward, used only by tests. */

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   loraReduce,
   loraReduceConstants,
+  loraReduceGroupsPerRun,
   loraReduceReference,
+  LORA_REDUCE_TARGET_GROUPS,
   loraRows,
   loraRowsConstants,
   loraRowsReference,
@@ -66,8 +68,10 @@ describe('loraRows', () => {
 });
 
 describe('loraReduce', () => {
-  // [R, rows, C, r, TRANS_OUT]: rows 37, 130 (not multiples of the 32-row tiles), C 33 and 256 (33 not
-  // a multiple of the 32-column blocks), r 1, 4, 7, 64; out as dA [r, C] and as dB [C, r].
+  // [R, rows, C, r, TRANS_OUT]: rows 5, 37, 130, 1000 (not multiples of the tiles or the row lanes), C 33
+  // and 256 (33 not a multiple of the column blocks), r 1, 3, 4, 7, 17, 64 (3, 7, 17 not multiples of
+  // 4); out as dA [r, C] and as dB [C, r]. Their constants (loraReduceConstants) range from 32 columns
+  // with all r per workgroup to 2 columns × 128 row lanes and split j blocks.
   const shapes: [number, number, number, number, 0 | 1][] = [
     [1, 37, 33, 1, 0],
     [3, 130, 256, 4, 1],
@@ -77,6 +81,10 @@ describe('loraReduce', () => {
     [1, 37, 256, 4, 1],
     [3, 130, 33, 7, 1],
     [3, 5, 256, 1, 0],
+    [1, 1000, 33, 3, 1],
+    [1, 1000, 33, 17, 0],
+    [3, 130, 33, 17, 1],
+    [1, 130, 256, 3, 0],
   ];
   it.each(shapes)('R=%i rows=%i C=%i r=%i TRANS_OUT=%i matches float64', async (R, rows, C, r, transOut) => {
     const p = { R, rows, C, r, offOut: 7, strideOut: r * C + 9, alpha: 0.625 };
@@ -85,11 +93,42 @@ describe('loraReduce', () => {
     const x = randn(R * rows * C, seed + 1);
     // NaN everywhere: what lies outside each run's gradient must stay NaN, the rest be written.
     const out0 = new Float32Array(p.offOut + R * p.strideOut + 8).fill(NaN);
-    const got = await runOnce(loraReduce, { p: pIn, x, out: out0 }, p, loraReduceConstants(r, transOut));
+    const got = await runOnce(loraReduce, { p: pIn, x, out: out0 }, p, loraReduceConstants(p, transOut));
     const want = loraReduceReference(pIn, x, out0, p, transOut);
     const written = want.filter((v) => !Number.isNaN(v));
     expect(written.length).toBe(R * r * C);
+    // Float32 sums of `rows` products: rtol = atol / rms = 1e-5 · √rows.
     expectAllClose(got.out, want, gemmTolerance(written, rows), 'loraReduce out');
+  });
+
+  // Every split the shader takes (COLS 1..32 columns, j blocks of R4 = 1..5 vec4) at one shape whose rows
+  // (77) and C (37) are multiples of none of them, r = 17 (five vec4, the last one partial).
+  const [R, rows, C, r] = [2, 77, 37, 17];
+  const splits: [number, number][] = [];
+  for (const COLS of [1, 2, 4, 8, 16, 32]) {
+    for (const R4 of [1, 2, 3, 5]) if ((256 / COLS) * R4 <= 512) splits.push([COLS, R4]);
+  }
+  it.each(splits)('split COLS=%i R4=%i matches float64 (both layouts)', async (COLS, R4) => {
+    const p = { R, rows, C, r, offOut: 3, strideOut: r * C + 2, alpha: -1.5 };
+    const pIn = randn(R * rows * r, 91);
+    const x = randn(R * rows * C, 92);
+    for (const transOut of [0, 1] as const) {
+      const out0 = new Float32Array(p.offOut + R * p.strideOut + 4).fill(NaN);
+      const got = await runOnce(loraReduce, { p: pIn, x, out: out0 }, p, { TRANS_OUT: transOut, COLS, R4 });
+      const want = loraReduceReference(pIn, x, out0, p, transOut);
+      const written = want.filter((v) => !Number.isNaN(v));
+      expectAllClose(got.out, want, gemmTolerance(written, rows), `loraReduce COLS ${COLS} R4 ${R4}`);
+    }
+  });
+
+  it('is deterministic: the same inputs give the same bits', async () => {
+    const p = { R: 1, rows: 1000, C: 33, r: 17, offOut: 0, strideOut: 17 * 33, alpha: 1 };
+    const pIn = randn(p.rows * p.r, 93);
+    const x = randn(p.rows * p.C, 94);
+    const k = loraReduceConstants(p, 0);
+    const a = await runOnce(loraReduce, { p: pIn, x, out: p.r * p.C }, p, k);
+    const b = await runOnce(loraReduce, { p: pIn, x, out: p.r * p.C }, p, k);
+    expect(Array.from(new Uint32Array(b.out.buffer))).toEqual(Array.from(new Uint32Array(a.out.buffer)));
   });
 
   it("a diverged run's NaN in x stays in that run (no read past the last row into the next run)", async () => {
@@ -99,17 +138,83 @@ describe('loraReduce', () => {
     const x = randn(R * rows * C, 80);
     x.fill(NaN, rows * C, 2 * rows * C);
     const out0 = new Float32Array(R * r * C);
-    const got = await runOnce(loraReduce, { p: pIn, x, out: out0 }, p, loraReduceConstants(r, 0));
-    const want = loraReduceReference(pIn, x, out0, p, 0);
-    expect(want.slice(0, r * C).every(Number.isFinite)).toBe(true);
-    expectAllClose(got.out, want, gemmTolerance(want.subarray(0, r * C), rows), 'loraReduce NaN run');
+    for (const k of [loraReduceConstants(p, 0), { TRANS_OUT: 0, COLS: 1, R4: 1 }]) {
+      const got = await runOnce(loraReduce, { p: pIn, x, out: out0 }, p, k);
+      const want = loraReduceReference(pIn, x, out0, p, 0);
+      expect(want.slice(0, r * C).every(Number.isFinite)).toBe(true);
+      expectAllClose(got.out, want, gemmTolerance(want.subarray(0, r * C), rows), 'loraReduce NaN run');
+    }
+  });
+});
+
+describe('loraReduceConstants', () => {
+  const shape = (R: number, C: number, r: number, rows = 1024) => ({ R, rows, C, r });
+  const groups = (s: ReturnType<typeof shape>) => {
+    const k = loraReduceConstants(s, 0);
+    return s.R * loraReduceGroupsPerRun(s.C, s.r, k.COLS, k.R4);
+  };
+
+  it('gives one run of the training step ≥ 128 workgroups (8–16× the 32-column blocks)', () => {
+    for (const C of [256, 768]) {
+      for (const r of [1, 4, 8, 16, 17, 32, 64]) {
+        expect(groups(shape(1, C, r))).toBeGreaterThanOrEqual(LORA_REDUCE_TARGET_GROUPS);
+        expect(groups(shape(1, C, r))).toBeGreaterThanOrEqual(8 * Math.ceil(C / 32));
+      }
+    }
+    expect(loraReduceConstants(shape(1, 256, 4), 1)).toEqual({ TRANS_OUT: 1, COLS: 2, R4: 1 });
+    expect(loraReduceConstants(shape(1, 768, 4), 0)).toEqual({ TRANS_OUT: 0, COLS: 4, R4: 1 });
+    expect(loraReduceConstants(shape(1, 256, 64), 0)).toEqual({ TRANS_OUT: 0, COLS: 4, R4: 8 });
+  });
+
+  it('narrows to 8 columns (32 row lanes) at 1,024 rows even when the runs alone give enough workgroups', () => {
+    expect(loraReduceConstants(shape(64, 256, 64), 0)).toEqual({ TRANS_OUT: 0, COLS: 8, R4: 16 });
+    expect(loraReduceConstants(shape(16, 768, 4), 1)).toEqual({ TRANS_OUT: 1, COLS: 8, R4: 1 });
+    expect(loraReduceConstants(shape(8, 256, 4), 1)).toEqual({ TRANS_OUT: 1, COLS: 8, R4: 1 });
+  });
+
+  it('keeps 32 columns and all of r per workgroup for few rows and many runs', () => {
+    expect(loraReduceConstants(shape(64, 256, 64, 256), 0)).toEqual({ TRANS_OUT: 0, COLS: 32, R4: 16 });
+    expect(loraReduceConstants(shape(16, 768, 4, 37), 1)).toEqual({ TRANS_OUT: 1, COLS: 32, R4: 1 });
+  });
+
+  it('keeps the staged tile, the row lanes (≥ 4 rows each) and the columns within bounds', () => {
+    for (const R of [1, 2, 3, 8, 64]) {
+      for (const rows of [1, 5, 37, 130, 1024, 4096]) {
+        for (const C of [1, 33, 256, 768]) {
+          for (let r = 1; r <= 64; r++) {
+            const k = loraReduceConstants(shape(R, C, r, rows), 0);
+            const lanes = 256 / k.COLS;
+            expect([1, 2, 4, 8, 16, 32]).toContain(k.COLS);
+            expect(lanes * k.R4).toBeLessThanOrEqual(512);
+            expect(k.R4).toBeGreaterThanOrEqual(1);
+            expect(k.R4).toBeLessThanOrEqual(Math.ceil(r / 4));
+            if (k.COLS < 32) expect(lanes * 4).toBeLessThanOrEqual(rows);
+          }
+        }
+      }
+    }
+  });
+
+  it('refuses a split the shader cannot take', () => {
+    expect(() =>
+      loraReduce.workgroups(
+        { R: 1, rows: 8, C: 8, r: 64, offOut: 0, strideOut: 0, alpha: 1 },
+        { COLS: 1, R4: 16 },
+      ),
+    ).toThrow(/no split/);
+    expect(() =>
+      loraReduce.workgroups(
+        { R: 1, rows: 8, C: 8, r: 4, offOut: 0, strideOut: 0, alpha: 1 },
+        { COLS: 3, R4: 1 },
+      ),
+    ).toThrow(/no split/);
   });
 });
 
 describe('skinny constants', () => {
   it('refuse r past 64 and keep the staged W tile within 16 vec4 per lane', () => {
     expect(() => loraRowsConstants(65, 0)).toThrow(/r ≤ 64/);
-    expect(() => loraReduceConstants(0, 0)).toThrow(/r ≤ 64/);
+    expect(() => loraReduceConstants({ R: 1, rows: 8, C: 8, r: 0 }, 0)).toThrow(/r ≤ 64/);
     for (let r = 1; r <= 64; r++) {
       const k = loraRowsConstants(r, 1);
       expect(k.R4 * k.KSTEP).toBeLessThanOrEqual(16);

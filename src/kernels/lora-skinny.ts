@@ -11,8 +11,20 @@ export const LORA_SKINNY_MAX_R = 64;
 
 /** Rows of one run per workgroup of `loraRows` (ROWS in lora-rows.wgsl). */
 const ROWS_PER_GROUP = 8;
-/** Columns per workgroup of `loraReduce` (COLS in lora-reduce.wgsl). */
-const COLS_PER_GROUP = 32;
+/** Threads per workgroup of `loraReduce` (WG in lora-reduce.wgsl): COLS columns × WG / COLS row lanes. */
+const REDUCE_THREADS = 256;
+/** vec4 of the staged tile of p in `loraReduce` (TILE): row lanes × R4 must not pass it. */
+const REDUCE_TILE = 512;
+/** Workgroups `loraReduceConstants` aims for: enough to spread one run over a GPU's SMs. */
+export const LORA_REDUCE_TARGET_GROUPS = 128;
+/** Rows each row lane of `loraReduce` takes at least, when its columns are narrowed for parallelism. */
+const MIN_ROWS_PER_LANE = 4;
+/**
+ * Rows per row lane above which `loraReduce` narrows its columns (to 8: 32-byte rows of x, still whole
+ * sectors) even with enough workgroups: a lane's rows are a chain of dependent sums, and the kernel's
+ * time followed that chain (128 rows a lane at 32 columns) more than the number of workgroups.
+ */
+const MAX_ROWS_PER_LANE = 32;
 
 export const loraRows = defineKernel({
   label: 'loraRows',
@@ -32,9 +44,11 @@ export const loraReduce = defineKernel({
   source: reduceSource,
   bindings: { p: 'read', x: 'read', out: 'write' },
   params: { R: 'u32', rows: 'u32', C: 'u32', r: 'u32', offOut: 'u32', strideOut: 'u32', alpha: 'f32' },
-  constants: { TRANS_OUT: 0, R4: 1 },
-  workgroups: ({ R, C }) => {
-    const [x, y] = foldedGrid(Math.ceil(C / COLS_PER_GROUP));
+  constants: { TRANS_OUT: 0, COLS: 32, R4: 1 },
+  // x (and y past 65535) over column blocks × j blocks, z over the runs.
+  workgroups: ({ R, C, r }, { COLS, R4 }) => {
+    checkReduceSplit(COLS, R4);
+    const [x, y] = foldedGrid(loraReduceGroupsPerRun(C, r, COLS, R4));
     return [x, y, R];
   },
 });
@@ -55,8 +69,52 @@ export function loraRowsConstants(r: number, transW: 0 | 1): Record<string, numb
   return { TRANS_W: transW, R4, KSTEP: Math.max(1, Math.min(8, Math.floor(16 / R4))) };
 }
 
-export function loraReduceConstants(r: number, transOut: 0 | 1): Record<string, number> {
-  return { TRANS_OUT: transOut, R4: checkR(r) };
+/** The shape of one `loraReduce` dispatch that its split depends on. */
+export interface LoraReduceShape {
+  R: number;
+  rows: number;
+  C: number;
+  r: number;
+}
+
+/** Workgroups of `loraReduce` per run: column blocks of COLS × blocks of 4·R4 outputs j. */
+export function loraReduceGroupsPerRun(C: number, r: number, COLS: number, R4: number): number {
+  return Math.ceil(C / COLS) * Math.ceil(Math.ceil(r / 4) / R4);
+}
+
+function checkReduceSplit(COLS: number, R4: number): void {
+  const lanes = REDUCE_THREADS / COLS;
+  const powerOfTwo = Number.isInteger(COLS) && COLS >= 1 && (COLS & (COLS - 1)) === 0;
+  if (!powerOfTwo || COLS > 32 || !Number.isInteger(R4) || R4 < 1 || R4 > 16 || lanes * R4 > REDUCE_TILE) {
+    throw new Error(`loraReduce: no split COLS=${COLS} R4=${R4} (COLS a power of two ≤ 32, lanes·R4 ≤ 512)`);
+  }
+}
+
+/**
+ * Override constants of `loraReduce` for a shape. From 32 columns and all ceil(r/4) vec4 of outputs per
+ * workgroup (8 row lanes): first halve the columns (doubling the row lanes) down to 8 while a lane has
+ * more than MAX_ROWS_PER_LANE rows; then, until there are LORA_REDUCE_TARGET_GROUPS workgroups, halve
+ * them down to 4, else split the outputs j into blocks of halved R4, else halve the columns down to 1.
+ * Row lanes × R4 stay within the staged tile and each lane keeps MIN_ROWS_PER_LANE rows. Pure: the same
+ * shape gets the same constants, hence the same summation order.
+ */
+export function loraReduceConstants(s: LoraReduceShape, transOut: 0 | 1): Record<string, number> {
+  const fullR4 = checkR(s.r);
+  let COLS = 32;
+  let R4 = fullR4;
+  const groups = () => s.R * loraReduceGroupsPerRun(s.C, s.r, COLS, R4);
+  const canHalveCols = (minCols: number) => {
+    const lanes = (2 * REDUCE_THREADS) / COLS;
+    return COLS > minCols && lanes * R4 <= REDUCE_TILE && lanes * MIN_ROWS_PER_LANE <= s.rows;
+  };
+  while (s.rows > MAX_ROWS_PER_LANE * (REDUCE_THREADS / COLS) && canHalveCols(8)) COLS /= 2;
+  while (groups() < LORA_REDUCE_TARGET_GROUPS) {
+    if (canHalveCols(4)) COLS /= 2;
+    else if (R4 > 1) R4 = Math.ceil(R4 / 2);
+    else if (canHalveCols(1)) COLS /= 2;
+    else break;
+  }
+  return { TRANS_OUT: transOut, COLS, R4 };
 }
 
 export interface LoraRowsParams {

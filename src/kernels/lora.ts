@@ -174,14 +174,12 @@ export function prepareLoraBackward(
     );
   const tail = withDx ? [dxProduct()] : [];
   if (!loraSkinny(s)) return [...skinnyAsMatmuls(gpu, b, s), ...tail];
+  // The weight gradients' loraReduce parameters: the split of its constants depends on them.
+  const pB = { R, rows: n, C: outDim, r, offOut: s.offB, strideOut: s.strideB, alpha: s.scale };
+  const pA = { R, rows: n, C: inDim, r, offOut: s.offA, strideOut: s.strideA, alpha: 1 };
   return [
     // dB = s · dyᵀ u   [out, r]
-    gpu.prepare(
-      loraReduce,
-      { p: b.u, x: b.dy, out: b.gradB },
-      { R, rows: n, C: outDim, r, offOut: s.offB, strideOut: s.strideB, alpha: s.scale },
-      loraReduceConstants(r, 1),
-    ),
+    gpu.prepare(loraReduce, { p: b.u, x: b.dy, out: b.gradB }, pB, loraReduceConstants(pB, 1)),
     // du = s · dy B   [n, r]
     gpu.prepare(
       loraRows,
@@ -190,12 +188,7 @@ export function prepareLoraBackward(
       loraRowsConstants(r, 1),
     ),
     // dA = duᵀ x   [r, in]
-    gpu.prepare(
-      loraReduce,
-      { p: b.du, x: b.x, out: b.gradA },
-      { R, rows: n, C: inDim, r, offOut: s.offA, strideOut: s.strideA, alpha: 1 },
-      loraReduceConstants(r, 0),
-    ),
+    gpu.prepare(loraReduce, { p: b.du, x: b.x, out: b.gradA }, pA, loraReduceConstants(pA, 0)),
     ...tail,
   ];
 }

@@ -11,7 +11,7 @@ import {
   type LoraEpilogue,
   type LoraShape,
 } from '../kernels/lora';
-import { layerNormBackward, layerNormForward } from '../kernels/layernorm';
+import { layerNormBackward, layerNormConstants, layerNormForward } from '../kernels/layernorm';
 import { embedding } from '../kernels/embedding';
 import { ELEMENTWISE_OP, elementwise } from '../kernels/elementwise';
 import { crossEntropy } from '../kernels/crossentropy';
@@ -317,7 +317,7 @@ export class GpuModel {
       layerNormForward,
       { x, gamma: g, beta: b, y, mean, rstd },
       { rows: this.rows, C: this.cfg.n_embd, eps: this.cfg.layer_norm_epsilon },
-      { WG: this.rowThreads(this.cfg.n_embd) },
+      layerNormConstants(this.cfg.n_embd),
     );
   }
 
@@ -334,7 +334,7 @@ export class GpuModel {
       layerNormBackward,
       { dy, x, gamma: g, mean, rstd, dx },
       { rows: this.rows, C: this.cfg.n_embd, accumulate: accumulate ? 1 : 0 },
-      { WG: this.rowThreads(this.cfg.n_embd) },
+      layerNormConstants(this.cfg.n_embd),
     );
   }
 
