@@ -351,8 +351,7 @@ describe('matmulWideVec4', () => {
 // configuration runs at its own size: SwiftShader offers 32 KiB of workgroup memory, all of them fit.
 const PIPE_TILES: [string, MatmulPipeTile][] = [
   ...Object.entries(MATMUL_PIPE_TILES),
-  // Smaller tiles: the 4 × 8 warp blocks with 1 and 2 blocks per row, and the plain thread order (WG_N < 8).
-  ['8x16 threads, TILE_K=8, 2 stages', { WG_M: 8, WG_N: 16, TILE_K: 8, STAGES: 2 }],
+  // Smaller tiles: the 4 × 8 warp blocks with one block per row, and the plain thread order (WG_N < 8).
   ['8x8 threads, TILE_K=16, 2 stages', { WG_M: 8, WG_N: 8, TILE_K: 16, STAGES: 2 }],
   ['8x8 threads, TILE_K=12, 1 stage', { WG_M: 8, WG_N: 8, TILE_K: 12, STAGES: 1 }],
   ['4x8 threads, TILE_K=4, 2 stages', { WG_M: 4, WG_N: 8, TILE_K: 4, STAGES: 2 }],
@@ -597,6 +596,35 @@ describe('matmul epilogues', () => {
       seed: M + N + K,
       constants: { ...constants },
       kernel,
+      epilogue,
+    });
+  });
+
+  // The model's gelu and residual products are NN: the 32 KiB configurations on NN too.
+  const pipeCases = (['128x128k16s2', '128x128k32s1'] as const).flatMap((name) =>
+    EPILOGUES.map((epilogue) => [name, epilogue] as const),
+  );
+  it.each(pipeCases)('matmulWideVec4Pipe %s %s NN', async (name, epilogue) => {
+    const [M, N, K] = [136, 132, 40];
+    const p = matmulParams({
+      M,
+      N,
+      K,
+      batch: 2,
+      offA: 4,
+      strideA: M * K + 8,
+      offC: 4,
+      strideC: M * N + 4,
+      hasBias: 1,
+    });
+    expect(matmulVec4Aligned(p)).toBe(true);
+    const constants = { ...MATMUL_PIPE_TILES[name] };
+    await check({
+      p,
+      t: { TRANS_A: 0, TRANS_B: 0 },
+      seed: 3,
+      constants,
+      kernel: matmulWideVec4Pipe,
       epilogue,
     });
   });

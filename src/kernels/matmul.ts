@@ -200,8 +200,9 @@ export const MATMUL_PIPE_TILES = {
   '128x128k32s1': { WG_M: 16, WG_N: 16, TILE_K: 32, STAGES: 1 },
   '128x128k16s1': { WG_M: 16, WG_N: 16, TILE_K: 16, STAGES: 1 },
   '128x128k8s2': { WG_M: 16, WG_N: 16, TILE_K: 8, STAGES: 2 },
-  /** 128×64 tiles: twice the workgroups for the N = 256 products (24 KiB). */
+  /** 128×64 and 64×128 tiles: twice the workgroups for the N = 256 products (24 KiB). */
   '128x64k16s2': { WG_M: 16, WG_N: 8, TILE_K: 16, STAGES: 2 },
+  '64x128k16s2': { WG_M: 8, WG_N: 16, TILE_K: 16, STAGES: 2 },
 } as const satisfies Record<string, MatmulPipeTile>;
 
 /**
