@@ -10,9 +10,9 @@
 //   barriers, as matmul-wide-vec4.wgsl.
 // - The tiles are not padded but swizzled: vec4 column q of k-row k is stored at q ^ swizzle(k). The
 //   transposing stores (one vec4 along k of A in NN/NT or of B in NT becomes four scalars in four k-rows)
-//   then hit 32 distinct banks per warp, where a 1-vec4 padding leaves them 2-way conflicted, and the vec4
-//   reads of the multiply stay conflict-free. Unpadded, 16×16 threads with TILE_K 16 and two stages (or
-//   TILE_K 32 and one) take exactly 32 KiB.
+//   then hit 32 distinct banks per warp, where a 1-vec4 padding leaves them 2-way (TILE_K 16) to 4-way
+//   (TILE_K 32) conflicted, and the vec4 reads of the multiply stay conflict-free. Unpadded, 16×16 threads
+//   with TILE_K 16 and two stages (or TILE_K 32 and one) take exactly 32 KiB.
 // - Each 32 consecutive invocations (a warp on NVIDIA, where the subgroup is 32 wide) compute a 4 × 8 block
 //   of threads rather than 2 × 16: per k their fragment reads cover 4 A and 8 B vec4s, one workgroup-memory
 //   wavefront each, instead of 2 and 16 (two wavefronts for B). Global loads keep the invocation order.
