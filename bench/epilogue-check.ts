@@ -11,6 +11,7 @@ import {
   matmulParams,
   matmulReference,
   matmulVariant,
+  type MatmulChoice,
   type MatmulEpilogue,
   type MatmulParams,
 } from '../src/kernels/matmul';
@@ -44,12 +45,27 @@ export async function checkEpilogue(
   K: number,
   TRANS_B: 0 | 1,
 ): Promise<number> {
-  const t = { TRANS_A: 0, TRANS_B } as const;
-  const { kernel, constants } = matmulVariant(
+  const picked = matmulVariant(
     matmulParams({ M: rows, N, K, hasBias: 1 }),
-    t,
+    { TRANS_A: 0, TRANS_B },
     gpu.device.limits.maxComputeWorkgroupStorageSize,
   );
+  return checkMatmulChoice(gpu, picked, epilogue, N, K, TRANS_B);
+}
+
+/**
+ * One kernel and its constants (TRANS_A = 0, TRANS_B as given) at CHECK_ROWS × N × K with a bias and the
+ * epilogue, against float64: the worst error in units of the GEMM tolerance (≤ 1 passes).
+ */
+export async function checkMatmulChoice(
+  gpu: Gpu,
+  { kernel, constants }: MatmulChoice,
+  epilogue: MatmulEpilogue,
+  N: number,
+  K: number,
+  TRANS_B: 0 | 1,
+): Promise<number> {
+  const t = { TRANS_A: 0, TRANS_B } as const;
   const p: MatmulParams = matmulParams({ M: CHECK_ROWS, N, K, hasBias: epilogue === 'geluGrad' ? 0 : 1 });
   const a = randn(CHECK_ROWS * K, 11, 0.5);
   const b = randn(K * N, 12, 1 / Math.sqrt(K));
@@ -63,7 +79,7 @@ export async function checkEpilogue(
     c: gpu.buffer(c0, 'check.c'),
     aux: gpu.buffer(aux0, 'check.aux'),
   };
-  const d = gpu.prepare(kernel, bufs, p, { ...constants, EPILOGUE: MATMUL_EPILOGUE[epilogue] });
+  const d = gpu.prepare(kernel, bufs, p, { ...constants, ...t, EPILOGUE: MATMUL_EPILOGUE[epilogue] });
   await gpu.run('epilogue check', [d]);
   const got = { c: await gpu.readF32(bufs.c, c0.length), aux: await gpu.readF32(bufs.aux, aux0.length) };
   for (const buf of Object.values(bufs)) buf.destroy();
@@ -79,22 +95,32 @@ export async function checkEpilogue(
   return worst;
 }
 
-/** The fused dispatch and the unfused pair it replaces, on the given buffers (contents irrelevant). */
+/**
+ * The fused dispatch, the same matmul without its epilogue (plain), and the unfused pair the fused one
+ * replaces (plain, then the elementwise kernel), on the given buffers (contents irrelevant). The kernel is
+ * the picker's unless `choice` names one.
+ */
 export function epilogueDispatches(
   gpu: Gpu,
   epilogue: MatmulEpilogue,
   p: MatmulParams,
   TRANS_B: 0 | 1,
   buf: { a: GPUBuffer; b: GPUBuffer; bias: GPUBuffer; c: GPUBuffer; aux: GPUBuffer; out: GPUBuffer },
-): { fused: Dispatch[]; unfused: Dispatch[] } {
+  choice?: MatmulChoice,
+): { fused: Dispatch[]; plain: Dispatch[]; unfused: Dispatch[] } {
   const t = { TRANS_A: 0, TRANS_B } as const;
-  const { kernel, constants } = matmulVariant(p, t, gpu.device.limits.maxComputeWorkgroupStorageSize);
+  const { kernel, constants } =
+    choice ?? matmulVariant(p, t, gpu.device.limits.maxComputeWorkgroupStorageSize);
   const { a, b, bias, c, aux, out } = buf;
   const fused = gpu.prepare(kernel, { a, b, bias, c, aux }, p, {
     ...constants,
+    ...t,
     EPILOGUE: MATMUL_EPILOGUE[epilogue],
   });
-  const plain = gpu.prepare(kernel, { a, b, bias, c, aux: matmulAuxPlaceholder(gpu) }, p, constants);
+  const plain = gpu.prepare(kernel, { a, b, bias, c, aux: matmulAuxPlaceholder(gpu) }, p, {
+    ...constants,
+    ...t,
+  });
   const n = p.M * p.N;
   const after =
     epilogue === 'gelu'
@@ -102,5 +128,5 @@ export function epilogueDispatches(
       : epilogue === 'geluGrad'
         ? gpu.prepare(geluBackward, { x: aux, dy: c, dx: out }, { n })
         : gpu.prepare(elementwise, { a: aux, b: c, out }, { n, m: n }, { OP: ELEMENTWISE_OP.add });
-  return { fused: [fused], unfused: [plain, after] };
+  return { fused: [fused], plain: [plain], unfused: [plain, after] };
 }

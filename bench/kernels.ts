@@ -2,12 +2,18 @@
 import type { Dispatch } from '../src/gpu/context';
 import {
   MATMUL_CANDIDATES,
+  MATMUL_PIPE_TILES,
   matmul,
   matmulAuxPlaceholder,
   matmulParams,
   matmulVariant,
+  matmulWideVec4Pipe,
+  matmulWorkgroupBytes,
+  type MatmulChoice,
+  type MatmulEpilogue,
+  type MatmulKernel,
 } from '../src/kernels/matmul';
-import { checkEpilogue, epilogueDispatches, epilogueShapes } from './epilogue-check';
+import { checkEpilogue, checkMatmulChoice, epilogueDispatches, epilogueShapes } from './epilogue-check';
 import {
   checkLoraProduct,
   loraProductBufferSizes,
@@ -73,6 +79,22 @@ function spdNearIdentity(count: number, r: number): Float32Array {
   return P;
 }
 
+/** A matmul configuration's tile as the tables name it: threads, TILE_K and (where set) stages. */
+function matmulTile(kernel: MatmulKernel, constants: Record<string, number>): string {
+  const k = { ...kernel.constants, ...constants };
+  return `${k.WG_M}x${k.WG_N}k${k.TILE_K}${k.STAGES ? `s${k.STAGES}` : ''}`;
+}
+
+function matmulName(kernel: MatmulKernel, constants: Record<string, number>): string {
+  return `${kernel.label} ${matmulTile(kernel, constants)}`;
+}
+
+/**
+ * The matmulWideVec4Pipe configurations whose epilogues the bench times beside the picked kernel's: the
+ * candidates for the picks of the N = 1024 products (TILE_K 16) and of the N = 256 ones (TILE_K 32).
+ */
+const PIPE_EPILOGUE_TILES = [MATMUL_PIPE_TILES['128x128k16s2'], MATMUL_PIPE_TILES['128x128k32s1']];
+
 /** Appends to `results` as it goes (so a failure keeps what was measured before it). */
 export async function benchKernels(
   gpu: BenchGpu,
@@ -116,6 +138,28 @@ export async function benchKernels(
     for (const b of owned.splice(0)) b.destroy();
   };
   const aux = matmulAuxPlaceholder(gpu);
+  const storage = gpu.device.limits.maxComputeWorkgroupStorageSize;
+  // Each matmul configuration is checked against float64 (per transpose and epilogue) before its first
+  // timing; one that fails is never timed.
+  const verdicts = new Map<string, boolean>();
+  const verified = async (
+    choice: MatmulChoice,
+    TRANS_B: 0 | 1,
+    epilogue: MatmulEpilogue = 'none',
+  ): Promise<boolean> => {
+    const name = `${matmulName(choice.kernel, choice.constants)} ${TRANS_B ? 'NT' : 'NN'} ${epilogue}`;
+    let pass = verdicts.get(name);
+    if (pass === undefined) {
+      // Partial tiles along M and N, and K = 100: whole K tiles and a tail at every TILE_K.
+      const worst = await checkMatmulChoice(gpu, choice, epilogue, 196, 100, TRANS_B);
+      pass = worst <= 1;
+      verdicts.set(name, pass);
+      log(
+        `  check ${name}: float64 check ${worst.toFixed(3)} of the tolerance → ${pass ? 'PASS' : 'FAIL (not timed)'}`,
+      );
+    }
+    return pass;
+  };
 
   for (const n of sizes.matmul) {
     const a = buf(filled(n * n), 'a');
@@ -134,46 +178,62 @@ export async function benchKernels(
       const p = matmulParams({ M: n, N: n, K: n });
       const v = matmulVariant(p, { TRANS_A, TRANS_B });
       const dv = gpu.prepare(v.kernel, { a, b, bias: b, c, aux }, p, v.constants);
-      await time(
-        [dv],
-        `${v.kernel.label}* ${name}`,
-        `${n}×${n}×${n} ${v.constants.WG_M}x${v.constants.WG_N}`,
-      );
+      await time([dv], `${v.kernel.label}* ${name}`, `${n}×${n}×${n} ${matmulTile(v.kernel, v.constants)}`);
     }
     release();
   }
 
-  // The training step's base-weight shapes (rows R·Bt·T = 1024 and 8192): the picked kernel, the 4×4
-  // default and every candidate of the picker, so the picker's thresholds can be checked on a real GPU.
-  if (Math.max(...sizes.matmul) >= 1024) {
-    const shapes: [number, number, 0 | 1][] = [
+  // The training step's base-weight shapes (rows R·Bt·T = 1024 and 8192) and GPT-2 small's c_fc: the picked
+  // kernel, the 4×4 default and every candidate of the picker (configurations the device's workgroup memory
+  // cannot hold are skipped), so the picker's thresholds can be checked on a real GPU. On toy sizes (no GPU),
+  // the first NN and NT shapes at 128 rows and a quarter of N and K: they test the harness and the checks.
+  if (sizes.matmul.length > 0) {
+    const full = Math.max(...sizes.matmul) >= 1024;
+    const q = full ? 1 : 4;
+    const stepShapes: [number, number, 0 | 1][] = [
       [256, 1024, 0],
       [256, 768, 1],
       [256, 256, 0],
       [1024, 256, 0],
       [1024, 256, 1],
     ];
-    for (const M of [1024, 8192]) {
-      for (const [N, K, TRANS_B] of shapes) {
-        const a = buf(filled(M * K), 'a');
-        const b = buf(filled(K * N), 'b');
-        const c = buf(M * N * 4, 'c');
-        const p = matmulParams({ M, N, K });
-        const t = { TRANS_A: 0, TRANS_B } as const;
-        const shape = `${TRANS_B ? 'NT' : 'NN'} ${M}×${N}×${K}`;
-        const v = matmulVariant(p, t, gpu.device.limits.maxComputeWorkgroupStorageSize);
+    const shapes: [number, number, number, 0 | 1][] = [
+      ...(full ? [1024, 8192] : [128]).flatMap((M) =>
+        (full ? stepShapes : stepShapes.slice(0, 2)).map(
+          ([N, K, TRANS_B]): [number, number, number, 0 | 1] => [M, N / q, K / q, TRANS_B],
+        ),
+      ),
+      ...(full ? [[16384, 3072, 768, 0] as [number, number, number, 0 | 1]] : []),
+    ];
+    for (const [M, N, K, TRANS_B] of shapes) {
+      const a = buf(filled(M * K), 'a');
+      const b = buf(filled(K * N), 'b');
+      const c = buf(M * N * 4, 'c');
+      const p = matmulParams({ M, N, K });
+      const t = { TRANS_A: 0, TRANS_B } as const;
+      const shape = `${TRANS_B ? 'NT' : 'NN'} ${M}×${N}×${K}`;
+      const v = matmulVariant(p, t, storage);
+      if (await verified(v, TRANS_B)) {
         await time(
           [gpu.prepare(v.kernel, { a, b, bias: b, c, aux }, p, v.constants)],
           `picked ${v.kernel.label}`,
-          `${shape} ${v.constants.WG_M}x${v.constants.WG_N}`,
+          `${shape} ${matmulTile(v.kernel, v.constants)}`,
         );
-        await time([gpu.prepare(matmul, { a, b, bias: b, c, aux }, p, t)], 'matmul 4x4 default', shape);
-        for (const [kernel, k] of MATMUL_CANDIDATES) {
-          const d = gpu.prepare(kernel, { a, b, bias: b, c, aux }, p, { ...t, ...k });
-          await time([d], `${kernel.label} ${k.WG_M}x${k.WG_N}k${k.TILE_K}`, shape);
-        }
-        release();
       }
+      await time([gpu.prepare(matmul, { a, b, bias: b, c, aux }, p, t)], 'matmul 4x4 default', shape);
+      for (const [kernel, k] of MATMUL_CANDIDATES) {
+        const name = matmulName(kernel, k);
+        if (matmulWorkgroupBytes(kernel, k) > storage) {
+          log(
+            `  ${name}: ${matmulWorkgroupBytes(kernel, k)} B of workgroup memory, over the device's ${storage}`,
+          );
+          continue;
+        }
+        if (!(await verified({ kernel, constants: { ...t, ...k } }, TRANS_B))) continue;
+        const d = gpu.prepare(kernel, { a, b, bias: b, c, aux }, p, { ...t, ...k });
+        await time([d], name, shape);
+      }
+      release();
     }
   }
 
@@ -276,8 +336,9 @@ export async function benchKernels(
       const shape = `${TRANS_B ? 'NT' : 'NN'} ${rows}×${eN}×${eK}`;
       const worst = await checkEpilogue(gpu, epilogue, rows, eN, eK, TRANS_B);
       const pass = worst <= 1;
+      const picked = matmulVariant(matmulParams({ M: rows, N: eN, K: eK }), { TRANS_A: 0, TRANS_B }, storage);
       log(
-        `  epilogue ${epilogue} (${what}) ${shape}: float64 check ${worst.toFixed(3)} of the tolerance → ${pass ? 'PASS' : 'FAIL'}`,
+        `  epilogue ${epilogue} (${what}) ${shape}, picked ${matmulName(picked.kernel, picked.constants)}: float64 check ${worst.toFixed(3)} of the tolerance → ${pass ? 'PASS' : 'FAIL'}`,
       );
       if (!pass) {
         log(`  FAILED epilogue ${epilogue} float64 check: not timed`);
@@ -292,9 +353,21 @@ export async function benchKernels(
         aux: buf(filled(rows * eN), 'eaux'),
         out: buf(rows * eN * 4, 'eout'),
       };
-      const { fused, unfused } = epilogueDispatches(gpu, epilogue, p, TRANS_B, ebuf);
+      const { fused, plain, unfused } = epilogueDispatches(gpu, epilogue, p, TRANS_B, ebuf);
       await time(fused, `matmul+${epilogue} fused`, shape);
+      // The picked kernel without the epilogue: the fused row minus this one is the epilogue's cost.
+      await time(plain, 'matmul, no epilogue', shape);
       await time(unfused, `matmul, ${epilogue} apart`, shape);
+      // The same for matmulWideVec4Pipe's candidate picks, each checked with this epilogue first.
+      for (const k of PIPE_EPILOGUE_TILES) {
+        const choice: MatmulChoice = { kernel: matmulWideVec4Pipe, constants: { ...k } };
+        const name = matmulName(matmulWideVec4Pipe, k);
+        if (matmulWorkgroupBytes(matmulWideVec4Pipe, k) > storage) continue;
+        if (!(await verified(choice, TRANS_B, epilogue))) continue;
+        const d = epilogueDispatches(gpu, epilogue, p, TRANS_B, ebuf, choice);
+        await time(d.fused, `${name}+${epilogue}`, shape);
+        await time(d.plain, `${name}, no epilogue`, shape);
+      }
     }
 
     const logits = buf(filled(rows * V), 'logits');

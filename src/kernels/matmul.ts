@@ -6,6 +6,7 @@ import epilogueSource from '../../shaders/matmul-epilogue.wgsl?raw';
 import matmulSource from '../../shaders/matmul.wgsl?raw';
 import wideMatmulSource from '../../shaders/matmul-wide.wgsl?raw';
 import wideVec4MatmulSource from '../../shaders/matmul-wide-vec4.wgsl?raw';
+import pipeVec4MatmulSource from '../../shaders/matmul-wide-vec4-pipe.wgsl?raw';
 import type { Dispatch, Gpu } from '../gpu/context';
 import { defineKernel, MAX_WORKGROUPS_PER_DIMENSION } from '../gpu/kernel';
 import { geluDerivativeReference, geluReference } from './gelu';
@@ -15,6 +16,7 @@ import { geluDerivativeReference, geluReference } from './gelu';
 const source = `${geluMath}\n${epilogueSource}\n${matmulSource}`;
 const wideSource = `${geluMath}\n${epilogueSource}\n${wideMatmulSource}`;
 const wideVec4Source = `${geluMath}\n${wideVec4MatmulSource}`;
+const pipeVec4Source = `${geluMath}\n${pipeVec4MatmulSource}`;
 
 /**
  * What a matmul's store does with v = alpha·acc + beta·C + bias (override EPILOGUE; aux has C's layout):
@@ -120,6 +122,32 @@ export function matmulVec4Aligned(p: MatmulParams): boolean {
   return [p.M, p.N, p.K, p.offA, p.offB, p.offC, p.ldA, p.ldB, p.ldC, ...strides].every((v) => v % 4 === 0);
 }
 
+/**
+ * matmulWideVec4 with an SGEMM's staging (shaders/matmul-wide-vec4-pipe.wgsl): STAGES = 2 workgroup copies of
+ * the tiles (one barrier per K tile), unpadded swizzled tiles, 4 × 8 thread blocks per warp and a store that
+ * hoists its per-row and per-column work. The same bindings, params, epilogues and precondition
+ * (`matmulVec4Aligned`); configurations must pass `matmulWideVec4PipeFits`.
+ */
+export const matmulWideVec4Pipe = defineKernel({
+  ...matmulWide,
+  label: 'matmulWideVec4Pipe',
+  source: pipeVec4Source,
+  constants: { TRANS_A: 0, TRANS_B: 0, EPILOGUE: 0, WG_M: 16, WG_N: 16, TILE_K: 16, STAGES: 2 },
+});
+
+export interface MatmulPipeTile {
+  WG_M: number;
+  WG_N: number;
+  TILE_K: number;
+  STAGES: number;
+}
+
+/** Whether a configuration fits matmul-wide-vec4-pipe.wgsl (the workgroup memory is the device's to judge). */
+export function matmulWideVec4PipeFits(k: MatmulPipeTile): boolean {
+  const pow2 = (v: number) => Number.isInteger(v) && v >= 1 && (v & (v - 1)) === 0;
+  return pow2(k.WG_M) && pow2(k.WG_N) && (k.STAGES === 1 || k.STAGES === 2) && matmulWideVec4Fits(k);
+}
+
 export type MatmulKernel = typeof matmul;
 
 export interface MatmulChoice {
@@ -130,6 +158,23 @@ export interface MatmulChoice {
 /** Bytes of workgroup memory a wide-kernel configuration declares (two padded k-major vec4 tiles). */
 export function matmulWideWorkgroupBytes(k: { WG_M: number; WG_N: number; TILE_K: number }): number {
   return 16 * k.TILE_K * (2 * k.WG_M + 1 + 2 * k.WG_N + 1);
+}
+
+/** Bytes of workgroup memory of a matmulWideVec4Pipe configuration: STAGES copies of two unpadded tiles. */
+export function matmulWideVec4PipeWorkgroupBytes(k: MatmulPipeTile): number {
+  return 16 * k.STAGES * k.TILE_K * (2 * k.WG_M + 2 * k.WG_N);
+}
+
+/**
+ * Workgroup memory of a wide kernel's configuration (matmulWide, matmulWideVec4, matmulWideVec4Pipe), so a
+ * picker or a bench can hold it against the device's maxComputeWorkgroupStorageSize.
+ */
+export function matmulWorkgroupBytes(kernel: MatmulKernel, k: Record<string, number>): number {
+  const tile = { ...kernel.constants, ...k } as unknown as MatmulPipeTile & { PAD: number };
+  if (kernel === matmulWideVec4Pipe) return matmulWideVec4PipeWorkgroupBytes(tile);
+  if (kernel === matmulWide || kernel === matmulWideVec4) return matmulWideWorkgroupBytes(tile);
+  // matmul.wgsl: two TILE_K × (4·WG + PAD) f32 tiles.
+  return 4 * tile.TILE_K * (4 * tile.WG_M + tile.PAD + 4 * tile.WG_N + tile.PAD);
 }
 
 /**
@@ -146,6 +191,22 @@ const WIDE_128x128 = { WG_M: 16, WG_N: 16, TILE_K: 8 };
 const WIDE_128x64 = { WG_M: 16, WG_N: 8, TILE_K: 4 };
 
 /**
+ * matmulWideVec4Pipe's configurations, by tile, TILE_K and stages: timed by bench/kernels.ts beside the
+ * picked ones, not picked yet (a pick is `pick(matmulWideVec4Pipe, MATMUL_PIPE_TILES[...])` in matmulVariant).
+ */
+export const MATMUL_PIPE_TILES = {
+  /** Two stages of TILE_K 16: 32 KiB, one barrier per K tile. */
+  '128x128k16s2': { WG_M: 16, WG_N: 16, TILE_K: 16, STAGES: 2 },
+  /** One stage of TILE_K 32: 32 KiB (matmulWideVec4's 16x16k32 takes 33 KiB with its padding). */
+  '128x128k32s1': { WG_M: 16, WG_N: 16, TILE_K: 32, STAGES: 1 },
+  '128x128k16s1': { WG_M: 16, WG_N: 16, TILE_K: 16, STAGES: 1 },
+  '128x128k8s2': { WG_M: 16, WG_N: 16, TILE_K: 8, STAGES: 2 },
+  /** 128×64 and 64×128 tiles: twice the workgroups for the N = 256 products (24 KiB). */
+  '128x64k16s2': { WG_M: 16, WG_N: 8, TILE_K: 16, STAGES: 2 },
+  '64x128k16s2': { WG_M: 8, WG_N: 16, TILE_K: 16, STAGES: 2 },
+} as const satisfies Record<string, MatmulPipeTile>;
+
+/**
  * Every configuration the picker may return, and a few it does not, so that bench/kernels.ts times them
  * side by side at the training step's shapes: [kernel, constants].
  */
@@ -159,6 +220,10 @@ export const MATMUL_CANDIDATES: [MatmulKernel, Record<string, number>][] = [
   [matmulWideVec4, { WG_M: 8, WG_N: 8, TILE_K: 4 }],
   [matmulWide, WIDE_128x128],
   [matmulWide, WIDE_128x64],
+  ...Object.values(MATMUL_PIPE_TILES).map((k): [MatmulKernel, Record<string, number>] => [
+    matmulWideVec4Pipe,
+    k,
+  ]),
 ];
 
 /**
@@ -178,6 +243,8 @@ export function matmulVariant(
     kernel,
     constants: { TRANS_A: t.TRANS_A, TRANS_B: t.TRANS_B, ...constants },
   });
+  const fits = (kernel: MatmulKernel, constants: Record<string, number>) =>
+    matmulWorkgroupBytes(kernel, constants) <= workgroupStorage;
   if (p.M >= 64 && p.N >= 64) {
     const items = Math.min(p.batch, MAX_WORKGROUPS_PER_DIMENSION);
     const tiles128 = Math.ceil(p.M / 128) * Math.ceil(p.N / 128) * items;
@@ -188,7 +255,7 @@ export function matmulVariant(
       }
       // 128–255 output tiles of 128×128 (lab-gpt's N = 256 products at R = 8): with the deeper K tile they ran
       // 9–15 % faster than the 128×64 tile on the H200 (bench/RESULTS.md, 12:10 UTC kernels table).
-      if (tiles128 >= 128 && workgroupStorage >= matmulWideWorkgroupBytes(V4_128x128_K32))
+      if (tiles128 >= 128 && fits(matmulWideVec4, V4_128x128_K32))
         return pick(matmulWideVec4, V4_128x128_K32);
       if (tiles64 >= 32) return pick(matmulWideVec4, V4_128x64_K16);
     } else {
