@@ -25,6 +25,7 @@ export interface BenchReport {
     /** The engine's attention option (--attention). */
     attention?: string;
     matmulSplitK?: string | number;
+    matmulPick?: string;
     peakFp32: number | null;
     practicalFp32: number | null;
   };

@@ -19,6 +19,7 @@ import { compareBatchedLines, compareLines, printReport, type BenchReport, type 
 import { attentionCheck, attentionTimes } from './attention-check';
 import type { AttentionChoice, AttentionVariant } from '../src/kernels/attention-variant';
 import type { MatmulSplitK } from '../src/model/gpu-model';
+import { setMatmulPipePreference } from '../src/kernels/matmul';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Bundled: .bench-build/bench.mjs; from source: bench/run.ts. The project root is one up either way.
@@ -176,6 +177,11 @@ async function main(): Promise<void> {
     return;
   }
   const out = flag(args, 'out') ?? join(root, 'bench/results-local.json');
+  // --matmul pipe: the picker takes matmulWideVec4Pipe where it would take matmulWideVec4 (whole steps both ways).
+  const matmulPick = flag(args, 'matmul') ?? 'default';
+  if (matmulPick !== 'default' && matmulPick !== 'pipe')
+    throw new Error(`--matmul takes default or pipe, not ${matmulPick}`);
+  setMatmulPipePreference(matmulPick === 'pipe');
   const log = (s: string) => console.log(s);
   const gpu = await BenchGpu.acquire();
   const toy = gpu.info.isSoftware || args.includes('--toy');
@@ -317,6 +323,7 @@ async function main(): Promise<void> {
       seq,
       attention: setup.attention,
       matmulSplitK: setup.matmulSplitK,
+      matmulPick,
       peakFp32: isHopper ? 67e12 : null,
       practicalFp32: isHopper ? 51.5e12 : null,
     },

@@ -227,6 +227,16 @@ export const MATMUL_CANDIDATES: [MatmulKernel, Record<string, number>][] = [
 ];
 
 /**
+ * Whether matmulVariant takes matmulWideVec4Pipe where it would take matmulWideVec4 (128×128 tiles:
+ * '128x128k16s2', 128×64: '128x64k16s2'). Off by default; the bench's `--matmul pipe` turns it on for a whole
+ * process so that whole steps can be timed both ways (issue 16).
+ */
+let preferPipe = false;
+export function setMatmulPipePreference(on: boolean): void {
+  preferPipe = on;
+}
+
+/**
  * The kernel and override constants for a matmul of this shape on a device with `workgroupStorage` bytes
  * of workgroup memory. Outputs narrower than 64 in M or N (the LoRA products with N = r), small ones, and
  * every matmul on a device with less than MATMUL_DEFAULT_WORKGROUP_STORAGE (WebGPU's guaranteed 16 KiB)
@@ -250,6 +260,12 @@ export function matmulVariant(
     const tiles128 = Math.ceil(p.M / 128) * Math.ceil(p.N / 128) * items;
     const tiles64 = Math.ceil(p.M / 128) * Math.ceil(p.N / 64) * items;
     if (matmulVec4Aligned(p)) {
+      if (preferPipe && p.K < 2048) {
+        const big = MATMUL_PIPE_TILES['128x128k16s2'];
+        if (tiles128 >= 128 && fits(matmulWideVec4Pipe, big)) return pick(matmulWideVec4Pipe, big);
+        const wide = MATMUL_PIPE_TILES['128x64k16s2'];
+        if (tiles64 >= 32 && fits(matmulWideVec4Pipe, wide)) return pick(matmulWideVec4Pipe, wide);
+      }
       if (tiles128 >= 256) {
         return p.K >= 2048 ? pick(matmulWide, WIDE_128x128) : pick(matmulWideVec4, V4_128x128_K16);
       }
