@@ -7,8 +7,9 @@ Reads docs/reproduction/data/results.tar.gz (GPU call 1's sweep JSONs), rerun.ta
 the c_attn seed-0 grid again, the all-modules grids of seeds 0-2, the best c_attn runs for 2,400 steps, BLEU per run),
 bleu-all-runs.tar.gz when present (call 4, tools/report/gpu-bleu-all.sh: the six E2E-style grids re-trained with adapters and every
 run decoded by bleu_batched.py; it then replaces call 3's per-run BLEU section and figure 5, and gives the main table's "BLEU at
-best lr" of both E2E settings), bleu.json, bleu-check.json and peft-check.json, and writes docs/reproduction/fig1-lr-robustness.svg, fig2-best-curves.svg,
-fig3-damping.svg, fig4-long-schedule.svg, fig5-bleu-per-run.svg, docs/reproduction/tables.md, data/summary.json, and the
+best lr" of both E2E settings), long-grid.tar.gz when present (calls 5 and 6, tools/report/gpu-long-grid.sh: the c_attn grid at
+2,400 steps, seeds 0-2, δ = 1e-6), bleu.json, bleu-check.json and peft-check.json, and writes docs/reproduction/fig1-lr-robustness.svg,
+fig2-best-curves.svg, fig3-damping.svg, fig4-long-schedule.svg, fig5-bleu-per-run.svg, fig6-long-grid.svg, docs/reproduction/tables.md, data/summary.json, and the
 tables into docs/reproduction.md between the markers <!-- tables:begin --> and <!-- tables:end -->.
 
 The main table takes c_attn and devils from call 1 and the all-modules setting from call 3 (its three seeds: one build,
@@ -1151,10 +1152,116 @@ def fig5_all(rows):
     plt.close(fig)
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# The c_attn grid at 2,400 steps (tools/report/gpu-long-grid.sh, data/long-grid.tar.gz): GPU call 5 ran seed 0, call 6
+# seeds 1 and 2 at once; every learning rate of the 600-step grid, δ = 1e-6 only, validation every 100 steps.
+
+LONG_GRID = "long-grid.tar.gz"
+LONG_GRID_SETTING = "e2e-cattn-long"
+LONG_GRID_CALLS = {0: 5, 1: 6, 2: 6}  # seed -> GPU call
+THRESHOLDS[LONG_GRID_SETTING] = [1.0, 0.8, 0.6]
+
+
+def long_grid_section(lg, S, B, long_runs, rec_runs, label):
+    """lg: {seed: runs} of the 2,400-step grid; S, B: summarize() of it and of the 600-step grid (call 1)."""
+    seeds = sorted(lg)
+    cfg_runs = lg[seeds[0]]
+    n = len(seeds)
+    lrs_of = lambda r: ", ".join(fmt_lr(b[1]) for b in r["bestPerSeed"].values())
+    edge = lambda r: ", ".join("none" if not math.isfinite(x) else fmt_lr(x) for x in r["firstDivergedLr"])
+    out = [f"{n} seeds ({', '.join(map(str, seeds))}; seed 0 in GPU call 5, seeds 1 and 2 at once in call 6), {label}: the E2E-style c_attn grid of the main table "
+           f"with 2,400 steps instead of 600, every learning rate of it, the Riemannian optimizers at δ = 1e-6 only, validation every 100 steps "
+           f"(not 25) on 8 batches; {len(cfg_runs)} runs per seed. In parentheses: the 600-step grid's value of the same cell (GPU call 1, δ = 1e-6; the main table's values).\n",
+           f"| optimizer | best final val loss, 2,400 steps (mean ± sd over {n} seeds) | the same at 600 steps | best lr (per seed), 2,400 (600) | decades within 5 %, 2,400 (600) "
+           "| decades within 25 %, 2,400 (600) | diverged (guard) / failed, 2,400 (600) | lowest diverged lr (per seed), 2,400 (600) |",
+           "|---|---|---|---|---|---|---|---|"]
+    for opt in [o for o in OPTIMIZERS if o in S]:
+        s, b = S[opt], B[opt]
+        out.append(f"| `{opt}` | {plus(s['bestMean'], s['bestSd'], n)} | {plus(b['bestMean'], b['bestSd'], n)} | {lrs_of(s)} ({lrs_of(b)}) | "
+                   f"{fmt_w(s['width5'])} ({fmt_w(b['width5'])}) | {fmt_w(s['width25'])} ({fmt_w(b['width25'])}) | "
+                   f"{s['diverged']} / {s['failed']} of {s['runs']} ({b['diverged']} / {b['failed']} of {b['runs']}) | {edge(s)} ({edge(b)}) |")
+    out.append("\nBest final loss, ranking by the seed mean: 2,400 steps: " + " < ".join(f"`{o}`" for o in sorted(S, key=lambda o: S[o]["bestMean"]))
+               + "; 600 steps: " + " < ".join(f"`{o}`" for o in sorted(B, key=lambda o: B[o]["bestMean"])) + ".\n")
+    paired = {}
+    lines = []
+    for p, q in (("riemannian-sgd", "sgd"), ("riemannian-adamw", "adamw"), ("loraplus-adamw", "adamw")):
+        if p in S and q in S:
+            d = [S[p]["bestPerSeed"][x][0] - S[q]["bestPerSeed"][x][0] for x in seeds]
+            d6 = [B[p]["bestPerSeed"][x][0] - B[q]["bestPerSeed"][x][0] for x in seeds]
+            paired[f"{p} - {q}"] = {"2400": d, "600": d6}
+            per = ", ".join(f"s{x} {S[p]['bestPerSeed'][x][0]:.4f} − {S[q]['bestPerSeed'][x][0]:.4f}" for x in seeds)
+            lines.append(f"`{p}` − `{q}`: {fmt_sd(d, 4)}, lower in {sum(x < 0 for x in d)} of {n} seeds ({per}); at 600 steps {fmt_sd(d6, 4)}, "
+                         f"lower in {sum(x < 0 for x in d6)} of {n}")
+    out.append("Paired by seed (same initialisation and batch order), each optimizer's best final validation loss over the grid, the first minus the second, "
+               "mean ± sd over the seeds: " + "; ".join(lines) + ".\n")
+    # Consistency: step 600 of the long grid's runs against the 600-step grid (call 1); the runs at the 600-step best rates
+    # against call 3's 2,400-step runs of the same seed, optimizer and rate.
+    d600, dlong = [], []
+    for x in seeds:
+        rec = by_opt(rec_runs.get(x, []))
+        for r in lg[x]:
+            a = rec.get(r["optimizer"], {}).get(r["lr"])
+            if a is not None and not failed(a) and r["divergedAtStep"] is None and val_at(r, 600) is not None:
+                d600.append((abs(val_at(r, 600) - final(a)), f"{r['id']} s{x}"))
+        for opt, d in long_runs.items():
+            if x in d:
+                g = by_opt(lg[x]).get(opt, {}).get(d[x]["lr"])
+                if g is not None:
+                    dlong.append((g, d[x], f"`{opt}@{fmt_lr(d[x]['lr'])}` s{x}"))
+    if d600:
+        d600.sort()
+        out.append(f"At step 600 the {len(d600)} grid runs that did not diverge and whose 600-step counterpart trained pass that run's final loss (GPU call 1, "
+                   f"build {build_commit('results.tar.gz')}) at a median \\|Δ\\| of {statistics.median([a for a, _ in d600]):.1e} "
+                   f"(largest {d600[-1][0]:.2g}, `{d600[-1][1]}`; next {d600[-2][0]:.2g}, `{d600[-2][1]}`).")
+    if dlong:
+        ok = sorted((abs(final(g) - final(c)), k) for g, c, k in dlong if not failed(g) and not failed(c))
+        changed = [f"{k}: {status(c)} in call 3, {status(g)} here" for g, c, k in dlong if failed(g) != failed(c)]
+        out.append(f"The grid's runs at the 600-step best rates repeat call 3's 2,400-step runs (table \"Longer schedule\", build {build_commit(RERUN)}): "
+                   f"{len(ok)} of {len(dlong)} trained in both and end at a median \\|Δ final loss\\| of {statistics.median([a for a, _ in ok]):.1e} "
+                   f"(largest {ok[-1][0]:.2g}, {ok[-1][1]})" + ("; " + "; ".join(changed) if changed else "") + ".")
+    return "\n".join(out) + "\n", paired
+
+
+def fig6(lg, rec, S, B):
+    """Final validation loss against lr at 2,400 steps (solid, min-max band over seeds) and 600 steps (dashed, faint)."""
+    cap = 2.5
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), sharey=True)
+    for ax, group in zip(axes, [("sgd", "riemannian-sgd"), ("adamw", "riemannian-adamw", "loraplus-adamw")]):
+        for opt in group:
+            for runs, summ, main in ((lg, S, True), (rec, B, False)):
+                seeds = sorted(runs)
+                lrs = summ[opt]["lrs"]
+                ys = [[min(loss_or_inf(by_opt(runs[s])[opt][lr]), cap) for s in seeds if lr in by_opt(runs[s])[opt]] for lr in lrs]
+                mean = [statistics.fmean(v) for v in ys]
+                if main:
+                    ax.plot(lrs, mean, "-o", ms=3, color=COLORS[opt], lw=1.6, label=f"{opt}, 2,400 steps")
+                    ax.fill_between(lrs, [min(v) for v in ys], [max(v) for v in ys], color=COLORS[opt], alpha=0.2)
+                else:
+                    ax.plot(lrs, mean, "--", color=COLORS[opt], lw=1.0, alpha=0.55, label=f"{opt}, 600 steps")
+                fx = [(lr, m) for lr, m, v in zip(lrs, mean, ys) if any(x >= cap for x in v)]
+                ax.plot([p[0] for p in fx], [p[1] for p in fx], "x", color=COLORS[opt], ms=7 if main else 5, alpha=1 if main else 0.55, mew=1.5 if main else 1)
+        ax.set_xscale("log")
+        ax.set_ylim(0.4, 2.55)
+        ax.set_xlabel("learning rate")
+        ax.set_title(" / ".join(group), fontsize=9)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7, loc="upper left")
+    axes[0].set_ylabel("final validation loss (nats/byte, completion bytes)")
+    fig.suptitle(f"E2E-style set, c_attn: final validation loss after 2,400 steps (solid; mean of {len(lg)} seeds, band min–max) and 600 steps "
+                 f"(dashed; mean of {len(rec)} seeds); δ = 1e-6; x: a seed failed (failed runs drawn at {cap})", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(os.path.join(FIGS, "fig6-long-grid.svg"), metadata=SVG_META)
+    if os.environ.get("FIG_PNG"):
+        fig.savefig(os.environ["FIG_PNG"], dpi=110)
+    plt.close(fig)
+
+
 def main():
     rec, rec_meta = load()
     rer, rer_meta = load(RERUN) if os.path.exists(os.path.join(DATA, RERUN)) else ({}, {})
     c1, c3 = build_commit("results.tar.gz"), (build_commit(RERUN) if rer else None)
+    lg, lg_meta = load(LONG_GRID) if os.path.exists(os.path.join(DATA, LONG_GRID)) else ({}, {})
+    c5 = build_commit(LONG_GRID) if lg else None
     call1, call3 = f"call 1 (build {c1})", f"call 3 (build {c3})"
     # The main table: c_attn and devils from call 1 (3 and 1 seeds); all modules from the re-run call's three seeds
     # (one build, one call), so that call 1's seed 0 stays an independent check of it.
@@ -1225,6 +1332,12 @@ def main():
             fig4(long)
             extra["long"] = means
             parts.append(f"### Longer schedule: the best c_attn runs for 2,400 steps (GPU {call3})\n\n" + lt)
+        if lg:
+            lg_summary = summarize(LONG_GRID_SETTING, lg[LONG_GRID_SETTING])
+            lgt, lg_paired = long_grid_section(lg[LONG_GRID_SETTING], lg_summary, summaries["e2e-cattn"], long, runs["e2e-cattn"], f"build {c5}")
+            fig6(lg[LONG_GRID_SETTING], runs["e2e-cattn"], lg_summary, summaries["e2e-cattn"])
+            extra["longGridPaired"] = lg_paired
+            parts.append(f"### The c_attn grid at 2,400 steps (GPU calls 5 and 6, build {c5})\n\n" + lgt)
         if ball:
             fig5_all(rows_all)
             extra["bleuAllRuns"] = {f"{r['setting']}-s{r['seed']}/{r['runId']}": {"bleu": r["bleu"], "sacrebleu": r.get("sacrebleu"), "finalVal": final(r["run"]),
@@ -1241,9 +1354,13 @@ def main():
     parts.append("### BLEU implementation against sacrebleu\n\n" + bleu_check_table())
     parts.append("### Sweep wall times\n\nThe four sweeps of a grid ran at once on the one GPU. In call 1 the e2e-all and devils grids (eight sweeps) ran at once, "
                  "beside the (failed) decoding; in call 3 the c_attn grid ran beside the 2,400-step runs (three at a time), and the three e2e-all grids "
-                 "(twelve sweeps) beside those and the c_attn BLEU decoding. So the step times are not those of a sweep alone.\n\n"
-                 + timings([(call1, rec_meta)] + ([(call3, rer_meta)] if rer else []) + ([(call4, ball_meta)] if ball else []), load_long() if rer else None,
-                           long_label=call3) + "\n")
+                 "(twelve sweeps) beside those and the c_attn BLEU decoding"
+                 + ("; in call 6 the 2,400-step grids of seeds 1 and 2 (eight sweeps) ran at once" if lg else "")
+                 + ". So the step times are not those of a sweep alone.\n\n"
+                 + timings([(call1, rec_meta)] + ([(call3, rer_meta)] if rer else []) + ([(call4, ball_meta)] if ball else [])
+                           + [(f"call {c} (build {c5})", {s: dict(m, timings=[t for t in m["timings"] if LONG_GRID_CALLS.get(t["seed"]) == c]) for s, m in lg_meta.items()})
+                              for c in sorted(set(LONG_GRID_CALLS.values())) if lg],
+                           load_long() if rer else None, long_label=call3) + "\n")
     text = "\n".join(parts)
     open(os.path.join(FIGS, "tables.md"), "w").write("<!-- generated by tools/report/make_report.py; do not edit -->\n\n" + text)
     if os.path.exists(REPORT):
@@ -1254,6 +1371,8 @@ def main():
             open(REPORT, "w").write(rep)
     summary = {s: {o: {k: v for k, v in r.items() if k not in ("meanCurve",)} for o, r in rows_.items()} for s, rows_ in summaries.items()}
     summary["rerun"] = extra
+    if lg:
+        summary[LONG_GRID_SETTING] = {o: {k: v for k, v in r.items() if k not in ("meanCurve",)} for o, r in lg_summary.items()}
     json.dump(summary, open(os.path.join(DATA, "summary.json"), "w"), indent=1, default=str)
     print(text)
 
