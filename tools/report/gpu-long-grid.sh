@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The reproduction's long-schedule grid (docs/reproduction.md, "A 2,400-step grid"): the E2E-style c_attn grid of one
+# The reproduction's long-schedule grid (docs/reproduction.md, "The c_attn grid at 2,400 steps"): the E2E-style c_attn grid of one
 # seed at 2,400 steps instead of 600, every learning rate of grid.sh's lists, δ = 1e-6 only (the default), validation
 # every 100 steps; the four sweeps at once. Run from the build folder of tools/report/build-gpu.mjs after
 # `source .gpu/setup.sh`:
