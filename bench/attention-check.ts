@@ -1,8 +1,6 @@
 // `bench.mjs attention-check`: both attention variants (fused, separate passes) on the real device
 // against the float64 reference, at lab-gpt's R = 8 shape (N = R·Bt = 64, T = 128, H = 4, D = 64) by
 // default. `bench.mjs attention-variants`: forward and backward time of both at a list of shapes.
-// `checkAttentionPasses`: one tile configuration of the passes against a float64 reference made once per
-// shape (`attentionReference`), for bench/kernels.ts, which times only the configurations that pass.
 import {
   attentionBackwardReference,
   attentionForwardReference,
@@ -13,12 +11,10 @@ import {
   type AttentionShape,
 } from '../src/kernels/attention';
 import {
-  attentionPassesTag,
-  attentionPassesTilesFor,
+  ATTENTION_PASSES_TILES,
   attentionProbsSize,
   prepareAttentionPassesBackward,
   prepareAttentionPassesForward,
-  type AttentionPassesTiles,
 } from '../src/kernels/attention-passes';
 import type { AttentionVariant } from '../src/kernels/attention-variant';
 import { randn } from '../src/util/random';
@@ -52,7 +48,6 @@ function prepareVariant(
   shape: AttentionShape,
   qkv: GPUBuffer,
   dout: GPUBuffer,
-  passesTiles?: AttentionPassesTiles,
 ) {
   const { N, T, H, D } = shape;
   const C = H * D;
@@ -74,80 +69,15 @@ function prepareVariant(
   }
   const probs = gpu.buffer(attentionProbsSize(shape) * 4, 'probs');
   const dscores = gpu.buffer(attentionProbsSize(shape) * 4, 'dscores');
-  const tiles = attentionPassesTilesFor(gpu, passesTiles);
   return {
     out,
     dqkv,
     saved: probs,
-    forward: prepareAttentionPassesForward(gpu, { qkv, out, probs }, shape, tiles),
-    backward: prepareAttentionPassesBackward(gpu, { qkv, probs, dout, dqkv, dscores }, shape, tiles),
+    forward: prepareAttentionPassesForward(gpu, { qkv, out, probs }, shape),
+    backward: prepareAttentionPassesBackward(gpu, { qkv, probs, dout, dqkv, dscores }, shape),
     buffers: [out, dqkv, probs, dscores],
-    tiles: tiles as object,
+    tiles: ATTENTION_PASSES_TILES as object,
   };
-}
-
-/** Random q, k, v and dO of a shape, and what the float64 references make of them. */
-export interface AttentionReference {
-  shape: AttentionShape;
-  qkv: Float32Array;
-  dout: Float32Array;
-  out: Float64Array;
-  probs: Float64Array;
-  lse: Float64Array;
-  dqkv: Float64Array;
-}
-
-/** The float64 forward and backward of random inputs (the backward from the float32-rounded probs). */
-export function attentionReference(shape: AttentionShape): AttentionReference {
-  const { N, T, H, D } = shape;
-  const C = H * D;
-  const qkv = randn(N * T * 3 * C, 7);
-  const dout = randn(N * T * C, 8);
-  const ref = attentionForwardReference(qkv, shape);
-  const dqkv = attentionBackwardReference(qkv, Float32Array.from(ref.probs), dout, shape);
-  return { shape, qkv, dout, ...ref, dqkv };
-}
-
-export interface AttentionPassesCheck {
-  tiles: AttentionPassesTiles;
-  out: Err;
-  probs: Err;
-  dqkv: Err;
-  pass: boolean;
-}
-
-/**
- * One tile configuration of the passes on the device against `ref`: forward then backward (from the
- * GPU's own probs) on fresh buffers, out, probs and dqkv within the unit tests' tolerance.
- */
-export async function checkAttentionPasses(
-  gpu: Gpu,
-  ref: AttentionReference,
-  tiles: AttentionPassesTiles,
-): Promise<AttentionPassesCheck> {
-  const { N, T, H, D } = ref.shape;
-  const C = H * D;
-  const qkv = gpu.buffer(ref.qkv, 'qkv');
-  const dout = gpu.buffer(ref.dout, 'dout');
-  const v = prepareVariant(gpu, 'passes', ref.shape, qkv, dout, tiles);
-  try {
-    await gpu.run(`attention passes forward ${attentionPassesTag(tiles)}`, v.forward);
-    await gpu.run(`attention passes backward ${attentionPassesTag(tiles)}`, v.backward);
-    const out = errors(await gpu.readF32(v.out, N * T * C), ref.out);
-    const probs = errors(await gpu.readF32(v.saved, attentionProbsSize(ref.shape)), ref.probs);
-    const dqkv = errors(await gpu.readF32(v.dqkv, N * T * 3 * C), ref.dqkv);
-    return { tiles, out, probs, dqkv, pass: out.rel <= 1 && probs.rel <= 1 && dqkv.rel <= 1 };
-  } finally {
-    [qkv, dout, ...v.buffers].forEach((b) => b.destroy());
-  }
-}
-
-/** One line for a log: the worst errors, their share of the tolerance, PASS or FAIL. */
-export function formatPassesCheck(c: AttentionPassesCheck): string {
-  return (
-    `max |err| (share of the tolerance) out ${fmt(c.out)}, probs ${fmt(c.probs)}, dqkv ${fmt(c.dqkv)}; ` +
-    `tolerance 1e-5 + 1e-4·|want| → ${c.pass ? 'PASS' : 'FAIL'}`
-  );
 }
 
 export interface AttentionCheck {

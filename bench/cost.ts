@@ -36,14 +36,6 @@ function attentionFlops(kernel: string, p: Record<string, number>): number {
     // Each backward kernel recomputes s = q·k and dP = dO·v (4D + 4), then dq (2D), or dk and dv (4D).
     attentionBackwardQuery: 6 * p.D + 4,
     attentionBackwardKeyValue: 8 * p.D + 4,
-    // The separate passes (attention-passes.ts): each product once, from the saved probabilities.
-    attentionScores: 2 * p.D + 5, // q·k; scale, max, exp, sum, normalise
-    attentionWeightedSum: 2 * p.D,
-    attentionForwardRows: 4 * p.D + 5,
-    attentionBackwardScores: 2 * p.D + 4, // dO·v; P ⊙ dP, rowsum, dS
-    attentionBackwardGrads: 6 * p.D, // dq, dk, dv
-    attentionBackwardRows: 4 * p.D + 4, // dS and dq
-    attentionBackwardKeyValueGrads: 4 * p.D,
   };
   return pairs * (perPair[kernel] ?? 0);
 }

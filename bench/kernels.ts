@@ -30,16 +30,6 @@ import {
   prepareAttentionBackward,
   prepareAttentionForward,
 } from '../src/kernels/attention';
-import {
-  ATTENTION_PASSES_TILE_CANDIDATES,
-  attentionPassesTag,
-  attentionPassesWorkgroupBytes,
-  attentionProbsSize,
-  pickAttentionPassesTiles,
-  prepareAttentionPassesBackward,
-  prepareAttentionPassesForward,
-} from '../src/kernels/attention-passes';
-import { attentionReference, checkAttentionPasses, formatPassesCheck } from './attention-check';
 import { layerNormBackward, layerNormConstants, layerNormForward } from '../src/kernels/layernorm';
 import { crossEntropy } from '../src/kernels/crossentropy';
 import { geluForward } from '../src/kernels/gelu';
@@ -303,35 +293,6 @@ export async function benchKernels(
       const bwd = prepareAttentionBackward(gpu, attnBuffers, shape, tiles);
       await time(bwd, `attention backward ${tag}`, `N${N} T${T} H${H} D${D}`);
       await time([...fwd, ...bwd], `attention fwd+bwd ${tag}`, `N${N} T${T} H${H} D${D}`);
-    }
-    // The separate passes (attention-passes.ts; what the engine runs for T ≤ 256), every tile candidate
-    // that fits: each checked on the device against one float64 reference of this shape first, and timed
-    // only if it passes (the model takes pickAttentionPassesTiles' choice, marked "picked").
-    const wgLimit = gpu.device.limits.maxComputeWorkgroupStorageSize;
-    const passesRef = attentionReference(shape);
-    const probs = buf(attentionProbsSize(shape) * 4, 'probs');
-    const dscores = buf(attentionProbsSize(shape) * 4, 'dscores');
-    const passesBwd = { qkv, probs, dout: attnBuffers.dout, dqkv: attnBuffers.dqkv, dscores };
-    const pickedPasses = attentionPassesTag(pickAttentionPassesTiles(wgLimit, gpu.info.isSoftware));
-    const shapeTag = `N${N} T${T} H${H} D${D}`;
-    for (const tiles of ATTENTION_PASSES_TILE_CANDIDATES) {
-      const tag = `${attentionPassesTag(tiles)}${attentionPassesTag(tiles) === pickedPasses ? ' (picked)' : ''}`;
-      const bytes = attentionPassesWorkgroupBytes(tiles);
-      if (bytes > wgLimit) {
-        log(`  attention passes ${tag}: needs ${bytes} B of workgroup memory (device ${wgLimit}): skipped`);
-        continue;
-      }
-      const check = await checkAttentionPasses(gpu, passesRef, tiles);
-      log(`  attention passes ${tag} ${shapeTag}: float64 check ${formatPassesCheck(check)}`);
-      if (!check.pass) {
-        log(`  FAILED attention passes ${tag} float64 check: not timed`);
-        continue;
-      }
-      const fwd = prepareAttentionPassesForward(gpu, { qkv, out, probs }, shape, tiles);
-      await time(fwd, `attention passes forward ${tag}`, shapeTag);
-      const bwd = prepareAttentionPassesBackward(gpu, passesBwd, shape, tiles);
-      await time(bwd, `attention passes backward ${tag}`, shapeTag);
-      await time([...fwd, ...bwd], `attention passes fwd+bwd ${tag}`, shapeTag);
     }
 
     const x = buf(filled(rows * C), 'x');

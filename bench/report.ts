@@ -26,7 +26,6 @@ export interface BenchReport {
     attention?: string;
     matmulSplitK?: string | number;
     matmulPick?: string;
-    attentionTiles?: string;
     peakFp32: number | null;
     practicalFp32: number | null;
   };

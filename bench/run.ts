@@ -20,7 +20,6 @@ import { attentionCheck, attentionTimes } from './attention-check';
 import type { AttentionChoice, AttentionVariant } from '../src/kernels/attention-variant';
 import type { MatmulSplitK } from '../src/model/gpu-model';
 import { setMatmulPipePreference } from '../src/kernels/matmul';
-import { setAttentionPassesTilesOverride } from '../src/kernels/attention-passes';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Bundled: .bench-build/bench.mjs; from source: bench/run.ts. The project root is one up either way.
@@ -183,18 +182,6 @@ async function main(): Promise<void> {
   if (matmulPick !== 'default' && matmulPick !== 'pipe')
     throw new Error(`--matmul takes default or pipe, not ${matmulPick}`);
   setMatmulPipePreference(matmulPick === 'pipe');
-  // --attention-tiles 8x8k16[s]: the attention passes' thread grid WX×WY, KC, merged (default) or s(plit).
-  const attentionTiles = flag(args, 'attention-tiles');
-  if (attentionTiles) {
-    const m = /^(\d+)x(\d+)k(\d+)(s?)$/.exec(attentionTiles);
-    if (!m) throw new Error(`--attention-tiles takes WXxWYkKC (e.g. 8x8k16), not ${attentionTiles}`);
-    setAttentionPassesTilesOverride({
-      WX: Number(m[1]),
-      WY: Number(m[2]),
-      KC: Number(m[3]),
-      merge: m[4] !== 's',
-    });
-  }
   const log = (s: string) => console.log(s);
   const gpu = await BenchGpu.acquire();
   const toy = gpu.info.isSoftware || args.includes('--toy');
@@ -337,7 +324,6 @@ async function main(): Promise<void> {
       attention: setup.attention,
       matmulSplitK: setup.matmulSplitK,
       matmulPick,
-      attentionTiles: attentionTiles ?? 'picked',
       peakFp32: isHopper ? 67e12 : null,
       practicalFp32: isHopper ? 51.5e12 : null,
     },
