@@ -31,7 +31,8 @@ export function tokenize13a(line: string): string {
  * U+001C–U+001F and U+0085 and excludes U+FEFF. A degenerate model writes U+001E (the reproduction's
  * diverged runs did), and sacrebleu splits there.
  */
-const PY_WS = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const PY_WS =
+  '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 const PY_WS_RUN = new RegExp(`[${PY_WS}]+`);
 const PY_WS_TAIL = new RegExp(`[${PY_WS}]+$`);
 
