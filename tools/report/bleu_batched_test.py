@@ -6,7 +6,7 @@ standing in for trained values) for c_attn only and for all four module kinds, t
 first --prompts validation prompts with the base model and those adapters decoded together, and the numpy
 decoder (already checked against onnxruntime-web) as the reference (--check-with numpy).
 
-  python3 tools/report/bleu_batched_test.py --out /tmp/bleu-batched-test [--prompts 20] [--systems 3]
+  python3 tools/report/bleu_batched_test.py --out .work/bleu-batched-test [--prompts 20] [--systems 3]
 (from the repository root; needs torch (CPU is enough), numpy and `npx tsx` for src/eval/bleu.ts)
 """
 

@@ -786,25 +786,7 @@ def bleu_runs_section(bleu, rerun_runs, cpu_bleu):
     # Not decoded, per grid and sweep.
     decoded = {(r["grid"], r["runId"]) for r in rows}
     grids = sorted({r["grid"] for r in rows}, key=lambda g: ("cattn" not in g, g))
-    missing = []
-    for setting, seeds in rerun_runs.items():
-        for seed, runs in sorted(seeds.items()):
-            grid = f"{setting}-s{seed}"
-            per = defaultdict(list)
-            for r in runs:
-                per[r["sweep"]].append(r)
-            parts = []
-            for sweep in ("adam", "radam", "sgd", "rsgd"):
-                rs = per.get(sweep, [])
-                miss = [r for r in rs if (grid, r["id"]) not in decoded]
-                if not rs or not miss:
-                    continue
-                if len(miss) == len(rs):
-                    parts.append(f"{sweep}.json (all {len(rs)})")
-                else:
-                    parts.append(f"{sweep}.json {len(miss)} of {len(rs)} (lr {', '.join(sorted({fmt_lr(r['lr']) for r in miss}, key=float))})")
-            if parts:
-                missing.append(f"{grid}: " + ", ".join(parts))
+    missing = missing_runs(rerun_runs, decoded)
     n_all = sum(len(r) for s in rerun_runs.values() for r in s.values())
     out.append(f"Decoded: {len(rows)} of the call's {n_all} grid runs. Not decoded (the decoding ran out of the call's time budget; "
                "it goes through the grids' sweep files in order): " + "; ".join(missing) + ".\n")
