@@ -11,8 +11,8 @@ import {
   type AttentionShape,
 } from '../src/kernels/attention';
 import {
-  ATTENTION_PASSES_TILES,
   attentionProbsSize,
+  pickAttentionPassesTiles,
   prepareAttentionPassesBackward,
   prepareAttentionPassesForward,
 } from '../src/kernels/attention-passes';
@@ -48,6 +48,7 @@ function prepareVariant(
   shape: AttentionShape,
   qkv: GPUBuffer,
   dout: GPUBuffer,
+  passesTiles: Record<string, number> = pickAttentionPassesTiles(shape),
 ) {
   const { N, T, H, D } = shape;
   const C = H * D;
@@ -73,10 +74,10 @@ function prepareVariant(
     out,
     dqkv,
     saved: probs,
-    forward: prepareAttentionPassesForward(gpu, { qkv, out, probs }, shape),
-    backward: prepareAttentionPassesBackward(gpu, { qkv, probs, dout, dqkv, dscores }, shape),
+    forward: prepareAttentionPassesForward(gpu, { qkv, out, probs }, shape, passesTiles),
+    backward: prepareAttentionPassesBackward(gpu, { qkv, probs, dout, dqkv, dscores }, shape, passesTiles),
     buffers: [out, dqkv, probs, dscores],
-    tiles: ATTENTION_PASSES_TILES as object,
+    tiles: passesTiles as object,
   };
 }
 
@@ -96,6 +97,7 @@ export async function attentionCheck(
   shape: AttentionShape,
   variants: AttentionVariant[],
   log: (s: string) => void,
+  passesTiles?: Record<string, number>,
 ): Promise<AttentionCheck[]> {
   const { N, T, H, D } = shape;
   const C = H * D;
@@ -107,7 +109,7 @@ export async function attentionCheck(
   const doutBuf = gpu.buffer(dout, 'dout');
   const results: AttentionCheck[] = [];
   for (const variant of variants) {
-    const v = prepareVariant(gpu, variant, shape, qkvBuf, doutBuf);
+    const v = prepareVariant(gpu, variant, shape, qkvBuf, doutBuf, passesTiles);
     await gpu.run(`attention ${variant} forward`, v.forward);
     await gpu.run(`attention ${variant} backward`, v.backward);
     const out = errors(await gpu.readF32(v.out, N * T * C), ref.out);
@@ -173,6 +175,80 @@ export async function attentionTimes(
         `fused ${f.forwardMs.toFixed(4)} / ${f.backwardMs.toFixed(4)} / ${f.totalMs.toFixed(4)}; fused ÷ passes ${(f.totalMs / p.totalMs).toFixed(2)}`,
     );
     results.push(...row);
+  }
+  return results;
+}
+
+export interface AttentionPassesTileTiming {
+  tiles: Record<string, number>;
+  shape: AttentionShape;
+  pass: boolean;
+  forwardMs: number;
+  backwardMs: number;
+  totalMs: number;
+}
+
+/** Workgroup bytes of attention-passes.wgsl at these tiles: Xs, Ys and the two row-statistics arrays. */
+export function attentionPassesWorkgroupBytes(t: Record<string, number>): number {
+  const BM = t.WY * t.TM;
+  const BN = t.WX * t.TN;
+  return 4 * (t.KC * BM + t.KC * BN + 2 * BM * t.WX);
+}
+
+/**
+ * `bench.mjs attention-passes-tiles`: the separate passes at each tile candidate (WX, WY, TM, TN, KC), each
+ * checked against float64 at the shape before it is timed; a candidate that fails is not timed.
+ */
+export async function attentionPassesTiles(
+  gpu: Gpu,
+  shapes: AttentionShape[],
+  candidates: Record<string, number>[],
+  log: (s: string) => void,
+): Promise<AttentionPassesTileTiming[]> {
+  const timing = { targetMs: 25, maxReps: 400, trials: 5 };
+  const t = async (l: Dispatch[]) => (await timeAuto(gpu, l, timing)).ms;
+  const results: AttentionPassesTileTiming[] = [];
+  const limit = gpu.device.limits.maxComputeWorkgroupStorageSize;
+  // Each candidate is checked once, at a small shape whose T is not a multiple of any tile (the float64
+  // reference at the timed shapes would take minutes per candidate), then timed at every shape.
+  const checkShape = { N: 2, T: 100, H: shapes[0].H, D: shapes[0].D };
+  for (const tiles of candidates) {
+    const tag = `WX${tiles.WX} WY${tiles.WY} TM${tiles.TM} TN${tiles.TN} KC${tiles.KC}`;
+    if (attentionPassesWorkgroupBytes(tiles) > limit) {
+      log(
+        `attention passes ${tag}: ${attentionPassesWorkgroupBytes(tiles)} B of workgroup memory, over ${limit}`,
+      );
+      continue;
+    }
+    const [check] = await attentionCheck(gpu, checkShape, ['passes'], () => {}, tiles);
+    const checked = `float64 check at N=2 T=100: dqkv ${fmt(check.dqkv)}, out ${fmt(check.out)} → ${check.pass ? 'PASS' : 'FAIL'}`;
+    for (const shape of shapes) {
+      const { N, T, H, D } = shape;
+      const C = H * D;
+      if (!check.pass) {
+        log(`attention passes ${tag} N=${N} T=${T}: ${checked}; not timed`);
+        results.push({ tiles, shape, pass: false, forwardMs: NaN, backwardMs: NaN, totalMs: NaN });
+        continue;
+      }
+      const qkv = gpu.buffer(randn(N * T * 3 * C, 7), 'qkv');
+      const dout = gpu.buffer(randn(N * T * C, 8), 'dout');
+      const v = prepareVariant(gpu, 'passes', shape, qkv, dout, tiles);
+      const r = {
+        tiles,
+        shape,
+        pass: true,
+        forwardMs: await t(v.forward),
+        backwardMs: await t(v.backward),
+        totalMs: await t([...v.forward, ...v.backward]),
+      };
+      v.buffers.forEach((b) => b.destroy());
+      qkv.destroy();
+      dout.destroy();
+      log(
+        `attention passes ${tag} N=${N} T=${T} H=${H} D=${D}: ${checked}; one layer fwd / bwd / both ${r.forwardMs.toFixed(4)} / ${r.backwardMs.toFixed(4)} / ${r.totalMs.toFixed(4)} ms`,
+      );
+      results.push(r);
+    }
   }
   return results;
 }

@@ -16,7 +16,25 @@ import { BenchGpu } from './gpu';
 import { benchKernels, type KernelSizes } from './kernels';
 import { benchStep, firstLosses, singleRun, sweepRuns, type StepSetup } from './step';
 import { compareBatchedLines, compareLines, printReport, type BenchReport, type PeerReport } from './report';
-import { attentionCheck, attentionTimes } from './attention-check';
+import { attentionCheck, attentionPassesTiles, attentionTimes } from './attention-check';
+
+/** Tile candidates (WX,WY,TM,TN,KC) `attention-passes-tiles` tries by default; the first is today's default. */
+const ATTENTION_PASSES_TILE_CANDIDATES = [
+  '16,16,2,2,16',
+  '16,16,2,2,8',
+  '16,16,2,2,32',
+  '8,8,4,4,16',
+  '16,16,4,4,16',
+  '16,16,4,4,8',
+  '16,8,4,4,16',
+  '8,16,4,4,16',
+  '16,16,4,2,16',
+  '16,16,2,4,16',
+  '32,8,2,2,16',
+  '8,32,2,2,16',
+  '32,8,2,4,16',
+  '16,16,1,1,16',
+].join(';');
 import type { AttentionChoice, AttentionVariant } from '../src/kernels/attention-variant';
 import type { MatmulSplitK } from '../src/model/gpu-model';
 import { setMatmulPipePreference } from '../src/kernels/matmul';
@@ -161,6 +179,23 @@ async function main(): Promise<void> {
     const r = await attentionCheck(gpu, { N, T, H, D }, variants, (s) => console.log(s));
     const out = flag(args, 'out');
     if (out) writeFileSync(out, JSON.stringify(r, null, 1));
+    if (!r.every((x) => x.pass)) process.exitCode = 1;
+    return;
+  }
+  if (args[0] === 'attention-passes-tiles') {
+    // --shapes "N,T,H,D;..." --tiles "WX,WY,TM,TN,KC;...": the passes at each tile candidate, checked then timed.
+    const gpu = await BenchGpu.acquire();
+    const shapes = (flag(args, 'shapes') ?? '64,128,4,64;8,128,4,64').split(';').map((x) => {
+      const [N, T, H, D] = x.split(',').map(Number);
+      return { N, T, H, D };
+    });
+    const tiles = (flag(args, 'tiles') ?? ATTENTION_PASSES_TILE_CANDIDATES).split(';').map((x) => {
+      const [WX, WY, TM, TN, KC] = x.split(',').map(Number);
+      return { WX, WY, TM, TN, KC };
+    });
+    const r = await attentionPassesTiles(gpu, shapes, tiles, (s) => console.log(s));
+    const out = flag(args, 'out');
+    if (out) writeFileSync(out, JSON.stringify({ commit: buildInfo().commit, times: r }, null, 1));
     if (!r.every((x) => x.pass)) process.exitCode = 1;
     return;
   }

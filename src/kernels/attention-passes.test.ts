@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { attentionBackwardReference, attentionForwardReference, type AttentionShape } from './attention';
 import {
+  ATTENTION_PASSES_TILES,
+  ATTENTION_PASSES_TILES_NARROW,
+  ATTENTION_PASSES_TILES_WIDE,
   attentionPassesBackwardSteps,
   attentionPassesForwardSteps,
   attentionProbsSize,
   prepareAttentionPassesBackward,
+  pickAttentionPassesTiles,
   prepareAttentionPassesForward,
 } from './attention-passes';
 import { randn } from '../util/random';
@@ -40,7 +44,7 @@ function poisoned(n: number): Float32Array {
   return new Float32Array(n).fill(NaN);
 }
 
-async function forward(qkv: Float32Array, shape: AttentionShape, constants: Record<string, number> = {}) {
+async function forward(qkv: Float32Array, shape: AttentionShape, constants?: Record<string, number>) {
   const gpu = await testGpu();
   const n = sizes(shape);
   const b = {
@@ -59,7 +63,7 @@ async function backward(
   probs: Float32Array,
   dout: Float32Array,
   shape: AttentionShape,
-  constants: Record<string, number> = {},
+  constants?: Record<string, number>,
 ): Promise<Float32Array> {
   const gpu = await testGpu();
   const n = sizes(shape);
@@ -94,10 +98,21 @@ describe('attention (separate passes)', () => {
     ]);
   });
 
+  it('picks 64×64 tiles from 512 blocks of 64 query rows, 32×64 below', () => {
+    expect(pickAttentionPassesTiles({ N: 64, T: 128, H: 4, D: 64 })).toBe(ATTENTION_PASSES_TILES_WIDE);
+    expect(pickAttentionPassesTiles({ N: 63, T: 128, H: 4, D: 64 })).toBe(ATTENTION_PASSES_TILES_NARROW);
+    expect(pickAttentionPassesTiles({ N: 8, T: 128, H: 4, D: 64 })).toBe(ATTENTION_PASSES_TILES_NARROW);
+    expect(pickAttentionPassesTiles({ N: 64, T: 65, H: 2, D: 64 })).toBe(ATTENTION_PASSES_TILES_NARROW);
+    expect(pickAttentionPassesTiles({ N: 64, T: 192, H: 2, D: 64 })).toBe(ATTENTION_PASSES_TILES_NARROW);
+    expect(pickAttentionPassesTiles({ N: 64, T: 193, H: 2, D: 64 })).toBe(ATTENTION_PASSES_TILES_WIDE);
+  });
+
   describe.each([
-    ['default tiles', {}],
+    ['picked tiles (32×64 at these shapes)', undefined],
+    ['the kernel defaults (32×32)', ATTENTION_PASSES_TILES],
+    ['64×64 tiles, KC 8 (the pick from 512 row blocks)', ATTENTION_PASSES_TILES_WIDE],
     ['odd tiles', ODD_TILES],
-  ])('%s', (_name, constants: Record<string, number>) => {
+  ])('%s', (_name, constants: Record<string, number> | undefined) => {
     it.each(SHAPES)('forward N=%i T=%i H=%i D=%i: out and probs', async (...dims) => {
       const shape = shapeOf(dims);
       const { qkv, ref } = inputs(shape, 3 + dims[1]);

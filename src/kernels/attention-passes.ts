@@ -24,6 +24,21 @@ export type AttentionPassesBackwardKernel = Kernel<AttentionPassesBackwardBindin
 export const ATTENTION_PASSES_TILES = { WX: 16, WY: 16, TM: 2, TN: 2, KC: 16 };
 const MAXT = 4;
 
+/**
+ * The tiles the model runs (pickAttentionPassesTiles), from the H200 sweep of 14 candidates at lab-gpt's
+ * shapes (bench `attention-passes-tiles`, bench/RESULTS.md 2026-11-30 16:55 UTC), one layer forward +
+ * backward: with ≥ 512 row blocks of 64 (N = 64, T = 128, H = 4) 64×64 tiles with KC 8 took 0.295 ms against
+ * 0.366 ms for the 32×32 default; with few blocks (N = 8) they starve the GPU (0.113 ms) and 32×64 tiles
+ * were fastest (0.085 ms against 0.091). Both stay within 12 KiB of workgroup memory.
+ */
+export const ATTENTION_PASSES_TILES_WIDE = { WX: 16, WY: 16, TM: 4, TN: 4, KC: 8 };
+export const ATTENTION_PASSES_TILES_NARROW = { WX: 16, WY: 16, TM: 2, TN: 4, KC: 16 };
+
+/** 64×64 tiles once there are at least 512 blocks of 64 query rows to spread over the GPU, else 32×64. */
+export function pickAttentionPassesTiles({ N, T, H }: AttentionShape): Record<string, number> {
+  return N * H * Math.ceil(T / 64) >= 512 ? ATTENTION_PASSES_TILES_WIDE : ATTENTION_PASSES_TILES_NARROW;
+}
+
 function tileSizes(c: Record<string, number>): { BM: number; BN: number } {
   const { WX, WY, TM, TN, KC } = c;
   for (const [k, v] of Object.entries({ WX, WY, TM, TN, KC })) {
@@ -131,7 +146,7 @@ export function prepareAttentionPassesForward(
   gpu: Gpu,
   buffers: Record<AttentionPassesForwardBinding, GPUBuffer>,
   shape: AttentionShape,
-  constants: Record<string, number> = {},
+  constants: Record<string, number> = pickAttentionPassesTiles(shape),
 ): Dispatch<AttentionParam>[] {
   return attentionPassesForwardSteps().map((k) => gpu.prepare(k, buffers, { ...shape }, constants));
 }
@@ -141,7 +156,7 @@ export function prepareAttentionPassesBackward(
   gpu: Gpu,
   buffers: Record<AttentionPassesBackwardBinding, GPUBuffer>,
   shape: AttentionShape,
-  constants: Record<string, number> = {},
+  constants: Record<string, number> = pickAttentionPassesTiles(shape),
 ): Dispatch<AttentionParam>[] {
   return attentionPassesBackwardSteps().map((k) => gpu.prepare(k, buffers, { ...shape }, constants));
 }
