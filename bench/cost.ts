@@ -13,6 +13,7 @@ export interface Cost {
 const IN_PLACE: Record<string, (p: Record<string, number>) => string[]> = {
   crossEntropy: () => ['logits'],
   choleskySolve: () => ['rhs'],
+  gramCholeskySolve: () => ['rhs'],
   adamwUpdate: () => ['p', 'm', 'v'],
   sgdUpdate: () => ['p'],
   layerNormBackward: (p) => (p.accumulate ? ['dx'] : []),
@@ -63,9 +64,9 @@ const ELEMENTWISE_FLOPS: Record<string, number> = {
   sgdUpdate: 4,
 };
 
-/** Σ n over the jobs {offset, n, strideI, strideK} of a gram / choleskySolve dispatch. */
-function jobVectors(gpu: BenchGpu, m: DispatchMeta): number {
-  const jobs = gpu.initialU32(m.buffers.jobs);
+/** Σ n over the jobs {offset, n, strideI, strideK} of a gram / choleskySolve dispatch (or `binding`). */
+function jobVectors(gpu: BenchGpu, m: DispatchMeta, binding = 'jobs'): number {
+  const jobs = gpu.initialU32(m.buffers[binding]);
   if (!jobs) return 0;
   let n = 0;
   for (let j = 0; j < m.params.count; j++) n += jobs[4 * j + 1];
@@ -92,6 +93,14 @@ export function costOf(gpu: BenchGpu, m: DispatchMeta): Cost {
     const touched = 4 * r * n * (m.kernel === 'gram' ? 1 : 2) + 4 * count * r * r;
     const flops = m.kernel === 'gram' ? 2 * r * r * n : (count * r * r * r) / 3 + 2 * r * r * n;
     return { flops, bytes: touched };
+  }
+  if (m.kernel === 'gramCholeskySolve') {
+    // Both of the above: the Gram reads each factor once, the solves read and write each rhs.
+    const { r, count } = m.params;
+    const nGram = jobVectors(gpu, m, 'gramJobs');
+    const nSolve = jobVectors(gpu, m, 'solveJobs');
+    const flops = 2 * r * r * nGram + (count * r * r * r) / 3 + 2 * r * r * nSolve;
+    return { flops, bytes: 4 * r * (nGram + 2 * nSolve) + 4 * count * r * r };
   }
   const perElement = ELEMENTWISE_FLOPS[m.kernel] ?? 1;
   return { flops: (perElement * bytes) / 8, bytes };

@@ -2,8 +2,8 @@
 // Runs may mix optimizers: each update kernel runs once over the per-run hyper rows, whose `rule`
 // selects the runs of its kind; the Riemannian preconditioner's jobs list only Riemannian runs.
 import type { Dispatch, Gpu } from '../gpu/context';
-import { gram, aAtJob, bTbJob, packJobs, type FactorJob } from '../kernels/gram';
-import { choleskySolve } from '../kernels/cholesky';
+import { aAtJob, bTbJob, packJobs, type FactorJob } from '../kernels/gram';
+import { gramCholeskySolve } from '../kernels/gram-cholesky-solve';
 import { adamwUpdate, sgdUpdate } from '../kernels/optimizer';
 import { countFallbacks } from '../kernels/sweep';
 import { HYPER_WIDTH, hyperRow, packHyper } from '../kernels/hyper';
@@ -179,7 +179,11 @@ export class OptimizerStep {
     this.list = d;
   }
 
-  /** Build one batched Gram + Cholesky solve over the given runs, for A's gradient or B's gradient. */
+  /**
+   * Build one batched Gram + Cholesky solve over the given runs, for A's gradient or B's gradient: one
+   * fused dispatch (P = FᵀF-side Gram + δI, then the in-place solves), bit for bit gram then
+   * choleskySolve.
+   */
   private side(runs: number[], which: 'A' | 'B'): PreconditionSide {
     const { layout, gpu } = this;
     const r = layout.r;
@@ -217,6 +221,8 @@ export class OptimizerStep {
       ),
     );
     const jr = own(gpu.buffer(Uint32Array.from(jobRun), `jobRun${which}`));
+    // The factor is a parameter and rhs its partner's gradient: always two distinct buffers, as the
+    // fused kernel needs (one buffer bound read and read_write in one dispatch is a WebGPU error).
     const factors = which === 'A' ? this.lora.B : this.lora.A;
     const rhs = which === 'A' ? this.lora.dA : this.lora.dB;
     return {
@@ -224,8 +230,11 @@ export class OptimizerStep {
       status,
       jobRun: jr,
       dispatches: [
-        gpu.prepare(gram, { factors, jobs: fj, damping, out: P }, { count, r }),
-        gpu.prepare(choleskySolve, { P, jobs: rj, rhs, status }, { count, r }),
+        gpu.prepare(
+          gramCholeskySolve,
+          { factors, gramJobs: fj, damping, P, solveJobs: rj, rhs, status },
+          { count, r },
+        ),
       ],
     };
   }
