@@ -38,6 +38,7 @@ const ATTENTION_PASSES_TILE_CANDIDATES = [
 import type { AttentionChoice, AttentionVariant } from '../src/kernels/attention-variant';
 import type { MatmulSplitK } from '../src/model/gpu-model';
 import { setMatmulPipePreference } from '../src/kernels/matmul';
+import { setSplitKMinTiles } from '../src/kernels/matmul-splitk';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Bundled: .bench-build/bench.mjs; from source: bench/run.ts. The project root is one up either way.
@@ -217,6 +218,9 @@ async function main(): Promise<void> {
   if (matmulPick !== 'default' && matmulPick !== 'pipe')
     throw new Error(`--matmul takes default or pipe, not ${matmulPick}`);
   setMatmulPipePreference(matmulPick === 'pipe');
+  // --split-k-min-tiles N: split the frozen-weight products with fewer than N output tiles of 128×64.
+  const minTiles = flag(args, 'split-k-min-tiles');
+  if (minTiles !== undefined) setSplitKMinTiles(Number(minTiles));
   const log = (s: string) => console.log(s);
   const gpu = await BenchGpu.acquire();
   const toy = gpu.info.isSoftware || args.includes('--toy');

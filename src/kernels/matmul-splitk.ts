@@ -43,6 +43,16 @@ export const SPLITK_MIN_CHUNK = 64;
 export const SPLITK_MAX = 4;
 
 /**
+ * The threshold matmulSplitCount uses: SPLITK_MIN_TILES unless the bench's `--split-k-min-tiles` changed it
+ * for the whole process (to time whole steps at other thresholds, issue 16).
+ */
+let splitMinTiles = SPLITK_MIN_TILES;
+export function setSplitKMinTiles(tiles: number): void {
+  if (!Number.isInteger(tiles) || tiles < 1) throw new Error(`split-K: min tiles ${tiles}`);
+  splitMinTiles = tiles;
+}
+
+/**
  * How many chunks to cut the reduction of an M×N×K product into (1: not split): products with fewer than
  * SPLITK_MIN_TILES output tiles of 128×64, into the fewest chunks that reach that many tiles (at most
  * SPLITK_MAX, each at least SPLITK_MIN_CHUNK long). Chunks divide K exactly into multiples of 4 (the vec4
@@ -51,13 +61,13 @@ export const SPLITK_MAX = 4;
 export function matmulSplitCount(M: number, N: number, K: number): number {
   if (M < 64 || N < 64) return 1;
   const tiles = Math.ceil(M / 128) * Math.ceil(N / 64);
-  if (tiles >= SPLITK_MIN_TILES) return 1;
+  if (tiles >= splitMinTiles) return 1;
   let best = 1;
   for (let s = 2; s <= SPLITK_MAX; s++) {
     const chunk = K / s;
     if (!Number.isInteger(chunk) || chunk % 4 !== 0 || chunk < SPLITK_MIN_CHUNK) continue;
     best = s;
-    if (tiles * s >= SPLITK_MIN_TILES) break;
+    if (tiles * s >= splitMinTiles) break;
   }
   return best;
 }

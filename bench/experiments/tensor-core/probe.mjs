@@ -1,0 +1,415 @@
+// Issue 16's stretch experiment: does Dawn's chromium-experimental-subgroup-matrix (f16 × f16 → f32, 16×16×16)
+// beat the engine's float32 matmul (shaders/matmul-wide-vec4.wgsl) on this GPU? Standalone (plain Node and
+// the `webgpu` package, nothing to build): on the device machine, after `source .gpu/setup.sh`,
+//
+//   node bench/experiments/tensor-core/probe.mjs [--att] [--out DIR]      (NOROBUST=1: Dawn's disable_robustness)
+//
+// 1. Prints the adapter's subgroup-matrix configurations.
+// 2. Checks every tile configuration of matmul-tensor.wgsl (and the vec4<f16>-staged variant) against float64
+//    at shapes that are not multiples of the tiles, with transposes, batch, epilogues and A_SCALE: the error
+//    against float64 of the float16-rounded inputs (must be float32 rounding, < 1e-4 of Σ|a·b|) and against
+//    float64 of the float32 inputs (what float16 costs).
+// 3. Times them beside matmulWideVec4 at the step's shapes, with the PROBE modes that take parts of the
+//    work out (see matmul-tensor.wgsl). --att times matmulWideVec4 at attention-shaped batched products instead.
+// Writes probe[-norobust].json and .txt to --out (default $OUT, else the current folder).
+import { create, globals } from 'webgpu';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+Object.assign(globalThis, globals);
+const here = dirname(fileURLToPath(import.meta.url));
+const shaders = join(here, '../../../shaders');
+const args = process.argv.slice(2);
+const outDir = args.includes('--out') ? args[args.indexOf('--out') + 1] : (process.env.OUT ?? '.');
+const att = args.includes('--att');
+const noRobust = !!process.env.NOROBUST;
+const lines = [];
+const log = (...a) => {
+  const s = a.join(' ');
+  console.log(s);
+  lines.push(s);
+};
+
+// Keep the instance referenced for the whole process (Dawn aborts if it is collected under a live device).
+const instance = create([
+  `enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia${noRobust ? ',disable_robustness' : ''}`,
+]);
+globalThis.keepInstance = instance;
+const adapter = await instance.requestAdapter({ powerPreference: 'high-performance' });
+log(
+  'adapter',
+  adapter.info.vendor,
+  adapter.info.description,
+  'subgroup size',
+  adapter.info.subgroupMinSize,
+  adapter.info.subgroupMaxSize,
+);
+log('robustness', noRobust ? 'OFF (disable_robustness)' : 'on');
+const configs = [...(adapter.info.subgroupMatrixConfigs ?? [])].map(
+  (c) => `${c.componentType}→${c.resultComponentType} ${c.M}×${c.N}×${c.K}`,
+);
+log('subgroup matrix configurations:', configs.join(', ') || 'none');
+const wanted = ['shader-f16', 'subgroups', 'chromium-experimental-subgroup-matrix', 'timestamp-query'];
+const missing = wanted.filter((f) => !adapter.features.has(f));
+if (missing.length > 0) {
+  log('missing features:', missing.join(', '), '— nothing to measure here');
+  process.exit(1);
+}
+const limits = [
+  'maxComputeWorkgroupStorageSize',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+];
+const device = await adapter.requestDevice({
+  requiredFeatures: wanted,
+  requiredLimits: Object.fromEntries(limits.map((l) => [l, adapter.limits[l]])),
+});
+let errors = 0;
+device.addEventListener('uncapturederror', (e) => {
+  if (errors++ < 5) log('GPU error:', e.error.message.slice(0, 600));
+});
+
+const gelu = readFileSync(join(shaders, 'gelu-math.wgsl'), 'utf8');
+async function compile(code, label) {
+  const module = device.createShaderModule({ code, label });
+  const info = await module.getCompilationInfo();
+  const bad = info.messages.filter((m) => m.type === 'error');
+  if (bad.length > 0)
+    log(
+      label,
+      'does not compile:',
+      bad
+        .slice(0, 4)
+        .map((m) => `${m.lineNum}:${m.linePos} ${m.message}`)
+        .join(' | '),
+    );
+  return bad.length > 0 ? null : module;
+}
+// `enable` directives must come first, so gelu-math follows the tensor shaders and precedes the float32 one.
+const tensor = await compile(
+  `${readFileSync(join(here, 'matmul-tensor.wgsl'), 'utf8')}\n${gelu}`,
+  'matmul-tensor',
+);
+const tensorV4h = await compile(
+  `${readFileSync(join(here, 'matmul-tensor-v4h.wgsl'), 'utf8')}\n${gelu}`,
+  'matmul-tensor-v4h',
+);
+const vec4 = await compile(
+  `${gelu}\n${readFileSync(join(shaders, 'matmul-wide-vec4.wgsl'), 'utf8')}`,
+  'matmulWideVec4',
+);
+
+const PARAMS = [
+  'M',
+  'N',
+  'K',
+  'batch',
+  'offA',
+  'offB',
+  'offC',
+  'strideA',
+  'strideB',
+  'strideC',
+  'alpha',
+  'beta',
+  'hasBias',
+  'ldA',
+  'ldC',
+  'ldB',
+];
+function uniform(p) {
+  const bytes = new ArrayBuffer(64);
+  const view = new DataView(bytes);
+  PARAMS.forEach((name, i) => {
+    const v = p[name] ?? 0;
+    if (name === 'alpha' || name === 'beta') view.setFloat32(i * 4, v, true);
+    else view.setUint32(i * 4, v, true);
+  });
+  const b = device.createBuffer({ size: 64, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  device.queue.writeBuffer(b, 0, bytes);
+  return b;
+}
+const pipelines = new Map();
+function pipeline(module, constants) {
+  const key = `${module.label} ${JSON.stringify(constants)}`;
+  if (!pipelines.has(key)) {
+    pipelines.set(
+      key,
+      device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main', constants } }),
+    );
+  }
+  return pipelines.get(key);
+}
+function storage(data, floats) {
+  const size = Math.max(16, Math.ceil(((floats ?? data.length) * 4) / 16) * 16);
+  const b = device.createBuffer({
+    size,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+  });
+  if (data) device.queue.writeBuffer(b, 0, data);
+  return b;
+}
+async function read(b, n) {
+  const r = device.createBuffer({
+    size: Math.ceil((n * 4) / 16) * 16,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  const e = device.createCommandEncoder();
+  e.copyBufferToBuffer(b, 0, r, 0, r.size);
+  device.queue.submit([e.finish()]);
+  await r.mapAsync(GPUMapMode.READ);
+  const out = new Float32Array(r.getMappedRange().slice(0));
+  r.unmap();
+  r.destroy();
+  return out.subarray(0, n);
+}
+const bindGroup = (pl, b, u) =>
+  device.createBindGroup({
+    layout: pl.getBindGroupLayout(0),
+    entries: [b.a, b.b, b.bias, b.c, b.aux, u].map((buffer, binding) => ({ binding, resource: { buffer } })),
+  });
+// Workgroups: x over N tiles, y over M tiles, z over the batch.
+function grid(kind, c, p) {
+  const [tn, tm] = kind === 'tensor' ? [16 * c.FN * c.SG_N, 16 * c.FM * c.SG_M] : [8 * c.WG_N, 8 * c.WG_M];
+  return [Math.ceil(p.N / tn), Math.ceil(p.M / tm), Math.min(p.batch, 65535)];
+}
+
+// float16 round to nearest even (normal and subnormal range; these inputs never overflow).
+function f16(x) {
+  if (x === 0 || !Number.isFinite(x)) return x;
+  const ulp = 2 ** (Math.max(Math.floor(Math.log2(Math.abs(x))), -14) - 10);
+  const q = x / ulp;
+  let r = Math.round(q);
+  if (Math.abs(q - Math.trunc(q)) === 0.5 && r % 2 !== 0) r -= Math.sign(q);
+  return r * ulp;
+}
+let seed = 1;
+const uniformRandom = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+const rnd = (n, scale = 1) => Float32Array.from({ length: n }, () => uniformRandom() * scale);
+const K_GELU = Math.sqrt(2 / Math.PI);
+const geluD = (x) => {
+  const t = Math.tanh(K_GELU * (x + 0.044715 * x ** 3));
+  return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * K_GELU * (1 + 3 * 0.044715 * x * x);
+};
+const geluF = (x) => 0.5 * x * (1 + Math.tanh(K_GELU * (x + 0.044715 * x ** 3)));
+
+/** Worst error over C (and aux for gelu), each divided by 1.5·Σ|a·b| + |beta| + 1. */
+async function check(kind, module, c, shape) {
+  const { M, N, K, TA, TB, batch = 1, epi = 0, beta = 0, bias = 0, scaleA = 1, amag = 1 } = shape;
+  const [sA, sB, sC] = [M * K, K * N, M * N];
+  const A = rnd(sA * batch, amag);
+  const B = rnd(sB * batch);
+  const C0 = rnd(sC * batch);
+  const Bi = rnd(N);
+  const X = rnd(sC * batch);
+  const b = { a: storage(A), b: storage(B), bias: storage(Bi), c: storage(C0), aux: storage(X) };
+  const p = { M, N, K, batch, strideA: sA, strideB: sB, strideC: sC, alpha: 1.5, beta, hasBias: bias };
+  const consts = {
+    ...c,
+    TRANS_A: TA,
+    TRANS_B: TB,
+    EPILOGUE: epi,
+    ...(kind === 'tensor' ? { A_SCALE: scaleA } : {}),
+  };
+  const pl = pipeline(module, consts);
+  const e = device.createCommandEncoder();
+  const pass = e.beginComputePass();
+  pass.setPipeline(pl);
+  pass.setBindGroup(0, bindGroup(pl, b, uniform(p)));
+  pass.dispatchWorkgroups(...grid(kind, c, p));
+  pass.end();
+  device.queue.submit([e.finish()]);
+  const got = await read(b.c, sC * batch);
+  const gotAux = epi === 1 ? await read(b.aux, sC * batch) : null;
+  const q = (x) => (kind === 'tensor' ? f16(x) : x);
+  let vsF32 = 0;
+  let vsF16 = 0;
+  for (let bt = 0; bt < batch; bt++)
+    for (let m = 0; m < M; m++)
+      for (let n = 0; n < N; n++) {
+        let exact = 0;
+        let rounded = 0;
+        let mag = 0;
+        for (let k = 0; k < K; k++) {
+          const av = TA ? A[bt * sA + k * M + m] : A[bt * sA + m * K + k];
+          const bv = TB ? B[bt * sB + n * K + k] : B[bt * sB + k * N + n];
+          exact += av * bv;
+          rounded += (q(av * scaleA) / scaleA) * q(bv);
+          mag += Math.abs(av * bv);
+        }
+        const i = bt * sC + m * N + n;
+        const finish = (v) => {
+          let r = 1.5 * v + (beta ? beta * C0[i] : 0) + (bias ? Bi[n] : 0);
+          if (epi === 2) r += X[i];
+          if (epi === 3) r *= geluD(X[i]);
+          return r;
+        };
+        const tol = 1.5 * mag + Math.abs(beta) + 1;
+        vsF32 = Math.max(vsF32, Math.abs(got[i] - finish(exact)) / tol);
+        vsF16 = Math.max(vsF16, Math.abs(got[i] - finish(rounded)) / tol);
+        if (epi === 1) vsF16 = Math.max(vsF16, Math.abs(gotAux[i] - geluF(got[i])) / (Math.abs(got[i]) + 1));
+      }
+  Object.values(b).forEach((x) => x.destroy());
+  return { vsF16, vsF32, pass: vsF16 < 1e-4 };
+}
+
+/** Best of 4 passes of `reps` back-to-back dispatches, µs per dispatch (timestamp queries). */
+async function time(kind, module, c, shape) {
+  const { M, N, K, TA = 0, TB = 0, batch = 1, ldA = 0, ldB = 0, ldC = 0 } = shape;
+  const [sA, sB, sC] = [shape.sA ?? M * K, shape.sB ?? K * N, shape.sC ?? M * N];
+  const b = {
+    a: storage(null, sA * batch),
+    b: storage(null, sB * batch),
+    bias: storage(null, N),
+    c: storage(null, sC * batch),
+    aux: storage(null, 4),
+  };
+  const p = {
+    M,
+    N,
+    K,
+    batch,
+    strideA: sA,
+    strideB: sB,
+    strideC: sC,
+    alpha: 1,
+    beta: 0,
+    hasBias: 0,
+    ldA,
+    ldB,
+    ldC,
+  };
+  const pl = pipeline(module, { ...c, TRANS_A: TA, TRANS_B: TB, EPILOGUE: 0 });
+  const bg = bindGroup(pl, b, uniform(p));
+  const wg = grid(kind, c, p);
+  const reps = M * N * K * batch > 2e10 ? 10 : 30;
+  const qs = device.createQuerySet({ type: 'timestamp', count: 2 });
+  const qb = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const rb = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  let best = Infinity;
+  for (let t = 0; t < 4; t++) {
+    const e = device.createCommandEncoder();
+    const pass = e.beginComputePass({
+      timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
+    });
+    pass.setPipeline(pl);
+    pass.setBindGroup(0, bg);
+    for (let i = 0; i < reps; i++) pass.dispatchWorkgroups(...wg);
+    pass.end();
+    e.resolveQuerySet(qs, 0, 2, qb, 0);
+    e.copyBufferToBuffer(qb, 0, rb, 0, 16);
+    device.queue.submit([e.finish()]);
+    await rb.mapAsync(GPUMapMode.READ);
+    const ts = new BigUint64Array(rb.getMappedRange().slice(0));
+    rb.unmap();
+    best = Math.min(best, Number(ts[1] - ts[0]) / 1e3 / reps);
+  }
+  Object.values(b).forEach((x) => x.destroy());
+  [qs, qb, rb].forEach((x) => x.destroy());
+  return best;
+}
+
+// Tiles: a subgroup owns 16·FM × 16·FN of C; SG_M × SG_N subgroups. FM ≤ SG_N and FN ≤ SG_M keep the staging
+// at ≤ 4 vec4s per invocation.
+const TENSOR_TILES = {
+  '128x128': { FM: 2, FN: 4, SG_M: 4, SG_N: 2 },
+  '128x64': { FM: 2, FN: 2, SG_M: 4, SG_N: 2 },
+  '32x64': { FM: 1, FN: 2, SG_M: 2, SG_N: 2 },
+  '256x128': { FM: 2, FN: 4, SG_M: 8, SG_N: 2 },
+};
+const VEC4_TILES = {
+  '128x128k16': { WG_M: 16, WG_N: 16, TILE_K: 16 },
+  '128x64k16': { WG_M: 16, WG_N: 8, TILE_K: 16 },
+};
+const CHECK_SHAPES = [
+  { M: 100, N: 68, K: 40, TA: 0, TB: 0 },
+  { M: 260, N: 132, K: 100, TA: 0, TB: 1, epi: 1, bias: 1 },
+  { M: 132, N: 200, K: 72, TA: 1, TB: 0, epi: 2, beta: 0.5 },
+  { M: 36, N: 44, K: 52, TA: 1, TB: 1, batch: 3, epi: 3, bias: 1 },
+  { M: 64, N: 64, K: 256, TA: 0, TB: 1, scaleA: 1024, amag: 1e-5 },
+];
+const results = { robustness: !noRobust, configs, checks: [], times: [] };
+const passed = new Set();
+for (const [variant, module] of [
+  ['f16', tensor],
+  ['v4h', tensorV4h],
+]) {
+  if (!module) continue;
+  for (const [tile, c] of Object.entries(TENSOR_TILES)) {
+    let ok = true;
+    for (const s of CHECK_SHAPES) {
+      const r = await check('tensor', module, c, s);
+      ok &&= r.pass;
+      results.checks.push({ variant, tile, shape: s, ...r });
+      log(
+        `check ${variant} ${tile} ${JSON.stringify(s)}: vs float64 of the f16-rounded inputs ${r.vsF16.toExponential(2)}, vs float64 ${r.vsF32.toExponential(2)} → ${r.pass ? 'PASS' : 'FAIL'}`,
+      );
+    }
+    if (ok) passed.add(`${variant} ${tile}`);
+  }
+}
+for (const s of CHECK_SHAPES.slice(0, 4)) {
+  const r = await check('vec4', vec4, VEC4_TILES['128x128k16'], s);
+  log(`check matmulWideVec4 128x128k16 ${JSON.stringify(s)}: vs float64 ${r.vsF32.toExponential(2)}`);
+}
+
+const TIME_SHAPES = att
+  ? [
+      ['S = Q·Kᵀ, 256 heads contiguous', { M: 128, N: 128, K: 64, TB: 1, batch: 256 }],
+      [
+        'S = Q·Kᵀ, one head of 64 in the qkv layout',
+        {
+          M: 128,
+          N: 128,
+          K: 64,
+          TB: 1,
+          batch: 64,
+          ldA: 768,
+          ldB: 768,
+          sA: 128 * 768,
+          sB: 128 * 768,
+          sC: 128 * 128,
+        },
+      ],
+      ['O = P·V, 256 heads', { M: 128, N: 64, K: 128, batch: 256 }],
+      ['dK = dSᵀ·Q, 256 heads', { M: 128, N: 64, K: 128, TA: 1, batch: 256 }],
+    ]
+  : [
+      ['8192×1024×256', { M: 8192, N: 1024, K: 256 }],
+      ['8192×256×1024', { M: 8192, N: 256, K: 1024 }],
+      ['1024×256×1024', { M: 1024, N: 256, K: 1024 }],
+      ['16384×3072×768', { M: 16384, N: 3072, K: 768 }],
+      ['4096×4096×4096', { M: 4096, N: 4096, K: 4096 }],
+    ];
+for (const [label, s] of TIME_SHAPES) {
+  const flop = 2 * s.M * s.N * s.K * (s.batch ?? 1);
+  const row = { label, shape: s, us: {} };
+  const say = (name, us) => {
+    row.us[name] = us;
+    log(`  ${label}  ${name}: ${us.toFixed(1)} µs, ${(flop / us / 1e6).toFixed(1)} TFLOP/s`);
+  };
+  for (const [tile, c] of Object.entries(VEC4_TILES))
+    say(`matmulWideVec4 ${tile}`, await time('vec4', vec4, c, s));
+  if (!att) {
+    for (const [variant, module] of [
+      ['f16', tensor],
+      ['v4h', tensorV4h],
+    ]) {
+      for (const [tile, c] of Object.entries(TENSOR_TILES)) {
+        if (!passed.has(`${variant} ${tile}`)) continue;
+        for (const probe of variant === 'f16' ? [0, 1, 2, 4] : [0]) {
+          say(`${variant} ${tile} PROBE ${probe}`, await time('tensor', module, { ...c, PROBE: probe }, s));
+        }
+      }
+    }
+  }
+  results.times.push(row);
+}
+await device.queue.onSubmittedWorkDone();
+const name = `probe${att ? '-att' : ''}${noRobust ? '-norobust' : ''}`;
+writeFileSync(join(outDir, `${name}.json`), JSON.stringify(results, null, 1));
+writeFileSync(join(outDir, `${name}.txt`), `${lines.join('\n')}\n`);
+process.exit(errors > 0 ? 1 : 0);
