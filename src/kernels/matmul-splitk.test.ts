@@ -91,7 +91,7 @@ describe('split-K matmul', () => {
 });
 
 describe('matmulSplitCount', () => {
-  it('splits few-tile products of lab-gpt at R = 1 and leaves R = 8 and wide outputs alone', () => {
+  it('splits few-tile products of lab-gpt at R = 1, R = 8’s N = 256 products in two, and leaves wide outputs alone', () => {
     // 1,024 rows × 256: 32 tiles of 128×64; at most 4 chunks.
     expect(matmulSplitCount(1024, 256, 1024)).toBe(4);
     expect(matmulSplitCount(1024, 256, 768)).toBe(4);
@@ -99,9 +99,13 @@ describe('matmulSplitCount', () => {
     // 128 tiles: 2 chunks reach 256; 96 tiles: 3 would, but 256 / 3 is no whole chunk.
     expect(matmulSplitCount(1024, 1024, 256)).toBe(2);
     expect(matmulSplitCount(1024, 768, 256)).toBe(4);
-    // Enough tiles (R = 8): not split.
-    expect(matmulSplitCount(8192, 256, 1024)).toBe(1);
+    // R = 8: 256 tiles of 128×64 are cut in two (512 tiles); 1,024 tiles are enough.
+    expect(matmulSplitCount(8192, 256, 1024)).toBe(2);
+    expect(matmulSplitCount(8192, 256, 256)).toBe(2);
     expect(matmulSplitCount(8192, 1024, 256)).toBe(1);
+    expect(matmulSplitCount(8192, 768, 256)).toBe(1);
+    // R = 16: 512 tiles, not split.
+    expect(matmulSplitCount(16384, 256, 1024)).toBe(1);
     // Narrow or short outputs, and K that no chunk of ≥ 64 multiple of 4 divides.
     expect(matmulSplitCount(32, 256, 1024)).toBe(1);
     expect(matmulSplitCount(1024, 48, 1024)).toBe(1);

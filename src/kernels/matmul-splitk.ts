@@ -32,12 +32,18 @@ export const matmulSplitKSum = defineKernel({
 });
 
 /**
- * Outputs with fewer tiles of 128×64 than this are split (when their K allows) into the fewest chunks that
- * reach it, at most SPLITK_MAX. On the H200 (bench/RESULTS.md, 14:30 UTC), lab-gpt at R = 1: no split
- * 289,026 tokens/s; at most 8 chunks until 192 tiles 419,459; 4 chunks of every product 434,672; 2 chunks
- * 379,127.
+ * Outputs with fewer tiles of 128×64 than SPLITK_FILL_TILES are split (when their K allows) into the fewest
+ * chunks that reach it, at most SPLITK_MAX. On the H200 (bench/RESULTS.md, 14:30 UTC), lab-gpt at R = 1: no
+ * split 289,026 tokens/s; at most 8 chunks until 192 tiles 419,459; 4 chunks of every product 434,672; 2
+ * chunks 379,127.
  */
-export const SPLITK_MIN_TILES = 256;
+export const SPLITK_FILL_TILES = 256;
+/**
+ * Outputs with SPLITK_FILL_TILES up to this many tiles are cut in two (the fewest chunks reaching it): at
+ * R = 8 lab-gpt's N = 256 products (256 tiles: one 128×128 tile per SM and little else) ran the whole step
+ * 3.6 % faster split in two (1,430,848 against 1,380,463 tokens/s, one H200 call, 2026-11-30 16:55 UTC).
+ */
+export const SPLITK_MIN_TILES = 512;
 /** Chunks at least this long (a chunk shorter than a few K-tiles only adds scratch traffic). */
 export const SPLITK_MIN_CHUNK = 64;
 export const SPLITK_MAX = 4;
@@ -54,20 +60,21 @@ export function setSplitKMinTiles(tiles: number): void {
 
 /**
  * How many chunks to cut the reduction of an M×N×K product into (1: not split): products with fewer than
- * SPLITK_MIN_TILES output tiles of 128×64, into the fewest chunks that reach that many tiles (at most
- * SPLITK_MAX, each at least SPLITK_MIN_CHUNK long). Chunks divide K exactly into multiples of 4 (the vec4
- * kernel's alignment).
+ * SPLITK_FILL_TILES output tiles of 128×64 into the fewest chunks that reach that many tiles, and products
+ * with fewer than SPLITK_MIN_TILES into the fewest that reach SPLITK_MIN_TILES (at most SPLITK_MAX, each at
+ * least SPLITK_MIN_CHUNK long). Chunks divide K exactly into multiples of 4 (the vec4 kernel's alignment).
  */
 export function matmulSplitCount(M: number, N: number, K: number): number {
   if (M < 64 || N < 64) return 1;
   const tiles = Math.ceil(M / 128) * Math.ceil(N / 64);
   if (tiles >= splitMinTiles) return 1;
+  const target = tiles < SPLITK_FILL_TILES ? Math.min(SPLITK_FILL_TILES, splitMinTiles) : splitMinTiles;
   let best = 1;
   for (let s = 2; s <= SPLITK_MAX; s++) {
     const chunk = K / s;
     if (!Number.isInteger(chunk) || chunk % 4 !== 0 || chunk < SPLITK_MIN_CHUNK) continue;
     best = s;
-    if (tiles * s >= splitMinTiles) break;
+    if (tiles * s >= target) break;
   }
   return best;
 }
