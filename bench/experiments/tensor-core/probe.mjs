@@ -182,12 +182,18 @@ function f16(x) {
   if (x === 0 || !Number.isFinite(x)) return x;
   const ulp = 2 ** (Math.max(Math.floor(Math.log2(Math.abs(x))), -14) - 10);
   const q = x / ulp;
-  let r = Math.round(q);
-  if (Math.abs(q - Math.trunc(q)) === 0.5 && r % 2 !== 0) r -= Math.sign(q);
+  let r = Math.round(q); // ties go up, to +∞; to even instead:
+  if (r - q === 0.5 && r % 2 !== 0) r -= 1;
   return r * ulp;
 }
+// mulberry32: full 32-bit state in integer arithmetic (an LCG in doubles loses its low bits and repeats).
 let seed = 1;
-const uniformRandom = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+function uniformRandom() {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+}
 const rnd = (n, scale = 1) => Float32Array.from({ length: n }, () => uniformRandom() * scale);
 const K_GELU = Math.sqrt(2 / Math.PI);
 const geluD = (x) => {
