@@ -390,6 +390,9 @@ const TIME_SHAPES = att
       ['16384×3072×768', { M: 16384, N: 3072, K: 768 }],
       ['4096×4096×4096', { M: 4096, N: 4096, K: 4096 }],
     ];
+// The GPU's clocks rise only after a while of work: the first shape timed in a fresh process came out several
+// times slower than later (e.g. 742.7 µs against ~135 µs). Half a second of matmuls first, not recorded.
+for (let i = 0; i < 4; i++) await time('vec4', vec4, VEC4_TILES['128x128k16'], { M: 4096, N: 4096, K: 4096 });
 for (const [label, s] of TIME_SHAPES) {
   const flop = 2 * s.M * s.N * s.K * (s.batch ?? 1);
   const row = { label, shape: s, us: {} };
