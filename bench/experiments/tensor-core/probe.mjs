@@ -88,15 +88,34 @@ async function compile(code, label) {
     );
   return bad.length > 0 ? null : module;
 }
+/**
+ * matmul-tensor.wgsl staging vec4<f16>: one 8-byte store per vec4 instead of four 2-byte ones. A subgroup matrix
+ * load from an array of vectors counts offset and stride in vectors, so those are divided by 4 (the rows are
+ * multiples of 8 halves). Throws if the shader no longer has the lines this rewrites.
+ */
+function vec4Staged(src) {
+  const edits = [
+    [/array<f16, (select\([^;]*\) \* S[AB])>;/g, 'array<vec4<f16>, $1 / 4u>;', 2],
+    [
+      / {2}(as_|bs)\[i\] = h\.x;\n {2}\1\[i \+ 1u\] = h\.y;\n {2}\1\[i \+ 2u\] = h\.z;\n {2}\1\[i \+ 3u\] = h\.w;/g,
+      '  $1[i / 4u] = h;',
+      2,
+    ],
+    [/(subgroupMatrixLoad<[^(]*\()([^,]+), ([^,]+), ([^)]+)\)/g, '$1$2, ($3) / 4u, ($4) / 4u)', 4],
+  ];
+  let out = src;
+  for (const [pattern, replacement, count] of edits) {
+    const found = out.match(pattern)?.length ?? 0;
+    if (found !== count) throw new Error(`vec4Staged: ${found} matches of ${pattern}, expected ${count}`);
+    out = out.replace(pattern, replacement);
+  }
+  return out;
+}
+
 // `enable` directives must come first, so gelu-math follows the tensor shaders and precedes the float32 one.
-const tensor = await compile(
-  `${readFileSync(join(here, 'matmul-tensor.wgsl'), 'utf8')}\n${gelu}`,
-  'matmul-tensor',
-);
-const tensorV4h = await compile(
-  `${readFileSync(join(here, 'matmul-tensor-v4h.wgsl'), 'utf8')}\n${gelu}`,
-  'matmul-tensor-v4h',
-);
+const tensorSource = readFileSync(join(here, 'matmul-tensor.wgsl'), 'utf8');
+const tensor = await compile(`${tensorSource}\n${gelu}`, 'matmul-tensor');
+const tensorV4h = await compile(`${vec4Staged(tensorSource)}\n${gelu}`, 'matmul-tensor-v4h');
 const vec4 = await compile(
   `${gelu}\n${readFileSync(join(shaders, 'matmul-wide-vec4.wgsl'), 'utf8')}`,
   'matmulWideVec4',
