@@ -1,6 +1,7 @@
-// `bench.mjs attention-check`: both attention variants (fused, separate passes) on the real device
-// against the float64 reference, at lab-gpt's R = 8 shape (N = R·Bt = 64, T = 128, H = 4, D = 64) by
-// default. `bench.mjs attention-variants`: forward and backward time of both at a list of shapes.
+// `bench.mjs attention-check`: the attention variants (fused, separate passes, passes with the probabilities
+// recomputed in the backward) on the real device against the float64 reference, at lab-gpt's R = 8 shape
+// (N = R·Bt = 64, T = 128, H = 4, D = 64) by default. `bench.mjs attention-variants`: forward and backward
+// time of each at a list of shapes.
 import {
   attentionBackwardReference,
   attentionForwardReference,
@@ -15,6 +16,7 @@ import {
   pickAttentionPassesTiles,
   prepareAttentionPassesBackward,
   prepareAttentionPassesForward,
+  prepareAttentionPassesRecompute,
 } from '../src/kernels/attention-passes';
 import type { AttentionVariant } from '../src/kernels/attention-variant';
 import { randn } from '../src/util/random';
@@ -41,7 +43,10 @@ function errors(got: Float32Array, want: Float64Array) {
 type Err = { abs: number; rel: number };
 const fmt = (e: Err) => `${e.abs.toExponential(2)} (${e.rel.toFixed(3)})`;
 
-/** One variant's forward and backward dispatches on fresh buffers (qkv and dout given). */
+/**
+ * One variant's forward and backward dispatches on fresh buffers (qkv and dout given). One layer:
+ * 'passes-recompute' differs from 'passes' only by the scores pass its backward dispatches first.
+ */
 function prepareVariant(
   gpu: Gpu,
   variant: AttentionVariant,
@@ -70,12 +75,19 @@ function prepareVariant(
   }
   const probs = gpu.buffer(attentionProbsSize(shape) * 4, 'probs');
   const dscores = gpu.buffer(attentionProbsSize(shape) * 4, 'dscores');
+  const recompute =
+    variant === 'passes-recompute'
+      ? prepareAttentionPassesRecompute(gpu, { qkv, out, probs }, shape, passesTiles)
+      : [];
   return {
     out,
     dqkv,
     saved: probs,
     forward: prepareAttentionPassesForward(gpu, { qkv, out, probs }, shape, passesTiles),
-    backward: prepareAttentionPassesBackward(gpu, { qkv, probs, dout, dqkv, dscores }, shape, passesTiles),
+    backward: [
+      ...recompute,
+      ...prepareAttentionPassesBackward(gpu, { qkv, probs, dout, dqkv, dscores }, shape, passesTiles),
+    ],
     buffers: [out, dqkv, probs, dscores],
     tiles: passesTiles as object,
   };
@@ -86,7 +98,7 @@ export interface AttentionCheck {
   shape: AttentionShape;
   tiles: object;
   out: Err;
-  /** fused: the logsumexp; passes: the probabilities. */
+  /** fused: the logsumexp; passes (either): the probabilities. */
   saved: Err;
   dqkv: Err;
   pass: boolean;
@@ -140,7 +152,7 @@ export interface AttentionTiming {
   totalMs: number;
 }
 
-/** Time one layer's attention, forward and backward, of both variants at each shape. */
+/** Time one layer's attention, forward and backward, of each variant at each shape. */
 export async function attentionTimes(
   gpu: Gpu,
   shapes: AttentionShape[],
@@ -155,7 +167,7 @@ export async function attentionTimes(
     const qkv = gpu.buffer(randn(N * T * 3 * C, 7), 'qkv');
     const dout = gpu.buffer(randn(N * T * C, 8), 'dout');
     const row: AttentionTiming[] = [];
-    for (const variant of ['passes', 'fused'] as const) {
+    for (const variant of ['passes', 'fused', 'passes-recompute'] as const) {
       const v = prepareVariant(gpu, variant, shape, qkv, dout);
       const r = {
         variant,
@@ -169,10 +181,13 @@ export async function attentionTimes(
     }
     qkv.destroy();
     dout.destroy();
-    const [p, f] = row;
+    const [p, f, rc] = row;
+    const times = (x: AttentionTiming) =>
+      `${x.forwardMs.toFixed(4)} / ${x.backwardMs.toFixed(4)} / ${x.totalMs.toFixed(4)}`;
     log(
-      `attention N=${N} T=${T} H=${H} D=${D}, one layer fwd / bwd / both (ms): passes ${p.forwardMs.toFixed(4)} / ${p.backwardMs.toFixed(4)} / ${p.totalMs.toFixed(4)}; ` +
-        `fused ${f.forwardMs.toFixed(4)} / ${f.backwardMs.toFixed(4)} / ${f.totalMs.toFixed(4)}; fused ÷ passes ${(f.totalMs / p.totalMs).toFixed(2)}`,
+      `attention N=${N} T=${T} H=${H} D=${D}, one layer fwd / bwd / both (ms): passes ${times(p)}; fused ${times(f)}; ` +
+        `passes-recompute ${times(rc)}; fused ÷ passes ${(f.totalMs / p.totalMs).toFixed(2)}, ` +
+        `fused ÷ passes-recompute ${(f.totalMs / rc.totalMs).toFixed(2)}`,
     );
     results.push(...row);
   }

@@ -40,6 +40,9 @@ import type { MatmulSplitK } from '../src/model/gpu-model';
 import { setMatmulPipePreference } from '../src/kernels/matmul';
 import { setSplitKMinTiles } from '../src/kernels/matmul-splitk';
 
+/** The engine's attention variants (attention-variant.ts), for --attention and --variant. */
+const ATTENTION_VARIANTS: readonly AttentionVariant[] = ['fused', 'passes', 'passes-recompute'];
+
 const here = dirname(fileURLToPath(import.meta.url));
 // Bundled: .bench-build/bench.mjs; from source: bench/run.ts. The project root is one up either way.
 const root = resolve(here, '..');
@@ -172,11 +175,16 @@ async function main(): Promise<void> {
     return;
   }
   if (args[0] === 'attention-check') {
-    // --variant fused | passes | both (default both).
+    // --variant fused | passes | passes-recompute | both (fused and passes, the default) | all (the three).
     const gpu = await BenchGpu.acquire();
     const [N, T, H, D] = (flag(args, 'shape') ?? '64,128,4,64').split(',').map(Number);
     const v = flag(args, 'variant') ?? 'both';
-    const variants: AttentionVariant[] = v === 'both' ? ['fused', 'passes'] : [v as AttentionVariant];
+    const variants: AttentionVariant[] =
+      v === 'both'
+        ? ['fused', 'passes']
+        : v === 'all'
+          ? ['fused', 'passes', 'passes-recompute']
+          : [attentionVariantFlag(v)];
     const r = await attentionCheck(gpu, { N, T, H, D }, variants, (s) => console.log(s));
     const out = flag(args, 'out');
     if (out) writeFileSync(out, JSON.stringify(r, null, 1));
@@ -201,7 +209,7 @@ async function main(): Promise<void> {
     return;
   }
   if (args[0] === 'attention-variants') {
-    // --shapes "N,T,H,D;N,T,H,D;...": one layer's attention, both variants.
+    // --shapes "N,T,H,D;N,T,H,D;...": one layer's attention, each variant (passes, fused, passes-recompute).
     const gpu = await BenchGpu.acquire();
     const shapes = (flag(args, 'shapes') ?? '8,128,4,64;64,128,4,64;64,256,4,64').split(';').map((x) => {
       const [N, T, H, D] = x.split(',').map(Number);
@@ -318,7 +326,8 @@ async function main(): Promise<void> {
     trials: toy ? 2 : sweepOnly ? 3 : 5,
     warmup: toy ? 1 : sweepOnly ? 2 : 10,
     timing: toy ? { targetMs: 5, maxReps: 2, trials: 1 } : { targetMs: 20, maxReps: 200, trials: 5 },
-    attention: (flag(args, 'attention') ?? 'auto') as AttentionChoice,
+    // --attention auto | fused | passes | passes-recompute: the engine's attention (attention-variant.ts).
+    attention: attentionChoiceFlag(flag(args, 'attention') ?? 'auto'),
     // --split-k off | auto | N: split-K of the frozen-weight products (gpu-model.ts MatmulSplitK).
     matmulSplitK: splitKFlag(flag(args, 'split-k')),
   };
@@ -446,4 +455,16 @@ function splitKFlag(v: string | undefined): MatmulSplitK {
   if (!Number.isInteger(n) || n < 1)
     throw new Error(`--split-k takes auto, off or a number of chunks, not ${v}`);
   return n;
+}
+
+function attentionVariantFlag(v: string): AttentionVariant {
+  if (!(ATTENTION_VARIANTS as readonly string[]).includes(v))
+    throw new Error(`--variant takes ${ATTENTION_VARIANTS.join(', ')}, both or all, not ${v}`);
+  return v as AttentionVariant;
+}
+
+function attentionChoiceFlag(v: string): AttentionChoice {
+  if (v !== 'auto' && !(ATTENTION_VARIANTS as readonly string[]).includes(v))
+    throw new Error(`--attention takes auto, ${ATTENTION_VARIANTS.join(', ')}, not ${v}`);
+  return v as AttentionChoice;
 }

@@ -7,6 +7,8 @@
 //                                                       buffers { qkv, probs, dout, dqkv, dscores }
 // `probs` is a forward activation per layer; `dscores` is backward scratch of the same size that all
 // layers can share (the backward runs one layer at a time). Both hold attentionProbsSize(shape) floats.
+// 'passes-recompute' (attention-variant.ts) shares `probs` across layers too: its backward runs
+// prepareAttentionPassesRecompute (attentionScores alone, same tiles) before the backward steps.
 import source from '../../shaders/attention-passes.wgsl?raw';
 import { defineKernel, type Kernel, type KernelSpec } from '../gpu/kernel';
 import type { Dispatch, Gpu } from '../gpu/context';
@@ -159,4 +161,17 @@ export function prepareAttentionPassesBackward(
   constants: Record<string, number> = pickAttentionPassesTiles(shape),
 ): Dispatch<AttentionParam>[] {
   return attentionPassesBackwardSteps().map((k) => gpu.prepare(k, buffers, { ...shape }, constants));
+}
+
+/**
+ * attentionScores alone, for a backward whose `probs` another layer's forward has since overwritten: the
+ * same kernel and tiles on the same qkv write bit-identical probabilities. `out` is bound, not written.
+ */
+export function prepareAttentionPassesRecompute(
+  gpu: Gpu,
+  buffers: Record<AttentionPassesForwardBinding, GPUBuffer>,
+  shape: AttentionShape,
+  constants: Record<string, number> = pickAttentionPassesTiles(shape),
+): Dispatch<AttentionParam>[] {
+  return [gpu.prepare(attentionScores, buffers, { ...shape }, constants)];
 }

@@ -19,7 +19,11 @@ describe('attentionVariant', () => {
   it('gives lab-gpt’s sweeps (T = 128, R = 1…64) the passes on the H200', () => {
     for (const R of [1, 8, 16, 64]) expect(attentionVariant({ ...labGpt(R), limits: H200 })).toBe('passes');
     // R = 64: 128 MiB per buffer, 5 buffers = 640 MiB, inside the 1 GiB budget.
-    expect(attentionPassesBytes(labGpt(64), 4)).toEqual({ buffer: 128 * 1024 ** 2, total: 640 * 1024 ** 2 });
+    expect(attentionPassesBytes(labGpt(64), 4)).toEqual({
+      buffer: 128 * 1024 ** 2,
+      total: 640 * 1024 ** 2,
+      recomputeTotal: 256 * 1024 ** 2,
+    });
   });
 
   it('takes the fused kernels past T = 256, whatever the memory', () => {
@@ -40,21 +44,52 @@ describe('attentionVariant', () => {
     expect(attentionVariant({ ...labGpt(16), limits: smallBuffer })).toBe('passes');
   });
 
-  it('takes the fused kernels when all T×T buffers together exceed the budget', () => {
+  it('takes the recompute when a buffer per layer exceeds the budget but two fit, else fused', () => {
     expect(ATTENTION_PASSES_BUDGET).toBe(GiB);
-    // GPT-2 small, T = 256, R = 8: 192 MiB per buffer, 13 buffers = 2.4 GiB.
-    expect(attentionVariant({ ...gpt2(8, 256), limits: H200 })).toBe('fused');
+    // GPT-2 small, T = 256, R = 8 (N = 64): 192 MiB per buffer, 13 buffers = 2.4 GiB; the recompute's 2: 384 MiB.
+    expect(attentionPassesBytes(gpt2(8, 256), 12)).toEqual({
+      buffer: 192 * 1024 ** 2,
+      total: 13 * 192 * 1024 ** 2,
+      recomputeTotal: 384 * 1024 ** 2,
+    });
+    expect(attentionVariant({ ...gpt2(8, 256), limits: H200 })).toBe('passes-recompute');
     expect(attentionVariant({ ...gpt2(1, 256), limits: H200 })).toBe('passes');
-    // lab-gpt R = 128: 1.25 GiB in all.
-    expect(attentionVariant({ ...labGpt(128), limits: H200 })).toBe('fused');
-    expect(attentionVariant({ ...labGpt(16), limits: H200, budgetBytes: 100 * 1024 ** 2 })).toBe('fused');
-    // Without `layers`, one buffer and the scratch are counted.
-    expect(attentionPassesBytes({ N: 1, T: 4, H: 1, D: 1 })).toEqual({ buffer: 64, total: 128 });
+    // lab-gpt R = 128: 1.25 GiB in all, 512 MiB for two.
+    expect(attentionVariant({ ...labGpt(128), limits: H200 })).toBe('passes-recompute');
+    // lab-gpt R = 16: 32 MiB per buffer, 160 MiB in all, 64 MiB for two.
+    expect(attentionVariant({ ...labGpt(16), limits: H200, budgetBytes: 100 * 1024 ** 2 })).toBe(
+      'passes-recompute',
+    );
+    expect(attentionVariant({ ...labGpt(16), limits: H200, budgetBytes: 64 * 1024 ** 2 })).toBe(
+      'passes-recompute',
+    );
+    // Even two over the budget: fused. GPT-2 small at R = 24 (N = 192): 576 MiB per buffer, 1.125 GiB for two.
+    expect(attentionVariant({ ...gpt2(24, 256), limits: H200 })).toBe('fused');
+    expect(attentionVariant({ ...labGpt(16), limits: H200, budgetBytes: 64 * 1024 ** 2 - 4 })).toBe('fused');
+    // Without `layers`, one buffer and the scratch are counted (the same two as the recompute's).
+    expect(attentionPassesBytes({ N: 1, T: 4, H: 1, D: 1 })).toEqual({
+      buffer: 64,
+      total: 128,
+      recomputeTotal: 128,
+    });
+  });
+
+  it('takes the recompute for GPT-2 small at T = 256, N = 64, and keeps lab-gpt on the passes', () => {
+    const gpt2Small = { N: 64, T: 256, H: 12, D: 64, layers: 12 };
+    expect(attentionVariant({ ...gpt2Small, limits: H200 })).toBe('passes-recompute');
+    expect(attentionVariant({ N: 64, T: 128, H: 4, D: 64, layers: 4, limits: H200 })).toBe('passes');
+    // Past T = 256 neither of the passes, however small.
+    expect(attentionVariant({ ...gpt2Small, N: 1, T: 257, limits: H200 })).toBe('fused');
+    expect(attentionVariant({ ...gpt2Small, T: 512, limits: H200 })).toBe('fused');
+    // The recompute's buffer must bind too: GPT-2 small N = 64 at 128 MiB (192 MiB per buffer) → fused.
+    expect(attentionVariant({ ...gpt2Small, limits: WEBGPU_DEFAULT })).toBe('fused');
   });
 
   it('a forced variant is kept; auto picks', () => {
     const q = { ...gpt2(8, 1024), limits: H200 };
     expect(resolveAttention('passes', q)).toBe('passes');
+    expect(resolveAttention('passes-recompute', { ...labGpt(8), limits: H200 })).toBe('passes-recompute');
+    expect(resolveAttention('auto', { ...gpt2(8, 256), limits: H200 })).toBe('passes-recompute');
     expect(resolveAttention('fused', { ...labGpt(8), limits: H200 })).toBe('fused');
     expect(resolveAttention('auto', q)).toBe('fused');
     expect(resolveAttention(undefined, { ...labGpt(8), limits: H200 })).toBe('passes');

@@ -1,13 +1,22 @@
-// Which attention a model runs: the fused kernels (attention.ts: no T×T buffer) or the separate passes
-// (attention-passes.ts: a [N, H, T, T] probabilities buffer per layer plus one backward scratch).
+// Which attention a model runs: the fused kernels (attention.ts: no T×T buffer), the separate passes
+// (attention-passes.ts: a [N, H, T, T] probabilities buffer per layer plus one backward scratch), or the
+// passes with the probabilities recomputed in the backward ('passes-recompute': one probabilities buffer
+// shared by all layers plus the scratch, 2 T×T buffers whatever the layer count).
 //
 // On the H200 at lab-gpt's T = 128 the passes take 1.42 ms for 4 layers at R = 8 against 2.35 ms fused
 // (bench/RESULTS.md, "Fused attention"): the fused backward recomputes Q·Kᵀ and dO·Vᵀ twice. What the
 // fused kernels buy is memory: at GPT-2's T = 1024 one T×T buffer is 3.2 GB at R = 8, past any binding.
+//
+// 'passes-recompute' is for the middle: at T = 256 one layer's attention, forward and backward, takes 1.087 ms
+// in passes against 1.886 ms fused (N = 64, H = 4; bench/RESULTS.md, "both attention variants"), but GPT-2
+// small (12 layers, 12 heads, N = 64) would need 2.4 GiB of probabilities per layer, past the budget. Its
+// backward of layer l dispatches attentionScores again on layer l's qkv (same kernel, same tiles: bit-identical
+// probabilities) before the two backward passes; that extra scores pass per layer is the price. Whether it still
+// beats fused in a whole step is to be measured on the GPU (bench `--attention passes-recompute`).
 import type { AttentionShape } from './attention';
 import { attentionProbsSize } from './attention-passes';
 
-export type AttentionVariant = 'fused' | 'passes';
+export type AttentionVariant = 'fused' | 'passes' | 'passes-recompute';
 /** What a model or an engine is asked for: a variant, or 'auto' (attentionVariant's pick). */
 export type AttentionChoice = 'auto' | AttentionVariant;
 
@@ -21,30 +30,43 @@ export const ATTENTION_PASSES_MAX_T = 256;
 /**
  * Bytes all the T×T buffers of a model may take together (a probabilities buffer per layer and the
  * backward scratch). lab-gpt's sweeps up to R = 64 fit (640 MiB there, about 13 % on top of its
- * activations); GPT-2 small at T = 256, R = 8 (2.4 GiB) does not.
+ * activations); GPT-2 small at T = 256, R = 8 (2.4 GiB) does not, and gets 'passes-recompute' (384 MiB).
  */
 export const ATTENTION_PASSES_BUDGET = 1024 * 1024 * 1024;
 
 export interface AttentionVariantQuery extends AttentionShape {
   limits: Pick<GPUSupportedLimits, 'maxStorageBufferBindingSize' | 'maxBufferSize'>;
-  /** Layers of the model: the passes allocate layers + 1 T×T buffers (default 1). */
+  /** Layers of the model: the passes allocate layers + 1 T×T buffers, the recompute 2 (default 1). */
   layers?: number;
   /** Bound on those buffers' bytes together (default ATTENTION_PASSES_BUDGET). */
   budgetBytes?: number;
 }
 
-/** Bytes of one T×T buffer of the passes, and of all of them for `layers` layers. */
-export function attentionPassesBytes(shape: AttentionShape, layers = 1): { buffer: number; total: number } {
+/**
+ * Bytes of one T×T buffer of the passes, of all of them for `layers` layers (`total`: a probabilities
+ * buffer per layer and the scratch) and of the recompute's two (`recomputeTotal`: one shared probabilities
+ * buffer and the scratch).
+ */
+export function attentionPassesBytes(
+  shape: AttentionShape,
+  layers = 1,
+): { buffer: number; total: number; recomputeTotal: number } {
   const buffer = 4 * attentionProbsSize(shape);
-  return { buffer, total: buffer * (layers + 1) };
+  return { buffer, total: buffer * (layers + 1), recomputeTotal: buffer * 2 };
 }
 
-/** The passes for short sequences whose T×T buffers fit the device and the budget; else fused. */
+/**
+ * For T ≤ ATTENTION_PASSES_MAX_T whose T×T buffers bind: the passes when a buffer per layer fits the
+ * budget, else the recompute when its two do (the faster kernels at one extra scores pass per layer rather
+ * than fused's recomputed products); otherwise, and always past that T, fused.
+ */
 export function attentionVariant(q: AttentionVariantQuery): AttentionVariant {
-  const { buffer, total } = attentionPassesBytes(q, q.layers ?? 1);
+  const { buffer, total, recomputeTotal } = attentionPassesBytes(q, q.layers ?? 1);
   const binding = Math.min(q.limits.maxStorageBufferBindingSize, q.limits.maxBufferSize);
-  const fits = buffer <= binding && total <= (q.budgetBytes ?? ATTENTION_PASSES_BUDGET);
-  return q.T <= ATTENTION_PASSES_MAX_T && fits ? 'passes' : 'fused';
+  const budget = q.budgetBytes ?? ATTENTION_PASSES_BUDGET;
+  if (q.T > ATTENTION_PASSES_MAX_T || buffer > binding) return 'fused';
+  if (total <= budget) return 'passes';
+  return recomputeTotal <= budget ? 'passes-recompute' : 'fused';
 }
 
 /** A forced variant as given; 'auto' (or nothing) → attentionVariant(q). */

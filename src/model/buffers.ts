@@ -95,6 +95,12 @@ export type AttentionActs =
       variant: 'passes';
       attnProbs: GPUBuffer[]; // per layer [R·Bt, H, T, T]
       dScores: GPUBuffer; // [R·Bt, H, T, T] backward scratch
+    }
+  | {
+      variant: 'passes-recompute';
+      // [R·Bt, H, T, T], one for all layers: each forward overwrites it, each backward recomputes its own
+      attnProbs: GPUBuffer;
+      dScores: GPUBuffer; // [R·Bt, H, T, T] backward scratch
     };
 
 export interface BatchInputs {
@@ -280,6 +286,8 @@ function allocateAttention(
       attnLse: layers.map((l) => f(rowStats, `attnLse${l}`)),
       dAttnDelta: f(rowStats, 'dAttnDelta'),
     };
+  if (variant === 'passes-recompute')
+    return { variant, attnProbs: f(rowStats * s.T, 'attnProbs'), dScores: f(rowStats * s.T, 'dScores') };
   return {
     variant,
     attnProbs: layers.map((l) => f(rowStats * s.T, `attnProbs${l}`)),

@@ -17,7 +17,11 @@ import { ELEMENTWISE_OP, elementwise } from '../kernels/elementwise';
 import { crossEntropy } from '../kernels/crossentropy';
 import { runSums } from '../kernels/reduce';
 import { type AttentionShape, prepareAttentionBackward, prepareAttentionForward } from '../kernels/attention';
-import { prepareAttentionPassesBackward, prepareAttentionPassesForward } from '../kernels/attention-passes';
+import {
+  prepareAttentionPassesBackward,
+  prepareAttentionPassesForward,
+  prepareAttentionPassesRecompute,
+} from '../kernels/attention-passes';
 import { type AttentionChoice, type AttentionVariant, resolveAttention } from '../kernels/attention-variant';
 import { splitCount } from '../kernels/splitk';
 import type { LabGptConfig } from './config';
@@ -347,24 +351,36 @@ export class GpuModel {
   private attentionForward(l: number): Dispatch[] {
     const { qkv, attnOut: out } = this.acts.layers[l];
     const a = this.acts.attention;
-    return a.variant === 'fused'
-      ? prepareAttentionForward(this.gpu, { qkv, out, lse: a.attnLse[l] }, this.attentionShape())
-      : prepareAttentionPassesForward(this.gpu, { qkv, out, probs: a.attnProbs[l] }, this.attentionShape());
+    if (a.variant === 'fused')
+      return prepareAttentionForward(this.gpu, { qkv, out, lse: a.attnLse[l] }, this.attentionShape());
+    const probs = a.variant === 'passes' ? a.attnProbs[l] : a.attnProbs;
+    return prepareAttentionPassesForward(this.gpu, { qkv, out, probs }, this.attentionShape());
   }
 
-  /** dAttnOut → dQkv of layer l (fused: probabilities recomputed from qkv and the lse; passes: saved). */
+  /**
+   * dAttnOut → dQkv of layer l (fused: probabilities recomputed from qkv and the lse; passes: saved;
+   * passes-recompute: the shared buffer holds a later layer's, so attentionScores writes layer l's again).
+   */
   private attentionBackward(l: number): Dispatch[] {
     const { acts } = this;
     const { qkv, attnOut: out } = acts.layers[l];
     const a = acts.attention;
     const dout = acts.dAttnOut;
     const dqkv = acts.dQkv;
+    const shape = this.attentionShape();
     if (a.variant === 'fused') {
       const buffers = { qkv, out, lse: a.attnLse[l], dout, dqkv, delta: a.dAttnDelta };
-      return prepareAttentionBackward(this.gpu, buffers, this.attentionShape());
+      return prepareAttentionBackward(this.gpu, buffers, shape);
     }
-    const buffers = { qkv, probs: a.attnProbs[l], dout, dqkv, dscores: a.dScores };
-    return prepareAttentionPassesBackward(this.gpu, buffers, this.attentionShape());
+    if (a.variant === 'passes') {
+      const buffers = { qkv, probs: a.attnProbs[l], dout, dqkv, dscores: a.dScores };
+      return prepareAttentionPassesBackward(this.gpu, buffers, shape);
+    }
+    const probs = a.attnProbs;
+    return [
+      ...prepareAttentionPassesRecompute(this.gpu, { qkv, out, probs }, shape),
+      ...prepareAttentionPassesBackward(this.gpu, { qkv, probs, dout, dqkv, dscores: a.dScores }, shape),
+    ];
   }
 
   destroy(): void {

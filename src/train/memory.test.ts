@@ -58,6 +58,17 @@ describe('planSweepForLimits: GPT-2 small (vocabulary 50257, 12 layers of 768)',
     // wte [50257, 768] is the largest weight: 154 MB.
     expect(bytesOf(plan.allocations, 'transformer.wte.weight')).toEqual([50257 * 768 * 4]);
     expect(plan.wtePieces).toBe(1);
+    // A probabilities buffer per layer would be 2.4 GiB, over the budget: one shared by all layers and the
+    // backward scratch (attention-variant.ts 'passes-recompute'), 192 MiB each.
+    expect(attentionVariant({ N: 8 * 8, T: 256, H: 12, D: 64, limits: roomy, layers: 12 })).toBe(
+      'passes-recompute',
+    );
+    const tt = 8 * 8 * 12 * 256 * 256 * 4;
+    expect(plan.allocations.filter((a) => /^(attnProbs|dScores)/.test(a.label))).toEqual([
+      { label: 'attnProbs', bytes: tt },
+      { label: 'dScores', bytes: tt },
+    ]);
+    expect(plan.allocations.some((a) => a.label.startsWith('attnLse'))).toBe(false);
   });
 
   it('T = 1024 (n_positions): fused attention, no T×T buffer, no buffer over 2 GiB', () => {

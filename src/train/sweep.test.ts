@@ -158,6 +158,23 @@ describe('SweepEngine on the GPU', () => {
     for (const x of [fused, passes]) x.engine.destroy();
   });
 
+  it('the passes with the probabilities recomputed train to exactly the passes’ losses', async () => {
+    const runs: RunSpec[] = [
+      { id: 'adamw@1e-2', optimizer: 'adamw', lr: 1e-2 },
+      { id: 'radamw@1e-2', optimizer: 'riemannian-adamw', lr: 1e-2 },
+    ];
+    // TINY's 2 layers share one probabilities buffer: layer 1's forward overwrites layer 0's, so layer 0's
+    // backward is right only if it recomputes them. Same kernels, tiles and inputs: bit-identical.
+    expect(TINY.n_layer).toBeGreaterThanOrEqual(2);
+    const over = { seq: 13 };
+    const passes = await train(runs, over, { attention: 'passes' });
+    const recompute = await train(runs, over, { attention: 'passes-recompute' });
+    expect([passes.engine.attention, recompute.engine.attention]).toEqual(['passes', 'passes-recompute']);
+    expect(recompute.losses[0]).toHaveLength(5);
+    runs.forEach((_r, i) => expect(recompute.losses[i]).toEqual(passes.losses[i]));
+    for (const x of [passes, recompute]) x.engine.destroy();
+  });
+
   it('the skinny LoRA kernels and the matmul path train to the same losses (within 1e-5)', async () => {
     const runs: RunSpec[] = [
       { id: 'adamw@1e-2', optimizer: 'adamw', lr: 1e-2 },
