@@ -230,7 +230,23 @@ fn main(
     if (inB2) { pb2 = fetchB(baseB, n0, 0u, e2); }
     if (inB3) { pb3 = fetchB(baseB, n0, 0u, e3); }
 
-    var acc = array<vec4f, 16>();
+    // Named rather than an array: on the H200 the array form ran 5–15 % slower (bench/experiments/matmul-variants).
+    var acc0 = vec4f();
+    var acc1 = vec4f();
+    var acc2 = vec4f();
+    var acc3 = vec4f();
+    var acc4 = vec4f();
+    var acc5 = vec4f();
+    var acc6 = vec4f();
+    var acc7 = vec4f();
+    var acc8 = vec4f();
+    var acc9 = vec4f();
+    var acc10 = vec4f();
+    var acc11 = vec4f();
+    var acc12 = vec4f();
+    var acc13 = vec4f();
+    var acc14 = vec4f();
+    var acc15 = vec4f();
     for (var k0 = 0u; k0 < K; k0 += TILE_K) {
       if (inA0) { stashA(lid, pa0); }
       if (inA1) { stashA(e1, pa1); }
@@ -254,27 +270,97 @@ fn main(
         if (inB3) { pb3 = fetchB(baseB, n0, k1, e3); }
       }
 
-      for (var kk = 0u; kk < TILE_K; kk++) {
-        let a0 = as_[kk * SA + ty];
-        let a1 = as_[kk * SA + WG_M + ty];
-        let b0 = bs[kk * SB + tx];
-        let b1 = bs[kk * SB + WG_N + tx];
-        acc[0] = fma(vec4f(a0.x), b0, acc[0]);
-        acc[1] = fma(vec4f(a0.x), b1, acc[1]);
-        acc[2] = fma(vec4f(a0.y), b0, acc[2]);
-        acc[3] = fma(vec4f(a0.y), b1, acc[3]);
-        acc[4] = fma(vec4f(a0.z), b0, acc[4]);
-        acc[5] = fma(vec4f(a0.z), b1, acc[5]);
-        acc[6] = fma(vec4f(a0.w), b0, acc[6]);
-        acc[7] = fma(vec4f(a0.w), b1, acc[7]);
-        acc[8] = fma(vec4f(a1.x), b0, acc[8]);
-        acc[9] = fma(vec4f(a1.x), b1, acc[9]);
-        acc[10] = fma(vec4f(a1.y), b0, acc[10]);
-        acc[11] = fma(vec4f(a1.y), b1, acc[11]);
-        acc[12] = fma(vec4f(a1.z), b0, acc[12]);
-        acc[13] = fma(vec4f(a1.z), b1, acc[13]);
-        acc[14] = fma(vec4f(a1.w), b0, acc[14]);
-        acc[15] = fma(vec4f(a1.w), b1, acc[15]);
+      // Four k per iteration (TILE_K is a multiple of 4): the driver's compiler did not unroll this loop, and
+      // the unrolled form ran 10–25 % faster on the H200 (bench/experiments/matmul-variants).
+      for (var k4 = 0u; k4 < TILE_K; k4 += 4u) {
+        {
+          let a0 = as_[k4 * SA + ty];
+          let a1 = as_[k4 * SA + WG_M + ty];
+          let b0 = bs[k4 * SB + tx];
+          let b1 = bs[k4 * SB + WG_N + tx];
+          acc0 = fma(vec4f(a0.x), b0, acc0);
+          acc1 = fma(vec4f(a0.x), b1, acc1);
+          acc2 = fma(vec4f(a0.y), b0, acc2);
+          acc3 = fma(vec4f(a0.y), b1, acc3);
+          acc4 = fma(vec4f(a0.z), b0, acc4);
+          acc5 = fma(vec4f(a0.z), b1, acc5);
+          acc6 = fma(vec4f(a0.w), b0, acc6);
+          acc7 = fma(vec4f(a0.w), b1, acc7);
+          acc8 = fma(vec4f(a1.x), b0, acc8);
+          acc9 = fma(vec4f(a1.x), b1, acc9);
+          acc10 = fma(vec4f(a1.y), b0, acc10);
+          acc11 = fma(vec4f(a1.y), b1, acc11);
+          acc12 = fma(vec4f(a1.z), b0, acc12);
+          acc13 = fma(vec4f(a1.z), b1, acc13);
+          acc14 = fma(vec4f(a1.w), b0, acc14);
+          acc15 = fma(vec4f(a1.w), b1, acc15);
+        }
+        {
+          let a0 = as_[(k4 + 1u) * SA + ty];
+          let a1 = as_[(k4 + 1u) * SA + WG_M + ty];
+          let b0 = bs[(k4 + 1u) * SB + tx];
+          let b1 = bs[(k4 + 1u) * SB + WG_N + tx];
+          acc0 = fma(vec4f(a0.x), b0, acc0);
+          acc1 = fma(vec4f(a0.x), b1, acc1);
+          acc2 = fma(vec4f(a0.y), b0, acc2);
+          acc3 = fma(vec4f(a0.y), b1, acc3);
+          acc4 = fma(vec4f(a0.z), b0, acc4);
+          acc5 = fma(vec4f(a0.z), b1, acc5);
+          acc6 = fma(vec4f(a0.w), b0, acc6);
+          acc7 = fma(vec4f(a0.w), b1, acc7);
+          acc8 = fma(vec4f(a1.x), b0, acc8);
+          acc9 = fma(vec4f(a1.x), b1, acc9);
+          acc10 = fma(vec4f(a1.y), b0, acc10);
+          acc11 = fma(vec4f(a1.y), b1, acc11);
+          acc12 = fma(vec4f(a1.z), b0, acc12);
+          acc13 = fma(vec4f(a1.z), b1, acc13);
+          acc14 = fma(vec4f(a1.w), b0, acc14);
+          acc15 = fma(vec4f(a1.w), b1, acc15);
+        }
+        {
+          let a0 = as_[(k4 + 2u) * SA + ty];
+          let a1 = as_[(k4 + 2u) * SA + WG_M + ty];
+          let b0 = bs[(k4 + 2u) * SB + tx];
+          let b1 = bs[(k4 + 2u) * SB + WG_N + tx];
+          acc0 = fma(vec4f(a0.x), b0, acc0);
+          acc1 = fma(vec4f(a0.x), b1, acc1);
+          acc2 = fma(vec4f(a0.y), b0, acc2);
+          acc3 = fma(vec4f(a0.y), b1, acc3);
+          acc4 = fma(vec4f(a0.z), b0, acc4);
+          acc5 = fma(vec4f(a0.z), b1, acc5);
+          acc6 = fma(vec4f(a0.w), b0, acc6);
+          acc7 = fma(vec4f(a0.w), b1, acc7);
+          acc8 = fma(vec4f(a1.x), b0, acc8);
+          acc9 = fma(vec4f(a1.x), b1, acc9);
+          acc10 = fma(vec4f(a1.y), b0, acc10);
+          acc11 = fma(vec4f(a1.y), b1, acc11);
+          acc12 = fma(vec4f(a1.z), b0, acc12);
+          acc13 = fma(vec4f(a1.z), b1, acc13);
+          acc14 = fma(vec4f(a1.w), b0, acc14);
+          acc15 = fma(vec4f(a1.w), b1, acc15);
+        }
+        {
+          let a0 = as_[(k4 + 3u) * SA + ty];
+          let a1 = as_[(k4 + 3u) * SA + WG_M + ty];
+          let b0 = bs[(k4 + 3u) * SB + tx];
+          let b1 = bs[(k4 + 3u) * SB + WG_N + tx];
+          acc0 = fma(vec4f(a0.x), b0, acc0);
+          acc1 = fma(vec4f(a0.x), b1, acc1);
+          acc2 = fma(vec4f(a0.y), b0, acc2);
+          acc3 = fma(vec4f(a0.y), b1, acc3);
+          acc4 = fma(vec4f(a0.z), b0, acc4);
+          acc5 = fma(vec4f(a0.z), b1, acc5);
+          acc6 = fma(vec4f(a0.w), b0, acc6);
+          acc7 = fma(vec4f(a0.w), b1, acc7);
+          acc8 = fma(vec4f(a1.x), b0, acc8);
+          acc9 = fma(vec4f(a1.x), b1, acc9);
+          acc10 = fma(vec4f(a1.y), b0, acc10);
+          acc11 = fma(vec4f(a1.y), b1, acc11);
+          acc12 = fma(vec4f(a1.z), b0, acc12);
+          acc13 = fma(vec4f(a1.z), b1, acc13);
+          acc14 = fma(vec4f(a1.w), b0, acc14);
+          acc15 = fma(vec4f(a1.w), b1, acc15);
+        }
       }
       workgroupBarrier();
     }
@@ -283,21 +369,21 @@ fn main(
     let r1 = r0 + 4u * WG_M;
     let c0 = n0 + 4u * tx;
     let c1 = c0 + 4u * WG_N;
-    store4(baseC, r0, c0, acc[0]);
-    store4(baseC, r0, c1, acc[1]);
-    store4(baseC, r0 + 1u, c0, acc[2]);
-    store4(baseC, r0 + 1u, c1, acc[3]);
-    store4(baseC, r0 + 2u, c0, acc[4]);
-    store4(baseC, r0 + 2u, c1, acc[5]);
-    store4(baseC, r0 + 3u, c0, acc[6]);
-    store4(baseC, r0 + 3u, c1, acc[7]);
-    store4(baseC, r1, c0, acc[8]);
-    store4(baseC, r1, c1, acc[9]);
-    store4(baseC, r1 + 1u, c0, acc[10]);
-    store4(baseC, r1 + 1u, c1, acc[11]);
-    store4(baseC, r1 + 2u, c0, acc[12]);
-    store4(baseC, r1 + 2u, c1, acc[13]);
-    store4(baseC, r1 + 3u, c0, acc[14]);
-    store4(baseC, r1 + 3u, c1, acc[15]);
+    store4(baseC, r0, c0, acc0);
+    store4(baseC, r0, c1, acc1);
+    store4(baseC, r0 + 1u, c0, acc2);
+    store4(baseC, r0 + 1u, c1, acc3);
+    store4(baseC, r0 + 2u, c0, acc4);
+    store4(baseC, r0 + 2u, c1, acc5);
+    store4(baseC, r0 + 3u, c0, acc6);
+    store4(baseC, r0 + 3u, c1, acc7);
+    store4(baseC, r1, c0, acc8);
+    store4(baseC, r1, c1, acc9);
+    store4(baseC, r1 + 1u, c0, acc10);
+    store4(baseC, r1 + 1u, c1, acc11);
+    store4(baseC, r1 + 2u, c0, acc12);
+    store4(baseC, r1 + 2u, c1, acc13);
+    store4(baseC, r1 + 3u, c0, acc14);
+    store4(baseC, r1 + 3u, c1, acc15);
   }
 }

@@ -9,7 +9,7 @@
 //
 // 'passes-recompute' is for the middle: at T = 256 one layer's attention, forward and backward, takes 1.087 ms
 // in passes against 1.886 ms fused (N = 64, H = 4; bench/RESULTS.md, "both attention variants"), but GPT-2
-// small (12 layers, 12 heads, N = 64) would need 2.4 GiB of probabilities per layer, past the budget. Its
+// small (12 layers, 12 heads, N = 64) would need 2.4 GiB for a probabilities buffer per layer, past the budget. Its
 // backward of layer l dispatches attentionScores again on layer l's qkv (same kernel, same tiles: bit-identical
 // probabilities) before the two backward passes; that extra scores pass per layer is the price. Whether it still
 // beats fused in a whole step is to be measured on the GPU (bench `--attention passes-recompute`).

@@ -511,7 +511,8 @@ describe('matmulVariant', () => {
       MATMUL_DEFAULT_WORKGROUP_STORAGE,
     );
     expect(pick(1024, 256, 1024)).toEqual(['matmulWideVec4', 16, 8, 16, 1]);
-    expect(pick(4096, 4096, 4096)).toEqual(['matmulWide', 16, 16, 8, 1]);
+    expect(pick(4096, 4096, 4096)).toEqual(['matmulWideVec4', 16, 16, 16, 1]);
+    expect(pick(16384, 768, 3072)).toEqual(['matmulWideVec4', 16, 16, 16, 1]);
     // Unaligned shapes keep the scalar, bounds-checked kernel.
     expect(pick(4096, 4096, 1022)).toEqual(['matmulWide', 16, 16, 8, 1]);
     expect(pick(1026, 256, 1024)).toEqual(['matmulWide', 16, 8, 4, 1]);

@@ -266,9 +266,10 @@ export function matmulVariant(
         const wide = MATMUL_PIPE_TILES['128x64k16s2'];
         if (tiles64 >= 32 && fits(matmulWideVec4Pipe, wide)) return pick(matmulWideVec4Pipe, wide);
       }
-      if (tiles128 >= 256) {
-        return p.K >= 2048 ? pick(matmulWide, WIDE_128x128) : pick(matmulWideVec4, V4_128x128_K16);
-      }
+      // Long K too: the H100's 4096³ once favoured the scalar kernel (32.6 against 30.5 TFLOP/s), but with the
+      // multiply four k per iteration the vec4 kernel is ahead at GPT-2's K = 3072 products on the H200
+      // (bench/RESULTS.md, "the matmul's inner loop").
+      if (tiles128 >= 256) return pick(matmulWideVec4, V4_128x128_K16);
       // 128–255 output tiles of 128×128 (lab-gpt's N = 256 products at R = 8): with the deeper K tile they ran
       // 9–15 % faster than the 128×64 tile on the H200 (bench/RESULTS.md, 12:10 UTC kernels table).
       if (tiles128 >= 128 && fits(matmulWideVec4, V4_128x128_K32))

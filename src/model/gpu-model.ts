@@ -359,7 +359,8 @@ export class GpuModel {
 
   /**
    * dAttnOut → dQkv of layer l (fused: probabilities recomputed from qkv and the lse; passes: saved;
-   * passes-recompute: the shared buffer holds a later layer's, so attentionScores writes layer l's again).
+   * passes-recompute: the shared buffer holds a later layer's, so attentionScores writes layer l's again,
+   * except for the last layer, whose forward wrote it last).
    */
   private attentionBackward(l: number): Dispatch[] {
     const { acts } = this;
@@ -377,8 +378,10 @@ export class GpuModel {
       return prepareAttentionPassesBackward(this.gpu, buffers, shape);
     }
     const probs = a.attnProbs;
+    // The last layer's probabilities are still there from its forward (the LM head and the loss sit between).
+    const last = l === this.cfg.n_layer - 1;
     return [
-      ...prepareAttentionPassesRecompute(this.gpu, { qkv, out, probs }, shape),
+      ...(last ? [] : prepareAttentionPassesRecompute(this.gpu, { qkv, out, probs }, shape)),
       ...prepareAttentionPassesBackward(this.gpu, { qkv, probs, dout, dqkv, dscores: a.dScores }, shape),
     ];
   }
