@@ -270,97 +270,30 @@ fn main(
         if (inB3) { pb3 = fetchB(baseB, n0, k1, e3); }
       }
 
-      // Four k per iteration (TILE_K is a multiple of 4): the driver's compiler did not unroll this loop, and
-      // the unrolled form ran 10–25 % faster on the H200 (bench/experiments/matmul-variants).
-      for (var k4 = 0u; k4 < TILE_K; k4 += 4u) {
-        {
-          let a0 = as_[k4 * SA + ty];
-          let a1 = as_[k4 * SA + WG_M + ty];
-          let b0 = bs[k4 * SB + tx];
-          let b1 = bs[k4 * SB + WG_N + tx];
-          acc0 = fma(vec4f(a0.x), b0, acc0);
-          acc1 = fma(vec4f(a0.x), b1, acc1);
-          acc2 = fma(vec4f(a0.y), b0, acc2);
-          acc3 = fma(vec4f(a0.y), b1, acc3);
-          acc4 = fma(vec4f(a0.z), b0, acc4);
-          acc5 = fma(vec4f(a0.z), b1, acc5);
-          acc6 = fma(vec4f(a0.w), b0, acc6);
-          acc7 = fma(vec4f(a0.w), b1, acc7);
-          acc8 = fma(vec4f(a1.x), b0, acc8);
-          acc9 = fma(vec4f(a1.x), b1, acc9);
-          acc10 = fma(vec4f(a1.y), b0, acc10);
-          acc11 = fma(vec4f(a1.y), b1, acc11);
-          acc12 = fma(vec4f(a1.z), b0, acc12);
-          acc13 = fma(vec4f(a1.z), b1, acc13);
-          acc14 = fma(vec4f(a1.w), b0, acc14);
-          acc15 = fma(vec4f(a1.w), b1, acc15);
-        }
-        {
-          let a0 = as_[(k4 + 1u) * SA + ty];
-          let a1 = as_[(k4 + 1u) * SA + WG_M + ty];
-          let b0 = bs[(k4 + 1u) * SB + tx];
-          let b1 = bs[(k4 + 1u) * SB + WG_N + tx];
-          acc0 = fma(vec4f(a0.x), b0, acc0);
-          acc1 = fma(vec4f(a0.x), b1, acc1);
-          acc2 = fma(vec4f(a0.y), b0, acc2);
-          acc3 = fma(vec4f(a0.y), b1, acc3);
-          acc4 = fma(vec4f(a0.z), b0, acc4);
-          acc5 = fma(vec4f(a0.z), b1, acc5);
-          acc6 = fma(vec4f(a0.w), b0, acc6);
-          acc7 = fma(vec4f(a0.w), b1, acc7);
-          acc8 = fma(vec4f(a1.x), b0, acc8);
-          acc9 = fma(vec4f(a1.x), b1, acc9);
-          acc10 = fma(vec4f(a1.y), b0, acc10);
-          acc11 = fma(vec4f(a1.y), b1, acc11);
-          acc12 = fma(vec4f(a1.z), b0, acc12);
-          acc13 = fma(vec4f(a1.z), b1, acc13);
-          acc14 = fma(vec4f(a1.w), b0, acc14);
-          acc15 = fma(vec4f(a1.w), b1, acc15);
-        }
-        {
-          let a0 = as_[(k4 + 2u) * SA + ty];
-          let a1 = as_[(k4 + 2u) * SA + WG_M + ty];
-          let b0 = bs[(k4 + 2u) * SB + tx];
-          let b1 = bs[(k4 + 2u) * SB + WG_N + tx];
-          acc0 = fma(vec4f(a0.x), b0, acc0);
-          acc1 = fma(vec4f(a0.x), b1, acc1);
-          acc2 = fma(vec4f(a0.y), b0, acc2);
-          acc3 = fma(vec4f(a0.y), b1, acc3);
-          acc4 = fma(vec4f(a0.z), b0, acc4);
-          acc5 = fma(vec4f(a0.z), b1, acc5);
-          acc6 = fma(vec4f(a0.w), b0, acc6);
-          acc7 = fma(vec4f(a0.w), b1, acc7);
-          acc8 = fma(vec4f(a1.x), b0, acc8);
-          acc9 = fma(vec4f(a1.x), b1, acc9);
-          acc10 = fma(vec4f(a1.y), b0, acc10);
-          acc11 = fma(vec4f(a1.y), b1, acc11);
-          acc12 = fma(vec4f(a1.z), b0, acc12);
-          acc13 = fma(vec4f(a1.z), b1, acc13);
-          acc14 = fma(vec4f(a1.w), b0, acc14);
-          acc15 = fma(vec4f(a1.w), b1, acc15);
-        }
-        {
-          let a0 = as_[(k4 + 3u) * SA + ty];
-          let a1 = as_[(k4 + 3u) * SA + WG_M + ty];
-          let b0 = bs[(k4 + 3u) * SB + tx];
-          let b1 = bs[(k4 + 3u) * SB + WG_N + tx];
-          acc0 = fma(vec4f(a0.x), b0, acc0);
-          acc1 = fma(vec4f(a0.x), b1, acc1);
-          acc2 = fma(vec4f(a0.y), b0, acc2);
-          acc3 = fma(vec4f(a0.y), b1, acc3);
-          acc4 = fma(vec4f(a0.z), b0, acc4);
-          acc5 = fma(vec4f(a0.z), b1, acc5);
-          acc6 = fma(vec4f(a0.w), b0, acc6);
-          acc7 = fma(vec4f(a0.w), b1, acc7);
-          acc8 = fma(vec4f(a1.x), b0, acc8);
-          acc9 = fma(vec4f(a1.x), b1, acc9);
-          acc10 = fma(vec4f(a1.y), b0, acc10);
-          acc11 = fma(vec4f(a1.y), b1, acc11);
-          acc12 = fma(vec4f(a1.z), b0, acc12);
-          acc13 = fma(vec4f(a1.z), b1, acc13);
-          acc14 = fma(vec4f(a1.w), b0, acc14);
-          acc15 = fma(vec4f(a1.w), b1, acc15);
-        }
+      // One k per iteration here; src/kernels/matmul.ts (unrollMatmulK) repeats the body TILE_K times with kk a
+      // constant before the shader is compiled: WGSL has no unroll attribute, the driver's compiler did not unroll
+      // it, and unrolled the kernel ran 9–25 % faster on the H200 (bench/experiments/matmul-variants).
+      for (var kk = 0u; kk < TILE_K; kk++) {
+        let a0 = as_[kk * SA + ty];
+        let a1 = as_[kk * SA + WG_M + ty];
+        let b0 = bs[kk * SB + tx];
+        let b1 = bs[kk * SB + WG_N + tx];
+        acc0 = fma(vec4f(a0.x), b0, acc0);
+        acc1 = fma(vec4f(a0.x), b1, acc1);
+        acc2 = fma(vec4f(a0.y), b0, acc2);
+        acc3 = fma(vec4f(a0.y), b1, acc3);
+        acc4 = fma(vec4f(a0.z), b0, acc4);
+        acc5 = fma(vec4f(a0.z), b1, acc5);
+        acc6 = fma(vec4f(a0.w), b0, acc6);
+        acc7 = fma(vec4f(a0.w), b1, acc7);
+        acc8 = fma(vec4f(a1.x), b0, acc8);
+        acc9 = fma(vec4f(a1.x), b1, acc9);
+        acc10 = fma(vec4f(a1.y), b0, acc10);
+        acc11 = fma(vec4f(a1.y), b1, acc11);
+        acc12 = fma(vec4f(a1.z), b0, acc12);
+        acc13 = fma(vec4f(a1.z), b1, acc13);
+        acc14 = fma(vec4f(a1.w), b0, acc14);
+        acc15 = fma(vec4f(a1.w), b1, acc15);
       }
       workgroupBarrier();
     }

@@ -120,7 +120,8 @@ export class Gpu {
     let p = this.pipelines.get(key);
     if (!p) {
       this.device.pushErrorScope('validation');
-      const module = this.device.createShaderModule({ label: kernel.label, code: kernel.source });
+      const code = kernel.specialize ? kernel.specialize(all) : kernel.source;
+      const module = this.device.createShaderModule({ label: kernel.label, code });
       p = this.device.createComputePipeline({
         label: kernel.label,
         layout: this.device.createPipelineLayout({

@@ -1,5 +1,6 @@
 // A kernel is one small object: its WGSL, its bindings, its uniform parameters and a function from
-// parameters to dispatch size. Host code never edits WGSL beyond named override constants.
+// parameters to dispatch size. Host code does not edit WGSL beyond named override constants, with one
+// exception a kernel declares itself: `specialize`, for what overrides cannot express.
 
 export type BindingKind = 'read' | 'write' | 'uniform';
 export type ScalarType = 'u32' | 'i32' | 'f32';
@@ -17,6 +18,12 @@ export interface KernelSpec<B extends string, P extends string> {
   workgroups: (p: Record<NoInfer<P>, number>, constants: Record<string, number>) => [number, number, number];
   /** Default values for WGSL `override` constants (e.g. tile sizes). */
   constants?: Record<string, number>;
+  /**
+   * The WGSL for one set of override constants, where `source` alone cannot say it: WGSL has no unroll
+   * attribute, so matmulWideVec4 repeats its multiply's k loop TILE_K times (src/kernels/matmul.ts). Must
+   * return a shader that computes what `source` computes with those constants; default: `source`.
+   */
+  specialize?: (constants: Record<string, number>) => string;
 }
 
 export interface Kernel<B extends string, P extends string> extends KernelSpec<B, P> {

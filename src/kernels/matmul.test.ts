@@ -26,6 +26,7 @@ import {
   type MatmulEpilogue,
   type MatmulConstants,
   type MatmulParams,
+  unrollMatmulK,
 } from './matmul';
 import { randn } from '../util/random';
 import { runOnce } from '../test/gpu';
@@ -327,6 +328,18 @@ describe('matmulWideVec4', () => {
     const p = matmulParams({ M: 4, N: 4, K: 4, batch: 65537, strideB: 0, beta: 1 });
     expect(kernel.workgroups(p, { ...kernel.constants, ...constants })[2]).toBe(65535);
     await check({ p, t: { TRANS_A: 1, TRANS_B: 1 }, seed: 5, constants, kernel });
+  });
+
+  it('compiles its k loop unrolled: TILE_K copies with kk a constant, no loop left', () => {
+    for (const tileK of [4, 16, 32]) {
+      const code = matmulWideVec4.specialize!({ ...matmulWideVec4.constants, TILE_K: tileK });
+      expect(code).not.toContain('for (var kk');
+      expect(code).not.toContain('bs[kk * SB + tx]');
+      expect(code.match(/let a0 = as_\[/g)).toHaveLength(tileK);
+      expect(code).toContain(`let b1 = bs[${tileK - 1}u * SB + WG_N + tx];`);
+    }
+    expect(matmulWideVec4.source).toContain('for (var kk = 0u; kk < TILE_K; kk++) {');
+    expect(() => unrollMatmulK('fn main() {}', 16)).toThrow(/k loop/);
   });
 
   it('alignment: any of M, N, K, offsets, strides not a multiple of 4 rules it out', () => {

@@ -9,6 +9,7 @@ import wideVec4MatmulSource from '../../shaders/matmul-wide-vec4.wgsl?raw';
 import pipeVec4MatmulSource from '../../shaders/matmul-wide-vec4-pipe.wgsl?raw';
 import type { Dispatch, Gpu } from '../gpu/context';
 import { defineKernel, MAX_WORKGROUPS_PER_DIMENSION } from '../gpu/kernel';
+import { unrollLoops } from '../gpu/unroll';
 import { geluDerivativeReference, geluReference } from './gelu';
 
 // The epilogues call gelu-math.wgsl's functions: each shader follows them (the scalar kernels share
@@ -96,7 +97,22 @@ export const matmulWideVec4 = defineKernel({
   ...matmulWide,
   label: 'matmulWideVec4',
   source: wideVec4Source,
+  specialize: (c) => unrollMatmulK(wideVec4Source, c.TILE_K),
 });
+
+const UNROLL_HEAD = 'for (var kk = 0u; kk < TILE_K; kk++) {';
+
+/**
+ * matmul-wide-vec4.wgsl with its multiply's k loop repeated `tileK` times, kk a constant in each copy
+ * (unrollLoops, src/gpu/unroll.ts). On the H200 the unrolled kernel ran 9–25 % faster than the loop at the
+ * step's shapes (bench/experiments/matmul-variants, bench/RESULTS.md "the matmul's inner loop"): the driver's
+ * compiler does not unroll it. Throws if the shader no longer has that loop exactly once.
+ */
+export function unrollMatmulK(source: string, tileK: number): string {
+  if (source.split(UNROLL_HEAD).length !== 2)
+    throw new Error('unrollMatmulK: the shader does not have its k loop exactly once');
+  return unrollLoops(source, { TILE_K: tileK });
+}
 /** Prefetch vec4 registers per thread and operand in matmul-wide-vec4.wgsl. */
 const MATMUL_VEC4_MAX_PREFETCH = 4;
 

@@ -13,9 +13,9 @@
 //   before W     each warp of 32 invocations computes a 4 × 8 block of threads instead of 2 × 16
 //   before N     the 16 accumulators as named variables instead of an array
 //   before UW, UWN  their combinations
-// and always the shader as it is now (named accumulators, the k loop four k per iteration):
-//   now          shaders/matmul-wide-vec4.wgsl
-//   now U        its k loop unrolled the whole TILE_K
+// and always the shader as it is now (named accumulators; the k loop one k per iteration):
+//   now          shaders/matmul-wide-vec4.wgsl as it is
+//   now U        its k loop unrolled TILE_K times: what the engine compiles (unrollMatmulK in src/kernels/matmul.ts)
 // Each variant is checked against float64 at shapes that are not multiples of the tiles (transposes, batch,
 // epilogues) before it is timed; a failing variant is not timed.
 // Writes probe[-norobust].json and .txt to --out (default $OUT, else the current folder).
@@ -78,18 +78,6 @@ function unroll(src, tileK) {
   const body = src.slice(i + head.length, close + 1);
   let copies = '';
   for (let k = 0; k < tileK; k++) copies += `      {\n${body.replaceAll('kk', `${k}u`)}      }\n`;
-  return src.slice(0, i) + copies + src.slice(close + '\n      }\n'.length);
-}
-
-/** now U: the four-k loop of the current shader unrolled the whole TILE_K. */
-function unroll4(src, tileK) {
-  const head = '      for (var k4 = 0u; k4 < TILE_K; k4 += 4u) {\n';
-  const i = src.indexOf(head);
-  if (i < 0 || src.indexOf(head, i + 1) >= 0) throw new Error('unroll4: the four-k loop is not there once');
-  const close = src.indexOf('\n      }\n', i);
-  const body = src.slice(i + head.length, close + 1);
-  let copies = '';
-  for (let k = 0; k < tileK; k += 4) copies += `      {\n${body.replaceAll('k4', `${k}u`)}      }\n`;
   return src.slice(0, i) + copies + src.slice(close + '\n      }\n'.length);
 }
 
@@ -329,7 +317,7 @@ const TRANSFORMS = {
       }
     : {}),
   now: () => nowSource,
-  'now U': (c) => unroll4(nowSource, c.TILE_K),
+  'now U': (c) => unroll(nowSource, c.TILE_K),
 };
 const CHECK_SHAPES = [
   { M: 100, N: 68, K: 40, TA: 0, TB: 0 },
