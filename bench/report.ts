@@ -26,6 +26,8 @@ export interface BenchReport {
     attention?: string;
     matmulSplitK?: string | number;
     matmulPick?: string;
+    /** Copies of matmulWideVec4's k loop per iteration (`--matmul-unroll`; absent: the whole TILE_K). */
+    matmulUnroll?: number;
     peakFp32: number | null;
     practicalFp32: number | null;
   };

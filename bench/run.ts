@@ -37,7 +37,7 @@ const ATTENTION_PASSES_TILE_CANDIDATES = [
 ].join(';');
 import type { AttentionChoice, AttentionVariant } from '../src/kernels/attention-variant';
 import type { MatmulSplitK } from '../src/model/gpu-model';
-import { setMatmulPipePreference } from '../src/kernels/matmul';
+import { setMatmulPipePreference, setMatmulUnroll } from '../src/kernels/matmul';
 import { setSplitKMinTiles } from '../src/kernels/matmul-splitk';
 
 /** The engine's attention variants (attention-variant.ts), for --attention and --variant. */
@@ -222,6 +222,9 @@ async function main(): Promise<void> {
   }
   const out = flag(args, 'out') ?? join(root, 'bench/results-local.json');
   // --matmul pipe: the picker takes matmulWideVec4Pipe where it would take matmulWideVec4 (whole steps both ways).
+  // --matmul-unroll N: copies of matmulWideVec4's k loop body per iteration (default: the whole TILE_K).
+  const unroll = flag(args, 'matmul-unroll');
+  if (unroll) setMatmulUnroll(Number(unroll));
   const matmulPick = flag(args, 'matmul') ?? 'default';
   if (matmulPick !== 'default' && matmulPick !== 'pipe')
     throw new Error(`--matmul takes default or pipe, not ${matmulPick}`);
@@ -370,6 +373,7 @@ async function main(): Promise<void> {
       batch,
       seq,
       attention: setup.attention,
+      ...(unroll ? { matmulUnroll: Number(unroll) } : {}),
       matmulSplitK: setup.matmulSplitK,
       matmulPick,
       peakFp32: isHopper ? 67e12 : null,

@@ -20,6 +20,15 @@ describe('unrollLoops', () => {
     );
   });
 
+  it('by fewer copies than the count: a loop of steps of `by`', () => {
+    const src = 'for (var k = 0u; k < N; k++) { s += x[k]; }';
+    expect(unrollLoops(src, { N: 4 }, 2)).toBe(
+      'for (var k_ = 0u; k_ < N; k_ += 2u) {{ s += x[(k_ + 0u)]; }{ s += x[(k_ + 1u)]; }}',
+    );
+    expect(unrollLoops(src, { N: 4 }, 4)).toBe(unrollLoops(src, { N: 4 }));
+    expect(() => unrollLoops(src, { N: 6 }, 4)).toThrow(/divide/);
+  });
+
   it('a bound written as an expression, and zero iterations', () => {
     expect(unrollLoops('for (var e = 0u; e < M * M; e++) { z[e] = 0.0; }', { 'M * M': 2 })).toBe(
       '{ z[0u] = 0.0; }{ z[1u] = 0.0; }',

@@ -11,8 +11,11 @@
  * bounds[BOUND] copies of its body, each in its own braces (its `let`s and `var`s stay local) with v replaced
  * by the constant (`3u`). Nested loops are unrolled too. The body must not assign v, `break` or `continue`
  * (a copy has no loop to leave): such a loop throws. Other loops are left as they are.
+ *
+ * With `by` below the count (which it must divide), the loop stays, `by` copies per iteration, v replaced
+ * by `(v_ + 3u)`: a shorter shader, whose code is fetched again at every dispatch.
  */
-export function unrollLoops(source: string, bounds: Record<string, number>): string {
+export function unrollLoops(source: string, bounds: Record<string, number>, by = Infinity): string {
   const head = /for \(var (\w+) = 0u; \1 < ([^;]+); \1\+\+\) \{/g;
   let out = '';
   let from = 0;
@@ -31,9 +34,16 @@ export function unrollLoops(source: string, bounds: Record<string, number>): str
       /\b(break|continue)\b/.test(body)
     )
       throw new Error(`unrollLoops: the loop over ${v} < ${bound} assigns ${v}, breaks or continues`);
-    const inner = unrollLoops(body, bounds);
+    const inner = unrollLoops(body, bounds, by);
     let copies = '';
-    for (let k = 0; k < count; k++) copies += `{${inner.replace(uses, `${k}u`)}}`;
+    if (by >= count) {
+      for (let k = 0; k < count; k++) copies += `{${inner.replace(uses, `${k}u`)}}`;
+    } else {
+      if (!Number.isInteger(by) || by < 1 || count % by !== 0)
+        throw new Error(`unrollLoops: ${by} copies per iteration do not divide ${bound} = ${count}`);
+      for (let k = 0; k < by; k++) copies += `{${inner.replace(uses, `(${v}_ + ${k}u)`)}}`;
+      copies = `for (var ${v}_ = 0u; ${v}_ < ${bound}; ${v}_ += ${by}u) {${copies}}`;
+    }
     out += source.slice(from, m.index) + copies;
     from = close + 1;
     head.lastIndex = from;

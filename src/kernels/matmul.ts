@@ -17,6 +17,8 @@ import { geluDerivativeReference, geluReference } from './gelu';
 const source = `${geluMath}\n${epilogueSource}\n${matmulSource}`;
 const wideSource = `${geluMath}\n${epilogueSource}\n${wideMatmulSource}`;
 const wideVec4Source = `${geluMath}\n${wideVec4MatmulSource}`;
+/** matmulWideVec4's default copies of its k loop per iteration (see setMatmulUnroll). */
+export const MATMUL_UNROLL_DEFAULT = 32;
 const pipeVec4Source = `${geluMath}\n${pipeVec4MatmulSource}`;
 
 /**
@@ -97,8 +99,19 @@ export const matmulWideVec4 = defineKernel({
   ...matmulWide,
   label: 'matmulWideVec4',
   source: wideVec4Source,
-  specialize: (c) => unrollMatmulK(wideVec4Source, c.TILE_K),
+  specialize: (c) => unrollMatmulK(wideVec4Source, c.TILE_K, matmulUnroll),
 });
+
+/**
+ * Copies of the k loop's body per iteration in matmulWideVec4 (at most TILE_K: the whole loop). The bench's
+ * `--matmul-unroll N` sets it for a whole process so that whole steps can be timed each way (issue 16).
+ */
+let matmulUnroll = MATMUL_UNROLL_DEFAULT;
+export function setMatmulUnroll(copies: number): void {
+  if (!Number.isInteger(copies) || copies < 1 || (copies & (copies - 1)) !== 0)
+    throw new Error(`matmul unroll: ${copies} is not a power of two`);
+  matmulUnroll = copies;
+}
 
 const UNROLL_HEAD = 'for (var kk = 0u; kk < TILE_K; kk++) {';
 
@@ -108,10 +121,10 @@ const UNROLL_HEAD = 'for (var kk = 0u; kk < TILE_K; kk++) {';
  * step's shapes (bench/experiments/matmul-variants, bench/RESULTS.md "the matmul's inner loop"): the driver's
  * compiler does not unroll it. Throws if the shader no longer has that loop exactly once.
  */
-export function unrollMatmulK(source: string, tileK: number): string {
+export function unrollMatmulK(source: string, tileK: number, by = Infinity): string {
   if (source.split(UNROLL_HEAD).length !== 2)
     throw new Error('unrollMatmulK: the shader does not have its k loop exactly once');
-  return unrollLoops(source, { TILE_K: tileK });
+  return unrollLoops(source, { TILE_K: tileK }, Math.min(by, tileK));
 }
 /** Prefetch vec4 registers per thread and operand in matmul-wide-vec4.wgsl. */
 const MATMUL_VEC4_MAX_PREFETCH = 4;
