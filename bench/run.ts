@@ -222,7 +222,8 @@ async function main(): Promise<void> {
   }
   const out = flag(args, 'out') ?? join(root, 'bench/results-local.json');
   // --matmul pipe: the picker takes matmulWideVec4Pipe where it would take matmulWideVec4 (whole steps both ways).
-  // --matmul-unroll N: copies of matmulWideVec4's k loop body per iteration (default: the whole TILE_K).
+  // --matmul-unroll N: copies of matmulWideVec4's k loop body per iteration for every product (default: per
+  // product, matmulUnrollFor: the whole TILE_K from 2^32 flops, else 4).
   const unroll = flag(args, 'matmul-unroll');
   if (unroll) setMatmulUnroll(Number(unroll));
   const matmulPick = flag(args, 'matmul') ?? 'default';

@@ -121,6 +121,9 @@ export class Gpu {
     if (!p) {
       this.device.pushErrorScope('validation');
       const code = kernel.specialize ? kernel.specialize(all) : kernel.source;
+      const overrides = Object.fromEntries(
+        Object.entries(all).filter(([k]) => !kernel.hostConstants?.includes(k)),
+      );
       const module = this.device.createShaderModule({ label: kernel.label, code });
       p = this.device.createComputePipeline({
         label: kernel.label,
@@ -128,7 +131,7 @@ export class Gpu {
           label: kernel.label,
           bindGroupLayouts: [this.layoutFor(kernel)],
         }),
-        compute: { module, entryPoint: kernel.entryPoint ?? 'main', constants: all },
+        compute: { module, entryPoint: kernel.entryPoint ?? 'main', constants: overrides },
       });
       const pipelineRef = p;
       void this.device.popErrorScope().then((err) => {

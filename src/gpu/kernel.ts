@@ -24,6 +24,11 @@ export interface KernelSpec<B extends string, P extends string> {
    * return a shader that computes what `source` computes with those constants; default: `source`.
    */
   specialize?: (constants: Record<string, number>) => string;
+  /**
+   * Constants only `specialize` reads (how far to unroll): part of a pipeline's cache key, not passed to
+   * WebGPU as overrides (the WGSL declares no such override).
+   */
+  hostConstants?: readonly string[];
 }
 
 export interface Kernel<B extends string, P extends string> extends KernelSpec<B, P> {

@@ -27,6 +27,7 @@ import {
   type MatmulConstants,
   type MatmulParams,
   unrollMatmulK,
+  matmulUnrollFor,
 } from './matmul';
 import { randn } from '../util/random';
 import { runOnce } from '../test/gpu';
@@ -340,6 +341,23 @@ describe('matmulWideVec4', () => {
     }
     expect(matmulWideVec4.source).toContain('for (var kk = 0u; kk < TILE_K; kk++) {');
     expect(() => unrollMatmulK('fn main() {}', 16)).toThrow(/k loop/);
+  });
+
+  it.each(VARIANTS)('%s four copies of the k loop per iteration (UNROLL 4, TILE_K 16)', async (_name, t) => {
+    const p = matmulParams({ M: 132, N: 68, K: 100, alpha: 1.25, beta: 0.5, hasBias: 1 });
+    await check({ p, t, seed: 77, constants: { WG_M: 16, WG_N: 8, TILE_K: 16, UNROLL: 4 }, kernel });
+  });
+
+  it('unrolls large products whole and small ones four k per iteration; UNROLL reaches no WGSL override', () => {
+    expect(matmulUnrollFor({ M: 16384, N: 3072, K: 768, batch: 1 })).toBe(32);
+    expect(matmulUnrollFor({ M: 8192, N: 1024, K: 256, batch: 1 })).toBe(32);
+    expect(matmulUnrollFor({ M: 8192, N: 256, K: 256, batch: 1 })).toBe(4);
+    expect(matmulUnrollFor({ M: 1024, N: 256, K: 256, batch: 4 })).toBe(4);
+    expect(matmulWideVec4.hostConstants).toEqual(['UNROLL']);
+    expect(matmulWideVec4.source).not.toMatch(/override UNROLL/);
+    const four = matmulWideVec4.specialize!({ ...matmulWideVec4.constants, TILE_K: 16, UNROLL: 4 });
+    expect(four).toContain('for (var kk_ = 0u; kk_ < TILE_K; kk_ += 4u)');
+    expect(four.match(/let a0 = as_\[/g)).toHaveLength(4);
   });
 
   it('alignment: any of M, N, K, offsets, strides not a multiple of 4 rules it out', () => {

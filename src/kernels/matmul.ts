@@ -17,7 +17,7 @@ import { geluDerivativeReference, geluReference } from './gelu';
 const source = `${geluMath}\n${epilogueSource}\n${matmulSource}`;
 const wideSource = `${geluMath}\n${epilogueSource}\n${wideMatmulSource}`;
 const wideVec4Source = `${geluMath}\n${wideVec4MatmulSource}`;
-/** matmulWideVec4's default copies of its k loop per iteration (see setMatmulUnroll). */
+/** matmulWideVec4's copies of its k loop per iteration for large products: the whole loop (TILE_K ≤ 32). */
 export const MATMUL_UNROLL_DEFAULT = 32;
 const pipeVec4Source = `${geluMath}\n${pipeVec4MatmulSource}`;
 
@@ -99,18 +99,36 @@ export const matmulWideVec4 = defineKernel({
   ...matmulWide,
   label: 'matmulWideVec4',
   source: wideVec4Source,
-  specialize: (c) => unrollMatmulK(wideVec4Source, c.TILE_K, matmulUnroll),
+  constants: { ...matmulWide.constants, UNROLL: MATMUL_UNROLL_DEFAULT },
+  // UNROLL: copies of the k loop's body per iteration (at most TILE_K: the whole loop), chosen per shape by
+  // matmulUnrollFor; a host constant, the WGSL has no such override.
+  specialize: (c) => unrollMatmulK(wideVec4Source, c.TILE_K, matmulUnrollOverride ?? c.UNROLL),
+  hostConstants: ['UNROLL'],
 });
 
 /**
- * Copies of the k loop's body per iteration in matmulWideVec4 (at most TILE_K: the whole loop). The bench's
- * `--matmul-unroll N` sets it for a whole process so that whole steps can be timed each way (issue 16).
+ * Work of one matmul dispatch (2·M·N·K·batch flops) from which matmulWideVec4 unrolls its k loop whole;
+ * below it, four copies per iteration. On the H200 the whole unroll made large products faster (GPT-2 small's
+ * step +8 %, lab-gpt at R = 64 +4 %) and small ones slower (lab-gpt at R = 1, ≤ 0.5 GFLOP per product: −11 %;
+ * a longer shader fetched again at every short dispatch, we think), lab-gpt at R = 8 (1–4 GFLOP) the same
+ * either way (bench/RESULTS.md, "the matmul's inner loop"; eight copies were slower than both).
  */
-let matmulUnroll = MATMUL_UNROLL_DEFAULT;
-export function setMatmulUnroll(copies: number): void {
-  if (!Number.isInteger(copies) || copies < 1 || (copies & (copies - 1)) !== 0)
+export const MATMUL_UNROLL_WHOLE_FLOPS = 2 ** 32;
+
+/** Copies of matmulWideVec4's k loop per iteration for this product (see MATMUL_UNROLL_WHOLE_FLOPS). */
+export function matmulUnrollFor(p: Pick<MatmulParams, 'M' | 'N' | 'K' | 'batch'>): number {
+  return 2 * p.M * p.N * p.K * Math.max(1, p.batch) >= MATMUL_UNROLL_WHOLE_FLOPS ? MATMUL_UNROLL_DEFAULT : 4;
+}
+
+/**
+ * Copies of the k loop per iteration for every matmulWideVec4 pipeline of this process, overriding the
+ * per-shape choice; null: matmulUnrollFor. The bench's `--matmul-unroll N` (issue 16: whole steps each way).
+ */
+let matmulUnrollOverride: number | null = null;
+export function setMatmulUnroll(copies: number | null): void {
+  if (copies !== null && (!Number.isInteger(copies) || copies < 1 || (copies & (copies - 1)) !== 0))
     throw new Error(`matmul unroll: ${copies} is not a power of two`);
-  matmulUnroll = copies;
+  matmulUnrollOverride = copies;
 }
 
 const UNROLL_HEAD = 'for (var kk = 0u; kk < TILE_K; kk++) {';
@@ -418,9 +436,11 @@ export function prepareMatmul(
   const t: MatmulConstants = { TRANS_A: trans.TRANS_A ?? 0, TRANS_B: trans.TRANS_B ?? 0 };
   const storage = gpu.device.limits.maxComputeWorkgroupStorageSize;
   const { kernel, constants } = matmulVariant(params, t, storage);
+  const unroll: Record<string, number> = kernel === matmulWideVec4 ? { UNROLL: matmulUnrollFor(params) } : {};
   // An unused bias is bound to b (read-only, never read).
   return gpu.prepare(kernel, { a, b, c, bias: bias ?? b, aux: aux ?? matmulAuxPlaceholder(gpu) }, params, {
     ...constants,
+    ...unroll,
     EPILOGUE: MATMUL_EPILOGUE[epilogue],
   });
 }
