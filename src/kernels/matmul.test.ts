@@ -358,6 +358,13 @@ describe('matmulWideVec4', () => {
     const four = matmulWideVec4.specialize!({ ...matmulWideVec4.constants, TILE_K: 16, UNROLL: 4 });
     expect(four).toContain('for (var kk_ = 0u; kk_ < TILE_K; kk_ += 4u)');
     expect(four.match(/let a0 = as_\[/g)).toHaveLength(4);
+    // The scalar wide kernel unrolls the same way; the pipelined one keeps its own loops and source.
+    expect(matmulWide.hostConstants).toEqual(['UNROLL']);
+    const wide = matmulWide.specialize!({ ...matmulWide.constants, TILE_K: 8 });
+    expect(wide).not.toContain('kk < TILE_K');
+    expect(wide.match(/let a0 = as_\[/g)).toHaveLength(8);
+    expect(matmulWideVec4Pipe.specialize).toBeUndefined();
+    expect(matmulWideVec4Pipe.hostConstants).toBeUndefined();
   });
 
   it('alignment: any of M, N, K, offsets, strides not a multiple of 4 rules it out', () => {

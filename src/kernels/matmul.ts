@@ -73,7 +73,18 @@ export const matmulWide = defineKernel({
   ...matmul,
   label: 'matmulWide',
   source: wideSource,
-  constants: { TRANS_A: 0, TRANS_B: 0, EPILOGUE: 0, WG_M: 16, WG_N: 16, TILE_K: 8 },
+  constants: {
+    TRANS_A: 0,
+    TRANS_B: 0,
+    EPILOGUE: 0,
+    WG_M: 16,
+    WG_N: 16,
+    TILE_K: 8,
+    UNROLL: MATMUL_UNROLL_DEFAULT,
+  },
+  // The k loop repeated as matmulWideVec4's (UNROLL: matmulUnrollFor; a host constant).
+  specialize: (c) => unrollMatmulK(wideSource, c.TILE_K, matmulUnrollOverride ?? c.UNROLL),
+  hostConstants: ['UNROLL'],
   workgroups: ({ M, N, batch }, k) => [
     Math.ceil(N / (k.WG_N * MATMUL_WIDE_THREAD_TILE)),
     Math.ceil(M / (k.WG_M * MATMUL_WIDE_THREAD_TILE)),
@@ -99,7 +110,7 @@ export const matmulWideVec4 = defineKernel({
   ...matmulWide,
   label: 'matmulWideVec4',
   source: wideVec4Source,
-  constants: { ...matmulWide.constants, UNROLL: MATMUL_UNROLL_DEFAULT },
+  constants: { ...matmulWide.constants },
   // UNROLL: copies of the k loop's body per iteration (at most TILE_K: the whole loop), chosen per shape by
   // matmulUnrollFor; a host constant, the WGSL has no such override.
   specialize: (c) => unrollMatmulK(wideVec4Source, c.TILE_K, matmulUnrollOverride ?? c.UNROLL),
@@ -115,7 +126,7 @@ export const matmulWideVec4 = defineKernel({
  */
 export const MATMUL_UNROLL_WHOLE_FLOPS = 2 ** 32;
 
-/** Copies of matmulWideVec4's k loop per iteration for this product (see MATMUL_UNROLL_WHOLE_FLOPS). */
+/** Copies of the k loop per iteration of matmulWideVec4 and matmulWide for this product (MATMUL_UNROLL_WHOLE_FLOPS). */
 export function matmulUnrollFor(p: Pick<MatmulParams, 'M' | 'N' | 'K' | 'batch'>): number {
   return 2 * p.M * p.N * p.K * Math.max(1, p.batch) >= MATMUL_UNROLL_WHOLE_FLOPS ? MATMUL_UNROLL_DEFAULT : 4;
 }
@@ -179,6 +190,9 @@ export const matmulWideVec4Pipe = defineKernel({
   ...matmulWide,
   label: 'matmulWideVec4Pipe',
   source: pipeVec4Source,
+  // Its loops stay loops: not matmulWide's source, and not measured unrolled.
+  specialize: undefined,
+  hostConstants: undefined,
   constants: { TRANS_A: 0, TRANS_B: 0, EPILOGUE: 0, WG_M: 16, WG_N: 16, TILE_K: 16, STAGES: 2 },
 });
 
@@ -436,7 +450,8 @@ export function prepareMatmul(
   const t: MatmulConstants = { TRANS_A: trans.TRANS_A ?? 0, TRANS_B: trans.TRANS_B ?? 0 };
   const storage = gpu.device.limits.maxComputeWorkgroupStorageSize;
   const { kernel, constants } = matmulVariant(params, t, storage);
-  const unroll: Record<string, number> = kernel === matmulWideVec4 ? { UNROLL: matmulUnrollFor(params) } : {};
+  const unrolls = kernel === matmulWideVec4 || kernel === matmulWide;
+  const unroll: Record<string, number> = unrolls ? { UNROLL: matmulUnrollFor(params) } : {};
   // An unused bias is bound to b (read-only, never read).
   return gpu.prepare(kernel, { a, b, c, bias: bias ?? b, aux: aux ?? matmulAuxPlaceholder(gpu) }, params, {
     ...constants,
