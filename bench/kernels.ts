@@ -82,7 +82,7 @@ function spdNearIdentity(count: number, r: number): Float32Array {
 /** A matmul configuration's tile as the tables name it: threads, TILE_K and (where set) stages. */
 function matmulTile(kernel: MatmulKernel, constants: Record<string, number>): string {
   const k = { ...kernel.constants, ...constants };
-  return `${k.WG_M}x${k.WG_N}k${k.TILE_K}${k.STAGES ? `s${k.STAGES}` : ''}`;
+  return `${k.WG_M}x${k.WG_N}k${k.TILE_K}${k.STAGES ? `s${k.STAGES}` : ''}${k.UNROLL && k.UNROLL < k.TILE_K ? `u${k.UNROLL}` : ''}`;
 }
 
 function matmulName(kernel: MatmulKernel, constants: Record<string, number>): string {

@@ -365,6 +365,12 @@ describe('matmulWideVec4', () => {
     expect(wide.match(/let a0 = as_\[/g)).toHaveLength(8);
     expect(matmulWideVec4Pipe.specialize).toBeUndefined();
     expect(matmulWideVec4Pipe.hostConstants).toBeUndefined();
+    // The picker hands the choice on with the tile.
+    const t = { TRANS_A: 0, TRANS_B: 0 } as const;
+    expect(matmulVariant(matmulParams({ M: 16384, N: 3072, K: 768 }), t, 49152).constants.UNROLL).toBe(32);
+    expect(matmulVariant(matmulParams({ M: 1024, N: 256, K: 256 }), t, 49152).constants.UNROLL).toBe(4);
+    expect(matmulVariant(matmulParams({ M: 4096, N: 4096, K: 1022 }), t, 49152).constants.UNROLL).toBe(32);
+    expect(matmulVariant(matmulParams({ M: 1024, N: 4, K: 768 }), t, 49152).constants.UNROLL).toBeUndefined();
   });
 
   it('alignment: any of M, N, K, offsets, strides not a multiple of 4 rules it out', () => {

@@ -310,9 +310,16 @@ export function matmulVariant(
   workgroupStorage = MATMUL_DEFAULT_WORKGROUP_STORAGE,
 ): MatmulChoice {
   if (workgroupStorage < MATMUL_DEFAULT_WORKGROUP_STORAGE) return { kernel: matmul, constants: { ...t } };
+  // The wide kernels also get how far to unroll their k loop for this product (a host constant).
+  const unrolls = (kernel: MatmulKernel) => kernel === matmulWideVec4 || kernel === matmulWide;
   const pick = (kernel: MatmulKernel, constants: Record<string, number>): MatmulChoice => ({
     kernel,
-    constants: { TRANS_A: t.TRANS_A, TRANS_B: t.TRANS_B, ...constants },
+    constants: {
+      TRANS_A: t.TRANS_A,
+      TRANS_B: t.TRANS_B,
+      ...constants,
+      ...(unrolls(kernel) ? { UNROLL: matmulUnrollFor(p) } : {}),
+    },
   });
   const fits = (kernel: MatmulKernel, constants: Record<string, number>) =>
     matmulWorkgroupBytes(kernel, constants) <= workgroupStorage;
@@ -450,12 +457,9 @@ export function prepareMatmul(
   const t: MatmulConstants = { TRANS_A: trans.TRANS_A ?? 0, TRANS_B: trans.TRANS_B ?? 0 };
   const storage = gpu.device.limits.maxComputeWorkgroupStorageSize;
   const { kernel, constants } = matmulVariant(params, t, storage);
-  const unrolls = kernel === matmulWideVec4 || kernel === matmulWide;
-  const unroll: Record<string, number> = unrolls ? { UNROLL: matmulUnrollFor(params) } : {};
   // An unused bias is bound to b (read-only, never read).
   return gpu.prepare(kernel, { a, b, c, bias: bias ?? b, aux: aux ?? matmulAuxPlaceholder(gpu) }, params, {
     ...constants,
-    ...unroll,
     EPILOGUE: MATMUL_EPILOGUE[epilogue],
   });
 }
