@@ -20,7 +20,7 @@ export interface KernelSpec<B extends string, P extends string> {
   constants?: Record<string, number>;
   /**
    * The WGSL for one set of override constants, where `source` alone cannot say it: WGSL has no unroll
-   * attribute, so matmulWideVec4 repeats its multiply's k loop TILE_K times (src/kernels/matmul.ts). Must
+   * attribute, so the wide matmuls repeat their multiply's k loop (UNROLL copies, src/kernels/matmul.ts). Must
    * return a shader that computes what `source` computes with those constants; default: `source`.
    */
   specialize?: (constants: Record<string, number>) => string;

@@ -13,7 +13,8 @@
  * (a copy has no loop to leave): such a loop throws. Other loops are left as they are.
  *
  * With `by` below the count (which it must divide), the loop stays, `by` copies per iteration, v replaced
- * by `(v_ + 3u)`: a shorter shader, whose code is fetched again at every dispatch.
+ * by `(v_ + 3u)`: a shorter shader (matmulUnrollFor takes it for small products, where it made whole steps
+ * faster).
  */
 export function unrollLoops(source: string, bounds: Record<string, number>, by = Infinity): string {
   const head = /for \(var (\w+) = 0u; \1 < ([^;]+); \1\+\+\) \{/g;
