@@ -15,7 +15,10 @@
 //   before UW, UWN  their combinations
 // and always the shader as it is now (named accumulators; the k loop one k per iteration):
 //   now          shaders/matmul-wide-vec4.wgsl as it is
-//   now U        its k loop unrolled TILE_K times: what the engine compiles (unrollMatmulK in src/kernels/matmul.ts)
+//   now U        its k loop unrolled TILE_K times: what the engine compiles for large products (unrollMatmulK in
+//                src/kernels/matmul.ts; small ones get four copies per iteration, matmulUnrollFor)
+// The first measurement's FILE is `git show 614df45:shaders/matmul-wide-vec4.wgsl` (put it in an ignored folder
+// that travels to the device, e.g. .work/).
 // Each variant is checked against float64 at shapes that are not multiples of the tiles (transposes, batch,
 // epilogues) before it is timed; a failing variant is not timed.
 // Writes probe[-norobust].json and .txt to --out (default $OUT, else the current folder).
