@@ -216,8 +216,18 @@ export async function benchStep(
       wallMs,
       gpuMs,
       tokensPerSec: tokensPerStep / (wallMs / 1000),
-      memoryBytes: planSweep(gpu, s.cfg, s.weights, { ...DEFAULT_SWEEP, batch: s.batch, seq: s.seq, runs })
-        .bytes,
+      // The plan of the engine timed: its attention variant and split-K, not the defaults'.
+      memoryBytes: planSweep(
+        gpu,
+        s.cfg,
+        s.weights,
+        { ...DEFAULT_SWEEP, batch: s.batch, seq: s.seq, runs },
+        undefined,
+        {
+          attention: s.attention,
+          matmulSplitK: s.matmulSplitK,
+        },
+      ).bytes,
       phases,
       summary,
       gflops: summary.flops / (phases.step * 1e6),

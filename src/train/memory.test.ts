@@ -71,6 +71,20 @@ describe('planSweepForLimits: GPT-2 small (vocabulary 50257, 12 layers of 768)',
     expect(plan.allocations.some((a) => a.label.startsWith('attnLse'))).toBe(false);
   });
 
+  it('plans the engine it is given: a forced attention variant allocates its own buffers', () => {
+    const auto = planSweepForLimits(roomy, GPT2_SMALL, sweep(8, 8, 256));
+    const passes = planSweepForLimits(roomy, GPT2_SMALL, sweep(8, 8, 256), undefined, {
+      attention: 'passes',
+    });
+    const fused = planSweepForLimits(roomy, GPT2_SMALL, sweep(8, 8, 256), undefined, { attention: 'fused' });
+    const tt = 8 * 8 * 12 * 256 * 256 * 4;
+    expect(passes.allocations.filter((a) => a.label.startsWith('attnProbs'))).toHaveLength(12);
+    // 11 probability buffers more; the recompute's 11 extra scores dispatches have their own 16-byte uniforms.
+    expect(passes.bytes - auto.bytes).toBe(11 * tt - 11 * 16);
+    expect(fused.allocations.some((a) => a.label.startsWith('attnProbs'))).toBe(false);
+    expect(fused.bytes).toBeLessThan(auto.bytes);
+  });
+
   it('T = 1024 (n_positions): fused attention, no T×T buffer, no buffer over 2 GiB', () => {
     const shape = { N: 8 * 2, T: 1024, H: 12, D: 64 };
     expect(attentionVariant({ ...shape, limits: roomy, layers: 12 })).toBe('fused');

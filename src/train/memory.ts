@@ -8,7 +8,7 @@ export { formatBytes } from '../gpu/planning';
 import { parameterShapes, type LabGptConfig, type Weights } from '../model/config';
 import type { BatchSource } from './batch';
 import type { SweepConfig } from './config';
-import { SweepEngine } from './sweep';
+import { SweepEngine, type EngineOptions } from './sweep';
 
 export interface SweepPlan {
   runs: number;
@@ -47,8 +47,9 @@ function plan(
   weights: Weights,
   config: SweepConfig,
   memoryBytes: number | undefined,
+  options: EngineOptions = {},
 ): SweepPlan {
-  const engine = new SweepEngine(planning, cfg, weights, config, NO_DATA);
+  const engine = new SweepEngine(planning, cfg, weights, config, NO_DATA, undefined, options);
   const { lmHead, wtePieces } = engine;
   engine.destroy();
   const bytes = planning.totalBytes;
@@ -85,8 +86,9 @@ export function planSweep(
   weights: Weights,
   config: SweepConfig,
   memoryBytes?: number,
+  options: EngineOptions = {},
 ): SweepPlan {
-  return plan(new PlanningGpu(gpu), cfg, weights, config, memoryBytes);
+  return plan(new PlanningGpu(gpu), cfg, weights, config, memoryBytes, options);
 }
 
 /**
@@ -98,11 +100,12 @@ export function planSweepForLimits(
   cfg: LabGptConfig,
   config: SweepConfig,
   memoryBytes?: number,
+  options: EngineOptions = {},
 ): SweepPlan {
   const sizes: Weights = new Map();
   for (const [name, shape] of parameterShapes(cfg))
     sizes.set(name, standIn(shape.reduce((a, b) => a * b, 1)));
-  return plan(PlanningGpu.forLimits(limits), cfg, sizes, config, memoryBytes);
+  return plan(PlanningGpu.forLimits(limits), cfg, sizes, config, memoryBytes, options);
 }
 
 /**
