@@ -16,6 +16,7 @@ import { create, globals } from 'webgpu';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { probeGpu, seeded } from '../probe-gpu.mjs';
 
 Object.assign(globalThis, globals);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -73,21 +74,8 @@ device.addEventListener('uncapturederror', (e) => {
 });
 
 const gelu = readFileSync(join(shaders, 'gelu-math.wgsl'), 'utf8');
-async function compile(code, label) {
-  const module = device.createShaderModule({ code, label });
-  const info = await module.getCompilationInfo();
-  const bad = info.messages.filter((m) => m.type === 'error');
-  if (bad.length > 0)
-    log(
-      label,
-      'does not compile:',
-      bad
-        .slice(0, 4)
-        .map((m) => `${m.lineNum}:${m.linePos} ${m.message}`)
-        .join(' | '),
-    );
-  return bad.length > 0 ? null : module;
-}
+const { compile, checkMatmul, timeMatmul } = probeGpu(device, log);
+
 /**
  * matmul-tensor.wgsl staging vec4<f16>: one 8-byte store per vec4 instead of four 2-byte ones. A subgroup matrix
  * load from an array of vectors counts offset and stride in vectors, so those are divided by 4 (the rows are
@@ -121,75 +109,6 @@ const vec4 = await compile(
   'matmulWideVec4',
 );
 
-const PARAMS = [
-  'M',
-  'N',
-  'K',
-  'batch',
-  'offA',
-  'offB',
-  'offC',
-  'strideA',
-  'strideB',
-  'strideC',
-  'alpha',
-  'beta',
-  'hasBias',
-  'ldA',
-  'ldC',
-  'ldB',
-];
-function uniform(p) {
-  const bytes = new ArrayBuffer(64);
-  const view = new DataView(bytes);
-  PARAMS.forEach((name, i) => {
-    const v = p[name] ?? 0;
-    if (name === 'alpha' || name === 'beta') view.setFloat32(i * 4, v, true);
-    else view.setUint32(i * 4, v, true);
-  });
-  const b = device.createBuffer({ size: 64, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-  device.queue.writeBuffer(b, 0, bytes);
-  return b;
-}
-const pipelines = new Map();
-function pipeline(module, constants) {
-  const key = `${module.label} ${JSON.stringify(constants)}`;
-  if (!pipelines.has(key)) {
-    pipelines.set(
-      key,
-      device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main', constants } }),
-    );
-  }
-  return pipelines.get(key);
-}
-function storage(data, floats) {
-  const size = Math.max(16, Math.ceil(((floats ?? data.length) * 4) / 16) * 16);
-  const b = device.createBuffer({
-    size,
-    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-  });
-  if (data) device.queue.writeBuffer(b, 0, data);
-  return b;
-}
-async function read(b, n) {
-  const r = device.createBuffer({
-    size: Math.ceil((n * 4) / 16) * 16,
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
-  const e = device.createCommandEncoder();
-  e.copyBufferToBuffer(b, 0, r, 0, r.size);
-  device.queue.submit([e.finish()]);
-  await r.mapAsync(GPUMapMode.READ);
-  const out = new Float32Array(r.getMappedRange().slice(0));
-  r.unmap();
-  r.destroy();
-  return out.subarray(0, n);
-}
-const bindGroup = (pl, b, u) =>
-  device.createBindGroup({
-    layout: pl.getBindGroupLayout(0),
-    entries: [b.a, b.b, b.bias, b.c, b.aux, u].map((buffer, binding) => ({ binding, resource: { buffer } })),
-  });
 // Workgroups: x over N tiles, y over M tiles, z over the batch.
 function grid(kind, c, p) {
   const [tn, tm] = kind === 'tensor' ? [16 * c.FN * c.SG_N, 16 * c.FM * c.SG_M] : [8 * c.WG_N, 8 * c.WG_M];
@@ -205,137 +124,18 @@ function f16(x) {
   if (r - q === 0.5 && r % 2 !== 0) r -= 1;
   return r * ulp;
 }
-// mulberry32: full 32-bit state in integer arithmetic (an LCG in doubles loses its low bits and repeats).
-let seed = 1;
-function uniformRandom() {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-}
-const rnd = (n, scale = 1) => Float32Array.from({ length: n }, () => uniformRandom() * scale);
-const K_GELU = Math.sqrt(2 / Math.PI);
-const geluD = (x) => {
-  const t = Math.tanh(K_GELU * (x + 0.044715 * x ** 3));
-  return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * K_GELU * (1 + 3 * 0.044715 * x * x);
-};
-const geluF = (x) => 0.5 * x * (1 + Math.tanh(K_GELU * (x + 0.044715 * x ** 3)));
+const rnd = seeded(1);
 
 /** Worst error over C (and aux for gelu), each divided by 1.5·Σ|a·b| + |beta| + 1. */
 async function check(kind, module, c, shape) {
-  const { M, N, K, TA, TB, batch = 1, epi = 0, beta = 0, bias = 0, scaleA = 1, amag = 1 } = shape;
-  const [sA, sB, sC] = [M * K, K * N, M * N];
-  const A = rnd(sA * batch, amag);
-  const B = rnd(sB * batch);
-  const C0 = rnd(sC * batch);
-  const Bi = rnd(N);
-  const X = rnd(sC * batch);
-  const b = { a: storage(A), b: storage(B), bias: storage(Bi), c: storage(C0), aux: storage(X) };
-  const p = { M, N, K, batch, strideA: sA, strideB: sB, strideC: sC, alpha: 1.5, beta, hasBias: bias };
-  const consts = {
-    ...c,
-    TRANS_A: TA,
-    TRANS_B: TB,
-    EPILOGUE: epi,
-    ...(kind === 'tensor' ? { A_SCALE: scaleA } : {}),
-  };
-  const pl = pipeline(module, consts);
-  const e = device.createCommandEncoder();
-  const pass = e.beginComputePass();
-  pass.setPipeline(pl);
-  pass.setBindGroup(0, bindGroup(pl, b, uniform(p)));
-  pass.dispatchWorkgroups(...grid(kind, c, p));
-  pass.end();
-  device.queue.submit([e.finish()]);
-  const got = await read(b.c, sC * batch);
-  const gotAux = epi === 1 ? await read(b.aux, sC * batch) : null;
-  const q = (x) => (kind === 'tensor' ? f16(x) : x);
-  let vsF32 = 0;
-  let vsF16 = 0;
-  for (let bt = 0; bt < batch; bt++)
-    for (let m = 0; m < M; m++)
-      for (let n = 0; n < N; n++) {
-        let exact = 0;
-        let rounded = 0;
-        let mag = 0;
-        for (let k = 0; k < K; k++) {
-          const av = TA ? A[bt * sA + k * M + m] : A[bt * sA + m * K + k];
-          const bv = TB ? B[bt * sB + n * K + k] : B[bt * sB + k * N + n];
-          exact += av * bv;
-          rounded += (q(av * scaleA) / scaleA) * q(bv);
-          mag += Math.abs(av * bv);
-        }
-        const i = bt * sC + m * N + n;
-        const finish = (v) => {
-          let r = 1.5 * v + (beta ? beta * C0[i] : 0) + (bias ? Bi[n] : 0);
-          if (epi === 2) r += X[i];
-          if (epi === 3) r *= geluD(X[i]);
-          return r;
-        };
-        const tol = 1.5 * mag + Math.abs(beta) + 1;
-        vsF32 = Math.max(vsF32, Math.abs(got[i] - finish(exact)) / tol);
-        vsF16 = Math.max(vsF16, Math.abs(got[i] - finish(rounded)) / tol);
-        if (epi === 1) vsF16 = Math.max(vsF16, Math.abs(gotAux[i] - geluF(got[i])) / (Math.abs(got[i]) + 1));
-      }
-  Object.values(b).forEach((x) => x.destroy());
-  return { vsF16, vsF32, pass: vsF16 < 1e-4 };
+  const consts = { ...c, ...(kind === 'tensor' ? { A_SCALE: shape.scaleA ?? 1 } : {}) };
+  const round = kind === 'tensor' ? f16 : (x) => x;
+  const r = await checkMatmul(module, consts, shape, (p) => grid(kind, c, p), rnd, round);
+  return { vsF16: r.vsRounded, vsF32: r.vsExact, pass: r.vsRounded < 1e-4 };
 }
 
-/** Best of 4 passes of `reps` back-to-back dispatches, µs per dispatch (timestamp queries). */
-async function time(kind, module, c, shape) {
-  const { M, N, K, TA = 0, TB = 0, batch = 1, ldA = 0, ldB = 0, ldC = 0 } = shape;
-  const [sA, sB, sC] = [shape.sA ?? M * K, shape.sB ?? K * N, shape.sC ?? M * N];
-  const b = {
-    a: storage(null, sA * batch),
-    b: storage(null, sB * batch),
-    bias: storage(null, N),
-    c: storage(null, sC * batch),
-    aux: storage(null, 4),
-  };
-  const p = {
-    M,
-    N,
-    K,
-    batch,
-    strideA: sA,
-    strideB: sB,
-    strideC: sC,
-    alpha: 1,
-    beta: 0,
-    hasBias: 0,
-    ldA,
-    ldB,
-    ldC,
-  };
-  const pl = pipeline(module, { ...c, TRANS_A: TA, TRANS_B: TB, EPILOGUE: 0 });
-  const bg = bindGroup(pl, b, uniform(p));
-  const wg = grid(kind, c, p);
-  const reps = M * N * K * batch > 2e10 ? 10 : 30;
-  const qs = device.createQuerySet({ type: 'timestamp', count: 2 });
-  const qb = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-  const rb = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  let best = Infinity;
-  for (let t = 0; t < 4; t++) {
-    const e = device.createCommandEncoder();
-    const pass = e.beginComputePass({
-      timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
-    });
-    pass.setPipeline(pl);
-    pass.setBindGroup(0, bg);
-    for (let i = 0; i < reps; i++) pass.dispatchWorkgroups(...wg);
-    pass.end();
-    e.resolveQuerySet(qs, 0, 2, qb, 0);
-    e.copyBufferToBuffer(qb, 0, rb, 0, 16);
-    device.queue.submit([e.finish()]);
-    await rb.mapAsync(GPUMapMode.READ);
-    const ts = new BigUint64Array(rb.getMappedRange().slice(0));
-    rb.unmap();
-    best = Math.min(best, Number(ts[1] - ts[0]) / 1e3 / reps);
-  }
-  Object.values(b).forEach((x) => x.destroy());
-  [qs, qb, rb].forEach((x) => x.destroy());
-  return best;
-}
+/** Best of 4 passes of back-to-back dispatches, µs per dispatch (timestamp queries). */
+const time = (kind, module, c, shape) => timeMatmul(module, c, shape, (p) => grid(kind, c, p));
 
 // Tiles: a subgroup owns 16·FM × 16·FN of C; SG_M × SG_N subgroups. FM ≤ SG_N and FN ≤ SG_M keep the staging
 // at ≤ 4 vec4s per invocation.
