@@ -14,7 +14,7 @@ import { DEFAULT_SWEEP } from '../src/train/config';
 import { OPTIMIZERS } from '../src/optim/optimizer';
 import { BenchGpu } from './gpu';
 import { benchKernels, type KernelSizes } from './kernels';
-import { benchStep, firstLosses, singleRun, sweepRuns, type StepSetup } from './step';
+import { benchStep, firstLosses, listDispatches, singleRun, sweepRuns, type StepSetup } from './step';
 import { compareBatchedLines, compareLines, printReport, type BenchReport, type PeerReport } from './report';
 import { attentionCheck, attentionPassesTiles, attentionTimes } from './attention-check';
 
@@ -399,6 +399,15 @@ async function main(): Promise<void> {
     }
     writeFileSync(out, JSON.stringify(report, null, 1));
   };
+  if (args.includes('--list-dispatches')) {
+    // The step's dispatch sequence per R (captured, not run): what the dispatch count is made of.
+    for (const R of Rs) {
+      const lines = listDispatches(gpu, setup, R === 1 ? singleRun('riemannian-adamw') : sweepRuns(R));
+      log(`\nR = ${R}: ${lines.length} dispatches`);
+      lines.forEach((l, i) => log(`${String(i).padStart(4)}  ${l}`));
+    }
+    return;
+  }
   if (!args.includes('--skip-kernels') && !sweepOnly) {
     log('\nKernels (time of one dispatch; GFLOP/s and compulsory GB/s):');
     await attempt('kernels', async () => {

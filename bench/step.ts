@@ -257,6 +257,20 @@ export async function benchStep(
 }
 
 /** The first training losses of each run on the sequential batches (compare with the PyTorch peer). */
+/**
+ * The dispatches of one training step, in submission order (engine built, one step captured, nothing run):
+ * `bench.mjs --list-dispatches --rs 1,8` prints them, for work on the dispatch count.
+ */
+export function listDispatches(gpu: BenchGpu, s: StepSetup, runs: RunSpec[]): string[] {
+  const engine = makeEngine(gpu, s, runs, 'shuffled');
+  try {
+    const [list] = gpu.capture(() => engine.submitStep(false));
+    return list.map((d) => `${describe(gpu, d)}  [${d.workgroups.join('×')}]`);
+  } finally {
+    engine.destroy();
+  }
+}
+
 export async function firstLosses(
   gpu: BenchGpu,
   s: StepSetup,
