@@ -13,6 +13,7 @@ import {
 } from '../src/kernels/attention';
 import {
   attentionProbsSize,
+  attentionPassesWorkgroupBytes,
   pickAttentionPassesTiles,
   prepareAttentionPassesBackward,
   prepareAttentionPassesForward,
@@ -204,12 +205,6 @@ export interface AttentionPassesTileTiming {
 }
 
 /** Workgroup bytes of attention-passes.wgsl at these tiles: Xs, Ys and the two row-statistics arrays. */
-export function attentionPassesWorkgroupBytes(t: Record<string, number>): number {
-  const BM = t.WY * t.TM;
-  const BN = t.WX * t.TN;
-  return 4 * (t.KC * BM + t.KC * BN + 2 * BM * t.WX);
-}
-
 /**
  * `bench.mjs attention-passes-tiles`: the separate passes at each tile candidate (WX, WY, TM, TN, KC), each
  * checked against float64 at the shape before it is timed; a candidate that fails is not timed.
@@ -228,7 +223,10 @@ export async function attentionPassesTiles(
   // reference at the timed shapes would take minutes per candidate), then timed at every shape.
   const checkShape = { N: 2, T: 100, H: shapes[0].H, D: shapes[0].D };
   for (const tiles of candidates) {
-    const tag = `WX${tiles.WX} WY${tiles.WY} TM${tiles.TM} TN${tiles.TN} KC${tiles.KC}`;
+    const tag =
+      tiles.VEC4 === 1
+        ? `vec4 WX${tiles.WX} WY${tiles.WY} KC${tiles.KC}`
+        : `WX${tiles.WX} WY${tiles.WY} TM${tiles.TM} TN${tiles.TN} KC${tiles.KC}`;
     if (attentionPassesWorkgroupBytes(tiles) > limit) {
       log(
         `attention passes ${tag}: ${attentionPassesWorkgroupBytes(tiles)} B of workgroup memory, over ${limit}`,

@@ -18,22 +18,20 @@ import { benchStep, firstLosses, listDispatches, singleRun, sweepRuns, type Step
 import { compareBatchedLines, compareLines, printReport, type BenchReport, type PeerReport } from './report';
 import { attentionCheck, attentionPassesTiles, attentionTimes } from './attention-check';
 
-/** Tile candidates (WX,WY,TM,TN,KC) `attention-passes-tiles` tries by default; the first is today's default. */
+/**
+ * Tile candidates `attention-passes-tiles` tries by default: vec4 kernels v4:WX,WY,KC
+ * (attention-passes-vec4.wgsl, 4 × 4 outputs a thread), then the scalar kernels' two picks WX,WY,TM,TN,KC.
+ */
 const ATTENTION_PASSES_TILE_CANDIDATES = [
-  '16,16,2,2,16',
-  '16,16,2,2,8',
-  '16,16,2,2,32',
-  '8,8,4,4,16',
-  '16,16,4,4,16',
+  'v4:16,16,16',
+  'v4:16,8,16',
+  'v4:16,16,32',
+  'v4:16,8,32',
+  'v4:8,16,16',
+  'v4:8,8,8',
+  'v4:8,8,16',
   '16,16,4,4,8',
-  '16,8,4,4,16',
-  '8,16,4,4,16',
-  '16,16,4,2,16',
   '16,16,2,4,16',
-  '32,8,2,2,16',
-  '8,32,2,2,16',
-  '32,8,2,4,16',
-  '16,16,1,1,16',
 ].join(';');
 import type { AttentionChoice, AttentionVariant } from '../src/kernels/attention-variant';
 import type { MatmulSplitK } from '../src/model/gpu-model';
@@ -192,16 +190,23 @@ async function main(): Promise<void> {
     return;
   }
   if (args[0] === 'attention-passes-tiles') {
-    // --shapes "N,T,H,D;..." --tiles "WX,WY,TM,TN,KC;...": the passes at each tile candidate, checked then timed.
+    // --shapes "N,T,H,D;..." --tiles "WX,WY,TM,TN,KC;v4:WX,WY,KC;...": the passes at each tile candidate, checked
+    // then timed.
     const gpu = await BenchGpu.acquire();
     const shapes = (flag(args, 'shapes') ?? '64,128,4,64;8,128,4,64').split(';').map((x) => {
       const [N, T, H, D] = x.split(',').map(Number);
       return { N, T, H, D };
     });
-    const tiles = (flag(args, 'tiles') ?? ATTENTION_PASSES_TILE_CANDIDATES).split(';').map((x) => {
-      const [WX, WY, TM, TN, KC] = x.split(',').map(Number);
-      return { WX, WY, TM, TN, KC };
-    });
+    const tiles = (flag(args, 'tiles') ?? ATTENTION_PASSES_TILE_CANDIDATES)
+      .split(';')
+      .map((x): Record<string, number> => {
+        if (x.startsWith('v4:')) {
+          const [WX, WY, KC] = x.slice(3).split(',').map(Number);
+          return { VEC4: 1, WX, WY, KC };
+        }
+        const [WX, WY, TM, TN, KC] = x.split(',').map(Number);
+        return { WX, WY, TM, TN, KC };
+      });
     const r = await attentionPassesTiles(gpu, shapes, tiles, (s) => console.log(s));
     const out = flag(args, 'out');
     if (out) writeFileSync(out, JSON.stringify({ commit: buildInfo().commit, times: r }, null, 1));

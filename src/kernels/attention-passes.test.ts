@@ -4,6 +4,8 @@ import {
   ATTENTION_PASSES_TILES,
   ATTENTION_PASSES_TILES_NARROW,
   ATTENTION_PASSES_TILES_WIDE,
+  ATTENTION_PASSES_VEC4_TILES_NARROW,
+  ATTENTION_PASSES_VEC4_TILES_WIDE,
   attentionPassesBackwardSteps,
   attentionPassesForwardSteps,
   attentionProbsSize,
@@ -29,6 +31,14 @@ const SHAPES: [number, number, number, number][] = [
   [3, 17, 4, 8],
   [2, 70, 2, 16],
   [1, 37, 2, 64],
+];
+// [N, T, H, D] for the vec4 kernels (T, D multiples of 4).
+const VEC4_SHAPES: [number, number, number, number][] = [
+  [1, 4, 1, 4],
+  [2, 20, 2, 8],
+  [3, 36, 2, 12],
+  [2, 72, 2, 64],
+  [1, 40, 2, 68],
 ];
 // A layout other than the default 32×32 tile: non-square, TM ≠ TN, chunk not dividing D.
 const ODD_TILES = { WX: 8, WY: 4, TM: 3, TN: 1, KC: 5 };
@@ -98,13 +108,35 @@ describe('attention (separate passes)', () => {
     ]);
   });
 
-  it('picks 64×64 tiles from 512 blocks of 64 query rows, 32×64 below', () => {
-    expect(pickAttentionPassesTiles({ N: 64, T: 128, H: 4, D: 64 })).toBe(ATTENTION_PASSES_TILES_WIDE);
-    expect(pickAttentionPassesTiles({ N: 63, T: 128, H: 4, D: 64 })).toBe(ATTENTION_PASSES_TILES_NARROW);
-    expect(pickAttentionPassesTiles({ N: 8, T: 128, H: 4, D: 64 })).toBe(ATTENTION_PASSES_TILES_NARROW);
-    expect(pickAttentionPassesTiles({ N: 64, T: 65, H: 2, D: 64 })).toBe(ATTENTION_PASSES_TILES_NARROW);
-    expect(pickAttentionPassesTiles({ N: 64, T: 192, H: 2, D: 64 })).toBe(ATTENTION_PASSES_TILES_NARROW);
-    expect(pickAttentionPassesTiles({ N: 64, T: 193, H: 2, D: 64 })).toBe(ATTENTION_PASSES_TILES_WIDE);
+  it('picks the vec4 kernels where T and D are multiples of 4; 64-row tiles from 512 blocks of 64 query rows', () => {
+    const pick = (N: number, T: number, H: number, D: number) => pickAttentionPassesTiles({ N, T, H, D });
+    expect(pick(64, 128, 4, 64)).toBe(ATTENTION_PASSES_VEC4_TILES_WIDE);
+    expect(pick(63, 128, 4, 64)).toBe(ATTENTION_PASSES_VEC4_TILES_NARROW);
+    expect(pick(8, 128, 4, 64)).toBe(ATTENTION_PASSES_VEC4_TILES_NARROW);
+    expect(pick(64, 192, 2, 64)).toBe(ATTENTION_PASSES_VEC4_TILES_NARROW);
+    expect(pick(64, 196, 2, 64)).toBe(ATTENTION_PASSES_VEC4_TILES_WIDE);
+    expect(pick(64, 65, 2, 64)).toBe(ATTENTION_PASSES_TILES_NARROW);
+    expect(pick(64, 193, 2, 64)).toBe(ATTENTION_PASSES_TILES_WIDE);
+    expect(pick(128, 128, 2, 62)).toBe(ATTENTION_PASSES_TILES_WIDE);
+  });
+
+  it('refuses vec4 tiles for a shape they do not fit, and tiles whose statistics would not fit', async () => {
+    const gpu = await testGpu();
+    const shape = { N: 1, T: 6, H: 1, D: 4 };
+    const n = sizes(shape);
+    const b = {
+      qkv: gpu.buffer(new Float32Array(n.qkv), 'qkv'),
+      out: gpu.buffer(new Float32Array(n.out), 'out'),
+      probs: gpu.buffer(new Float32Array(n.probs), 'probs'),
+    };
+    expect(() => prepareAttentionPassesForward(gpu, b, shape, ATTENTION_PASSES_VEC4_TILES_WIDE)).toThrow(
+      /multiples of 4/,
+    );
+    const ok = { N: 1, T: 8, H: 1, D: 4 };
+    expect(() => prepareAttentionPassesForward(gpu, b, ok, { VEC4: 1, WX: 16, WY: 16, KC: 8 })).toThrow(
+      /KC=8/,
+    );
+    Object.values(b).forEach((x) => x.destroy());
   });
 
   describe.each([
@@ -129,8 +161,11 @@ describe('attention (separate passes)', () => {
     });
   });
 
-  it('probs above the diagonal are exactly 0 and each row sums to 1', async () => {
-    const shape = { N: 2, T: 33, H: 3, D: 4 };
+  it.each([
+    ['scalar', 33],
+    ['vec4', 36],
+  ])('probs above the diagonal are exactly 0 and each row sums to 1 (%s kernels, T = %i)', async (_k, T) => {
+    const shape = { N: 2, T, H: 3, D: 4 };
     const got = await forward(inputs(shape, 9).qkv, shape);
     for (let row = 0; row < shape.N * shape.H * shape.T; row++) {
       const i = row % shape.T;
@@ -144,12 +179,42 @@ describe('attention (separate passes)', () => {
     }
   });
 
-  it('forward then backward from its own probs: the float64 model’s dqkv (T = 45, several tiles)', async () => {
-    const shape = { N: 2, T: 45, H: 2, D: 16 };
-    const { qkv, ref, dout } = inputs(shape, 17);
-    const fwd = await forward(qkv, shape);
-    const got = await backward(qkv, fwd.probs, dout, shape);
-    expectAllClose(got, attentionBackwardReference(qkv, ref.probs, dout, shape), GRAD_TOL, 'dqkv');
+  it.each([
+    ['scalar', 45],
+    ['vec4', 44],
+  ])(
+    'forward then backward from its own probs (%s kernels, T = %i, several tiles): the float64 model’s dqkv',
+    async (_k, T) => {
+      const shape = { N: 2, T, H: 2, D: 16 };
+      const { qkv, ref, dout } = inputs(shape, 17);
+      const fwd = await forward(qkv, shape);
+      const got = await backward(qkv, fwd.probs, dout, shape);
+      expectAllClose(got, attentionBackwardReference(qkv, ref.probs, dout, shape), GRAD_TOL, 'dqkv');
+    },
+  );
+
+  // The vec4 kernels: T and D multiples of 4, T never a multiple of the 32- or 64-row tiles; D 12 (a partial
+  // KC chunk), 64 (lab-gpt's) and 68 (two 64-column tiles in weightedSum and backwardGrads).
+  describe.each([
+    ['vec4, picked tiles (32×64 at these shapes)', undefined],
+    ['vec4, 64×64 tiles', ATTENTION_PASSES_VEC4_TILES_WIDE],
+    ['vec4, odd tiles 32×16, KC 8', { VEC4: 1, WX: 4, WY: 8, KC: 8 }],
+    ['vec4, odd tiles 16×32, KC 8', { VEC4: 1, WX: 8, WY: 4, KC: 8 }],
+  ])('%s', (_name, constants: Record<string, number> | undefined) => {
+    it.each(VEC4_SHAPES)('forward N=%i T=%i H=%i D=%i: out and probs', async (...dims) => {
+      const shape = shapeOf(dims);
+      const { qkv, ref } = inputs(shape, 3 + dims[1]);
+      const got = await forward(qkv, shape, constants);
+      expectAllClose(got.probs, ref.probs, PROBS_TOL, 'probs');
+      expectAllClose(got.out, ref.out, OUT_TOL, 'out');
+    });
+
+    it.each(VEC4_SHAPES)('backward N=%i T=%i H=%i D=%i: dqkv', async (...dims) => {
+      const shape = shapeOf(dims);
+      const { qkv, probs32, dout } = inputs(shape, 5 + dims[1]);
+      const got = await backward(qkv, probs32, dout, shape, constants);
+      expectAllClose(got, attentionBackwardReference(qkv, probs32, dout, shape), GRAD_TOL, 'dqkv');
+    });
   });
 
   // Every entry point decodes its head with the same head() / grid() pair, so the forward covers the fold.

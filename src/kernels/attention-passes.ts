@@ -9,8 +9,12 @@
 // layers can share (the backward runs one layer at a time). Both hold attentionProbsSize(shape) floats.
 // 'passes-recompute' (attention-variant.ts) shares `probs` across layers too: its backward runs
 // prepareAttentionPassesRecompute (attentionScores alone, same tiles) before the backward steps.
+// Each pass has a vec4 twin (attention-passes-vec4.wgsl, labels …Vec4) for T and D multiples of 4, which
+// pickAttentionPassesTiles selects there; the tile set says which kernels run (VEC4 = 1).
 import source from '../../shaders/attention-passes.wgsl?raw';
+import vec4Source from '../../shaders/attention-passes-vec4.wgsl?raw';
 import { defineKernel, type Kernel, type KernelSpec } from '../gpu/kernel';
+import { unrollLoops } from '../gpu/unroll';
 import type { Dispatch, Gpu } from '../gpu/context';
 import type { AttentionParam, AttentionShape } from './attention';
 
@@ -27,27 +31,69 @@ export const ATTENTION_PASSES_TILES = { WX: 16, WY: 16, TM: 2, TN: 2, KC: 16 };
 const MAXT = 4;
 
 /**
- * The tiles the model runs (pickAttentionPassesTiles), from the H200 sweep of 14 candidates at lab-gpt's
- * shapes (bench `attention-passes-tiles`, bench/RESULTS.md 2026-11-30 16:55 UTC), one layer forward +
- * backward: with ≥ 512 row blocks of 64 (N = 64, T = 128, H = 4) 64×64 tiles with KC 8 took 0.295 ms against
- * 0.366 ms for the 32×32 default; with few blocks (N = 8) they starve the GPU (0.113 ms) and 32×64 tiles
- * were fastest (0.085 ms against 0.091). Both stay within 12 KiB of workgroup memory.
+ * The scalar kernels' tiles from the H200 sweep of 14 candidates at lab-gpt's shapes (bench
+ * `attention-passes-tiles`, bench/RESULTS.md 2026-11-30 16:55 UTC), one layer forward + backward: with ≥ 512
+ * row blocks of 64 (N = 64, T = 128, H = 4) 64×64 tiles with KC 8 took 0.295 ms against 0.366 ms for the 32×32
+ * default; with few blocks (N = 8) they starve the GPU (0.113 ms) and 32×64 tiles were fastest (0.085 ms
+ * against 0.091). Both stay within 12 KiB of workgroup memory. The model runs them where the vec4 kernels
+ * cannot (D or T not a multiple of 4).
  */
 export const ATTENTION_PASSES_TILES_WIDE = { WX: 16, WY: 16, TM: 4, TN: 4, KC: 8 };
 export const ATTENTION_PASSES_TILES_NARROW = { WX: 16, WY: 16, TM: 2, TN: 4, KC: 16 };
 
-/** 64×64 tiles once there are at least 512 blocks of 64 query rows to spread over the GPU, else 32×64. */
-export function pickAttentionPassesTiles({ N, T, H }: AttentionShape): Record<string, number> {
-  return N * H * Math.ceil(T / 64) >= 512 ? ATTENTION_PASSES_TILES_WIDE : ATTENTION_PASSES_TILES_NARROW;
+/**
+ * Tiles of the vec4 kernels (attention-passes-vec4.wgsl), marked VEC4 = 1 (the prepare functions take the vec4
+ * kernels for such a set and do not pass VEC4 on): WX × WY threads each owning 4 × 4 outputs, KC reduction
+ * entries per staged step. 64×64 output tiles, or 32×64 where 64-row blocks are too few to fill the GPU (as
+ * the scalar picks). KC 16: 8.5 KiB of workgroup memory, within WebGPU's guaranteed 16 KiB.
+ */
+export const ATTENTION_PASSES_VEC4_TILES_WIDE = { VEC4: 1, WX: 16, WY: 16, KC: 16 };
+export const ATTENTION_PASSES_VEC4_TILES_NARROW = { VEC4: 1, WX: 16, WY: 8, KC: 16 };
+
+/** Whether the vec4 kernels apply: every row of qkv, probs and the outputs 16-byte aligned. */
+export function attentionPassesVec4Fits({ T, D }: AttentionShape): boolean {
+  return T % 4 === 0 && D % 4 === 0;
+}
+
+/**
+ * The kernels and tiles the model runs: the vec4 kernels where the shape allows, else the scalar ones; 64-row
+ * tiles once there are at least 512 blocks of 64 query rows to spread over the GPU, else 32-row tiles.
+ */
+export function pickAttentionPassesTiles(shape: AttentionShape): Record<string, number> {
+  const wide = shape.N * shape.H * Math.ceil(shape.T / 64) >= 512;
+  if (attentionPassesVec4Fits(shape))
+    return wide ? ATTENTION_PASSES_VEC4_TILES_WIDE : ATTENTION_PASSES_VEC4_TILES_NARROW;
+  return wide ? ATTENTION_PASSES_TILES_WIDE : ATTENTION_PASSES_TILES_NARROW;
 }
 
 function tileSizes(c: Record<string, number>): { BM: number; BN: number } {
+  if (c.VEC4 === 1) return vec4TileSizes(c);
   const { WX, WY, TM, TN, KC } = c;
   for (const [k, v] of Object.entries({ WX, WY, TM, TN, KC })) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`attention passes: tile constant ${k}=${v}`);
   }
   if (TM > MAXT || TN > MAXT) throw new Error(`attention passes: TM, TN must be <= ${MAXT} (register tile)`);
   return { BM: WY * TM, BN: WX * TN };
+}
+
+function vec4TileSizes(c: Record<string, number>): { BM: number; BN: number } {
+  const { WX, WY, KC } = c;
+  for (const [k, v] of Object.entries({ WX, WY, KC })) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`attention passes (vec4): tile constant ${k}=${v}`);
+  }
+  // The row statistics of the softmax reuse the staged tiles: KC·(WY + 1) and KC·(WX + 1) vec4s ≥ WX·WY.
+  if (KC % 4 !== 0 || WX % 4 !== 0 || KC < Math.max(WX, WY))
+    throw new Error(
+      `attention passes (vec4): KC=${KC} must be a multiple of 4, ≥ WX and WY; WX=${WX} a multiple of 4`,
+    );
+  return { BM: 4 * WY, BN: 4 * WX };
+}
+
+/** Bytes of workgroup memory the kernels of a tile set declare (to hold against the device's limit). */
+export function attentionPassesWorkgroupBytes(t: Record<string, number>): number {
+  if (t.VEC4 === 1) return 16 * t.KC * (t.WY + 1 + t.WX + 1);
+  const { BM, BN } = tileSizes(t);
+  return 4 * (t.KC * BM + t.KC * BN + 2 * BM * t.WX);
 }
 
 /** (tiles, heads) → dispatch, with heads folded into z past 65535 (the shader decodes y + 65535·z). */
@@ -78,64 +124,95 @@ const outputTiles =
     return grid(outputs * Math.ceil(T / BM) * Math.ceil(D / BN), N * H);
   };
 
-/** One entry point of attention-passes.wgsl; all four share the source, the params and the tiles. */
+/** One entry point of attention-passes.wgsl (or its vec4 twin); all share the params and tiles. */
 function pass<B extends string>(
   label: string,
   entryPoint: string,
   bindings: Record<B, 'read' | 'write'>,
   workgroups: Workgroups,
+  vec4 = false,
 ): Kernel<B, AttentionParam> {
   return defineKernel({
-    label,
-    source,
+    label: vec4 ? `${label}Vec4` : label,
+    source: vec4 ? vec4Source : source,
     entryPoint,
     bindings,
     params,
-    constants: ATTENTION_PASSES_TILES,
-    workgroups,
+    constants: vec4 ? withoutMark(ATTENTION_PASSES_VEC4_TILES_WIDE) : ATTENTION_PASSES_TILES,
+    workgroups: vec4 ? (p, c) => workgroups(p, { ...c, VEC4: 1 }) : workgroups,
+    // The vec4 kernels' multiply loop repeated KC times (src/gpu/unroll.ts).
+    specialize: vec4 ? (c) => unrollLoops(vec4Source, { KC: c.KC }) : undefined,
   });
 }
 
-/** probs = causal softmax(q kᵀ / sqrt(D)); writes every entry of probs (0 above the diagonal). */
-export const attentionScores: AttentionPassesForwardKernel = pass(
-  'attentionScores',
-  'scores',
-  forwardBindings,
-  rowBlocks,
-);
+/** The four passes, scalar or vec4: [scores, weightedSum] forward, [backwardScores, backwardGrads] backward. */
+function passes(vec4: boolean) {
+  return {
+    /** probs = causal softmax(q kᵀ / sqrt(D)); writes every entry of probs (0 above the diagonal). */
+    scores: pass(
+      'attentionScores',
+      'scores',
+      forwardBindings,
+      rowBlocks,
+      vec4,
+    ) as AttentionPassesForwardKernel,
+    /** out = probs · v, heads merged back into [N, T, C]. */
+    weightedSum: pass(
+      'attentionWeightedSum',
+      'weightedSum',
+      forwardBindings,
+      outputTiles(1),
+      vec4,
+    ) as AttentionPassesForwardKernel,
+    /** dscores = P ⊙ (dP − rowsum(P ⊙ dP)), dP = dO vᵀ, on and below the diagonal. */
+    backwardScores: pass(
+      'attentionBackwardScores',
+      'backwardScores',
+      backwardBindings,
+      rowBlocks,
+      vec4,
+    ) as AttentionPassesBackwardKernel,
+    /** dq, dk, dv into dqkv (overwritten, every element). Needs backwardScores first. */
+    backwardGrads: pass(
+      'attentionBackwardGrads',
+      'backwardGrads',
+      backwardBindings,
+      outputTiles(3),
+      vec4,
+    ) as AttentionPassesBackwardKernel,
+  };
+}
 
-/** out = probs · v, heads merged back into [N, T, C]. */
-export const attentionWeightedSum: AttentionPassesForwardKernel = pass(
-  'attentionWeightedSum',
-  'weightedSum',
-  forwardBindings,
-  outputTiles(1),
-);
+const SCALAR = passes(false);
+const VEC4 = passes(true);
+export const attentionScores = SCALAR.scores;
+export const attentionWeightedSum = SCALAR.weightedSum;
+export const attentionBackwardScores = SCALAR.backwardScores;
+export const attentionBackwardGrads = SCALAR.backwardGrads;
 
-/** dscores = P ⊙ (dP − rowsum(P ⊙ dP)), dP = dO vᵀ, on and below the diagonal. */
-export const attentionBackwardScores: AttentionPassesBackwardKernel = pass(
-  'attentionBackwardScores',
-  'backwardScores',
-  backwardBindings,
-  rowBlocks,
-);
+/** A tile set without its VEC4 mark: the overrides its kernels take. */
+function withoutMark(c: Record<string, number>): Record<string, number> {
+  const { VEC4: _, ...rest } = c;
+  return rest;
+}
 
-/** dq, dk, dv into dqkv (overwritten, every element). Needs attentionBackwardScores first. */
-export const attentionBackwardGrads: AttentionPassesBackwardKernel = pass(
-  'attentionBackwardGrads',
-  'backwardGrads',
-  backwardBindings,
-  outputTiles(3),
-);
+/** The kernels a tile set selects, and the overrides to pass them. */
+function kernelsFor(c: Record<string, number>, shape: AttentionShape) {
+  if (c.VEC4 === 1 && !attentionPassesVec4Fits(shape))
+    throw new Error(`attention passes (vec4): T=${shape.T} and D=${shape.D} must be multiples of 4`);
+  return { k: c.VEC4 === 1 ? VEC4 : SCALAR, constants: withoutMark(c) };
+}
 
 /** Forward steps in dispatch order; each binds { qkv, out, probs } with params { N, T, H, D }. */
-export function attentionPassesForwardSteps(): AttentionPassesForwardKernel[] {
-  return [attentionScores, attentionWeightedSum];
+export function attentionPassesForwardSteps(vec4 = false): AttentionPassesForwardKernel[] {
+  const k = vec4 ? VEC4 : SCALAR;
+  return [k.scores, k.weightedSum];
 }
 
 /** Backward steps in dispatch order; each binds { qkv, probs, dout, dqkv, dscores }. */
-export function attentionPassesBackwardSteps(): AttentionPassesBackwardKernel[] {
-  return [attentionBackwardScores, attentionBackwardGrads];
+export function attentionPassesBackwardSteps(vec4 = false): AttentionPassesBackwardKernel[] {
+  const k = vec4 ? VEC4 : SCALAR;
+  return [k.backwardScores, k.backwardGrads];
 }
 
 /** f32 elements of `probs` (per layer) and of the backward scratch `dscores`: [N, H, T, T]. */
@@ -150,7 +227,8 @@ export function prepareAttentionPassesForward(
   shape: AttentionShape,
   constants: Record<string, number> = pickAttentionPassesTiles(shape),
 ): Dispatch<AttentionParam>[] {
-  return attentionPassesForwardSteps().map((k) => gpu.prepare(k, buffers, { ...shape }, constants));
+  const { k, constants: c } = kernelsFor(constants, shape);
+  return [k.scores, k.weightedSum].map((x) => gpu.prepare(x, buffers, { ...shape }, c));
 }
 
 /** Prepare the backward steps once; `dscores` is scratch of attentionProbsSize(shape) floats. */
@@ -160,7 +238,8 @@ export function prepareAttentionPassesBackward(
   shape: AttentionShape,
   constants: Record<string, number> = pickAttentionPassesTiles(shape),
 ): Dispatch<AttentionParam>[] {
-  return attentionPassesBackwardSteps().map((k) => gpu.prepare(k, buffers, { ...shape }, constants));
+  const { k, constants: c } = kernelsFor(constants, shape);
+  return [k.backwardScores, k.backwardGrads].map((x) => gpu.prepare(x, buffers, { ...shape }, c));
 }
 
 /**
@@ -173,5 +252,6 @@ export function prepareAttentionPassesRecompute(
   shape: AttentionShape,
   constants: Record<string, number> = pickAttentionPassesTiles(shape),
 ): Dispatch<AttentionParam>[] {
-  return [gpu.prepare(attentionScores, buffers, { ...shape }, constants)];
+  const { k, constants: c } = kernelsFor(constants, shape);
+  return [gpu.prepare(k.scores, buffers, { ...shape }, c)];
 }

@@ -1,0 +1,425 @@
+// The attention passes of attention-passes.wgsl (same entry points, bindings, grids and results up to float32
+// rounding) for shapes whose rows are 16-byte aligned: D and T multiples of 4 (attentionPassesVec4 in
+// src/kernels/attention-passes.ts). There every operand is read and written as vec4, and each thread owns a
+// 4 × 4 block of the output tile (rows 4·ty .. 4·ty + 3, columns 4·tx .. 4·tx + 3) that it multiplies from one
+// vec4 of each staged operand per reduction step: 2 workgroup-memory reads per 16 multiply-adds, where the
+// scalar passes make 8 (bench/RESULTS.md). The reduction loop over the KC staged entries is repeated KC times
+// by the host before compilation (`specialize`: WGSL has no unroll attribute, src/gpu/unroll.ts).
+//
+// Tiles: WX × WY threads, an output tile of BM = 4·WY rows by BN = 4·WX columns; KC (a multiple of 4, ≥ WX)
+// reduction entries are staged per step in Xs [KC, BM] and Ys [KC, BN] (vec4 along rows/columns, one vec4 of
+// padding per k row against bank conflicts of the transposing stores). After the last step of a tile the
+// row statistics of the softmax reuse Xs and Ys (BM × WX floats each, which KC ≥ WX guarantees).
+//
+// Forward:  scores       probs = softmax_j≤i(q_i·k_j / sqrt(D)), written raw, then normalised in place
+//           weightedSum  out = probs · v
+// Backward: backwardScores  dS = P ⊙ (dP − rowsum(P ⊙ dP)), dP = dO · vᵀ (0 above the diagonal)
+//           backwardGrads   dq = dS·k / sqrt(D), dk = dSᵀ·q / sqrt(D), dv = Pᵀ·dO (one dispatch, 3 roles)
+
+struct Params { N: u32, T: u32, H: u32, D: u32 }
+
+// Forward bindings.
+@group(0) @binding(0) var<storage, read> qkv: array<vec4f>;
+@group(0) @binding(1) var<storage, read_write> out: array<vec4f>;
+@group(0) @binding(2) var<storage, read_write> probs: array<vec4f>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+// Backward bindings (binding 0 is `qkv` above). Entry points never use both sets.
+@group(0) @binding(1) var<storage, read> bprobs: array<vec4f>;
+@group(0) @binding(2) var<storage, read> dout: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> dqkv: array<vec4f>;
+@group(0) @binding(4) var<storage, read_write> dscores: array<vec4f>;
+@group(0) @binding(5) var<uniform> bparams: Params;
+
+override WX: u32 = 16u;
+override WY: u32 = 16u;
+override KC: u32 = 16u;
+// Finite stand-in for −∞, so that max/rescale of empty partial rows never computes (−∞) − (−∞).
+const NEG: f32 = -3.0e38;
+
+var<workgroup> Xs: array<vec4f, KC * (WY + 1u)>; // [KC, BM / 4 + 1]
+var<workgroup> Ys: array<vec4f, KC * (WX + 1u)>; // [KC, BN / 4 + 1]
+
+// Row a of the thread's 4 × 4 block (acc0 = row 4·ty), columns 4·tx .. 4·tx + 3. Named, not an array: an
+// array indexed by a loop counter may live in local memory (src/gpu/unroll.ts).
+var<private> acc0: vec4f;
+var<private> acc1: vec4f;
+var<private> acc2: vec4f;
+var<private> acc3: vec4f;
+
+struct Head { b: u32, n: u32, h: u32, C: u32, stride: u32, valid: bool }
+
+fn head(wid: vec3u, p: Params) -> Head {
+  let b = wid.y + wid.z * 65535u;
+  let C = p.H * p.D;
+  return Head(b, b / p.H, b % p.H, C, 3u * C, b < p.N * p.H);
+}
+
+fn clearAcc() {
+  acc0 = vec4f();
+  acc1 = vec4f();
+  acc2 = vec4f();
+  acc3 = vec4f();
+}
+
+fn accRow(a: u32) -> vec4f {
+  switch a {
+    case 0u: { return acc0; }
+    case 1u: { return acc1; }
+    case 2u: { return acc2; }
+    default: { return acc3; }
+  }
+}
+
+// acc += Xs (rows) × Ys (columns) over the KC staged entries. The host repeats the loop body KC times.
+fn fmaChunk(tx: u32, ty: u32) {
+  for (var kk = 0u; kk < KC; kk++) {
+    let x = Xs[kk * (WY + 1u) + ty];
+    let y = Ys[kk * (WX + 1u) + tx];
+    acc0 = fma(vec4f(x.x), y, acc0);
+    acc1 = fma(vec4f(x.y), y, acc1);
+    acc2 = fma(vec4f(x.z), y, acc2);
+    acc3 = fma(vec4f(x.w), y, acc3);
+  }
+}
+
+// Staging slots. A "row" operand is read along the reduction (a vec4 holds 4 reduction entries of one row
+// r): slot e → (r, q) with r = e / (KC / 4), and the vec4 is stored transposed into 4 k rows. A "column"
+// operand is read along the rows (a vec4 holds 4 consecutive rows of one reduction entry kk): slot e →
+// (kk, q) with q = e % (rows / 4), stored as is.
+fn putXRow(r: u32, q: u32, v: vec4f) {
+  let k = 4u * q;
+  Xs[k * (WY + 1u) + r / 4u][r % 4u] = v.x;
+  Xs[(k + 1u) * (WY + 1u) + r / 4u][r % 4u] = v.y;
+  Xs[(k + 2u) * (WY + 1u) + r / 4u][r % 4u] = v.z;
+  Xs[(k + 3u) * (WY + 1u) + r / 4u][r % 4u] = v.w;
+}
+
+fn putYRow(r: u32, q: u32, v: vec4f) {
+  let k = 4u * q;
+  Ys[k * (WX + 1u) + r / 4u][r % 4u] = v.x;
+  Ys[(k + 1u) * (WX + 1u) + r / 4u][r % 4u] = v.y;
+  Ys[(k + 2u) * (WX + 1u) + r / 4u][r % 4u] = v.z;
+  Ys[(k + 3u) * (WX + 1u) + r / 4u][r % 4u] = v.w;
+}
+
+// Stage rows r0.. (BM of them for X, BN for Y) of a [T, D]-row matrix held in qkv, entries d0 .. d0 + KC,
+// zero past T and D. `base` and `stride` are in floats (multiples of 4).
+fn stageQkvX(li: u32, r0: u32, d0: u32, T: u32, D: u32, base: u32, stride: u32) {
+  for (var e = li; e < WY * KC; e += WX * WY) {
+    let r = e / (KC / 4u);
+    let q = e % (KC / 4u);
+    var v = vec4f();
+    if (r0 + r < T && d0 + 4u * q < D) { v = qkv[(base + (r0 + r) * stride + d0) / 4u + q]; }
+    putXRow(r, q, v);
+  }
+}
+
+fn stageQkvY(li: u32, r0: u32, d0: u32, T: u32, D: u32, base: u32, stride: u32) {
+  for (var e = li; e < WX * KC; e += WX * WY) {
+    let r = e / (KC / 4u);
+    let q = e % (KC / 4u);
+    var v = vec4f();
+    if (r0 + r < T && d0 + 4u * q < D) { v = qkv[(base + (r0 + r) * stride + d0) / 4u + q]; }
+    putYRow(r, q, v);
+  }
+}
+
+// Ys[kk, c] = qkv rows k0 + kk, columns c0 + c (a [T, D] block at base): the reduction runs over rows.
+fn stageQkvYCols(li: u32, k0: u32, c0: u32, T: u32, D: u32, base: u32, stride: u32) {
+  for (var e = li; e < WX * KC; e += WX * WY) {
+    let kk = e / WX;
+    let q = e % WX;
+    var v = vec4f();
+    if (k0 + kk < T && c0 + 4u * q < D) { v = qkv[(base + (k0 + kk) * stride + c0) / 4u + q]; }
+    Ys[kk * (WX + 1u) + q] = v;
+  }
+}
+
+// Row statistics: thread tx of row r left its partial in slot (r, tx) of a [BM, WX] float array laid over Xs
+// (first) or Ys; the WX partials of a row are WX / 4 vec4s.
+fn putStat(toX: bool, r: u32, tx: u32, v: f32) {
+  let at = r * (WX / 4u) + tx / 4u;
+  if (toX) { Xs[at][tx % 4u] = v; } else { Ys[at][tx % 4u] = v; }
+}
+
+fn statX(r: u32, t: u32) -> f32 { return Xs[r * (WX / 4u) + t / 4u][t % 4u]; }
+fn statY(r: u32, t: u32) -> f32 { return Ys[r * (WX / 4u) + t / 4u][t % 4u]; }
+
+// (max, Σ exp(s − max)) of row r from its WX partial (max, sum) pairs.
+fn rowMaxSum(r: u32) -> vec2f {
+  var m = NEG;
+  for (var t = 0u; t < WX; t++) { m = max(m, statX(r, t)); }
+  var l = 0.0;
+  for (var t = 0u; t < WX; t++) { l += statY(r, t) * exp(statX(r, t) - m); }
+  return vec2f(m, l);
+}
+
+fn rowSum(r: u32) -> f32 {
+  var s = 0.0;
+  for (var t = 0u; t < WX; t++) { s += statX(r, t); }
+  return s;
+}
+
+// 1 where column j0 + 4·tx + c is on or below the diagonal of row i.
+fn causal(i: u32, j: u32) -> vec4<bool> {
+  return vec4<bool>(j <= i, j + 1u <= i, j + 2u <= i, j + 3u <= i);
+}
+
+fn maxOf(v: vec4f, keep: vec4<bool>) -> f32 {
+  let w = select(vec4f(NEG), v, keep);
+  return max(max(w.x, w.y), max(w.z, w.w));
+}
+
+// One workgroup per (query block, head). Pass 1 writes the scaled scores (the whole vec4 of each column
+// block at or below the diagonal) and keeps a running (max, sum of exp) per row over j ≤ i; pass 2 rereads
+// exactly the vec4s this invocation wrote (program order suffices, no barrier) and writes the whole row:
+// exp(s − max) / sum for j ≤ i, 0 above.
+@compute @workgroup_size(WX, WY)
+fn scores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
+          @builtin(local_invocation_index) li: u32) {
+  let hd = head(wid, params);
+  if (!hd.valid) { return; }
+  let T = params.T;
+  let D = params.D;
+  let tx = lid.x;
+  let ty = lid.y;
+  let BM = 4u * WY;
+  let BN = 4u * WX;
+  let i0 = wid.x * BM;
+  let qBase = hd.n * T * hd.stride + hd.h * D;
+  let pBase = hd.b * T * T;
+  let sqrtD = sqrt(f32(D));
+  var m = vec4f(NEG);
+  var l = vec4f(0.0);
+  let kEnd = min(T, i0 + BM);
+  for (var j0 = 0u; j0 < kEnd; j0 += BN) {
+    clearAcc();
+    for (var d0 = 0u; d0 < D; d0 += KC) {
+      stageQkvX(li, i0, d0, T, D, qBase, hd.stride);
+      stageQkvY(li, j0, d0, T, D, qBase + hd.C, hd.stride);
+      workgroupBarrier();
+      fmaChunk(tx, ty);
+      workgroupBarrier();
+    }
+    let j = j0 + 4u * tx;
+    for (var a = 0u; a < 4u; a++) {
+      let i = i0 + 4u * ty + a;
+      if (i < T && j <= i) {
+        // HF divides the scores by sqrt(D) (rather than multiplying by its inverse).
+        let s = accRow(a) / sqrtD;
+        probs[(pBase + i * T + j) / 4u] = s;
+        let keep = causal(i, j);
+        let mNew = max(m[a], maxOf(s, keep));
+        let e = select(vec4f(0.0), exp(s - mNew), keep);
+        l[a] = l[a] * exp(m[a] - mNew) + ((e.x + e.y) + (e.z + e.w));
+        m[a] = mNew;
+      }
+    }
+  }
+  for (var a = 0u; a < 4u; a++) {
+    putStat(true, 4u * ty + a, tx, m[a]);
+    putStat(false, 4u * ty + a, tx, l[a]);
+  }
+  workgroupBarrier();
+  for (var a = 0u; a < 4u; a++) {
+    let ml = rowMaxSum(4u * ty + a);
+    m[a] = ml.x;
+    l[a] = ml.y;
+  }
+  for (var j0 = 0u; j0 < T; j0 += BN) {
+    let j = j0 + 4u * tx;
+    for (var a = 0u; a < 4u; a++) {
+      let i = i0 + 4u * ty + a;
+      if (i < T && j < T) {
+        let at = (pBase + i * T + j) / 4u;
+        var p = vec4f(0.0);
+        if (j <= i) { p = select(vec4f(0.0), exp(probs[at] - m[a]) / l[a], causal(i, j)); }
+        probs[at] = p;
+      }
+    }
+  }
+}
+
+// out[i, h·D + d] = Σ_{j ≤ i} P[i, j] v[j, d]. One workgroup per (row block × column block, head). P is 0
+// above the diagonal (scores wrote it so), so the reduction stops at the block's last row.
+@compute @workgroup_size(WX, WY)
+fn weightedSum(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
+               @builtin(local_invocation_index) li: u32) {
+  let hd = head(wid, params);
+  if (!hd.valid) { return; }
+  let T = params.T;
+  let D = params.D;
+  let BM = 4u * WY;
+  let BN = 4u * WX;
+  let dTiles = (D + BN - 1u) / BN;
+  let i0 = (wid.x / dTiles) * BM;
+  let c0 = (wid.x % dTiles) * BN;
+  let vBase = hd.n * T * hd.stride + 2u * hd.C + hd.h * D;
+  let pBase = hd.b * T * T;
+  clearAcc();
+  let kEnd = min(T, i0 + BM);
+  for (var k0 = 0u; k0 < kEnd; k0 += KC) {
+    for (var e = li; e < WY * KC; e += WX * WY) {
+      let r = e / (KC / 4u);
+      let q = e % (KC / 4u);
+      var v = vec4f();
+      if (i0 + r < T && k0 + 4u * q < T) { v = probs[(pBase + (i0 + r) * T + k0) / 4u + q]; }
+      putXRow(r, q, v);
+    }
+    stageQkvYCols(li, k0, c0, T, D, vBase, hd.stride);
+    workgroupBarrier();
+    fmaChunk(lid.x, lid.y);
+    workgroupBarrier();
+  }
+  let d = c0 + 4u * lid.x;
+  for (var a = 0u; a < 4u; a++) {
+    let i = i0 + 4u * lid.y + a;
+    if (i < T && d < D) { out[((hd.n * T + i) * hd.C + hd.h * D + d) / 4u] = accRow(a); }
+  }
+}
+
+// Like `scores` with dP = dO·vᵀ: pass 1 stores dP (the vec4s at or below the diagonal) in dscores and sums
+// P ⊙ dP per row; pass 2 turns the stored dP into dS, 0 above the diagonal within those vec4s. Vec4s wholly
+// above the diagonal are left untouched (backwardGrads masks them).
+@compute @workgroup_size(WX, WY)
+fn backwardScores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
+                  @builtin(local_invocation_index) li: u32) {
+  let hd = head(wid, bparams);
+  if (!hd.valid) { return; }
+  let T = bparams.T;
+  let D = bparams.D;
+  let tx = lid.x;
+  let ty = lid.y;
+  let BM = 4u * WY;
+  let BN = 4u * WX;
+  let i0 = wid.x * BM;
+  let dBase = hd.n * T * hd.C + hd.h * D;
+  let vBase = hd.n * T * hd.stride + 2u * hd.C + hd.h * D;
+  let pBase = hd.b * T * T;
+  var rowDot = vec4f(0.0);
+  let kEnd = min(T, i0 + BM);
+  for (var j0 = 0u; j0 < kEnd; j0 += BN) {
+    clearAcc();
+    for (var d0 = 0u; d0 < D; d0 += KC) {
+      for (var e = li; e < WY * KC; e += WX * WY) {
+        let r = e / (KC / 4u);
+        let q = e % (KC / 4u);
+        var v = vec4f();
+        if (i0 + r < T && d0 + 4u * q < D) { v = dout[(dBase + (i0 + r) * hd.C + d0) / 4u + q]; }
+        putXRow(r, q, v);
+      }
+      stageQkvY(li, j0, d0, T, D, vBase, hd.stride);
+      workgroupBarrier();
+      fmaChunk(tx, ty);
+      workgroupBarrier();
+    }
+    let j = j0 + 4u * tx;
+    for (var a = 0u; a < 4u; a++) {
+      let i = i0 + 4u * ty + a;
+      if (i < T && j <= i) {
+        let at = (pBase + i * T + j) / 4u;
+        let dp = accRow(a);
+        dscores[at] = dp;
+        // P is 0 above the diagonal: no mask needed in the row sum.
+        rowDot[a] += dot(bprobs[at], dp);
+      }
+    }
+  }
+  for (var a = 0u; a < 4u; a++) { putStat(true, 4u * ty + a, tx, rowDot[a]); }
+  workgroupBarrier();
+  for (var a = 0u; a < 4u; a++) { rowDot[a] = rowSum(4u * ty + a); }
+  for (var j0 = 0u; j0 < kEnd; j0 += BN) {
+    let j = j0 + 4u * tx;
+    for (var a = 0u; a < 4u; a++) {
+      let i = i0 + 4u * ty + a;
+      if (i < T && j <= i) {
+        let at = (pBase + i * T + j) / 4u;
+        dscores[at] = select(vec4f(0.0), bprobs[at] * (dscores[at] - rowDot[a]), causal(i, j));
+      }
+    }
+  }
+}
+
+// Role 0: dq[o] = Σ_{k ≤ o} dS[o, k] k[k] / sqrt(D)
+// Role 1: dk[o] = Σ_{k ≥ o} dS[k, o] q[k] / sqrt(D)
+// Role 2: dv[o] = Σ_{k ≥ o} P[k, o] dO[k]
+// wid.x = (role · rowBlocks + rowBlock) · colBlocks + colBlock; the role is uniform per workgroup.
+@compute @workgroup_size(WX, WY)
+fn backwardGrads(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
+                 @builtin(local_invocation_index) li: u32) {
+  let hd = head(wid, bparams);
+  if (!hd.valid) { return; }
+  let T = bparams.T;
+  let D = bparams.D;
+  let BM = 4u * WY;
+  let BN = 4u * WX;
+  let dTiles = (D + BN - 1u) / BN;
+  let oTiles = (T + BM - 1u) / BM;
+  let role = wid.x / (oTiles * dTiles);
+  let tile = wid.x % (oTiles * dTiles);
+  let o0 = (tile / dTiles) * BM;
+  let c0 = (tile % dTiles) * BN;
+  let rowBase = hd.n * T * hd.stride + hd.h * D;
+  let pBase = hd.b * T * T;
+  // Y rows: k for dq, q for dk (in qkv), dO for dv.
+  var yBase = rowBase + hd.C;
+  var yStride = hd.stride;
+  if (role == 1u) { yBase = rowBase; }
+  if (role == 2u) { yBase = hd.n * T * hd.C + hd.h * D; yStride = hd.C; }
+  var kBegin = 0u;
+  var kEnd = min(T, o0 + BM);
+  if (role != 0u) { kBegin = o0; kEnd = T; }
+  clearAcc();
+  for (var k0 = kBegin; k0 < kEnd; k0 += KC) {
+    if (role == 0u) {
+      // Rows of dS, read along k (contiguous); entries above the diagonal masked.
+      for (var e = li; e < WY * KC; e += WX * WY) {
+        let r = e / (KC / 4u);
+        let q = e % (KC / 4u);
+        let o = o0 + r;
+        let k = k0 + 4u * q;
+        var v = vec4f();
+        if (o < T && k <= o) {
+          v = select(vec4f(0.0), dscores[(pBase + o * T + k) / 4u], causal(o, k));
+        }
+        putXRow(r, q, v);
+      }
+    } else {
+      // Columns of dS (or P): row k of the stored matrix, entries o0 .. (contiguous), kept where o ≤ k.
+      for (var e = li; e < WY * KC; e += WX * WY) {
+        let kk = e / WY;
+        let q = e % WY;
+        let k = k0 + kk;
+        let o = o0 + 4u * q;
+        var v = vec4f();
+        if (k < T && o < T && o <= k) {
+          let at = (pBase + k * T + o) / 4u;
+          let keep = vec4<bool>(o <= k, o + 1u <= k, o + 2u <= k, o + 3u <= k);
+          if (role == 1u) { v = select(vec4f(0.0), dscores[at], keep); } else { v = select(vec4f(0.0), bprobs[at], keep); }
+        }
+        Xs[kk * (WY + 1u) + q] = v;
+      }
+    }
+    for (var e = li; e < WX * KC; e += WX * WY) {
+      let kk = e / WX;
+      let q = e % WX;
+      var v = vec4f();
+      if (k0 + kk < T && c0 + 4u * q < D) {
+        let at = (yBase + (k0 + kk) * yStride + c0) / 4u + q;
+        if (role == 2u) { v = dout[at]; } else { v = qkv[at]; }
+      }
+      Ys[kk * (WX + 1u) + q] = v;
+    }
+    workgroupBarrier();
+    fmaChunk(lid.x, lid.y);
+    workgroupBarrier();
+  }
+  var sqrtD = sqrt(f32(D));
+  if (role == 2u) { sqrtD = 1.0; }
+  let d = c0 + 4u * lid.x;
+  for (var a = 0u; a < 4u; a++) {
+    let o = o0 + 4u * lid.y + a;
+    if (o < T && d < D) { dqkv[(rowBase + o * hd.stride + role * hd.C + d) / 4u] = accRow(a) / sqrtD; }
+  }
+}
