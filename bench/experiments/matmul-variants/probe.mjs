@@ -17,6 +17,9 @@
 //   now          shaders/matmul-wide-vec4.wgsl as it is
 //   now U        its k loop unrolled TILE_K times: what the engine compiles for large products (unrollMatmulK in
 //                src/kernels/matmul.ts; small ones get four copies per iteration, matmulUnrollFor)
+//   now UW       now U with warps of 4 × 8 threads
+//   pipe         shaders/matmul-wide-vec4-pipe.wgsl as it is (two staged copies, swizzled, 4 × 8 warps)
+//   pipe NU      the same with named accumulators and the k loop unrolled
 // The first measurement's FILE is `git show 614df45:shaders/matmul-wide-vec4.wgsl` (put it in an ignored folder
 // that travels to the device, e.g. .work/).
 // Each variant is checked against float64 at shapes that are not multiples of the tiles (transposes, batch,
@@ -63,6 +66,7 @@ device.addEventListener('uncapturederror', (e) => {
 
 const gelu = readFileSync(join(shaders, 'gelu-math.wgsl'), 'utf8');
 const nowSource = readFileSync(join(shaders, 'matmul-wide-vec4.wgsl'), 'utf8');
+const pipeSource = readFileSync(join(shaders, 'matmul-wide-vec4-pipe.wgsl'), 'utf8');
 const beforeSource = args.includes('--before')
   ? readFileSync(args[args.indexOf('--before') + 1], 'utf8')
   : null;
@@ -129,6 +133,7 @@ const TILES = {
   '128x128k16': { WG_M: 16, WG_N: 16, TILE_K: 16 },
   '128x128k32': { WG_M: 16, WG_N: 16, TILE_K: 32 },
   '128x64k16': { WG_M: 16, WG_N: 8, TILE_K: 16 },
+  '128x128k8': { WG_M: 16, WG_N: 16, TILE_K: 8 },
 };
 const TRANSFORMS = {
   ...(beforeSource
@@ -143,7 +148,17 @@ const TRANSFORMS = {
     : {}),
   now: () => nowSource,
   'now U': (c) => unroll(nowSource, c.TILE_K),
+  'now UW': (c) => unroll(warp48(nowSource), c.TILE_K),
+  // matmul-wide-vec4-pipe.wgsl (two staged copies, one barrier per K tile, swizzled, 4 × 8 warps): as it is,
+  // and with its accumulators named and its k loop unrolled like the engine's kernel.
+  pipe: () => pipeSource,
+  'pipe NU': (c) => unroll(named(pipeSource), c.TILE_K),
 };
+/** Workgroup bytes of a variant: the pipe's two unpadded copies, or the padded single copy. */
+const bytesOf = (name, c) =>
+  name.startsWith('pipe')
+    ? 16 * 2 * c.TILE_K * 2 * (c.WG_M + c.WG_N)
+    : 16 * c.TILE_K * (2 * c.WG_M + 1 + 2 * c.WG_N + 1);
 const CHECK_SHAPES = [
   { M: 100, N: 68, K: 40, TA: 0, TB: 0 },
   { M: 260, N: 132, K: 100, TA: 0, TB: 1, epi: 1, bias: 1 },
@@ -155,12 +170,12 @@ const wgStorage = adapter.limits.maxComputeWorkgroupStorageSize;
 const results = { robustness: !noRobust, adapter: adapter.info.description, checks: [], times: [] };
 const modules = [];
 for (const [tile, c] of Object.entries(TILES)) {
-  const bytes = 16 * c.TILE_K * (2 * c.WG_M + 1 + 2 * c.WG_N + 1);
-  if (bytes > wgStorage) {
-    log(`${tile}: ${bytes} B of workgroup memory, the device offers ${wgStorage}: skipped`);
-    continue;
-  }
   for (const [name, f] of Object.entries(TRANSFORMS)) {
+    const bytes = bytesOf(name, c);
+    if (bytes > wgStorage) {
+      log(`${name} ${tile}: ${bytes} B of workgroup memory, the device offers ${wgStorage}: skipped`);
+      continue;
+    }
     const module = await compile(`${gelu}\n${f(c)}`, `${name} ${tile}`);
     if (!module) continue;
     let worst = 0;
