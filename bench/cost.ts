@@ -26,7 +26,9 @@ function matmulCost(p: Record<string, number>): Cost {
   const a = M * K * (p.strideA ? batch : 1);
   const b = K * N * (p.strideB ? batch : 1);
   const c = M * N * batch * (p.beta !== 0 ? 2 : 1);
-  return { flops: 2 * M * N * K * batch, bytes: 4 * (a + b + c + (p.hasBias ? N : 0)) };
+  // A split-K product's last chunk may be shorter (kLast).
+  const Ks = K * batch - (p.kLast ? K - p.kLast : 0);
+  return { flops: 2 * M * N * Ks, bytes: 4 * (a + b + c + (p.hasBias ? N : 0)) };
 }
 
 /** Causal attention: query i sees keys 0..i, so T(T+1)/2 (query, key) pairs per head. */

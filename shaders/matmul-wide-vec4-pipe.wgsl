@@ -44,7 +44,13 @@ struct Params {
   ldA: u32,
   ldC: u32,
   ldB: u32,
+  // K of the last batch item when it is shorter (0: K like the others): a split-K product whose chunks do
+  // not divide K (src/kernels/matmul-splitk.ts) reads zeros past the matrix's end rather than the next row.
+  kLast: u32,
 }
+
+// The reduction length of the batch item being computed (K, or kLast for the last item), set per item.
+var<private> kBound: u32;
 
 @group(0) @binding(0) var<storage, read> a: array<vec4f>;
 @group(0) @binding(1) var<storage, read> b: array<vec4f>;
@@ -110,14 +116,14 @@ fn fetchA(base: u32, m0: u32, k0: u32, e: u32) -> vec4f {
   if (TRANS_A == 0u) {
     let m = m0 + e / (TILE_K / 4u);
     let k = k0 + 4u * (e % (TILE_K / 4u));
-    if (m >= params.M || k >= params.K) {
+    if (m >= params.M || k >= kBound) {
       return vec4f();
     }
     return a[(base + m * ldA() + k) / 4u];
   }
   let k = k0 + e / ROW_A;
   let m = m0 + 4u * (e % ROW_A);
-  if (m >= params.M || k >= params.K) {
+  if (m >= params.M || k >= kBound) {
     return vec4f();
   }
   return a[(base + k * ldA() + m) / 4u];
@@ -127,14 +133,14 @@ fn fetchB(base: u32, n0: u32, k0: u32, e: u32) -> vec4f {
   if (TRANS_B == 0u) {
     let k = k0 + e / ROW_B;
     let n = n0 + 4u * (e % ROW_B);
-    if (n >= params.N || k >= params.K) {
+    if (n >= params.N || k >= kBound) {
       return vec4f();
     }
     return b[(base + k * ldB() + n) / 4u];
   }
   let n = n0 + e / (TILE_K / 4u);
   let k = k0 + 4u * (e % (TILE_K / 4u));
-  if (n >= params.N || k >= params.K) {
+  if (n >= params.N || k >= kBound) {
     return vec4f();
   }
   return b[(base + n * ldB() + k) / 4u];
@@ -244,6 +250,7 @@ fn main(
   let tiles = (K + TILE_K - 1u) / TILE_K;
 
   for (var bt = wid.z; bt < params.batch; bt += nwg.z) {
+    kBound = select(params.K, params.kLast, params.kLast != 0u && bt + 1u == params.batch);
     let baseA = params.offA + bt * params.strideA;
     let baseB = params.offB + bt * params.strideB;
     let baseC = params.offC + bt * params.strideC;

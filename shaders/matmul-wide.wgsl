@@ -40,7 +40,13 @@ struct Params {
   ldA: u32,
   ldC: u32,
   ldB: u32,
+  // K of the last batch item when it is shorter (0: K like the others): a split-K product whose chunks do
+  // not divide K (src/kernels/matmul-splitk.ts) reads zeros past the matrix's end rather than the next row.
+  kLast: u32,
 }
+
+// The reduction length of the batch item being computed (K, or kLast for the last item), set per item.
+var<private> kBound: u32;
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
@@ -97,7 +103,7 @@ fn fetchA(base: u32, m0: u32, k0: u32, e: u32) -> f32 {
   }
   let m = m0 + mm;
   let k = k0 + kk;
-  if (m >= params.M || k >= params.K) {
+  if (m >= params.M || k >= kBound) {
     return 0.0;
   }
   if (TRANS_A == 0u) {
@@ -119,7 +125,7 @@ fn fetchB(base: u32, n0: u32, k0: u32, e: u32) -> f32 {
   }
   let n = n0 + nn;
   let k = k0 + kk;
-  if (n >= params.N || k >= params.K) {
+  if (n >= params.N || k >= kBound) {
     return 0.0;
   }
   if (TRANS_B == 0u) {
@@ -233,6 +239,7 @@ fn main(
   let ty = local.y;
 
   for (var bt = wid.z; bt < params.batch; bt += nwg.z) {
+    kBound = select(params.K, params.kLast, params.kLast != 0u && bt + 1u == params.batch);
     let baseA = params.offA + bt * params.strideA;
     let baseB = params.offB + bt * params.strideB;
     let baseC = params.offC + bt * params.strideC;

@@ -34,7 +34,13 @@ struct Params {
   ldA: u32,
   ldC: u32,
   ldB: u32,
+  // K of the last batch item when it is shorter (0: K like the others): a split-K product whose chunks do
+  // not divide K (src/kernels/matmul-splitk.ts) reads zeros past the matrix's end rather than the next row.
+  kLast: u32,
 }
+
+// The reduction length of the batch item being computed (K, or kLast for the last item), set per item.
+var<private> kBound: u32;
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
@@ -105,6 +111,7 @@ fn main(
 
   // z folds the batch: a grid of at most 65535 workgroups walks all of it.
   for (var bt = wid.z; bt < params.batch; bt += nwg.z) {
+    kBound = select(params.K, params.kLast, params.kLast != 0u && bt + 1u == params.batch);
     let baseA = params.offA + bt * params.strideA;
     let baseB = params.offB + bt * params.strideB;
     let baseC = params.offC + bt * params.strideC;
@@ -126,7 +133,7 @@ fn main(
         let m = m0 + mm;
         let k = k0 + kk;
         var v = 0.0;
-        if (m < M && k < K) {
+        if (m < M && k < kBound) {
           if (TRANS_A == 0u) {
             v = a[baseA + m * lda + k];
           } else {
@@ -148,7 +155,7 @@ fn main(
         let n = n0 + nn;
         let k = k0 + kk;
         var v = 0.0;
-        if (n < N && k < K) {
+        if (n < N && k < kBound) {
           if (TRANS_B == 0u) {
             v = b[baseB + k * ldb + n];
           } else {

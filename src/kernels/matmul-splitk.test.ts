@@ -6,7 +6,7 @@ import {
   matmulReference,
   type MatmulEpilogue,
 } from './matmul';
-import { matmulSplitCount, prepareMatmulSplitK, splitKScratch } from './matmul-splitk';
+import { matmulSplitChunks, matmulSplitCount, prepareMatmulSplitK, splitKScratch } from './matmul-splitk';
 import { randn } from '../util/random';
 import { testGpu } from '../test/gpu';
 import { expectAllClose } from '../test/close';
@@ -32,6 +32,12 @@ const cases: SplitCase[] = [
   { M: 33, N: 64, K: 64, S: 4, transB: 1, epilogue: 'none', bias: false, offA: 4, ldA: 72 },
   { M: 64, N: 256, K: 1024, S: 8, transB: 1, epilogue: 'geluGrad', bias: false },
   { M: 64, N: 128, K: 512, S: 8, transB: 0, epilogue: 'residual', bias: true },
+  // Chunks that do not divide K: S − 1 of a multiple of 4 and a shorter last one (kLast). K not a multiple of
+  // 4 (scalar kernels), 4-aligned (vec4 kernels), and A a block of wider rows.
+  { M: 70, N: 65, K: 101, S: 3, transB: 0, epilogue: 'none', bias: true },
+  { M: 33, N: 68, K: 100, S: 3, transB: 1, epilogue: 'gelu', bias: true },
+  { M: 130, N: 64, K: 1000, S: 4, transB: 0, epilogue: 'residual', bias: false },
+  { M: 20, N: 64, K: 50, S: 2, transB: 1, epilogue: 'none', bias: false, offA: 4, ldA: 56 },
 ];
 
 describe('split-K matmul', () => {
@@ -80,12 +86,13 @@ describe('split-K matmul', () => {
     for (const x of [bufs.a, bufs.b, bufs.c, bufs.bias, bufs.aux, scratch]) x?.destroy();
   });
 
-  it('refuses chunk counts that do not divide K', async () => {
+  it('refuses chunk counts whose multiple-of-4 chunks overshoot K', async () => {
     const gpu = await testGpu();
     const x = gpu.buffer(64, 'x');
+    // 4 chunks of 4 for K = 10: the last would be −2 long.
     expect(() =>
-      prepareMatmulSplitK(gpu, { a: x, b: x, c: x }, { M: 2, N: 2, K: 10 }, {}, 'none', 3, x),
-    ).toThrow(/do not divide K/);
+      prepareMatmulSplitK(gpu, { a: x, b: x, c: x }, { M: 2, N: 2, K: 10 }, {}, 'none', 4, x),
+    ).toThrow(/does not cut into 4 chunks/);
     x.destroy();
   });
 });
@@ -112,16 +119,26 @@ describe('matmulSplitCount', () => {
     expect(matmulSplitCount(1024, 256, 100)).toBe(1);
   });
 
-  it('every split it returns divides K into chunks of at least 64, multiples of 4', () => {
+  it('cuts a K that no chunk count divides into equal chunks and a shorter last one', () => {
+    // dLn = dlogits · wte over GPT-2's 50,257 tokens, 1,280 rows a chunk of the LM head: 120 tiles of 128×64.
+    expect(matmulSplitCount(1280, 768, 50257)).toBe(3);
+    expect(matmulSplitChunks(50257, 3)).toEqual({ chunk: 16756, last: 16745 });
+    expect(matmulSplitChunks(1024, 4)).toEqual({ chunk: 256, last: 256 });
+    expect(matmulSplitChunks(10, 4)).toBeNull();
+  });
+
+  it('every split it returns has chunks of at least 64, multiples of 4 but the last, even where K allows', () => {
     for (const M of [64, 200, 1024, 3000])
       for (const N of [64, 256, 300])
-        for (const K of [64, 96, 128, 256, 500, 768, 1024, 3072]) {
+        for (const K of [64, 96, 128, 256, 500, 768, 1024, 3072, 50257]) {
           const S = matmulSplitCount(M, N, K);
-          expect(K % S).toBe(0);
-          if (S > 1) {
-            expect((K / S) % 4).toBe(0);
-            expect(K / S).toBeGreaterThanOrEqual(64);
-          }
+          if (S === 1) continue;
+          const c = matmulSplitChunks(K, S)!;
+          expect(c.chunk % 4).toBe(0);
+          expect(Math.min(c.chunk, c.last)).toBeGreaterThanOrEqual(64);
+          expect((S - 1) * c.chunk + c.last).toBe(K);
+          const even = [2, 3, 4].some((s) => K % s === 0 && (K / s) % 4 === 0 && K / s >= 64);
+          if (even) expect(c.last).toBe(c.chunk);
         }
   });
 });

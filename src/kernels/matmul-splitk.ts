@@ -1,6 +1,7 @@
 // Split-K matmul for outputs with too few tiles to fill the GPU (issue 16): at R = 1, lab-gpt's N = 256
 // products have 1,024 rows, 32 tiles of 128×64 for 132 SMs, and a K of up to 1,024 that each tile walks
-// alone. The reduction is cut into S equal chunks: one batched matmul (batch item s = chunk s, A and B as
+// alone. The reduction is cut into S chunks, equal where K allows, else S − 1 equal ones and a shorter last
+// one (matmulSplitChunks; the matmul's `kLast`): one batched matmul (batch item s = chunk s, A and B as
 // blocks of columns or rows through ldA / ldB) writes S partial products, and `matmulSplitKSum` adds them in
 // chunk order and stores as the matmul would (alpha, bias, epilogue). Two dispatches and S·M·N floats of
 // scratch instead of one dispatch, and another order of summation than the unsplit product: a run's
@@ -76,7 +77,27 @@ export function matmulSplitCount(M: number, N: number, K: number): number {
     best = s;
     if (tiles * s >= target) break;
   }
+  if (best > 1) return best;
+  // No even split: chunks of a multiple of 4 and a shorter last one (e.g. dLn = dlogits · wte over GPT-2's
+  // 50,257-token vocabulary, whose 60 output tiles each walked all of K: 11.6 TFLOP/s, 102 ms of a 324 ms step).
+  for (let s = 2; s <= SPLITK_MAX; s++) {
+    const c = matmulSplitChunks(K, s);
+    if (!c || Math.min(c.chunk, c.last) < SPLITK_MIN_CHUNK) continue;
+    best = s;
+    if (tiles * s >= target) break;
+  }
   return best;
+}
+
+/**
+ * The chunks of K a split in S takes: S − 1 of `chunk` (K / S rounded up to a multiple of 4, so that chunks
+ * of a 4-aligned K keep the vec4 kernel's alignment) and a last one of `last` ≤ chunk (= chunk when S·4
+ * divides K evenly into multiples of 4); null when S such chunks overshoot K.
+ */
+export function matmulSplitChunks(K: number, S: number): { chunk: number; last: number } | null {
+  const chunk = Math.ceil(K / S / 4) * 4;
+  const last = K - (S - 1) * chunk;
+  return last > 0 ? { chunk, last } : null;
 }
 
 /** Floats of scratch a split product needs. */
@@ -98,11 +119,11 @@ export function prepareMatmulSplitK(
 ): Dispatch[] {
   if (S === 1) return [prepareMatmul(gpu, { a, b, c, bias, aux }, p, trans, epilogue)];
   const { M, N, K } = p;
-  if (!Number.isInteger(S) || S < 1 || K % S !== 0)
-    throw new Error(`split-K: ${S} chunks do not divide K = ${K}`);
+  const chunks = Number.isInteger(S) && S >= 1 ? matmulSplitChunks(K, S) : null;
+  if (!chunks) throw new Error(`split-K: K = ${K} does not cut into ${S} chunks`);
   if ((epilogue === 'none') !== (aux === undefined))
     throw new Error(`split-K: epilogue ${epilogue} ${aux ? 'takes no' : 'needs an'} aux buffer`);
-  const chunk = K / S;
+  const { chunk, last } = chunks;
   const transB = trans.TRANS_B ?? 0;
   // Item s: A[:, s·chunk ..] (columns, ldA = K) times B's rows s·chunk .. (NN) or its columns (NT, ldB = K).
   const partial = matmulParams({
@@ -116,6 +137,7 @@ export function prepareMatmulSplitK(
     strideB: transB ? chunk : chunk * N,
     ldB: transB ? K : 0,
     strideC: M * N,
+    kLast: last === chunk ? 0 : last,
   });
   return [
     prepareMatmul(gpu, { a, b, c: scratch }, partial, { TRANS_B: transB }),

@@ -52,6 +52,7 @@ export const matmul = defineKernel({
     ldA: 'u32',
     ldC: 'u32',
     ldB: 'u32',
+    kLast: 'u32',
   },
   constants: { TRANS_A: 0, TRANS_B: 0, EPILOGUE: 0, WG_M: 16, WG_N: 16, TILE_K: 16, PAD: 1 },
   // x over N tiles, y over M tiles, z over the batch (the shader loops over what z cannot hold).
@@ -377,6 +378,11 @@ export interface MatmulParams {
    * block of columns of a wider matrix: a split-K chunk of Wᵀ (matmul-splitk.ts).
    */
   ldB: number;
+  /**
+   * K of the last batch item when it is shorter than K (0: all items K long): the last chunk of a split-K
+   * product whose chunks do not divide K (matmul-splitk.ts) stops at the matrix's end.
+   */
+  kLast: number;
 }
 
 export interface MatmulConstants {
@@ -408,6 +414,7 @@ export function matmulParams(p: Pick<MatmulParams, 'M' | 'N' | 'K'> & Partial<Ma
     ldA: 0,
     ldC: 0,
     ldB: 0,
+    kLast: 0,
     ...p,
   };
 }
