@@ -1,4 +1,5 @@
-// LayerNorm forward (saving mean and rstd per row) and its input gradient (gamma, beta are frozen).
+// LayerNorm forward (saving mean and rstd per row), the forward that first completes its input from a
+// split-K product's partials, and the input gradient (gamma, beta are frozen).
 import source from '../../shaders/layernorm.wgsl?raw';
 import { defineKernel, foldedGrid } from '../gpu/kernel';
 
@@ -47,6 +48,40 @@ export const layerNormForward = defineKernel({
   constants: { WG: LN_THREADS, TPR: 32, EPT: 8 },
   workgroups: rowGroups,
 });
+
+/**
+ * layerNormForward of x = aux + (alpha · Σ_s partial[s] + bias), the residual add of a split-K product
+ * whose sum it takes over from matmulSplitKSum (prepareMatmulSplitKPartials wrote partial [S, rows, C]):
+ * x, the same float32 values as that sum with the residual epilogue would store, is written too (aux ≠ x).
+ * Nine storage buffers: see layerNormSumFits. Takes the constants `layerNormConstants(C)`.
+ */
+export const layerNormForwardSum = defineKernel({
+  label: 'layerNormForwardSum',
+  source,
+  entryPoint: 'forwardSum',
+  bindings: {
+    partial: 'read',
+    bias: 'read',
+    aux: 'read',
+    gamma: 'read',
+    beta: 'read',
+    x: 'write',
+    y: 'write',
+    mean: 'write',
+    rstd: 'write',
+  },
+  params: { rows: 'u32', C: 'u32', eps: 'f32', S: 'u32', hasBias: 'u32', alpha: 'f32' },
+  constants: { WG: LN_THREADS, TPR: 32, EPT: 8 },
+  workgroups: rowGroups,
+});
+
+/**
+ * Whether the device binds layerNormForwardSum's nine storage buffers to one shader: WebGPU guarantees
+ * only eight (the device asks for the adapter's maximum, src/gpu/device.ts); where it cannot, the model
+ * keeps matmulSplitKSum and layerNormForward.
+ */
+export const layerNormSumFits = (limits: GPUSupportedLimits): boolean =>
+  limits.maxStorageBuffersPerShaderStage >= Object.keys(layerNormForwardSum.bindings).length;
 
 /**
  * dx = ∂L/∂x of LayerNorm (written, or added to dx when accumulate = 1). Takes the constants

@@ -3,9 +3,10 @@
 // alone. The reduction is cut into S equal chunks: one batched matmul (batch item s = chunk s, A and B as
 // blocks of columns or rows through ldA / ldB) writes S partial products, and `matmulSplitKSum` adds them in
 // chunk order and stores as the matmul would (alpha, bias, epilogue). Two dispatches and S·M·N floats of
-// scratch instead of one dispatch, and another order of summation than the unsplit product: a run's
-// numbers at R = 1 (split) and in a larger sweep (M = R·rows has tiles enough, not split) differ by float32
-// rounding.
+// scratch instead of one dispatch (one, where the model's LayerNorm reads a residual add next and sums the
+// partials itself: prepareMatmulSplitKPartials, layerNormForwardSum), and another order of summation than
+// the unsplit product: a run's numbers at R = 1 (split) and in a larger sweep (M = R·rows has tiles enough,
+// not split) differ by float32 rounding.
 import geluMath from '../../shaders/gelu-math.wgsl?raw';
 import epilogueSource from '../../shaders/matmul-epilogue.wgsl?raw';
 import sumSource from '../../shaders/matmul-splitk-sum.wgsl?raw';
@@ -97,11 +98,36 @@ export function prepareMatmulSplitK(
   scratch: GPUBuffer,
 ): Dispatch[] {
   if (S === 1) return [prepareMatmul(gpu, { a, b, c, bias, aux }, p, trans, epilogue)];
-  const { M, N, K } = p;
-  if (!Number.isInteger(S) || S < 1 || K % S !== 0)
-    throw new Error(`split-K: ${S} chunks do not divide K = ${K}`);
   if ((epilogue === 'none') !== (aux === undefined))
     throw new Error(`split-K: epilogue ${epilogue} ${aux ? 'takes no' : 'needs an'} aux buffer`);
+  const { M, N } = p;
+  return [
+    prepareMatmulSplitKPartials(gpu, { a, b }, p, trans, S, scratch),
+    gpu.prepare(
+      matmulSplitKSum,
+      { partial: scratch, bias: bias ?? scratch, c, aux: aux ?? matmulAuxPlaceholder(gpu) },
+      { M, N, S, hasBias: bias ? 1 : 0, offC: p.offC ?? 0, alpha: p.alpha ?? 1 },
+      { EPILOGUE: MATMUL_EPILOGUE[epilogue] },
+    ),
+  ];
+}
+
+/**
+ * The first of prepareMatmulSplitK's two dispatches (S > 1): the batched matmul that writes the S partial
+ * products [S, M, N] of op(a) op(b) into `scratch`, for a consumer that sums them itself, in chunk order, as
+ * matmulSplitKSum would (layerNormForwardSum, which saves the sum's dispatch).
+ */
+export function prepareMatmulSplitKPartials(
+  gpu: Gpu,
+  { a, b }: Pick<MatmulBuffers, 'a' | 'b'>,
+  p: Pick<MatmulParams, 'M' | 'N' | 'K'> & Partial<Pick<MatmulParams, 'offA' | 'ldA'>>,
+  trans: Partial<Pick<MatmulConstants, 'TRANS_B'>>,
+  S: number,
+  scratch: GPUBuffer,
+): Dispatch {
+  const { M, N, K } = p;
+  if (!Number.isInteger(S) || S < 2 || K % S !== 0)
+    throw new Error(`split-K: ${S} chunks do not divide K = ${K}`);
   const chunk = K / S;
   const transB = trans.TRANS_B ?? 0;
   // Item s: A[:, s·chunk ..] (columns, ldA = K) times B's rows s·chunk .. (NN) or its columns (NT, ldB = K).
@@ -117,13 +143,5 @@ export function prepareMatmulSplitK(
     ldB: transB ? K : 0,
     strideC: M * N,
   });
-  return [
-    prepareMatmul(gpu, { a, b, c: scratch }, partial, { TRANS_B: transB }),
-    gpu.prepare(
-      matmulSplitKSum,
-      { partial: scratch, bias: bias ?? scratch, c, aux: aux ?? matmulAuxPlaceholder(gpu) },
-      { M, N, S, hasBias: bias ? 1 : 0, offC: p.offC ?? 0, alpha: p.alpha ?? 1 },
-      { EPILOGUE: MATMUL_EPILOGUE[epilogue] },
-    ),
-  ];
+  return prepareMatmul(gpu, { a, b, c: scratch }, partial, { TRANS_B: transB });
 }
