@@ -3,7 +3,12 @@
 // reverse (llm.c style). Frozen weights get no weight gradient; only LoRA A and B do.
 import type { Dispatch, Gpu } from '../gpu/context';
 import { prepareMatmul, type MatmulBuffers, type MatmulEpilogue } from '../kernels/matmul';
-import { matmulSplitCount, prepareMatmulSplitK, splitKScratch } from '../kernels/matmul-splitk';
+import {
+  matmulSplitCount,
+  prepareMatmulSplitK,
+  prepareMatmulSplitKPartials,
+  splitKScratch,
+} from '../kernels/matmul-splitk';
 import {
   loraSplitScratch,
   prepareLoraBackward,
@@ -11,7 +16,13 @@ import {
   type LoraEpilogue,
   type LoraShape,
 } from '../kernels/lora';
-import { layerNormBackward, layerNormConstants, layerNormForward } from '../kernels/layernorm';
+import {
+  layerNormBackward,
+  layerNormConstants,
+  layerNormForward,
+  layerNormForwardSum,
+  layerNormSumFits,
+} from '../kernels/layernorm';
 import { embedding } from '../kernels/embedding';
 import { ELEMENTWISE_OP, elementwise } from '../kernels/elementwise';
 import { crossEntropy } from '../kernels/crossentropy';
@@ -95,6 +106,15 @@ export interface GpuModelOptions {
 }
 
 export type MatmulSplitK = 'auto' | 'off' | number;
+
+/** A LayerNorm forward's frozen gamma, beta and its outputs (the normalized rows, mean and rstd per row). */
+interface LayerNormOut {
+  gamma: GPUBuffer;
+  beta: GPUBuffer;
+  y: GPUBuffer;
+  mean: GPUBuffer;
+  rstd: GPUBuffer;
+}
 
 export class GpuModel {
   readonly acts: Activations;
@@ -309,20 +329,50 @@ export class GpuModel {
     return Math.min(128, Math.max(32, 2 ** Math.ceil(Math.log2(width / 2))));
   }
 
-  private ln(
-    x: GPUBuffer,
-    g: GPUBuffer,
-    b: GPUBuffer,
-    y: GPUBuffer,
-    mean: GPUBuffer,
-    rstd: GPUBuffer,
-  ): Dispatch {
+  private ln(x: GPUBuffer, out: LayerNormOut): Dispatch {
     return this.gpu.prepare(
       layerNormForward,
-      { x, gamma: g, beta: b, y, mean, rstd },
+      { x, ...out },
       { rows: this.rows, C: this.cfg.n_embd, eps: this.cfg.layer_norm_epsilon },
       layerNormConstants(this.cfg.n_embd),
     );
+  }
+
+  /**
+   * y = aux + x·W + b (+ LoRA) of attn.c_proj or mlp.c_proj, then the LayerNorm of y that follows it. When
+   * the frozen product completes y (no adapter) and is split, layerNormForwardSum adds its partial
+   * products, as matmulSplitKSum with the residual epilogue would (the same y), before normalizing: one
+   * dispatch less per LayerNorm.
+   */
+  private residualLn(
+    layer: number,
+    target: LoraTarget,
+    x: GPUBuffer,
+    W: GPUBuffer,
+    b: GPUBuffer,
+    y: GPUBuffer,
+    inDim: number,
+    outDim: number,
+    aux: GPUBuffer,
+    out: LayerNormOut,
+  ): Dispatch[] {
+    const S = this.splitOf(this.rows, outDim, inDim);
+    if (this.adapter(layer, target) || S === 1 || !layerNormSumFits(this.gpu.device.limits)) {
+      const end = { epilogue: 'residual', aux } as const;
+      return [...this.linear(layer, target, x, W, b, y, inDim, outDim, end), this.ln(y, out)];
+    }
+    const p = { M: this.rows, N: outDim, K: inDim };
+    const partial = this.productScratch;
+    const C = this.cfg.n_embd;
+    return [
+      prepareMatmulSplitKPartials(this.gpu, { a: x, b: W }, p, {}, S, partial),
+      this.gpu.prepare(
+        layerNormForwardSum,
+        { partial, bias: b, aux, x: y, ...out },
+        { rows: this.rows, C, eps: this.cfg.layer_norm_epsilon, S, hasBias: 1, alpha: 1 },
+        layerNormConstants(C),
+      ),
+    ];
   }
 
   private lnBackward(
@@ -413,24 +463,46 @@ export class GpuModel {
           { R: shape.R, Bt: shape.Bt, T: shape.T, C, first: piece.first, count: piece.rows },
         ),
       );
+    // The LayerNorm that reads residual stream l: layer l's first, or the final one.
+    const lnOf = (l: number): LayerNormOut =>
+      l < cfg.n_layer
+        ? {
+            gamma: w.layers[l].ln1g,
+            beta: w.layers[l].ln1b,
+            y: acts.layers[l].ln1Out,
+            mean: acts.layers[l].ln1Mean,
+            rstd: acts.layers[l].ln1Rstd,
+          }
+        : { gamma: w.lnfg, beta: w.lnfb, y: acts.lnfOut, mean: acts.lnfMean, rstd: acts.lnfRstd };
+    d.push(this.ln(acts.residual[0], lnOf(0)));
     for (let l = 0; l < cfg.n_layer; l++) {
       const lw = w.layers[l];
       const la = acts.layers[l];
-      const res = acts.residual[l];
-      d.push(this.ln(res, lw.ln1g, lw.ln1b, la.ln1Out, la.ln1Mean, la.ln1Rstd));
       d.push(...this.linear(l, 'c_attn', la.ln1Out, lw.attnW, lw.attnB, la.qkv, C, 3 * C));
       d.push(...this.attentionForward(l));
-      // The residual adds and gelu are the epilogues of the products that complete each module's output.
-      const toResMid = { epilogue: 'residual', aux: res } as const;
-      d.push(...this.linear(l, 'attn.c_proj', la.attnOut, lw.projW, lw.projB, la.resMid, C, C, toResMid));
-      d.push(this.ln(la.resMid, lw.ln2g, lw.ln2b, la.ln2Out, la.ln2Mean, la.ln2Rstd));
+      // The residual adds and gelu are the epilogues of the products that complete each module's output
+      // (or, for the residual adds, of the LayerNorms that follow them: residualLn).
+      const ln2 = { gamma: lw.ln2g, beta: lw.ln2b, y: la.ln2Out, mean: la.ln2Mean, rstd: la.ln2Rstd };
+      const res = acts.residual[l];
+      d.push(...this.residualLn(l, 'attn.c_proj', la.attnOut, lw.projW, lw.projB, la.resMid, C, C, res, ln2));
       const gelu = { epilogue: 'gelu', aux: la.fcOut } as const;
       d.push(...this.linear(l, 'mlp.c_fc', la.ln2Out, lw.fcW, lw.fcB, la.fcPre, C, 4 * C, gelu));
-      const toNext = { epilogue: 'residual', aux: la.resMid } as const;
       const next = acts.residual[l + 1];
-      d.push(...this.linear(l, 'mlp.c_proj', la.fcOut, lw.mprojW, lw.mprojB, next, 4 * C, C, toNext));
+      d.push(
+        ...this.residualLn(
+          l,
+          'mlp.c_proj',
+          la.fcOut,
+          lw.mprojW,
+          lw.mprojB,
+          next,
+          4 * C,
+          C,
+          la.resMid,
+          lnOf(l + 1),
+        ),
+      );
     }
-    d.push(this.ln(acts.residual[cfg.n_layer], w.lnfg, w.lnfb, acts.lnfOut, acts.lnfMean, acts.lnfRstd));
     const head = lmHeadChunks(this.rows, this.headRows).map(({ start, rows }): LmHeadChunk => {
       // Each piece of wte gives its columns of the logits rows (ldC = V); unsplit, one product as ever.
       // One piece (ldC = V = N): the packed product that split-K takes.
