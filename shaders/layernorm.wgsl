@@ -3,6 +3,8 @@
 // gamma and beta are frozen and shared by all runs, so the backward gives dx only:
 //   g = dy · gamma,  x̂ = (x − mean) · rstd,  dx = rstd · (g − mean(g) − x̂ · mean(g · x̂))
 // and adds it to dx when `accumulate` = 1, because the residual stream's gradient is a sum.
+// backwardSum is the backward whose dy is a split-K product not yet summed: dy = alpha · Σ_s partial[s],
+// as matmulSplitKSum without bias or epilogue would store it (not stored: the LayerNorm is its only reader).
 // forwardSum is the forward whose x is the residual add of a split-K product (matmul-splitk.ts) not yet
 // summed: x = aux + (alpha · Σ_s partial[s] + bias), the float32 operations of matmulSplitKSum with the
 // residual epilogue in their order (so the same x, bit for bit), stored to x, then normalized as forward
@@ -16,6 +18,7 @@
 struct ForwardParams { rows: u32, C: u32, eps: f32 }
 struct BackwardParams { rows: u32, C: u32, accumulate: u32 }
 struct SumParams { rows: u32, C: u32, eps: f32, S: u32, hasBias: u32, alpha: f32 }
+struct BackwardSumParams { rows: u32, C: u32, accumulate: u32, S: u32, alpha: f32 }
 
 // Forward bindings.
 @group(0) @binding(0) var<storage, read> fx: array<f32>;           // [rows, C]
@@ -34,6 +37,9 @@ struct SumParams { rows: u32, C: u32, eps: f32, S: u32, hasBias: u32, alpha: f32
 @group(0) @binding(4) var<storage, read> brstd: array<f32>;        // [rows]
 @group(0) @binding(5) var<storage, read_write> bdx: array<f32>;    // [rows, C]
 @group(0) @binding(6) var<uniform> bparams: BackwardParams;
+// backwardSum: the backward's bindings but dy and the params.
+@group(0) @binding(0) var<storage, read> bpartial: array<f32>;     // [S, rows, C]
+@group(0) @binding(6) var<uniform> bsparams: BackwardSumParams;
 
 // forwardSum bindings (same slots, other entry point); aux and x are distinct buffers.
 @group(0) @binding(0) var<storage, read> spartial: array<f32>;     // [S, rows, C]
@@ -174,46 +180,95 @@ fn forwardSum(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index
   }
 }
 
-@compute @workgroup_size(WG)
-fn backward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let C = bparams.C;
-  let lane = lid % TPR;
-  let first = lid - lane;
-  let row = (wid.x + wid.y * 65535u) * ROWS + lid / TPR;
-  let live = row < bparams.rows;
-  let base = row * C;
-  var mean = 0.0;
-  var rstd = 0.0;
+// The row's mean and rstd saved by the forward (zeros past the last row).
+fn savedStats(row: u32, live: bool) -> vec2f {
   if (live) {
-    mean = bmean[row];
-    rstd = brstd[row];
+    return vec2f(bmean[row], brstd[row]);
   }
-  // g = dy · gamma and x̂ of this thread's elements, kept for the output.
-  var g = array<f32, MAX_EPT>();
-  var xhat = array<f32, MAX_EPT>();
+  return vec2f(0.0);
+}
+
+// dx of the row whose thread `lid` holds g = dy · gamma and x̂ of its elements (zeros past C or past the
+// last row), written or added to bdx. Called by every thread of the workgroup: it holds the barrier.
+fn backwardRow(
+  g: ptr<function, array<f32, MAX_EPT>>,
+  xhat: ptr<function, array<f32, MAX_EPT>>,
+  lid: u32,
+  row: u32,
+  live: bool,
+  rstd: f32,
+  C: u32,
+  add: bool,
+) {
+  let lane = lid % TPR;
   var acc = vec2f(0.0);
   for (var k = 0u; k < EPT; k++) {
-    let c = lane + k * TPR;
-    if (live && c < C) {
-      g[k] = bdy[base + c] * bgamma[c];
-      xhat[k] = (bx[base + c] - mean) * rstd;
-    }
-    acc += vec2f(g[k], g[k] * xhat[k]);
+    acc += vec2f((*g)[k], (*g)[k] * (*xhat)[k]);
   }
   partA[lid / 4u][lid % 4u] = acc.x;
   partB[lid / 4u][lid % 4u] = acc.y;
   workgroupBarrier();
   // (mean(g), mean(g · x̂))
+  let first = lid - lane;
   let m = vec2f(rowSumA(first), rowSumB(first)) / f32(C);
   if (!live) {
     return;
   }
-  let add = bparams.accumulate == 1u;
+  let base = row * C;
   for (var k = 0u; k < EPT; k++) {
     let c = lane + k * TPR;
     if (c < C) {
-      let d = rstd * (g[k] - m.x - xhat[k] * m.y);
+      let d = rstd * ((*g)[k] - m.x - (*xhat)[k] * m.y);
       bdx[base + c] = select(d, bdx[base + c] + d, add);
     }
   }
+}
+
+@compute @workgroup_size(WG)
+fn backward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let C = bparams.C;
+  let lane = lid % TPR;
+  let row = (wid.x + wid.y * 65535u) * ROWS + lid / TPR;
+  let live = row < bparams.rows;
+  let base = row * C;
+  let stats = savedStats(row, live);
+  // g = dy · gamma and x̂ of this thread's elements, kept for the output.
+  var g = array<f32, MAX_EPT>();
+  var xhat = array<f32, MAX_EPT>();
+  for (var k = 0u; k < EPT; k++) {
+    let c = lane + k * TPR;
+    if (live && c < C) {
+      g[k] = bdy[base + c] * bgamma[c];
+      xhat[k] = (bx[base + c] - stats.x) * stats.y;
+    }
+  }
+  backwardRow(&g, &xhat, lid, row, live, stats.y, C, bparams.accumulate == 1u);
+}
+
+@compute @workgroup_size(WG)
+fn backwardSum(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let C = bsparams.C;
+  let lane = lid % TPR;
+  let row = (wid.x + wid.y * 65535u) * ROWS + lid / TPR;
+  let live = row < bsparams.rows;
+  let base = row * C;
+  let size = bsparams.rows * C;
+  let stats = savedStats(row, live);
+  var g = array<f32, MAX_EPT>();
+  var xhat = array<f32, MAX_EPT>();
+  for (var k = 0u; k < EPT; k++) {
+    let c = lane + k * TPR;
+    if (live && c < C) {
+      let i = base + c;
+      // matmul-splitk-sum.wgsl's operations, in its order.
+      var acc = 0.0;
+      for (var s = 0u; s < bsparams.S; s++) {
+        acc += bpartial[s * size + i];
+      }
+      let dy = bsparams.alpha * acc;
+      g[k] = dy * bgamma[c];
+      xhat[k] = (bx[i] - stats.x) * stats.y;
+    }
+  }
+  backwardRow(&g, &xhat, lid, row, live, stats.y, C, bsparams.accumulate == 1u);
 }

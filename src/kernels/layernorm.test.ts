@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   layerNormBackward,
   layerNormBackwardReference,
+  layerNormBackwardSum,
   layerNormConstants,
   layerNormForward,
   layerNormForwardReference,
@@ -57,6 +58,8 @@ function inputs(rows: number, C: number, seed: number) {
 function conditioning(x: Float32Array, rstd: Float64Array, C: number): Float64Array {
   return rstd.map((rs, r) => Math.max(1, rs * Math.max(...x.subarray(r * C, (r + 1) * C).map(Math.abs))));
 }
+
+const bits = (v: Float32Array) => new Uint32Array(v.buffer, v.byteOffset, v.length);
 
 function perRowScaled(values: ArrayLike<number>, scale: Float64Array, C: number): Float64Array {
   return Float64Array.from(values, (v, i) => v / scale[Math.floor(i / C)]);
@@ -153,7 +156,6 @@ describe('layerNormForwardSum', () => {
       { rows, C, eps },
       layerNormConstants(C),
     );
-    const bits = (v: Float32Array) => new Uint32Array(v.buffer, v.byteOffset, v.length);
     expect(bits(got.x)).toEqual(bits(sum.c));
     expect(bits(got.y)).toEqual(bits(ln.y));
     expect(bits(got.mean)).toEqual(bits(ln.mean));
@@ -216,6 +218,67 @@ describe('layerNormBackward', () => {
       }
     },
   );
+});
+
+describe('layerNormBackwardSum', () => {
+  // [rows, C, S, alpha], as layerNormForwardSum's cases (no bias: the backward's products have none).
+  const sumShapes: [rows: number, C: number, S: number, alpha: number][] = [
+    [13, 256, 4, 1],
+    [300, 256, 2, 1],
+    [5, 40, 1, 1],
+    [9, 40, 4, 1.25],
+    [37, 70, 2, 0.37],
+  ];
+
+  it.each(sumShapes)('rows=%i C=%i S=%i alpha=%f, written and accumulated', async (rows, C, S, alpha) => {
+    const size = rows * C;
+    const seed = 3 * rows + C + S;
+    const partial = randn(S * size, seed);
+    const { x, gamma, beta } = inputs(rows, C, seed + 1);
+    const saved = layerNormForwardReference(x, gamma, beta, rows, C, eps);
+    const mean = Float32Array.from(saved.mean);
+    const rstd = Float32Array.from(saved.rstd);
+    const prior = randn(size, seed + 2);
+    const dy = Float64Array.from({ length: size }, (_, i) => {
+      let acc = 0;
+      for (let s = 0; s < S; s++) acc += partial[s * size + i];
+      return alpha * acc;
+    });
+    // As layerNormBackward's test: scaled by κ·rstd·max|g| per row, the error is a few float32 ulps.
+    const kappa = conditioning(x, saved.rstd, C);
+    const scale = kappa.map((k, r) => {
+      let g = 0;
+      for (let c = 0; c < C; c++) g = Math.max(g, Math.abs(dy[r * C + c] * gamma[c]));
+      return k * saved.rstd[r] * g;
+    });
+    // The dy that matmulSplitKSum (no bias, no epilogue) stores, for the two dispatches this one replaces.
+    const sum = await runOnce(
+      matmulSplitKSum,
+      { partial, bias: new Float32Array(4), c: size, aux: new Float32Array(4) },
+      { M: rows, N: C, S, hasBias: 0, offC: 0, alpha },
+      { EPILOGUE: MATMUL_EPILOGUE.none },
+    );
+    for (const accumulate of [0, 1]) {
+      const dx = accumulate ? prior : size;
+      const got = await runOnce(
+        layerNormBackwardSum,
+        { partial, x, gamma, mean, rstd, dx },
+        { rows, C, accumulate, S, alpha },
+        layerNormConstants(C),
+      );
+      const want = layerNormBackwardReference(dy, x, gamma, rows, C, eps, accumulate ? prior : undefined);
+      const scaled = (v: ArrayLike<number>) => perRowScaled(v, scale, C);
+      const what = `dx / (κ·rstd·max|g|), accumulate=${accumulate}`;
+      expectAllClose(scaled(got.dx), scaled(want), { rtol: 1e-5, atol: 2e-6 }, what);
+      const two = await runOnce(
+        layerNormBackward,
+        { dy: sum.c, x, gamma, mean, rstd, dx },
+        { rows, C, accumulate },
+        layerNormConstants(C),
+      );
+      expect(bits(got.dx), `bits, accumulate=${accumulate}`).toEqual(bits(two.dx));
+    }
+  });
 });
 
 describe('layerNormConstants', () => {

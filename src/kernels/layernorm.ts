@@ -1,5 +1,5 @@
-// LayerNorm forward (saving mean and rstd per row), the forward that first completes its input from a
-// split-K product's partials, and the input gradient (gamma, beta are frozen).
+// LayerNorm forward (saving mean and rstd per row) and its input gradient (gamma, beta are frozen); each
+// also as a variant that first completes its input (x, dy) from a split-K product's partial products.
 import source from '../../shaders/layernorm.wgsl?raw';
 import { defineKernel, foldedGrid } from '../gpu/kernel';
 
@@ -93,6 +93,21 @@ export const layerNormBackward = defineKernel({
   entryPoint: 'backward',
   bindings: { dy: 'read', x: 'read', gamma: 'read', mean: 'read', rstd: 'read', dx: 'write' },
   params: { rows: 'u32', C: 'u32', accumulate: 'u32' },
+  constants: { WG: LN_THREADS, TPR: 32, EPT: 8 },
+  workgroups: rowGroups,
+});
+
+/**
+ * layerNormBackward of dy = alpha · Σ_s partial[s], a split-K product without bias or epilogue whose sum it
+ * takes over from matmulSplitKSum (prepareMatmulSplitKPartials wrote partial [S, rows, C]), the same float32
+ * values as that sum would store; dy itself is not stored. Takes the constants `layerNormConstants(C)`.
+ */
+export const layerNormBackwardSum = defineKernel({
+  label: 'layerNormBackwardSum',
+  source,
+  entryPoint: 'backwardSum',
+  bindings: { partial: 'read', x: 'read', gamma: 'read', mean: 'read', rstd: 'read', dx: 'write' },
+  params: { rows: 'u32', C: 'u32', accumulate: 'u32', S: 'u32', alpha: 'f32' },
   constants: { WG: LN_THREADS, TPR: 32, EPT: 8 },
   workgroups: rowGroups,
 });
