@@ -18,6 +18,7 @@ import {
 } from '../kernels/lora';
 import {
   layerNormBackward,
+  layerNormBackwardSum,
   layerNormConstants,
   layerNormForward,
   layerNormForwardSum,
@@ -106,6 +107,14 @@ export interface GpuModelOptions {
 }
 
 export type MatmulSplitK = 'auto' | 'off' | number;
+
+/** What a LayerNorm's backward reads of its forward: the input x, the frozen gamma, mean and rstd per row. */
+interface LayerNormSaved {
+  x: GPUBuffer;
+  gamma: GPUBuffer;
+  mean: GPUBuffer;
+  rstd: GPUBuffer;
+}
 
 /** A LayerNorm forward's frozen gamma, beta and its outputs (the normalized rows, mean and rstd per row). */
 interface LayerNormOut {
@@ -324,6 +333,39 @@ export class GpuModel {
     return out;
   }
 
+  /**
+   * dx = dy·Wᵀ (+ LoRA's du·A) of c_fc or c_attn and their LoRA gradients, then the backward of the
+   * LayerNorm below (`ln`: its input x and saved statistics), whose dy dx is, added to dRes; without `ln`,
+   * the LoRA gradients only (linearBackward without dx). When the frozen product completes dx (no adapter)
+   * and is split, layerNormBackwardSum sums its partial products itself, as matmulSplitKSum would (the same
+   * dy; dx, which nothing else reads, is not stored): one dispatch less.
+   */
+  private linearLnBackward(
+    layer: number,
+    target: LoraTarget,
+    x: GPUBuffer,
+    dy: GPUBuffer,
+    W: GPUBuffer,
+    inDim: number,
+    outDim: number,
+    ln: LayerNormSaved | undefined,
+  ): Dispatch[] {
+    const dx = this.acts.dLn;
+    if (!ln) return this.linearBackward(layer, target, x, dy, W, dx, inDim, outDim, undefined, false);
+    const S = this.splitOf(this.rows, inDim, outDim);
+    if (this.adapter(layer, target) || S === 1) {
+      return [
+        ...this.linearBackward(layer, target, x, dy, W, dx, inDim, outDim),
+        this.lnBackward(dx, ln.x, ln.gamma, ln.mean, ln.rstd, this.acts.dRes, true),
+      ];
+    }
+    const p = { M: this.rows, N: inDim, K: outDim };
+    return [
+      prepareMatmulSplitKPartials(this.gpu, { a: dy, b: W }, p, { TRANS_B: 1 }, S, this.productScratch),
+      this.lnBackwardSum(S, ln, true),
+    ];
+  }
+
   /** Threads per row of a row-wise reduction: enough for C (or V), at most 128 (barriers are costly). */
   private rowThreads(width: number): number {
     return Math.min(128, Math.max(32, 2 ** Math.ceil(Math.log2(width / 2))));
@@ -389,6 +431,24 @@ export class GpuModel {
       { dy, x, gamma: g, mean, rstd, dx },
       { rows: this.rows, C: this.cfg.n_embd, accumulate: accumulate ? 1 : 0 },
       layerNormConstants(this.cfg.n_embd),
+    );
+  }
+
+  /** lnBackward of dy = Σ_s productScratch[s], S partial products [S, rows, C] (layerNormBackwardSum). */
+  private lnBackwardSum(S: number, ln: LayerNormSaved, accumulate: boolean): Dispatch {
+    const C = this.cfg.n_embd;
+    return this.gpu.prepare(
+      layerNormBackwardSum,
+      {
+        partial: this.productScratch,
+        x: ln.x,
+        gamma: ln.gamma,
+        mean: ln.mean,
+        rstd: ln.rstd,
+        dx: this.acts.dRes,
+      },
+      { rows: this.rows, C, accumulate: accumulate ? 1 : 0, S, alpha: 1 },
+      layerNormConstants(C),
     );
   }
 
@@ -608,22 +668,10 @@ export class GpuModel {
         ),
       );
       if (!dxOf(0)) break;
-      d.push(
-        ...this.linearBackward(
-          l,
-          'mlp.c_fc',
-          la.ln2Out,
-          acts.dFcPre,
-          lw.fcW,
-          acts.dLn,
-          C,
-          4 * C,
-          undefined,
-          dxOf(1),
-        ),
-      );
+      const ln2 = { x: la.resMid, gamma: lw.ln2g, mean: la.ln2Mean, rstd: la.ln2Rstd };
+      const fcLn = dxOf(1) ? ln2 : undefined;
+      d.push(...this.linearLnBackward(l, 'mlp.c_fc', la.ln2Out, acts.dFcPre, lw.fcW, C, 4 * C, fcLn));
       if (!dxOf(1)) break;
-      d.push(this.lnBackward(acts.dLn, la.resMid, lw.ln2g, la.ln2Mean, la.ln2Rstd, acts.dRes, true));
       // resMid = h_l + c_proj(attn(ln1(h_l)))
       d.push(
         ...this.linearBackward(
@@ -641,22 +689,10 @@ export class GpuModel {
       );
       if (!dxOf(2)) break;
       d.push(...this.attentionBackward(l));
-      d.push(
-        ...this.linearBackward(
-          l,
-          'c_attn',
-          la.ln1Out,
-          acts.dQkv,
-          lw.attnW,
-          acts.dLn,
-          C,
-          3 * C,
-          undefined,
-          dxOf(3),
-        ),
-      );
-      if (l > lowest)
-        d.push(this.lnBackward(acts.dLn, acts.residual[l], lw.ln1g, la.ln1Mean, la.ln1Rstd, acts.dRes, true));
+      // dxOf(3) is l > lowest: the lowest layer's c_attn passes no dx down, only its LoRA gradients.
+      const ln1 = { x: acts.residual[l], gamma: lw.ln1g, mean: la.ln1Mean, rstd: la.ln1Rstd };
+      const attnLn = dxOf(3) ? ln1 : undefined;
+      d.push(...this.linearLnBackward(l, 'c_attn', la.ln1Out, acts.dQkv, lw.attnW, C, 3 * C, attnLn));
     }
     return d;
   }
