@@ -3,12 +3,12 @@
 // gamma and beta are frozen and shared by all runs, so the backward gives dx only:
 //   g = dy · gamma,  x̂ = (x − mean) · rstd,  dx = rstd · (g − mean(g) − x̂ · mean(g · x̂))
 // and adds it to dx when `accumulate` = 1, because the residual stream's gradient is a sum.
-// backwardSum is the backward whose dy is a split-K product not yet summed: dy = alpha · Σ_s partial[s],
-// as matmulSplitKSum without bias or epilogue would store it (not stored: the LayerNorm is its only reader).
 // forwardSum is the forward whose x is the residual add of a split-K product (matmul-splitk.ts) not yet
 // summed: x = aux + (alpha · Σ_s partial[s] + bias), the float32 operations of matmulSplitKSum with the
 // residual epilogue in their order (so the same x, bit for bit), stored to x, then normalized as forward
 // does: one dispatch instead of two.
+// backwardSum is likewise the backward whose dy is a split-K product: dy = alpha · Σ_s partial[s],
+// as matmulSplitKSum without bias or epilogue would store it (not stored: the LayerNorm is its only reader).
 // A workgroup of WG threads takes WG / TPR rows (rows group = wid.x + 65535·wid.y), TPR threads per row;
 // thread i of a row holds its elements c = i + TPR·k (k < EPT, coalesced) in registers, so each row is
 // read once. A row's sums: every thread adds its row's TPR partials from workgroup memory in the same

@@ -3,10 +3,10 @@
 // alone. The reduction is cut into S equal chunks: one batched matmul (batch item s = chunk s, A and B as
 // blocks of columns or rows through ldA / ldB) writes S partial products, and `matmulSplitKSum` adds them in
 // chunk order and stores as the matmul would (alpha, bias, epilogue). Two dispatches and S·M·N floats of
-// scratch instead of one dispatch (one, where the model's LayerNorm reads a residual add next and sums the
-// partials itself: prepareMatmulSplitKPartials, layerNormForwardSum), and another order of summation than
-// the unsplit product: a run's numbers at R = 1 (split) and in a larger sweep (M = R·rows has tiles enough,
-// not split) differ by float32 rounding.
+// scratch instead of one dispatch (one, where a LayerNorm of the model reads the output next and sums the
+// partials itself: prepareMatmulSplitKPartials, layerNormForwardSum, layerNormBackwardSum), and another
+// order of summation than the unsplit product: a run's numbers at R = 1 (split) and in a larger sweep
+// (M = R·rows has tiles enough, not split) differ by float32 rounding.
 import geluMath from '../../shaders/gelu-math.wgsl?raw';
 import epilogueSource from '../../shaders/matmul-epilogue.wgsl?raw';
 import sumSource from '../../shaders/matmul-splitk-sum.wgsl?raw';
@@ -115,7 +115,7 @@ export function prepareMatmulSplitK(
 /**
  * The first of prepareMatmulSplitK's two dispatches (S > 1): the batched matmul that writes the S partial
  * products [S, M, N] of op(a) op(b) into `scratch`, for a consumer that sums them itself, in chunk order, as
- * matmulSplitKSum would (layerNormForwardSum, which saves the sum's dispatch).
+ * matmulSplitKSum would (layerNormForwardSum, layerNormBackwardSum: the sum's dispatch saved).
  */
 export function prepareMatmulSplitKPartials(
   gpu: Gpu,

@@ -62,7 +62,11 @@ export interface LmHeadChunk {
   logits: Dispatch[];
   /** Cross-entropy of the chunk's rows into rowLoss, dlogits in place; `setParams({ invCount })` per batch. */
   loss: Dispatch;
-  /** dLn[start .. start + rows) = dlogits · wte: Σ over the pieces of wte of dlogits[:, piece] · piece. */
+  /**
+   * dLn[start .. start + rows) = dlogits · wte: Σ over the pieces of wte of dlogits[:, piece] · piece. Split
+   * (GpuModel.dLnSplit), only its partial products in productScratch, which the backward's first dispatch
+   * sums: nothing between may use productScratch (lossSums does not).
+   */
   dLn: Dispatch[];
 }
 
@@ -563,6 +567,7 @@ export class GpuModel {
         ),
       );
     }
+    const dLnSplit = this.dLnSplit();
     const head = lmHeadChunks(this.rows, this.headRows).map(({ start, rows }): LmHeadChunk => {
       // Each piece of wte gives its columns of the logits rows (ldC = V); unsplit, one product as ever.
       // One piece (ldC = V = N): the packed product that split-K takes.
@@ -587,14 +592,17 @@ export class GpuModel {
         { rows: shape.Bt * shape.T, V, first: start, jobs: rows, invCount },
         { WG: this.rowThreads(V / 2) },
       );
-      // K = V split by the pieces: the first product writes dLn's rows, the others add to them (beta = 1).
+      // One piece of wte: one product, or, split (dLnSplit), only its partial products, for ln_f's backward.
+      const one = { a: acts.logits, b: w.wte[0].buffer };
+      const p = { M: rows, N: C, K: V };
+      const onePiece = (): Dispatch[] =>
+        dLnSplit > 1
+          ? [prepareMatmulSplitKPartials(this.gpu, one, p, {}, dLnSplit, this.productScratch)]
+          : this.product({ ...one, c: acts.dLn }, { ...p, offC: start * C }, 0);
+      // Else K = V split by the pieces: the first product writes dLn's rows, the others add to them (beta 1).
       const dLn =
         w.wte.length === 1
-          ? this.product(
-              { a: acts.logits, b: w.wte[0].buffer, c: acts.dLn },
-              { M: rows, N: C, K: V, offC: start * C },
-              0,
-            )
+          ? onePiece()
           : w.wte.map((piece, i) =>
               prepareMatmul(
                 this.gpu,
@@ -621,23 +629,30 @@ export class GpuModel {
   }
 
   /**
+   * Chunks of the LM head's dLn = dlogits · wte (K = V) whose partial products the head leaves for the
+   * backward's ln_f to sum (layerNormBackwardSum: one dispatch less), or 1 when the head stores dLn: split
+   * only with one chunk of rows and one piece of wte, where dLn is one packed product.
+   */
+  private dLnSplit(): number {
+    if (this.headRows < this.rows || this.weights.wte.length > 1) return 1;
+    return this.splitOf(this.rows, this.cfg.n_embd, this.cfg.vocab_size);
+  }
+
+  /**
    * Backward from dLn (the gradient at the final LayerNorm's output, which the forward's head leaves, chunk
-   * by chunk: lossDispatches with `gradient`) to dA, dB of every adapter.
+   * by chunk, or as partial products right before: lossDispatches with `gradient`) to dA, dB of every
+   * adapter.
    */
   backward(): Dispatch[] {
     const { cfg, acts, weights: w } = this;
     const C = cfg.n_embd;
     const d: Dispatch[] = [];
+    const lnf = { x: acts.residual[cfg.n_layer], gamma: w.lnfg, mean: acts.lnfMean, rstd: acts.lnfRstd };
+    const dLnSplit = this.dLnSplit();
     d.push(
-      this.lnBackward(
-        acts.dLn,
-        acts.residual[cfg.n_layer],
-        w.lnfg,
-        acts.lnfMean,
-        acts.lnfRstd,
-        acts.dRes,
-        false,
-      ),
+      dLnSplit > 1
+        ? this.lnBackwardSum(dLnSplit, lnf, false)
+        : this.lnBackward(acts.dLn, lnf.x, lnf.gamma, lnf.mean, lnf.rstd, acts.dRes, false),
     );
     const lowest = Math.min(...this.layout.adapters.map((a) => a.layer));
     // In the lowest adapted layer the backward stops at its last adapted module (in backward order):
