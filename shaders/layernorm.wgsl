@@ -3,6 +3,12 @@
 // gamma and beta are frozen and shared by all runs, so the backward gives dx only:
 //   g = dy · gamma,  x̂ = (x − mean) · rstd,  dx = rstd · (g − mean(g) − x̂ · mean(g · x̂))
 // and adds it to dx when `accumulate` = 1, because the residual stream's gradient is a sum.
+// forwardSum is the forward whose x is the residual add of a split-K product (matmul-splitk.ts) not yet
+// summed: x = aux + (alpha · Σ_s partial[s] + bias), the float32 operations of matmulSplitKSum with the
+// residual epilogue in their order (so the same x, bit for bit), stored to x, then normalized as forward
+// does: one dispatch instead of two.
+// backwardSum is likewise the backward whose dy is a split-K product: dy = alpha · Σ_s partial[s],
+// as matmulSplitKSum without bias or epilogue would store it (not stored: the LayerNorm is its only reader).
 // A workgroup of WG threads takes WG / TPR rows (rows group = wid.x + 65535·wid.y), TPR threads per row;
 // thread i of a row holds its elements c = i + TPR·k (k < EPT, coalesced) in registers, so each row is
 // read once. A row's sums: every thread adds its row's TPR partials from workgroup memory in the same
@@ -11,6 +17,8 @@
 
 struct ForwardParams { rows: u32, C: u32, eps: f32 }
 struct BackwardParams { rows: u32, C: u32, accumulate: u32 }
+struct SumParams { rows: u32, C: u32, eps: f32, S: u32, hasBias: u32, alpha: f32 }
+struct BackwardSumParams { rows: u32, C: u32, accumulate: u32, S: u32, alpha: f32 }
 
 // Forward bindings.
 @group(0) @binding(0) var<storage, read> fx: array<f32>;           // [rows, C]
@@ -29,6 +37,21 @@ struct BackwardParams { rows: u32, C: u32, accumulate: u32 }
 @group(0) @binding(4) var<storage, read> brstd: array<f32>;        // [rows]
 @group(0) @binding(5) var<storage, read_write> bdx: array<f32>;    // [rows, C]
 @group(0) @binding(6) var<uniform> bparams: BackwardParams;
+// backwardSum: the backward's bindings but dy and the params.
+@group(0) @binding(0) var<storage, read> bpartial: array<f32>;     // [S, rows, C]
+@group(0) @binding(6) var<uniform> bsparams: BackwardSumParams;
+
+// forwardSum bindings (same slots, other entry point); aux and x are distinct buffers.
+@group(0) @binding(0) var<storage, read> spartial: array<f32>;     // [S, rows, C]
+@group(0) @binding(1) var<storage, read> sbias: array<f32>;        // [C] when hasBias
+@group(0) @binding(2) var<storage, read> saux: array<f32>;         // [rows, C]
+@group(0) @binding(3) var<storage, read> sgamma: array<f32>;       // [C]
+@group(0) @binding(4) var<storage, read> sbeta: array<f32>;        // [C]
+@group(0) @binding(5) var<storage, read_write> sx: array<f32>;     // [rows, C]
+@group(0) @binding(6) var<storage, read_write> sy: array<f32>;     // [rows, C]
+@group(0) @binding(7) var<storage, read_write> smean: array<f32>;  // [rows]
+@group(0) @binding(8) var<storage, read_write> srstd: array<f32>;  // [rows]
+@group(0) @binding(9) var<uniform> sparams: SumParams;
 
 // Threads per workgroup: a power of two (256; tests take fewer to fold the grid cheaply).
 override WG: u32 = 256u;
@@ -60,23 +83,14 @@ fn rowSumB(first: u32) -> f32 {
   return (s.x + s.y) + (s.z + s.w);
 }
 
-@compute @workgroup_size(WG)
-fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let C = fparams.C;
+// Mean and rstd of the row whose thread `lid` holds elements v (zeros past C or past the last row); v
+// becomes x − mean. Called by every thread of the workgroup: it holds the barriers.
+fn rowStats(v: ptr<function, array<f32, MAX_EPT>>, lid: u32, C: u32, eps: f32) -> vec2f {
   let lane = lid % TPR;
   let first = lid - lane;
-  let row = (wid.x + wid.y * 65535u) * ROWS + lid / TPR;
-  // Threads past the last row still reach the barriers; they load zeros and write nothing.
-  let live = row < fparams.rows;
-  let base = row * C;
-  var v = array<f32, MAX_EPT>();
   var s = 0.0;
   for (var k = 0u; k < EPT; k++) {
-    let c = lane + k * TPR;
-    if (live && c < C) {
-      v[k] = fx[base + c];
-    }
-    s += v[k];
+    s += (*v)[k];
   }
   partA[lid / 4u][lid % 4u] = s;
   workgroupBarrier();
@@ -84,25 +98,129 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l
   var q = 0.0;
   for (var k = 0u; k < EPT; k++) {
     if (lane + k * TPR < C) {
-      v[k] -= mean;
-      q = fma(v[k], v[k], q);
+      (*v)[k] -= mean;
+      q = fma((*v)[k], (*v)[k], q);
     }
   }
   partB[lid / 4u][lid % 4u] = q;
   workgroupBarrier();
-  let rstd = 1.0 / sqrt(rowSumB(first) / f32(C) + fparams.eps);
+  return vec2f(mean, 1.0 / sqrt(rowSumB(first) / f32(C) + eps));
+}
+
+@compute @workgroup_size(WG)
+fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let C = fparams.C;
+  let lane = lid % TPR;
+  let row = (wid.x + wid.y * 65535u) * ROWS + lid / TPR;
+  // Threads past the last row still reach the barriers; they load zeros and write nothing.
+  let live = row < fparams.rows;
+  let base = row * C;
+  var v = array<f32, MAX_EPT>();
+  for (var k = 0u; k < EPT; k++) {
+    let c = lane + k * TPR;
+    if (live && c < C) {
+      v[k] = fx[base + c];
+    }
+  }
+  let stats = rowStats(&v, lid, C, fparams.eps);
   if (!live) {
     return;
   }
   for (var k = 0u; k < EPT; k++) {
     let c = lane + k * TPR;
     if (c < C) {
-      fy[base + c] = fma(v[k] * rstd, fgamma[c], fbeta[c]);
+      fy[base + c] = fma(v[k] * stats.y, fgamma[c], fbeta[c]);
     }
   }
   if (lane == 0u) {
-    fmean[row] = mean;
-    frstd[row] = rstd;
+    fmean[row] = stats.x;
+    frstd[row] = stats.y;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn forwardSum(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let C = sparams.C;
+  let lane = lid % TPR;
+  let row = (wid.x + wid.y * 65535u) * ROWS + lid / TPR;
+  let live = row < sparams.rows;
+  let base = row * C;
+  let size = sparams.rows * C;
+  var v = array<f32, MAX_EPT>();
+  for (var k = 0u; k < EPT; k++) {
+    let c = lane + k * TPR;
+    if (live && c < C) {
+      let i = base + c;
+      // matmul-splitk-sum.wgsl's operations, in its order.
+      var acc = 0.0;
+      for (var s = 0u; s < sparams.S; s++) {
+        acc += spartial[s * size + i];
+      }
+      var t = sparams.alpha * acc;
+      if (sparams.hasBias != 0u) {
+        t += sbias[c];
+      }
+      v[k] = saux[i] + t;
+      sx[i] = v[k];
+    }
+  }
+  let stats = rowStats(&v, lid, C, sparams.eps);
+  if (!live) {
+    return;
+  }
+  for (var k = 0u; k < EPT; k++) {
+    let c = lane + k * TPR;
+    if (c < C) {
+      sy[base + c] = fma(v[k] * stats.y, sgamma[c], sbeta[c]);
+    }
+  }
+  if (lane == 0u) {
+    smean[row] = stats.x;
+    srstd[row] = stats.y;
+  }
+}
+
+// The row's mean and rstd saved by the forward (zeros past the last row).
+fn savedStats(row: u32, live: bool) -> vec2f {
+  if (live) {
+    return vec2f(bmean[row], brstd[row]);
+  }
+  return vec2f(0.0);
+}
+
+// dx of the row whose thread `lid` holds g = dy · gamma and x̂ of its elements (zeros past C or past the
+// last row), written or added to bdx. Called by every thread of the workgroup: it holds the barrier.
+fn backwardRow(
+  g: ptr<function, array<f32, MAX_EPT>>,
+  xhat: ptr<function, array<f32, MAX_EPT>>,
+  lid: u32,
+  row: u32,
+  live: bool,
+  rstd: f32,
+  C: u32,
+  add: bool,
+) {
+  let lane = lid % TPR;
+  var acc = vec2f(0.0);
+  for (var k = 0u; k < EPT; k++) {
+    acc += vec2f((*g)[k], (*g)[k] * (*xhat)[k]);
+  }
+  partA[lid / 4u][lid % 4u] = acc.x;
+  partB[lid / 4u][lid % 4u] = acc.y;
+  workgroupBarrier();
+  // (mean(g), mean(g · x̂))
+  let first = lid - lane;
+  let m = vec2f(rowSumA(first), rowSumB(first)) / f32(C);
+  if (!live) {
+    return;
+  }
+  let base = row * C;
+  for (var k = 0u; k < EPT; k++) {
+    let c = lane + k * TPR;
+    if (c < C) {
+      let d = rstd * ((*g)[k] - m.x - (*xhat)[k] * m.y);
+      bdx[base + c] = select(d, bdx[base + c] + d, add);
+    }
   }
 }
 
@@ -110,42 +228,47 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l
 fn backward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let C = bparams.C;
   let lane = lid % TPR;
-  let first = lid - lane;
   let row = (wid.x + wid.y * 65535u) * ROWS + lid / TPR;
   let live = row < bparams.rows;
   let base = row * C;
-  var mean = 0.0;
-  var rstd = 0.0;
-  if (live) {
-    mean = bmean[row];
-    rstd = brstd[row];
-  }
+  let stats = savedStats(row, live);
   // g = dy · gamma and x̂ of this thread's elements, kept for the output.
   var g = array<f32, MAX_EPT>();
   var xhat = array<f32, MAX_EPT>();
-  var acc = vec2f(0.0);
   for (var k = 0u; k < EPT; k++) {
     let c = lane + k * TPR;
     if (live && c < C) {
       g[k] = bdy[base + c] * bgamma[c];
-      xhat[k] = (bx[base + c] - mean) * rstd;
+      xhat[k] = (bx[base + c] - stats.x) * stats.y;
     }
-    acc += vec2f(g[k], g[k] * xhat[k]);
   }
-  partA[lid / 4u][lid % 4u] = acc.x;
-  partB[lid / 4u][lid % 4u] = acc.y;
-  workgroupBarrier();
-  // (mean(g), mean(g · x̂))
-  let m = vec2f(rowSumA(first), rowSumB(first)) / f32(C);
-  if (!live) {
-    return;
-  }
-  let add = bparams.accumulate == 1u;
+  backwardRow(&g, &xhat, lid, row, live, stats.y, C, bparams.accumulate == 1u);
+}
+
+@compute @workgroup_size(WG)
+fn backwardSum(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let C = bsparams.C;
+  let lane = lid % TPR;
+  let row = (wid.x + wid.y * 65535u) * ROWS + lid / TPR;
+  let live = row < bsparams.rows;
+  let base = row * C;
+  let size = bsparams.rows * C;
+  let stats = savedStats(row, live);
+  var g = array<f32, MAX_EPT>();
+  var xhat = array<f32, MAX_EPT>();
   for (var k = 0u; k < EPT; k++) {
     let c = lane + k * TPR;
-    if (c < C) {
-      let d = rstd * (g[k] - m.x - xhat[k] * m.y);
-      bdx[base + c] = select(d, bdx[base + c] + d, add);
+    if (live && c < C) {
+      let i = base + c;
+      // matmul-splitk-sum.wgsl's operations, in its order.
+      var acc = 0.0;
+      for (var s = 0u; s < bsparams.S; s++) {
+        acc += bpartial[s * size + i];
+      }
+      let dy = bsparams.alpha * acc;
+      g[k] = dy * bgamma[c];
+      xhat[k] = (bx[i] - stats.x) * stats.y;
     }
   }
+  backwardRow(&g, &xhat, lid, row, live, stats.y, C, bsparams.accumulate == 1u);
 }

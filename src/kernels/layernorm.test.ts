@@ -2,10 +2,14 @@ import { describe, expect, it } from 'vitest';
 import {
   layerNormBackward,
   layerNormBackwardReference,
+  layerNormBackwardSum,
   layerNormConstants,
   layerNormForward,
   layerNormForwardReference,
+  layerNormForwardSum,
 } from './layernorm';
+import { matmulSplitKSum } from './matmul-splitk';
+import { MATMUL_EPILOGUE } from './matmul';
 import { randn } from '../util/random';
 import { runOnce } from '../test/gpu';
 import { expectAllClose } from '../test/close';
@@ -55,6 +59,8 @@ function conditioning(x: Float32Array, rstd: Float64Array, C: number): Float64Ar
   return rstd.map((rs, r) => Math.max(1, rs * Math.max(...x.subarray(r * C, (r + 1) * C).map(Math.abs))));
 }
 
+const bits = (v: Float32Array) => new Uint32Array(v.buffer, v.byteOffset, v.length);
+
 function perRowScaled(values: ArrayLike<number>, scale: Float64Array, C: number): Float64Array {
   return Float64Array.from(values, (v, i) => v / scale[Math.floor(i / C)]);
 }
@@ -91,6 +97,69 @@ describe('layerNormForward', () => {
     );
     expectAllClose(got.y, [...beta, ...beta], { rtol: 0, atol: 0 }, 'y');
     expectAllClose(got.rstd, [1 / Math.sqrt(eps), 1 / Math.sqrt(eps)], { rtol: 1e-6, atol: 0 }, 'rstd');
+  });
+});
+
+describe('layerNormForwardSum', () => {
+  // [rows, C, S, bias, alpha]: the model's C = 256 (8 rows a workgroup) and C = 40, 70 (not multiples of
+  // the threads per row); rows not multiples of the rows per workgroup; S = 1 to 4 chunks; alpha 1 (the
+  // model's) and others, where a fused multiply-add in one kernel and not the other would show.
+  const sumShapes: [rows: number, C: number, S: number, bias: boolean, alpha: number][] = [
+    [13, 256, 4, true, 1],
+    [300, 256, 2, false, 1],
+    [5, 40, 1, false, 1],
+    [9, 40, 4, true, 1.25],
+    [37, 70, 2, true, 0.37],
+    [3, 70, 4, false, 0.37],
+  ];
+
+  it.each(sumShapes)('rows=%i C=%i S=%i bias=%s alpha=%f', async (rows, C, S, hasBias, alpha) => {
+    const size = rows * C;
+    const seed = rows + C + S;
+    const partial = randn(S * size, seed, 1.5);
+    const bias = randn(C, seed + 1);
+    const { x: aux, gamma, beta } = inputs(rows, C, seed + 2);
+    const buffers = { partial, bias: hasBias ? bias : new Float32Array(4), aux, gamma, beta };
+    const params = { rows, C, eps, S, hasBias: hasBias ? 1 : 0, alpha };
+    const got = await runOnce(
+      layerNormForwardSum,
+      { ...buffers, x: size, y: size, mean: rows, rstd: rows },
+      params,
+      layerNormConstants(C),
+    );
+
+    // Float64: x = aux + alpha·Σ partial + bias to a few float32 ulps of its terms, then y from that x.
+    const x = Float64Array.from(aux, (a, i) => {
+      let acc = 0;
+      for (let s = 0; s < S; s++) acc += partial[s * size + i];
+      return a + alpha * acc + (hasBias ? bias[i % C] : 0);
+    });
+    expectAllClose(got.x, x, { rtol: 1e-6, atol: 1e-5 }, 'x');
+    const want = layerNormForwardReference(x, gamma, beta, rows, C, eps);
+    const kappa = conditioning(got.x, want.rstd, C);
+    const scaled = (v: ArrayLike<number>) => perRowScaled(v, kappa, C);
+    expectAllClose(scaled(got.y), scaled(want.y), { rtol: 1e-5, atol: 1e-5 }, 'y / κ');
+    expectAllClose(got.mean, want.mean, { rtol: 1e-5, atol: 1e-5 }, 'mean');
+    expectAllClose(got.rstd, want.rstd, { rtol: 1e-5, atol: 0 }, 'rstd');
+
+    // The two dispatches it replaces (matmulSplitKSum with the residual epilogue, then layerNormForward)
+    // give the same bits.
+    const sum = await runOnce(
+      matmulSplitKSum,
+      { partial, bias: buffers.bias, c: size, aux },
+      { M: rows, N: C, S, hasBias: params.hasBias, offC: 0, alpha },
+      { EPILOGUE: MATMUL_EPILOGUE.residual },
+    );
+    const ln = await runOnce(
+      layerNormForward,
+      { x: sum.c, gamma, beta, y: size, mean: rows, rstd: rows },
+      { rows, C, eps },
+      layerNormConstants(C),
+    );
+    expect(bits(got.x)).toEqual(bits(sum.c));
+    expect(bits(got.y)).toEqual(bits(ln.y));
+    expect(bits(got.mean)).toEqual(bits(ln.mean));
+    expect(bits(got.rstd)).toEqual(bits(ln.rstd));
   });
 });
 
@@ -149,6 +218,67 @@ describe('layerNormBackward', () => {
       }
     },
   );
+});
+
+describe('layerNormBackwardSum', () => {
+  // [rows, C, S, alpha], as layerNormForwardSum's cases (no bias: the backward's products have none).
+  const sumShapes: [rows: number, C: number, S: number, alpha: number][] = [
+    [13, 256, 4, 1],
+    [300, 256, 2, 1],
+    [5, 40, 1, 1],
+    [9, 40, 4, 1.25],
+    [37, 70, 2, 0.37],
+  ];
+
+  it.each(sumShapes)('rows=%i C=%i S=%i alpha=%f, written and accumulated', async (rows, C, S, alpha) => {
+    const size = rows * C;
+    const seed = 3 * rows + C + S;
+    const partial = randn(S * size, seed);
+    const { x, gamma, beta } = inputs(rows, C, seed + 1);
+    const saved = layerNormForwardReference(x, gamma, beta, rows, C, eps);
+    const mean = Float32Array.from(saved.mean);
+    const rstd = Float32Array.from(saved.rstd);
+    const prior = randn(size, seed + 2);
+    const dy = Float64Array.from({ length: size }, (_, i) => {
+      let acc = 0;
+      for (let s = 0; s < S; s++) acc += partial[s * size + i];
+      return alpha * acc;
+    });
+    // As layerNormBackward's test: scaled by κ·rstd·max|g| per row, the error is a few float32 ulps.
+    const kappa = conditioning(x, saved.rstd, C);
+    const scale = kappa.map((k, r) => {
+      let g = 0;
+      for (let c = 0; c < C; c++) g = Math.max(g, Math.abs(dy[r * C + c] * gamma[c]));
+      return k * saved.rstd[r] * g;
+    });
+    // The dy that matmulSplitKSum (no bias, no epilogue) stores, for the two dispatches this one replaces.
+    const sum = await runOnce(
+      matmulSplitKSum,
+      { partial, bias: new Float32Array(4), c: size, aux: new Float32Array(4) },
+      { M: rows, N: C, S, hasBias: 0, offC: 0, alpha },
+      { EPILOGUE: MATMUL_EPILOGUE.none },
+    );
+    for (const accumulate of [0, 1]) {
+      const dx = accumulate ? prior : size;
+      const got = await runOnce(
+        layerNormBackwardSum,
+        { partial, x, gamma, mean, rstd, dx },
+        { rows, C, accumulate, S, alpha },
+        layerNormConstants(C),
+      );
+      const want = layerNormBackwardReference(dy, x, gamma, rows, C, eps, accumulate ? prior : undefined);
+      const scaled = (v: ArrayLike<number>) => perRowScaled(v, scale, C);
+      const what = `dx / (κ·rstd·max|g|), accumulate=${accumulate}`;
+      expectAllClose(scaled(got.dx), scaled(want), { rtol: 1e-5, atol: 2e-6 }, what);
+      const two = await runOnce(
+        layerNormBackward,
+        { dy: sum.c, x, gamma, mean, rstd, dx },
+        { rows, C, accumulate },
+        layerNormConstants(C),
+      );
+      expect(bits(got.dx), `bits, accumulate=${accumulate}`).toEqual(bits(two.dx));
+    }
+  });
 });
 
 describe('layerNormConstants', () => {

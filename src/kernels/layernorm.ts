@@ -1,4 +1,5 @@
-// LayerNorm forward (saving mean and rstd per row) and its input gradient (gamma, beta are frozen).
+// LayerNorm forward (saving mean and rstd per row) and its input gradient (gamma, beta are frozen); each
+// also as a variant that first completes its input (x, dy) from a split-K product's partial products.
 import source from '../../shaders/layernorm.wgsl?raw';
 import { defineKernel, foldedGrid } from '../gpu/kernel';
 
@@ -49,6 +50,40 @@ export const layerNormForward = defineKernel({
 });
 
 /**
+ * layerNormForward of x = aux + (alpha · Σ_s partial[s] + bias), the residual add of a split-K product
+ * whose sum it takes over from matmulSplitKSum (prepareMatmulSplitKPartials wrote partial [S, rows, C]):
+ * x, the same float32 values as that sum with the residual epilogue would store, is written too (aux ≠ x).
+ * Nine storage buffers: see layerNormSumFits. Takes the constants `layerNormConstants(C)`.
+ */
+export const layerNormForwardSum = defineKernel({
+  label: 'layerNormForwardSum',
+  source,
+  entryPoint: 'forwardSum',
+  bindings: {
+    partial: 'read',
+    bias: 'read',
+    aux: 'read',
+    gamma: 'read',
+    beta: 'read',
+    x: 'write',
+    y: 'write',
+    mean: 'write',
+    rstd: 'write',
+  },
+  params: { rows: 'u32', C: 'u32', eps: 'f32', S: 'u32', hasBias: 'u32', alpha: 'f32' },
+  constants: { WG: LN_THREADS, TPR: 32, EPT: 8 },
+  workgroups: rowGroups,
+});
+
+/**
+ * Whether the device binds layerNormForwardSum's nine storage buffers to one shader: WebGPU guarantees
+ * only eight (the device asks for the adapter's maximum, src/gpu/device.ts); where it cannot, the model
+ * keeps matmulSplitKSum and layerNormForward.
+ */
+export const layerNormSumFits = (limits: GPUSupportedLimits): boolean =>
+  limits.maxStorageBuffersPerShaderStage >= Object.keys(layerNormForwardSum.bindings).length;
+
+/**
  * dx = ∂L/∂x of LayerNorm (written, or added to dx when accumulate = 1). Takes the constants
  * `layerNormConstants(C)`.
  */
@@ -58,6 +93,21 @@ export const layerNormBackward = defineKernel({
   entryPoint: 'backward',
   bindings: { dy: 'read', x: 'read', gamma: 'read', mean: 'read', rstd: 'read', dx: 'write' },
   params: { rows: 'u32', C: 'u32', accumulate: 'u32' },
+  constants: { WG: LN_THREADS, TPR: 32, EPT: 8 },
+  workgroups: rowGroups,
+});
+
+/**
+ * layerNormBackward of dy = alpha · Σ_s partial[s], a split-K product without bias or epilogue whose sum it
+ * takes over from matmulSplitKSum (prepareMatmulSplitKPartials wrote partial [S, rows, C]), the same float32
+ * values as that sum would store; dy itself is not stored. Takes the constants `layerNormConstants(C)`.
+ */
+export const layerNormBackwardSum = defineKernel({
+  label: 'layerNormBackwardSum',
+  source,
+  entryPoint: 'backwardSum',
+  bindings: { partial: 'read', x: 'read', gamma: 'read', mean: 'read', rstd: 'read', dx: 'write' },
+  params: { rows: 'u32', C: 'u32', accumulate: 'u32', S: 'u32', alpha: 'f32' },
   constants: { WG: LN_THREADS, TPR: 32, EPT: 8 },
   workgroups: rowGroups,
 });

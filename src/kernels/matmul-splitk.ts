@@ -4,9 +4,10 @@
 // one (matmulSplitChunks; the matmul's `kLast`): one batched matmul (batch item s = chunk s, A and B as
 // blocks of columns or rows through ldA / ldB) writes S partial products, and `matmulSplitKSum` adds them in
 // chunk order and stores as the matmul would (alpha, bias, epilogue). Two dispatches and S·M·N floats of
-// scratch instead of one dispatch, and another order of summation than the unsplit product: a run's
-// numbers at R = 1 (split) and in a larger sweep (M = R·rows has tiles enough, not split) differ by float32
-// rounding.
+// scratch instead of one dispatch (one, where a LayerNorm of the model reads the output next and sums the
+// partials itself: prepareMatmulSplitKPartials, layerNormForwardSum, layerNormBackwardSum), and another
+// order of summation than the unsplit product: a run's numbers at R = 1 (split) and in a larger sweep
+// (M = R·rows has tiles enough, not split) differ by float32 rounding.
 import geluMath from '../../shaders/gelu-math.wgsl?raw';
 import epilogueSource from '../../shaders/matmul-epilogue.wgsl?raw';
 import sumSource from '../../shaders/matmul-splitk-sum.wgsl?raw';
@@ -118,11 +119,36 @@ export function prepareMatmulSplitK(
   scratch: GPUBuffer,
 ): Dispatch[] {
   if (S === 1) return [prepareMatmul(gpu, { a, b, c, bias, aux }, p, trans, epilogue)];
-  const { M, N, K } = p;
-  const chunks = Number.isInteger(S) && S >= 1 ? matmulSplitChunks(K, S) : null;
-  if (!chunks) throw new Error(`split-K: K = ${K} does not cut into ${S} chunks`);
   if ((epilogue === 'none') !== (aux === undefined))
     throw new Error(`split-K: epilogue ${epilogue} ${aux ? 'takes no' : 'needs an'} aux buffer`);
+  const { M, N } = p;
+  return [
+    prepareMatmulSplitKPartials(gpu, { a, b }, p, trans, S, scratch),
+    gpu.prepare(
+      matmulSplitKSum,
+      { partial: scratch, bias: bias ?? scratch, c, aux: aux ?? matmulAuxPlaceholder(gpu) },
+      { M, N, S, hasBias: bias ? 1 : 0, offC: p.offC ?? 0, alpha: p.alpha ?? 1 },
+      { EPILOGUE: MATMUL_EPILOGUE[epilogue] },
+    ),
+  ];
+}
+
+/**
+ * The first of prepareMatmulSplitK's two dispatches (S > 1): the batched matmul that writes the S partial
+ * products [S, M, N] of op(a) op(b) into `scratch`, for a consumer that sums them itself, in chunk order, as
+ * matmulSplitKSum would (layerNormForwardSum, layerNormBackwardSum: the sum's dispatch saved).
+ */
+export function prepareMatmulSplitKPartials(
+  gpu: Gpu,
+  { a, b }: Pick<MatmulBuffers, 'a' | 'b'>,
+  p: Pick<MatmulParams, 'M' | 'N' | 'K'> & Partial<Pick<MatmulParams, 'offA' | 'ldA'>>,
+  trans: Partial<Pick<MatmulConstants, 'TRANS_B'>>,
+  S: number,
+  scratch: GPUBuffer,
+): Dispatch {
+  const { M, N, K } = p;
+  const chunks = Number.isInteger(S) && S >= 2 ? matmulSplitChunks(K, S) : null;
+  if (!chunks) throw new Error(`split-K: K = ${K} does not cut into ${S} chunks`);
   const { chunk, last } = chunks;
   const transB = trans.TRANS_B ?? 0;
   // Item s: A[:, s·chunk ..] (columns, ldA = K) times B's rows s·chunk .. (NN) or its columns (NT, ldB = K).
@@ -139,13 +165,5 @@ export function prepareMatmulSplitK(
     strideC: M * N,
     kLast: last === chunk ? 0 : last,
   });
-  return [
-    prepareMatmul(gpu, { a, b, c: scratch }, partial, { TRANS_B: transB }),
-    gpu.prepare(
-      matmulSplitKSum,
-      { partial: scratch, bias: bias ?? scratch, c, aux: aux ?? matmulAuxPlaceholder(gpu) },
-      { M, N, S, hasBias: bias ? 1 : 0, offC: p.offC ?? 0, alpha: p.alpha ?? 1 },
-      { EPILOGUE: MATMUL_EPILOGUE[epilogue] },
-    ),
-  ];
+  return prepareMatmul(gpu, { a, b, c: scratch }, partial, { TRANS_B: transB });
 }

@@ -3,7 +3,12 @@
 // reverse (llm.c style). Frozen weights get no weight gradient; only LoRA A and B do.
 import type { Dispatch, Gpu } from '../gpu/context';
 import { prepareMatmul, type MatmulBuffers, type MatmulEpilogue } from '../kernels/matmul';
-import { matmulSplitCount, prepareMatmulSplitK, splitKScratch } from '../kernels/matmul-splitk';
+import {
+  matmulSplitCount,
+  prepareMatmulSplitK,
+  prepareMatmulSplitKPartials,
+  splitKScratch,
+} from '../kernels/matmul-splitk';
 import {
   loraSplitScratch,
   prepareLoraBackward,
@@ -11,7 +16,14 @@ import {
   type LoraEpilogue,
   type LoraShape,
 } from '../kernels/lora';
-import { layerNormBackward, layerNormConstants, layerNormForward } from '../kernels/layernorm';
+import {
+  layerNormBackward,
+  layerNormBackwardSum,
+  layerNormConstants,
+  layerNormForward,
+  layerNormForwardSum,
+  layerNormSumFits,
+} from '../kernels/layernorm';
 import { embedding } from '../kernels/embedding';
 import { ELEMENTWISE_OP, elementwise } from '../kernels/elementwise';
 import { crossEntropy } from '../kernels/crossentropy';
@@ -50,7 +62,11 @@ export interface LmHeadChunk {
   logits: Dispatch[];
   /** Cross-entropy of the chunk's rows into rowLoss, dlogits in place; `setParams({ invCount })` per batch. */
   loss: Dispatch;
-  /** dLn[start .. start + rows) = dlogits · wte: Σ over the pieces of wte of dlogits[:, piece] · piece. */
+  /**
+   * dLn[start .. start + rows) = dlogits · wte: Σ over the pieces of wte of dlogits[:, piece] · piece. Split
+   * (GpuModel.dLnSplit), only its partial products in productScratch, which the backward's first dispatch
+   * sums: nothing between may use productScratch (lossSums does not).
+   */
   dLn: Dispatch[];
 }
 
@@ -95,6 +111,23 @@ export interface GpuModelOptions {
 }
 
 export type MatmulSplitK = 'auto' | 'off' | number;
+
+/** What a LayerNorm's backward reads of its forward: the input x, the frozen gamma, mean and rstd per row. */
+interface LayerNormSaved {
+  x: GPUBuffer;
+  gamma: GPUBuffer;
+  mean: GPUBuffer;
+  rstd: GPUBuffer;
+}
+
+/** A LayerNorm forward's frozen gamma, beta and its outputs (the normalized rows, mean and rstd per row). */
+interface LayerNormOut {
+  gamma: GPUBuffer;
+  beta: GPUBuffer;
+  y: GPUBuffer;
+  mean: GPUBuffer;
+  rstd: GPUBuffer;
+}
 
 export class GpuModel {
   readonly acts: Activations;
@@ -304,25 +337,88 @@ export class GpuModel {
     return out;
   }
 
+  /**
+   * dx = dy·Wᵀ (+ LoRA's du·A) of c_fc or c_attn and their LoRA gradients, then the backward of the
+   * LayerNorm below (`ln`: its input x and saved statistics), whose dy dx is, added to dRes; without `ln`,
+   * the LoRA gradients only (linearBackward without dx). When the frozen product completes dx (no adapter)
+   * and is split, layerNormBackwardSum sums its partial products itself, as matmulSplitKSum would (the same
+   * dy; dx, which nothing else reads, is not stored): one dispatch less.
+   */
+  private linearLnBackward(
+    layer: number,
+    target: LoraTarget,
+    x: GPUBuffer,
+    dy: GPUBuffer,
+    W: GPUBuffer,
+    inDim: number,
+    outDim: number,
+    ln: LayerNormSaved | undefined,
+  ): Dispatch[] {
+    const dx = this.acts.dLn;
+    if (!ln) return this.linearBackward(layer, target, x, dy, W, dx, inDim, outDim, undefined, false);
+    const S = this.splitOf(this.rows, inDim, outDim);
+    if (this.adapter(layer, target) || S === 1) {
+      return [
+        ...this.linearBackward(layer, target, x, dy, W, dx, inDim, outDim),
+        this.lnBackward(dx, ln.x, ln.gamma, ln.mean, ln.rstd, this.acts.dRes, true),
+      ];
+    }
+    const p = { M: this.rows, N: inDim, K: outDim };
+    return [
+      prepareMatmulSplitKPartials(this.gpu, { a: dy, b: W }, p, { TRANS_B: 1 }, S, this.productScratch),
+      this.lnBackwardSum(S, ln, true),
+    ];
+  }
+
   /** Threads per row of a row-wise reduction: enough for C (or V), at most 128 (barriers are costly). */
   private rowThreads(width: number): number {
     return Math.min(128, Math.max(32, 2 ** Math.ceil(Math.log2(width / 2))));
   }
 
-  private ln(
-    x: GPUBuffer,
-    g: GPUBuffer,
-    b: GPUBuffer,
-    y: GPUBuffer,
-    mean: GPUBuffer,
-    rstd: GPUBuffer,
-  ): Dispatch {
+  private ln(x: GPUBuffer, out: LayerNormOut): Dispatch {
     return this.gpu.prepare(
       layerNormForward,
-      { x, gamma: g, beta: b, y, mean, rstd },
+      { x, ...out },
       { rows: this.rows, C: this.cfg.n_embd, eps: this.cfg.layer_norm_epsilon },
       layerNormConstants(this.cfg.n_embd),
     );
+  }
+
+  /**
+   * y = aux + x·W + b (+ LoRA) of attn.c_proj or mlp.c_proj, then the LayerNorm of y that follows it. When
+   * the frozen product completes y (no adapter) and is split, layerNormForwardSum adds its partial
+   * products, as matmulSplitKSum with the residual epilogue would (the same y), before normalizing: one
+   * dispatch less per LayerNorm.
+   */
+  private residualLn(
+    layer: number,
+    target: LoraTarget,
+    x: GPUBuffer,
+    W: GPUBuffer,
+    b: GPUBuffer,
+    y: GPUBuffer,
+    inDim: number,
+    outDim: number,
+    aux: GPUBuffer,
+    out: LayerNormOut,
+  ): Dispatch[] {
+    const S = this.splitOf(this.rows, outDim, inDim);
+    if (this.adapter(layer, target) || S === 1 || !layerNormSumFits(this.gpu.device.limits)) {
+      const end = { epilogue: 'residual', aux } as const;
+      return [...this.linear(layer, target, x, W, b, y, inDim, outDim, end), this.ln(y, out)];
+    }
+    const p = { M: this.rows, N: outDim, K: inDim };
+    const partial = this.productScratch;
+    const C = this.cfg.n_embd;
+    return [
+      prepareMatmulSplitKPartials(this.gpu, { a: x, b: W }, p, {}, S, partial),
+      this.gpu.prepare(
+        layerNormForwardSum,
+        { partial, bias: b, aux, x: y, ...out },
+        { rows: this.rows, C, eps: this.cfg.layer_norm_epsilon, S, hasBias: 1, alpha: 1 },
+        layerNormConstants(C),
+      ),
+    ];
   }
 
   private lnBackward(
@@ -339,6 +435,24 @@ export class GpuModel {
       { dy, x, gamma: g, mean, rstd, dx },
       { rows: this.rows, C: this.cfg.n_embd, accumulate: accumulate ? 1 : 0 },
       layerNormConstants(this.cfg.n_embd),
+    );
+  }
+
+  /** lnBackward of dy = Σ_s productScratch[s], S partial products [S, rows, C] (layerNormBackwardSum). */
+  private lnBackwardSum(S: number, ln: LayerNormSaved, accumulate: boolean): Dispatch {
+    const C = this.cfg.n_embd;
+    return this.gpu.prepare(
+      layerNormBackwardSum,
+      {
+        partial: this.productScratch,
+        x: ln.x,
+        gamma: ln.gamma,
+        mean: ln.mean,
+        rstd: ln.rstd,
+        dx: this.acts.dRes,
+      },
+      { rows: this.rows, C, accumulate: accumulate ? 1 : 0, S, alpha: 1 },
+      layerNormConstants(C),
     );
   }
 
@@ -413,24 +527,47 @@ export class GpuModel {
           { R: shape.R, Bt: shape.Bt, T: shape.T, C, first: piece.first, count: piece.rows },
         ),
       );
+    // The LayerNorm that reads residual stream l: layer l's first, or the final one.
+    const lnOf = (l: number): LayerNormOut =>
+      l < cfg.n_layer
+        ? {
+            gamma: w.layers[l].ln1g,
+            beta: w.layers[l].ln1b,
+            y: acts.layers[l].ln1Out,
+            mean: acts.layers[l].ln1Mean,
+            rstd: acts.layers[l].ln1Rstd,
+          }
+        : { gamma: w.lnfg, beta: w.lnfb, y: acts.lnfOut, mean: acts.lnfMean, rstd: acts.lnfRstd };
+    d.push(this.ln(acts.residual[0], lnOf(0)));
     for (let l = 0; l < cfg.n_layer; l++) {
       const lw = w.layers[l];
       const la = acts.layers[l];
-      const res = acts.residual[l];
-      d.push(this.ln(res, lw.ln1g, lw.ln1b, la.ln1Out, la.ln1Mean, la.ln1Rstd));
       d.push(...this.linear(l, 'c_attn', la.ln1Out, lw.attnW, lw.attnB, la.qkv, C, 3 * C));
       d.push(...this.attentionForward(l));
-      // The residual adds and gelu are the epilogues of the products that complete each module's output.
-      const toResMid = { epilogue: 'residual', aux: res } as const;
-      d.push(...this.linear(l, 'attn.c_proj', la.attnOut, lw.projW, lw.projB, la.resMid, C, C, toResMid));
-      d.push(this.ln(la.resMid, lw.ln2g, lw.ln2b, la.ln2Out, la.ln2Mean, la.ln2Rstd));
+      // The residual adds and gelu are the epilogues of the products that complete each module's output
+      // (or, for the residual adds, of the LayerNorms that follow them: residualLn).
+      const ln2 = { gamma: lw.ln2g, beta: lw.ln2b, y: la.ln2Out, mean: la.ln2Mean, rstd: la.ln2Rstd };
+      const res = acts.residual[l];
+      d.push(...this.residualLn(l, 'attn.c_proj', la.attnOut, lw.projW, lw.projB, la.resMid, C, C, res, ln2));
       const gelu = { epilogue: 'gelu', aux: la.fcOut } as const;
       d.push(...this.linear(l, 'mlp.c_fc', la.ln2Out, lw.fcW, lw.fcB, la.fcPre, C, 4 * C, gelu));
-      const toNext = { epilogue: 'residual', aux: la.resMid } as const;
       const next = acts.residual[l + 1];
-      d.push(...this.linear(l, 'mlp.c_proj', la.fcOut, lw.mprojW, lw.mprojB, next, 4 * C, C, toNext));
+      d.push(
+        ...this.residualLn(
+          l,
+          'mlp.c_proj',
+          la.fcOut,
+          lw.mprojW,
+          lw.mprojB,
+          next,
+          4 * C,
+          C,
+          la.resMid,
+          lnOf(l + 1),
+        ),
+      );
     }
-    d.push(this.ln(acts.residual[cfg.n_layer], w.lnfg, w.lnfb, acts.lnfOut, acts.lnfMean, acts.lnfRstd));
+    const dLnSplit = this.dLnSplit();
     const head = lmHeadChunks(this.rows, this.headRows).map(({ start, rows }): LmHeadChunk => {
       // Each piece of wte gives its columns of the logits rows (ldC = V); unsplit, one product as ever.
       // One piece (ldC = V = N): the packed product that split-K takes.
@@ -455,14 +592,17 @@ export class GpuModel {
         { rows: shape.Bt * shape.T, V, first: start, jobs: rows, invCount },
         { WG: this.rowThreads(V / 2) },
       );
-      // K = V split by the pieces: the first product writes dLn's rows, the others add to them (beta = 1).
+      // One piece of wte: one product, or, split (dLnSplit), only its partial products, for ln_f's backward.
+      const one = { a: acts.logits, b: w.wte[0].buffer };
+      const p = { M: rows, N: C, K: V };
+      const onePiece = (): Dispatch[] =>
+        dLnSplit > 1
+          ? [prepareMatmulSplitKPartials(this.gpu, one, p, {}, dLnSplit, this.productScratch)]
+          : this.product({ ...one, c: acts.dLn }, { ...p, offC: start * C }, 0);
+      // Else K = V split by the pieces: the first product writes dLn's rows, the others add to them (beta 1).
       const dLn =
         w.wte.length === 1
-          ? this.product(
-              { a: acts.logits, b: w.wte[0].buffer, c: acts.dLn },
-              { M: rows, N: C, K: V, offC: start * C },
-              0,
-            )
+          ? onePiece()
           : w.wte.map((piece, i) =>
               prepareMatmul(
                 this.gpu,
@@ -489,23 +629,30 @@ export class GpuModel {
   }
 
   /**
+   * Chunks of the LM head's dLn = dlogits · wte (K = V) whose partial products the head leaves for the
+   * backward's ln_f to sum (layerNormBackwardSum: one dispatch less), or 1 when the head stores dLn: split
+   * only with one chunk of rows and one piece of wte, where dLn is one packed product.
+   */
+  private dLnSplit(): number {
+    if (this.headRows < this.rows || this.weights.wte.length > 1) return 1;
+    return this.splitOf(this.rows, this.cfg.n_embd, this.cfg.vocab_size);
+  }
+
+  /**
    * Backward from dLn (the gradient at the final LayerNorm's output, which the forward's head leaves, chunk
-   * by chunk: lossDispatches with `gradient`) to dA, dB of every adapter.
+   * by chunk, or as partial products right before: lossDispatches with `gradient`) to dA, dB of every
+   * adapter.
    */
   backward(): Dispatch[] {
     const { cfg, acts, weights: w } = this;
     const C = cfg.n_embd;
     const d: Dispatch[] = [];
+    const lnf = { x: acts.residual[cfg.n_layer], gamma: w.lnfg, mean: acts.lnfMean, rstd: acts.lnfRstd };
+    const dLnSplit = this.dLnSplit();
     d.push(
-      this.lnBackward(
-        acts.dLn,
-        acts.residual[cfg.n_layer],
-        w.lnfg,
-        acts.lnfMean,
-        acts.lnfRstd,
-        acts.dRes,
-        false,
-      ),
+      dLnSplit > 1
+        ? this.lnBackwardSum(dLnSplit, lnf, false)
+        : this.lnBackward(acts.dLn, lnf.x, lnf.gamma, lnf.mean, lnf.rstd, acts.dRes, false),
     );
     const lowest = Math.min(...this.layout.adapters.map((a) => a.layer));
     // In the lowest adapted layer the backward stops at its last adapted module (in backward order):
@@ -536,22 +683,10 @@ export class GpuModel {
         ),
       );
       if (!dxOf(0)) break;
-      d.push(
-        ...this.linearBackward(
-          l,
-          'mlp.c_fc',
-          la.ln2Out,
-          acts.dFcPre,
-          lw.fcW,
-          acts.dLn,
-          C,
-          4 * C,
-          undefined,
-          dxOf(1),
-        ),
-      );
+      const ln2 = { x: la.resMid, gamma: lw.ln2g, mean: la.ln2Mean, rstd: la.ln2Rstd };
+      const fcLn = dxOf(1) ? ln2 : undefined;
+      d.push(...this.linearLnBackward(l, 'mlp.c_fc', la.ln2Out, acts.dFcPre, lw.fcW, C, 4 * C, fcLn));
       if (!dxOf(1)) break;
-      d.push(this.lnBackward(acts.dLn, la.resMid, lw.ln2g, la.ln2Mean, la.ln2Rstd, acts.dRes, true));
       // resMid = h_l + c_proj(attn(ln1(h_l)))
       d.push(
         ...this.linearBackward(
@@ -569,22 +704,10 @@ export class GpuModel {
       );
       if (!dxOf(2)) break;
       d.push(...this.attentionBackward(l));
-      d.push(
-        ...this.linearBackward(
-          l,
-          'c_attn',
-          la.ln1Out,
-          acts.dQkv,
-          lw.attnW,
-          acts.dLn,
-          C,
-          3 * C,
-          undefined,
-          dxOf(3),
-        ),
-      );
-      if (l > lowest)
-        d.push(this.lnBackward(acts.dLn, acts.residual[l], lw.ln1g, la.ln1Mean, la.ln1Rstd, acts.dRes, true));
+      // dxOf(3) is l > lowest: the lowest layer's c_attn passes no dx down, only its LoRA gradients.
+      const ln1 = { x: acts.residual[l], gamma: lw.ln1g, mean: la.ln1Mean, rstd: la.ln1Rstd };
+      const attnLn = dxOf(3) ? ln1 : undefined;
+      d.push(...this.linearLnBackward(l, 'c_attn', la.ln1Out, acts.dQkv, lw.attnW, C, 3 * C, attnLn));
     }
     return d;
   }
