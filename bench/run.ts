@@ -37,6 +37,7 @@ import type { AttentionChoice, AttentionVariant } from '../src/kernels/attention
 import type { MatmulSplitK } from '../src/model/gpu-model';
 import { setMatmulPipePreference, setMatmulUnroll } from '../src/kernels/matmul';
 import { setSplitKMinTiles } from '../src/kernels/matmul-splitk';
+import { setLayerNormSumFold } from '../src/kernels/layernorm';
 
 /** The engine's attention variants (attention-variant.ts), for --attention and --variant. */
 const ATTENTION_VARIANTS: readonly AttentionVariant[] = ['fused', 'passes', 'passes-recompute'];
@@ -238,6 +239,10 @@ async function main(): Promise<void> {
   // --split-k-min-tiles N: split the frozen-weight products with fewer than N output tiles of 128×64.
   const minTiles = flag(args, 'split-k-min-tiles');
   if (minTiles !== undefined) setSplitKMinTiles(Number(minTiles));
+  // --ln-fold off: split products before a LayerNorm keep their own sum dispatch (layerNormSumFold).
+  const lnFold = flag(args, 'ln-fold') ?? 'on';
+  if (lnFold !== 'on' && lnFold !== 'off') throw new Error(`--ln-fold takes on or off, not ${lnFold}`);
+  setLayerNormSumFold(lnFold === 'on');
   const log = (s: string) => console.log(s);
   const gpu = await BenchGpu.acquire();
   const toy = gpu.info.isSoftware || args.includes('--toy');

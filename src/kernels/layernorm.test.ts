@@ -4,6 +4,7 @@ import {
   layerNormBackwardReference,
   layerNormBackwardSum,
   layerNormConstants,
+  layerNormSumConstants,
   layerNormForward,
   layerNormForwardReference,
   layerNormForwardSum,
@@ -141,6 +142,18 @@ describe('layerNormForwardSum', () => {
     expectAllClose(scaled(got.y), scaled(want.y), { rtol: 1e-5, atol: 1e-5 }, 'y / κ');
     expectAllClose(got.mean, want.mean, { rtol: 1e-5, atol: 1e-5 }, 'mean');
     expectAllClose(got.rstd, want.rstd, { rtol: 1e-5, atol: 0 }, 'rstd');
+    // With the model's constants for it (more threads per row, another order of the row sums): the same
+    // float64 bounds.
+    const wide = await runOnce(
+      layerNormForwardSum,
+      { ...buffers, x: size, y: size, mean: rows, rstd: rows },
+      params,
+      layerNormSumConstants(C),
+    );
+    expect(bits(wide.x)).toEqual(bits(got.x));
+    expectAllClose(scaled(wide.y), scaled(want.y), { rtol: 1e-5, atol: 1e-5 }, 'y / κ (sum constants)');
+    expectAllClose(wide.mean, want.mean, { rtol: 1e-5, atol: 1e-5 }, 'mean (sum constants)');
+    expectAllClose(wide.rstd, want.rstd, { rtol: 1e-5, atol: 0 }, 'rstd (sum constants)');
 
     // The two dispatches it replaces (matmulSplitKSum with the residual epilogue, then layerNormForward)
     // give the same bits.
@@ -270,6 +283,13 @@ describe('layerNormBackwardSum', () => {
       const scaled = (v: ArrayLike<number>) => perRowScaled(v, scale, C);
       const what = `dx / (κ·rstd·max|g|), accumulate=${accumulate}`;
       expectAllClose(scaled(got.dx), scaled(want), { rtol: 1e-5, atol: 2e-6 }, what);
+      const wide = await runOnce(
+        layerNormBackwardSum,
+        { partial, x, gamma, mean, rstd, dx },
+        { rows, C, accumulate, S, alpha },
+        layerNormSumConstants(C),
+      );
+      expectAllClose(scaled(wide.dx), scaled(want), { rtol: 1e-5, atol: 2e-6 }, `${what} (sum constants)`);
       const two = await runOnce(
         layerNormBackward,
         { dy: sum.c, x, gamma, mean, rstd, dx },
@@ -293,6 +313,18 @@ describe('layerNormConstants', () => {
     expect(layerNormConstants(768)).toEqual({ WG: 256, TPR: 32, EPT: 24 });
     expect(layerNormConstants(8192)).toEqual({ WG: 256, TPR: 256, EPT: 32 });
     expect(() => layerNormConstants(8193)).toThrow(/C ≤ 8192/);
+  });
+
+  it('layerNormSumConstants: up to 128 threads of at least 2 elements, never fewer threads than layerNormConstants', () => {
+    for (let C = 1; C <= 8192; C += C < 100 ? 1 : 37) {
+      const k = layerNormSumConstants(C);
+      expect(k.TPR * k.EPT).toBeGreaterThanOrEqual(C);
+      expect(k.EPT).toBeLessThanOrEqual(32);
+      expect(k.TPR).toBeGreaterThanOrEqual(layerNormConstants(C).TPR);
+      expect([4, 8, 16, 32, 64, 128, 256]).toContain(k.TPR);
+    }
+    expect(layerNormSumConstants(256)).toEqual({ WG: 256, TPR: 128, EPT: 2 });
+    expect(layerNormSumConstants(768)).toEqual({ WG: 256, TPR: 128, EPT: 6 });
   });
 
   it('refuses constants that do not cover the row', () => {

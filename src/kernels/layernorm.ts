@@ -23,6 +23,27 @@ export function layerNormConstants(C: number): { WG: number; TPR: number; EPT: n
   return { WG: LN_THREADS, TPR, EPT: Math.ceil(C / TPR) };
 }
 
+/**
+ * Override constants of the Sum variants (layerNormForwardSum, layerNormBackwardSum): each element first sums
+ * S partial products, so they take more threads per row than layerNormConstants, up to 128 with 2 or more
+ * elements each (C = 256: 128 threads of 2, 2 rows per workgroup), keeping the loads of a thread few.
+ */
+export function layerNormSumConstants(C: number): { WG: number; TPR: number; EPT: number } {
+  const base = layerNormConstants(C);
+  const TPR = Math.max(base.TPR, Math.min(128, 2 ** Math.ceil(Math.log2(Math.ceil(C / 2)))));
+  return { WG: LN_THREADS, TPR, EPT: Math.ceil(C / TPR) };
+}
+
+/**
+ * Whether the model folds a split product's sum into the LayerNorm after it (the Sum variants): on unless
+ * the bench's `--ln-fold off` turned it off for the whole process (to time whole steps both ways).
+ */
+let sumFold = true;
+export function setLayerNormSumFold(on: boolean): void {
+  sumFold = on;
+}
+export const layerNormSumFold = (): boolean => sumFold;
+
 /** Workgroups for `rows` rows of C, checking that the constants fit C. */
 function rowGroups({ rows, C }: { rows: number; C: number }, { WG, TPR, EPT }: Record<string, number>) {
   const pow2 = (n: number) => Number.isInteger(n) && n >= 1 && (n & (n - 1)) === 0;

@@ -22,7 +22,9 @@ import {
   layerNormConstants,
   layerNormForward,
   layerNormForwardSum,
+  layerNormSumConstants,
   layerNormSumFits,
+  layerNormSumFold,
 } from '../kernels/layernorm';
 import { embedding } from '../kernels/embedding';
 import { ELEMENTWISE_OP, elementwise } from '../kernels/elementwise';
@@ -357,7 +359,7 @@ export class GpuModel {
     const dx = this.acts.dLn;
     if (!ln) return this.linearBackward(layer, target, x, dy, W, dx, inDim, outDim, undefined, false);
     const S = this.splitOf(this.rows, inDim, outDim);
-    if (this.adapter(layer, target) || S === 1) {
+    if (this.adapter(layer, target) || S === 1 || !layerNormSumFold()) {
       return [
         ...this.linearBackward(layer, target, x, dy, W, dx, inDim, outDim),
         this.lnBackward(dx, ln.x, ln.gamma, ln.mean, ln.rstd, this.acts.dRes, true),
@@ -403,7 +405,12 @@ export class GpuModel {
     out: LayerNormOut,
   ): Dispatch[] {
     const S = this.splitOf(this.rows, outDim, inDim);
-    if (this.adapter(layer, target) || S === 1 || !layerNormSumFits(this.gpu.device.limits)) {
+    if (
+      this.adapter(layer, target) ||
+      S === 1 ||
+      !layerNormSumFold() ||
+      !layerNormSumFits(this.gpu.device.limits)
+    ) {
       const end = { epilogue: 'residual', aux } as const;
       return [...this.linear(layer, target, x, W, b, y, inDim, outDim, end), this.ln(y, out)];
     }
@@ -416,7 +423,7 @@ export class GpuModel {
         layerNormForwardSum,
         { partial, bias: b, aux, x: y, ...out },
         { rows: this.rows, C, eps: this.cfg.layer_norm_epsilon, S, hasBias: 1, alpha: 1 },
-        layerNormConstants(C),
+        layerNormSumConstants(C),
       ),
     ];
   }
@@ -452,7 +459,7 @@ export class GpuModel {
         dx: this.acts.dRes,
       },
       { rows: this.rows, C, accumulate: accumulate ? 1 : 0, S, alpha: 1 },
-      layerNormConstants(C),
+      layerNormSumConstants(C),
     );
   }
 
@@ -634,7 +641,7 @@ export class GpuModel {
    * only with one chunk of rows and one piece of wte, where dLn is one packed product.
    */
   private dLnSplit(): number {
-    if (this.headRows < this.rows || this.weights.wte.length > 1) return 1;
+    if (this.headRows < this.rows || this.weights.wte.length > 1 || !layerNormSumFold()) return 1;
     return this.splitOf(this.rows, this.cfg.n_embd, this.cfg.vocab_size);
   }
 
