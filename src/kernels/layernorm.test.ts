@@ -148,7 +148,7 @@ describe('layerNormForwardSum', () => {
       layerNormForwardSum,
       { ...buffers, x: size, y: size, mean: rows, rstd: rows },
       params,
-      layerNormSumConstants(C),
+      layerNormSumConstants(C, 1),
     );
     expect(bits(wide.x)).toEqual(bits(got.x));
     expectAllClose(scaled(wide.y), scaled(want.y), { rtol: 1e-5, atol: 1e-5 }, 'y / κ (sum constants)');
@@ -287,7 +287,7 @@ describe('layerNormBackwardSum', () => {
         layerNormBackwardSum,
         { partial, x, gamma, mean, rstd, dx },
         { rows, C, accumulate, S, alpha },
-        layerNormSumConstants(C),
+        layerNormSumConstants(C, 1),
       );
       expectAllClose(scaled(wide.dx), scaled(want), { rtol: 1e-5, atol: 2e-6 }, `${what} (sum constants)`);
       const two = await runOnce(
@@ -315,16 +315,18 @@ describe('layerNormConstants', () => {
     expect(() => layerNormConstants(8193)).toThrow(/C ≤ 8192/);
   });
 
-  it('layerNormSumConstants: up to 128 threads of at least 2 elements, never fewer threads than layerNormConstants', () => {
+  it('layerNormSumConstants: below 512 workgroups up to 128 threads of at least 2 elements, never fewer threads than layerNormConstants', () => {
     for (let C = 1; C <= 8192; C += C < 100 ? 1 : 37) {
-      const k = layerNormSumConstants(C);
+      const k = layerNormSumConstants(C, 1);
       expect(k.TPR * k.EPT).toBeGreaterThanOrEqual(C);
       expect(k.EPT).toBeLessThanOrEqual(32);
       expect(k.TPR).toBeGreaterThanOrEqual(layerNormConstants(C).TPR);
       expect([4, 8, 16, 32, 64, 128, 256]).toContain(k.TPR);
     }
-    expect(layerNormSumConstants(256)).toEqual({ WG: 256, TPR: 128, EPT: 2 });
-    expect(layerNormSumConstants(768)).toEqual({ WG: 256, TPR: 128, EPT: 6 });
+    // lab-gpt at R = 1 (1,024 rows: 128 workgroups of 8 rows) and R = 8 (8,192 rows: 1,024 workgroups).
+    expect(layerNormSumConstants(256, 1024)).toEqual({ WG: 256, TPR: 128, EPT: 2 });
+    expect(layerNormSumConstants(256, 8192)).toEqual(layerNormConstants(256));
+    expect(layerNormSumConstants(768, 2048)).toEqual({ WG: 256, TPR: 128, EPT: 6 });
   });
 
   it('refuses constants that do not cover the row', () => {

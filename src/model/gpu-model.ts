@@ -423,7 +423,7 @@ export class GpuModel {
         layerNormForwardSum,
         { partial, bias: b, aux, x: y, ...out },
         { rows: this.rows, C, eps: this.cfg.layer_norm_epsilon, S, hasBias: 1, alpha: 1 },
-        layerNormSumConstants(C),
+        layerNormSumConstants(C, this.rows),
       ),
     ];
   }
@@ -459,7 +459,7 @@ export class GpuModel {
         dx: this.acts.dRes,
       },
       { rows: this.rows, C, accumulate: accumulate ? 1 : 0, S, alpha: 1 },
-      layerNormSumConstants(C),
+      layerNormSumConstants(C, this.rows),
     );
   }
 
