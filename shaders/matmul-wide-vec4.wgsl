@@ -45,12 +45,6 @@ struct Params {
 
 // The reduction length of the batch item being computed (K, or kLast for the last item), set per item.
 var<private> kBound: u32;
-// The bounds and row strides the fetches test and use, read from `params` once per invocation (reading
-// kBound from a private variable rather than params.K made whole steps 3 % faster on the H200).
-var<private> mBound: u32;
-var<private> nBound: u32;
-var<private> lda: u32;
-var<private> ldb: u32;
 
 @group(0) @binding(0) var<storage, read> a: array<vec4f>;
 @group(0) @binding(1) var<storage, read> b: array<vec4f>;
@@ -99,34 +93,34 @@ fn fetchA(base: u32, m0: u32, k0: u32, e: u32) -> vec4f {
   if (TRANS_A == 0u) {
     let m = m0 + e / (TILE_K / 4u);
     let k = k0 + 4u * (e % (TILE_K / 4u));
-    if (m >= mBound || k >= kBound) {
+    if (m >= params.M || k >= kBound) {
       return vec4f();
     }
-    return a[(base + m * lda + k) / 4u];
+    return a[(base + m * ldA() + k) / 4u];
   }
   let k = k0 + e / (2u * WG_M);
   let m = m0 + 4u * (e % (2u * WG_M));
-  if (m >= mBound || k >= kBound) {
+  if (m >= params.M || k >= kBound) {
     return vec4f();
   }
-  return a[(base + k * lda + m) / 4u];
+  return a[(base + k * ldA() + m) / 4u];
 }
 
 fn fetchB(base: u32, n0: u32, k0: u32, e: u32) -> vec4f {
   if (TRANS_B == 0u) {
     let k = k0 + e / (2u * WG_N);
     let n = n0 + 4u * (e % (2u * WG_N));
-    if (n >= nBound || k >= kBound) {
+    if (n >= params.N || k >= kBound) {
       return vec4f();
     }
-    return b[(base + k * ldb + n) / 4u];
+    return b[(base + k * ldB() + n) / 4u];
   }
   let n = n0 + e / (TILE_K / 4u);
   let k = k0 + 4u * (e % (TILE_K / 4u));
-  if (n >= nBound || k >= kBound) {
+  if (n >= params.N || k >= kBound) {
     return vec4f();
   }
-  return b[(base + n * ldb + k) / 4u];
+  return b[(base + n * ldB() + k) / 4u];
 }
 
 // The staged tiles are k-major (as in matmul-wide.wgsl): a vec4 read along m (or n) is one store, a
@@ -199,10 +193,6 @@ fn main(
   @builtin(local_invocation_id) local: vec3u,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  mBound = params.M;
-  nBound = params.N;
-  lda = ldA();
-  ldb = ldB();
   let K = params.K;
   let SA = 2u * WG_M + 1u;
   let SB = 2u * WG_N + 1u;
