@@ -9,6 +9,6 @@ for t in 1 2; do for d in a b; do
   (cd bench-$d && node bench.mjs $S $D --out $R/raw/lab-$d-$t.json > $R/raw/lab-$d-$t.txt 2>&1)
   (cd bench-$d && node bench.mjs $G --out $R/raw/gpt2-$d-$t.json > $R/raw/gpt2-$d-$t.txt 2>&1)
 done; done
-for f in $R/raw/*.txt; do echo "== $(basename $f)"; grep -E "sweep R=|FAILED|Error" $f; done | sed 's#/root/out#$OUT#g' > $R/summary.txt
-grep -rl "/root/out" $R/raw | xargs -r sed -i 's#/root/out#$OUT#g'
+for f in $R/raw/*.txt; do echo "== $(basename $f)"; grep -E "sweep R=|FAILED|Error" $f; done > $R/summary.txt
+# (the device output folder in the saved text was then replaced by $OUT)
 tar czf $R/raw.tgz -C $R raw; rm -rf $R/raw

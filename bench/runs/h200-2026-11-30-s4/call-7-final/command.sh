@@ -14,5 +14,5 @@ python3 torch_batched.py --model-size gpt2-small --rs 8 --modes graph --out $R/r
 node bench.mjs $G --vocab 50257 --out $R/raw/vocab.json > $R/raw/vocab.txt 2>&1
 python3 torch_batched.py --model-size gpt2-small --vocab 50257 --rs 8 --modes graph --out $R/raw/peer-vocab.json > $R/raw/peer-vocab.txt 2>&1
 for f in $R/raw/*.txt; do echo "== $(basename $f)"; grep -E "sweep R=|FAILED|Error|tokens/s|tok/s" $f | head -12; done > $R/summary.txt
- xargs -r sed -i 's#/root/out#$OUT#g'| xargs -r sed -i 's#/root/out#$OUT#g'
+# (the device output folder in the saved text was then replaced by $OUT)
 tar czf $R/raw.tgz -C $R raw; rm -rf $R/raw
