@@ -225,7 +225,7 @@ export async function attentionPassesTiles(
   for (const tiles of candidates) {
     const tag =
       tiles.VEC4 === 1
-        ? `vec4 WX${tiles.WX} WY${tiles.WY} KC${tiles.KC} RT${tiles.RT ?? 4}`
+        ? `vec4 WX${tiles.WX} WY${tiles.WY} KC${tiles.KC}`
         : `WX${tiles.WX} WY${tiles.WY} TM${tiles.TM} TN${tiles.TN} KC${tiles.KC}`;
     if (attentionPassesWorkgroupBytes(tiles) > limit) {
       log(

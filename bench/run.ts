@@ -19,18 +19,17 @@ import { compareBatchedLines, compareLines, printReport, type BenchReport, type 
 import { attentionCheck, attentionPassesTiles, attentionTimes } from './attention-check';
 
 /**
- * Tile candidates `attention-passes-tiles` tries by default: vec4 kernels v4:WX,WY,KC[,RT]
- * (attention-passes-vec4.wgsl, RT × 4 outputs a thread, RT 4 or 8), then the scalar kernels' two picks
- * WX,WY,TM,TN,KC.
+ * Tile candidates `attention-passes-tiles` tries by default: vec4 kernels v4:WX,WY,KC
+ * (attention-passes-vec4.wgsl, 4 × 4 outputs a thread), then the scalar kernels' two picks WX,WY,TM,TN,KC.
  */
 const ATTENTION_PASSES_TILE_CANDIDATES = [
   'v4:16,16,16',
   'v4:16,8,16',
-  'v4:16,8,16,8',
-  'v4:16,16,16,8',
-  'v4:16,4,16,8',
-  'v4:16,8,32,8',
-  'v4:8,8,16,8',
+  'v4:16,16,32',
+  'v4:16,8,32',
+  'v4:8,16,16',
+  'v4:8,8,8',
+  'v4:8,8,16',
   '16,16,4,4,8',
   '16,16,2,4,16',
 ].join(';');
@@ -192,8 +191,8 @@ async function main(): Promise<void> {
     return;
   }
   if (args[0] === 'attention-passes-tiles') {
-    // --shapes "N,T,H,D;..." --tiles "WX,WY,TM,TN,KC;v4:WX,WY,KC[,RT];...": the passes at each tile candidate,
-    // checked then timed.
+    // --shapes "N,T,H,D;..." --tiles "WX,WY,TM,TN,KC;v4:WX,WY,KC;...": the passes at each tile candidate, checked
+    // then timed.
     const gpu = await BenchGpu.acquire();
     const shapes = (flag(args, 'shapes') ?? '64,128,4,64;8,128,4,64').split(';').map((x) => {
       const [N, T, H, D] = x.split(',').map(Number);
@@ -203,8 +202,8 @@ async function main(): Promise<void> {
       .split(';')
       .map((x): Record<string, number> => {
         if (x.startsWith('v4:')) {
-          const [WX, WY, KC, RT = 4] = x.slice(3).split(',').map(Number);
-          return { VEC4: 1, WX, WY, KC, RT };
+          const [WX, WY, KC] = x.slice(3).split(',').map(Number);
+          return { VEC4: 1, WX, WY, KC };
         }
         const [WX, WY, TM, TN, KC] = x.split(',').map(Number);
         return { WX, WY, TM, TN, KC };

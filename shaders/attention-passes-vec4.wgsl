@@ -1,15 +1,15 @@
 // The attention passes of attention-passes.wgsl (same entry points, bindings, grids and results up to float32
 // rounding) for shapes whose rows are 16-byte aligned: D and T multiples of 4 (attentionPassesVec4 in
-// src/kernels/attention-passes.ts). There every operand is read and written as vec4, and each thread owns an
-// RT × 4 block of the output tile (RT = 4: rows 4·ty .. 4·ty + 3; RT = 8: also 4·ty + 4·WY .. + 3; columns
-// 4·tx .. 4·tx + 3) that it multiplies from vec4s of the staged operands per reduction step: 2 workgroup-memory
-// reads per 16 multiply-adds (RT = 4) or 3 per 32 (RT = 8), where the scalar passes make 8 (bench/RESULTS.md). The reduction loop over the KC staged entries is repeated KC times
+// src/kernels/attention-passes.ts). There every operand is read and written as vec4, and each thread owns a
+// 4 × 4 block of the output tile (rows 4·ty .. 4·ty + 3, columns 4·tx .. 4·tx + 3) that it multiplies from one
+// vec4 of each staged operand per reduction step: 2 workgroup-memory reads per 16 multiply-adds, where the
+// scalar passes make 8 (bench/RESULTS.md). The reduction loop over the KC staged entries is repeated KC times
 // by the host before compilation (`specialize`: WGSL has no unroll attribute, src/gpu/unroll.ts).
 //
-// Tiles: WX × WY threads, an output tile of BM = RT·WY rows by BN = 4·WX columns; KC (a multiple of 4)
+// Tiles: WX × WY threads, an output tile of BM = 4·WY rows by BN = 4·WX columns; KC (a multiple of 4, ≥ WX)
 // reduction entries are staged per step in Xs [KC, BM] and Ys [KC, BN] (vec4 along rows/columns, one vec4 of
 // padding per k row against bank conflicts of the transposing stores). After the last step of a tile the
-// row statistics of the softmax reuse Xs and Ys (BM × WX floats each; the host checks that they fit).
+// row statistics of the softmax reuse Xs and Ys (BM × WX floats each, which KC ≥ WX guarantees).
 //
 // Forward:  scores       probs = softmax_j≤i(q_i·k_j / sqrt(D)), written raw, then normalised in place
 //           weightedSum  out = probs · v
@@ -34,32 +34,18 @@ struct Params { N: u32, T: u32, H: u32, D: u32 }
 override WX: u32 = 16u;
 override WY: u32 = 16u;
 override KC: u32 = 16u;
-// Rows a thread owns: 4 (rows 4·ty .. 4·ty + 3) or 8 (also 4·ty + 4·WY .. + 3). The host writes this line
-// (`specialize` in src/kernels/attention-passes.ts, with the loops over a thread's rows unrolled).
-const RT: u32 = 4u;
-// Vec4s per k row of Xs: the BM / 4 of the tile and one of padding.
-override SX: u32 = WY * RT / 4u + 1u;
 // Finite stand-in for −∞, so that max/rescale of empty partial rows never computes (−∞) − (−∞).
 const NEG: f32 = -3.0e38;
 
-var<workgroup> Xs: array<vec4f, KC * SX>;        // [KC, BM / 4 + 1]
+var<workgroup> Xs: array<vec4f, KC * (WY + 1u)>; // [KC, BM / 4 + 1]
 var<workgroup> Ys: array<vec4f, KC * (WX + 1u)>; // [KC, BN / 4 + 1]
 
-// Row a of the thread's RT × 4 block (row rowOf(ty, a)), columns 4·tx .. 4·tx + 3. Named, not an array: an
-// array indexed by a loop counter may live in local memory (src/gpu/unroll.ts). acc4..7 only with RT = 8.
+// Row a of the thread's 4 × 4 block (acc0 = row 4·ty), columns 4·tx .. 4·tx + 3. Named, not an array: an
+// array indexed by a loop counter may live in local memory (src/gpu/unroll.ts).
 var<private> acc0: vec4f;
 var<private> acc1: vec4f;
 var<private> acc2: vec4f;
 var<private> acc3: vec4f;
-var<private> acc4: vec4f;
-var<private> acc5: vec4f;
-var<private> acc6: vec4f;
-var<private> acc7: vec4f;
-
-// Tile row of the thread's row a: 4 consecutive rows per group of 4, groups 4·WY rows apart.
-fn rowOf(ty: u32, a: u32) -> u32 {
-  return 4u * ty + a % 4u + 4u * WY * (a / 4u);
-}
 
 struct Head { b: u32, n: u32, h: u32, C: u32, stride: u32, valid: bool }
 
@@ -74,10 +60,6 @@ fn clearAcc() {
   acc1 = vec4f();
   acc2 = vec4f();
   acc3 = vec4f();
-  acc4 = vec4f();
-  acc5 = vec4f();
-  acc6 = vec4f();
-  acc7 = vec4f();
 }
 
 fn accRow(a: u32) -> vec4f {
@@ -85,30 +67,19 @@ fn accRow(a: u32) -> vec4f {
     case 0u: { return acc0; }
     case 1u: { return acc1; }
     case 2u: { return acc2; }
-    case 3u: { return acc3; }
-    case 4u: { return acc4; }
-    case 5u: { return acc5; }
-    case 6u: { return acc6; }
-    default: { return acc7; }
+    default: { return acc3; }
   }
 }
 
 // acc += Xs (rows) × Ys (columns) over the KC staged entries. The host repeats the loop body KC times.
 fn fmaChunk(tx: u32, ty: u32) {
   for (var kk = 0u; kk < KC; kk++) {
-    let x = Xs[kk * SX + ty];
+    let x = Xs[kk * (WY + 1u) + ty];
     let y = Ys[kk * (WX + 1u) + tx];
     acc0 = fma(vec4f(x.x), y, acc0);
     acc1 = fma(vec4f(x.y), y, acc1);
     acc2 = fma(vec4f(x.z), y, acc2);
     acc3 = fma(vec4f(x.w), y, acc3);
-    if (RT == 8u) {
-      let x1 = Xs[kk * SX + WY + ty];
-      acc4 = fma(vec4f(x1.x), y, acc4);
-      acc5 = fma(vec4f(x1.y), y, acc5);
-      acc6 = fma(vec4f(x1.z), y, acc6);
-      acc7 = fma(vec4f(x1.w), y, acc7);
-    }
   }
 }
 
@@ -118,10 +89,10 @@ fn fmaChunk(tx: u32, ty: u32) {
 // (kk, q) with q = e % (rows / 4), stored as is.
 fn putXRow(r: u32, q: u32, v: vec4f) {
   let k = 4u * q;
-  Xs[k * SX + r / 4u][r % 4u] = v.x;
-  Xs[(k + 1u) * SX + r / 4u][r % 4u] = v.y;
-  Xs[(k + 2u) * SX + r / 4u][r % 4u] = v.z;
-  Xs[(k + 3u) * SX + r / 4u][r % 4u] = v.w;
+  Xs[k * (WY + 1u) + r / 4u][r % 4u] = v.x;
+  Xs[(k + 1u) * (WY + 1u) + r / 4u][r % 4u] = v.y;
+  Xs[(k + 2u) * (WY + 1u) + r / 4u][r % 4u] = v.z;
+  Xs[(k + 3u) * (WY + 1u) + r / 4u][r % 4u] = v.w;
 }
 
 fn putYRow(r: u32, q: u32, v: vec4f) {
@@ -135,7 +106,7 @@ fn putYRow(r: u32, q: u32, v: vec4f) {
 // Stage rows r0.. (BM of them for X, BN for Y) of a [T, D]-row matrix held in qkv, entries d0 .. d0 + KC,
 // zero past T and D. `base` and `stride` are in floats (multiples of 4).
 fn stageQkvX(li: u32, r0: u32, d0: u32, T: u32, D: u32, base: u32, stride: u32) {
-  for (var e = li; e < (SX - 1u) * KC; e += WX * WY) {
+  for (var e = li; e < WY * KC; e += WX * WY) {
     let r = e / (KC / 4u);
     let q = e % (KC / 4u);
     var v = vec4f();
@@ -213,15 +184,14 @@ fn scores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: 
   let D = params.D;
   let tx = lid.x;
   let ty = lid.y;
-  let BM = RT * WY;
+  let BM = 4u * WY;
   let BN = 4u * WX;
   let i0 = wid.x * BM;
   let qBase = hd.n * T * hd.stride + hd.h * D;
   let pBase = hd.b * T * T;
   let sqrtD = sqrt(f32(D));
-  var m: array<f32, RT>;
-  var l: array<f32, RT>;
-  for (var a = 0u; a < RT; a++) { m[a] = NEG; }
+  var m = vec4f(NEG);
+  var l = vec4f(0.0);
   let kEnd = min(T, i0 + BM);
   for (var j0 = 0u; j0 < kEnd; j0 += BN) {
     clearAcc();
@@ -233,8 +203,8 @@ fn scores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: 
       workgroupBarrier();
     }
     let j = j0 + 4u * tx;
-    for (var a = 0u; a < RT; a++) {
-      let i = i0 + rowOf(ty, a);
+    for (var a = 0u; a < 4u; a++) {
+      let i = i0 + 4u * ty + a;
       if (i < T && j <= i) {
         // HF divides the scores by sqrt(D) (rather than multiplying by its inverse).
         let s = accRow(a) / sqrtD;
@@ -247,20 +217,20 @@ fn scores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: 
       }
     }
   }
-  for (var a = 0u; a < RT; a++) {
-    putStat(true, rowOf(ty, a), tx, m[a]);
-    putStat(false, rowOf(ty, a), tx, l[a]);
+  for (var a = 0u; a < 4u; a++) {
+    putStat(true, 4u * ty + a, tx, m[a]);
+    putStat(false, 4u * ty + a, tx, l[a]);
   }
   workgroupBarrier();
-  for (var a = 0u; a < RT; a++) {
-    let ml = rowMaxSum(rowOf(ty, a));
+  for (var a = 0u; a < 4u; a++) {
+    let ml = rowMaxSum(4u * ty + a);
     m[a] = ml.x;
     l[a] = ml.y;
   }
   for (var j0 = 0u; j0 < T; j0 += BN) {
     let j = j0 + 4u * tx;
-    for (var a = 0u; a < RT; a++) {
-      let i = i0 + rowOf(ty, a);
+    for (var a = 0u; a < 4u; a++) {
+      let i = i0 + 4u * ty + a;
       if (i < T && j < T) {
         let at = (pBase + i * T + j) / 4u;
         var p = vec4f(0.0);
@@ -280,7 +250,7 @@ fn weightedSum(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) 
   if (!hd.valid) { return; }
   let T = params.T;
   let D = params.D;
-  let BM = RT * WY;
+  let BM = 4u * WY;
   let BN = 4u * WX;
   let dTiles = (D + BN - 1u) / BN;
   let i0 = (wid.x / dTiles) * BM;
@@ -290,7 +260,7 @@ fn weightedSum(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) 
   clearAcc();
   let kEnd = min(T, i0 + BM);
   for (var k0 = 0u; k0 < kEnd; k0 += KC) {
-    for (var e = li; e < (SX - 1u) * KC; e += WX * WY) {
+    for (var e = li; e < WY * KC; e += WX * WY) {
       let r = e / (KC / 4u);
       let q = e % (KC / 4u);
       var v = vec4f();
@@ -303,8 +273,8 @@ fn weightedSum(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) 
     workgroupBarrier();
   }
   let d = c0 + 4u * lid.x;
-  for (var a = 0u; a < RT; a++) {
-    let i = i0 + rowOf(lid.y, a);
+  for (var a = 0u; a < 4u; a++) {
+    let i = i0 + 4u * lid.y + a;
     if (i < T && d < D) { out[((hd.n * T + i) * hd.C + hd.h * D + d) / 4u] = accRow(a); }
   }
 }
@@ -321,18 +291,18 @@ fn backwardScores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_i
   let D = bparams.D;
   let tx = lid.x;
   let ty = lid.y;
-  let BM = RT * WY;
+  let BM = 4u * WY;
   let BN = 4u * WX;
   let i0 = wid.x * BM;
   let dBase = hd.n * T * hd.C + hd.h * D;
   let vBase = hd.n * T * hd.stride + 2u * hd.C + hd.h * D;
   let pBase = hd.b * T * T;
-  var rowDot: array<f32, RT>;
+  var rowDot = vec4f(0.0);
   let kEnd = min(T, i0 + BM);
   for (var j0 = 0u; j0 < kEnd; j0 += BN) {
     clearAcc();
     for (var d0 = 0u; d0 < D; d0 += KC) {
-      for (var e = li; e < (SX - 1u) * KC; e += WX * WY) {
+      for (var e = li; e < WY * KC; e += WX * WY) {
         let r = e / (KC / 4u);
         let q = e % (KC / 4u);
         var v = vec4f();
@@ -345,8 +315,8 @@ fn backwardScores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_i
       workgroupBarrier();
     }
     let j = j0 + 4u * tx;
-    for (var a = 0u; a < RT; a++) {
-      let i = i0 + rowOf(ty, a);
+    for (var a = 0u; a < 4u; a++) {
+      let i = i0 + 4u * ty + a;
       if (i < T && j <= i) {
         let at = (pBase + i * T + j) / 4u;
         let dp = accRow(a);
@@ -356,13 +326,13 @@ fn backwardScores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_i
       }
     }
   }
-  for (var a = 0u; a < RT; a++) { putStat(true, rowOf(ty, a), tx, rowDot[a]); }
+  for (var a = 0u; a < 4u; a++) { putStat(true, 4u * ty + a, tx, rowDot[a]); }
   workgroupBarrier();
-  for (var a = 0u; a < RT; a++) { rowDot[a] = rowSum(rowOf(ty, a)); }
+  for (var a = 0u; a < 4u; a++) { rowDot[a] = rowSum(4u * ty + a); }
   for (var j0 = 0u; j0 < kEnd; j0 += BN) {
     let j = j0 + 4u * tx;
-    for (var a = 0u; a < RT; a++) {
-      let i = i0 + rowOf(ty, a);
+    for (var a = 0u; a < 4u; a++) {
+      let i = i0 + 4u * ty + a;
       if (i < T && j <= i) {
         let at = (pBase + i * T + j) / 4u;
         dscores[at] = select(vec4f(0.0), bprobs[at] * (dscores[at] - rowDot[a]), causal(i, j));
@@ -382,7 +352,7 @@ fn backwardGrads(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id
   if (!hd.valid) { return; }
   let T = bparams.T;
   let D = bparams.D;
-  let BM = RT * WY;
+  let BM = 4u * WY;
   let BN = 4u * WX;
   let dTiles = (D + BN - 1u) / BN;
   let oTiles = (T + BM - 1u) / BM;
@@ -404,7 +374,7 @@ fn backwardGrads(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id
   for (var k0 = kBegin; k0 < kEnd; k0 += KC) {
     if (role == 0u) {
       // Rows of dS, read along k (contiguous); entries above the diagonal masked.
-      for (var e = li; e < (SX - 1u) * KC; e += WX * WY) {
+      for (var e = li; e < WY * KC; e += WX * WY) {
         let r = e / (KC / 4u);
         let q = e % (KC / 4u);
         let o = o0 + r;
@@ -417,9 +387,9 @@ fn backwardGrads(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id
       }
     } else {
       // Columns of dS (or P): row k of the stored matrix, entries o0 .. (contiguous), kept where o ≤ k.
-      for (var e = li; e < (SX - 1u) * KC; e += WX * WY) {
-        let kk = e / (SX - 1u);
-        let q = e % (SX - 1u);
+      for (var e = li; e < WY * KC; e += WX * WY) {
+        let kk = e / WY;
+        let q = e % WY;
         let k = k0 + kk;
         let o = o0 + 4u * q;
         var v = vec4f();
@@ -428,7 +398,7 @@ fn backwardGrads(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id
           let keep = vec4<bool>(o <= k, o + 1u <= k, o + 2u <= k, o + 3u <= k);
           if (role == 1u) { v = select(vec4f(0.0), dscores[at], keep); } else { v = select(vec4f(0.0), bprobs[at], keep); }
         }
-        Xs[kk * SX + q] = v;
+        Xs[kk * (WY + 1u) + q] = v;
       }
     }
     for (var e = li; e < WX * KC; e += WX * WY) {
@@ -448,8 +418,8 @@ fn backwardGrads(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id
   var sqrtD = sqrt(f32(D));
   if (role == 2u) { sqrtD = 1.0; }
   let d = c0 + 4u * lid.x;
-  for (var a = 0u; a < RT; a++) {
-    let o = o0 + rowOf(lid.y, a);
+  for (var a = 0u; a < 4u; a++) {
+    let o = o0 + 4u * lid.y + a;
     if (o < T && d < D) { dqkv[(rowBase + o * hd.stride + role * hd.C + d) / 4u] = accRow(a) / sqrtD; }
   }
 }

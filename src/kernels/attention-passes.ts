@@ -43,8 +43,8 @@ export const ATTENTION_PASSES_TILES_NARROW = { WX: 16, WY: 16, TM: 2, TN: 4, KC:
 
 /**
  * Tiles of the vec4 kernels (attention-passes-vec4.wgsl), marked VEC4 = 1 (the prepare functions take the vec4
- * kernels for such a set and do not pass VEC4 on): WX × WY threads each owning RT × 4 outputs (RT 4, the
- * default, or 8: BM = RT·WY rows, BN = 4·WX columns), KC reduction entries per staged step. 64×64 output tiles, or 32×64 where 64-row blocks are too few to fill the GPU (as
+ * kernels for such a set and do not pass VEC4 on): WX × WY threads each owning 4 × 4 outputs, KC reduction
+ * entries per staged step. 64×64 output tiles, or 32×64 where 64-row blocks are too few to fill the GPU (as
  * the scalar picks). KC 16: 8.5 KiB of workgroup memory, within WebGPU's guaranteed 16 KiB.
  */
 export const ATTENTION_PASSES_VEC4_TILES_WIDE = { VEC4: 1, WX: 16, WY: 16, KC: 16 };
@@ -78,25 +78,20 @@ function tileSizes(c: Record<string, number>): { BM: number; BN: number } {
 
 function vec4TileSizes(c: Record<string, number>): { BM: number; BN: number } {
   const { WX, WY, KC } = c;
-  const RT = c.RT ?? 4;
   for (const [k, v] of Object.entries({ WX, WY, KC })) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`attention passes (vec4): tile constant ${k}=${v}`);
   }
-  if (RT !== 4 && RT !== 8) throw new Error(`attention passes (vec4): RT=${RT}, rows a thread: 4 or 8`);
-  const BM = RT * WY;
-  // The row statistics of the softmax ([BM, WX] floats) reuse the staged tiles: KC·(BM / 4 + 1) and
-  // KC·(WX + 1) vec4s.
-  const fits = 4 * KC * (BM / 4 + 1) >= BM * WX && 4 * KC * (WX + 1) >= BM * WX;
-  if (KC % 4 !== 0 || WX % 4 !== 0 || !fits)
+  // The row statistics of the softmax reuse the staged tiles: KC·(WY + 1) and KC·(WX + 1) vec4s ≥ WX·WY.
+  if (KC % 4 !== 0 || WX % 4 !== 0 || KC < Math.max(WX, WY))
     throw new Error(
-      `attention passes (vec4): KC=${KC} must be a multiple of 4 whose staged tiles hold the ${BM}×${WX} row statistics; WX=${WX} a multiple of 4`,
+      `attention passes (vec4): KC=${KC} must be a multiple of 4, ≥ WX and WY; WX=${WX} a multiple of 4`,
     );
-  return { BM, BN: 4 * WX };
+  return { BM: 4 * WY, BN: 4 * WX };
 }
 
 /** Bytes of workgroup memory the kernels of a tile set declare (to hold against the device's limit). */
 export function attentionPassesWorkgroupBytes(t: Record<string, number>): number {
-  if (t.VEC4 === 1) return 16 * t.KC * ((t.WY * (t.RT ?? 4)) / 4 + 1 + t.WX + 1);
+  if (t.VEC4 === 1) return 16 * t.KC * (t.WY + 1 + t.WX + 1);
   const { BM, BN } = tileSizes(t);
   return 4 * (t.KC * BM + t.KC * BN + 2 * BM * t.WX);
 }
@@ -143,20 +138,11 @@ function pass<B extends string>(
     entryPoint,
     bindings,
     params,
-    constants: vec4 ? { RT: 4, ...withoutMark(ATTENTION_PASSES_VEC4_TILES_WIDE) } : ATTENTION_PASSES_TILES,
+    constants: vec4 ? withoutMark(ATTENTION_PASSES_VEC4_TILES_WIDE) : ATTENTION_PASSES_TILES,
     workgroups: vec4 ? (p, c) => workgroups(p, { ...c, VEC4: 1 }) : workgroups,
-    // The vec4 kernels: RT written into the WGSL, the multiply loop repeated KC times and the loops over a
-    // thread's rows RT times (src/gpu/unroll.ts).
-    specialize: vec4 ? (c) => specializeVec4(c.KC, c.RT) : undefined,
-    hostConstants: vec4 ? ['RT'] : undefined,
+    // The vec4 kernels' multiply loop repeated KC times (src/gpu/unroll.ts).
+    specialize: vec4 ? (c) => unrollLoops(vec4Source, { KC: c.KC }) : undefined,
   });
-}
-
-const RT_LINE = 'const RT: u32 = 4u;';
-
-function specializeVec4(KC: number, RT: number): string {
-  if (vec4Source.split(RT_LINE).length !== 2) throw new Error('attention passes (vec4): no RT line to write');
-  return unrollLoops(vec4Source.replace(RT_LINE, `const RT: u32 = ${RT}u;`), { KC, RT });
 }
 
 /** The four passes, scalar or vec4: [scores, weightedSum] forward, [backwardScores, backwardGrads] backward. */
