@@ -2,7 +2,6 @@
 // also as a variant that first completes its input (x, dy) from a split-K product's partial products.
 import source from '../../shaders/layernorm.wgsl?raw';
 import { defineKernel, foldedGrid } from '../gpu/kernel';
-import { unrollLoops } from '../gpu/unroll';
 
 /** Threads per workgroup (WG in layernorm.wgsl, its default): WG / TPR rows of TPR threads each. */
 const LN_THREADS = 256;
@@ -48,14 +47,6 @@ export function setLayerNormSumFold(on: boolean): void {
 }
 export const layerNormSumFold = (): boolean => sumFold;
 
-/**
- * The WGSL for a set of constants: the loops over a thread's EPT elements and over a row's TPR / 4 partial
- * sums repeated (src/gpu/unroll.ts), so that the row held in registers is indexed by constants.
- */
-function unrolled(c: Record<string, number>): string {
-  return unrollLoops(source, { EPT: c.EPT, 'TPR / 4u': c.TPR / 4 });
-}
-
 /** Workgroups for `rows` rows of C, checking that the constants fit C. */
 function rowGroups({ rows, C }: { rows: number; C: number }, { WG, TPR, EPT }: Record<string, number>) {
   const pow2 = (n: number) => Number.isInteger(n) && n >= 1 && (n & (n - 1)) === 0;
@@ -75,7 +66,6 @@ function rowGroups({ rows, C }: { rows: number; C: number }, { WG, TPR, EPT }: R
 export const layerNormForward = defineKernel({
   label: 'layerNormForward',
   source,
-  specialize: unrolled,
   entryPoint: 'forward',
   bindings: { x: 'read', gamma: 'read', beta: 'read', y: 'write', mean: 'write', rstd: 'write' },
   params: { rows: 'u32', C: 'u32', eps: 'f32' },
@@ -92,7 +82,6 @@ export const layerNormForward = defineKernel({
 export const layerNormForwardSum = defineKernel({
   label: 'layerNormForwardSum',
   source,
-  specialize: unrolled,
   entryPoint: 'forwardSum',
   bindings: {
     partial: 'read',
@@ -125,7 +114,6 @@ export const layerNormSumFits = (limits: GPUSupportedLimits): boolean =>
 export const layerNormBackward = defineKernel({
   label: 'layerNormBackward',
   source,
-  specialize: unrolled,
   entryPoint: 'backward',
   bindings: { dy: 'read', x: 'read', gamma: 'read', mean: 'read', rstd: 'read', dx: 'write' },
   params: { rows: 'u32', C: 'u32', accumulate: 'u32' },
@@ -141,7 +129,6 @@ export const layerNormBackward = defineKernel({
 export const layerNormBackwardSum = defineKernel({
   label: 'layerNormBackwardSum',
   source,
-  specialize: unrolled,
   entryPoint: 'backwardSum',
   bindings: { partial: 'read', x: 'read', gamma: 'read', mean: 'read', rstd: 'read', dx: 'write' },
   params: { rows: 'u32', C: 'u32', accumulate: 'u32', S: 'u32', alpha: 'f32' },
