@@ -233,7 +233,16 @@ export async function attentionPassesTiles(
       );
       continue;
     }
-    const [check] = await attentionCheck(gpu, checkShape, ['passes'], () => {}, tiles);
+    let check: AttentionCheck;
+    try {
+      [check] = await attentionCheck(gpu, checkShape, ['passes'], () => {}, tiles);
+    } catch (e) {
+      // A tile set the kernels refuse (or that does not compile) costs its row, not the sweep.
+      log(`attention passes ${tag}: refused: ${e instanceof Error ? e.message : String(e)}`);
+      for (const shape of shapes)
+        results.push({ tiles, shape, pass: false, forwardMs: NaN, backwardMs: NaN, totalMs: NaN });
+      continue;
+    }
     const checked = `float64 check at N=2 T=100: dqkv ${fmt(check.dqkv)}, out ${fmt(check.out)} → ${check.pass ? 'PASS' : 'FAIL'}`;
     for (const shape of shapes) {
       const { N, T, H, D } = shape;
