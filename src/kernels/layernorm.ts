@@ -27,8 +27,9 @@ export function layerNormConstants(C: number): { WG: number; TPR: number; EPT: n
  * Override constants of the Sum variants (layerNormForwardSum, layerNormBackwardSum) for `rows` rows of C:
  * each element first sums S partial products, so where layerNormConstants gives fewer than 512 workgroups
  * they take more threads per row, up to 128 with 2 or more elements each (C = 256: 128 threads of 2). On the
- * H200 (bench/RESULTS.md, 2026-11-30 21:55 UTC, GPU pass of lab-gpt's step): at 1,024 rows 1.621 ms against
- * 1.714 with layerNormConstants' 32 threads; at 8,192 rows the 32 threads were faster, 4.740 against 4.870.
+ * H200 (bench/RESULTS.md, 2026-11-30 22:00 UTC, call 5; GPU pass of lab-gpt's step): at 1,024 rows 1.621 ms
+ * against 1.714 with layerNormConstants' 32 threads; at 8,192 rows the 32 threads were faster, 4.740 against
+ * 4.870.
  */
 export function layerNormSumConstants(C: number, rows: number): { WG: number; TPR: number; EPT: number } {
   const base = layerNormConstants(C);
