@@ -1,5 +1,6 @@
 // v ← P_m⁻¹ v for every vector of every job: the preconditioner solves of ALGORITHM.md (gA' = PA⁻¹ gA
 // through aAtJob, gB' = gB PB⁻¹ through bTbJob), all matrices in one dispatch, one workgroup each.
+import choleskyPhase from '../../shaders/cholesky-phase.wgsl?raw';
 import source from '../../shaders/cholesky.wgsl?raw';
 import { defineKernel, foldedGrid } from '../gpu/kernel';
 import type { FactorJob } from './gram';
@@ -17,7 +18,7 @@ const EPS32 = 2 ** -23;
 
 export const choleskySolve = defineKernel({
   label: 'choleskySolve',
-  source,
+  source: `${choleskyPhase}\n${source}`,
   bindings: { P: 'read', jobs: 'read', rhs: 'write', status: 'write' },
   params: { count: 'u32', r: 'u32' },
   workgroups: ({ count, r }) => {

@@ -1,5 +1,6 @@
 // P[m] = F_mᵀ-side Gram + δ_m I for a batch of factors (every B, or every A, of every adapter of every run);
 // δ_m is the damping of matrix m's run (runs of one sweep may differ in it).
+import gramPhase from '../../shaders/gram-phase.wgsl?raw';
 import source from '../../shaders/gram.wgsl?raw';
 import { defineKernel, foldedGrid } from '../gpu/kernel';
 
@@ -13,7 +14,7 @@ export interface FactorJob {
 
 export const gram = defineKernel({
   label: 'gram',
-  source,
+  source: `${gramPhase}\n${source}`,
   bindings: { factors: 'read', jobs: 'read', damping: 'read', out: 'write' },
   params: { count: 'u32', r: 'u32' },
   workgroups: ({ count }) => foldedGrid(count),

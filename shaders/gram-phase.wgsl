@@ -1,0 +1,66 @@
+// Phase 1 of the Riemannian preconditioner, shared by gram.wgsl and gram-cholesky-solve.wgsl (prepended by
+// src/kernels/gram.ts and gram-cholesky-solve.ts, so both compute the Gram matrices with the same operations):
+//   P[m][i][j] = Σ_k F_m(i,k) · F_m(j,k) + δ_m·[i == j]     (δ_m = damping[m], its run's)
+// Factor m is read through gramJobs[m]: element (i, k) sits at offset + i·strideI + k·strideK. The
+// E = r(r+1)/2 entries of the upper triangle share the workgroup's WG threads: with E < WG each entry gets
+// WG / E threads that split the long n-sum between them (r = 4 and WG = 256: 25 threads per entry), then a
+// workgroup-memory sum; with E ≥ WG each thread sums whole entries.
+// The including shader declares: struct Job, `factors`, `gramJobs`, `damping`, `P` (read_write), the
+// constant WG and `var<workgroup> partial: array<f32, WG>`.
+
+/** (i, j) of upper-triangle entry e, row by row: e = i·r − i(i−1)/2 + (j − i). */
+fn entryOf(e: u32, r: u32) -> vec2u {
+  var i = 0u;
+  var first = 0u;
+  loop {
+    let rowLen = r - i;
+    if (e < first + rowLen) { break; }
+    first += rowLen;
+    i++;
+  }
+  return vec2u(i, i + (e - first));
+}
+
+fn dot(job: Job, i: u32, j: u32, k0: u32, step: u32) -> f32 {
+  var acc = 0.0;
+  let bi = job.offset + i * job.strideI;
+  let bj = job.offset + j * job.strideI;
+  for (var k = k0; k < job.n; k += step) {
+    acc = fma(factors[bi + k * job.strideK], factors[bj + k * job.strideK], acc);
+  }
+  return acc;
+}
+
+fn store(m: u32, r: u32, ij: vec2u, value: f32) {
+  var v = value;
+  if (ij.x == ij.y) { v += damping[m]; }
+  P[m * r * r + ij.x * r + ij.y] = v;
+  P[m * r * r + ij.y * r + ij.x] = v;
+}
+
+/** P_m = F_mᵀF_m + δ_m I into P (every thread of the workgroup calls it; E depends only on the uniform r). */
+fn gramPhase(m: u32, r: u32, lid: u32) {
+  let job = gramJobs[m];
+  let E = r * (r + 1u) / 2u;
+  if (E >= WG) {
+    for (var e = lid; e < E; e += WG) {
+      let ij = entryOf(e, r);
+      store(m, r, ij, dot(job, ij.x, ij.y, 0u, 1u));
+    }
+  } else {
+    let slices = WG / E;
+    let e = lid / slices;
+    var acc = 0.0;
+    if (e < E) {
+      let ij = entryOf(e, r);
+      acc = dot(job, ij.x, ij.y, lid % slices, slices);
+    }
+    partial[lid] = acc;
+    workgroupBarrier();
+    if (lid < E) {
+      var sum = 0.0;
+      for (var s = 0u; s < slices; s++) { sum += partial[lid * slices + s]; }
+      store(m, r, entryOf(lid, r), sum);
+    }
+  }
+}
