@@ -40,6 +40,8 @@ export class BenchGpu extends Gpu {
   private small = new WeakMap<GPUBuffer, Uint32Array>();
   private mode: SubmitMode = { kind: 'normal' };
   quantizationOff = false;
+  /** Of the last stopStamping(): ns from the first stamped pass's beginning to the last one's end. */
+  lastStampSpanNs = NaN;
 
   static async acquire(): Promise<BenchGpu> {
     const acquired = await acquireBenchDevice();
@@ -119,9 +121,10 @@ export class BenchGpu extends Gpu {
     const mode = this.mode;
     this.mode = { kind: 'normal' };
     if (mode.kind !== 'stamp') return [];
-    const ns = await resolveTimestamps(this, mode.querySet, mode.next);
+    const raw = await resolveTimestampsRaw(this, mode.querySet, mode.next);
     mode.querySet.destroy();
-    return ns;
+    this.lastStampSpanNs = raw.length ? Number(raw[raw.length - 1] - raw[0]) : NaN;
+    return pairDurations(raw);
   }
 
   override submit(
@@ -154,7 +157,18 @@ const MAP_READ = 0x0001;
 
 /** end − begin in ns for `pairs` begin/end pairs of a timestamp query set. */
 export async function resolveTimestamps(gpu: Gpu, querySet: GPUQuerySet, pairs: number): Promise<number[]> {
-  if (pairs === 0) return [];
+  return pairDurations(await resolveTimestampsRaw(gpu, querySet, pairs));
+}
+
+function pairDurations(t: BigUint64Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; 2 * i + 1 < t.length; i++) out.push(Number(t[2 * i + 1] - t[2 * i]));
+  return out;
+}
+
+/** The raw timestamps (ns, begin and end of each pair) of `pairs` pairs of a query set. */
+async function resolveTimestampsRaw(gpu: Gpu, querySet: GPUQuerySet, pairs: number): Promise<BigUint64Array> {
+  if (pairs === 0) return new BigUint64Array(0);
   const bytes = pairs * 2 * 8;
   const resolve = gpu.device.createBuffer({ size: bytes, usage: QUERY_RESOLVE | COPY_SRC });
   const read = gpu.device.createBuffer({ size: bytes, usage: MAP_READ | COPY_DST });
@@ -168,7 +182,5 @@ export async function resolveTimestamps(gpu: Gpu, querySet: GPUQuerySet, pairs: 
   read.unmap();
   read.destroy();
   resolve.destroy();
-  const out: number[] = [];
-  for (let i = 0; i < pairs; i++) out.push(Number(t[2 * i + 1] - t[2 * i]));
-  return out;
+  return t;
 }

@@ -14,7 +14,15 @@ import { DEFAULT_SWEEP } from '../src/train/config';
 import { OPTIMIZERS } from '../src/optim/optimizer';
 import { BenchGpu } from './gpu';
 import { benchKernels, type KernelSizes } from './kernels';
-import { benchStep, firstLosses, listDispatches, singleRun, sweepRuns, type StepSetup } from './step';
+import {
+  benchDriver,
+  benchStep,
+  firstLosses,
+  listDispatches,
+  singleRun,
+  sweepRuns,
+  type StepSetup,
+} from './step';
 import { compareBatchedLines, compareLines, printReport, type BenchReport, type PeerReport } from './report';
 import { attentionCheck, attentionPassesTiles, attentionTimes } from './attention-check';
 
@@ -445,6 +453,21 @@ async function main(): Promise<void> {
             log,
           ),
         );
+        if (args.includes('--driver')) {
+          const result = report.sweep.at(-1)!;
+          const steps = Number(flag(args, 'driver-steps') ?? 200);
+          // --driver-val-every / --driver-norms-every: the loop's validation and norms cadence (the CLI's
+          // defaults: 50 and 10), to see what each costs.
+          const valEvery = Number(flag(args, 'driver-val-every') ?? DEFAULT_SWEEP.valEvery);
+          const normsEvery = Number(flag(args, 'driver-norms-every') ?? 10);
+          result.driverTokensPerSec = await benchDriver(gpu, setup, sweepRuns(R), steps, {
+            valEvery,
+            normsEvery,
+          });
+          log(
+            `    the CLI's loop (SweepDriver, ${steps} steps, validation every ${valEvery}, norms every ${normsEvery}): ${Math.round(result.driverTokensPerSec)} tok/s = ${(result.driverTokensPerSec / result.tokensPerSec).toFixed(3)}× the bench loop's`,
+          );
+        }
       });
     }
   }

@@ -6,6 +6,7 @@ import type { TokenizedDataset } from '../src/data/dataset';
 import { DEFAULT_SWEEP, gridRuns, type RunSpec, type SweepConfig } from '../src/train/config';
 import { batchSource } from '../src/train/batch';
 import { SweepEngine } from '../src/train/sweep';
+import { SweepDriver } from '../src/train/driver';
 import { planSweep } from '../src/train/memory';
 import type { OptimizerKind } from '../src/optim/optimizer';
 import type { AttentionChoice, AttentionVariant } from '../src/kernels/attention-variant';
@@ -63,6 +64,18 @@ export interface StepResult {
   wallMs: number;
   /** Median GPU time of the engine's submitted step passes (timestamps), when available. */
   gpuMs: number | null;
+  /**
+   * GPU time per step from the first stamped pass's beginning to the last one's end, steps submitted back to
+   * back as in wallMs: minus gpuMs, the GPU's idle time between steps; wallMs minus it, the host's share.
+   */
+  gpuSpanMs?: number;
+  /**
+   * Tokens/s of the CLI's and the page's own loop (SweepDriver: at most 3 steps ahead of the GPU, losses read
+   * every 250 ms, norms every 10 steps), from its first report (step 1) to its last (when asked: --driver).
+   */
+  driverTokensPerSec?: number;
+  /** Medians over the wall trials, ms per trial: the submit loop, the wait for the GPU, the error scopes. */
+  hostTrialMs?: { submit: number; done: number; scopes: number; idleSync: number };
   tokensPerSec: number;
   /** GPU memory the sweep allocates (planSweep: the engine's own allocation code, every buffer counted). */
   memoryBytes: number;
@@ -97,8 +110,10 @@ function makeEngine(
   s: StepSetup,
   runs: RunSpec[],
   order: 'sequential' | 'shuffled',
+  steps = DEFAULT_SWEEP.steps,
+  valEvery = DEFAULT_SWEEP.valEvery,
 ): SweepEngine {
-  const config: SweepConfig = { ...DEFAULT_SWEEP, batch: s.batch, seq: s.seq, order, runs };
+  const config: SweepConfig = { ...DEFAULT_SWEEP, batch: s.batch, seq: s.seq, order, runs, steps, valEvery };
   return new SweepEngine(gpu, s.cfg, s.weights, config, batchSource(s.dataset, config), undefined, {
     attention: s.attention,
     matmulSplitK: s.matmulSplitK,
@@ -164,17 +179,37 @@ export async function benchStep(
     for (let i = 0; i < s.warmup; i++) engine.submitStep(false);
     await gpu.sync('bench warmup');
     const wall: number[] = [];
+    // Where a trial's host time goes (ms per trial): the submit loop, then onSubmittedWorkDone, then the
+    // error scopes that sync() also awaits.
+    const host = { submit: [] as number[], done: [] as number[], scopes: [] as number[] };
     for (let t = 0; t < s.trials; t++) {
       const t0 = performance.now();
       for (let i = 0; i < s.steps; i++) engine.submitStep(false);
+      const t1 = performance.now();
+      await gpu.device.queue.onSubmittedWorkDone();
+      const t2 = performance.now();
       await gpu.sync('bench steps');
-      wall.push((performance.now() - t0) / s.steps);
+      const t3 = performance.now();
+      wall.push((t3 - t0) / s.steps);
+      host.submit.push(t1 - t0);
+      host.done.push(t2 - t1);
+      host.scopes.push(t3 - t2);
+    }
+    // The host's round trip on an idle queue: an empty submit, then onSubmittedWorkDone.
+    const idleSync: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      gpu.device.queue.submit([gpu.device.createCommandEncoder().finish()]);
+      await gpu.device.queue.onSubmittedWorkDone();
+      idleSync.push(performance.now() - t0);
     }
     let gpuMs: number | null = null;
+    let gpuSpanMs: number | undefined;
     if (gpu.hasTimestamps) {
       gpu.startStamping(s.steps);
       for (let i = 0; i < s.steps; i++) engine.submitStep(false);
       gpuMs = median(await gpu.stopStamping()) / 1e6;
+      gpuSpanMs = gpu.lastStampSpanNs / s.steps / 1e6;
     }
     const [list] = gpu.capture(() => engine.submitStep(false));
     const ph = phasesOf(list);
@@ -215,6 +250,13 @@ export async function benchStep(
       tokensPerStep,
       wallMs,
       gpuMs,
+      gpuSpanMs,
+      hostTrialMs: {
+        submit: median(host.submit),
+        done: median(host.done),
+        scopes: median(host.scopes),
+        idleSync: median(idleSync),
+      },
       tokensPerSec: tokensPerStep / (wallMs / 1000),
       // The plan of the engine timed: its attention variant and split-K, not the defaults'.
       memoryBytes: planSweep(
@@ -244,14 +286,47 @@ export async function benchStep(
       result.isolatedSumMs = iso.sum;
     }
     log(
-      `  ${label.padEnd(26)} R=${String(runs.length).padEnd(3)} attention ${engine.attention.padEnd(6)} wall ${wallMs.toFixed(3).padStart(8)} ms  gpu ${(gpuMs ?? NaN).toFixed(3).padStart(8)} ms  ` +
+      `  ${label.padEnd(26)} R=${String(runs.length).padEnd(3)} attention ${engine.attention.padEnd(6)} wall ${wallMs.toFixed(3).padStart(8)} ms  gpu ${(gpuMs ?? NaN).toFixed(3).padStart(8)} ms  span ${(gpuSpanMs ?? NaN).toFixed(3).padStart(8)} ms  ` +
         `pass ${phases.step.toFixed(3).padStart(8)} ms  ${Math.round(result.tokensPerSec).toString().padStart(9)} tok/s  ` +
         `opt ${((100 * phases.optimizer) / phases.step).toFixed(1)}%  gram+chol ${((100 * phases.gramCholesky) / phases.step).toFixed(2)}%  ` +
         `${summary.launched} dispatches  memory ${(result.memoryBytes / 2 ** 20).toFixed(0)} MiB`,
     );
+    const h = result.hostTrialMs!;
+    log(
+      `    host, ms per trial of ${s.steps} steps: submit loop ${h.submit.toFixed(2)}, then GPU done ${h.done.toFixed(2)}, then error scopes ${h.scopes.toFixed(2)}; an empty submit's round trip ${h.idleSync.toFixed(3)}`,
+    );
     return result;
   } finally {
     await gpu.sync('bench step end');
+    engine.destroy();
+  }
+}
+
+/**
+ * The product's throughput: a SweepDriver runs `steps` steps as the CLI runs them (reports, norms, the final
+ * validation), timed from its first report (after step 1) to its last (after the last step, before the
+ * validation). Returns tokens/s.
+ */
+export async function benchDriver(
+  gpu: BenchGpu,
+  s: StepSetup,
+  runs: RunSpec[],
+  steps: number,
+  opts: { valEvery?: number; normsEvery?: number } = {},
+): Promise<number> {
+  const engine = makeEngine(gpu, s, runs, 'shuffled', steps, opts.valEvery);
+  try {
+    const reports: { step: number; at: number }[] = [];
+    const driver = new SweepDriver(engine, (e) => {
+      if (e.type === 'report') reports.push({ step: e.report.steps.at(-1)!, at: performance.now() });
+    });
+    await driver.run({ normsEvery: opts.normsEvery });
+    const first = reports[0];
+    const last = reports.at(-1)!;
+    if (!first || last.step <= first.step) throw new Error('bench driver: fewer than two reports');
+    return ((last.step - first.step) * runs.length * s.batch * s.seq) / ((last.at - first.at) / 1000);
+  } finally {
+    await gpu.sync('bench driver end');
     engine.destroy();
   }
 }

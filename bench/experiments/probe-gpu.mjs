@@ -20,6 +20,7 @@ const PARAMS = [
   'ldA',
   'ldC',
   'ldB',
+  'kLast',
 ];
 
 /** Helpers bound to one device; `log` receives compile errors. */
@@ -41,14 +42,17 @@ export function probeGpu(device, log) {
   }
 
   function uniform(p) {
-    const bytes = new ArrayBuffer(64);
+    const bytes = new ArrayBuffer(Math.ceil((PARAMS.length * 4) / 16) * 16);
     const view = new DataView(bytes);
     PARAMS.forEach((name, i) => {
       const v = p[name] ?? 0;
       if (name === 'alpha' || name === 'beta') view.setFloat32(i * 4, v, true);
       else view.setUint32(i * 4, v, true);
     });
-    const b = device.createBuffer({ size: 64, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    const b = device.createBuffer({
+      size: bytes.byteLength,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
     device.queue.writeBuffer(b, 0, bytes);
     return b;
   }
@@ -202,14 +206,14 @@ export function probeGpu(device, log) {
 
   /** Times one matmul of `shape` (alpha 1, no bias or epilogue) on zeroed buffers: timeDispatches. */
   async function timeMatmul(module, constants, shape, workgroups) {
-    const { M, N, K, TA = 0, TB = 0, batch = 1, ldA = 0, ldB = 0, ldC = 0 } = shape;
+    const { M, N, K, TA = 0, TB = 0, batch = 1, ldA = 0, ldB = 0, ldC = 0, epi = 0, bias = 0 } = shape;
     const [sA, sB, sC] = [shape.sA ?? M * K, shape.sB ?? K * N, shape.sC ?? M * N];
     const b = {
       a: storage(null, sA * batch),
       b: storage(null, sB * batch),
       bias: storage(null, N),
       c: storage(null, sC * batch),
-      aux: storage(null, 4),
+      aux: storage(null, epi ? sC * batch : 4),
     };
     const p = {
       M,
@@ -221,12 +225,12 @@ export function probeGpu(device, log) {
       strideC: sC,
       alpha: 1,
       beta: 0,
-      hasBias: 0,
+      hasBias: bias,
       ldA,
       ldB,
       ldC,
     };
-    const pl = pipeline(module, { ...constants, TRANS_A: TA, TRANS_B: TB, EPILOGUE: 0 });
+    const pl = pipeline(module, { ...constants, TRANS_A: TA, TRANS_B: TB, EPILOGUE: epi });
     return timeDispatches(pl, b, p, workgroups(p), M * N * K * batch);
   }
 

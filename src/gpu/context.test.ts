@@ -14,7 +14,53 @@ struct Params { n: u32 }
   workgroups: () => [1, 1, 1],
 });
 
+const fill = defineKernel({
+  label: 'fillKernel',
+  source: `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+struct Params { n: u32, v: f32 }
+@group(0) @binding(1) var<uniform> params: Params;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) {
+  if (g.x < params.n) { out[g.x] = params.v + f32(g.x); }
+}`,
+  bindings: { out: 'write' },
+  params: { n: 'u32', v: 'f32' },
+  workgroups: ({ n }) => [Math.ceil(n / 64), 1, 1],
+});
+
 describe('Gpu runtime', () => {
+  it('readManyF32 reads several ranges of several buffers in one go', async () => {
+    const gpu = await testGpu();
+    const a = gpu.buffer(new Float32Array([1, 2, 3, 4, 5]), 'a');
+    const b = gpu.buffer(new Float32Array([10, 20, 30]), 'b');
+    const [x, y, z, e] = await gpu.readManyF32([
+      { src: a, count: 5 },
+      { src: b, count: 2, offset: 1 },
+      { src: a, count: 1, offset: 4 },
+      { src: b, count: 0 },
+    ]);
+    expect(Array.from(x)).toEqual([1, 2, 3, 4, 5]);
+    expect(Array.from(y)).toEqual([20, 30]);
+    expect(Array.from(z)).toEqual([5]);
+    expect(e).toHaveLength(0);
+  });
+
+  it('collect keeps each submit’s result apart, in queue order with the writes between them', async () => {
+    const gpu = await testGpu();
+    const out = gpu.buffer(3 * 4, 'out');
+    const d = gpu.prepare(fill, { out }, { n: 3, v: 0 });
+    const got = await gpu.collect('collect test', 4, out, 3 * 4, (k) => {
+      if (k === 2) return null; // skipped: its slot comes back null
+      d.setParams({ v: 100 * (k + 1) }); // a queued write, between the previous submit and this one
+      return [d];
+    });
+    expect(got.map((r) => (r ? Array.from(r) : null))).toEqual([
+      [100, 101, 102],
+      [200, 201, 202],
+      null,
+      [400, 401, 402],
+    ]);
+  });
+
   it('reports the adapter, its features and limits', async () => {
     const gpu = await testGpu();
     expect(gpu.info.runtime).toBe('node');

@@ -282,6 +282,77 @@ export class Gpu {
   }
 
   /**
+   * Several float32 ranges back to the CPU with one copy submit and one wait: a sync drains the queue, so
+   * reading n buffers one by one would leave the GPU idle n round trips.
+   */
+  async readManyF32(
+    reads: readonly { src: GPUBuffer; count: number; offset?: number }[],
+  ): Promise<Float32Array[]> {
+    this.checkAlive('readback');
+    const at: number[] = [];
+    let size = 0;
+    for (const r of reads) {
+      at.push(size);
+      size += r.count * 4;
+    }
+    const staging = this.device.createBuffer({
+      size: Math.max(4, size),
+      usage: MAP_READ_USAGE,
+      label: 'readback',
+    });
+    this.submitEncoded('readback', (encoder) =>
+      reads.forEach((r, i) => {
+        if (r.count > 0) encoder.copyBufferToBuffer(r.src, (r.offset ?? 0) * 4, staging, at[i], r.count * 4);
+      }),
+    );
+    await this.sync('readback');
+    await staging.mapAsync(0x0001 /* READ */);
+    const all = staging.getMappedRange().slice(0);
+    staging.unmap();
+    staging.destroy();
+    return reads.map((r, i) => new Float32Array(all, at[i], r.count));
+  }
+
+  /**
+   * Submit passes whose results stay on the GPU until one read: `record(k)` for k = 0 .. count − 1 submits
+   * one command buffer each (its dispatches, then the copy of `bytes` bytes of `src` into slot k), and the
+   * slots come back together after the last, with a single wait. Work between the records (buffer writes)
+   * stays in queue order.
+   */
+  async collect(
+    label: string,
+    count: number,
+    src: GPUBuffer,
+    bytes: number,
+    record: (k: number) => readonly Dispatch[] | null,
+  ): Promise<(Float32Array | null)[]> {
+    this.checkAlive(label);
+    const staging = this.device.createBuffer({
+      size: Math.max(4, count * bytes),
+      usage: MAP_READ_USAGE,
+      label: `${label} results`,
+    });
+    const filled: boolean[] = [];
+    for (let k = 0; k < count; k++) {
+      const dispatches = record(k);
+      filled.push(dispatches !== null);
+      if (dispatches === null) continue;
+      this.submitEncoded(label, (encoder) => {
+        const pass = encoder.beginComputePass({ label });
+        for (const d of dispatches) d.encode(pass);
+        pass.end();
+        encoder.copyBufferToBuffer(src, 0, staging, k * bytes, bytes);
+      });
+    }
+    await this.sync(label);
+    await staging.mapAsync(0x0001 /* READ */);
+    const all = staging.getMappedRange().slice(0);
+    staging.unmap();
+    staging.destroy();
+    return filled.map((f, k) => (f ? new Float32Array(all, k * bytes, bytes / 4) : null));
+  }
+
+  /**
    * After a failed call: the device's loss reason, or undefined when the device is fine. Waits briefly, as
    * the lost promise may settle just after the failing call.
    */

@@ -47,8 +47,17 @@ export class UpdateNorms {
 
   /** The last sampled norms per run. */
   async read(): Promise<{ gradNorm: number[]; updateNorm: number[] }> {
+    return this.fromData(await this.gpu.readManyF32(this.sources()));
+  }
+
+  /** What read() reads, for a caller that reads it along with other buffers (Gpu.readManyF32). */
+  sources(): { src: GPUBuffer; count: number }[] {
     const { gA, gB, dA, dB } = this.sq;
-    const [a, b, c, d] = await Promise.all([gA, gB, dA, dB].map((x) => this.gpu.readF32(x, this.R)));
+    return [gA, gB, dA, dB].map((src) => ({ src, count: this.R }));
+  }
+
+  /** The norms from sources()'s data, in its order. */
+  fromData([a, b, c, d]: Float32Array[]): { gradNorm: number[]; updateNorm: number[] } {
     const norm = (x: Float32Array, y: Float32Array) => Array.from(x, (v, i) => Math.sqrt(v + y[i]));
     return { gradNorm: norm(a, b), updateNorm: norm(c, d) };
   }

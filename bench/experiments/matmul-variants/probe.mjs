@@ -2,6 +2,7 @@
 // (plain Node and the `webgpu` package, nothing to build): on the device machine, after `source .gpu/setup.sh`,
 //
 //   node bench/experiments/matmul-variants/probe.mjs [--before FILE] [--out DIR] [--check-only]
+//        [--tiles 128x128k32,...] [--variants "now U,now UD"] [--epilogues] [--shapes-only "label,..."]
 //                                                                     (NOROBUST=1: Dawn's disable_robustness)
 //
 // Variants are derived from a matmul-wide-vec4.wgsl by checked text rewrites (each throws if the shader no
@@ -18,6 +19,8 @@
 //   now U        its k loop unrolled TILE_K times: what the engine compiles for large products (unrollMatmulK in
 //                src/kernels/matmul.ts; small ones get four copies per iteration, matmulUnrollFor)
 //   now UW       now U with warps of 4 × 8 threads
+//   now UD       now U without prefetch registers: each K tile goes from global memory straight into the
+//                staged tile (32 registers a thread fewer, for a second workgroup per SM)
 //   pipe         shaders/matmul-wide-vec4-pipe.wgsl as it is (two staged copies, swizzled, 4 × 8 warps)
 //   pipe NU      the same with named accumulators and the k loop unrolled
 // The first measurement's FILE is `git show 614df45:shaders/matmul-wide-vec4.wgsl` (put it in an ignored folder
@@ -115,6 +118,36 @@ function named(src) {
   return out;
 }
 
+/**
+ * D: no prefetch registers. Each K tile is loaded from global memory straight into the staged tile at the
+ * top of its iteration, so 32 registers a thread are free (two workgroups an SM, where the register file
+ * allows) and the other workgroup's multiply hides the loads, instead of the registers doing so.
+ */
+function direct(src) {
+  const first = /if \(in([AB])(\d)\) \{ p[ab]\2 = fetch\1\(base\1, [mn]0, 0u, \w+\); \}\n\s*/g;
+  const stash = /if \(in([AB])(\d)\) \{ stash\1\((\w+), p[ab]\d\); \}/g;
+  for (const [re, what] of [
+    [first, 'first prefetches'],
+    [stash, 'stashes from registers'],
+  ]) {
+    const n = src.match(re)?.length ?? 0;
+    if (n !== 8) throw new Error(`direct: ${n} ${what}, expected 8`);
+  }
+  const out = src
+    .replace(first, '')
+    .replace(
+      stash,
+      (_, op, i, e) =>
+        `if (in${op}${i}) { stash${op}(${e}, fetch${op}(base${op}, ${op === 'A' ? 'm0' : 'n0'}, k0, ${e})); }`,
+    );
+  return rewrite(
+    out,
+    /let k1 = k0 \+ TILE_K;\n\s*if \(k1 < K\) \{[\s\S]*?\n {6}\}\n/g,
+    '',
+    'direct: the prefetch',
+  );
+}
+
 const { compile, checkMatmul, timeMatmul } = probeGpu(device, log);
 const grid = (c, p) => [
   Math.ceil(p.N / (8 * c.WG_N)),
@@ -149,6 +182,7 @@ const TRANSFORMS = {
   now: () => nowSource,
   'now U': (c) => unroll(nowSource, c.TILE_K),
   'now UW': (c) => unroll(warp48(nowSource), c.TILE_K),
+  'now UD': (c) => unroll(direct(nowSource), c.TILE_K),
   // matmul-wide-vec4-pipe.wgsl (two staged copies, one barrier per K tile, swizzled, 4 × 8 warps): as it is,
   // and with its accumulators named and its k loop unrolled like the engine's kernel.
   pipe: () => pipeSource,
@@ -169,8 +203,14 @@ const TOL = 1e-5;
 const wgStorage = adapter.limits.maxComputeWorkgroupStorageSize;
 const results = { robustness: !noRobust, adapter: adapter.info.description, checks: [], times: [] };
 const modules = [];
+// --tiles a,b and --variants "x,y": only those (default: all).
+const only = (flag) => (args.includes(flag) ? args[args.indexOf(flag) + 1].split(',') : null);
+const onlyTiles = only('--tiles');
+const onlyVariants = only('--variants');
 for (const [tile, c] of Object.entries(TILES)) {
+  if (onlyTiles && !onlyTiles.includes(tile)) continue;
   for (const [name, f] of Object.entries(TRANSFORMS)) {
+    if (onlyVariants && !onlyVariants.includes(name)) continue;
     const bytes = bytesOf(name, c);
     if (bytes > wgStorage) {
       log(`${name} ${tile}: ${bytes} B of workgroup memory, the device offers ${wgStorage}: skipped`);
@@ -200,6 +240,23 @@ if (!hasTimestamps || args.includes('--check-only')) {
     ['NN 16384×768×3072', { M: 16384, N: 768, K: 3072 }],
     ['NN 4096×4096×4096', { M: 4096, N: 4096, K: 4096 }],
   ];
+  // --epilogues: GPT-2 small's MLP products at R = 8 with the engine's epilogues (bias and GELU: c_fc; the
+  // residual: c_proj; GELU's derivative: dFc), beside the same products without.
+  if (args.includes('--epilogues'))
+    TIME_SHAPES.push(
+      ['NN 8192×1024×256 bias+gelu', { M: 8192, N: 1024, K: 256, bias: 1, epi: 1 }],
+      ['NT 8192×1024×256 geluGrad', { M: 8192, N: 1024, K: 256, TB: 1, epi: 3 }],
+      ['NN 16384×3072×768', { M: 16384, N: 3072, K: 768 }],
+      ['NN 16384×3072×768 bias', { M: 16384, N: 3072, K: 768, bias: 1 }],
+      ['NN 16384×3072×768 bias+gelu', { M: 16384, N: 3072, K: 768, bias: 1, epi: 1 }],
+      ['NT 16384×3072×768', { M: 16384, N: 3072, K: 768, TB: 1 }],
+      ['NT 16384×3072×768 geluGrad', { M: 16384, N: 3072, K: 768, TB: 1, epi: 3 }],
+      ['NN 16384×768×3072 bias+residual', { M: 16384, N: 768, K: 3072, bias: 1, epi: 2 }],
+    );
+  // --shapes-only "label,label": time only those rows.
+  const onlyShapes = only('--shapes-only');
+  if (onlyShapes)
+    TIME_SHAPES.splice(0, TIME_SHAPES.length, ...TIME_SHAPES.filter(([l]) => onlyShapes.includes(l)));
   // The GPU's clocks rise only after a while of work: half a second of matmuls first, not recorded.
   const warm = modules[0];
   for (let i = 0; i < 6; i++) await time(warm.module, warm.c, { M: 4096, N: 4096, K: 4096 });
