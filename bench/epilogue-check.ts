@@ -98,7 +98,9 @@ export async function checkMatmulChoice(
 /**
  * The fused dispatch, the same matmul without its epilogue (plain), and the unfused pair the fused one
  * replaces (plain, then the elementwise kernel), on the given buffers (contents irrelevant). The kernel is
- * the picker's unless `choice` names one.
+ * the picker's unless `choice` names one. For gelu the unfused pair writes gelu(v) only, not the slope the
+ * fused one also keeps; for geluGrad it is the product, then dy·gelu'(x) from x (geluBackward), which is
+ * what the fused geluGrad replaces now that the forward keeps the slope.
  */
 export function epilogueDispatches(
   gpu: Gpu,

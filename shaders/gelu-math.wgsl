@@ -25,14 +25,30 @@ fn geluSigmoid2(u: f32) -> vec2f {
   return vec2f(s, e * s);
 }
 
+// y and y' from x, u = geluInnerArg(x) and s = geluSigmoid2(u): gelu, geluDerivative and geluPair all end here.
+fn geluFrom(x: f32, u: f32, s: vec2f) -> f32 {
+  return select(x * s.x, select(0.0, x, x > 0.0), abs(u) >= GELU_TAIL);
+}
+
+fn geluSlopeFrom(x: f32, u: f32, s: vec2f) -> f32 {
+  let inside = s.x + x * s.x * s.y * 2.0 * GELU_K * fma(3.0 * GELU_A, x * x, 1.0);
+  return select(inside, select(0.0, 1.0, x > 0.0), abs(u) >= GELU_TAIL);
+}
+
 fn gelu(x: f32) -> f32 {
   let u = geluInnerArg(x);
-  return select(x * geluSigmoid2(u).x, select(0.0, x, x > 0.0), abs(u) >= GELU_TAIL);
+  return geluFrom(x, u, geluSigmoid2(u));
 }
 
 fn geluDerivative(x: f32) -> f32 {
   let u = geluInnerArg(x);
+  return geluSlopeFrom(x, u, geluSigmoid2(u));
+}
+
+// (gelu(x), gelu'(x)) with one exp: the forward's epilogue stores the slope for the backward, whose epilogue
+// then only multiplies (matmul EPILOGUE gelu and geluGrad).
+fn geluPair(x: f32) -> vec2f {
+  let u = geluInnerArg(x);
   let s = geluSigmoid2(u);
-  let inside = s.x + x * s.x * s.y * 2.0 * GELU_K * fma(3.0 * GELU_A, x * x, 1.0);
-  return select(inside, select(0.0, 1.0, x > 0.0), abs(u) >= GELU_TAIL);
+  return vec2f(geluFrom(x, u, s), geluSlopeFrom(x, u, s));
 }

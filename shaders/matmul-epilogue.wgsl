@@ -4,11 +4,13 @@
 // vec4 form.
 fn epilogue(idx: u32, v: f32) -> f32 {
   if (EPILOGUE == 1u) {
-    aux[idx] = gelu(v);
+    let g = geluPair(v);
+    aux[idx] = g.x;
+    return g.y;
   } else if (EPILOGUE == 2u) {
     return aux[idx] + v;
   } else if (EPILOGUE == 3u) {
-    return v * geluDerivative(aux[idx]);
+    return v * aux[idx];
   }
   return v;
 }

@@ -1,8 +1,8 @@
 // The second half of a split-K matmul (src/kernels/matmul-splitk.ts): the first dispatch wrote S partial
 // products of K/S-long chunks of the reduction into `partial` [S, M, N]; this one sums them in chunk order and
 // stores as the matmul would: v = alpha · Σ_s partial[s] + bias, then the epilogue (matmul-epilogue.wgsl,
-// prepended with gelu-math.wgsl: none C = v; gelu C = v, aux = gelu_new(v); residual C = aux + v; geluGrad
-// C = v · gelu_new'(aux)). C (and aux) are packed [M, N] blocks at offC.
+// prepended with gelu-math.wgsl: none C = v; gelu C = gelu_new'(v), aux = gelu_new(v); residual C = aux + v;
+// geluGrad C = v · aux). C (and aux) are packed [M, N] blocks at offC.
 
 struct Params { M: u32, N: u32, S: u32, hasBias: u32, offC: u32, alpha: f32 }
 

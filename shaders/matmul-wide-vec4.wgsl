@@ -15,11 +15,12 @@
 // The epilogue (override EPILOGUE) fuses the elementwise step that follows a matmul into its store, with
 // v = alpha·acc + beta·C + bias as above and aux laid out as C (same offC, strideC, ldC):
 //   0 none:      C = v                      (aux unused: the host binds a 16-byte placeholder)
-//   1 gelu:      C = v, aux = gelu(v)       (c_fc: C = fcPre, kept for the backward; aux = fcOut)
+//   1 gelu:      C = gelu'(v), aux = gelu(v) (c_fc: C = fcSlope, kept for the backward; aux = fcOut)
 //   2 residual:  C = aux + v                (c_proj: aux = the residual stream; C may be in place)
-//   3 geluGrad:  C = v · gelu'(aux)         (dFc: aux = fcPre)
-// gelu and geluDerivative come from gelu-math.wgsl, prepended by src/kernels/matmul.ts; each is the same
-// float32 expression as the separate kernel it replaces, so the fused result is the unfused one.
+//   3 geluGrad:  C = v · aux                (dFc: aux = fcSlope, the forward's gelu')
+// geluPair comes from gelu-math.wgsl, prepended by src/kernels/matmul.ts: the same float32 expressions as
+// the gelu kernels' gelu and geluDerivative (gelu.wgsl), so the fused result is the unfused one. Storing the
+// slope in the forward leaves the backward one multiply instead of an exp and a division per element.
 
 struct Params {
   M: u32,
@@ -159,12 +160,16 @@ fn stashB(e: u32, v: vec4f) {
 
 fn epilogue(idx: u32, v: vec4f) -> vec4f {
   if (EPILOGUE == 1u) {
-    aux[idx] = vec4f(gelu(v.x), gelu(v.y), gelu(v.z), gelu(v.w));
+    let g0 = geluPair(v.x);
+    let g1 = geluPair(v.y);
+    let g2 = geluPair(v.z);
+    let g3 = geluPair(v.w);
+    aux[idx] = vec4f(g0.x, g1.x, g2.x, g3.x);
+    return vec4f(g0.y, g1.y, g2.y, g3.y);
   } else if (EPILOGUE == 2u) {
     return aux[idx] + v;
   } else if (EPILOGUE == 3u) {
-    let x = aux[idx];
-    return v * vec4f(geluDerivative(x.x), geluDerivative(x.y), geluDerivative(x.z), geluDerivative(x.w));
+    return v * aux[idx];
   }
   return v;
 }

@@ -191,20 +191,24 @@ export function probeGpu(device, log) {
           const finish = (v) => {
             let r = 1.5 * v + (beta ? beta * C0[i] : 0) + (bias ? Bi[n] : 0);
             if (epi === 2) r += X[i];
-            if (epi === 3) r *= geluD(X[i]);
+            if (epi === 1) r = geluD(r);
+            if (epi === 3) r *= X[i];
             return r;
           };
           const tol = 1.5 * mag + Math.abs(beta) + 1;
           vsExact = Math.max(vsExact, Math.abs(got[i] - finish(exact)) / tol);
           vsRounded = Math.max(vsRounded, Math.abs(got[i] - finish(rounded)) / tol);
-          if (epi === 1)
-            vsRounded = Math.max(vsRounded, Math.abs(gotAux[i] - geluF(got[i])) / (Math.abs(got[i]) + 1));
+          // gelu: C holds gelu'(v) and aux gelu(v) (the engine's epilogue 1 keeps the slope for the backward).
+          if (epi === 1) {
+            const v = 1.5 * rounded + (beta ? beta * C0[i] : 0) + (bias ? Bi[n] : 0);
+            vsRounded = Math.max(vsRounded, Math.abs(gotAux[i] - geluF(v)) / tol);
+          }
         }
     Object.values(b).forEach((x) => x.destroy());
     return { vsRounded, vsExact };
   }
 
-  /** Times one matmul of `shape` (alpha 1, no bias or epilogue) on zeroed buffers: timeDispatches. */
+  /** Times one matmul of `shape` (alpha 1; its bias and epilogue, if any) on zeroed buffers: timeDispatches. */
   async function timeMatmul(module, constants, shape, workgroups) {
     const { M, N, K, TA = 0, TB = 0, batch = 1, ldA = 0, ldB = 0, ldC = 0, epi = 0, bias = 0 } = shape;
     const [sA, sB, sC] = [shape.sA ?? M * K, shape.sB ?? K * N, shape.sC ?? M * N];

@@ -23,7 +23,10 @@ const pipeVec4Source = `${geluMath}\n${pipeVec4MatmulSource}`;
 
 /**
  * What a matmul's store does with v = alpha·acc + beta·C + bias (override EPILOGUE; aux has C's layout):
- * none C = v; gelu C = v and aux = gelu_new(v); residual C = aux + v; geluGrad C = v · gelu_new'(aux).
+ * none C = v; gelu C = gelu_new'(v) and aux = gelu_new(v); residual C = aux + v; geluGrad C = v · aux.
+ * The forward's gelu keeps the slope (not v) for the backward, whose geluGrad then only multiplies: on the
+ * H200 the gelu' of the old geluGrad (C = v · gelu_new'(aux), aux = v) made dFc 19 % slower than no
+ * epilogue at lab-gpt's 8192×1024×256 (bench/RESULTS.md, 2026-12-01).
  */
 export const MATMUL_EPILOGUE = { none: 0, gelu: 1, residual: 2, geluGrad: 3 } as const;
 export type MatmulEpilogue = keyof typeof MATMUL_EPILOGUE;
@@ -553,9 +556,11 @@ export function matmulEpilogueReference(
     for (let m = 0; m < p.M; m++) {
       for (let n = 0; n < p.N; n++) {
         const i = at(base, m, n, p.N, p.ldC);
-        if (epilogue === 'gelu') outAux[i] = geluReference(c[i]);
-        else if (epilogue === 'residual') outC[i] = aux[i] + c[i];
-        else if (epilogue === 'geluGrad') outC[i] = c[i] * geluDerivativeReference(aux[i]);
+        if (epilogue === 'gelu') {
+          outAux[i] = geluReference(c[i]);
+          outC[i] = geluDerivativeReference(c[i]);
+        } else if (epilogue === 'residual') outC[i] = aux[i] + c[i];
+        else if (epilogue === 'geluGrad') outC[i] = c[i] * aux[i];
       }
     }
   }

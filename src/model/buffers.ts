@@ -52,7 +52,7 @@ export interface LayerActs {
   ln2Out: GPUBuffer;
   ln2Mean: GPUBuffer;
   ln2Rstd: GPUBuffer;
-  fcPre: GPUBuffer; // [rows, 4C] before gelu
+  fcSlope: GPUBuffer; // [rows, 4C] gelu' at c_fc's output (the forward's epilogue keeps it for the backward)
   fcOut: GPUBuffer; // [rows, 4C] after gelu
   /** LoRA u = x·Aᵀ of each adapter of this layer, by target: [R, Bt·T, r]. */
   loraU: Map<string, GPUBuffer>;
@@ -248,7 +248,7 @@ export function allocateActivations(
       ln2Out: f(rows * C, `ln2Out${l}`),
       ln2Mean: f(rows, `ln2Mean${l}`),
       ln2Rstd: f(rows, `ln2Rstd${l}`),
-      fcPre: f(rows * 4 * C, `fcPre${l}`),
+      fcSlope: f(rows * 4 * C, `fcSlope${l}`),
       fcOut: f(rows * 4 * C, `fcOut${l}`),
       loraU,
     });

@@ -557,7 +557,7 @@ export class GpuModel {
       const res = acts.residual[l];
       d.push(...this.residualLn(l, 'attn.c_proj', la.attnOut, lw.projW, lw.projB, la.resMid, C, C, res, ln2));
       const gelu = { epilogue: 'gelu', aux: la.fcOut } as const;
-      d.push(...this.linear(l, 'mlp.c_fc', la.ln2Out, lw.fcW, lw.fcB, la.fcPre, C, 4 * C, gelu));
+      d.push(...this.linear(l, 'mlp.c_fc', la.ln2Out, lw.fcW, lw.fcB, la.fcSlope, C, 4 * C, gelu));
       const next = acts.residual[l + 1];
       d.push(
         ...this.residualLn(
@@ -673,8 +673,9 @@ export class GpuModel {
       // Whether module `order[i]` of this layer must pass its gradient on to its input.
       const dxOf = (i: number) => l > lowest || i < lastAdapted;
       // h_{l+1} = resMid + mlp(ln2(resMid)): dRes flows to both.
-      // dFcPre = (dRes·Wᵀ) ⊙ gelu'(fcPre): the gelu gradient is the epilogue of the product completing it.
-      const geluGrad = { epilogue: 'geluGrad', aux: la.fcPre } as const;
+      // dFcPre = (dRes·Wᵀ) ⊙ gelu'(fcPre): the gelu gradient is the epilogue of the product completing it,
+      // with gelu' as c_fc's forward epilogue stored it (fcSlope).
+      const geluGrad = { epilogue: 'geluGrad', aux: la.fcSlope } as const;
       d.push(
         ...this.linearBackward(
           l,

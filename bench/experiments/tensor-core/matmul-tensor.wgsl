@@ -179,12 +179,16 @@ fn rightAt(kk: u32, q: u32) -> subgroup_matrix_right<f16, 16, 16> {
 
 fn epilogue(idx: u32, v: vec4f) -> vec4f {
   if (EPILOGUE == 1u) {
-    aux[idx] = vec4f(gelu(v.x), gelu(v.y), gelu(v.z), gelu(v.w));
+    let g0 = geluPair(v.x);
+    let g1 = geluPair(v.y);
+    let g2 = geluPair(v.z);
+    let g3 = geluPair(v.w);
+    aux[idx] = vec4f(g0.x, g1.x, g2.x, g3.x);
+    return vec4f(g0.y, g1.y, g2.y, g3.y);
   } else if (EPILOGUE == 2u) {
     return aux[idx] + v;
   } else if (EPILOGUE == 3u) {
-    let x = aux[idx];
-    return v * vec4f(geluDerivative(x.x), geluDerivative(x.y), geluDerivative(x.z), geluDerivative(x.w));
+    return v * aux[idx];
   }
   return v;
 }
