@@ -352,6 +352,7 @@ async function main(): Promise<void> {
     attention: attentionChoiceFlag(flag(args, 'attention') ?? 'auto'),
     // --split-k off | auto | N: split-K of the frozen-weight products (gpu-model.ts MatmulSplitK).
     matmulSplitK: splitKFlag(flag(args, 'split-k')),
+    trialStamps: args.includes('--trial-stamps'),
   };
   // --steps / --trials / --warmup override the above (e.g. lab-gpt's 30 / 5 / 10 with --sweep-only).
   for (const k of ['steps', 'trials', 'warmup'] as const) {

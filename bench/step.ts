@@ -30,6 +30,8 @@ export interface StepSetup {
   attention?: AttentionChoice;
   /** The engine's split-K option for the frozen-weight products (default 'auto'). */
   matmulSplitK?: MatmulSplitK;
+  /** Stamp the wall-clock trials' passes too and log each trial's wall, GPU span and Σ pass (--trial-stamps). */
+  trialStamps?: boolean;
 }
 
 export interface PhaseTimes {
@@ -75,7 +77,14 @@ export interface StepResult {
    */
   driverTokensPerSec?: number;
   /** Medians over the wall trials, ms per trial: the submit loop, the wait for the GPU, the error scopes. */
-  hostTrialMs?: { submit: number; done: number; scopes: number; idleSync: number };
+  hostTrialMs?: {
+    submit: number;
+    done: number;
+    scopes: number;
+    idleSync: number;
+    encode: number;
+    prep: number;
+  };
   tokensPerSec: number;
   /** GPU memory the sweep allocates (planSweep: the engine's own allocation code, every buffer counted). */
   memoryBytes: number;
@@ -182,7 +191,9 @@ export async function benchStep(
     // Where a trial's host time goes (ms per trial): the submit loop, then onSubmittedWorkDone, then the
     // error scopes that sync() also awaits.
     const host = { submit: [] as number[], done: [] as number[], scopes: [] as number[] };
+    const stampTrials = !!s.trialStamps && gpu.hasTimestamps;
     for (let t = 0; t < s.trials; t++) {
+      if (stampTrials) gpu.startStamping(s.steps);
       const t0 = performance.now();
       for (let i = 0; i < s.steps; i++) engine.submitStep(false);
       const t1 = performance.now();
@@ -194,6 +205,13 @@ export async function benchStep(
       host.submit.push(t1 - t0);
       host.done.push(t2 - t1);
       host.scopes.push(t3 - t2);
+      if (stampTrials) {
+        const passes = await gpu.stopStamping();
+        const per = (x: number) => (x / s.steps).toFixed(3);
+        log(
+          `    trial ${t + 1}: wall ${per(t3 - t0)} ms/step, GPU span ${per(gpu.lastStampSpanNs / 1e6)}, Σ pass ${per(passes.reduce((a, b) => a + b, 0) / 1e6)}, slowest pass ${(Math.max(...passes) / 1e6).toFixed(3)}, fastest ${(Math.min(...passes) / 1e6).toFixed(3)}`,
+        );
+      }
     }
     // The host's round trip on an idle queue: an empty submit, then onSubmittedWorkDone.
     const idleSync: number[] = [];
@@ -212,6 +230,25 @@ export async function benchStep(
       gpuSpanMs = gpu.lastStampSpanNs / s.steps / 1e6;
     }
     const [list] = gpu.capture(() => engine.submitStep(false));
+    // The host's cost of recording a step: its dispatches into a pass and the command buffer finished,
+    // never submitted (median of 20).
+    const encodeMs: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const t0 = performance.now();
+      const enc = gpu.device.createCommandEncoder({ label: 'bench encode only' });
+      const pass = enc.beginComputePass();
+      for (const d of list) d.encode(pass);
+      pass.end();
+      enc.finish();
+      encodeMs.push(performance.now() - t0);
+    }
+    // ... and of everything else submitStep does before it records (the batch, its uploads, the parameters).
+    const prepMs: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const t0 = performance.now();
+      gpu.capture(() => engine.submitStep(false));
+      prepMs.push(performance.now() - t0);
+    }
     const ph = phasesOf(list);
     // The optimizer fuses Gram and solve (gramCholeskySolve); 'gram' and 'choleskySolve' still count if used.
     const precond = ph.optimizer.filter((d) =>
@@ -256,6 +293,8 @@ export async function benchStep(
         done: median(host.done),
         scopes: median(host.scopes),
         idleSync: median(idleSync),
+        encode: median(encodeMs),
+        prep: median(prepMs),
       },
       tokensPerSec: tokensPerStep / (wallMs / 1000),
       // The plan of the engine timed: its attention variant and split-K, not the defaults'.
@@ -293,7 +332,7 @@ export async function benchStep(
     );
     const h = result.hostTrialMs!;
     log(
-      `    host, ms per trial of ${s.steps} steps: submit loop ${h.submit.toFixed(2)}, then GPU done ${h.done.toFixed(2)}, then error scopes ${h.scopes.toFixed(2)}; an empty submit's round trip ${h.idleSync.toFixed(3)}`,
+      `    host, ms per trial of ${s.steps} steps: submit loop ${h.submit.toFixed(2)}, then GPU done ${h.done.toFixed(2)}, then error scopes ${h.scopes.toFixed(2)}; an empty submit's round trip ${h.idleSync.toFixed(3)}; a step's recording alone ${h.encode.toFixed(3)}, the rest of submitStep before it ${h.prep.toFixed(3)}`,
     );
     return result;
   } finally {

@@ -154,6 +154,44 @@ describe('lora', () => {
     },
   );
 
+  it.each([true, false])(
+    'with dxOffset, du·A is written (beta 0) from that float on, and the floats before it stay (skinny=%s)',
+    async (skinny) => {
+      const [R, rows, inDim, outDim, r, off] = [2, 37, 33, 20, 4, 50];
+      const shape = loraShape({ R, rows, inDim, outDim, r, scale: 0.5, splits: 1, skinny });
+      const data = inputs(shape, 9);
+      const gpu = await testGpu();
+      const names = Object.keys(data) as LoraBufferName[];
+      const buffers = {} as Record<LoraBufferName, GPUBuffer>;
+      for (const n of names) if (n !== 'dx') buffers[n] = gpu.buffer(data[n], n);
+      // The slot holds NaN (beta 0 must not read it); before it, values that must stay.
+      const dxData = new Float32Array(off + R * rows * inDim).fill(NaN);
+      dxData.fill(7, 0, off);
+      buffers.dx = gpu.buffer(dxData, 'dx');
+      const splitScratch = gpu.buffer(Math.max(1, loraSplitScratch(shape)) * 4, 'splitScratch');
+      const b = { ...buffers, splitScratch, dxOffset: off };
+      await gpu.run('lora', [...prepareLoraForward(gpu, b, shape), ...prepareLoraBackward(gpu, b, shape)]);
+      const got = await gpu.readF32(buffers.dx, dxData.length);
+      for (const buf of [...Object.values(buffers), splitScratch]) buf.destroy();
+      // The reference adds du·A to the dx it is given: zeros give du·A alone.
+      const zeros = new Float32Array(R * rows * inDim);
+      const ref = loraReference(shape, data.x, data.loraA, data.loraB, data.dy, data.y, zeros);
+      expect(Array.from(got.subarray(0, off))).toEqual(new Array(off).fill(7));
+      expectAllClose(got.subarray(off), ref.dx, gemmTolerance(ref.dx, outDim + r), 'du·A at the offset');
+    },
+  );
+
+  it('refuses an epilogue with dxOffset', async () => {
+    const gpu = await testGpu();
+    const shape = loraShape({ R: 1, rows: 4, inDim: 4, outDim: 4, r: 2, scale: 1 });
+    const b = gpu.buffer(64, 'any');
+    const bufs = { x: b, loraA: b, loraB: b, u: b, dy: b, du: b, dx: b, gradA: b, gradB: b, splitScratch: b };
+    expect(() =>
+      prepareLoraBackward(gpu, { ...bufs, dxOffset: 4 }, shape, { epilogue: 'geluGrad', aux: b }),
+    ).toThrow(/an epilogue needs dx itself/);
+    b.destroy();
+  });
+
   it('on the matmul path, refuses splits that do not divide the rows', async () => {
     const gpu = await testGpu();
     const shape = loraShape({

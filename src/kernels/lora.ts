@@ -65,8 +65,13 @@ export interface LoraBackwardBuffers {
   dy: GPUBuffer;
   /** [R, rows, r] scratch. */
   du: GPUBuffer;
-  /** [R, rows, in]: the base layer's input gradient, to which du A is added. */
+  /**
+   * [R, rows, in]: the base layer's input gradient, to which du A is added; or, with `dxOffset`, a buffer
+   * into which du A is written (beta 0) from float dxOffset on: a partial product a consumer sums with the
+   * base product's own (the LayerNorm backward below, gpu-model.ts linearLnBackward).
+   */
   dx: GPUBuffer;
+  dxOffset?: number;
   gradA: GPUBuffer;
   gradB: GPUBuffer;
   /** [R·splits, max(out, in)·r] partial products of the split-K sums (unused when skinny). */
@@ -153,7 +158,8 @@ export function prepareLoraBackward(
 ): Dispatch[] {
   const { R, rows: n, inDim, outDim, r } = s;
   if (!withDx && end) throw new Error('prepareLoraBackward: an epilogue needs dx');
-  // dx += du A   [n, in]
+  if (b.dxOffset !== undefined && end) throw new Error('prepareLoraBackward: an epilogue needs dx itself');
+  // dx += du A   [n, in] (or, with dxOffset, du A alone at that offset)
   const dxProduct = (): Dispatch =>
     prepareMatmul(
       gpu,
@@ -166,8 +172,9 @@ export function prepareLoraBackward(
         strideA: n * r,
         offB: s.offA,
         strideB: s.strideA,
+        offC: b.dxOffset ?? 0,
         strideC: n * inDim,
-        beta: 1,
+        beta: b.dxOffset === undefined ? 1 : 0,
       },
       {},
       end?.epilogue,

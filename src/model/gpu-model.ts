@@ -193,9 +193,17 @@ export class GpuModel {
       [this.headRows, V, C],
       [this.headRows, C, V],
     ];
+    // An adapted c_attn or c_fc whose dx product is split also puts LoRA's du·A in one more slot
+    // (linearLnBackward).
+    const loraSlot = ([M, N, K]: [number, number, number]) => {
+      const S = this.splitOf(M, N, K);
+      return S > 1 ? (S + 1) * M * N : 0;
+    };
     const splitFloats = Math.max(
       1,
       ...products.map(([M, N, K]) => splitKScratch(M, N, this.splitOf(M, N, K))),
+      loraSlot([R, C, 3 * C]),
+      loraSlot([R, C, 4 * C]),
     );
     this.productScratch = gpu.buffer(splitFloats * 4, 'productScratch');
   }
@@ -319,24 +327,41 @@ export class GpuModel {
     const base = { a: dy, b: W, c: dx, aux: ad ? undefined : end?.aux };
     const p = { M: this.rows, N: inDim, K: outDim };
     const out = withDx ? this.product(base, p, 1, ad ? 'none' : end?.epilogue) : [];
-    if (ad) {
-      const u = this.acts.layers[layer].loraU.get(target)!;
-      const { A: loraA, B: loraB, dA: gradA, dB: gradB } = this.lora;
-      const bufs = {
-        x,
-        loraA,
-        loraB,
-        u,
-        dy,
-        du: this.acts.dU,
-        dx,
-        gradA,
-        gradB,
-        splitScratch: this.splitScratch,
-      };
-      out.push(...prepareLoraBackward(this.gpu, bufs, this.loraShape(ad), withDx ? end : undefined, withDx));
-    }
+    if (ad) out.push(...this.loraBackward(layer, target, x, dy, dx, withDx ? end : undefined, withDx));
     return out;
+  }
+
+  /**
+   * The LoRA part of a module's backward: dA, dB, and du·A added to dx (or, with dxOffset, written into dx
+   * from that float on, beta 0: a partial product for layerNormBackwardSum).
+   */
+  private loraBackward(
+    layer: number,
+    target: LoraTarget,
+    x: GPUBuffer,
+    dy: GPUBuffer,
+    dx: GPUBuffer,
+    end: LoraEpilogue | undefined,
+    withDx: boolean,
+    dxOffset?: number,
+  ): Dispatch[] {
+    const ad = this.adapter(layer, target)!;
+    const u = this.acts.layers[layer].loraU.get(target)!;
+    const { A: loraA, B: loraB, dA: gradA, dB: gradB } = this.lora;
+    const bufs = {
+      x,
+      loraA,
+      loraB,
+      u,
+      dy,
+      du: this.acts.dU,
+      dx,
+      dxOffset,
+      gradA,
+      gradB,
+      splitScratch: this.splitScratch,
+    };
+    return prepareLoraBackward(this.gpu, bufs, this.loraShape(ad), end, withDx);
   }
 
   /**
@@ -359,16 +384,30 @@ export class GpuModel {
     const dx = this.acts.dLn;
     if (!ln) return this.linearBackward(layer, target, x, dy, W, dx, inDim, outDim, undefined, false);
     const S = this.splitOf(this.rows, inDim, outDim);
-    if (this.adapter(layer, target) || S === 1 || !layerNormSumFold()) {
+    if (S === 1 || !layerNormSumFold()) {
       return [
         ...this.linearBackward(layer, target, x, dy, W, dx, inDim, outDim),
         this.lnBackward(dx, ln.x, ln.gamma, ln.mean, ln.rstd, this.acts.dRes, true),
       ];
     }
     const p = { M: this.rows, N: inDim, K: outDim };
+    const partials = prepareMatmulSplitKPartials(
+      this.gpu,
+      { a: dy, b: W },
+      p,
+      { TRANS_B: 1 },
+      S,
+      this.productScratch,
+    );
+    if (!this.adapter(layer, target)) return [partials, this.lnBackwardSum(S, ln, true)];
+    // Adapted: LoRA's du·A is one more partial product (slot S) rather than a read-modify-write of a summed
+    // dx, and the LayerNorm adds it last, in the order matmulSplitKSum then the += would (issue 16: at
+    // lab-gpt R = 8, the sum dispatch and the += of c_attn's dx, three layers a step).
+    const slot = S * this.rows * inDim;
     return [
-      prepareMatmulSplitKPartials(this.gpu, { a: dy, b: W }, p, { TRANS_B: 1 }, S, this.productScratch),
-      this.lnBackwardSum(S, ln, true),
+      partials,
+      ...this.loraBackward(layer, target, x, dy, this.productScratch, undefined, true, slot),
+      this.lnBackwardSum(S + 1, ln, true),
     ];
   }
 
