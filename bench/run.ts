@@ -43,9 +43,9 @@ const ATTENTION_PASSES_TILE_CANDIDATES = [
 ].join(';');
 import type { AttentionChoice, AttentionVariant } from '../src/kernels/attention-variant';
 import type { MatmulSplitK } from '../src/model/gpu-model';
-import { setMatmulPipePreference, setMatmulUnroll } from '../src/kernels/matmul';
+import { setMatmulMidTile, setMatmulPipePreference, setMatmulUnroll } from '../src/kernels/matmul';
 import { setSplitKMinTiles } from '../src/kernels/matmul-splitk';
-import { setLayerNormSumFold } from '../src/kernels/layernorm';
+import { setLayerNormSumFold, setLayerNormSumTpr } from '../src/kernels/layernorm';
 
 /** The engine's attention variants (attention-variant.ts), for --attention and --variant. */
 const ATTENTION_VARIANTS: readonly AttentionVariant[] = ['fused', 'passes', 'passes-recompute'];
@@ -251,6 +251,14 @@ async function main(): Promise<void> {
   const lnFold = flag(args, 'ln-fold') ?? 'on';
   if (lnFold !== 'on' && lnFold !== 'off') throw new Error(`--ln-fold takes on or off, not ${lnFold}`);
   setLayerNormSumFold(lnFold === 'on');
+  // --ln-sum-tpr N: threads per row of the Sum LayerNorms for every shape (default: layerNormSumConstants).
+  const lnTpr = flag(args, 'ln-sum-tpr');
+  if (lnTpr !== undefined) setLayerNormSumTpr(Number(lnTpr));
+  // --matmul-mid-tile k16|k32|128x64: the vec4 tile for 257–511 output tiles of 128×128 (default k16).
+  const midTile = flag(args, 'matmul-mid-tile') ?? 'k16';
+  if (midTile !== 'k16' && midTile !== 'k32' && midTile !== '128x64')
+    throw new Error(`--matmul-mid-tile takes k16, k32 or 128x64, not ${midTile}`);
+  setMatmulMidTile(midTile);
   const log = (s: string) => console.log(s);
   const gpu = await BenchGpu.acquire();
   const toy = gpu.info.isSoftware || args.includes('--toy');

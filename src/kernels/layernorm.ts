@@ -33,6 +33,10 @@ export function layerNormConstants(C: number): { WG: number; TPR: number; EPT: n
  */
 export function layerNormSumConstants(C: number, rows: number): { WG: number; TPR: number; EPT: number } {
   const base = layerNormConstants(C);
+  if (sumTprOverride !== null) {
+    const TPR = Math.max(base.TPR, Math.min(LN_THREADS, sumTprOverride));
+    return { WG: LN_THREADS, TPR, EPT: Math.ceil(C / TPR) };
+  }
   if (Math.ceil(rows / (LN_THREADS / base.TPR)) >= 512) return base;
   const TPR = Math.max(base.TPR, Math.min(128, 2 ** Math.ceil(Math.log2(Math.ceil(C / 2)))));
   return { WG: LN_THREADS, TPR, EPT: Math.ceil(C / TPR) };
@@ -43,6 +47,17 @@ export function layerNormSumConstants(C: number, rows: number): { WG: number; TP
  * the bench's `--ln-fold off` turned it off for the whole process (to time whole steps both ways).
  */
 let sumFold = true;
+
+/**
+ * Threads per row of the Sum variants for every shape (a power of two, at least layerNormConstants'), or null
+ * for layerNormSumConstants' rule: the bench's `--ln-sum-tpr N`, to time whole steps each way.
+ */
+let sumTprOverride: number | null = null;
+export function setLayerNormSumTpr(tpr: number | null): void {
+  if (tpr !== null && (!Number.isInteger(Math.log2(tpr)) || tpr < 4 || tpr > LN_THREADS))
+    throw new Error(`LayerNorm threads per row: a power of two from 4 to ${LN_THREADS}, not ${tpr}`);
+  sumTprOverride = tpr;
+}
 export function setLayerNormSumFold(on: boolean): void {
   sumFold = on;
 }

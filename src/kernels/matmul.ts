@@ -302,6 +302,17 @@ export function setMatmulPipePreference(on: boolean): void {
 }
 
 /**
+ * The vec4 tile matmulVariant takes for 257–511 output tiles of 128×128 ('k16': 128×128 with TILE_K 16, the
+ * rule; 'k32': TILE_K 32; '128x64': 128×64 with TILE_K 16). The bench's `--matmul-mid-tile`, for a whole
+ * process, to time whole steps each way (lab-gpt's c_attn at R = 8 has 384 such tiles; the split products'
+ * 256 keep the rule).
+ */
+let midTile: 'k16' | 'k32' | '128x64' = 'k16';
+export function setMatmulMidTile(tile: 'k16' | 'k32' | '128x64'): void {
+  midTile = tile;
+}
+
+/**
  * The kernel and override constants for a matmul of this shape on a device with `workgroupStorage` bytes
  * of workgroup memory. Outputs narrower than 64 in M or N (the LoRA products with N = r), small ones, and
  * every matmul on a device with less than MATMUL_DEFAULT_WORKGROUP_STORAGE (WebGPU's guaranteed 16 KiB)
@@ -341,7 +352,9 @@ export function matmulVariant(
       // Long K too: the H100's 4096³ once favoured the scalar kernel (32.6 against 30.5 TFLOP/s), but with the
       // multiply four k per iteration the vec4 kernel is ahead at GPT-2's K = 3072 products on the H200
       // (bench/RESULTS.md, "the matmul's inner loop").
-      if (tiles128 >= 256) return pick(matmulWideVec4, V4_128x128_K16);
+      const mid = tiles128 > 256 && tiles128 < 512;
+      if (tiles128 >= 256 && (!mid || midTile === 'k16')) return pick(matmulWideVec4, V4_128x128_K16);
+      if (mid && midTile === '128x64') return pick(matmulWideVec4, V4_128x64_K16);
       // 128–255 output tiles of 128×128 (lab-gpt's N = 256 products at R = 8): with the deeper K tile they ran
       // 9–15 % faster than the 128×64 tile on the H200 (bench/RESULTS.md, 12:10 UTC kernels table).
       if (tiles128 >= 128 && fits(matmulWideVec4, V4_128x128_K32))
