@@ -189,13 +189,10 @@ fn savedStats(row: u32, live: bool) -> vec2f {
 }
 
 // dx of the row whose thread `lid` holds g = dy · gamma and x̂ of its elements (zeros past C or past the
-// last row), written, or added to `old` (bdx as it was, read by the caller along with dy and x so that its
-// latency overlaps theirs rather than ending the kernel) when `add`. Called by every thread of the
-// workgroup: it holds the barrier.
+// last row), written or added to bdx. Called by every thread of the workgroup: it holds the barrier.
 fn backwardRow(
   g: ptr<function, array<f32, MAX_EPT>>,
   xhat: ptr<function, array<f32, MAX_EPT>>,
-  old: ptr<function, array<f32, MAX_EPT>>,
   lid: u32,
   row: u32,
   live: bool,
@@ -222,7 +219,7 @@ fn backwardRow(
     let c = lane + k * TPR;
     if (c < C) {
       let d = rstd * ((*g)[k] - m.x - (*xhat)[k] * m.y);
-      bdx[base + c] = select(d, (*old)[k] + d, add);
+      bdx[base + c] = select(d, bdx[base + c] + d, add);
     }
   }
 }
@@ -235,22 +232,17 @@ fn backward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) 
   let live = row < bparams.rows;
   let base = row * C;
   let stats = savedStats(row, live);
-  // g = dy · gamma and x̂ of this thread's elements, kept for the output, and dx as it is when adding to it.
-  let add = bparams.accumulate == 1u;
+  // g = dy · gamma and x̂ of this thread's elements, kept for the output.
   var g = array<f32, MAX_EPT>();
   var xhat = array<f32, MAX_EPT>();
-  var old = array<f32, MAX_EPT>();
   for (var k = 0u; k < EPT; k++) {
     let c = lane + k * TPR;
     if (live && c < C) {
       g[k] = bdy[base + c] * bgamma[c];
       xhat[k] = (bx[base + c] - stats.x) * stats.y;
-      if (add) {
-        old[k] = bdx[base + c];
-      }
     }
   }
-  backwardRow(&g, &xhat, &old, lid, row, live, stats.y, C, add);
+  backwardRow(&g, &xhat, lid, row, live, stats.y, C, bparams.accumulate == 1u);
 }
 
 @compute @workgroup_size(WG)
@@ -262,10 +254,8 @@ fn backwardSum(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_inde
   let base = row * C;
   let size = bsparams.rows * C;
   let stats = savedStats(row, live);
-  let add = bsparams.accumulate == 1u;
   var g = array<f32, MAX_EPT>();
   var xhat = array<f32, MAX_EPT>();
-  var old = array<f32, MAX_EPT>();
   for (var k = 0u; k < EPT; k++) {
     let c = lane + k * TPR;
     if (live && c < C) {
@@ -278,10 +268,7 @@ fn backwardSum(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_inde
       let dy = bsparams.alpha * acc;
       g[k] = dy * bgamma[c];
       xhat[k] = (bx[i] - stats.x) * stats.y;
-      if (add) {
-        old[k] = bdx[i];
-      }
     }
   }
-  backwardRow(&g, &xhat, &old, lid, row, live, stats.y, C, add);
+  backwardRow(&g, &xhat, lid, row, live, stats.y, C, bsparams.accumulate == 1u);
 }

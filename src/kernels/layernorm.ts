@@ -26,25 +26,20 @@ export function layerNormConstants(C: number): { WG: number; TPR: number; EPT: n
 /**
  * Override constants of the Sum variants (layerNormForwardSum, layerNormBackwardSum) for `rows` rows of C:
  * each element first sums S partial products, so where layerNormConstants gives fewer than 512 workgroups
- * they take more threads per row, up to 128 with 2 or more elements each (C = 256: 128 threads of 2), and
- * from 512 to 2,047 workgroups up to 64. On the H200 (GPU pass of lab-gpt's step): at 1,024 rows 1.621 ms
- * against 1.714 with layerNormConstants' 32 threads (bench/RESULTS.md, 2026-11-30 22:00 UTC, call 5); at
- * 8,192 rows 128 threads were slower than 32 (4.870 against 4.740, same call) and 64 faster (4.709–4.718
- * against 4.728–4.736, 2026-12-01, call 10); at 16,384 rows 64 and 32 the same.
+ * they take more threads per row, up to 128 with 2 or more elements each (C = 256: 128 threads of 2). On the
+ * H200 (bench/RESULTS.md, 2026-11-30 22:00 UTC, call 5; GPU pass of lab-gpt's step): at 1,024 rows 1.621 ms
+ * against 1.714 with layerNormConstants' 32 threads; at 8,192 rows the 32 threads were faster, 4.740 against
+ * 4.870.
  */
 export function layerNormSumConstants(C: number, rows: number): { WG: number; TPR: number; EPT: number } {
   const base = layerNormConstants(C);
-  const withThreads = (most: number) => {
-    const TPR = Math.max(base.TPR, Math.min(most, 2 ** Math.ceil(Math.log2(Math.ceil(C / 2)))));
-    return { WG: LN_THREADS, TPR, EPT: Math.ceil(C / TPR) };
-  };
   if (sumTprOverride !== null) {
     const TPR = Math.max(base.TPR, Math.min(LN_THREADS, sumTprOverride));
     return { WG: LN_THREADS, TPR, EPT: Math.ceil(C / TPR) };
   }
-  const workgroups = Math.ceil(rows / (LN_THREADS / base.TPR));
-  if (workgroups >= 2048) return base;
-  return withThreads(workgroups >= 512 ? 64 : 128);
+  if (Math.ceil(rows / (LN_THREADS / base.TPR)) >= 512) return base;
+  const TPR = Math.max(base.TPR, Math.min(128, 2 ** Math.ceil(Math.log2(Math.ceil(C / 2)))));
+  return { WG: LN_THREADS, TPR, EPT: Math.ceil(C / TPR) };
 }
 
 /**
