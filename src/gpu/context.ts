@@ -268,9 +268,14 @@ export class Gpu {
     this.submitEncoded('readback', (encoder) =>
       encoder.copyBufferToBuffer(src, byteOffset, staging, 0, size),
     );
-    await this.sync('readback');
+    return (await this.readStaging(staging, 'readback')).slice(0, byteLength);
+  }
+
+  /** After the copies into `staging` were submitted: wait for them, and its bytes (the buffer is destroyed). */
+  private async readStaging(staging: GPUBuffer, label: string): Promise<ArrayBuffer> {
+    await this.sync(label);
     await staging.mapAsync(0x0001 /* READ */);
-    const out = staging.getMappedRange().slice(0, byteLength);
+    const out = staging.getMappedRange().slice(0);
     staging.unmap();
     staging.destroy();
     return out;
@@ -305,11 +310,7 @@ export class Gpu {
         if (r.count > 0) encoder.copyBufferToBuffer(r.src, (r.offset ?? 0) * 4, staging, at[i], r.count * 4);
       }),
     );
-    await this.sync('readback');
-    await staging.mapAsync(0x0001 /* READ */);
-    const all = staging.getMappedRange().slice(0);
-    staging.unmap();
-    staging.destroy();
+    const all = await this.readStaging(staging, 'readback');
     return reads.map((r, i) => new Float32Array(all, at[i], r.count));
   }
 
@@ -344,11 +345,7 @@ export class Gpu {
         encoder.copyBufferToBuffer(src, 0, staging, k * bytes, bytes);
       });
     }
-    await this.sync(label);
-    await staging.mapAsync(0x0001 /* READ */);
-    const all = staging.getMappedRange().slice(0);
-    staging.unmap();
-    staging.destroy();
+    const all = await this.readStaging(staging, label);
     return filled.map((f, k) => (f ? new Float32Array(all, k * bytes, bytes / 4) : null));
   }
 
