@@ -6,7 +6,7 @@ import type { Dispatch, Gpu } from '../src/gpu/context';
 import {
   gemmTolerance,
   MATMUL_EPILOGUE,
-  matmulAuxPlaceholder,
+  matmulBindings,
   matmulEpilogueReference,
   matmulParams,
   matmulReference,
@@ -79,7 +79,11 @@ export async function checkMatmulChoice(
     c: gpu.buffer(c0, 'check.c'),
     aux: gpu.buffer(aux0, 'check.aux'),
   };
-  const d = gpu.prepare(kernel, bufs, p, { ...constants, ...t, EPILOGUE: MATMUL_EPILOGUE[epilogue] });
+  const d = gpu.prepare(kernel, matmulBindings(gpu, bufs), p, {
+    ...constants,
+    ...t,
+    EPILOGUE: MATMUL_EPILOGUE[epilogue],
+  });
   await gpu.run('epilogue check', [d]);
   const got = { c: await gpu.readF32(bufs.c, c0.length), aux: await gpu.readF32(bufs.aux, aux0.length) };
   for (const buf of Object.values(bufs)) buf.destroy();
@@ -114,12 +118,12 @@ export function epilogueDispatches(
   const { kernel, constants } =
     choice ?? matmulVariant(p, t, gpu.device.limits.maxComputeWorkgroupStorageSize);
   const { a, b, bias, c, aux, out } = buf;
-  const fused = gpu.prepare(kernel, { a, b, bias, c, aux }, p, {
+  const fused = gpu.prepare(kernel, matmulBindings(gpu, { a, b, bias, c, aux }), p, {
     ...constants,
     ...t,
     EPILOGUE: MATMUL_EPILOGUE[epilogue],
   });
-  const plain = gpu.prepare(kernel, { a, b, bias, c, aux: matmulAuxPlaceholder(gpu) }, p, {
+  const plain = gpu.prepare(kernel, matmulBindings(gpu, { a, b, bias, c }), p, {
     ...constants,
     ...t,
   });

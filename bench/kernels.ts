@@ -5,6 +5,7 @@ import {
   MATMUL_PIPE_TILES,
   matmul,
   matmulAuxPlaceholder,
+  matmulBindings,
   matmulParams,
   matmulVariant,
   matmulWideVec4Pipe,
@@ -170,14 +171,19 @@ export async function benchKernels(
       [0, 1, 'NT'],
       [1, 0, 'TN'],
     ] as const) {
-      const d = gpu.prepare(matmul, { a, b, bias: b, c, aux }, matmulParams({ M: n, N: n, K: n }), {
-        TRANS_A,
-        TRANS_B,
-      });
+      const d = gpu.prepare(
+        matmul,
+        matmulBindings(gpu, { a, b, c, aux }),
+        matmulParams({ M: n, N: n, K: n }),
+        {
+          TRANS_A,
+          TRANS_B,
+        },
+      );
       await time([d], `matmul ${name}`, `${n}×${n}×${n}`);
       const p = matmulParams({ M: n, N: n, K: n });
       const v = matmulVariant(p, { TRANS_A, TRANS_B });
-      const dv = gpu.prepare(v.kernel, { a, b, bias: b, c, aux }, p, v.constants);
+      const dv = gpu.prepare(v.kernel, matmulBindings(gpu, { a, b, c, aux }), p, v.constants);
       await time([dv], `${v.kernel.label}* ${name}`, `${n}×${n}×${n} ${matmulTile(v.kernel, v.constants)}`);
     }
     release();
@@ -215,12 +221,16 @@ export async function benchKernels(
       const v = matmulVariant(p, t, storage);
       if (await verified(v, TRANS_B)) {
         await time(
-          [gpu.prepare(v.kernel, { a, b, bias: b, c, aux }, p, v.constants)],
+          [gpu.prepare(v.kernel, matmulBindings(gpu, { a, b, c, aux }), p, v.constants)],
           `picked ${v.kernel.label}`,
           `${shape} ${matmulTile(v.kernel, v.constants)}`,
         );
       }
-      await time([gpu.prepare(matmul, { a, b, bias: b, c, aux }, p, t)], 'matmul 4x4 default', shape);
+      await time(
+        [gpu.prepare(matmul, matmulBindings(gpu, { a, b, c, aux }), p, t)],
+        'matmul 4x4 default',
+        shape,
+      );
       for (const [kernel, k] of MATMUL_CANDIDATES) {
         const name = matmulName(kernel, k);
         if (matmulWorkgroupBytes(kernel, k) > storage) {
@@ -230,7 +240,7 @@ export async function benchKernels(
           continue;
         }
         if (!(await verified({ kernel, constants: { ...t, ...k } }, TRANS_B))) continue;
-        const d = gpu.prepare(kernel, { a, b, bias: b, c, aux }, p, { ...t, ...k });
+        const d = gpu.prepare(kernel, matmulBindings(gpu, { a, b, c, aux }), p, { ...t, ...k });
         await time([d], name, shape);
       }
       release();

@@ -13,7 +13,8 @@
 // The compute loop and register tiles are those of matmul-wide.wgsl (see there for why).
 
 // The epilogue (override EPILOGUE) fuses the elementwise step that follows a matmul into its store, with
-// v = alpha·acc + beta·C + bias as above and aux laid out as C (same offC, strideC, ldC):
+// v = alpha·acc + beta·C + bias (+ s·u·Bᵀ_run with LORA_R > 0, see loraTerm) and aux laid out as C (same
+// offC, strideC, ldC):
 //   0 none:      C = v                      (aux unused: the host binds a 16-byte placeholder)
 //   1 gelu:      C = gelu'(v), aux = gelu(v) (c_fc: C = fcSlope, kept for the backward; aux = fcOut)
 //   2 residual:  C = aux + v                (c_proj: aux = the residual stream; C may be in place)
@@ -42,6 +43,12 @@ struct Params {
   // K of the last batch item when it is shorter (0: K like the others): a split-K product whose chunks do
   // not divide K (src/kernels/matmul-splitk.ts) reads zeros past the matrix's end rather than the next row.
   kLast: u32,
+  // The LoRA term (LORA_R > 0, see loraTerm): its scale s, where run 0's Bᵀ starts in loraB and how far
+  // apart the runs' are (elements), and the rows of C per run.
+  loraScale: f32,
+  loraOffB: u32,
+  loraStrideB: u32,
+  loraRows: u32,
 }
 
 // The reduction length of the batch item being computed (K, or kLast for the last item), set per item.
@@ -52,10 +59,16 @@ var<private> kBound: u32;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<vec4f>;
 @group(0) @binding(4) var<storage, read_write> aux: array<vec4f>;
-@group(0) @binding(5) var<uniform> params: Params;
+// LORA_R > 0: u [rows of C, LORA_R] and the runs' Bᵀ [N, LORA_R] (each at loraOffB + run · loraStrideB).
+// Unused (LORA_R = 0), the host binds b to both.
+@group(0) @binding(5) var<storage, read> loraU: array<vec4f>;
+@group(0) @binding(6) var<storage, read> loraB: array<vec4f>;
+@group(0) @binding(7) var<uniform> params: Params;
 
 override TRANS_A: u32 = 0u;
 override EPILOGUE: u32 = 0u;
+// LoRA's rank r when the product also adds LoRA's up-projection (a multiple of 4; 0: it does not).
+override LORA_R: u32 = 0u;
 override TRANS_B: u32 = 0u;
 override WG_M: u32 = 16u;
 override WG_N: u32 = 16u;
@@ -174,6 +187,34 @@ fn epilogue(idx: u32, v: vec4f) -> vec4f {
   return v;
 }
 
+/**
+ * LoRA's up-projection for row m, columns n .. n + 3 (batch 1): t = Σ_j u[m, j] · Bᵀ_run[n + i, j] with
+ * run = m / loraRows, multiplied-added in j order from zero, as the separate product u · Bᵀ_run (K = r,
+ * matmulWideVec4 NT) accumulates it. The caller adds s · t to v as that product's store with beta 1 did
+ * (fma(1, v, s · t)), so C is the same float32 as the two products' (src/kernels/lora.ts).
+ */
+fn loraTerm(m: u32, n: u32) -> vec4f {
+  let run = m / params.loraRows;
+  let baseU = m * (LORA_R / 4u);
+  let baseB = (params.loraOffB + run * params.loraStrideB + n * LORA_R) / 4u;
+  var t0 = 0.0;
+  var t1 = 0.0;
+  var t2 = 0.0;
+  var t3 = 0.0;
+  for (var q = 0u; q < LORA_R / 4u; q++) {
+    let u = loraU[baseU + q];
+    let b0 = loraB[baseB + q];
+    let b1 = loraB[baseB + LORA_R / 4u + q];
+    let b2 = loraB[baseB + 2u * (LORA_R / 4u) + q];
+    let b3 = loraB[baseB + 3u * (LORA_R / 4u) + q];
+    t0 = fma(u.w, b0.w, fma(u.z, b0.z, fma(u.y, b0.y, fma(u.x, b0.x, t0))));
+    t1 = fma(u.w, b1.w, fma(u.z, b1.z, fma(u.y, b1.y, fma(u.x, b1.x, t1))));
+    t2 = fma(u.w, b2.w, fma(u.z, b2.z, fma(u.y, b2.y, fma(u.x, b2.x, t2))));
+    t3 = fma(u.w, b3.w, fma(u.z, b3.z, fma(u.y, b3.y, fma(u.x, b3.x, t3))));
+  }
+  return vec4f(t0, t1, t2, t3);
+}
+
 /** Row m, columns n .. n + 3 of C[bt]: all four inside or all outside (N is a multiple of 4). */
 fn store4(baseC: u32, m: u32, n: u32, acc: vec4f) {
   if (m >= params.M || n >= params.N) {
@@ -187,6 +228,9 @@ fn store4(baseC: u32, m: u32, n: u32, acc: vec4f) {
   }
   if (params.hasBias != 0u) {
     v += vec4f(bias[n], bias[n + 1u], bias[n + 2u], bias[n + 3u]);
+  }
+  if (LORA_R > 0u) {
+    v = fma(vec4f(1.0), v, params.loraScale * loraTerm(m, n));
   }
   c[idx] = epilogue(idx, v);
 }

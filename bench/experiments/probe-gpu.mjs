@@ -21,6 +21,12 @@ const PARAMS = [
   'ldC',
   'ldB',
   'kLast',
+  // matmul-wide-vec4.wgsl's LoRA term (zero here: LORA_R = 0). The pipe kernel's Params end at kLast; the
+  // longer uniform buffer is harmless to it.
+  'loraScale',
+  'loraOffB',
+  'loraStrideB',
+  'loraRows',
 ];
 
 /** Helpers bound to one device; `log` receives compile errors. */
@@ -38,7 +44,10 @@ export function probeGpu(device, log) {
           .map((m) => `${m.lineNum}:${m.linePos} ${m.message}`)
           .join(' | '),
       );
-    return bad.length > 0 ? null : module;
+    if (bad.length > 0) return null;
+    // Whether the shader declares the LoRA operands (bindGroup binds them).
+    module.lora = /var<storage, read> loraU:/.test(code);
+    return module;
   }
 
   function uniform(p) {
@@ -63,7 +72,13 @@ export function probeGpu(device, log) {
     if (!pipelines.has(key)) {
       pipelines.set(
         key,
-        device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main', constants } }),
+        Object.assign(
+          device.createComputePipeline({
+            layout: 'auto',
+            compute: { module, entryPoint: 'main', constants },
+          }),
+          { lora: module.lora },
+        ),
       );
     }
     return pipelines.get(key);
@@ -95,11 +110,14 @@ export function probeGpu(device, log) {
     return out.subarray(0, n);
   }
 
-  /** The matmul kernels' bind group: a, b, bias, c, aux, then the uniform. */
+  /**
+   * The matmul kernels' bind group: a, b, bias, c, aux, then the uniform; a kernel declaring matmul-wide-vec4.wgsl's
+   * LoRA operands (loraU, loraB before the uniform) gets b for both (unused with LORA_R = 0).
+   */
   const bindGroup = (pl, b, u) =>
     device.createBindGroup({
       layout: pl.getBindGroupLayout(0),
-      entries: [b.a, b.b, b.bias, b.c, b.aux, u].map((buffer, binding) => ({
+      entries: [b.a, b.b, b.bias, b.c, b.aux, ...(pl.lora ? [b.b, b.b] : []), u].map((buffer, binding) => ({
         binding,
         resource: { buffer },
       })),

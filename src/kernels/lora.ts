@@ -2,7 +2,7 @@
 // encoded every step. Layouts (src/kernels/README.md): x [R, rows, in], y [R, rows, out], u [R, rows, r];
 // A [r, in] of run t at offA + t·strideA inside loraA, B [out, r] at offB + t·strideB inside loraB;
 // gradients gradA / gradB share those layouts. s = alpha / r.
-//   forward:  u = x Aᵀ;  y += s · u Bᵀ
+//   forward:  u = x Aᵀ;  y += s · u Bᵀ (or folded into the base product's store: loraFold)
 //   backward: dB = s · dyᵀ u;  du = s · dy B;  dA = duᵀ x;  dx += du A
 // The product that completes y (forward) or dx (backward) may end in a matmul epilogue (`LoraEpilogue`:
 // gelu, residual add, gelu gradient), applied to the whole sum base + LoRA, as the unfused kernel was.
@@ -18,7 +18,7 @@ import {
   loraRows,
   loraRowsConstants,
 } from './lora-skinny';
-import { prepareMatmul, type MatmulEpilogue } from './matmul';
+import { prepareMatmul, type MatmulEpilogue, type MatmulLora } from './matmul';
 import { sumSplits } from './splitk';
 
 export interface LoraShape {
@@ -98,8 +98,64 @@ export function prepareLoraForward(
   s: LoraShape,
   end?: LoraEpilogue,
 ): Dispatch[] {
-  const { R, rows: n, inDim, outDim, r } = s;
-  const u = loraSkinny(s)
+  const { R, rows: n, outDim, r } = s;
+  return [
+    prepareLoraDown(gpu, b, s),
+    prepareMatmul(
+      gpu,
+      { a: b.u, b: b.loraB, c: b.y, aux: end?.aux },
+      {
+        M: n,
+        N: outDim,
+        K: r,
+        batch: R,
+        strideA: n * r,
+        offB: s.offB,
+        strideB: s.strideB,
+        strideC: n * outDim,
+        alpha: s.scale,
+        beta: 1,
+      },
+      { TRANS_B: 1 },
+      end?.epilogue,
+    ),
+  ];
+}
+
+/**
+ * Whether the model folds LoRA's up-projection into the base product (`loraFold`): on unless the bench's
+ * `--lora-fold off` turned it off for the whole process (to time whole steps both ways).
+ */
+let forwardFold = true;
+export function setLoraForwardFold(on: boolean): void {
+  forwardFold = on;
+}
+export const loraForwardFold = (): boolean => forwardFold;
+
+/**
+ * LoRA's up-projection y += s · u Bᵀ as the base product's store does it (`prepareMatmul`'s `lora`, where
+ * `matmulLoraFoldable`): the same float32 as prepareLoraForward's second product, one dispatch fewer.
+ */
+export function loraFold(b: Pick<LoraForwardBuffers, 'u' | 'loraB'>, s: LoraShape): MatmulLora {
+  return {
+    u: b.u,
+    B: b.loraB,
+    r: s.r,
+    scale: s.scale,
+    offB: s.offB,
+    strideB: s.strideB,
+    rowsPerRun: s.rows,
+  };
+}
+
+/** u = x Aᵀ [R, rows, r] (loraRows, or the 4×4 matmul when not skinny): the down-projection alone. */
+export function prepareLoraDown(
+  gpu: Gpu,
+  b: Pick<LoraForwardBuffers, 'x' | 'loraA' | 'u'>,
+  s: LoraShape,
+): Dispatch {
+  const { R, rows: n, inDim, r } = s;
+  return loraSkinny(s)
     ? gpu.prepare(
         loraRows,
         { x: b.x, w: b.loraA, out: b.u },
@@ -121,27 +177,6 @@ export function prepareLoraForward(
         },
         { TRANS_B: 1 },
       );
-  return [
-    u,
-    prepareMatmul(
-      gpu,
-      { a: b.u, b: b.loraB, c: b.y, aux: end?.aux },
-      {
-        M: n,
-        N: outDim,
-        K: r,
-        batch: R,
-        strideA: n * r,
-        offB: s.offB,
-        strideB: s.strideB,
-        strideC: n * outDim,
-        alpha: s.scale,
-        beta: 1,
-      },
-      { TRANS_B: 1 },
-      end?.epilogue,
-    ),
-  ];
 }
 
 /**

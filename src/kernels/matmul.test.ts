@@ -82,7 +82,14 @@ async function check({ p, t, seed, c, constants, kernel = matmul, epilogue = 'no
   // aux has C's layout; 4 elements (the placeholder's 16 bytes) when the epilogue does not use it.
   const aux = epilogue === 'none' ? new Float32Array(4) : randn(matmulExtent(p, 'c') + 1, seed + 4);
   const EPILOGUE = MATMUL_EPILOGUE[epilogue];
-  const got = await runOnce(kernel, { a, b, bias, c: c0, aux }, { ...p }, { ...t, ...constants, EPILOGUE });
+  // LoRA's operands are unused here (LORA_R = 0: the LoRA tests below).
+  const lora = { loraU: 4, loraB: 4 };
+  const got = await runOnce(
+    kernel,
+    { a, b, bias, c: c0, aux, ...lora },
+    { ...p },
+    { ...t, ...constants, EPILOGUE },
+  );
   const want = matmulEpilogueReference(matmulReference(a, b, bias, c0, p, t), aux, p, epilogue);
   const what = `${kernel.label} ${epilogue} ${JSON.stringify({ ...p, ...constants })}`;
   expectAllClose(got.c, want.c, gemmTolerance(want.c, p.K), what);

@@ -8,7 +8,7 @@ import wideMatmulSource from '../../shaders/matmul-wide.wgsl?raw';
 import wideVec4MatmulSource from '../../shaders/matmul-wide-vec4.wgsl?raw';
 import pipeVec4MatmulSource from '../../shaders/matmul-wide-vec4-pipe.wgsl?raw';
 import type { Dispatch, Gpu } from '../gpu/context';
-import { defineKernel, MAX_WORKGROUPS_PER_DIMENSION } from '../gpu/kernel';
+import { defineKernel, type Kernel, MAX_WORKGROUPS_PER_DIMENSION } from '../gpu/kernel';
 import { unrollLoops } from '../gpu/unroll';
 import { geluDerivativeReference, geluReference } from './gelu';
 
@@ -34,37 +34,39 @@ export type MatmulEpilogue = keyof typeof MATMUL_EPILOGUE;
 /** Each thread owns a TM×TN register tile (fixed in the shader); a tile is WG_M·TM × WG_N·TN. */
 export const MATMUL_THREAD_TILE = 4;
 
-export const matmul = defineKernel({
-  label: 'matmul',
-  source,
-  bindings: { a: 'read', b: 'read', bias: 'read', c: 'write', aux: 'write' },
-  params: {
-    M: 'u32',
-    N: 'u32',
-    K: 'u32',
-    batch: 'u32',
-    offA: 'u32',
-    offB: 'u32',
-    offC: 'u32',
-    strideA: 'u32',
-    strideB: 'u32',
-    strideC: 'u32',
-    alpha: 'f32',
-    beta: 'f32',
-    hasBias: 'u32',
-    ldA: 'u32',
-    ldC: 'u32',
-    ldB: 'u32',
-    kLast: 'u32',
-  },
-  constants: { TRANS_A: 0, TRANS_B: 0, EPILOGUE: 0, WG_M: 16, WG_N: 16, TILE_K: 16, PAD: 1 },
-  // x over N tiles, y over M tiles, z over the batch (the shader loops over what z cannot hold).
-  workgroups: ({ M, N, batch }, k) => [
-    Math.ceil(N / (k.WG_N * MATMUL_THREAD_TILE)),
-    Math.ceil(M / (k.WG_M * MATMUL_THREAD_TILE)),
-    Math.min(batch, MAX_WORKGROUPS_PER_DIMENSION),
-  ],
-});
+export const matmul: MatmulKernel = asMatmulKernel(
+  defineKernel({
+    label: 'matmul',
+    source,
+    bindings: { a: 'read', b: 'read', bias: 'read', c: 'write', aux: 'write' },
+    params: {
+      M: 'u32',
+      N: 'u32',
+      K: 'u32',
+      batch: 'u32',
+      offA: 'u32',
+      offB: 'u32',
+      offC: 'u32',
+      strideA: 'u32',
+      strideB: 'u32',
+      strideC: 'u32',
+      alpha: 'f32',
+      beta: 'f32',
+      hasBias: 'u32',
+      ldA: 'u32',
+      ldC: 'u32',
+      ldB: 'u32',
+      kLast: 'u32',
+    },
+    constants: { TRANS_A: 0, TRANS_B: 0, EPILOGUE: 0, WG_M: 16, WG_N: 16, TILE_K: 16, PAD: 1 },
+    // x over N tiles, y over M tiles, z over the batch (the shader loops over what z cannot hold).
+    workgroups: ({ M, N, batch }, k) => [
+      Math.ceil(N / (k.WG_N * MATMUL_THREAD_TILE)),
+      Math.ceil(M / (k.WG_M * MATMUL_THREAD_TILE)),
+      Math.min(batch, MAX_WORKGROUPS_PER_DIMENSION),
+    ],
+  }),
+);
 
 export const MATMUL_WIDE_THREAD_TILE = 8;
 
@@ -73,28 +75,30 @@ export const MATMUL_WIDE_THREAD_TILE = 8;
  * memory reads and a register prefetch of the next K tile: the fast path for large outputs. A separate
  * kernel because the register tile's size must be a WGSL const.
  */
-export const matmulWide = defineKernel({
-  ...matmul,
-  label: 'matmulWide',
-  source: wideSource,
-  constants: {
-    TRANS_A: 0,
-    TRANS_B: 0,
-    EPILOGUE: 0,
-    WG_M: 16,
-    WG_N: 16,
-    TILE_K: 8,
-    UNROLL: MATMUL_UNROLL_DEFAULT,
-  },
-  // The k loop repeated as matmulWideVec4's (UNROLL: matmulUnrollFor; a host constant).
-  specialize: (c) => unrollMatmulK(wideSource, c.TILE_K, matmulUnrollOverride ?? c.UNROLL),
-  hostConstants: ['UNROLL'],
-  workgroups: ({ M, N, batch }, k) => [
-    Math.ceil(N / (k.WG_N * MATMUL_WIDE_THREAD_TILE)),
-    Math.ceil(M / (k.WG_M * MATMUL_WIDE_THREAD_TILE)),
-    Math.min(batch, MAX_WORKGROUPS_PER_DIMENSION),
-  ],
-});
+export const matmulWide: MatmulKernel = asMatmulKernel(
+  defineKernel({
+    ...matmul,
+    label: 'matmulWide',
+    source: wideSource,
+    constants: {
+      TRANS_A: 0,
+      TRANS_B: 0,
+      EPILOGUE: 0,
+      WG_M: 16,
+      WG_N: 16,
+      TILE_K: 8,
+      UNROLL: MATMUL_UNROLL_DEFAULT,
+    },
+    // The k loop repeated as matmulWideVec4's (UNROLL: matmulUnrollFor; a host constant).
+    specialize: (c) => unrollMatmulK(wideSource, c.TILE_K, matmulUnrollOverride ?? c.UNROLL),
+    hostConstants: ['UNROLL'],
+    workgroups: ({ M, N, batch }, k) => [
+      Math.ceil(N / (k.WG_N * MATMUL_WIDE_THREAD_TILE)),
+      Math.ceil(M / (k.WG_M * MATMUL_WIDE_THREAD_TILE)),
+      Math.min(batch, MAX_WORKGROUPS_PER_DIMENSION),
+    ],
+  }),
+);
 /** Prefetch registers per thread and operand in matmul-wide.wgsl (one vec4). */
 const MATMUL_WIDE_MAX_PREFETCH = 4;
 
@@ -114,7 +118,10 @@ export const matmulWideVec4 = defineKernel({
   ...matmulWide,
   label: 'matmulWideVec4',
   source: wideVec4Source,
-  constants: { ...matmulWide.constants },
+  // loraU, loraB: LoRA's up-projection added in the store (LORA_R > 0, `MatmulLora`); b where unused.
+  bindings: { ...matmulWide.bindings, loraU: 'read', loraB: 'read' },
+  params: { ...matmulWide.params, loraScale: 'f32', loraOffB: 'u32', loraStrideB: 'u32', loraRows: 'u32' },
+  constants: { ...matmulWide.constants, LORA_R: 0 },
   // UNROLL: copies of the k loop's body per iteration (at most TILE_K: the whole loop), chosen per shape by
   // matmulUnrollFor; a host constant, the WGSL has no such override.
   specialize: (c) => unrollMatmulK(wideVec4Source, c.TILE_K, matmulUnrollOverride ?? c.UNROLL),
@@ -190,15 +197,17 @@ export function matmulVec4Aligned(p: MatmulParams): boolean {
  * hoists its per-row and per-column work. The same bindings, params, epilogues and precondition
  * (`matmulVec4Aligned`); configurations must pass `matmulWideVec4PipeFits`.
  */
-export const matmulWideVec4Pipe = defineKernel({
-  ...matmulWide,
-  label: 'matmulWideVec4Pipe',
-  source: pipeVec4Source,
-  // Its loops stay loops: not matmulWide's source, and not measured unrolled.
-  specialize: undefined,
-  hostConstants: undefined,
-  constants: { TRANS_A: 0, TRANS_B: 0, EPILOGUE: 0, WG_M: 16, WG_N: 16, TILE_K: 16, STAGES: 2 },
-});
+export const matmulWideVec4Pipe: MatmulKernel = asMatmulKernel(
+  defineKernel({
+    ...matmulWide,
+    label: 'matmulWideVec4Pipe',
+    source: pipeVec4Source,
+    // Its loops stay loops: not matmulWide's source, and not measured unrolled.
+    specialize: undefined,
+    hostConstants: undefined,
+    constants: { TRANS_A: 0, TRANS_B: 0, EPILOGUE: 0, WG_M: 16, WG_N: 16, TILE_K: 16, STAGES: 2 },
+  }),
+);
 
 export interface MatmulPipeTile {
   WG_M: number;
@@ -213,7 +222,15 @@ export function matmulWideVec4PipeFits(k: MatmulPipeTile): boolean {
   return pow2(k.WG_M) && pow2(k.WG_N) && (k.STAGES === 1 || k.STAGES === 2) && matmulWideVec4Fits(k);
 }
 
-export type MatmulKernel = typeof matmul;
+/**
+ * The matmul kernels as one type: matmulWideVec4's bindings and params. The others declare a prefix of them
+ * (no loraU, loraB; Params up to kLast), and `prepare` binds and packs only what a kernel declares.
+ */
+export type MatmulKernel = Kernel<'a' | 'b' | 'bias' | 'c' | 'aux' | 'loraU' | 'loraB', keyof MatmulParams>;
+/** A matmul kernel declaring a prefix of MatmulKernel's bindings and params, typed as MatmulKernel. */
+function asMatmulKernel(k: unknown): MatmulKernel {
+  return k as MatmulKernel;
+}
 
 export interface MatmulChoice {
   kernel: MatmulKernel;
@@ -399,6 +416,11 @@ export interface MatmulParams {
    * product whose chunks do not divide K (matmul-splitk.ts) stops at the matrix's end.
    */
   kLast: number;
+  /** LoRA's up-projection folded into the store (matmulWideVec4 with LORA_R > 0; `MatmulLora`), else 0. */
+  loraScale: number;
+  loraOffB: number;
+  loraStrideB: number;
+  loraRows: number;
 }
 
 export interface MatmulConstants {
@@ -431,8 +453,52 @@ export function matmulParams(p: Pick<MatmulParams, 'M' | 'N' | 'K'> & Partial<Ma
     ldC: 0,
     ldB: 0,
     kLast: 0,
+    loraScale: 0,
+    loraOffB: 0,
+    loraStrideB: 0,
+    loraRows: 0,
     ...p,
   };
+}
+
+/**
+ * LoRA's up-projection folded into a product's store (matmulWideVec4 only, `matmulLoraFoldable`):
+ * C[m, :] (before the epilogue) += scale · u[m, :] · Bᵀ_run with run = m / rowsPerRun, where u is [M, r] and
+ * run's Bᵀ [N, r] starts at element offB + run · strideB of B. The same float32 as the separate product
+ * u · Bᵀ_run with alpha = scale and beta = 1 after this one (prepareLoraForward).
+ */
+export interface MatmulLora {
+  u: GPUBuffer;
+  B: GPUBuffer;
+  r: number;
+  scale: number;
+  offB: number;
+  strideB: number;
+  rowsPerRun: number;
+}
+
+/**
+ * Whether `prepareMatmul` can fold `lora` into this product on this device: the product takes matmulWideVec4
+ * with one batch item, and u's and B's rows are whole vec4s (r, offB and strideB multiples of 4).
+ */
+export function matmulLoraFoldable(
+  gpu: Gpu,
+  p: Pick<MatmulParams, 'M' | 'N' | 'K'> & Partial<MatmulParams>,
+  trans: Partial<Pick<MatmulConstants, 'TRANS_A' | 'TRANS_B'>>,
+  lora: Pick<MatmulLora, 'r' | 'offB' | 'strideB' | 'rowsPerRun'>,
+): boolean {
+  const params = matmulParams(p);
+  const t: MatmulConstants = { TRANS_A: trans.TRANS_A ?? 0, TRANS_B: trans.TRANS_B ?? 0 };
+  const { kernel } = matmulVariant(params, t, gpu.device.limits.maxComputeWorkgroupStorageSize);
+  return (
+    kernel === matmulWideVec4 &&
+    params.batch === 1 &&
+    lora.r > 0 &&
+    lora.r % 4 === 0 &&
+    lora.offB % 4 === 0 &&
+    lora.strideB % 4 === 0 &&
+    lora.rowsPerRun > 0
+  );
 }
 
 /** The operands of a matmul; `bias` (optional) is added per column when given. */
@@ -463,27 +529,58 @@ export function matmulAuxPlaceholder(gpu: Gpu): GPUBuffer {
 }
 
 /**
- * C = alpha · op(a) op(b) + beta · C (+ bias), then the epilogue, with the kernel matmulVariant picks for
- * this shape and this device. `p` is matmulParams' shorthand; transposes default to none.
+ * The bindings of the matmul kernels: an unused bias and LoRA operands are bound to b (read-only, never
+ * read), an unused aux to the placeholder. Kernels without the LoRA bindings ignore them.
+ */
+export function matmulBindings(
+  gpu: Gpu,
+  { a, b, c, bias, aux }: MatmulBuffers,
+  lora?: Pick<MatmulLora, 'u' | 'B'>,
+): MatmulBuffers & { bias: GPUBuffer; aux: GPUBuffer; loraU: GPUBuffer; loraB: GPUBuffer } {
+  return {
+    a,
+    b,
+    c,
+    bias: bias ?? b,
+    aux: aux ?? matmulAuxPlaceholder(gpu),
+    loraU: lora?.u ?? b,
+    loraB: lora?.B ?? b,
+  };
+}
+
+/**
+ * C = alpha · op(a) op(b) + beta · C (+ bias) (+ LoRA's up-projection, `lora`), then the epilogue, with the
+ * kernel matmulVariant picks for this shape and this device. `p` is matmulParams' shorthand; transposes
+ * default to none. `lora` needs `matmulLoraFoldable`.
  */
 export function prepareMatmul(
   gpu: Gpu,
-  { a, b, c, bias, aux }: MatmulBuffers,
+  buffers: MatmulBuffers,
   p: Pick<MatmulParams, 'M' | 'N' | 'K'> & Partial<MatmulParams>,
   trans: Partial<Pick<MatmulConstants, 'TRANS_A' | 'TRANS_B'>> = {},
   epilogue: MatmulEpilogue = 'none',
+  lora?: MatmulLora,
 ): Dispatch {
-  if ((epilogue === 'none') !== (aux === undefined)) {
-    throw new Error(`matmul: epilogue ${epilogue} ${aux ? 'takes no' : 'needs an'} aux buffer`);
+  if ((epilogue === 'none') !== (buffers.aux === undefined)) {
+    throw new Error(`matmul: epilogue ${epilogue} ${buffers.aux ? 'takes no' : 'needs an'} aux buffer`);
   }
-  const params = matmulParams({ ...p, hasBias: bias ? 1 : 0 });
+  if (lora && !matmulLoraFoldable(gpu, p, trans, lora)) {
+    throw new Error(`matmul: LoRA r ${lora.r} cannot be folded into this product (matmulLoraFoldable)`);
+  }
+  const params = matmulParams({
+    ...p,
+    hasBias: buffers.bias ? 1 : 0,
+    ...(lora
+      ? { loraScale: lora.scale, loraOffB: lora.offB, loraStrideB: lora.strideB, loraRows: lora.rowsPerRun }
+      : {}),
+  });
   const t: MatmulConstants = { TRANS_A: trans.TRANS_A ?? 0, TRANS_B: trans.TRANS_B ?? 0 };
   const storage = gpu.device.limits.maxComputeWorkgroupStorageSize;
   const { kernel, constants } = matmulVariant(params, t, storage);
-  // An unused bias is bound to b (read-only, never read).
-  return gpu.prepare(kernel, { a, b, c, bias: bias ?? b, aux: aux ?? matmulAuxPlaceholder(gpu) }, params, {
+  return gpu.prepare(kernel, matmulBindings(gpu, buffers, lora), params, {
     ...constants,
     EPILOGUE: MATMUL_EPILOGUE[epilogue],
+    ...(lora ? { LORA_R: lora.r } : {}),
   });
 }
 

@@ -2,7 +2,12 @@
 // dispatches (recorded once, encoded every step). The backward mirrors the forward layer by layer in
 // reverse (llm.c style). Frozen weights get no weight gradient; only LoRA A and B do.
 import type { Dispatch, Gpu } from '../gpu/context';
-import { prepareMatmul, type MatmulBuffers, type MatmulEpilogue } from '../kernels/matmul';
+import {
+  matmulLoraFoldable,
+  prepareMatmul,
+  type MatmulBuffers,
+  type MatmulEpilogue,
+} from '../kernels/matmul';
 import {
   matmulSplitCount,
   prepareMatmulSplitK,
@@ -12,6 +17,9 @@ import {
 import {
   loraSplitScratch,
   prepareLoraBackward,
+  loraFold,
+  loraForwardFold,
+  prepareLoraDown,
   prepareLoraForward,
   type LoraEpilogue,
   type LoraShape,
@@ -234,7 +242,8 @@ export class GpuModel {
 
   /**
    * y = x·W + b for all runs at once (W shared), then y += s·(x Aᵀ) Bᵀ per run when the module is adapted;
-   * `end` (gelu, residual add) is fused into whichever of the two products completes y.
+   * `end` (gelu, residual add) is fused into whichever of the two products completes y. Where the base
+   * product is one matmulWideVec4 dispatch, the LoRA term is added in its store instead (`loraFold`).
    */
   private linear(
     layer: number,
@@ -248,11 +257,24 @@ export class GpuModel {
     end?: LoraEpilogue,
   ): Dispatch[] {
     const ad = this.adapter(layer, target);
-    const base = { a: x, b: W, c: y, bias: b, aux: ad ? undefined : end?.aux };
     const shared = layer === 0 && target === 'c_attn' ? this.acts.qkvShared : null;
+    const p = { M: this.rows, N: outDim, K: inDim };
+    if (ad && !shared && loraForwardFold() && this.splitOf(p.M, p.N, p.K) === 1) {
+      // LoRA's up-projection in the base product's store (the same y): one dispatch fewer.
+      const u = this.acts.layers[layer].loraU.get(target)!;
+      const lora = loraFold({ u, loraB: this.lora.B }, this.loraShape(ad));
+      if (matmulLoraFoldable(this.gpu, p, {}, lora)) {
+        const buffers = { a: x, b: W, c: y, bias: b, aux: end?.aux };
+        return [
+          prepareLoraDown(this.gpu, { x, loraA: this.lora.A, u }, this.loraShape(ad)),
+          prepareMatmul(this.gpu, buffers, p, {}, end?.epilogue, lora),
+        ];
+      }
+    }
+    const base = { a: x, b: W, c: y, bias: b, aux: ad ? undefined : end?.aux };
     const out = shared
       ? this.sharedProduct(x, W, b, shared, y, inDim, outDim)
-      : this.product(base, { M: this.rows, N: outDim, K: inDim }, 0, ad ? 'none' : end?.epilogue);
+      : this.product(base, p, 0, ad ? 'none' : end?.epilogue);
     if (ad) {
       const u = this.acts.layers[layer].loraU.get(target)!;
       const { A: loraA, B: loraB } = this.lora;

@@ -19,6 +19,9 @@
 //   now U        its k loop unrolled TILE_K times: what the engine compiles for large products (unrollMatmulK in
 //                src/kernels/matmul.ts; small ones get four copies per iteration, matmulUnrollFor)
 //   now UW       now U with warps of 4 × 8 threads
+//   now UP       now U with the next k's workgroup-memory reads written before this k's multiply-adds
+//   now UT       now U with the staged tiles as arrays of k-rows (see twoD)
+//   diag ...     diagnostics, timed and never checked (see noLdg below)
 //   now UD       now U without prefetch registers: each K tile goes from global memory straight into the
 //                staged tile (32 registers a thread fewer, for a second workgroup per SM)
 //   pipe         shaders/matmul-wide-vec4-pipe.wgsl as it is (two staged copies, swizzled, 4 × 8 warps)
@@ -92,6 +95,62 @@ function unroll(src, tileK) {
   return src.slice(0, i) + copies + src.slice(close + '\n      }\n'.length);
 }
 
+/**
+ * UP: unrolled as U, with the workgroup-memory reads of k + 1 written before the multiply-adds of k (the
+ * fragments double-buffered in registers, in the order the text gives the driver's compiler).
+ */
+function unrollPipelined(src, tileK) {
+  const head = '      for (var kk = 0u; kk < TILE_K; kk++) {\n';
+  const i = src.indexOf(head);
+  if (i < 0 || src.indexOf(head, i + 1) >= 0)
+    throw new Error('unrollPipelined: the k loop is not there once');
+  const close = src.indexOf('\n      }\n', i);
+  const body = src
+    .slice(i + head.length, close + 1)
+    .split('\n')
+    .filter((l) => l.trim() !== '');
+  const reads = body.filter((l) => /^\s*let [ab][01] = /.test(l));
+  const fmas = body.filter((l) => /^\s*acc\d+ = fma\(/.test(l));
+  if (reads.length !== 4 || fmas.length !== 16 || reads.length + fmas.length !== body.length)
+    throw new Error('unrollPipelined: the loop body is not 4 reads and 16 multiply-adds');
+  const name = (l, k) => l.replace(/\b([ab][01])\b/g, `$1_${k}`).replaceAll('kk', `${k}u`);
+  let out = '';
+  for (const l of reads) out += `${name(l, 0)}\n`;
+  for (let k = 0; k < tileK; k++) {
+    if (k + 1 < tileK) for (const l of reads) out += `${name(l, k + 1)}\n`;
+    for (const l of fmas) out += `${name(l, k)}\n`;
+  }
+  return src.slice(0, i) + out + src.slice(close + '\n      }\n'.length);
+}
+
+/**
+ * T: the staged tiles as arrays of k-rows (array<array<vec4f, 2·WG + 1>, TILE_K>) instead of one flat array.
+ * Unrolled, every read of the multiply then indexes a constant k-row and a column that depends only on the
+ * thread (ty, WG_M + ty, tx, WG_N + tx), so an index clamp the robustness pass adds is the same expression for
+ * all TILE_K reads and can be computed once, where a flat index kk·SA + ty is clamped anew for every kk. The
+ * inner array's length must be a constant: the text gets WG_M and WG_N as numbers.
+ */
+function twoD(src, c) {
+  let out = rewrite(
+    src,
+    /var<workgroup> as_: array<vec4f, TILE_K \* \(2u \* WG_M \+ 1u\)>;/g,
+    `var<workgroup> as_: array<array<vec4f, ${2 * c.WG_M + 1}>, TILE_K>;`,
+    'twoD as_',
+  );
+  out = rewrite(
+    out,
+    /var<workgroup> bs: array<vec4f, TILE_K \* \(2u \* WG_N \+ 1u\)>;/g,
+    `var<workgroup> bs: array<array<vec4f, ${2 * c.WG_N + 1}>, TILE_K>;`,
+    'twoD bs',
+  );
+  const flat = /(as_|bs)\[(\(?[^\[\]]*?\)?) \* S[AB] \+ ([^\[\]]*?)\]/g;
+  const n = out.match(flat)?.length ?? 0;
+  if (n !== 14) throw new Error(`twoD: ${n} flat tile indices, expected 14`);
+  out = out.replace(flat, '$1[$2][$3]');
+  if (/\* S[AB] \+/.test(out)) throw new Error('twoD: a flat tile index is left');
+  return out;
+}
+
 /** W: warps of 4 × 8 threads (needs WG_N a multiple of 8 and WG_M·WG_N a multiple of 32). */
 function warp48(src) {
   return rewrite(
@@ -148,6 +207,46 @@ function direct(src) {
   );
 }
 
+/**
+ * Diagnostics (wrong results on purpose: timed, never checked, printed as `diag`): each removes one part of
+ * `now U`'s staging so the time it costs shows.
+ *   noLDG  the tiles are made from their indices instead of loaded from global memory
+ *   noSTS  the tiles are staged once (the first K tile); later loads are kept alive by one multiply-add each
+ *   noBAR  no workgroup barriers
+ *   hot    every workgroup reads the first row and column panels (all loads hit the caches)
+ */
+function noLdg(src) {
+  let out = src;
+  for (const op of ['a', 'b']) {
+    const re = new RegExp(`return ${op}\\[\\(base \\+ [^;]*;`, 'g');
+    const n = out.match(re)?.length ?? 0;
+    if (n !== 2) throw new Error(`noLDG: ${n} loads of ${op}, expected 2`);
+    // The binding stays referenced (a never-taken branch), or the pipeline's layout would drop it.
+    out = out.replace(
+      re,
+      `if (params.M == 0xffffffffu) { return ${op}[0]; }\n    return vec4f(f32(base + k), f32(e), 1.0, 2.0);`,
+    );
+  }
+  return out;
+}
+function noSts(src) {
+  const block = /( {6}if \(inA0\) \{ stashA\(lid, pa0\); \}[\s\S]*?if \(inB3\) \{ stashB\(e3, pb3\); \}\n)/g;
+  if ((src.match(block)?.length ?? 0) !== 1) throw new Error('noSTS: the stash block is not there once');
+  return src.replace(
+    block,
+    `      if (k0 == 0u) {\n$1      }\n      acc0 = fma(pa0 + pa1 + pa2 + pa3 + pb0 + pb1 + pb2 + pb3, vec4f(1e-30), acc0);\n`,
+  );
+}
+function noBar(src) {
+  const n = src.match(/workgroupBarrier\(\);/g)?.length ?? 0;
+  if (n !== 2) throw new Error(`noBAR: ${n} barriers, expected 2`);
+  return src.replaceAll('workgroupBarrier();', '');
+}
+function hot(src) {
+  let out = rewrite(src, /let m0 = wid\.y \* 8u \* WG_M;/g, 'let m0 = 0u * wid.y;', 'hot m0');
+  return rewrite(out, /let n0 = wid\.x \* 8u \* WG_N;/g, 'let n0 = 0u * wid.x;', 'hot n0');
+}
+
 const { compile, checkMatmul, timeMatmul } = probeGpu(device, log);
 const grid = (c, p) => [
   Math.ceil(p.N / (8 * c.WG_N)),
@@ -183,6 +282,12 @@ const TRANSFORMS = {
   'now U': (c) => unroll(nowSource, c.TILE_K),
   'now UW': (c) => unroll(warp48(nowSource), c.TILE_K),
   'now UD': (c) => unroll(direct(nowSource), c.TILE_K),
+  'now UP': (c) => unrollPipelined(nowSource, c.TILE_K),
+  'now UT': (c) => unroll(twoD(nowSource, c), c.TILE_K),
+  'diag noLDG': (c) => unroll(noLdg(nowSource), c.TILE_K),
+  'diag noSTS': (c) => unroll(noSts(nowSource), c.TILE_K),
+  'diag noBAR': (c) => unroll(noBar(nowSource), c.TILE_K),
+  'diag hot': (c) => unroll(hot(nowSource), c.TILE_K),
   // matmul-wide-vec4-pipe.wgsl (two staged copies, one barrier per K tile, swizzled, 4 × 8 warps): as it is,
   // and with its accumulators named and its k loop unrolled like the engine's kernel.
   pipe: () => pipeSource,
@@ -218,6 +323,11 @@ for (const [tile, c] of Object.entries(TILES)) {
     }
     const module = await compile(`${gelu}\n${f(c)}`, `${name} ${tile}`);
     if (!module) continue;
+    if (name.startsWith('diag')) {
+      log(`${name} ${tile}: a diagnostic (wrong results on purpose), timed without a check`);
+      modules.push({ name, tile, c, module });
+      continue;
+    }
     let worst = 0;
     for (const s of CHECK_SHAPES) worst = Math.max(worst, await check(module, c, s));
     const ok = worst < TOL;
@@ -253,6 +363,14 @@ if (!hasTimestamps || args.includes('--check-only')) {
       ['NT 16384×3072×768 geluGrad', { M: 16384, N: 3072, K: 768, TB: 1, epi: 3 }],
       ['NN 16384×768×3072 bias+residual', { M: 16384, N: 768, K: 3072, bias: 1, epi: 2 }],
     );
+  // --occupancy: one K = 2048 product at 132, 264, 396 and 528 output tiles of 128×128 (the H200 has 132 SMs):
+  // how the time grows with the tiles shows how many workgroups an SM runs at once.
+  if (args.includes('--occupancy'))
+    for (const t of [132, 264, 396, 528])
+      TIME_SHAPES.push([
+        `NN ${(t / 12) * 128}×1536×2048 (${t} tiles)`,
+        { M: (t / 12) * 128, N: 1536, K: 2048 },
+      ]);
   // --shapes-only "label,label": time only those rows.
   const onlyShapes = only('--shapes-only');
   if (onlyShapes)
