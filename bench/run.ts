@@ -46,7 +46,7 @@ import type { MatmulSplitK } from '../src/model/gpu-model';
 import { setMatmulMidTile, setMatmulPipePreference, setMatmulUnroll } from '../src/kernels/matmul';
 import { setSplitKMinTiles } from '../src/kernels/matmul-splitk';
 import { setLayerNormSumFold, setLayerNormSumTpr } from '../src/kernels/layernorm';
-import { setLoraForwardFold } from '../src/kernels/lora';
+import { setLoraFold } from '../src/kernels/lora';
 
 /** The engine's attention variants (attention-variant.ts), for --attention and --variant. */
 const ATTENTION_VARIANTS: readonly AttentionVariant[] = ['fused', 'passes', 'passes-recompute'];
@@ -252,11 +252,11 @@ async function main(): Promise<void> {
   const lnFold = flag(args, 'ln-fold') ?? 'on';
   if (lnFold !== 'on' && lnFold !== 'off') throw new Error(`--ln-fold takes on or off, not ${lnFold}`);
   setLayerNormSumFold(lnFold === 'on');
-  // --lora-fold off: LoRA's up-projection keeps its own product after the base one (loraForwardFold).
+  // --lora-fold off: LoRA's up-projection and du·A keep their own products (loraFoldOn).
   const loraFoldFlag = flag(args, 'lora-fold') ?? 'on';
   if (loraFoldFlag !== 'on' && loraFoldFlag !== 'off')
     throw new Error(`--lora-fold takes on or off, not ${loraFoldFlag}`);
-  setLoraForwardFold(loraFoldFlag === 'on');
+  setLoraFold(loraFoldFlag === 'on');
   // --ln-sum-tpr N: threads per row of the Sum LayerNorms for every shape (default: layerNormSumConstants).
   const lnTpr = flag(args, 'ln-sum-tpr');
   if (lnTpr !== undefined) setLayerNormSumTpr(Number(lnTpr));

@@ -9,6 +9,9 @@
 // does: one dispatch instead of two.
 // backwardSum is likewise the backward whose dy is a split-K product: dy = alpha · Σ_s partial[s],
 // as matmulSplitKSum without bias or epilogue would store it (not stored: the LayerNorm is its only reader).
+// With LORA_R > 0 the sum has one more term, LoRA's du·A_run of an adapted module (run = row / loraRows),
+// added last and multiplied-added in j order from zero, as the separate product du·A (matmulWideVec4 NN,
+// K = r) wrote it into a last partial: the same dy, one dispatch fewer.
 // A workgroup of WG threads takes WG / TPR rows (rows group = wid.x + 65535·wid.y), TPR threads per row;
 // thread i of a row holds its elements c = i + TPR·k (k < EPT, coalesced) in registers, so each row is
 // read once. A row's sums: every thread adds its row's TPR partials from workgroup memory in the same
@@ -18,7 +21,11 @@
 struct ForwardParams { rows: u32, C: u32, eps: f32 }
 struct BackwardParams { rows: u32, C: u32, accumulate: u32 }
 struct SumParams { rows: u32, C: u32, eps: f32, S: u32, hasBias: u32, alpha: f32 }
-struct BackwardSumParams { rows: u32, C: u32, accumulate: u32, S: u32, alpha: f32 }
+struct BackwardSumParams {
+  rows: u32, C: u32, accumulate: u32, S: u32, alpha: f32,
+  // LORA_R > 0: run 0's A [r, C] at loraOffA of bloraA, the runs' loraStrideA apart; rows per run.
+  loraOffA: u32, loraStrideA: u32, loraRows: u32,
+}
 
 // Forward bindings.
 @group(0) @binding(0) var<storage, read> fx: array<f32>;           // [rows, C]
@@ -39,7 +46,10 @@ struct BackwardSumParams { rows: u32, C: u32, accumulate: u32, S: u32, alpha: f3
 @group(0) @binding(6) var<uniform> bparams: BackwardParams;
 // backwardSum: the backward's bindings but dy and the params.
 @group(0) @binding(0) var<storage, read> bpartial: array<f32>;     // [S, rows, C]
-@group(0) @binding(6) var<uniform> bsparams: BackwardSumParams;
+// LORA_R > 0: du [rows, r] and the concatenated A of the runs (unused otherwise: the host binds partial).
+@group(0) @binding(6) var<storage, read> bdu: array<f32>;
+@group(0) @binding(7) var<storage, read> bloraA: array<f32>;
+@group(0) @binding(8) var<uniform> bsparams: BackwardSumParams;
 
 // forwardSum bindings (same slots, other entry point); aux and x are distinct buffers.
 @group(0) @binding(0) var<storage, read> spartial: array<f32>;     // [S, rows, C]
@@ -57,6 +67,8 @@ struct BackwardSumParams { rows: u32, C: u32, accumulate: u32, S: u32, alpha: f3
 override WG: u32 = 256u;
 // Elements per thread at most: the registers of a row.
 const MAX_EPT: u32 = 32u;
+// backwardSum: LoRA's rank r when dy also has LoRA's du·A term (0: it does not).
+override LORA_R: u32 = 0u;
 // Threads per row: a power of two, 4 ≤ TPR ≤ WG.
 override TPR: u32 = 32u;
 // Elements per thread: TPR · EPT ≥ C, EPT ≤ MAX_EPT.
@@ -264,6 +276,14 @@ fn backwardSum(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_inde
       var acc = 0.0;
       for (var s = 0u; s < bsparams.S; s++) {
         acc += bpartial[s * size + i];
+      }
+      if (LORA_R > 0u) {
+        let a = bsparams.loraOffA + (row / bsparams.loraRows) * bsparams.loraStrideA + c;
+        var t = 0.0;
+        for (var j = 0u; j < LORA_R; j++) {
+          t = fma(bdu[row * LORA_R + j], bloraA[a + j * C], t);
+        }
+        acc += t;
       }
       let dy = bsparams.alpha * acc;
       g[k] = dy * bgamma[c];

@@ -8,14 +8,18 @@ import {
   layerNormForward,
   layerNormForwardReference,
   layerNormForwardSum,
+  layerNormBackwardSumLora,
 } from './layernorm';
 import { matmulSplitKSum } from './matmul-splitk';
-import { MATMUL_EPILOGUE } from './matmul';
+import { MATMUL_EPILOGUE, matmulBindings, matmulParams, matmulWideVec4 } from './matmul';
 import { randn } from '../util/random';
-import { runOnce } from '../test/gpu';
+import { runOnce, testGpu } from '../test/gpu';
 import { expectAllClose } from '../test/close';
 
 const eps = 1e-5;
+// layerNormBackwardSum without its LoRA term (LORA_R = 0): placeholder inputs and parameters.
+const noLora = { du: 4, loraA: 4 };
+const noLoraParams = { loraOffA: 0, loraStrideA: 0, loraRows: 1 };
 // [rows, C, TPR, EPT, WG?]: the constants layerNormConstants picks (C = 1 zero variance; 7, 33 and 2000 not
 // multiples of 4 or of the threads per row; 256 and 768 the model's), rows 1, 3, 5, 300 (not multiples
 // of the rows per workgroup); then other splits of a shape (4 to 256 threads per row, padded elements)
@@ -275,8 +279,8 @@ describe('layerNormBackwardSum', () => {
       const dx = accumulate ? prior : size;
       const got = await runOnce(
         layerNormBackwardSum,
-        { partial, x, gamma, mean, rstd, dx },
-        { rows, C, accumulate, S, alpha },
+        { partial, x, gamma, mean, rstd, dx, ...noLora },
+        { rows, C, accumulate, S, alpha, ...noLoraParams },
         layerNormConstants(C),
       );
       const want = layerNormBackwardReference(dy, x, gamma, rows, C, eps, accumulate ? prior : undefined);
@@ -285,8 +289,8 @@ describe('layerNormBackwardSum', () => {
       expectAllClose(scaled(got.dx), scaled(want), { rtol: 1e-5, atol: 2e-6 }, what);
       const wide = await runOnce(
         layerNormBackwardSum,
-        { partial, x, gamma, mean, rstd, dx },
-        { rows, C, accumulate, S, alpha },
+        { partial, x, gamma, mean, rstd, dx, ...noLora },
+        { rows, C, accumulate, S, alpha, ...noLoraParams },
         layerNormSumConstants(C, 1),
       );
       expectAllClose(scaled(wide.dx), scaled(want), { rtol: 1e-5, atol: 2e-6 }, `${what} (sum constants)`);
@@ -299,6 +303,106 @@ describe('layerNormBackwardSum', () => {
       expect(bits(got.dx), `bits, accumulate=${accumulate}`).toEqual(bits(two.dx));
     }
   });
+});
+
+describe('layerNormBackwardSum with LoRA’s du·A (LORA_R)', () => {
+  // [runs, rows per run, C, S partials, r]: rows and C not multiples of the rows per workgroup or the
+  // threads per row; C 4-aligned, as the product du·A it replaces needs (matmulWideVec4).
+  const loraShapes: [number, number, number, number, number][] = [
+    [3, 37, 68, 2, 4],
+    [2, 50, 132, 1, 8],
+  ];
+  it.each(loraShapes)(
+    'R=%i rows=%i C=%i S=%i r=%i: bit-identical to du·A as one more partial, and float64',
+    async (R, perRun, C, S, r) => {
+      const gpu = await testGpu();
+      const rows = R * perRun;
+      const size = rows * C;
+      const seed = rows + C + S + r;
+      const partial = randn((S + 1) * size, seed); // slot S: where the separate product writes du·A
+      const { x, gamma, beta } = inputs(rows, C, seed + 1);
+      const saved = layerNormForwardReference(x, gamma, beta, rows, C, eps);
+      const mean = Float32Array.from(saved.mean);
+      const rstd = Float32Array.from(saved.rstd);
+      const du = randn(rows * r, seed + 2);
+      // Run t's A [r, C] at offA + t·strideA, NaN between (a read outside shows).
+      const [offA, strideA] = [4, r * C + 8];
+      const loraA = new Float32Array(offA + R * strideA).fill(NaN);
+      const values = randn(R * r * C, seed + 3, 0.5);
+      for (let t = 0; t < R; t++) loraA.set(values.subarray(t * r * C, (t + 1) * r * C), offA + t * strideA);
+      const prior = randn(size, seed + 4);
+      const k = layerNormConstants(C);
+      const b = (data: Float32Array, label: string) => gpu.buffer(data, label);
+      const bufs = {
+        partial: b(partial, 'partial'),
+        x: b(x, 'x'),
+        gamma: b(gamma, 'gamma'),
+        mean: b(mean, 'mean'),
+        rstd: b(rstd, 'rstd'),
+        du: b(du, 'du'),
+        loraA: b(loraA, 'loraA'),
+      };
+      const dxFolded = b(prior, 'dx folded');
+      const dxPair = b(prior, 'dx pair');
+      const lora = { du: bufs.du, loraA: bufs.loraA, r, offA, strideA, rowsPerRun: perRun };
+      const folded = layerNormBackwardSumLora(bufs.partial, lora);
+      const common = { rows, C, accumulate: 1, alpha: 1 };
+      const none = layerNormBackwardSumLora(bufs.partial);
+      await gpu.run('ln lora', [
+        gpu.prepare(
+          layerNormBackwardSum,
+          { ...bufs, dx: dxFolded, ...folded.buffers },
+          { ...common, S, ...folded.params },
+          { ...k, ...folded.constants },
+        ),
+        // The pair it replaces: du·A (matmulWideVec4 NN, K = r, beta 0) into slot S, then S + 1 partials.
+        gpu.prepare(
+          matmulWideVec4,
+          matmulBindings(gpu, { a: bufs.du, b: bufs.loraA, c: bufs.partial }),
+          matmulParams({
+            M: perRun,
+            N: C,
+            K: r,
+            batch: R,
+            strideA: perRun * r,
+            offB: offA,
+            strideB: strideA,
+            offC: S * size,
+            strideC: perRun * C,
+          }),
+          { WG_M: 8, WG_N: 8, TILE_K: 4, TRANS_A: 0, TRANS_B: 0 },
+        ),
+        gpu.prepare(
+          layerNormBackwardSum,
+          { ...bufs, dx: dxPair, ...none.buffers },
+          { ...common, S: S + 1, ...none.params },
+          { ...k, ...none.constants },
+        ),
+      ]);
+      const got = await gpu.readF32(dxFolded, size);
+      const pair = await gpu.readF32(dxPair, size);
+      for (const buf of [...Object.values(bufs), dxFolded, dxPair]) buf.destroy();
+      expect(bits(got), 'folded against the pair').toEqual(bits(pair));
+      // float64: dy = Σ_s partial[s] + du·A_run.
+      const dy = Float64Array.from({ length: size }, (_, i) => {
+        const [row, c] = [Math.floor(i / C), i % C];
+        let acc = 0;
+        for (let s = 0; s < S; s++) acc += partial[s * size + i];
+        const a = offA + Math.floor(row / perRun) * strideA + c;
+        for (let j = 0; j < r; j++) acc += du[row * r + j] * loraA[a + j * C];
+        return acc;
+      });
+      const want = layerNormBackwardReference(dy, x, gamma, rows, C, eps, prior);
+      const kappa = conditioning(x, saved.rstd, C);
+      const scale = kappa.map((kk, row) => {
+        let g = 0;
+        for (let c = 0; c < C; c++) g = Math.max(g, Math.abs(dy[row * C + c] * gamma[c]));
+        return kk * saved.rstd[row] * g;
+      });
+      const scaled = (v: ArrayLike<number>) => perRowScaled(v, scale, C);
+      expectAllClose(scaled(got), scaled(want), { rtol: 1e-5, atol: 2e-6 }, 'dx / (κ·rstd·max|g|)');
+    },
+  );
 });
 
 describe('layerNormConstants', () => {

@@ -140,17 +140,71 @@ export const layerNormBackward = defineKernel({
 /**
  * layerNormBackward of dy = alpha · Σ_s partial[s], a split-K product without bias or epilogue whose sum it
  * takes over from matmulSplitKSum (prepareMatmulSplitKPartials wrote partial [S, rows, C]), the same float32
- * values as that sum would store; dy itself is not stored. Takes the constants `layerNormConstants(C)`.
+ * values as that sum would store; dy itself is not stored. S = 1 takes a whole product. With LORA_R > 0, dy
+ * also has LoRA's du·A (`layerNormBackwardSumLora`). Takes the constants `layerNormConstants(C)`.
  */
 export const layerNormBackwardSum = defineKernel({
   label: 'layerNormBackwardSum',
   source,
   entryPoint: 'backwardSum',
-  bindings: { partial: 'read', x: 'read', gamma: 'read', mean: 'read', rstd: 'read', dx: 'write' },
-  params: { rows: 'u32', C: 'u32', accumulate: 'u32', S: 'u32', alpha: 'f32' },
-  constants: { WG: LN_THREADS, TPR: 32, EPT: 8 },
+  bindings: {
+    partial: 'read',
+    x: 'read',
+    gamma: 'read',
+    mean: 'read',
+    rstd: 'read',
+    dx: 'write',
+    // LORA_R > 0 (`LayerNormLora`); partial where unused.
+    du: 'read',
+    loraA: 'read',
+  },
+  params: {
+    rows: 'u32',
+    C: 'u32',
+    accumulate: 'u32',
+    S: 'u32',
+    alpha: 'f32',
+    loraOffA: 'u32',
+    loraStrideA: 'u32',
+    loraRows: 'u32',
+  },
+  constants: { WG: LN_THREADS, TPR: 32, EPT: 8, LORA_R: 0 },
   workgroups: rowGroups,
 });
+
+/**
+ * LoRA's du·A of an adapted module taken into layerNormBackwardSum's dy as a last term (LORA_R = r): du
+ * [rows, r], run t's A [r, C] at offA + t·strideA of loraA, `rowsPerRun` rows a run. The same float32 as
+ * the product du·A written into one more partial (prepareLoraBackward's dx product with dxOffset).
+ */
+export interface LayerNormLora {
+  du: GPUBuffer;
+  loraA: GPUBuffer;
+  r: number;
+  offA: number;
+  strideA: number;
+  rowsPerRun: number;
+}
+
+/** layerNormBackwardSum's bindings, params and constants for its LoRA term (none: unused, partial bound). */
+export function layerNormBackwardSumLora(
+  partial: GPUBuffer,
+  lora?: LayerNormLora,
+): {
+  buffers: { du: GPUBuffer; loraA: GPUBuffer };
+  params: { loraOffA: number; loraStrideA: number; loraRows: number };
+  constants: { LORA_R: number };
+} {
+  return {
+    buffers: { du: lora?.du ?? partial, loraA: lora?.loraA ?? partial },
+    params: {
+      loraOffA: lora?.offA ?? 0,
+      loraStrideA: lora?.strideA ?? 0,
+      loraRows: lora?.rowsPerRun ?? 1,
+    },
+    constants: { LORA_R: lora?.r ?? 0 },
+  };
+}
 
 /** Float64 reference of the forward, used only by tests. */
 export function layerNormForwardReference(

@@ -123,14 +123,15 @@ export function prepareLoraForward(
 }
 
 /**
- * Whether the model folds LoRA's up-projection into the base product (`loraFold`): on unless the bench's
- * `--lora-fold off` turned it off for the whole process (to time whole steps both ways).
+ * Whether the model folds LoRA's products into others where it can: the up-projection into the base
+ * product's store (`loraFold`), du·A into the LayerNorm backward below (layerNormBackwardSum's LORA_R). On
+ * unless the bench's `--lora-fold off` turned it off for the whole process (to time whole steps both ways).
  */
 let forwardFold = true;
-export function setLoraForwardFold(on: boolean): void {
+export function setLoraFold(on: boolean): void {
   forwardFold = on;
 }
-export const loraForwardFold = (): boolean => forwardFold;
+export const loraFoldOn = (): boolean => forwardFold;
 
 /**
  * LoRA's up-projection y += s · u Bᵀ as the base product's store does it (`prepareMatmul`'s `lora`, where

@@ -18,7 +18,7 @@ import {
   loraSplitScratch,
   prepareLoraBackward,
   loraFold,
-  loraForwardFold,
+  loraFoldOn,
   prepareLoraDown,
   prepareLoraForward,
   type LoraEpilogue,
@@ -27,6 +27,8 @@ import {
 import {
   layerNormBackward,
   layerNormBackwardSum,
+  layerNormBackwardSumLora,
+  type LayerNormLora,
   layerNormConstants,
   layerNormForward,
   layerNormForwardSum,
@@ -259,7 +261,7 @@ export class GpuModel {
     const ad = this.adapter(layer, target);
     const shared = layer === 0 && target === 'c_attn' ? this.acts.qkvShared : null;
     const p = { M: this.rows, N: outDim, K: inDim };
-    if (ad && !shared && loraForwardFold() && this.splitOf(p.M, p.N, p.K) === 1) {
+    if (ad && !shared && loraFoldOn() && this.splitOf(p.M, p.N, p.K) === 1) {
       // LoRA's up-projection in the base product's store (the same y): one dispatch fewer.
       const u = this.acts.layers[layer].loraU.get(target)!;
       const lora = loraFold({ u, loraB: this.lora.B }, this.loraShape(ad));
@@ -406,6 +408,19 @@ export class GpuModel {
     const dx = this.acts.dLn;
     if (!ln) return this.linearBackward(layer, target, x, dy, W, dx, inDim, outDim, undefined, false);
     const S = this.splitOf(this.rows, inDim, outDim);
+    const adapted = this.adapter(layer, target) !== undefined;
+    // LoRA's du·A as the LayerNorm's last term rather than its own product (issue 16: one dispatch fewer
+    // per adapted module, the same dx).
+    const foldLora = adapted && loraFoldOn() && layerNormSumFold();
+    if (S === 1 && foldLora) {
+      // dx = dy·Wᵀ stored whole, then the LayerNorm's dy = dx + du·A: what the += product and the plain
+      // backward computed, with the plain backward's constants (the same reduction order).
+      return [
+        ...this.linearBackward(layer, target, x, dy, W, dx, inDim, outDim, undefined, false),
+        ...this.product({ a: dy, b: W, c: dx }, { M: this.rows, N: inDim, K: outDim }, 1),
+        this.lnBackwardSum(1, ln, true, this.lnLora(layer, target), dx, layerNormConstants(this.cfg.n_embd)),
+      ];
+    }
     if (S === 1 || !layerNormSumFold()) {
       return [
         ...this.linearBackward(layer, target, x, dy, W, dx, inDim, outDim),
@@ -421,7 +436,14 @@ export class GpuModel {
       S,
       this.productScratch,
     );
-    if (!this.adapter(layer, target)) return [partials, this.lnBackwardSum(S, ln, true)];
+    if (!adapted) return [partials, this.lnBackwardSum(S, ln, true)];
+    if (foldLora) {
+      return [
+        partials,
+        ...this.loraBackward(layer, target, x, dy, dx, undefined, false),
+        this.lnBackwardSum(S, ln, true, this.lnLora(layer, target)),
+      ];
+    }
     // Adapted: LoRA's du·A is one more partial product (slot S) rather than a read-modify-write of a summed
     // dx, and the LayerNorm adds it last, in the order matmulSplitKSum then the += would (issue 16: at
     // lab-gpt R = 8, the sum dispatch and the += of c_attn's dx, three layers a step).
@@ -506,22 +528,47 @@ export class GpuModel {
     );
   }
 
-  /** lnBackward of dy = Σ_s productScratch[s], S partial products [S, rows, C] (layerNormBackwardSum). */
-  private lnBackwardSum(S: number, ln: LayerNormSaved, accumulate: boolean): Dispatch {
+  /**
+   * lnBackward of dy = Σ_s partial[s] (+ LoRA's du·A, `lora`), S products [S, rows, C] in `partial`
+   * (default productScratch; layerNormBackwardSum). `constants`: layerNormSumConstants unless given.
+   */
+  private lnBackwardSum(
+    S: number,
+    ln: LayerNormSaved,
+    accumulate: boolean,
+    lora?: LayerNormLora,
+    partial = this.productScratch,
+    constants?: Record<string, number>,
+  ): Dispatch {
     const C = this.cfg.n_embd;
+    const term = layerNormBackwardSumLora(partial, lora);
     return this.gpu.prepare(
       layerNormBackwardSum,
       {
-        partial: this.productScratch,
+        partial,
         x: ln.x,
         gamma: ln.gamma,
         mean: ln.mean,
         rstd: ln.rstd,
         dx: this.acts.dRes,
+        ...term.buffers,
       },
-      { rows: this.rows, C, accumulate: accumulate ? 1 : 0, S, alpha: 1 },
-      layerNormSumConstants(C, this.rows),
+      { rows: this.rows, C, accumulate: accumulate ? 1 : 0, S, alpha: 1, ...term.params },
+      { ...(constants ?? layerNormSumConstants(C, this.rows)), ...term.constants },
     );
+  }
+
+  /** An adapted module's du·A for layerNormBackwardSum (after its LoRA backward without dx). */
+  private lnLora(layer: number, target: LoraTarget): LayerNormLora {
+    const s = this.loraShape(this.adapter(layer, target)!);
+    return {
+      du: this.acts.dU,
+      loraA: this.lora.A,
+      r: s.r,
+      offA: s.offA,
+      strideA: s.strideA,
+      rowsPerRun: s.rows,
+    };
   }
 
   private attentionShape(): AttentionShape {

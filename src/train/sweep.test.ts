@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { SweepEngine, type EngineOptions } from './sweep';
 import { TINY, tinySource, tinySweep, tinyText, tinyWeights } from './tiny-sweep';
 import type { LabGptConfig } from '../model/config';
-import { setLoraForwardFold } from '../kernels/lora';
+import { setLoraFold } from '../kernels/lora';
 import { testGpu } from '../test/gpu';
 import { randn } from '../util/random';
 import { referenceLoss } from '../model/reference';
@@ -191,50 +191,51 @@ describe('SweepEngine on the GPU', () => {
     for (const x of [skinny, matmul]) x.engine.destroy();
   });
 
-  it('LoRA’s up-projection folded into c_attn’s product trains to exactly the unfolded losses', async () => {
-    // Wide enough for matmulWideVec4 (the fold's kernel): c_attn 1,344 × 192 × 64 (33 tiles of 128×64).
-    const MID: LabGptConfig = { ...TINY, n_embd: 64, n_positions: 32 };
-    const runs: RunSpec[] = [
-      { id: 'adamw@1e-2', optimizer: 'adamw', lr: 1e-2 },
-      { id: 'radamw@1e-2', optimizer: 'riemannian-adamw', lr: 1e-2 },
-    ];
-    const config = tinySweep(runs, {
-      steps: 2,
-      batch: 21,
-      seq: 32,
-      lora: { r: 4, alpha: 8, targets: ['c_attn'] },
-    });
-    const gpu = await testGpu();
-    // The dispatches of the first step's submission, counted as the engine submits them.
-    const trainCounting = async (fold: boolean) => {
-      setLoraForwardFold(fold);
-      const submit = gpu.submit.bind(gpu);
-      let first = 0;
-      gpu.submit = (label, dispatches) => {
-        if (label === 'step 1') first = dispatches.length;
-        return submit(label, dispatches);
+  it.each([['split-K where it pays', 'auto'] as const, ['no product split', 'off'] as const])(
+    'LoRA folded into c_attn’s product and the LayerNorm backward trains to exactly the unfolded losses (%s)',
+    async (_what, matmulSplitK) => {
+      // Wide enough for matmulWideVec4 (the forward fold's kernel): c_attn 1,344 × 192 × 64 (33 tiles of
+      // 128×64); its dx product split in 3 ('auto': layerNormBackwardSum of the partials) or whole ('off').
+      const MID: LabGptConfig = { ...TINY, n_embd: 64, n_positions: 32 };
+      const runs: RunSpec[] = [
+        { id: 'adamw@1e-2', optimizer: 'adamw', lr: 1e-2 },
+        { id: 'radamw@1e-2', optimizer: 'riemannian-adamw', lr: 1e-2 },
+      ];
+      const config = tinySweep(runs, {
+        steps: 2,
+        batch: 21,
+        seq: 32,
+        lora: { r: 4, alpha: 8, targets: ['c_attn'] },
+      });
+      const gpu = await testGpu();
+      // The dispatches of the first step's submission, counted as the engine submits them.
+      const trainCounting = async (fold: boolean) => {
+        setLoraFold(fold);
+        const submit = gpu.submit.bind(gpu);
+        let first = 0;
+        gpu.submit = (label, dispatches) => {
+          if (label === 'step 1') first = dispatches.length;
+          return submit(label, dispatches);
+        };
+        try {
+          const weights = randomWeights(MID, 5, 0.2);
+          const source = tinySource(config, tinyText(8000));
+          return { ...(await trainSweep(MID, weights, config, source, { matmulSplitK })), first };
+        } finally {
+          gpu.submit = submit;
+          setLoraFold(true);
+        }
       };
-      try {
-        const trained = await trainSweep(
-          MID,
-          randomWeights(MID, 5, 0.2),
-          config,
-          tinySource(config, tinyText(8000)),
-        );
-        return { ...trained, first };
-      } finally {
-        gpu.submit = submit;
-        setLoraForwardFold(true);
-      }
-    };
-    const folded = await trainCounting(true);
-    const separate = await trainCounting(false);
-    // Layer 0's c_attn is shared by the runs (its own path); layer 1's is folded: one dispatch fewer.
-    expect(separate.first - folded.first).toBe(MID.n_layer - 1);
-    expect(folded.losses[0]).toHaveLength(2);
-    runs.forEach((_r, i) => expect(folded.losses[i]).toEqual(separate.losses[i]));
-    for (const x of [folded, separate]) x.engine.destroy();
-  });
+      const folded = await trainCounting(true);
+      const separate = await trainCounting(false);
+      // Layer 0's c_attn is shared by the runs in the forward, and needs no dx in the backward; layer 1's
+      // up-projection and du·A are folded: two dispatches fewer.
+      expect(separate.first - folded.first).toBe(2 * (MID.n_layer - 1));
+      expect(folded.losses[0]).toHaveLength(2);
+      runs.forEach((_r, i) => expect(folded.losses[i]).toEqual(separate.losses[i]));
+      for (const x of [folded, separate]) x.engine.destroy();
+    },
+  );
 
   it('every frozen-weight product split-K and none split train to the same losses (within 1e-5)', async () => {
     const runs: RunSpec[] = [
