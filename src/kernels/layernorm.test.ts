@@ -17,8 +17,14 @@ import { runOnce, testGpu } from '../test/gpu';
 import { expectAllClose } from '../test/close';
 
 const eps = 1e-5;
-// layerNormBackwardSum without its LoRA term (LORA_R = 0): placeholder inputs and parameters.
-const noLora = { du: 4, loraA: 4 };
+// layerNormBackwardSum and matmulSplitKSum without their LoRA terms (LORA_R = 0): placeholder inputs and
+// parameters.
+const noLora = {
+  du: 4,
+  loraA: 4,
+  sum: { loraU: 4, loraB: 4 },
+  sumParams: { copies: 1, loraScale: 0, loraOffB: 0, loraStrideB: 0, loraRows: 1 },
+};
 const noLoraParams = { loraOffA: 0, loraStrideA: 0, loraRows: 1 };
 // [rows, C, TPR, EPT, WG?]: the constants layerNormConstants picks (C = 1 zero variance; 7, 33 and 2000 not
 // multiples of 4 or of the threads per row; 256 and 768 the model's), rows 1, 3, 5, 300 (not multiples
@@ -163,8 +169,8 @@ describe('layerNormForwardSum', () => {
     // give the same bits.
     const sum = await runOnce(
       matmulSplitKSum,
-      { partial, bias: buffers.bias, c: size, aux },
-      { M: rows, N: C, S, hasBias: params.hasBias, offC: 0, alpha },
+      { partial, bias: buffers.bias, c: size, aux, ...noLora.sum },
+      { M: rows, N: C, S, hasBias: params.hasBias, offC: 0, alpha, ...noLora.sumParams },
       { EPILOGUE: MATMUL_EPILOGUE.residual },
     );
     const ln = await runOnce(
@@ -271,15 +277,15 @@ describe('layerNormBackwardSum', () => {
     // The dy that matmulSplitKSum (no bias, no epilogue) stores, for the two dispatches this one replaces.
     const sum = await runOnce(
       matmulSplitKSum,
-      { partial, bias: new Float32Array(4), c: size, aux: new Float32Array(4) },
-      { M: rows, N: C, S, hasBias: 0, offC: 0, alpha },
+      { partial, bias: new Float32Array(4), c: size, aux: new Float32Array(4), ...noLora.sum },
+      { M: rows, N: C, S, hasBias: 0, offC: 0, alpha, ...noLora.sumParams },
       { EPILOGUE: MATMUL_EPILOGUE.none },
     );
     for (const accumulate of [0, 1]) {
       const dx = accumulate ? prior : size;
       const got = await runOnce(
         layerNormBackwardSum,
-        { partial, x, gamma, mean, rstd, dx, ...noLora },
+        { partial, x, gamma, mean, rstd, dx, du: noLora.du, loraA: noLora.loraA },
         { rows, C, accumulate, S, alpha, ...noLoraParams },
         layerNormConstants(C),
       );
@@ -289,7 +295,7 @@ describe('layerNormBackwardSum', () => {
       expectAllClose(scaled(got.dx), scaled(want), { rtol: 1e-5, atol: 2e-6 }, what);
       const wide = await runOnce(
         layerNormBackwardSum,
-        { partial, x, gamma, mean, rstd, dx, ...noLora },
+        { partial, x, gamma, mean, rstd, dx, du: noLora.du, loraA: noLora.loraA },
         { rows, C, accumulate, S, alpha, ...noLoraParams },
         layerNormSumConstants(C, 1),
       );

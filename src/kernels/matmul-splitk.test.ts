@@ -4,8 +4,10 @@ import {
   matmulEpilogueReference,
   matmulParams,
   matmulReference,
+  prepareMatmul,
   type MatmulEpilogue,
 } from './matmul';
+import { ELEMENTWISE_OP, elementwise } from './elementwise';
 import { matmulSplitChunks, matmulSplitCount, prepareMatmulSplitK, splitKScratch } from './matmul-splitk';
 import { randn } from '../util/random';
 import { testGpu } from '../test/gpu';
@@ -85,6 +87,120 @@ describe('split-K matmul', () => {
     }
     for (const x of [bufs.a, bufs.b, bufs.c, bufs.bias, bufs.aux, scratch]) x?.destroy();
   });
+
+  // [rows per run, N, K, S, r, copies, runs per copy, epilogue]: LoRA's up-projection in the sum, the sum
+  // stored once (runs rows of different runs) or into `copies` blocks (lab-gpt's shared layer 0).
+  const loraCases: [number, number, number, number, number, number, number, MatmulEpilogue][] = [
+    [36, 68, 96, 2, 4, 3, 1, 'none'],
+    [50, 64, 64, 4, 2, 1, 2, 'gelu'],
+    [20, 20, 40, 3, 8, 2, 1, 'residual'],
+  ];
+  it.each(loraCases)(
+    'rows %i N %i K %i in %i chunks, LoRA r %i, %i copies of %i runs, epilogue %s: bit-identical to the separate products, and float64',
+    async (rows, N, K, S, r, copies, runsPerCopy, epilogue) => {
+      const gpu = await testGpu();
+      const M = rows * runsPerCopy; // the product's rows; stored copies · M rows
+      const R = copies * runsPerCopy;
+      const total = copies * M * N;
+      const seed = rows + N + K + S + r;
+      const [a, b, bias] = [randn(M * K, seed), randn(K * N, seed + 1), randn(N, seed + 2)];
+      const u = randn(R * rows * r, seed + 3);
+      const [offB, strideB] = [4, N * r + 4];
+      const loraB = new Float32Array(offB + R * strideB).fill(NaN);
+      for (let t = 0; t < R; t++) loraB.set(randn(N * r, seed + 10 + t), offB + t * strideB);
+      const aux0 = randn(total, seed + 4);
+      const scale = 3 / r;
+      const buf = (x: Float32Array | number, label: string) => gpu.buffer(x, label);
+      const bufs = {
+        a: buf(a, 'a'),
+        b: buf(b, 'b'),
+        bias: buf(bias, 'bias'),
+        u: buf(u, 'u'),
+        B: buf(loraB, 'B'),
+      };
+      const out = () => ({ c: buf(total * 4, 'c'), aux: buf(aux0, 'aux') });
+      const auxOf = (o: { aux: GPUBuffer }) => (epilogue === 'none' ? undefined : o.aux);
+      const scratch = buf(splitKScratch(M, N, S) * 4, 'scratch');
+      const p = { M, N, K };
+      const lora = { u: bufs.u, B: bufs.B, r, scale, offB, strideB, rowsPerRun: rows };
+      const fused = out();
+      const one = prepareMatmulSplitK(
+        gpu,
+        { a: bufs.a, b: bufs.b, bias: bufs.bias, c: fused.c, aux: auxOf(fused) },
+        p,
+        {},
+        epilogue,
+        S,
+        scratch,
+        lora,
+        copies,
+      );
+      expect(one).toHaveLength(2);
+      // What it replaces: the sum, the copies (elementwise tile), then u · Bᵀ_run with beta 1 and the epilogue.
+      const pair = out();
+      const sum = buf(M * N * 4, 'sum');
+      const separate = [
+        ...prepareMatmulSplitK(
+          gpu,
+          { a: bufs.a, b: bufs.b, bias: bufs.bias, c: sum },
+          p,
+          {},
+          'none',
+          S,
+          scratch,
+        ),
+        gpu.prepare(
+          elementwise,
+          { a: sum, b: sum, out: pair.c },
+          { n: total, m: M * N },
+          { OP: ELEMENTWISE_OP.tile },
+        ),
+        prepareMatmul(
+          gpu,
+          { a: bufs.u, b: bufs.B, c: pair.c, aux: auxOf(pair) },
+          {
+            M: rows,
+            N,
+            K: r,
+            batch: R,
+            strideA: rows * r,
+            offB,
+            strideB,
+            strideC: rows * N,
+            alpha: scale,
+            beta: 1,
+          },
+          { TRANS_B: 1 },
+          epilogue,
+        ),
+      ];
+      await gpu.run('fused', one);
+      await gpu.run('separate', separate);
+      const got = { c: await gpu.readF32(fused.c, total), aux: await gpu.readF32(fused.aux, total) };
+      const want2 = { c: await gpu.readF32(pair.c, total), aux: await gpu.readF32(pair.aux, total) };
+      const what = `rows ${rows} N ${N} K ${K} S ${S} r ${r} copies ${copies} ${epilogue}`;
+      expect(Array.from(got.c), `${what}: C`).toEqual(Array.from(want2.c));
+      expect(Array.from(got.aux), `${what}: aux`).toEqual(Array.from(want2.aux));
+      // float64: the product and bias in every copy, plus s · u · Bᵀ_run of the stored row.
+      const base = matmulReference(a, b, bias, new Float64Array(M * N), matmulParams({ ...p, hasBias: 1 }), {
+        TRANS_A: 0,
+        TRANS_B: 0,
+      });
+      const v = new Float64Array(total);
+      for (let i = 0; i < total; i++) {
+        const [m, n] = [Math.floor(i / N), i % N];
+        const at = offB + Math.floor(m / rows) * strideB + n * r;
+        let t = 0;
+        for (let j = 0; j < r; j++) t += u[m * r + j] * loraB[at + j];
+        v[i] = base[i % (M * N)] + Math.fround(scale) * t;
+      }
+      const want = matmulEpilogueReference(v, aux0, matmulParams({ M: copies * M, N, K }), epilogue);
+      expectAllClose(got.c, want.c, gemmTolerance(want.c, K + r), `${what}: C vs float64`);
+      expectAllClose(got.aux, want.aux, gemmTolerance(want.aux, K + r), `${what}: aux vs float64`);
+      for (const x of [...Object.values(bufs), fused.c, fused.aux, pair.c, pair.aux, sum, scratch])
+        x.destroy();
+    },
+  );
 
   it('refuses chunk counts whose multiple-of-4 chunks overshoot K', async () => {
     const gpu = await testGpu();

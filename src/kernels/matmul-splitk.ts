@@ -21,17 +21,57 @@ import {
   type MatmulBuffers,
   type MatmulConstants,
   type MatmulEpilogue,
+  type MatmulLora,
   type MatmulParams,
 } from './matmul';
 
 export const matmulSplitKSum = defineKernel({
   label: 'matmulSplitKSum',
   source: `${geluMath}\n${epilogueSource}\n${sumSource}`,
-  bindings: { partial: 'read', bias: 'read', c: 'write', aux: 'write' },
-  params: { M: 'u32', N: 'u32', S: 'u32', hasBias: 'u32', offC: 'u32', alpha: 'f32' },
-  constants: { EPILOGUE: 0 },
-  workgroups: ({ M, N }) => grid1d(M * N, 256),
+  // loraU, loraB: LORA_R > 0 only (partial where unused).
+  bindings: { partial: 'read', bias: 'read', c: 'write', aux: 'write', loraU: 'read', loraB: 'read' },
+  params: {
+    M: 'u32',
+    N: 'u32',
+    S: 'u32',
+    hasBias: 'u32',
+    offC: 'u32',
+    alpha: 'f32',
+    copies: 'u32',
+    loraScale: 'f32',
+    loraOffB: 'u32',
+    loraStrideB: 'u32',
+    loraRows: 'u32',
+  },
+  constants: { EPILOGUE: 0, LORA_R: 0 },
+  workgroups: ({ M, N, copies }) => grid1d(M * N * copies, 256),
 });
+
+/**
+ * matmulSplitKSum's LoRA bindings, params and constants (`lora` absent: unused, partial bound), and how many
+ * [M, N] copies it stores (1 unless given).
+ */
+export function splitKSumExtras(
+  partial: GPUBuffer,
+  lora?: MatmulLora,
+  copies = 1,
+): {
+  buffers: { loraU: GPUBuffer; loraB: GPUBuffer };
+  params: { copies: number; loraScale: number; loraOffB: number; loraStrideB: number; loraRows: number };
+  constants: { LORA_R: number };
+} {
+  return {
+    buffers: { loraU: lora?.u ?? partial, loraB: lora?.B ?? partial },
+    params: {
+      copies,
+      loraScale: lora?.scale ?? 0,
+      loraOffB: lora?.offB ?? 0,
+      loraStrideB: lora?.strideB ?? 0,
+      loraRows: lora?.rowsPerRun ?? 1,
+    },
+    constants: { LORA_R: lora?.r ?? 0 },
+  };
+}
 
 /**
  * Outputs with fewer tiles of 128×64 than SPLITK_FILL_TILES are split (when their K allows) into the fewest
@@ -105,9 +145,11 @@ export function matmulSplitChunks(K: number, S: number): { chunk: number; last: 
 export const splitKScratch = (M: number, N: number, S: number): number => (S > 1 ? S * M * N : 0);
 
 /**
- * C = alpha · op(a) op(b) + bias, then the epilogue, as prepareMatmul (one item, beta 0, packed C at offC,
- * A not transposed, at offA with rows ldA apart), its K cut into S chunks through `scratch` (splitKScratch(M, N, S) floats). S = 1 is
- * prepareMatmul itself.
+ * C = alpha · op(a) op(b) + bias (+ LoRA's up-projection, `lora`), then the epilogue, as prepareMatmul (one
+ * item, beta 0, packed C at offC, A not transposed, at offA with rows ldA apart), its K cut into S chunks
+ * through `scratch` (splitKScratch(M, N, S) floats). S = 1 is prepareMatmul itself (where `lora` needs
+ * matmulLoraFoldable); split, the sum adds `lora` at any r. `copies` > 1 (split only) stores C into that many
+ * consecutive [M, N] blocks, `lora`'s rows counted over them.
  */
 export function prepareMatmulSplitK(
   gpu: Gpu,
@@ -117,18 +159,28 @@ export function prepareMatmulSplitK(
   epilogue: MatmulEpilogue,
   S: number,
   scratch: GPUBuffer,
+  lora?: MatmulLora,
+  copies = 1,
 ): Dispatch[] {
-  if (S === 1) return [prepareMatmul(gpu, { a, b, c, bias, aux }, p, trans, epilogue)];
+  if (S === 1 && copies !== 1) throw new Error('split-K: copies need a split product');
+  if (S === 1) return [prepareMatmul(gpu, { a, b, c, bias, aux }, p, trans, epilogue, lora)];
   if ((epilogue === 'none') !== (aux === undefined))
     throw new Error(`split-K: epilogue ${epilogue} ${aux ? 'takes no' : 'needs an'} aux buffer`);
   const { M, N } = p;
+  const extra = splitKSumExtras(scratch, lora, copies);
   return [
     prepareMatmulSplitKPartials(gpu, { a, b }, p, trans, S, scratch),
     gpu.prepare(
       matmulSplitKSum,
-      { partial: scratch, bias: bias ?? scratch, c, aux: aux ?? matmulAuxPlaceholder(gpu) },
-      { M, N, S, hasBias: bias ? 1 : 0, offC: p.offC ?? 0, alpha: p.alpha ?? 1 },
-      { EPILOGUE: MATMUL_EPILOGUE[epilogue] },
+      {
+        partial: scratch,
+        bias: bias ?? scratch,
+        c,
+        aux: aux ?? matmulAuxPlaceholder(gpu),
+        ...extra.buffers,
+      },
+      { M, N, S, hasBias: bias ? 1 : 0, offC: p.offC ?? 0, alpha: p.alpha ?? 1, ...extra.params },
+      { EPILOGUE: MATMUL_EPILOGUE[epilogue], ...extra.constants },
     ),
   ];
 }

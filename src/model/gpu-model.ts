@@ -245,7 +245,8 @@ export class GpuModel {
   /**
    * y = x·W + b for all runs at once (W shared), then y += s·(x Aᵀ) Bᵀ per run when the module is adapted;
    * `end` (gelu, residual add) is fused into whichever of the two products completes y. Where the base
-   * product is one matmulWideVec4 dispatch, the LoRA term is added in its store instead (`loraFold`).
+   * product is one matmulWideVec4 dispatch or split-K, the LoRA term is added in the store of that dispatch
+   * or of the sum instead (`loraFold`).
    */
   private linear(
     layer: number,
@@ -261,17 +262,24 @@ export class GpuModel {
     const ad = this.adapter(layer, target);
     const shared = layer === 0 && target === 'c_attn' ? this.acts.qkvShared : null;
     const p = { M: this.rows, N: outDim, K: inDim };
-    if (ad && !shared && loraFoldOn() && this.splitOf(p.M, p.N, p.K) === 1) {
-      // LoRA's up-projection in the base product's store (the same y): one dispatch fewer.
+    if (ad && loraFoldOn()) {
+      // LoRA's up-projection in the store of the base product (one matmulWideVec4) or of its split-K sum,
+      // which for the shared layer 0 also writes every run's copy: the same y, one or two dispatches fewer.
       const u = this.acts.layers[layer].loraU.get(target)!;
       const lora = loraFold({ u, loraB: this.lora.B }, this.loraShape(ad));
-      if (matmulLoraFoldable(this.gpu, p, {}, lora)) {
-        const buffers = { a: x, b: W, c: y, bias: b, aux: end?.aux };
-        return [
-          prepareLoraDown(this.gpu, { x, loraA: this.lora.A, u }, this.loraShape(ad)),
-          prepareMatmul(this.gpu, buffers, p, {}, end?.epilogue, lora),
-        ];
+      const down = prepareLoraDown(this.gpu, { x, loraA: this.lora.A, u }, this.loraShape(ad));
+      const buffers = { a: x, b: W, c: y, bias: b, aux: end?.aux };
+      const epilogue = end?.epilogue ?? 'none';
+      const perRun = this.shape.Bt * this.shape.T;
+      const S = shared ? this.splitOf(perRun, outDim, inDim) : this.splitOf(p.M, p.N, p.K);
+      const scratch = this.productScratch;
+      if (shared && S > 1) {
+        const one = { M: perRun, N: outDim, K: inDim };
+        const copies = this.shape.R;
+        return [down, ...prepareMatmulSplitK(this.gpu, buffers, one, {}, epilogue, S, scratch, lora, copies)];
       }
+      if (!shared && (S > 1 || matmulLoraFoldable(this.gpu, p, {}, lora)))
+        return [down, ...prepareMatmulSplitK(this.gpu, buffers, p, {}, epilogue, S, scratch, lora)];
     }
     const base = { a: x, b: W, c: y, bias: b, aux: ad ? undefined : end?.aux };
     const out = shared
