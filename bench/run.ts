@@ -267,6 +267,13 @@ async function main(): Promise<void> {
   setMatmulMidTile(midTile);
   const log = (s: string) => console.log(s);
   const gpu = await BenchGpu.acquire();
+  // --error-scopes submit|window: the Gpu's error scopes around each submission or each sync window.
+  const scopes = flag(args, 'error-scopes');
+  if (scopes !== undefined) {
+    if (scopes !== 'submit' && scopes !== 'window')
+      throw new Error(`--error-scopes takes submit or window, not ${scopes}`);
+    gpu.errorScopes = scopes;
+  }
   const toy = gpu.info.isSoftware || args.includes('--toy');
   const adapter = `${gpu.info.vendor} ${gpu.info.architecture} ${gpu.info.description}`.trim();
   log(

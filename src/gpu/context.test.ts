@@ -84,6 +84,37 @@ describe('Gpu runtime', () => {
     expect(Array.from(await gpu.readF32(out, 4))).toEqual([0, 0, 0, 0]);
   });
 
+  it.each([
+    ['submit', /\[step 2\]/],
+    ['window', /\[step 1 … step 3\]/],
+  ] as const)(
+    'error scopes per %s: a bad submission throws at the next sync, named, and the next window is clean',
+    async (mode, named) => {
+      const gpu = await testGpu();
+      const out = gpu.buffer(64 * 4, 'out');
+      const gone = gpu.buffer(64 * 4, 'gone');
+      const good = gpu.prepare(fill, { out }, { n: 64, v: 1 });
+      const bad = gpu.prepare(fill, { out: gone }, { n: 64, v: 2 });
+      gone.destroy(); // submitting a dispatch that binds it is a validation error
+      gpu.errorScopes = mode;
+      try {
+        gpu.submit('step 1', [good]);
+        gpu.submit('step 2', [bad]);
+        gpu.submit('step 3', [good]);
+        let caught: unknown;
+        await gpu.sync('after').catch((e: unknown) => (caught = e));
+        expect(caught).toBeInstanceOf(GpuError);
+        expect(String((caught as Error).message)).toMatch(named);
+        gpu.submit('step 4', [good]);
+        await gpu.sync('clean');
+        expect((await gpu.readF32(out, 2)).join()).toBe('1,2');
+      } finally {
+        gpu.errorScopes = 'submit';
+        out.destroy();
+      }
+    },
+  );
+
   it('a missing binding or a bad parameter is refused before anything is encoded', async () => {
     const gpu = await testGpu();
     const k = defineKernel({ ...broken, label: 'k2' });

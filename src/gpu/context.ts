@@ -32,6 +32,9 @@ export function bufferSize(data: ArrayBufferView | number): number {
   return Math.max(16, Math.ceil(bytes / 4) * 4);
 }
 
+/** The error scopes around submitted work (submitEncoded): every kind of GPU error. */
+const ERROR_FILTERS: GPUErrorFilter[] = ['validation', 'out-of-memory', 'internal'];
+
 export class Gpu {
   readonly device: GPUDevice;
   readonly info: GpuInfo;
@@ -221,21 +224,41 @@ export class Gpu {
     });
   }
 
+  /**
+   * How submissions are wrapped in error scopes: 'submit', three scopes around each (an error names its
+   * submission), or 'window', three scopes from the first submission after a sync to the next sync (an error
+   * names the first and last submission of the window). The bench's `--error-scopes` (issue 16: on the H200,
+   * a sync after a trial's 120 steps at R ≥ 8 often waited another 11–20 ms for the 360 scopes).
+   */
+  errorScopes: 'submit' | 'window' = 'submit';
+  private window: { first: string; last: string } | null = null;
+
   /** Record arbitrary commands (several passes, copies) into one command buffer and submit it. */
   submitEncoded(label: string, record: (encoder: GPUCommandEncoder) => void): void {
     this.checkAlive(label);
-    const scopes: GPUErrorFilter[] = ['validation', 'out-of-memory', 'internal'];
-    for (const s of scopes) this.device.pushErrorScope(s);
+    const perSubmit = this.errorScopes === 'submit';
+    if (perSubmit || !this.window) for (const s of ERROR_FILTERS) this.device.pushErrorScope(s);
+    if (!perSubmit) this.window = { first: this.window?.first ?? label, last: label };
     const encoder = this.device.createCommandEncoder({ label });
     record(encoder);
     this.device.queue.submit([encoder.finish()]);
-    for (let i = 0; i < scopes.length; i++) {
+    if (perSubmit) this.popScopes(label);
+  }
+
+  /** Pop the three scopes pushed last; their errors surface at sync(), named `label`. */
+  private popScopes(label: string): void {
+    for (let i = 0; i < ERROR_FILTERS.length; i++) {
       this.pending.push(this.device.popErrorScope().then((e) => (e ? { label, error: e } : undefined)));
     }
   }
 
   /** Wait for submitted work and throw the first GPU error since the last sync, naming its step. */
   async sync(label = 'sync'): Promise<void> {
+    if (this.window) {
+      const { first, last } = this.window;
+      this.window = null;
+      this.popScopes(first === last ? first : `${first} … ${last}`);
+    }
     await this.device.queue.onSubmittedWorkDone();
     const pending = this.pending;
     this.pending = [];
