@@ -98,28 +98,35 @@ export function prepareLoraForward(
   s: LoraShape,
   end?: LoraEpilogue,
 ): Dispatch[] {
-  const { R, rows: n, outDim, r } = s;
   return [
     prepareLoraDown(gpu, b, s),
     prepareMatmul(
       gpu,
       { a: b.u, b: b.loraB, c: b.y, aux: end?.aux },
-      {
-        M: n,
-        N: outDim,
-        K: r,
-        batch: R,
-        strideA: n * r,
-        offB: s.offB,
-        strideB: s.strideB,
-        strideC: n * outDim,
-        alpha: s.scale,
-        beta: 1,
-      },
+      loraUpParams(s),
       { TRANS_B: 1 },
       end?.epilogue,
     ),
   ];
+}
+
+/** y += s · u Bᵀ_run as one batched product over the runs (TRANS_B): prepareLoraForward's second dispatch. */
+export function loraUpParams(
+  s: Pick<LoraShape, 'R' | 'rows' | 'outDim' | 'r' | 'offB' | 'strideB' | 'scale'>,
+) {
+  const { R, rows: n, outDim, r } = s;
+  return {
+    M: n,
+    N: outDim,
+    K: r,
+    batch: R,
+    strideA: n * r,
+    offB: s.offB,
+    strideB: s.strideB,
+    strideC: n * outDim,
+    alpha: s.scale,
+    beta: 1,
+  };
 }
 
 /**

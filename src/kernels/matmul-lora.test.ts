@@ -14,6 +14,7 @@ import {
   type MatmulEpilogue,
 } from './matmul';
 import type { Dispatch } from '../gpu/context';
+import { loraUpParams } from './lora';
 import { testGpu } from '../test/gpu';
 import { randn } from '../util/random';
 import { expectAllClose } from '../test/close';
@@ -85,18 +86,7 @@ describe('matmulWideVec4 with LoRA folded into its store', () => {
       const up = gpu.prepare(
         matmulWideVec4,
         matmulBindings(gpu, { a: inputs.u, b: inputs.loraB, c: pair.c, aux: auxOf(pair) }),
-        matmulParams({
-          M: rows,
-          N,
-          K: r,
-          batch: R,
-          strideA: rows * r,
-          offB,
-          strideB,
-          strideC: rows * N,
-          alpha: scale,
-          beta: 1,
-        }),
+        matmulParams(loraUpParams({ R, rows, outDim: N, r, offB, strideB, scale })),
         { ...constants, TRANS_B: 1 },
       );
       await gpu.run('lora fold', [one, base, up]);

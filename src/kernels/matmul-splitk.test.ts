@@ -8,6 +8,7 @@ import {
   type MatmulEpilogue,
 } from './matmul';
 import { ELEMENTWISE_OP, elementwise } from './elementwise';
+import { loraUpParams } from './lora';
 import { matmulSplitChunks, matmulSplitCount, prepareMatmulSplitK, splitKScratch } from './matmul-splitk';
 import { randn } from '../util/random';
 import { testGpu } from '../test/gpu';
@@ -158,18 +159,7 @@ describe('split-K matmul', () => {
         prepareMatmul(
           gpu,
           { a: bufs.u, b: bufs.B, c: pair.c, aux: auxOf(pair) },
-          {
-            M: rows,
-            N,
-            K: r,
-            batch: R,
-            strideA: rows * r,
-            offB,
-            strideB,
-            strideC: rows * N,
-            alpha: scale,
-            beta: 1,
-          },
+          loraUpParams({ R, rows, outDim: N, r, offB, strideB, scale }),
           { TRANS_B: 1 },
           epilogue,
         ),
