@@ -227,8 +227,9 @@ export class Gpu {
   /**
    * How submissions are wrapped in error scopes: 'submit', three scopes around each (an error names its
    * submission), or 'window', three scopes from the first submission after a sync to the next sync (an error
-   * names the first and last submission of the window). The bench's `--error-scopes` (issue 16: on the H200,
-   * a sync after a trial's 120 steps at R ≥ 8 often waited another 11–20 ms for the 360 scopes).
+   * names the first and last submission of the window). The bench's `--error-scopes`: on the H200 the two ran
+   * whole steps and the CLI's loop alike within noise (bench/RESULTS.md, 2026-12-01 02:30 UTC), so the default
+   * stays 'submit'.
    */
   errorScopes: 'submit' | 'window' = 'submit';
   private window: { first: string; last: string } | null = null;

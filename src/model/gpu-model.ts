@@ -267,7 +267,8 @@ export class GpuModel {
       // which for the shared layer 0 also writes every run's copy: the same y, one or two dispatches fewer.
       const u = this.acts.layers[layer].loraU.get(target)!;
       const lora = loraFold({ u, loraB: this.lora.B }, this.loraShape(ad));
-      const down = prepareLoraDown(this.gpu, { x, loraA: this.lora.A, u }, this.loraShape(ad));
+      // Prepared only where the fold is taken (a prepared dispatch holds a bind group and a uniform buffer).
+      const down = () => prepareLoraDown(this.gpu, { x, loraA: this.lora.A, u }, this.loraShape(ad));
       const buffers = { a: x, b: W, c: y, bias: b, aux: end?.aux };
       const epilogue = end?.epilogue ?? 'none';
       const perRun = this.shape.Bt * this.shape.T;
@@ -276,10 +277,13 @@ export class GpuModel {
       if (shared && S > 1) {
         const one = { M: perRun, N: outDim, K: inDim };
         const copies = this.shape.R;
-        return [down, ...prepareMatmulSplitK(this.gpu, buffers, one, {}, epilogue, S, scratch, lora, copies)];
+        return [
+          down(),
+          ...prepareMatmulSplitK(this.gpu, buffers, one, {}, epilogue, S, scratch, lora, copies),
+        ];
       }
       if (!shared && (S > 1 || matmulLoraFoldable(this.gpu, p, {}, lora)))
-        return [down, ...prepareMatmulSplitK(this.gpu, buffers, p, {}, epilogue, S, scratch, lora)];
+        return [down(), ...prepareMatmulSplitK(this.gpu, buffers, p, {}, epilogue, S, scratch, lora)];
     }
     const base = { a: x, b: W, c: y, bias: b, aux: ad ? undefined : end?.aux };
     const out = shared
