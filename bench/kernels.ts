@@ -390,7 +390,7 @@ export async function benchKernels(
       [
         gpu.prepare(
           crossEntropy,
-          { logits, targets, mask, rowLoss: buf(rows * 4, 'rowLoss') },
+          { logits, targets, mask, rowLoss: buf(rows * 4, 'rowLoss'), partial: mask },
           { rows, V, first: 0, jobs: rows, invCount: 1 / rows },
         ),
       ],

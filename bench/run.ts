@@ -44,7 +44,7 @@ const ATTENTION_PASSES_TILE_CANDIDATES = [
 import type { AttentionChoice, AttentionVariant } from '../src/kernels/attention-variant';
 import type { MatmulSplitK } from '../src/model/gpu-model';
 import { setMatmulMidTile, setMatmulPipePreference, setMatmulUnroll } from '../src/kernels/matmul';
-import { setSplitKMinTiles } from '../src/kernels/matmul-splitk';
+import { setSplitKMinTiles, setSplitSumFold } from '../src/kernels/matmul-splitk';
 import { setLayerNormSumFold, setLayerNormSumTpr } from '../src/kernels/layernorm';
 import { setLoraFold } from '../src/kernels/lora';
 
@@ -257,6 +257,11 @@ async function main(): Promise<void> {
   if (loraFoldFlag !== 'on' && loraFoldFlag !== 'off')
     throw new Error(`--lora-fold takes on or off, not ${loraFoldFlag}`);
   setLoraFold(loraFoldFlag === 'on');
+  // --sum-fold off: the attention backward's dO and the loss's logits keep their split-K sum (splitSumFoldOn).
+  const sumFoldFlag = flag(args, 'sum-fold') ?? 'on';
+  if (sumFoldFlag !== 'on' && sumFoldFlag !== 'off')
+    throw new Error(`--sum-fold takes on or off, not ${sumFoldFlag}`);
+  setSplitSumFold(sumFoldFlag === 'on');
   // --ln-sum-tpr N: threads per row of the Sum LayerNorms for every shape (default: layerNormSumConstants).
   const lnTpr = flag(args, 'ln-sum-tpr');
   if (lnTpr !== undefined) setLayerNormSumTpr(Number(lnTpr));
@@ -374,6 +379,7 @@ async function main(): Promise<void> {
     // --split-k off | auto | N: split-K of the frozen-weight products (gpu-model.ts MatmulSplitK).
     matmulSplitK: splitKFlag(flag(args, 'split-k')),
     trialStamps: args.includes('--trial-stamps'),
+    submitDiag: args.includes('--submit-diag'),
   };
   // --steps / --trials / --warmup override the above (e.g. lab-gpt's 30 / 5 / 10 with --sweep-only).
   for (const k of ['steps', 'trials', 'warmup'] as const) {

@@ -32,6 +32,12 @@ export interface StepSetup {
   matmulSplitK?: MatmulSplitK;
   /** Stamp the wall-clock trials' passes too and log each trial's wall, GPU span and Σ pass (--trial-stamps). */
   trialStamps?: boolean;
+  /**
+   * After the wall trials, time the step's recorded dispatches resubmitted without submitStep's per-step
+   * writes (batch, guard and optimizer parameters): one step a submit, two a submit, all in one pass
+   * (--submit-diag). Timing only: every resubmitted step trains on the same batch with the same parameters.
+   */
+  submitDiag?: boolean;
 }
 
 export interface PhaseTimes {
@@ -76,6 +82,8 @@ export interface StepResult {
    * every 250 ms, norms every 10 steps), from its first report (step 1) to its last (when asked: --driver).
    */
   driverTokensPerSec?: number;
+  /** --submit-diag: wall ms per step of the recorded step resubmitted without writes (see StepSetup). */
+  submitDiagMs?: { oneASubmit: number; twoASubmit: number; onePass: number };
   /** Medians over the wall trials, ms per trial: the submit loop, the wait for the GPU, the error scopes. */
   hostTrialMs?: {
     submit: number;
@@ -175,6 +183,41 @@ async function isolatedTimes(
   return { top, sum };
 }
 
+/**
+ * Wall ms per step (median over s.trials trials of s.steps steps) of a recorded step list submitted again
+ * as is: one step a submit, two steps a submit, all steps in one pass. What the per-step writes and the
+ * submissions themselves cost the GPU, against submitStep's own loop.
+ */
+async function resubmitted(
+  gpu: BenchGpu,
+  list: Dispatch[],
+  s: StepSetup,
+): Promise<{ oneASubmit: number; twoASubmit: number; onePass: number }> {
+  const trial = async (submit: () => void) => {
+    const wall: number[] = [];
+    for (let t = 0; t < s.trials; t++) {
+      const t0 = performance.now();
+      submit();
+      await gpu.sync('bench submit diagnostics');
+      wall.push((performance.now() - t0) / s.steps);
+    }
+    return median(wall);
+  };
+  const pairs = Math.floor(s.steps / 2);
+  if (pairs * 2 !== s.steps) throw new Error('--submit-diag needs an even --steps');
+  const two = [...list, ...list];
+  const all = Array.from({ length: s.steps }, () => list).flat();
+  return {
+    oneASubmit: await trial(() => {
+      for (let i = 0; i < s.steps; i++) gpu.submit('diag one', list);
+    }),
+    twoASubmit: await trial(() => {
+      for (let i = 0; i < pairs; i++) gpu.submit('diag two', two);
+    }),
+    onePass: await trial(() => gpu.submit('diag all', all)),
+  };
+}
+
 export async function benchStep(
   gpu: BenchGpu,
   s: StepSetup,
@@ -249,6 +292,7 @@ export async function benchStep(
       gpu.capture(() => engine.submitStep(false));
       prepMs.push(performance.now() - t0);
     }
+    const submitDiag = s.submitDiag ? await resubmitted(gpu, list, s) : undefined;
     const ph = phasesOf(list);
     // The optimizer fuses Gram and solve (gramCholeskySolve); 'gram' and 'choleskySolve' still count if used.
     const precond = ph.optimizer.filter((d) =>
@@ -288,6 +332,7 @@ export async function benchStep(
       wallMs,
       gpuMs,
       gpuSpanMs,
+      submitDiagMs: submitDiag,
       hostTrialMs: {
         submit: median(host.submit),
         done: median(host.done),
@@ -334,6 +379,10 @@ export async function benchStep(
     log(
       `    host, ms per trial of ${s.steps} steps: submit loop ${h.submit.toFixed(2)}, then GPU done ${h.done.toFixed(2)}, then error scopes ${h.scopes.toFixed(2)}; an empty submit's round trip ${h.idleSync.toFixed(3)}; a step's recording alone ${h.encode.toFixed(3)}, the rest of submitStep before it ${h.prep.toFixed(3)}`,
     );
+    if (submitDiag)
+      log(
+        `    the recorded step resubmitted without per-step writes, wall ms/step: one step a submit ${submitDiag.oneASubmit.toFixed(3)}, two a submit ${submitDiag.twoASubmit.toFixed(3)}, all ${s.steps} in one pass ${submitDiag.onePass.toFixed(3)} (submitStep: ${wallMs.toFixed(3)})`,
+      );
     return result;
   } finally {
     await gpu.sync('bench step end');

@@ -15,6 +15,10 @@
 //           weightedSum  out = probs · v
 // Backward: backwardScores  dS = P ⊙ (dP − rowsum(P ⊙ dP)), dP = dO · vᵀ (0 above the diagonal)
 //           backwardGrads   dq = dS·k / sqrt(D), dk = dSᵀ·q / sqrt(D), dv = Pᵀ·dO (one dispatch, 3 roles)
+//
+// DOUT_PARTS > 1: `dout` holds that many partial products of dO (a split-K product's [S, N·T, C] blocks,
+// packed from 0), and the backward reads dO as their sum, added from zero in block order: the float32 that
+// matmulSplitKSum (alpha 1, no bias) would have stored, without its dispatch (gpu-model.ts).
 
 struct Params { N: u32, T: u32, H: u32, D: u32 }
 
@@ -34,6 +38,7 @@ struct Params { N: u32, T: u32, H: u32, D: u32 }
 override WX: u32 = 16u;
 override WY: u32 = 16u;
 override KC: u32 = 16u;
+override DOUT_PARTS: u32 = 1u;
 // Finite stand-in for −∞, so that max/rescale of empty partial rows never computes (−∞) − (−∞).
 const NEG: f32 = -3.0e38;
 
@@ -53,6 +58,15 @@ fn head(wid: vec3u, p: Params) -> Head {
   let b = wid.y + wid.z * 65535u;
   let C = p.H * p.D;
   return Head(b, b / p.H, b % p.H, C, 3u * C, b < p.N * p.H);
+}
+
+// vec4 i of dO (see DOUT_PARTS).
+fn doutAt(i: u32) -> vec4f {
+  if (DOUT_PARTS == 1u) { return dout[i]; }
+  let part = bparams.N * bparams.T * bparams.H * bparams.D / 4u;
+  var v = vec4f(0.0);
+  for (var s = 0u; s < DOUT_PARTS; s++) { v += dout[s * part + i]; }
+  return v;
 }
 
 fn clearAcc() {
@@ -306,7 +320,7 @@ fn backwardScores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_i
         let r = e / (KC / 4u);
         let q = e % (KC / 4u);
         var v = vec4f();
-        if (i0 + r < T && d0 + 4u * q < D) { v = dout[(dBase + (i0 + r) * hd.C + d0) / 4u + q]; }
+        if (i0 + r < T && d0 + 4u * q < D) { v = doutAt((dBase + (i0 + r) * hd.C + d0) / 4u + q); }
         putXRow(r, q, v);
       }
       stageQkvY(li, j0, d0, T, D, vBase, hd.stride);
@@ -407,7 +421,7 @@ fn backwardGrads(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id
       var v = vec4f();
       if (k0 + kk < T && c0 + 4u * q < D) {
         let at = (yBase + (k0 + kk) * yStride + c0) / 4u + q;
-        if (role == 2u) { v = dout[at]; } else { v = qkv[at]; }
+        if (role == 2u) { v = doutAt(at); } else { v = qkv[at]; }
       }
       Ys[kk * (WX + 1u) + q] = v;
     }

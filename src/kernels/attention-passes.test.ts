@@ -15,7 +15,7 @@ import {
 } from './attention-passes';
 import { randn } from '../util/random';
 import { testGpu } from '../test/gpu';
-import { expectAllClose, type Tolerance } from '../test/close';
+import { expectAllClose, expectSameBits, type Tolerance } from '../test/close';
 
 // float32 dot products of length ≤ 70 and a float32 softmax against float64: errors are a few 1e-7
 // relative; 1e-4 leaves margin for SwiftShader's exp/div, and atol covers entries that cancel to ~0.
@@ -74,6 +74,7 @@ async function backward(
   dout: Float32Array,
   shape: AttentionShape,
   constants?: Record<string, number>,
+  doutParts = 1,
 ): Promise<Float32Array> {
   const gpu = await testGpu();
   const n = sizes(shape);
@@ -84,7 +85,14 @@ async function backward(
     dqkv: gpu.buffer(poisoned(n.qkv), 'dqkv'),
     dscores: gpu.buffer(poisoned(n.probs), 'dscores'),
   };
-  await gpu.run('attention passes backward', prepareAttentionPassesBackward(gpu, b, shape, constants));
+  const steps = prepareAttentionPassesBackward(
+    gpu,
+    b,
+    shape,
+    constants ?? pickAttentionPassesTiles(shape),
+    doutParts,
+  );
+  await gpu.run('attention passes backward', steps);
   const dqkv = await gpu.readF32(b.dqkv, n.qkv);
   Object.values(b).forEach((x) => x.destroy());
   return dqkv;
@@ -215,6 +223,54 @@ describe('attention (separate passes)', () => {
       const got = await backward(qkv, probs32, dout, shape, constants);
       expectAllClose(got, attentionBackwardReference(qkv, probs32, dout, shape), GRAD_TOL, 'dqkv');
     });
+  });
+
+  // dO as the partial products of a split-K product (gpu-model.ts): the passes add them as they read them.
+  describe.each([
+    ['picked tiles', undefined],
+    ['64×64 tiles', ATTENTION_PASSES_VEC4_TILES_WIDE],
+    ['odd tiles 16×32, KC 8', { VEC4: 1, WX: 8, WY: 4, KC: 8 }],
+  ])('vec4, dO in parts, %s', (_name, constants: Record<string, number> | undefined) => {
+    it.each([
+      [2, 2, 20, 2, 8],
+      [3, 3, 36, 2, 12],
+      [2, 2, 72, 2, 64],
+      [4, 1, 40, 2, 68],
+    ])(
+      '%i parts, N=%i T=%i H=%i D=%i: the bits of dO summed first, and the float64 model',
+      async (S, ...dims) => {
+        const shape = shapeOf(dims);
+        const { qkv, probs32 } = inputs(shape, 7 + dims[1]);
+        const n = sizes(shape).out;
+        const parts = randn(S * n, 31 + S);
+        // What matmulSplitKSum stores: Σ_s parts[s] added in float32 from zero, in part order.
+        const summed = new Float32Array(n);
+        for (let s = 0; s < S; s++)
+          for (let i = 0; i < n; i++) summed[i] = Math.fround(summed[i] + parts[s * n + i]);
+        const got = await backward(qkv, probs32, parts, shape, constants, S);
+        const whole = await backward(qkv, probs32, summed, shape, constants);
+        expectSameBits(got, whole, 'dqkv');
+        expectAllClose(got, attentionBackwardReference(qkv, probs32, summed, shape), GRAD_TOL, 'dqkv');
+      },
+    );
+  });
+
+  it('refuses dO in parts for the scalar kernels', async () => {
+    const gpu = await testGpu();
+    const shape = { N: 1, T: 5, H: 1, D: 3 };
+    const n = sizes(shape);
+    const buf = (k: number) => gpu.buffer(new Float32Array(k));
+    const b = {
+      qkv: buf(n.qkv),
+      probs: buf(n.probs),
+      dout: buf(2 * n.out),
+      dqkv: buf(n.qkv),
+      dscores: buf(n.probs),
+    };
+    expect(() => prepareAttentionPassesBackward(gpu, b, shape, pickAttentionPassesTiles(shape), 2)).toThrow(
+      /vec4/,
+    );
+    Object.values(b).forEach((x) => x.destroy());
   });
 
   // Every entry point decodes its head with the same head() / grid() pair, so the forward covers the fold.

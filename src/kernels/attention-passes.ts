@@ -231,15 +231,23 @@ export function prepareAttentionPassesForward(
   return [k.scores, k.weightedSum].map((x) => gpu.prepare(x, buffers, { ...shape }, c));
 }
 
-/** Prepare the backward steps once; `dscores` is scratch of attentionProbsSize(shape) floats. */
+/**
+ * Prepare the backward steps once; `dscores` is scratch of attentionProbsSize(shape) floats. `doutParts` > 1
+ * (vec4 tiles only): `dout` holds that many partial products of dO, [doutParts, N·T, H·D] packed from 0,
+ * which the passes add up as they read them, as matmulSplitKSum (alpha 1, no bias) would: the same dO.
+ */
 export function prepareAttentionPassesBackward(
   gpu: Gpu,
   buffers: Record<AttentionPassesBackwardBinding, GPUBuffer>,
   shape: AttentionShape,
   constants: Record<string, number> = pickAttentionPassesTiles(shape),
+  doutParts = 1,
 ): Dispatch<AttentionParam>[] {
   const { k, constants: c } = kernelsFor(constants, shape);
-  return [k.backwardScores, k.backwardGrads].map((x) => gpu.prepare(x, buffers, { ...shape }, c));
+  if (!Number.isInteger(doutParts) || doutParts < 1 || (doutParts > 1 && constants.VEC4 !== 1))
+    throw new Error(`attention passes: dO in ${doutParts} parts needs the vec4 kernels`);
+  const withParts = doutParts > 1 ? { ...c, DOUT_PARTS: doutParts } : c;
+  return [k.backwardScores, k.backwardGrads].map((x) => gpu.prepare(x, buffers, { ...shape }, withParts));
 }
 
 /**

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { crossEntropy, crossEntropyReference } from './crossentropy';
 import { mulberry32, randn } from '../util/random';
 import { runOnce } from '../test/gpu';
-import { expectAllClose } from '../test/close';
+import { expectAllClose, expectSameBits } from '../test/close';
 
 interface Case {
   R: number;
@@ -27,7 +27,7 @@ async function check({ R, rows, V, logits, WG = 256 }: Case, seed: number) {
     );
   const got = await runOnce(
     crossEntropy,
-    { logits, targets, mask, rowLoss: R * rows },
+    { logits, targets, mask, rowLoss: R * rows, partial: new Float32Array(1) },
     { rows, V, first: 0, jobs: R * rows, invCount },
     { WG },
   );
@@ -59,7 +59,13 @@ describe('crossEntropy', () => {
     const rowLoss = new Float32Array(R * rows).fill(-1);
     const got = await runOnce(
       crossEntropy,
-      { logits: all.slice(first * V, (first + jobs) * V), targets, mask, rowLoss },
+      {
+        logits: all.slice(first * V, (first + jobs) * V),
+        targets,
+        mask,
+        rowLoss,
+        partial: new Float32Array(1),
+      },
       { rows, V, first, jobs, invCount: 0.25 },
     );
     const want = crossEntropyReference(all, targets, mask, R, rows, V, 0.25);
@@ -72,6 +78,40 @@ describe('crossEntropy', () => {
       { rtol: 1e-5, atol: 1e-7 },
       'dlogits',
     );
+  });
+
+  // The split LM head's partial products read as their sum (gpu-model.ts): bit for bit the loss on the logits
+  // matmulSplitKSum would store (Σ from zero in part order), the dlogits into `logits` (which held garbage).
+  it.each([
+    [2, 1, 5, 256, 128],
+    [3, 2, 7, 300, 256],
+    [4, 1, 3, 7, 64],
+  ])('%i parts, R=%i rows=%i V=%i WG=%i: the sum of the parts, bit for bit', async (S, R, rows, V, WG) => {
+    const n = R * rows * V;
+    const parts = randn(S * n, 40 + S, 3);
+    const summed = new Float32Array(n);
+    for (let s = 0; s < S; s++)
+      for (let i = 0; i < n; i++) summed[i] = Math.fround(summed[i] + parts[s * n + i]);
+    const targets = Uint32Array.from({ length: rows }, (_, i) => (i * 5 + 1) % V);
+    const mask = Float32Array.from({ length: rows }, (_, i) => (i === 1 ? 0 : 1));
+    const params = { rows, V, first: 0, jobs: R * rows, invCount: 0.125 };
+    const got = await runOnce(
+      crossEntropy,
+      { logits: new Float32Array(n).fill(NaN), targets, mask, rowLoss: R * rows, partial: parts },
+      params,
+      { WG, PARTS: S },
+    );
+    const whole = await runOnce(
+      crossEntropy,
+      { logits: summed, targets, mask, rowLoss: R * rows, partial: new Float32Array(1) },
+      params,
+      { WG },
+    );
+    expectSameBits(got.rowLoss, whole.rowLoss, 'rowLoss');
+    expectSameBits(got.logits, whole.logits, 'dlogits');
+    const want = crossEntropyReference(summed, targets, mask, R, rows, V, 0.125);
+    expectAllClose(got.rowLoss, want.rowLoss, { rtol: 1e-5, atol: 1e-5 }, 'rowLoss');
+    expectAllClose(got.logits, want.dlogits, { rtol: 1e-5, atol: 1e-7 }, 'dlogits');
   });
 
   // exp(100) overflows float32: only a max-subtracted logsumexp stays finite. Offsets of 5000 check

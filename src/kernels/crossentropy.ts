@@ -3,6 +3,9 @@ import source from '../../shaders/crossentropy.wgsl?raw';
 import { defineKernel, foldedGrid } from '../gpu/kernel';
 
 /**
+ * With the override PARTS > 1 the logits are read from `partial`, PARTS split-K partial products [PARTS, jobs,
+ * V], as their sum (what matmulSplitKSum would store), and dlogits written to `logits`.
+ *
  * rowLoss [R, rows] = mask · (logsumexp − logit[target]); logits [R, rows, V] are replaced by
  * dlogits = (softmax − onehot(target)) · mask · invCount, invCount = 1 / Σ mask. One dispatch covers the
  * jobs (run·rows + row) first .. first + jobs − 1, whose logits are the buffer's rows 0 .. jobs − 1: the
@@ -11,7 +14,9 @@ import { defineKernel, foldedGrid } from '../gpu/kernel';
 export const crossEntropy = defineKernel({
   label: 'crossEntropy',
   source,
-  bindings: { logits: 'write', targets: 'read', mask: 'read', rowLoss: 'write' },
+  // `partial`: the LM head's partial products where PARTS > 1 (see the shader); else never read, and any
+  // read-only buffer of the dispatch may stand in (gpu-model.ts binds `mask`).
+  bindings: { logits: 'write', targets: 'read', mask: 'read', rowLoss: 'write', partial: 'read' },
   params: { rows: 'u32', V: 'u32', first: 'u32', jobs: 'u32', invCount: 'f32' },
   constants: { WG: 256 },
   workgroups: ({ jobs }) => foldedGrid(jobs),

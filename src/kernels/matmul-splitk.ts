@@ -101,6 +101,18 @@ export function setSplitKMinTiles(tiles: number): void {
 }
 
 /**
+ * Whether the reader of a split product sums its partial products itself where it can (the attention
+ * backward's dO, the cross-entropy's logits: gpu-model.ts), as matmulSplitKSum would, instead of a sum
+ * dispatch before it. On by default; the bench's `--sum-fold off` restores the sums for a whole process
+ * (issue 16: to time whole steps both ways).
+ */
+let sumFold = true;
+export function setSplitSumFold(on: boolean): void {
+  sumFold = on;
+}
+export const splitSumFoldOn = (): boolean => sumFold;
+
+/**
  * How many chunks to cut the reduction of an M×N×K product into (1: not split): products with fewer than
  * SPLITK_FILL_TILES output tiles of 128×64 into the fewest chunks that reach that many tiles, and products
  * with fewer than SPLITK_MIN_TILES into the fewest that reach SPLITK_MIN_TILES (at most SPLITK_MAX, each at

@@ -13,6 +13,7 @@ import {
   prepareMatmulSplitK,
   prepareMatmulSplitKPartials,
   splitKScratch,
+  splitSumFoldOn,
 } from '../kernels/matmul-splitk';
 import {
   loraSplitScratch,
@@ -45,6 +46,7 @@ import {
   prepareAttentionPassesBackward,
   prepareAttentionPassesForward,
   prepareAttentionPassesRecompute,
+  pickAttentionPassesTiles,
 } from '../kernels/attention-passes';
 import { type AttentionChoice, type AttentionVariant, resolveAttention } from '../kernels/attention-variant';
 import { splitCount } from '../kernels/splitk';
@@ -72,6 +74,11 @@ export interface LmHeadChunk {
   rows: number;
   /** logits [rows, V] = lnfOut[start .. start + rows) · wteᵀ: one product per piece of wte, its columns. */
   logits: Dispatch[];
+  /**
+   * What `loss` reads: `logits`, or, where that product is split (and splitSumFoldOn), only its partial
+   * products in productScratch, which `loss` adds up as it reads them (the same logits, one dispatch fewer).
+   */
+  lossLogits: Dispatch[];
   /** Cross-entropy of the chunk's rows into rowLoss, dlogits in place; `setParams({ invCount })` per batch. */
   loss: Dispatch;
   /**
@@ -102,7 +109,9 @@ export function setInvCount(f: ForwardPass, invCount: number): void {
  * before chunking.
  */
 export function lossDispatches(f: ForwardPass, gradient: boolean): Dispatch[] {
-  const head = f.head.flatMap((c) => (gradient ? [...c.logits, c.loss, ...c.dLn] : [...c.logits, c.loss]));
+  const head = f.head.flatMap((c) =>
+    gradient ? [...c.lossLogits, c.loss, ...c.dLn] : [...c.lossLogits, c.loss],
+  );
   return [...f.body, ...head, f.lossSums];
 }
 
@@ -603,28 +612,48 @@ export class GpuModel {
    * passes-recompute: the shared buffer holds a later layer's, so attentionScores writes layer l's again,
    * except for the last layer, whose forward wrote it last).
    */
-  private attentionBackward(l: number): Dispatch[] {
+  private attentionBackward(l: number, doutParts = 1): Dispatch[] {
     const { acts } = this;
     const { qkv, attnOut: out } = acts.layers[l];
     const a = acts.attention;
-    const dout = acts.dAttnOut;
+    const dout = doutParts > 1 ? this.productScratch : acts.dAttnOut;
     const dqkv = acts.dQkv;
     const shape = this.attentionShape();
     if (a.variant === 'fused') {
       const buffers = { qkv, out, lse: a.attnLse[l], dout, dqkv, delta: a.dAttnDelta };
       return prepareAttentionBackward(this.gpu, buffers, shape);
     }
+    const tiles = pickAttentionPassesTiles(shape);
     if (a.variant === 'passes') {
       const buffers = { qkv, probs: a.attnProbs[l], dout, dqkv, dscores: a.dScores };
-      return prepareAttentionPassesBackward(this.gpu, buffers, shape);
+      return prepareAttentionPassesBackward(this.gpu, buffers, shape, tiles, doutParts);
     }
     const probs = a.attnProbs;
     // The last layer's probabilities are still there from its forward (the LM head and the loss sit between).
     const last = l === this.cfg.n_layer - 1;
     return [
       ...(last ? [] : prepareAttentionPassesRecompute(this.gpu, { qkv, out, probs }, shape)),
-      ...prepareAttentionPassesBackward(this.gpu, { qkv, probs, dout, dqkv, dscores: a.dScores }, shape),
+      ...prepareAttentionPassesBackward(
+        this.gpu,
+        { qkv, probs, dout, dqkv, dscores: a.dScores },
+        shape,
+        tiles,
+        doutParts,
+      ),
     ];
+  }
+
+  /**
+   * Layer l's dAttnOut = dRes·Wᵀ of attn.c_proj as this many partial products that the attention backward sums
+   * as it reads them (issue 16: one matmulSplitKSum dispatch fewer per layer, the same dO), or 1: where that
+   * product is split, attn.c_proj has no adapter (whose du·A would add to dO) and the vec4 passes run.
+   */
+  private attentionDoutParts(l: number): number {
+    const C = this.cfg.n_embd;
+    const S = this.splitOf(this.rows, C, C);
+    const passes = this.acts.attention.variant !== 'fused';
+    const vec4 = pickAttentionPassesTiles(this.attentionShape()).VEC4 === 1;
+    return S > 1 && splitSumFoldOn() && passes && vec4 && !this.adapter(l, 'attn.c_proj') ? S : 1;
   }
 
   destroy(): void {
@@ -713,12 +742,34 @@ export class GpuModel {
                 { TRANS_B: 1 },
               ),
             );
+      // Split, the loss can read the partial products itself (`mask` stands in for them otherwise).
+      const parts = w.wte.length === 1 && splitSumFoldOn() ? this.splitOf(rows, V, C) : 1;
+      const { targets, mask } = this.inputs;
       const loss = this.gpu.prepare(
         crossEntropy,
-        { logits: acts.logits, targets: this.inputs.targets, mask: this.inputs.mask, rowLoss: acts.rowLoss },
+        {
+          logits: acts.logits,
+          targets,
+          mask,
+          rowLoss: acts.rowLoss,
+          partial: parts > 1 ? this.productScratch : mask,
+        },
         { rows: shape.Bt * shape.T, V, first: start, jobs: rows, invCount },
-        { WG: this.rowThreads(V / 2) },
+        { WG: this.rowThreads(V / 2), ...(parts > 1 ? { PARTS: parts } : {}) },
       );
+      const lossLogits =
+        parts > 1
+          ? [
+              prepareMatmulSplitKPartials(
+                this.gpu,
+                { a: acts.lnfOut, b: w.wte[0].buffer },
+                { M: rows, N: V, K: C, offA: start * C },
+                { TRANS_B: 1 },
+                parts,
+                this.productScratch,
+              ),
+            ]
+          : logits;
       // One piece of wte: one product, or, split (dLnSplit), only its partial products, for ln_f's backward.
       const one = { a: acts.logits, b: w.wte[0].buffer };
       const p = { M: rows, N: C, K: V };
@@ -745,7 +796,7 @@ export class GpuModel {
                 },
               ),
             );
-      return { start, rows, logits, loss, dLn };
+      return { start, rows, logits, lossLogits, loss, dLn };
     });
     const lossSums = this.gpu.prepare(
       runSums,
@@ -816,22 +867,29 @@ export class GpuModel {
       d.push(...this.linearLnBackward(l, 'mlp.c_fc', la.ln2Out, acts.dFcPre, lw.fcW, C, 4 * C, fcLn));
       if (!dxOf(1)) break;
       // resMid = h_l + c_proj(attn(ln1(h_l)))
-      d.push(
-        ...this.linearBackward(
-          l,
-          'attn.c_proj',
-          la.attnOut,
-          acts.dRes,
-          lw.projW,
-          acts.dAttnOut,
-          C,
-          C,
-          undefined,
-          dxOf(2),
-        ),
-      );
+      const doutParts = dxOf(2) ? this.attentionDoutParts(l) : 1;
+      if (doutParts > 1) {
+        // dAttnOut's partial products only: the attention backward adds them up as it reads dO.
+        const p = { M: this.rows, N: C, K: C };
+        const one = { a: acts.dRes, b: lw.projW };
+        d.push(prepareMatmulSplitKPartials(this.gpu, one, p, { TRANS_B: 1 }, doutParts, this.productScratch));
+      } else
+        d.push(
+          ...this.linearBackward(
+            l,
+            'attn.c_proj',
+            la.attnOut,
+            acts.dRes,
+            lw.projW,
+            acts.dAttnOut,
+            C,
+            C,
+            undefined,
+            dxOf(2),
+          ),
+        );
       if (!dxOf(2)) break;
-      d.push(...this.attentionBackward(l));
+      d.push(...this.attentionBackward(l, doutParts));
       // dxOf(3) is l > lowest: the lowest layer's c_attn passes no dx down, only its LoRA gradients.
       const ln1 = { x: acts.residual[l], gamma: lw.ln1g, mean: la.ln1Mean, rstd: la.ln1Rstd };
       const attnLn = dxOf(3) ? ln1 : undefined;

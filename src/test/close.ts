@@ -48,3 +48,24 @@ export function maxRelError(got: ArrayLike<number>, want: ArrayLike<number>, flo
     m = Math.max(m, Math.abs(got[i] - want[i]) / (Math.abs(want[i]) + floor));
   return m;
 }
+
+/**
+ * The same float32 bits elementwise (NaNs by their bits too). On failure, reports how many differ and the
+ * first, without printing whole arrays.
+ */
+export function expectSameBits(got: Float32Array, want: Float32Array, what = 'values'): void {
+  expect(got.length, `${what}: length`).toBe(want.length);
+  const g = new Uint32Array(got.buffer, got.byteOffset, got.length);
+  const w = new Uint32Array(want.buffer, want.byteOffset, want.length);
+  let first = -1;
+  let bad = 0;
+  for (let i = 0; i < w.length; i++) {
+    if (g[i] === w[i]) continue;
+    bad++;
+    if (first < 0) first = i;
+  }
+  if (bad > 0)
+    expect.fail(
+      `${what}: ${bad}/${w.length} elements differ in their bits; first at [${first}]: got ${got[first]}, want ${want[first]}`,
+    );
+}

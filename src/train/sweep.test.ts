@@ -4,6 +4,7 @@ import { SweepEngine, type EngineOptions } from './sweep';
 import { TINY, tinySource, tinySweep, tinyText, tinyWeights } from './tiny-sweep';
 import type { LabGptConfig } from '../model/config';
 import { setLoraFold } from '../kernels/lora';
+import { setSplitSumFold } from '../kernels/matmul-splitk';
 import { testGpu } from '../test/gpu';
 import { randn } from '../util/random';
 import { referenceLoss } from '../model/reference';
@@ -191,6 +192,50 @@ describe('SweepEngine on the GPU', () => {
     for (const x of [skinny, matmul]) x.engine.destroy();
   });
 
+  // Wide enough for matmulWideVec4 (the whole product's fold): c_attn 704 × 384 × 128 (36 tiles of 128×64);
+  // the products split ('auto': in 2, layer 0's 352 rows too) or whole ('off'). T = 32, D = 64: vec4 passes.
+  const MID: LabGptConfig = { ...TINY, n_embd: 128, n_positions: 32 };
+  const foldRuns: RunSpec[] = [
+    { id: 'adamw@1e-2', optimizer: 'adamw', lr: 1e-2 },
+    { id: 'radamw@1e-2', optimizer: 'riemannian-adamw', lr: 1e-2 },
+  ];
+  /** Two steps of MID with `fold` set for the run, and the dispatches of the first step's submission. */
+  const trainCounting = async (
+    targets: LoraTarget[],
+    matmulSplitK: 'auto' | 'off',
+    setFold: (on: boolean) => void,
+    fold: boolean,
+  ) => {
+    const config = tinySweep(foldRuns, { steps: 2, batch: 11, seq: 32, lora: { r: 4, alpha: 8, targets } });
+    const gpu = await testGpu();
+    setFold(fold);
+    const submit = gpu.submit.bind(gpu);
+    let first = 0;
+    gpu.submit = (label, dispatches) => {
+      if (label === 'step 1') first = dispatches.length;
+      return submit(label, dispatches);
+    };
+    try {
+      const weights = randomWeights(MID, 5, 0.2);
+      const source = tinySource(config, tinyText(8000));
+      return { ...(await trainSweep(MID, weights, config, source, { matmulSplitK })), first };
+    } finally {
+      gpu.submit = submit;
+      setFold(true);
+    }
+  };
+  const expectSameLosses = async (
+    fold: (on: boolean) => Promise<{ first: number; losses: number[][]; engine: SweepEngine }>,
+    saved: number,
+  ) => {
+    const folded = await fold(true);
+    const separate = await fold(false);
+    expect(separate.first - folded.first).toBe(saved);
+    expect(folded.losses[0]).toHaveLength(2);
+    foldRuns.forEach((_r, i) => expect(folded.losses[i]).toEqual(separate.losses[i]));
+    for (const x of [folded, separate]) x.engine.destroy();
+  };
+
   // Dispatches saved per step: 'auto' splits every c_attn product of this shape; the shared layer 0's
   // split sum also writes the runs' copies (sum + copy + up-projection → one sum) and layer 1's takes its
   // up-projection (−1); 'off': layer 1's whole product takes it (−1), layer 0 keeps its own path. Both:
@@ -198,44 +243,20 @@ describe('SweepEngine on the GPU', () => {
   it.each([['split-K where it pays', 'auto', 4] as const, ['no product split', 'off', 2] as const])(
     'LoRA folded into c_attn’s product and the LayerNorm backward trains to exactly the unfolded losses (%s)',
     async (_what, matmulSplitK, saved) => {
-      // Wide enough for matmulWideVec4 (the whole product's fold): c_attn 704 × 384 × 128 (36 tiles of
-      // 128×64); its products split ('auto': in 2, layer 0's 352 rows too) or whole ('off').
-      const MID: LabGptConfig = { ...TINY, n_embd: 128, n_positions: 32 };
-      const runs: RunSpec[] = [
-        { id: 'adamw@1e-2', optimizer: 'adamw', lr: 1e-2 },
-        { id: 'radamw@1e-2', optimizer: 'riemannian-adamw', lr: 1e-2 },
-      ];
-      const config = tinySweep(runs, {
-        steps: 2,
-        batch: 11,
-        seq: 32,
-        lora: { r: 4, alpha: 8, targets: ['c_attn'] },
-      });
-      const gpu = await testGpu();
-      // The dispatches of the first step's submission, counted as the engine submits them.
-      const trainCounting = async (fold: boolean) => {
-        setLoraFold(fold);
-        const submit = gpu.submit.bind(gpu);
-        let first = 0;
-        gpu.submit = (label, dispatches) => {
-          if (label === 'step 1') first = dispatches.length;
-          return submit(label, dispatches);
-        };
-        try {
-          const weights = randomWeights(MID, 5, 0.2);
-          const source = tinySource(config, tinyText(8000));
-          return { ...(await trainSweep(MID, weights, config, source, { matmulSplitK })), first };
-        } finally {
-          gpu.submit = submit;
-          setLoraFold(true);
-        }
-      };
-      const folded = await trainCounting(true);
-      const separate = await trainCounting(false);
-      expect(separate.first - folded.first).toBe(saved);
-      expect(folded.losses[0]).toHaveLength(2);
-      runs.forEach((_r, i) => expect(folded.losses[i]).toEqual(separate.losses[i]));
-      for (const x of [folded, separate]) x.engine.destroy();
+      await expectSameLosses((on) => trainCounting(['c_attn'], matmulSplitK, setLoraFold, on), saved);
+    },
+  );
+
+  // Split in two ('auto'), attn.c_proj's dO (704 × 128 × 128) is summed by both layers' attention backward and
+  // the LM head's logits (704 × 256 × 128) by the loss: 3 sums fewer. With attn.c_proj adapted, its du·A adds
+  // to dO, which then keeps its sum: only the loss's is saved.
+  it.each([
+    ['c_attn adapted', ['c_attn'], 3] as const,
+    ['attn.c_proj adapted too', ['c_attn', 'attn.c_proj'], 1] as const,
+  ])(
+    'split products summed by their readers train to exactly the losses of the sum dispatches (%s)',
+    async (_what, targets, saved) => {
+      await expectSameLosses((on) => trainCounting([...targets], 'auto', setSplitSumFold, on), saved);
     },
   );
 
