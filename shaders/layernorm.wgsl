@@ -69,6 +69,9 @@ override WG: u32 = 256u;
 const MAX_EPT: u32 = 32u;
 // backwardSum: LoRA's rank r when dy also has LoRA's du·A term (0: it does not).
 override LORA_R: u32 = 0u;
+// The Sum variants' S (params.S, set by the host from it: a loop of known count, whose loads the compiler can
+// issue together).
+override PARTS: u32 = 1u;
 // Threads per row: a power of two, 4 ≤ TPR ≤ WG.
 override TPR: u32 = 32u;
 // Elements per thread: TPR · EPT ≥ C, EPT ≤ MAX_EPT.
@@ -165,7 +168,7 @@ fn forwardSum(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index
       let i = base + c;
       // matmul-splitk-sum.wgsl's operations, in its order.
       var acc = 0.0;
-      for (var s = 0u; s < sparams.S; s++) {
+      for (var s = 0u; s < PARTS; s++) {
         acc += spartial[s * size + i];
       }
       var t = sparams.alpha * acc;
@@ -274,7 +277,7 @@ fn backwardSum(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_inde
       let i = base + c;
       // matmul-splitk-sum.wgsl's operations, in its order.
       var acc = 0.0;
-      for (var s = 0u; s < bsparams.S; s++) {
+      for (var s = 0u; s < PARTS; s++) {
         acc += bpartial[s * size + i];
       }
       if (LORA_R > 0u) {

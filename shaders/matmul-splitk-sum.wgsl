@@ -26,6 +26,8 @@ struct Params {
 
 override EPILOGUE: u32 = 0u;
 override LORA_R: u32 = 0u;
+// params.S, set by the host from it (a loop of known count).
+override PARTS: u32 = 1u;
 const WG: u32 = 256u;
 
 @compute @workgroup_size(WG)
@@ -37,7 +39,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   }
   let e = i % size;
   var acc = 0.0;
-  for (var s = 0u; s < params.S; s++) {
+  for (var s = 0u; s < PARTS; s++) {
     acc += partial[s * size + e];
   }
   var v = params.alpha * acc;

@@ -123,4 +123,35 @@ describe('Gpu runtime', () => {
     );
     expect(() => gpu.prepare(k, { out: gpu.buffer(16) }, { n: -1 })).toThrow(/not a u32/);
   });
+
+  it('a param kernels name in paramConstants reaches the shader as its override, and stays fixed', async () => {
+    const gpu = await testGpu();
+    const k = defineKernel({
+      label: 'fixedCount',
+      source: `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+struct Params { n: u32, v: f32 }
+@group(0) @binding(1) var<uniform> params: Params;
+override COUNT: u32 = 1u;
+@compute @workgroup_size(1) fn main() {
+  var t = 0.0;
+  for (var i = 0u; i < COUNT; i++) { t += params.v; }
+  out[0] = t;
+  out[1] = f32(params.n);
+}`,
+      bindings: { out: 'write' },
+      params: { n: 'u32', v: 'f32' },
+      paramConstants: { n: 'COUNT' },
+      workgroups: () => [1, 1, 1],
+    });
+    const out = gpu.buffer(8);
+    const d = gpu.prepare(k, { out }, { n: 3, v: 0.5 });
+    await gpu.run('fixed', [d]);
+    expect(Array.from(await gpu.readF32(out, 2))).toEqual([1.5, 3]);
+    d.setParams({ v: 2 });
+    d.setParams({ n: 3 });
+    await gpu.run('fixed', [d]);
+    expect(Array.from(await gpu.readF32(out, 2))).toEqual([6, 3]);
+    expect(() => d.setParams({ n: 4 })).toThrow(/fixed when prepared/);
+    out.destroy();
+  });
 });

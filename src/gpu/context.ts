@@ -162,13 +162,18 @@ export class Gpu {
       if (!buffers[name]) throw new GpuError(`binding ${name} has no buffer`, kernel.label, 'validation');
     }
     const values = { ...params };
+    // Checked before the pipeline is made: a refused dispatch leaves nothing behind.
+    const packed = packParams(kernel, values);
+    const fixed = Object.entries(kernel.paramConstants ?? {}) as [P, string][];
+    if (fixed.length)
+      constants = { ...constants, ...Object.fromEntries(fixed.map(([p, c]) => [c, values[p]])) };
     const pipeline = this.pipeline(kernel, constants);
     const uniform = this.device.createBuffer({
       size: kernel.paramBytes,
       usage: UNIFORM_USAGE,
       label: `${kernel.label}.params`,
     });
-    this.device.queue.writeBuffer(uniform, 0, packParams(kernel, values));
+    this.device.queue.writeBuffer(uniform, 0, packed);
     const entries: GPUBindGroupEntry[] = kernel.bindingNames.map((name, i) => ({
       binding: i,
       resource: { buffer: buffers[name] },
@@ -200,6 +205,13 @@ export class Gpu {
         pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
       },
       setParams(update) {
+        for (const [p] of fixed)
+          if (update[p] !== undefined && update[p] !== values[p])
+            throw new GpuError(
+              `parameter ${p} is fixed when prepared (an override constant)`,
+              kernel.label,
+              'validation',
+            );
         Object.assign(values, update);
         device.queue.writeBuffer(uniform, 0, packParams(kernel, values));
       },

@@ -29,6 +29,12 @@ export interface KernelSpec<B extends string, P extends string> {
    * WebGPU as overrides (the WGSL declares no such override).
    */
   hostConstants?: readonly string[];
+  /**
+   * Params whose value is also passed, at prepare time, as the named override constant (param → override):
+   * a loop over it then compiles with a known count (the split-K sums' S, bench/RESULTS.md 2026-12-01). Such a
+   * param is fixed for the dispatch: setParams refuses to change it.
+   */
+  paramConstants?: Partial<Record<P, string>>;
 }
 
 export interface Kernel<B extends string, P extends string> extends KernelSpec<B, P> {

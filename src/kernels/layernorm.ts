@@ -112,6 +112,7 @@ export const layerNormForwardSum = defineKernel({
   },
   params: { rows: 'u32', C: 'u32', eps: 'f32', S: 'u32', hasBias: 'u32', alpha: 'f32' },
   constants: { WG: LN_THREADS, TPR: 32, EPT: 8 },
+  paramConstants: { S: 'PARTS' },
   workgroups: rowGroups,
 });
 
@@ -169,6 +170,7 @@ export const layerNormBackwardSum = defineKernel({
     loraRows: 'u32',
   },
   constants: { WG: LN_THREADS, TPR: 32, EPT: 8, LORA_R: 0 },
+  paramConstants: { S: 'PARTS' },
   workgroups: rowGroups,
 });
 

@@ -44,6 +44,7 @@ export const matmulSplitKSum = defineKernel({
     loraRows: 'u32',
   },
   constants: { EPILOGUE: 0, LORA_R: 0 },
+  paramConstants: { S: 'PARTS' },
   workgroups: ({ M, N, copies }) => grid1d(M * N * copies, 256),
 });
 
