@@ -26,35 +26,42 @@ struct Params {
 
 override EPILOGUE: u32 = 0u;
 override LORA_R: u32 = 0u;
-// params.S, set by the host from it (a loop of known count).
+// params.S and params.copies, set by the host from them (loops of known count).
 override PARTS: u32 = 1u;
+override COPIES: u32 = 1u;
+// params.N, likewise: the row and column of an element by a division the compiler knows.
+override SUM_N: u32 = 1u;
 const WG: u32 = 256u;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = gid.x + gid.y * nwg.x * WG;
-  let size = params.M * params.N;
-  if (i >= size * params.copies) {
+  // One thread per element of one [M, N] block: the sum is formed once and stored into every copy.
+  let e = gid.x + gid.y * nwg.x * WG;
+  let size = params.M * SUM_N;
+  if (e >= size) {
     return;
   }
-  let e = i % size;
   var acc = 0.0;
   for (var s = 0u; s < PARTS; s++) {
     acc += partial[s * size + e];
   }
-  var v = params.alpha * acc;
+  var sum = params.alpha * acc;
   if (params.hasBias != 0u) {
-    v += bias[e % params.N];
+    sum += bias[e % SUM_N];
   }
-  if (LORA_R > 0u) {
-    let m = i / params.N;
-    let b = params.loraOffB + (m / params.loraRows) * params.loraStrideB + (i % params.N) * LORA_R;
-    var t = 0.0;
-    for (var j = 0u; j < LORA_R; j++) {
-      t = fma(loraU[m * LORA_R + j], loraB[b + j], t);
+  for (var copy = 0u; copy < COPIES; copy++) {
+    let i = copy * size + e;
+    var v = sum;
+    if (LORA_R > 0u) {
+      let m = i / SUM_N;
+      let b = params.loraOffB + (m / params.loraRows) * params.loraStrideB + (i % SUM_N) * LORA_R;
+      var t = 0.0;
+      for (var j = 0u; j < LORA_R; j++) {
+        t = fma(loraU[m * LORA_R + j], loraB[b + j], t);
+      }
+      v = fma(1.0, v, params.loraScale * t);
     }
-    v = fma(1.0, v, params.loraScale * t);
+    let idx = params.offC + i;
+    c[idx] = epilogue(idx, v);
   }
-  let idx = params.offC + i;
-  c[idx] = epilogue(idx, v);
 }

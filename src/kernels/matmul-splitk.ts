@@ -44,8 +44,9 @@ export const matmulSplitKSum = defineKernel({
     loraRows: 'u32',
   },
   constants: { EPILOGUE: 0, LORA_R: 0 },
-  paramConstants: { S: 'PARTS' },
-  workgroups: ({ M, N, copies }) => grid1d(M * N * copies, 256),
+  paramConstants: { S: 'PARTS', copies: 'COPIES', N: 'SUM_N' },
+  // One thread per element of one [M, N] block, which stores all its copies.
+  workgroups: ({ M, N }) => grid1d(M * N, 256),
 });
 
 /**
