@@ -39,6 +39,12 @@ override WX: u32 = 16u;
 override WY: u32 = 16u;
 override KC: u32 = 16u;
 override DOUT_PARTS: u32 = 1u;
+// The shape (Params' N, T, H, D, set by the host from them: loop counts and index arithmetic the compiler
+// knows, src/gpu/kernel.ts paramConstants).
+override SHAPE_N: u32 = 1u;
+override SHAPE_T: u32 = 1u;
+override SHAPE_H: u32 = 1u;
+override SHAPE_D: u32 = 1u;
 // Finite stand-in for −∞, so that max/rescale of empty partial rows never computes (−∞) − (−∞).
 const NEG: f32 = -3.0e38;
 
@@ -54,16 +60,16 @@ var<private> acc3: vec4f;
 
 struct Head { b: u32, n: u32, h: u32, C: u32, stride: u32, valid: bool }
 
-fn head(wid: vec3u, p: Params) -> Head {
+fn head(wid: vec3u) -> Head {
   let b = wid.y + wid.z * 65535u;
-  let C = p.H * p.D;
-  return Head(b, b / p.H, b % p.H, C, 3u * C, b < p.N * p.H);
+  let C = SHAPE_H * SHAPE_D;
+  return Head(b, b / SHAPE_H, b % SHAPE_H, C, 3u * C, b < SHAPE_N * SHAPE_H);
 }
 
 // vec4 i of dO (see DOUT_PARTS).
 fn doutAt(i: u32) -> vec4f {
   if (DOUT_PARTS == 1u) { return dout[i]; }
-  let part = bparams.N * bparams.T * bparams.H * bparams.D / 4u;
+  let part = SHAPE_N * SHAPE_T * SHAPE_H * SHAPE_D / 4u;
   var v = vec4f(0.0);
   for (var s = 0u; s < DOUT_PARTS; s++) { v += dout[s * part + i]; }
   return v;
@@ -192,10 +198,10 @@ fn maxOf(v: vec4f, keep: vec4<bool>) -> f32 {
 @compute @workgroup_size(WX, WY)
 fn scores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
           @builtin(local_invocation_index) li: u32) {
-  let hd = head(wid, params);
+  let hd = head(wid);
   if (!hd.valid) { return; }
-  let T = params.T;
-  let D = params.D;
+  let T = SHAPE_T;
+  let D = SHAPE_D;
   let tx = lid.x;
   let ty = lid.y;
   let BM = 4u * WY;
@@ -260,10 +266,10 @@ fn scores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: 
 @compute @workgroup_size(WX, WY)
 fn weightedSum(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
                @builtin(local_invocation_index) li: u32) {
-  let hd = head(wid, params);
+  let hd = head(wid);
   if (!hd.valid) { return; }
-  let T = params.T;
-  let D = params.D;
+  let T = SHAPE_T;
+  let D = SHAPE_D;
   let BM = 4u * WY;
   let BN = 4u * WX;
   let dTiles = (D + BN - 1u) / BN;
@@ -299,10 +305,10 @@ fn weightedSum(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) 
 @compute @workgroup_size(WX, WY)
 fn backwardScores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
                   @builtin(local_invocation_index) li: u32) {
-  let hd = head(wid, bparams);
+  let hd = head(wid);
   if (!hd.valid) { return; }
-  let T = bparams.T;
-  let D = bparams.D;
+  let T = SHAPE_T;
+  let D = SHAPE_D;
   let tx = lid.x;
   let ty = lid.y;
   let BM = 4u * WY;
@@ -362,10 +368,10 @@ fn backwardScores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_i
 @compute @workgroup_size(WX, WY)
 fn backwardGrads(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
                  @builtin(local_invocation_index) li: u32) {
-  let hd = head(wid, bparams);
+  let hd = head(wid);
   if (!hd.valid) { return; }
-  let T = bparams.T;
-  let D = bparams.D;
+  let T = SHAPE_T;
+  let D = SHAPE_D;
   let BM = 4u * WY;
   let BN = 4u * WX;
   let dTiles = (D + BN - 1u) / BN;

@@ -142,6 +142,8 @@ function pass<B extends string>(
     workgroups: vec4 ? (p, c) => workgroups(p, { ...c, VEC4: 1 }) : workgroups,
     // The vec4 kernels' multiply loop repeated KC times (src/gpu/unroll.ts).
     specialize: vec4 ? (c) => unrollLoops(vec4Source, { KC: c.KC }) : undefined,
+    // ... and the shape as override constants (a pipeline per shape; the model has one).
+    paramConstants: vec4 ? { N: 'SHAPE_N', T: 'SHAPE_T', H: 'SHAPE_H', D: 'SHAPE_D' } : undefined,
   });
 }
 
