@@ -84,41 +84,21 @@ override COUNT_B: u32 = TILE_K * 2u * WG_N;
 var<workgroup> as_: array<vec4f, TILE_K * (2u * WG_M + 1u)>;
 var<workgroup> bs: array<vec4f, TILE_K * (2u * WG_N + 1u)>;
 
-// The shape as override constants (SHAPE true: set by the host from Params, src/gpu/kernel.ts paramConstants, so
-// that index arithmetic and bounds fold at compile time), or read from Params (SHAPE false: the probes).
-override SHAPE: bool = false;
-override SHAPE_M: u32 = 0u;
-override SHAPE_N: u32 = 0u;
-override SHAPE_K: u32 = 0u;
-override SHAPE_BATCH: u32 = 0u;
-override SHAPE_LDA: u32 = 0u;
-override SHAPE_LDB: u32 = 0u;
-override SHAPE_LDC: u32 = 0u;
-override SHAPE_KLAST: u32 = 0u;
-fn pM() -> u32 { return select(params.M, SHAPE_M, SHAPE); }
-fn pN() -> u32 { return select(params.N, SHAPE_N, SHAPE); }
-fn pK() -> u32 { return select(params.K, SHAPE_K, SHAPE); }
-fn pBatch() -> u32 { return select(params.batch, SHAPE_BATCH, SHAPE); }
-fn pLdA() -> u32 { return select(params.ldA, SHAPE_LDA, SHAPE); }
-fn pLdB() -> u32 { return select(params.ldB, SHAPE_LDB, SHAPE); }
-fn pLdC() -> u32 { return select(params.ldC, SHAPE_LDC, SHAPE); }
-fn pKLast() -> u32 { return select(params.kLast, SHAPE_KLAST, SHAPE); }
-
-// Elements between consecutive rows of A as stored (M×K, or K×M when TRANS_A = 1) and of C: Params.ldA and
-// Params.ldC, with 0 for packed rows (K or M, and N). A wider ld makes the operand a block of columns of a
+// Elements between consecutive rows of A as stored (M×K, or K×M when TRANS_A = 1) and of C: params.ldA and
+// params.ldC, with 0 for packed rows (K or M, and N). A wider ld makes the operand a block of columns of a
 // wider matrix (the tied LM head over a vocabulary split in pieces: logits[:, piece], dlogits[:, piece]).
 fn ldA() -> u32 {
-  return select(pLdA(), select(pK(), pM(), TRANS_A == 1u), pLdA() == 0u);
+  return select(params.ldA, select(params.K, params.M, TRANS_A == 1u), params.ldA == 0u);
 }
 
 fn ldC() -> u32 {
-  return select(pLdC(), pN(), pLdC() == 0u);
+  return select(params.ldC, params.N, params.ldC == 0u);
 }
 
 // Elements between consecutive rows of B as stored (K×N, or N×K when TRANS_B = 1); 0: packed. Wider, B is a
 // block of columns of a wider matrix (a split-K chunk of Wᵀ: matmul-splitk.ts).
 fn ldB() -> u32 {
-  return select(pLdB(), select(pN(), pK(), TRANS_B == 1u), pLdB() == 0u);
+  return select(params.ldB, select(params.N, params.K, TRANS_B == 1u), params.ldB == 0u);
 }
 
 // Vec4 e of the A tile; consecutive e follow the stored layout (coalesced): along k for A (M×K), along m
@@ -127,14 +107,14 @@ fn fetchA(base: u32, m0: u32, k0: u32, e: u32) -> vec4f {
   if (TRANS_A == 0u) {
     let m = m0 + e / (TILE_K / 4u);
     let k = k0 + 4u * (e % (TILE_K / 4u));
-    if (m >= pM() || k >= kBound) {
+    if (m >= params.M || k >= kBound) {
       return vec4f();
     }
     return a[(base + m * ldA() + k) / 4u];
   }
   let k = k0 + e / (2u * WG_M);
   let m = m0 + 4u * (e % (2u * WG_M));
-  if (m >= pM() || k >= kBound) {
+  if (m >= params.M || k >= kBound) {
     return vec4f();
   }
   return a[(base + k * ldA() + m) / 4u];
@@ -144,14 +124,14 @@ fn fetchB(base: u32, n0: u32, k0: u32, e: u32) -> vec4f {
   if (TRANS_B == 0u) {
     let k = k0 + e / (2u * WG_N);
     let n = n0 + 4u * (e % (2u * WG_N));
-    if (n >= pN() || k >= kBound) {
+    if (n >= params.N || k >= kBound) {
       return vec4f();
     }
     return b[(base + k * ldB() + n) / 4u];
   }
   let n = n0 + e / (TILE_K / 4u);
   let k = k0 + 4u * (e % (TILE_K / 4u));
-  if (n >= pN() || k >= kBound) {
+  if (n >= params.N || k >= kBound) {
     return vec4f();
   }
   return b[(base + n * ldB() + k) / 4u];
@@ -237,7 +217,7 @@ fn loraTerm(m: u32, n: u32) -> vec4f {
 
 /** Row m, columns n .. n + 3 of C[bt]: all four inside or all outside (N is a multiple of 4). */
 fn store4(baseC: u32, m: u32, n: u32, acc: vec4f) {
-  if (m >= pM() || n >= pN()) {
+  if (m >= params.M || n >= params.N) {
     return;
   }
   let idx = (baseC + m * ldC() + n) / 4u;
@@ -262,7 +242,7 @@ fn main(
   @builtin(local_invocation_id) local: vec3u,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let K = pK();
+  let K = params.K;
   let SA = 2u * WG_M + 1u;
   let SB = 2u * WG_N + 1u;
   let m0 = wid.y * 8u * WG_M;
@@ -282,8 +262,8 @@ fn main(
   let inB2 = COUNT_B > 2u * THREADS && e2 < COUNT_B;
   let inB3 = COUNT_B > 3u * THREADS && e3 < COUNT_B;
 
-  for (var bt = wid.z; bt < pBatch(); bt += nwg.z) {
-    kBound = select(pK(), pKLast(), pKLast() != 0u && bt + 1u == pBatch());
+  for (var bt = wid.z; bt < params.batch; bt += nwg.z) {
+    kBound = select(params.K, params.kLast, params.kLast != 0u && bt + 1u == params.batch);
     let baseA = params.offA + bt * params.strideA;
     let baseB = params.offB + bt * params.strideB;
     let baseC = params.offC + bt * params.strideC;

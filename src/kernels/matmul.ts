@@ -121,19 +121,7 @@ export const matmulWideVec4 = defineKernel({
   // loraU, loraB: LoRA's up-projection added in the store (LORA_R > 0, `MatmulLora`); b where unused.
   bindings: { ...matmulWide.bindings, loraU: 'read', loraB: 'read' },
   params: { ...matmulWide.params, loraScale: 'f32', loraOffB: 'u32', loraStrideB: 'u32', loraRows: 'u32' },
-  // The shape as override constants (SHAPE, paramConstants): a pipeline per shape, its index arithmetic and
-  // bounds folded by the compiler.
-  constants: { ...matmulWide.constants, LORA_R: 0, SHAPE: 1 },
-  paramConstants: {
-    M: 'SHAPE_M',
-    N: 'SHAPE_N',
-    K: 'SHAPE_K',
-    batch: 'SHAPE_BATCH',
-    ldA: 'SHAPE_LDA',
-    ldB: 'SHAPE_LDB',
-    ldC: 'SHAPE_LDC',
-    kLast: 'SHAPE_KLAST',
-  },
+  constants: { ...matmulWide.constants, LORA_R: 0 },
   // UNROLL: copies of the k loop's body per iteration (at most TILE_K: the whole loop), chosen per shape by
   // matmulUnrollFor; a host constant, the WGSL has no such override.
   specialize: (c) => unrollMatmulK(wideVec4Source, c.TILE_K, matmulUnrollOverride ?? c.UNROLL),
