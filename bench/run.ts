@@ -46,7 +46,7 @@ import type { MatmulSplitK } from '../src/model/gpu-model';
 import { setMatmulMidTile, setMatmulPipePreference, setMatmulUnroll } from '../src/kernels/matmul';
 import { setSplitKMinTiles, setSplitSumFold } from '../src/kernels/matmul-splitk';
 import { setLayerNormSumFold, setLayerNormSumTpr } from '../src/kernels/layernorm';
-import { setLoraFold } from '../src/kernels/lora';
+import { setLoraFold, setLoraPair } from '../src/kernels/lora';
 
 /** The engine's attention variants (attention-variant.ts), for --attention and --variant. */
 const ATTENTION_VARIANTS: readonly AttentionVariant[] = ['fused', 'passes', 'passes-recompute'];
@@ -257,6 +257,11 @@ async function main(): Promise<void> {
   if (loraFoldFlag !== 'on' && loraFoldFlag !== 'off')
     throw new Error(`--lora-fold takes on or off, not ${loraFoldFlag}`);
   setLoraFold(loraFoldFlag === 'on');
+  // --lora-pair off: the skinny LoRA backward keeps dB and du apart (loraBackwardPair).
+  const pairFlag = flag(args, 'lora-pair') ?? 'on';
+  if (pairFlag !== 'on' && pairFlag !== 'off')
+    throw new Error(`--lora-pair takes on or off, not ${pairFlag}`);
+  setLoraPair(pairFlag === 'on');
   // --sum-fold off: the attention backward's dO and the loss's logits keep their split-K sum (splitSumFoldOn).
   const sumFoldFlag = flag(args, 'sum-fold') ?? 'on';
   if (sumFoldFlag !== 'on' && sumFoldFlag !== 'off')

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
+  loraBackwardPair,
+  loraBackwardPairConstants,
+  loraBackwardPairParams,
   loraReduce,
   loraReduceConstants,
   loraReduceGroupsPerRun,
@@ -12,7 +15,7 @@ import {
 import { gemmTolerance } from './matmul';
 import { randn } from '../util/random';
 import { runOnce } from '../test/gpu';
-import { expectAllClose } from '../test/close';
+import { expectAllClose, expectSameBits } from '../test/close';
 
 /**
  * `n` random values per run at off + t·stride and NaN elsewhere: the other adapters of a concatenated
@@ -219,5 +222,61 @@ describe('skinny constants', () => {
       const k = loraRowsConstants(r, 1);
       expect(k.R4 * k.KSTEP).toBeLessThanOrEqual(16);
     }
+  });
+});
+
+describe('loraBackwardPair', () => {
+  // [R, rows, out, r]: dB = s·dyᵀu and du = s·dy B of one module in one dispatch. rows 37 and 130 (not multiples
+  // of the 8-row blocks or the row lanes), out 33 and 768 (lab-gpt's c_attn), r 1, 4, 7, 17.
+  const shapes: [number, number, number, number][] = [
+    [1, 37, 33, 1],
+    [3, 130, 768, 4],
+    [2, 37, 256, 7],
+    [3, 130, 33, 17],
+  ];
+  it.each(shapes)(
+    'R=%i rows=%i out=%i r=%i: the bits of loraReduce and loraRows, and float64',
+    async (R, rows, out, r) => {
+      const s = 1.75;
+      const seed = R * 100 + rows + r;
+      const dy = randn(R * rows * out, seed);
+      const u = randn(R * rows * r, seed + 1);
+      // B of each run inside a concatenated buffer (offset, stride past out·r); dB written there too.
+      const [offB, strideB] = [7, out * r + 3];
+      const loraB = factors(R, offB, strideB, out * r, seed + 2);
+      const reduceP = { R, rows, C: out, r, offOut: offB, strideOut: strideB, alpha: s };
+      const rowsP = { R, rows, K: out, r, offW: offB, strideW: strideB, alpha: s };
+      const constants = loraBackwardPairConstants(reduceP, rowsP, 16384);
+      expect(constants).not.toBeNull();
+      const gradB0 = new Float32Array(loraB.length).fill(NaN);
+      const du0 = new Float32Array(R * rows * r + 8).fill(NaN);
+      const params = loraBackwardPairParams(reduceP, rowsP);
+      const got = await runOnce(
+        loraBackwardPair,
+        { u, dy, gradB: gradB0, loraB, du: du0 },
+        params,
+        constants!,
+      );
+      const apart = {
+        gradB: (
+          await runOnce(loraReduce, { p: u, x: dy, out: gradB0 }, reduceP, loraReduceConstants(reduceP, 1))
+        ).out,
+        du: (await runOnce(loraRows, { x: dy, w: loraB, out: du0 }, rowsP, loraRowsConstants(r, 1))).out,
+      };
+      expectSameBits(got.gradB, apart.gradB, 'dB');
+      expectSameBits(got.du, apart.du, 'du');
+      const wantB = loraReduceReference(u, dy, gradB0, reduceP, 1);
+      expectAllClose(got.gradB, wantB, gemmTolerance(wantB.filter(Number.isFinite), rows), 'dB');
+      const wantU = new Float64Array(du0.length).fill(NaN);
+      wantU.set(loraRowsReference(dy, loraB, rowsP, 1));
+      expectAllClose(got.du, wantU, gemmTolerance(wantU.subarray(0, R * rows * r), out), 'du');
+    },
+  );
+
+  it('declines what one dispatch cannot hold: too little workgroup memory', () => {
+    const reduceP = { R: 1, rows: 64, C: 64, r: 64, offOut: 0, strideOut: 0, alpha: 1 };
+    const rowsP = { R: 1, rows: 64, K: 64, r: 64, offW: 0, strideW: 0, alpha: 1 };
+    expect(loraBackwardPairConstants(reduceP, rowsP, 16384)).toBeNull();
+    expect(loraBackwardPairConstants(reduceP, rowsP, 32768)).not.toBeNull();
   });
 });

@@ -53,6 +53,164 @@ export const loraReduce = defineKernel({
   },
 });
 
+/**
+ * One of the two skinny sources as a function of the pair module (loraBackwardPair): its Params and bindings
+ * replaced by the pair's (`pairParams.<prefix>field`, `bindings`: its array name → the pair's), the names it
+ * shares with the other source renamed, and its entry point a plain function `role` of the same builtins.
+ * Throws if the source no longer has the shape this rewrite expects (so a change to it fails its tests).
+ */
+function asRole(
+  source: string,
+  role: string,
+  prefix: string,
+  bindings: Record<string, string>,
+  renames: Record<string, string>,
+  signature: string,
+): string {
+  const lines = source
+    .split('\n')
+    .filter((l) => !/^struct Params \{.*\}$/.test(l) && !/^@group\(0\) @binding/.test(l));
+  let out = lines.join('\n');
+  if (lines.length !== source.split('\n').length - 5)
+    throw new Error(`${role}: expected one Params line and 4 bindings`);
+  out = out.replace(/\bparams\.(\w+)/g, `pairParams.${prefix}$1`);
+  for (const [from, to] of Object.entries(bindings))
+    out = out.replace(new RegExp(`\\b${from}\\[`, 'g'), `${to}[`);
+  for (const [from, to] of Object.entries(renames)) out = out.replace(new RegExp(`\\b${from}\\b`, 'g'), to);
+  const entry = /@compute @workgroup_size\([^)]*\)\s*fn main\(([\s\S]*?)\)\s*\{/;
+  const m = entry.exec(out);
+  const params = m?.[1]
+    .replace(/@builtin\(\w+\)\s*/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  if (!m || params !== signature) throw new Error(`${role}: unexpected entry point (${params})`);
+  return out.replace(entry, `fn ${role}(${params}) {`);
+}
+
+const PAIR_REDUCE = {
+  R: 'u32',
+  rows: 'u32',
+  C: 'u32',
+  r: 'u32',
+  offOut: 'u32',
+  strideOut: 'u32',
+  alpha: 'f32',
+} as const;
+const PAIR_ROWS = {
+  R: 'u32',
+  rows: 'u32',
+  K: 'u32',
+  r: 'u32',
+  offW: 'u32',
+  strideW: 'u32',
+  alpha: 'f32',
+} as const;
+type Prefixed<T, P extends string> = { [K in keyof T as `${P}${K & string}`]: T[K] };
+const prefixed = <T extends object, P extends string>(o: T, p: P) =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [`${p}${k}`, v])) as Prefixed<T, P>;
+
+const pairSource = (): string => {
+  const fields = [
+    ...Object.entries(prefixed(PAIR_REDUCE, 'r_')),
+    ...Object.entries(prefixed(PAIR_ROWS, 'w_')),
+  ];
+  return [
+    '// loraReduce (dB = s · dyᵀ u) and loraRows (du = s · dy B) of one LoRA backward in one dispatch: the first',
+    '// REDUCE_GROUPS workgroups of each run run the first, the rest the second (src/kernels/lora-skinny.ts builds',
+    '// this module from lora-reduce.wgsl and lora-rows.wgsl; both read dy, neither reads what the other writes).',
+    `struct PairParams { ${fields.map(([k, v]) => `${k}: ${v}`).join(', ')} }`,
+    '@group(0) @binding(0) var<storage, read> pairU: array<f32>;',
+    '@group(0) @binding(1) var<storage, read> pairDy: array<f32>;',
+    '@group(0) @binding(2) var<storage, read_write> pairDB: array<f32>;',
+    '@group(0) @binding(3) var<storage, read> pairB: array<f32>;',
+    '@group(0) @binding(4) var<storage, read_write> pairDU: array<f32>;',
+    '@group(0) @binding(5) var<uniform> pairParams: PairParams;',
+    'override REDUCE_GROUPS: u32 = 1u;',
+    asRole(
+      reduceSource,
+      'reduceRole',
+      'r_',
+      { p: 'pairU', x: 'pairDy', out: 'pairDB' },
+      { R4: 'RD_R4', LANES: 'RD_LANES', MAX_R4: 'RD_MAX_R4', TN: 'RD_TN' },
+      'wid: vec3u, nwg: vec3u, lid: u32,',
+    ),
+    asRole(
+      rowsSource,
+      'rowsRole',
+      'w_',
+      { x: 'pairDy', w: 'pairB', out: 'pairDU' },
+      { R4: 'RW_R4', LANES: 'RW_LANES', MAX_R4: 'RW_MAX_R4' },
+      'wid: vec3u, nwg: vec3u, local: vec3u, lid: u32,',
+    ),
+    '@compute @workgroup_size(256)',
+    'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,',
+    '        @builtin(local_invocation_index) lid: u32) {',
+    '  if (wid.x < REDUCE_GROUPS) {',
+    '    reduceRole(vec3u(wid.x, 0u, wid.z), vec3u(REDUCE_GROUPS, 1u, nwg.z), lid);',
+    '  } else {',
+    '    let local = vec3u(lid % 32u, lid / 32u, 0u);',
+    '    rowsRole(vec3u(wid.x - REDUCE_GROUPS, 0u, wid.z), vec3u(nwg.x - REDUCE_GROUPS, 1u, nwg.z), local, lid);',
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+};
+
+/**
+ * dB = s · dyᵀ u (loraReduce, TRANS_OUT 1) and du = s · dy B (loraRows, TRANS_W 1) in one dispatch, the same
+ * float32 as the two (the same code, constants and grids side by side): one dispatch fewer per adapted module's
+ * backward, and the two memory-bound reads of dy run together (issue 16). Params: loraReduce's prefixed r_,
+ * loraRows' prefixed w_; constants via loraBackwardPairConstants.
+ */
+export const loraBackwardPair = defineKernel({
+  label: 'loraBackwardPair',
+  source: pairSource(),
+  bindings: { u: 'read', dy: 'read', gradB: 'write', loraB: 'read', du: 'write' },
+  params: { ...prefixed(PAIR_REDUCE, 'r_'), ...prefixed(PAIR_ROWS, 'w_') },
+  constants: { TRANS_OUT: 1, COLS: 32, RD_R4: 1, TRANS_W: 1, RW_R4: 1, KSTEP: 1, REDUCE_GROUPS: 1 },
+  workgroups: ({ r_R, r_C, r_r, w_rows }, { COLS, RD_R4, REDUCE_GROUPS }) => {
+    checkReduceSplit(COLS, RD_R4);
+    if (REDUCE_GROUPS !== loraReduceGroupsPerRun(r_C, r_r, COLS, RD_R4))
+      throw new Error('loraBackwardPair: REDUCE_GROUPS is not the reduce part’s workgroups per run');
+    return [REDUCE_GROUPS + Math.ceil(w_rows / ROWS_PER_GROUP), 1, r_R];
+  },
+});
+
+/** The pair's params: loraReduce's (dB) prefixed r_, loraRows' (du) prefixed w_. */
+export function loraBackwardPairParams(reduce: LoraReduceParams, rows: LoraRowsParams) {
+  return { ...prefixed(reduce, 'r_'), ...prefixed(rows, 'w_') };
+}
+
+/**
+ * The pair's override constants from the two parts' (loraReduceConstants(·, 1), loraRowsConstants(r, 1)), or
+ * null where one dispatch cannot hold both: a grid past 65535 workgroups a run, or more workgroup memory than
+ * `workgroupStorage` bytes even at one k per lane and tile.
+ */
+export function loraBackwardPairConstants(
+  reduce: LoraReduceParams,
+  rows: LoraRowsParams,
+  workgroupStorage: number,
+): Record<string, number> | null {
+  const rc = loraReduceConstants(reduce, 1);
+  const wc = loraRowsConstants(rows.r, 1);
+  const groups = loraReduceGroupsPerRun(reduce.C, reduce.r, rc.COLS, rc.R4);
+  const rowGroups = Math.ceil(rows.rows / ROWS_PER_GROUP);
+  // Workgroup memory in vec4: reduce's ps (TILE), rows' red (256) and ws (32 · KSTEP · R4), KSTEP lowered to
+  // fit. A lane's k still run lane, lane + 32, ... in order whatever KSTEP: the same sums as loraRows'.
+  const room = Math.floor(workgroupStorage / 16) - REDUCE_TILE - 32 * ROWS_PER_GROUP;
+  const KSTEP = Math.min(wc.KSTEP, Math.floor(room / (32 * wc.R4)));
+  if (groups + rowGroups > 65535 || KSTEP < 1) return null;
+  return {
+    TRANS_OUT: 1,
+    COLS: rc.COLS,
+    RD_R4: rc.R4,
+    TRANS_W: 1,
+    RW_R4: wc.R4,
+    KSTEP,
+    REDUCE_GROUPS: groups,
+  };
+}
+
 function checkR(r: number): number {
   if (!Number.isInteger(r) || r < 1 || r > LORA_SKINNY_MAX_R) {
     throw new Error(`skinny LoRA kernels take 1 ≤ r ≤ ${LORA_SKINNY_MAX_R}, not ${r}`);

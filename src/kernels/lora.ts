@@ -13,6 +13,9 @@
 import type { Dispatch, Gpu } from '../gpu/context';
 import {
   LORA_SKINNY_MAX_R,
+  loraBackwardPair,
+  loraBackwardPairConstants,
+  loraBackwardPairParams,
   loraReduce,
   loraReduceConstants,
   loraRows,
@@ -141,6 +144,15 @@ export function setLoraFold(on: boolean): void {
 export const loraFoldOn = (): boolean => forwardFold;
 
 /**
+ * Whether the skinny backward runs dB and du as one dispatch (loraBackwardPair) where one can hold both: on
+ * unless the bench's `--lora-pair off` turned it off for the whole process.
+ */
+let pair = true;
+export function setLoraPair(on: boolean): void {
+  pair = on;
+}
+
+/**
  * LoRA's up-projection y += s · u Bᵀ as the base product's store does it (`prepareMatmul`'s `lora`, where
  * `matmulLoraFoldable`): the same float32 as prepareLoraForward's second product, one dispatch fewer.
  */
@@ -227,16 +239,26 @@ export function prepareLoraBackward(
   // The weight gradients' loraReduce parameters: the split of its constants depends on them.
   const pB = { R, rows: n, C: outDim, r, offOut: s.offB, strideOut: s.strideB, alpha: s.scale };
   const pA = { R, rows: n, C: inDim, r, offOut: s.offA, strideOut: s.strideA, alpha: 1 };
+  const pU = { R, rows: n, K: outDim, r, offW: s.offB, strideW: s.strideB, alpha: s.scale };
+  const both = pair
+    ? loraBackwardPairConstants(pB, pU, gpu.device.limits.maxComputeWorkgroupStorageSize)
+    : null;
+  // dB = s · dyᵀ u   [out, r], and du = s · dy B   [n, r]: one dispatch where it holds both.
+  const dBdu = both
+    ? [
+        gpu.prepare(
+          loraBackwardPair,
+          { u: b.u, dy: b.dy, gradB: b.gradB, loraB: b.loraB, du: b.du },
+          loraBackwardPairParams(pB, pU),
+          both,
+        ),
+      ]
+    : [
+        gpu.prepare(loraReduce, { p: b.u, x: b.dy, out: b.gradB }, pB, loraReduceConstants(pB, 1)),
+        gpu.prepare(loraRows, { x: b.dy, w: b.loraB, out: b.du }, pU, loraRowsConstants(r, 1)),
+      ];
   return [
-    // dB = s · dyᵀ u   [out, r]
-    gpu.prepare(loraReduce, { p: b.u, x: b.dy, out: b.gradB }, pB, loraReduceConstants(pB, 1)),
-    // du = s · dy B   [n, r]
-    gpu.prepare(
-      loraRows,
-      { x: b.dy, w: b.loraB, out: b.du },
-      { R, rows: n, K: outDim, r, offW: s.offB, strideW: s.strideB, alpha: s.scale },
-      loraRowsConstants(r, 1),
-    ),
+    ...dBdu,
     // dA = duᵀ x   [r, in]
     gpu.prepare(loraReduce, { p: b.du, x: b.x, out: b.gradA }, pA, loraReduceConstants(pA, 0)),
     ...tail,

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { SweepEngine, type EngineOptions } from './sweep';
 import { TINY, tinySource, tinySweep, tinyText, tinyWeights } from './tiny-sweep';
 import type { LabGptConfig } from '../model/config';
-import { setLoraFold } from '../kernels/lora';
+import { setLoraFold, setLoraPair } from '../kernels/lora';
 import { setSplitSumFold } from '../kernels/matmul-splitk';
 import { testGpu } from '../test/gpu';
 import { randn } from '../util/random';
@@ -259,6 +259,11 @@ describe('SweepEngine on the GPU', () => {
       await expectSameLosses((on) => trainCounting([...targets], 'auto', setSplitSumFold, on), saved);
     },
   );
+
+  // Each adapted module's skinny backward: dB and du in one dispatch (2 layers × c_attn: 2 fewer).
+  it('dB and du of the LoRA backward in one dispatch train to exactly the losses of two', async () => {
+    await expectSameLosses((on) => trainCounting(['c_attn'], 'auto', setLoraPair, on), 2);
+  });
 
   it('every frozen-weight product split-K and none split train to the same losses (within 1e-5)', async () => {
     const runs: RunSpec[] = [
