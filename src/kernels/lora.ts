@@ -144,10 +144,17 @@ export function setLoraFold(on: boolean): void {
 export const loraFoldOn = (): boolean => forwardFold;
 
 /**
- * Whether the skinny backward runs dB and du as one dispatch (loraBackwardPair) where one can hold both: on
- * unless the bench's `--lora-pair off` turned it off for the whole process.
+ * Whether the skinny backward runs dB and du as one dispatch (loraBackwardPair) where one can hold both and the
+ * rows of all runs are at most LORA_PAIR_MAX_ROWS: on unless the bench's `--lora-pair off` turned it off for the
+ * whole process.
  */
 let pair = true;
+/**
+ * On the H200 (bench/RESULTS.md, 2026-12-01 05:00 UTC) the pair made lab-gpt's step at R = 1 (1,024 rows) 1.5 %
+ * faster, and at R = 8, 16, 64 (8,192 rows and more) 0.1–0.5 % slower: one dispatch fewer pays while the two
+ * products are too small to fill the GPU apart.
+ */
+export const LORA_PAIR_MAX_ROWS = 4096;
 export function setLoraPair(on: boolean): void {
   pair = on;
 }
@@ -240,9 +247,10 @@ export function prepareLoraBackward(
   const pB = { R, rows: n, C: outDim, r, offOut: s.offB, strideOut: s.strideB, alpha: s.scale };
   const pA = { R, rows: n, C: inDim, r, offOut: s.offA, strideOut: s.strideA, alpha: 1 };
   const pU = { R, rows: n, K: outDim, r, offW: s.offB, strideW: s.strideB, alpha: s.scale };
-  const both = pair
-    ? loraBackwardPairConstants(pB, pU, gpu.device.limits.maxComputeWorkgroupStorageSize)
-    : null;
+  const both =
+    pair && R * n <= LORA_PAIR_MAX_ROWS
+      ? loraBackwardPairConstants(pB, pU, gpu.device.limits.maxComputeWorkgroupStorageSize)
+      : null;
   // dB = s · dyᵀ u   [out, r], and du = s · dy B   [n, r]: one dispatch where it holds both.
   const dBdu = both
     ? [
