@@ -124,7 +124,7 @@ describe('Gpu runtime', () => {
     expect(() => gpu.prepare(k, { out: gpu.buffer(16) }, { n: -1 })).toThrow(/not a u32/);
   });
 
-  it('a param kernels name in paramConstants reaches the shader as its override, and stays fixed', async () => {
+  it('a param named in a kernel’s paramConstants reaches the shader as its override, and stays fixed', async () => {
     const gpu = await testGpu();
     const k = defineKernel({
       label: 'fixedCount',
