@@ -150,7 +150,7 @@ export const loraFoldOn = (): boolean => forwardFold;
  */
 let pair = true;
 /**
- * On the H200 (bench/RESULTS.md, 2026-12-01 05:05 UTC, call 5) the pair made lab-gpt's step at R = 1 (1,024
+ * On the H200 (bench/RESULTS.md, 2026-12-01 04:45 UTC, call 5) the pair made lab-gpt's step at R = 1 (1,024
  * rows) 1.5 % faster, and at R = 8, 16, 64 (8,192 rows and more) 0.1–0.5 % slower: one dispatch fewer pays while
  * the two products are too small to fill the GPU apart.
  */
