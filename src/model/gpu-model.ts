@@ -757,19 +757,10 @@ export class GpuModel {
         { rows: shape.Bt * shape.T, V, first: start, jobs: rows, invCount },
         { WG: this.rowThreads(V / 2), ...(parts > 1 ? { PARTS: parts } : {}) },
       );
-      const lossLogits =
-        parts > 1
-          ? [
-              prepareMatmulSplitKPartials(
-                this.gpu,
-                { a: acts.lnfOut, b: w.wte[0].buffer },
-                { M: rows, N: V, K: C, offA: start * C },
-                { TRANS_B: 1 },
-                parts,
-                this.productScratch,
-              ),
-            ]
-          : logits;
+      // Split, `logits` is [partial products, their sum] (prepareMatmulSplitK): the loss runs the first alone.
+      if (parts > 1 && logits.length !== 2)
+        throw new Error('LM head: a split product is not partials and sum');
+      const lossLogits = parts > 1 ? logits.slice(0, 1) : logits;
       // One piece of wte: one product, or, split (dLnSplit), only its partial products, for ln_f's backward.
       const one = { a: acts.logits, b: w.wte[0].buffer };
       const p = { M: rows, N: C, K: V };
