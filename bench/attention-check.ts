@@ -87,7 +87,7 @@ function prepareVariant(
     forward: prepareAttentionPassesForward(gpu, { qkv, out, probs }, shape, passesTiles),
     backward: [
       ...recompute,
-      ...prepareAttentionPassesBackward(gpu, { qkv, probs, dout, dqkv, dscores }, shape, passesTiles),
+      ...prepareAttentionPassesBackward(gpu, { qkv, probs, dout, dqkv, dscores, out }, shape, passesTiles),
     ],
     buffers: [out, dqkv, probs, dscores],
     tiles: passesTiles as object,

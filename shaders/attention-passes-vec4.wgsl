@@ -13,7 +13,8 @@
 //
 // Forward:  scores       probs = softmax_j≤i(q_i·k_j / sqrt(D)), written raw, then normalised in place
 //           weightedSum  out = probs · v
-// Backward: backwardScores  dS = P ⊙ (dP − rowsum(P ⊙ dP)), dP = dO · vᵀ (0 above the diagonal)
+// Backward: backwardScores  dS = P ⊙ (dP − Δ), dP = dO · vᵀ, Δ_i = dO_i · O_i (= rowsum(P ⊙ dP) since
+//                           O = P·v: FlashAttention's row term, so dS is written in one pass)
 //           backwardGrads   dq = dS·k / sqrt(D), dk = dSᵀ·q / sqrt(D), dv = Pᵀ·dO (one dispatch, 3 roles)
 //
 // DOUT_PARTS > 1: `dout` holds that many partial products of dO (a split-K product's [S, N·T, C] blocks,
@@ -33,7 +34,8 @@ struct Params { N: u32, T: u32, H: u32, D: u32 }
 @group(0) @binding(2) var<storage, read> dout: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> dqkv: array<vec4f>;
 @group(0) @binding(4) var<storage, read_write> dscores: array<vec4f>;
-@group(0) @binding(5) var<uniform> bparams: Params;
+@group(0) @binding(5) var<storage, read> bout: array<vec4f>; // the forward's `out` (O, heads merged)
+@group(0) @binding(6) var<uniform> bparams: Params;
 
 override WX: u32 = 16u;
 override WY: u32 = 16u;
@@ -299,9 +301,10 @@ fn weightedSum(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) 
   }
 }
 
-// Like `scores` with dP = dO·vᵀ: pass 1 stores dP (the vec4s at or below the diagonal) in dscores and sums
-// P ⊙ dP per row; pass 2 turns the stored dP into dS, 0 above the diagonal within those vec4s. Vec4s wholly
-// above the diagonal are left untouched (backwardGrads masks them).
+// Like `scores` with dP = dO·vᵀ, in one pass: first Δ_i = dO_i · O_i of the block's rows (thread tx sums
+// the vec4s q ≡ tx of D/4, then the WX partials in order), then per column block dP and dS = P ⊙ (dP − Δ)
+// for the vec4s at or below the diagonal (0 above it within them). Vec4s wholly above the diagonal are left
+// untouched (backwardGrads masks them).
 @compute @workgroup_size(WX, WY)
 fn backwardScores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
                   @builtin(local_invocation_index) li: u32) {
@@ -317,7 +320,22 @@ fn backwardScores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_i
   let dBase = hd.n * T * hd.C + hd.h * D;
   let vBase = hd.n * T * hd.stride + 2u * hd.C + hd.h * D;
   let pBase = hd.b * T * T;
-  var rowDot = vec4f(0.0);
+  var delta = vec4f(0.0);
+  for (var a = 0u; a < 4u; a++) {
+    let i = i0 + 4u * ty + a;
+    var part = 0.0;
+    if (i < T) {
+      for (var q = tx; q < D / 4u; q += WX) {
+        let at = (dBase + i * hd.C) / 4u + q;
+        part += dot(doutAt(at), bout[at]);
+      }
+    }
+    putStat(true, 4u * ty + a, tx, part);
+  }
+  workgroupBarrier();
+  for (var a = 0u; a < 4u; a++) { delta[a] = rowSum(4u * ty + a); }
+  // The staging below overwrites the partials.
+  workgroupBarrier();
   let kEnd = min(T, i0 + BM);
   for (var j0 = 0u; j0 < kEnd; j0 += BN) {
     clearAcc();
@@ -339,23 +357,7 @@ fn backwardScores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_i
       let i = i0 + 4u * ty + a;
       if (i < T && j <= i) {
         let at = (pBase + i * T + j) / 4u;
-        let dp = accRow(a);
-        dscores[at] = dp;
-        // P is 0 above the diagonal: no mask needed in the row sum.
-        rowDot[a] += dot(bprobs[at], dp);
-      }
-    }
-  }
-  for (var a = 0u; a < 4u; a++) { putStat(true, 4u * ty + a, tx, rowDot[a]); }
-  workgroupBarrier();
-  for (var a = 0u; a < 4u; a++) { rowDot[a] = rowSum(4u * ty + a); }
-  for (var j0 = 0u; j0 < kEnd; j0 += BN) {
-    let j = j0 + 4u * tx;
-    for (var a = 0u; a < 4u; a++) {
-      let i = i0 + 4u * ty + a;
-      if (i < T && j <= i) {
-        let at = (pBase + i * T + j) / 4u;
-        dscores[at] = select(vec4f(0.0), bprobs[at] * (dscores[at] - rowDot[a]), causal(i, j));
+        dscores[at] = select(vec4f(0.0), bprobs[at] * (accRow(a) - delta[a]), causal(i, j));
       }
     }
   }

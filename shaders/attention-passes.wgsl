@@ -4,11 +4,11 @@
 // dropout), batched over b = n·H + h for the N = R·Bt sequences and H heads.
 //   qkv [N, T, 3C] (output of c_attn): q, k, v of head h are columns h·D.. of [0,C), [C,2C), [2C,3C).
 //   probs [N, H, T, T], out [N, T, C] (heads merged back), dout like out, dqkv like qkv.
-//   dscores [N, H, T, T]: backward scratch holding dS on and below the diagonal.
+//   dscores [N, H, T, T]: backward scratch holding dS on and below the diagonal; bout: the forward's out.
 //
 // Forward:  scores       probs = softmax_j≤i(q_i·k_j / sqrt(D)), written raw, then normalised in place
 //           weightedSum  out = probs · v
-// Backward: backwardScores  dS = P ⊙ (dP − rowsum(P ⊙ dP)), dP = dO · vᵀ
+// Backward: backwardScores  dS = P ⊙ (dP − Δ), dP = dO · vᵀ, Δ_i = dO_i · O_i (= rowsum(P ⊙ dP), O = P·v)
 //           backwardGrads   dq = dS·k / sqrt(D), dk = dSᵀ·q / sqrt(D), dv = Pᵀ·dO (one dispatch, 3 roles)
 //
 // Every entry point tiles an output block of BM = WY·TM rows by BN = WX·TN columns; thread (tx, ty)
@@ -29,7 +29,8 @@ struct Params { N: u32, T: u32, H: u32, D: u32 }
 @group(0) @binding(2) var<storage, read> dout: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dqkv: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dscores: array<f32>;
-@group(0) @binding(5) var<uniform> bparams: Params;
+@group(0) @binding(5) var<storage, read> bout: array<f32>;
+@group(0) @binding(6) var<uniform> bparams: Params;
 
 override WX: u32 = 16u;
 override WY: u32 = 16u;
@@ -240,8 +241,8 @@ fn weightedSum(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) 
   }
 }
 
-// Like `scores` with dP = dO·vᵀ: pass 1 stores dP (j ≤ i) in dscores and sums P ⊙ dP per row; pass 2
-// turns the stored dP into dS. Entries j > i of dscores are left untouched (backwardGrads masks them).
+// Like `scores` with dP = dO·vᵀ, in one pass: Δ_i = dO_i · O_i of the block's rows first (thread tx sums
+// d ≡ tx, then the WX partials in order), then per column block dS = P ⊙ (dP − Δ) on and below the diagonal.
 @compute @workgroup_size(WX, WY)
 fn backwardScores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
                   @builtin(local_invocation_index) li: u32) {
@@ -257,8 +258,18 @@ fn backwardScores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_i
   let dBase = hd.n * T * hd.C + hd.h * D;
   let vBase = hd.n * T * hd.stride + 2u * hd.C + hd.h * D;
   let pBase = hd.b * T * T;
-  var rowDot: array<f32, MAXT>;
-  for (var a = 0u; a < TM; a++) { rowDot[a] = 0.0; }
+  var delta: array<f32, MAXT>;
+  for (var a = 0u; a < TM; a++) {
+    let i = i0 + ty + WY * a;
+    var part = 0.0;
+    if (i < T) {
+      let row = dBase + i * hd.C;
+      for (var d = tx; d < D; d += WX) { part = fma(dout[row + d], bout[row + d], part); }
+    }
+    redA[(ty + WY * a) * WX + tx] = part;
+  }
+  workgroupBarrier();
+  for (var a = 0u; a < TM; a++) { delta[a] = rowSum(ty + WY * a); }
   let kEnd = min(T, i0 + BM);
   for (var j0 = 0u; j0 < kEnd; j0 += BN) {
     clearAcc();
@@ -274,24 +285,8 @@ fn backwardScores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_i
       for (var c = 0u; c < TN; c++) {
         let j = j0 + tx + WX * c;
         if (i < T && j <= i) {
-          let dp = acc[a * MAXT + c];
-          dscores[pBase + i * T + j] = dp;
-          rowDot[a] = fma(bprobs[pBase + i * T + j], dp, rowDot[a]);
-        }
-      }
-    }
-  }
-  for (var a = 0u; a < TM; a++) { redA[(ty + WY * a) * WX + tx] = rowDot[a]; }
-  workgroupBarrier();
-  for (var a = 0u; a < TM; a++) { rowDot[a] = rowSum(ty + WY * a); }
-  for (var j0 = 0u; j0 < kEnd; j0 += BN) {
-    for (var a = 0u; a < TM; a++) {
-      let i = i0 + ty + WY * a;
-      for (var c = 0u; c < TN; c++) {
-        let j = j0 + tx + WX * c;
-        if (i < T && j <= i) {
           let at = pBase + i * T + j;
-          dscores[at] = bprobs[at] * (dscores[at] - rowDot[a]);
+          dscores[at] = bprobs[at] * (acc[a * MAXT + c] - delta[a]);
         }
       }
     }

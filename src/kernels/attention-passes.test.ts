@@ -68,9 +68,11 @@ async function forward(qkv: Float32Array, shape: AttentionShape, constants?: Rec
   return res;
 }
 
+/** The passes' backward; `out` is the forward's O from these `probs` (its Δ_i = dO_i · O_i). */
 async function backward(
   qkv: Float32Array,
   probs: Float32Array,
+  out: Float32Array,
   dout: Float32Array,
   shape: AttentionShape,
   constants?: Record<string, number>,
@@ -84,6 +86,7 @@ async function backward(
     dout: gpu.buffer(dout, 'dout'),
     dqkv: gpu.buffer(poisoned(n.qkv), 'dqkv'),
     dscores: gpu.buffer(poisoned(n.probs), 'dscores'),
+    out: gpu.buffer(out, 'out'),
   };
   const steps = prepareAttentionPassesBackward(
     gpu,
@@ -102,7 +105,13 @@ function inputs(shape: AttentionShape, seed: number) {
   const n = sizes(shape);
   const qkv = randn(n.qkv, seed);
   const ref = attentionForwardReference(qkv, shape);
-  return { qkv, ref, probs32: Float32Array.from(ref.probs), dout: randn(n.out, seed + 1) };
+  return {
+    qkv,
+    ref,
+    probs32: Float32Array.from(ref.probs),
+    out32: Float32Array.from(ref.out),
+    dout: randn(n.out, seed + 1),
+  };
 }
 
 const shapeOf = ([N, T, H, D]: number[]): AttentionShape => ({ N, T, H, D });
@@ -163,8 +172,8 @@ describe('attention (separate passes)', () => {
 
     it.each(SHAPES)('backward N=%i T=%i H=%i D=%i: dqkv', async (...dims) => {
       const shape = shapeOf(dims);
-      const { qkv, probs32, dout } = inputs(shape, 5 + dims[1]);
-      const got = await backward(qkv, probs32, dout, shape, constants);
+      const { qkv, probs32, out32, dout } = inputs(shape, 5 + dims[1]);
+      const got = await backward(qkv, probs32, out32, dout, shape, constants);
       expectAllClose(got, attentionBackwardReference(qkv, probs32, dout, shape), GRAD_TOL, 'dqkv');
     });
   });
@@ -196,7 +205,7 @@ describe('attention (separate passes)', () => {
       const shape = { N: 2, T, H: 2, D: 16 };
       const { qkv, ref, dout } = inputs(shape, 17);
       const fwd = await forward(qkv, shape);
-      const got = await backward(qkv, fwd.probs, dout, shape);
+      const got = await backward(qkv, fwd.probs, fwd.out, dout, shape);
       expectAllClose(got, attentionBackwardReference(qkv, ref.probs, dout, shape), GRAD_TOL, 'dqkv');
     },
   );
@@ -219,8 +228,8 @@ describe('attention (separate passes)', () => {
 
     it.each(VEC4_SHAPES)('backward N=%i T=%i H=%i D=%i: dqkv', async (...dims) => {
       const shape = shapeOf(dims);
-      const { qkv, probs32, dout } = inputs(shape, 5 + dims[1]);
-      const got = await backward(qkv, probs32, dout, shape, constants);
+      const { qkv, probs32, out32, dout } = inputs(shape, 5 + dims[1]);
+      const got = await backward(qkv, probs32, out32, dout, shape, constants);
       expectAllClose(got, attentionBackwardReference(qkv, probs32, dout, shape), GRAD_TOL, 'dqkv');
     });
   });
@@ -240,15 +249,15 @@ describe('attention (separate passes)', () => {
       '%i parts, N=%i T=%i H=%i D=%i: the bits of dO summed first, and the float64 model',
       async (S, ...dims) => {
         const shape = shapeOf(dims);
-        const { qkv, probs32 } = inputs(shape, 7 + dims[1]);
+        const { qkv, probs32, out32 } = inputs(shape, 7 + dims[1]);
         const n = sizes(shape).out;
         const parts = randn(S * n, 31 + S);
         // What matmulSplitKSum stores: Σ_s parts[s] added in float32 from zero, in part order.
         const summed = new Float32Array(n);
         for (let s = 0; s < S; s++)
           for (let i = 0; i < n; i++) summed[i] = Math.fround(summed[i] + parts[s * n + i]);
-        const got = await backward(qkv, probs32, parts, shape, constants, S);
-        const whole = await backward(qkv, probs32, summed, shape, constants);
+        const got = await backward(qkv, probs32, out32, parts, shape, constants, S);
+        const whole = await backward(qkv, probs32, out32, summed, shape, constants);
         expectSameBits(got, whole, 'dqkv');
         expectAllClose(got, attentionBackwardReference(qkv, probs32, summed, shape), GRAD_TOL, 'dqkv');
       },
@@ -266,6 +275,7 @@ describe('attention (separate passes)', () => {
       dout: buf(2 * n.out),
       dqkv: buf(n.qkv),
       dscores: buf(n.probs),
+      out: buf(n.out),
     };
     expect(() => prepareAttentionPassesBackward(gpu, b, shape, pickAttentionPassesTiles(shape), 2)).toThrow(
       /vec4/,

@@ -4,7 +4,9 @@
 // short sequences, O(T²) memory. attention-variant.ts picks between the two.
 //   forward  [attentionScores, attentionWeightedSum]   buffers { qkv, out, probs }
 //   backward [attentionBackwardScores, attentionBackwardGrads]
-//                                                       buffers { qkv, probs, dout, dqkv, dscores }
+//                                                       buffers { qkv, probs, dout, dqkv, dscores, out }
+// The backward reads the forward's `out` (O = P·v) for FlashAttention's row term Δ_i = dO_i·O_i, which
+// equals rowsum(P ⊙ dP): backwardScores writes dS in one pass.
 // `probs` is a forward activation per layer; `dscores` is backward scratch of the same size that all
 // layers can share (the backward runs one layer at a time). Both hold attentionProbsSize(shape) floats.
 // 'passes-recompute' (attention-variant.ts) shares `probs` across layers too: its backward runs
@@ -19,7 +21,7 @@ import type { Dispatch, Gpu } from '../gpu/context';
 import type { AttentionParam, AttentionShape } from './attention';
 
 export type AttentionPassesForwardBinding = 'qkv' | 'out' | 'probs';
-export type AttentionPassesBackwardBinding = 'qkv' | 'probs' | 'dout' | 'dqkv' | 'dscores';
+export type AttentionPassesBackwardBinding = 'qkv' | 'probs' | 'dout' | 'dqkv' | 'dscores' | 'out';
 export type AttentionPassesForwardKernel = Kernel<AttentionPassesForwardBinding, AttentionParam>;
 export type AttentionPassesBackwardKernel = Kernel<AttentionPassesBackwardBinding, AttentionParam>;
 
@@ -108,6 +110,7 @@ const backwardBindings = {
   dout: 'read',
   dqkv: 'write',
   dscores: 'write',
+  out: 'read',
 } as const;
 const params = { N: 'u32', T: 'u32', H: 'u32', D: 'u32' } as const;
 
@@ -166,7 +169,7 @@ function passes(vec4: boolean) {
       outputTiles(1),
       vec4,
     ) as AttentionPassesForwardKernel,
-    /** dscores = P ⊙ (dP − rowsum(P ⊙ dP)), dP = dO vᵀ, on and below the diagonal. */
+    /** dscores = P ⊙ (dP − Δ), dP = dO vᵀ, Δ_i = dO_i · O_i, on and below the diagonal. */
     backwardScores: pass(
       'attentionBackwardScores',
       'backwardScores',
@@ -211,7 +214,7 @@ export function attentionPassesForwardSteps(vec4 = false): AttentionPassesForwar
   return [k.scores, k.weightedSum];
 }
 
-/** Backward steps in dispatch order; each binds { qkv, probs, dout, dqkv, dscores }. */
+/** Backward steps in dispatch order; each binds { qkv, probs, dout, dqkv, dscores, out }. */
 export function attentionPassesBackwardSteps(vec4 = false): AttentionPassesBackwardKernel[] {
   const k = vec4 ? VEC4 : SCALAR;
   return [k.backwardScores, k.backwardGrads];
@@ -234,7 +237,8 @@ export function prepareAttentionPassesForward(
 }
 
 /**
- * Prepare the backward steps once; `dscores` is scratch of attentionProbsSize(shape) floats. `doutParts` > 1
+ * Prepare the backward steps once; `dscores` is scratch of attentionProbsSize(shape) floats, `out` the
+ * forward's output from these `probs` (O = P·v, read for Δ). `doutParts` > 1
  * (vec4 tiles only): `dout` holds that many partial products of dO, [doutParts, N·T, H·D] packed from 0,
  * which the passes add up as they read them, as matmulSplitKSum (alpha 1, no bias) would: the same dO.
  */

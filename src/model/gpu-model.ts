@@ -625,7 +625,7 @@ export class GpuModel {
     }
     const tiles = pickAttentionPassesTiles(shape);
     if (a.variant === 'passes') {
-      const buffers = { qkv, probs: a.attnProbs[l], dout, dqkv, dscores: a.dScores };
+      const buffers = { qkv, probs: a.attnProbs[l], dout, dqkv, dscores: a.dScores, out };
       return prepareAttentionPassesBackward(this.gpu, buffers, shape, tiles, doutParts);
     }
     const probs = a.attnProbs;
@@ -635,7 +635,7 @@ export class GpuModel {
       ...(last ? [] : prepareAttentionPassesRecompute(this.gpu, { qkv, out, probs }, shape)),
       ...prepareAttentionPassesBackward(
         this.gpu,
-        { qkv, probs, dout, dqkv, dscores: a.dScores },
+        { qkv, probs, dout, dqkv, dscores: a.dScores, out },
         shape,
         tiles,
         doutParts,
