@@ -52,6 +52,9 @@ const NEG: f32 = -3.0e38;
 
 var<workgroup> Xs: array<vec4f, KC * (WY + 1u)>; // [KC, BM / 4 + 1]
 var<workgroup> Ys: array<vec4f, KC * (WX + 1u)>; // [KC, BN / 4 + 1]
+// backwardScores: Δ's partial dot products, one per staging slot of dO [BM, KC / 4] (the slot's thread
+// adds each d chunk's dO · O as it stages dO, so no other thread touches it until the reduction).
+var<workgroup> deltaPart: array<f32, WY * KC>;
 
 // Row a of the thread's 4 × 4 block (acc0 = row 4·ty), columns 4·tx .. 4·tx + 3. Named, not an array: an
 // array indexed by a loop counter may live in local memory (src/gpu/unroll.ts).
@@ -177,12 +180,6 @@ fn rowMaxSum(r: u32) -> vec2f {
   return vec2f(m, l);
 }
 
-fn rowSum(r: u32) -> f32 {
-  var s = 0.0;
-  for (var t = 0u; t < WX; t++) { s += statX(r, t); }
-  return s;
-}
-
 // 1 where column j0 + 4·tx + c is on or below the diagonal of row i.
 fn causal(i: u32, j: u32) -> vec4<bool> {
   return vec4<bool>(j <= i, j + 1u <= i, j + 2u <= i, j + 3u <= i);
@@ -301,10 +298,11 @@ fn weightedSum(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) 
   }
 }
 
-// Like `scores` with dP = dO·vᵀ, in one pass: first Δ_i = dO_i · O_i of the block's rows (thread tx sums
-// the vec4s q ≡ tx of D/4, then the WX partials in order), then per column block dP and dS = P ⊙ (dP − Δ)
-// for the vec4s at or below the diagonal (0 above it within them). Vec4s wholly above the diagonal are left
-// untouched (backwardGrads masks them).
+// Like `scores` with dP = dO·vᵀ, in one pass. Δ_i = dO_i · O_i of the block's rows is summed as the first
+// column block stages dO (each slot's vec4s of dO · O over the d chunks, then the KC / 4 slots of a row in
+// order), so it is known before that block's dS; then per column block dS = P ⊙ (dP − Δ) for the vec4s at or
+// below the diagonal (0 above it within them). Vec4s wholly above the diagonal are left untouched
+// (backwardGrads masks them).
 @compute @workgroup_size(WX, WY)
 fn backwardScores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
                   @builtin(local_invocation_index) li: u32) {
@@ -320,22 +318,8 @@ fn backwardScores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_i
   let dBase = hd.n * T * hd.C + hd.h * D;
   let vBase = hd.n * T * hd.stride + 2u * hd.C + hd.h * D;
   let pBase = hd.b * T * T;
+  for (var e = li; e < WY * KC; e += WX * WY) { deltaPart[e] = 0.0; }
   var delta = vec4f(0.0);
-  for (var a = 0u; a < 4u; a++) {
-    let i = i0 + 4u * ty + a;
-    var part = 0.0;
-    if (i < T) {
-      for (var q = tx; q < D / 4u; q += WX) {
-        let at = (dBase + i * hd.C) / 4u + q;
-        part += dot(doutAt(at), bout[at]);
-      }
-    }
-    putStat(true, 4u * ty + a, tx, part);
-  }
-  workgroupBarrier();
-  for (var a = 0u; a < 4u; a++) { delta[a] = rowSum(4u * ty + a); }
-  // The staging below overwrites the partials.
-  workgroupBarrier();
   let kEnd = min(T, i0 + BM);
   for (var j0 = 0u; j0 < kEnd; j0 += BN) {
     clearAcc();
@@ -344,13 +328,25 @@ fn backwardScores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_i
         let r = e / (KC / 4u);
         let q = e % (KC / 4u);
         var v = vec4f();
-        if (i0 + r < T && d0 + 4u * q < D) { v = doutAt((dBase + (i0 + r) * hd.C + d0) / 4u + q); }
+        if (i0 + r < T && d0 + 4u * q < D) {
+          let at = (dBase + (i0 + r) * hd.C + d0) / 4u + q;
+          v = doutAt(at);
+          if (j0 == 0u) { deltaPart[e] += dot(v, bout[at]); }
+        }
         putXRow(r, q, v);
       }
       stageQkvY(li, j0, d0, T, D, vBase, hd.stride);
       workgroupBarrier();
       fmaChunk(tx, ty);
       workgroupBarrier();
+    }
+    if (j0 == 0u) {
+      // Every slot is final (the barrier above); slot (r, q) is deltaPart[r · KC / 4 + q].
+      for (var a = 0u; a < 4u; a++) {
+        var sum = 0.0;
+        for (var q = 0u; q < KC / 4u; q++) { sum += deltaPart[(4u * ty + a) * (KC / 4u) + q]; }
+        delta[a] = sum;
+      }
     }
     let j = j0 + 4u * tx;
     for (var a = 0u; a < 4u; a++) {

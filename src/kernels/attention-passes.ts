@@ -47,7 +47,7 @@ export const ATTENTION_PASSES_TILES_NARROW = { WX: 16, WY: 16, TM: 2, TN: 4, KC:
  * Tiles of the vec4 kernels (attention-passes-vec4.wgsl), marked VEC4 = 1 (the prepare functions take the vec4
  * kernels for such a set and do not pass VEC4 on): WX × WY threads each owning 4 × 4 outputs, KC reduction
  * entries per staged step. 64×64 output tiles, or 32×64 where 64-row blocks are too few to fill the GPU (as
- * the scalar picks). KC 16: 8.5 KiB of workgroup memory, within WebGPU's guaranteed 16 KiB.
+ * the scalar picks). KC 16: 8.5 KiB of workgroup memory (backwardScores 9.5), within WebGPU's guaranteed 16 KiB.
  */
 export const ATTENTION_PASSES_VEC4_TILES_WIDE = { VEC4: 1, WX: 16, WY: 16, KC: 16 };
 export const ATTENTION_PASSES_VEC4_TILES_NARROW = { VEC4: 1, WX: 16, WY: 8, KC: 16 };
@@ -93,7 +93,7 @@ function vec4TileSizes(c: Record<string, number>): { BM: number; BN: number } {
 
 /** Bytes of workgroup memory the kernels of a tile set declare (to hold against the device's limit). */
 export function attentionPassesWorkgroupBytes(t: Record<string, number>): number {
-  if (t.VEC4 === 1) return 16 * t.KC * (t.WY + 1 + t.WX + 1);
+  if (t.VEC4 === 1) return 16 * t.KC * (t.WY + 1 + t.WX + 1) + 4 * t.WY * t.KC;
   const { BM, BN } = tileSizes(t);
   return 4 * (t.KC * BM + t.KC * BN + 2 * BM * t.WX);
 }
