@@ -12,7 +12,9 @@ import {
   type AttentionShape,
 } from '../src/kernels/attention';
 import {
+  attentionPassesProbabilities,
   attentionProbsSize,
+  attentionStatsSize,
   attentionPassesWorkgroupBytes,
   pickAttentionPassesTiles,
   prepareAttentionPassesBackward,
@@ -29,7 +31,7 @@ const ATOL = 1e-5;
 const RTOL = 1e-4;
 
 /** max |got − want|, and the worst |got − want| / (atol + rtol·|want|) (≤ 1 passes). */
-function errors(got: Float32Array, want: Float64Array) {
+function errors(got: ArrayLike<number>, want: Float64Array) {
   let abs = 0;
   let rel = 0;
   for (let i = 0; i < want.length; i++) {
@@ -68,6 +70,7 @@ function prepareVariant(
       out,
       dqkv,
       saved: lse,
+      stats: undefined,
       forward: prepareAttentionForward(gpu, { qkv, out, lse }, shape),
       backward: prepareAttentionBackward(gpu, { qkv, out, lse, dout, dqkv, delta }, shape),
       buffers: [out, dqkv, lse, delta],
@@ -76,20 +79,27 @@ function prepareVariant(
   }
   const probs = gpu.buffer(attentionProbsSize(shape) * 4, 'probs');
   const dscores = gpu.buffer(attentionProbsSize(shape) * 4, 'dscores');
+  const stats = gpu.buffer(attentionStatsSize(shape) * 4, 'stats');
   const recompute =
     variant === 'passes-recompute'
-      ? prepareAttentionPassesRecompute(gpu, { qkv, out, probs }, shape, passesTiles)
+      ? prepareAttentionPassesRecompute(gpu, { qkv, out, probs, stats }, shape, passesTiles)
       : [];
   return {
     out,
     dqkv,
     saved: probs,
-    forward: prepareAttentionPassesForward(gpu, { qkv, out, probs }, shape, passesTiles),
+    stats,
+    forward: prepareAttentionPassesForward(gpu, { qkv, out, probs, stats }, shape, passesTiles),
     backward: [
       ...recompute,
-      ...prepareAttentionPassesBackward(gpu, { qkv, probs, dout, dqkv, dscores, out }, shape, passesTiles),
+      ...prepareAttentionPassesBackward(
+        gpu,
+        { qkv, probs, stats, dout, dqkv, dscores, out },
+        shape,
+        passesTiles,
+      ),
     ],
-    buffers: [out, dqkv, probs, dscores],
+    buffers: [out, dqkv, probs, dscores, stats],
     tiles: passesTiles as object,
   };
 }
@@ -129,7 +139,15 @@ export async function attentionCheck(
     const saved =
       variant === 'fused'
         ? errors(await gpu.readF32(v.saved, attentionRowStatSize(shape)), ref.lse)
-        : errors(await gpu.readF32(v.saved, attentionProbsSize(shape)), ref.probs);
+        : errors(
+            attentionPassesProbabilities(
+              await gpu.readF32(v.saved, attentionProbsSize(shape)),
+              await gpu.readF32(v.stats!, attentionStatsSize(shape)),
+              shape,
+              v.tiles as Record<string, number>,
+            ),
+            ref.probs,
+          );
     const dqkv = errors(await gpu.readF32(v.dqkv, N * T * 3 * C), dref);
     v.buffers.forEach((b) => b.destroy());
     const pass = out.rel <= 1 && saved.rel <= 1 && dqkv.rel <= 1;

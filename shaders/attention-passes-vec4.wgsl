@@ -11,8 +11,13 @@
 // padding per k row against bank conflicts of the transposing stores). After the last step of a tile the
 // row statistics of the softmax reuse Xs and Ys (BM × WX floats each, which KC ≥ WX guarantees).
 //
-// Forward:  scores       probs = softmax_j≤i(q_i·k_j / sqrt(D)), written raw, then normalised in place
-//           weightedSum  out = probs · v
+// Forward:  scores       probs = the scaled scores s = q_i·k_j / sqrt(D) (the vec4s at or below the diagonal),
+//                        stats = each row's softmax statistics (m, l): max_j≤i s and Σ_j≤i exp(s − m)
+//           weightedSum  out = P · v
+// P = softmax_j≤i(s) is never stored: every reader forms P_ij = exp(s_ij − m_i) / l_i (0 above the diagonal)
+// from probs and stats as it loads it (`prob`), the float32 expression the normalising pass of the scalar
+// kernels (attention-passes.wgsl) stores. So `probs` means the raw scores here, the probabilities there; a
+// model pairs a forward with the backward of the same kernel set (pickAttentionPassesTiles).
 // Backward: backwardScores  dS = P ⊙ (dP − Δ), dP = dO · vᵀ, Δ_i = dO_i · O_i (= rowsum(P ⊙ dP) since
 //                           O = P·v: FlashAttention's row term, so dS is written in one pass)
 //           backwardGrads   dq = dS·k / sqrt(D), dk = dSᵀ·q / sqrt(D), dv = Pᵀ·dO (one dispatch, 3 roles)
@@ -27,7 +32,8 @@ struct Params { N: u32, T: u32, H: u32, D: u32 }
 @group(0) @binding(0) var<storage, read> qkv: array<vec4f>;
 @group(0) @binding(1) var<storage, read_write> out: array<vec4f>;
 @group(0) @binding(2) var<storage, read_write> probs: array<vec4f>;
-@group(0) @binding(3) var<uniform> params: Params;
+@group(0) @binding(3) var<storage, read_write> stats: array<vec2f>; // [N, H, T] rows: (m, l)
+@group(0) @binding(4) var<uniform> params: Params;
 
 // Backward bindings (binding 0 is `qkv` above). Entry points never use both sets.
 @group(0) @binding(1) var<storage, read> bprobs: array<vec4f>;
@@ -35,7 +41,8 @@ struct Params { N: u32, T: u32, H: u32, D: u32 }
 @group(0) @binding(3) var<storage, read_write> dqkv: array<vec4f>;
 @group(0) @binding(4) var<storage, read_write> dscores: array<vec4f>;
 @group(0) @binding(5) var<storage, read> bout: array<vec4f>; // the forward's `out` (O, heads merged)
-@group(0) @binding(6) var<uniform> bparams: Params;
+@group(0) @binding(6) var<storage, read> bstats: array<vec2f>; // the forward's `stats`
+@group(0) @binding(7) var<uniform> bparams: Params;
 
 override WX: u32 = 16u;
 override WY: u32 = 16u;
@@ -185,15 +192,19 @@ fn causal(i: u32, j: u32) -> vec4<bool> {
   return vec4<bool>(j <= i, j + 1u <= i, j + 2u <= i, j + 3u <= i);
 }
 
+// P[i, j .. j + 3] from the raw scores s there and row i's statistics ml = (m, l); 0 above the diagonal.
+fn prob(s: vec4f, ml: vec2f, i: u32, j: u32) -> vec4f {
+  return select(vec4f(0.0), exp(s - ml.x) / ml.y, causal(i, j));
+}
+
 fn maxOf(v: vec4f, keep: vec4<bool>) -> f32 {
   let w = select(vec4f(NEG), v, keep);
   return max(max(w.x, w.y), max(w.z, w.w));
 }
 
-// One workgroup per (query block, head). Pass 1 writes the scaled scores (the whole vec4 of each column
-// block at or below the diagonal) and keeps a running (max, sum of exp) per row over j ≤ i; pass 2 rereads
-// exactly the vec4s this invocation wrote (program order suffices, no barrier) and writes the whole row:
-// exp(s − max) / sum for j ≤ i, 0 above.
+// One workgroup per (query block, head). Writes the scaled scores (the whole vec4 of each column block at or
+// below the diagonal; vec4s wholly above it are left as they are, no reader loads them) and keeps a running
+// (max, sum of exp) per row over j ≤ i; the WX partials of a row are combined in order into its stats.
 @compute @workgroup_size(WX, WY)
 fn scores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
           @builtin(local_invocation_index) li: u32) {
@@ -241,27 +252,16 @@ fn scores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: 
     putStat(false, 4u * ty + a, tx, l[a]);
   }
   workgroupBarrier();
-  for (var a = 0u; a < 4u; a++) {
-    let ml = rowMaxSum(4u * ty + a);
-    m[a] = ml.x;
-    l[a] = ml.y;
-  }
-  for (var j0 = 0u; j0 < T; j0 += BN) {
-    let j = j0 + 4u * tx;
+  if (tx == 0u) {
     for (var a = 0u; a < 4u; a++) {
       let i = i0 + 4u * ty + a;
-      if (i < T && j < T) {
-        let at = (pBase + i * T + j) / 4u;
-        var p = vec4f(0.0);
-        if (j <= i) { p = select(vec4f(0.0), exp(probs[at] - m[a]) / l[a], causal(i, j)); }
-        probs[at] = p;
-      }
+      if (i < T) { stats[hd.b * T + i] = rowMaxSum(4u * ty + a); }
     }
   }
 }
 
-// out[i, h·D + d] = Σ_{j ≤ i} P[i, j] v[j, d]. One workgroup per (row block × column block, head). P is 0
-// above the diagonal (scores wrote it so), so the reduction stops at the block's last row.
+// out[i, h·D + d] = Σ_{j ≤ i} P[i, j] v[j, d]. One workgroup per (row block × column block, head). P is formed
+// as it is staged (0 above the diagonal), so the reduction stops at the block's last row.
 @compute @workgroup_size(WX, WY)
 fn weightedSum(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
                @builtin(local_invocation_index) li: u32) {
@@ -283,7 +283,9 @@ fn weightedSum(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) 
       let r = e / (KC / 4u);
       let q = e % (KC / 4u);
       var v = vec4f();
-      if (i0 + r < T && k0 + 4u * q < T) { v = probs[(pBase + (i0 + r) * T + k0) / 4u + q]; }
+      let i = i0 + r;
+      let k = k0 + 4u * q;
+      if (i < T && k <= i) { v = prob(probs[(pBase + i * T + k) / 4u], stats[hd.b * T + i], i, k); }
       putXRow(r, q, v);
     }
     stageQkvYCols(li, k0, c0, T, D, vBase, hd.stride);
@@ -353,7 +355,8 @@ fn backwardScores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_i
       let i = i0 + 4u * ty + a;
       if (i < T && j <= i) {
         let at = (pBase + i * T + j) / 4u;
-        dscores[at] = select(vec4f(0.0), bprobs[at] * (accRow(a) - delta[a]), causal(i, j));
+        let dp = accRow(a) - delta[a];
+        dscores[at] = select(vec4f(0.0), prob(bprobs[at], bstats[hd.b * T + i], i, j) * dp, causal(i, j));
       }
     }
   }
@@ -414,7 +417,11 @@ fn backwardGrads(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id
         if (k < T && o < T && o <= k) {
           let at = (pBase + k * T + o) / 4u;
           let keep = vec4<bool>(o <= k, o + 1u <= k, o + 2u <= k, o + 3u <= k);
-          if (role == 1u) { v = select(vec4f(0.0), dscores[at], keep); } else { v = select(vec4f(0.0), bprobs[at], keep); }
+          if (role == 1u) {
+            v = select(vec4f(0.0), dscores[at], keep);
+          } else {
+            v = prob(bprobs[at], bstats[hd.b * T + k], k, o);
+          }
         }
         Xs[kk * (WY + 1u) + q] = v;
       }

@@ -22,7 +22,10 @@ struct Params { N: u32, T: u32, H: u32, D: u32 }
 @group(0) @binding(0) var<storage, read> qkv: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<storage, read_write> probs: array<f32>;
-@group(0) @binding(3) var<uniform> params: Params;
+// [N, H, T] rows: (max, Σ exp(s − max)) of the scores. Written for the contract the vec4 kernels share
+// (attention-passes-vec4.wgsl keeps the raw scores in probs and forms P from these); unread here.
+@group(0) @binding(3) var<storage, read_write> stats: array<vec2f>;
+@group(0) @binding(4) var<uniform> params: Params;
 
 // Backward bindings (binding 0 is `qkv` above). Entry points never use both sets.
 @group(0) @binding(1) var<storage, read> bprobs: array<f32>;
@@ -30,7 +33,8 @@ struct Params { N: u32, T: u32, H: u32, D: u32 }
 @group(0) @binding(3) var<storage, read_write> dqkv: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dscores: array<f32>;
 @group(0) @binding(5) var<storage, read> bout: array<f32>;
-@group(0) @binding(6) var<uniform> bparams: Params;
+@group(0) @binding(6) var<storage, read> bstats: array<vec2f>; // bound for the shared contract; unread here
+@group(0) @binding(7) var<uniform> bparams: Params;
 
 override WX: u32 = 16u;
 override WY: u32 = 16u;
@@ -177,6 +181,8 @@ fn scores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: 
     let ml = rowMaxSum(ty + WY * a);
     m[a] = ml.x;
     l[a] = ml.y;
+    let i = i0 + ty + WY * a;
+    if (tx == 0u && i < T) { stats[hd.b * T + i] = ml; }
   }
   for (var j0 = 0u; j0 < T; j0 += BN) {
     for (var a = 0u; a < TM; a++) {

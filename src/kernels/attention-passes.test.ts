@@ -8,7 +8,9 @@ import {
   ATTENTION_PASSES_VEC4_TILES_WIDE,
   attentionPassesBackwardSteps,
   attentionPassesForwardSteps,
+  attentionPassesProbabilities,
   attentionProbsSize,
+  attentionStatsSize,
   prepareAttentionPassesBackward,
   pickAttentionPassesTiles,
   prepareAttentionPassesForward,
@@ -47,7 +49,44 @@ const sizes = (shape: AttentionShape) => ({
   qkv: shape.N * shape.T * 3 * shape.H * shape.D,
   out: shape.N * shape.T * shape.H * shape.D,
   probs: attentionProbsSize(shape),
+  stats: attentionStatsSize(shape),
 });
+
+/** The tiles the prepare functions take for `constants` (undefined: the pick). */
+const tilesOf = (shape: AttentionShape, constants?: Record<string, number>) =>
+  constants ?? pickAttentionPassesTiles(shape);
+
+/**
+ * What a forward of these tiles saves for its backward, from the float64 model: the probabilities and
+ * their row statistics (max, Σ exp) for the scalar kernels; for the vec4 kernels the scaled scores in float32
+ * on and below the diagonal (NaN above it: no reader may use them unmasked) and the statistics of those.
+ */
+function savedFor(qkv: Float32Array, shape: AttentionShape, constants?: Record<string, number>) {
+  const { N, T, H, D } = shape;
+  const C = H * D;
+  const probs = new Float32Array(attentionProbsSize(shape));
+  const stats = new Float32Array(attentionStatsSize(shape));
+  const vec4 = tilesOf(shape, constants).VEC4 === 1;
+  for (let n = 0; n < N; n++)
+    for (let h = 0; h < H; h++)
+      for (let i = 0; i < T; i++) {
+        const row = (n * H + h) * T + i;
+        const sc = new Float64Array(i + 1);
+        for (let j = 0; j <= i; j++) {
+          let dot = 0;
+          for (let d = 0; d < D; d++)
+            dot += qkv[(n * T + i) * 3 * C + h * D + d] * qkv[(n * T + j) * 3 * C + C + h * D + d];
+          sc[j] = vec4 ? Math.fround(dot / Math.sqrt(D)) : dot / Math.sqrt(D);
+        }
+        const m = Math.max(...sc);
+        const l = sc.reduce((acc, x) => acc + Math.exp(x - m), 0);
+        stats[2 * row] = m;
+        stats[2 * row + 1] = l;
+        for (let j = 0; j < T; j++)
+          probs[row * T + j] = j <= i ? (vec4 ? sc[j] : Math.exp(sc[j] - m) / l) : vec4 ? NaN : 0;
+      }
+  return { probs, stats };
+}
 
 /** A buffer pre-filled with NaN, so that any element a kernel fails to write shows up. */
 function poisoned(n: number): Float32Array {
@@ -61,17 +100,24 @@ async function forward(qkv: Float32Array, shape: AttentionShape, constants?: Rec
     qkv: gpu.buffer(qkv, 'qkv'),
     out: gpu.buffer(poisoned(n.out), 'out'),
     probs: gpu.buffer(poisoned(n.probs), 'probs'),
+    stats: gpu.buffer(poisoned(n.stats), 'stats'),
   };
   await gpu.run('attention passes forward', prepareAttentionPassesForward(gpu, b, shape, constants));
-  const res = { out: await gpu.readF32(b.out, n.out), probs: await gpu.readF32(b.probs, n.probs) };
+  const saved = { probs: await gpu.readF32(b.probs, n.probs), stats: await gpu.readF32(b.stats, n.stats) };
+  const res = {
+    out: await gpu.readF32(b.out, n.out),
+    saved,
+    // The probabilities these stand for (the vec4 kernels save raw scores).
+    probs: attentionPassesProbabilities(saved.probs, saved.stats, shape, tilesOf(shape, constants)),
+  };
   Object.values(b).forEach((x) => x.destroy());
   return res;
 }
 
-/** The passes' backward; `out` is the forward's O from these `probs` (its Δ_i = dO_i · O_i). */
+/** The passes' backward from what a forward saved; `out` is O from these probabilities (Δ_i = dO_i · O_i). */
 async function backward(
   qkv: Float32Array,
-  probs: Float32Array,
+  saved: { probs: Float32Array; stats: Float32Array },
   out: Float32Array,
   dout: Float32Array,
   shape: AttentionShape,
@@ -82,7 +128,8 @@ async function backward(
   const n = sizes(shape);
   const b = {
     qkv: gpu.buffer(qkv, 'qkv'),
-    probs: gpu.buffer(probs, 'probs'),
+    probs: gpu.buffer(saved.probs, 'probs'),
+    stats: gpu.buffer(saved.stats, 'stats'),
     dout: gpu.buffer(dout, 'dout'),
     dqkv: gpu.buffer(poisoned(n.qkv), 'dqkv'),
     dscores: gpu.buffer(poisoned(n.probs), 'dscores'),
@@ -145,6 +192,8 @@ describe('attention (separate passes)', () => {
       qkv: gpu.buffer(new Float32Array(n.qkv), 'qkv'),
       out: gpu.buffer(new Float32Array(n.out), 'out'),
       probs: gpu.buffer(new Float32Array(n.probs), 'probs'),
+      // Room for the T = 8 shape below too.
+      stats: gpu.buffer(new Float32Array(2 * n.stats), 'stats'),
     };
     expect(() => prepareAttentionPassesForward(gpu, b, shape, ATTENTION_PASSES_VEC4_TILES_WIDE)).toThrow(
       /multiples of 4/,
@@ -173,7 +222,7 @@ describe('attention (separate passes)', () => {
     it.each(SHAPES)('backward N=%i T=%i H=%i D=%i: dqkv', async (...dims) => {
       const shape = shapeOf(dims);
       const { qkv, probs32, out32, dout } = inputs(shape, 5 + dims[1]);
-      const got = await backward(qkv, probs32, out32, dout, shape, constants);
+      const got = await backward(qkv, savedFor(qkv, shape, constants), out32, dout, shape, constants);
       expectAllClose(got, attentionBackwardReference(qkv, probs32, dout, shape), GRAD_TOL, 'dqkv');
     });
   });
@@ -181,18 +230,50 @@ describe('attention (separate passes)', () => {
   it.each([
     ['scalar', 33],
     ['vec4', 36],
-  ])('probs above the diagonal are exactly 0 and each row sums to 1 (%s kernels, T = %i)', async (_k, T) => {
-    const shape = { N: 2, T, H: 3, D: 4 };
-    const got = await forward(inputs(shape, 9).qkv, shape);
+  ])(
+    'the probabilities are exactly 0 above the diagonal and each row sums to 1 (%s kernels, T = %i)',
+    async (_k, T) => {
+      const shape = { N: 2, T, H: 3, D: 4 };
+      const got = await forward(inputs(shape, 9).qkv, shape);
+      for (let row = 0; row < shape.N * shape.H * shape.T; row++) {
+        const i = row % shape.T;
+        let sum = 0;
+        for (let j = 0; j < shape.T; j++) {
+          const p = got.probs[row * shape.T + j];
+          if (j > i) expect(p).toBe(0);
+          sum += p;
+        }
+        expect(Math.abs(sum - 1)).toBeLessThan(1e-5);
+      }
+    },
+  );
+
+  it('both kernel sets save the same row statistics; the scalar ones the probabilities, the vec4 ones the scores', async () => {
+    const shape = { N: 2, T: 40, H: 2, D: 8 };
+    const { qkv, ref } = inputs(shape, 13);
+    const scalar = await forward(qkv, shape, ATTENTION_PASSES_TILES);
+    const vec4 = await forward(qkv, shape, ATTENTION_PASSES_VEC4_TILES_NARROW);
+    // (max, Σ exp) of each row from the float64 model: max = the largest score, Σ = 1 / P at the max.
+    const want = new Float64Array(attentionStatsSize(shape));
+    const { probs: s32 } = savedFor(qkv, shape, ATTENTION_PASSES_VEC4_TILES_NARROW);
     for (let row = 0; row < shape.N * shape.H * shape.T; row++) {
       const i = row % shape.T;
-      let sum = 0;
-      for (let j = 0; j < shape.T; j++) {
-        const p = got.probs[row * shape.T + j];
-        if (j > i) expect(p).toBe(0);
-        sum += p;
+      const scores = Array.from({ length: i + 1 }, (_, j) => s32[row * shape.T + j]);
+      want[2 * row] = Math.max(...scores);
+      want[2 * row + 1] = scores.reduce((acc, x) => acc + Math.exp(x - want[2 * row]), 0);
+    }
+    expectAllClose(scalar.saved.stats, want, PROBS_TOL, 'scalar stats');
+    expectAllClose(vec4.saved.stats, want, PROBS_TOL, 'vec4 stats');
+    expectAllClose(scalar.saved.probs, ref.probs, PROBS_TOL, 'scalar probs');
+    // The vec4 scores on and below the diagonal (a vec4 straddling it is whole), in float32.
+    for (let row = 0; row < shape.N * shape.H * shape.T; row++) {
+      const i = row % shape.T;
+      for (let j = 0; j <= i; j++) {
+        const got = vec4.saved.probs[row * shape.T + j];
+        expect(Math.abs(got - s32[row * shape.T + j])).toBeLessThanOrEqual(
+          1e-5 + 1e-4 * Math.abs(s32[row * shape.T + j]),
+        );
       }
-      expect(Math.abs(sum - 1)).toBeLessThan(1e-5);
     }
   });
 
@@ -205,7 +286,7 @@ describe('attention (separate passes)', () => {
       const shape = { N: 2, T, H: 2, D: 16 };
       const { qkv, ref, dout } = inputs(shape, 17);
       const fwd = await forward(qkv, shape);
-      const got = await backward(qkv, fwd.probs, fwd.out, dout, shape);
+      const got = await backward(qkv, fwd.saved, fwd.out, dout, shape);
       expectAllClose(got, attentionBackwardReference(qkv, ref.probs, dout, shape), GRAD_TOL, 'dqkv');
     },
   );
@@ -229,7 +310,7 @@ describe('attention (separate passes)', () => {
     it.each(VEC4_SHAPES)('backward N=%i T=%i H=%i D=%i: dqkv', async (...dims) => {
       const shape = shapeOf(dims);
       const { qkv, probs32, out32, dout } = inputs(shape, 5 + dims[1]);
-      const got = await backward(qkv, probs32, out32, dout, shape, constants);
+      const got = await backward(qkv, savedFor(qkv, shape, constants), out32, dout, shape, constants);
       expectAllClose(got, attentionBackwardReference(qkv, probs32, dout, shape), GRAD_TOL, 'dqkv');
     });
   });
@@ -250,14 +331,15 @@ describe('attention (separate passes)', () => {
       async (S, ...dims) => {
         const shape = shapeOf(dims);
         const { qkv, probs32, out32 } = inputs(shape, 7 + dims[1]);
+        const saved = savedFor(qkv, shape, constants);
         const n = sizes(shape).out;
         const parts = randn(S * n, 31 + S);
         // What matmulSplitKSum stores: Σ_s parts[s] added in float32 from zero, in part order.
         const summed = new Float32Array(n);
         for (let s = 0; s < S; s++)
           for (let i = 0; i < n; i++) summed[i] = Math.fround(summed[i] + parts[s * n + i]);
-        const got = await backward(qkv, probs32, out32, parts, shape, constants, S);
-        const whole = await backward(qkv, probs32, out32, summed, shape, constants);
+        const got = await backward(qkv, saved, out32, parts, shape, constants, S);
+        const whole = await backward(qkv, saved, out32, summed, shape, constants);
         expectSameBits(got, whole, 'dqkv');
         expectAllClose(got, attentionBackwardReference(qkv, probs32, summed, shape), GRAD_TOL, 'dqkv');
       },
@@ -272,6 +354,7 @@ describe('attention (separate passes)', () => {
     const b = {
       qkv: buf(n.qkv),
       probs: buf(n.probs),
+      stats: buf(n.stats),
       dout: buf(2 * n.out),
       dqkv: buf(n.qkv),
       dscores: buf(n.probs),

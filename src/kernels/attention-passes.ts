@@ -2,9 +2,13 @@
 // 74f7e73): the probabilities are a [N, H, T, T] buffer that the forward writes and the backward reads.
 // Same contract as the fused kernels of attention.ts (whose float64 references it shares); faster for
 // short sequences, O(T²) memory. attention-variant.ts picks between the two.
-//   forward  [attentionScores, attentionWeightedSum]   buffers { qkv, out, probs }
+//   forward  [attentionScores, attentionWeightedSum]   buffers { qkv, out, probs, stats }
 //   backward [attentionBackwardScores, attentionBackwardGrads]
-//                                                       buffers { qkv, probs, dout, dqkv, dscores, out }
+//                                                       buffers { qkv, probs, dout, dqkv, dscores, out, stats }
+// `stats` holds each row's softmax statistics (max, Σ exp) ([N, H, T] vec2s, attentionStatsSize). The vec4
+// kernels keep the raw scaled scores in `probs` and form P = exp(s − max) / Σ from them as they load it
+// (no normalising pass; the same float32 expression the scalar kernels' normalising pass stores), so a
+// backward must be given the `probs` and `stats` of the same kernel set's forward.
 // The backward reads the forward's `out` (O = P·v) for FlashAttention's row term Δ_i = dO_i·O_i, which
 // equals rowsum(P ⊙ dP): backwardScores writes dS in one pass.
 // `probs` is a forward activation per layer; `dscores` is backward scratch of the same size that all
@@ -20,8 +24,8 @@ import { unrollLoops } from '../gpu/unroll';
 import type { Dispatch, Gpu } from '../gpu/context';
 import type { AttentionParam, AttentionShape } from './attention';
 
-export type AttentionPassesForwardBinding = 'qkv' | 'out' | 'probs';
-export type AttentionPassesBackwardBinding = 'qkv' | 'probs' | 'dout' | 'dqkv' | 'dscores' | 'out';
+export type AttentionPassesForwardBinding = 'qkv' | 'out' | 'probs' | 'stats';
+export type AttentionPassesBackwardBinding = 'qkv' | 'probs' | 'dout' | 'dqkv' | 'dscores' | 'out' | 'stats';
 export type AttentionPassesForwardKernel = Kernel<AttentionPassesForwardBinding, AttentionParam>;
 export type AttentionPassesBackwardKernel = Kernel<AttentionPassesBackwardBinding, AttentionParam>;
 
@@ -103,7 +107,7 @@ function grid(tiles: number, heads: number): [number, number, number] {
   return [tiles, Math.min(heads, 65535), Math.ceil(heads / 65535)];
 }
 
-const forwardBindings = { qkv: 'read', out: 'write', probs: 'write' } as const;
+const forwardBindings = { qkv: 'read', out: 'write', probs: 'write', stats: 'write' } as const;
 const backwardBindings = {
   qkv: 'read',
   probs: 'read',
@@ -111,6 +115,7 @@ const backwardBindings = {
   dqkv: 'write',
   dscores: 'write',
   out: 'read',
+  stats: 'read',
 } as const;
 const params = { N: 'u32', T: 'u32', H: 'u32', D: 'u32' } as const;
 
@@ -153,7 +158,10 @@ function pass<B extends string>(
 /** The four passes, scalar or vec4: [scores, weightedSum] forward, [backwardScores, backwardGrads] backward. */
 function passes(vec4: boolean) {
   return {
-    /** probs = causal softmax(q kᵀ / sqrt(D)); writes every entry of probs (0 above the diagonal). */
+    /**
+     * stats = each row's (max, Σ exp) of the scores s = q kᵀ / sqrt(D); probs = causal softmax(s), every entry
+     * (0 above the diagonal), or (vec4) s itself in the vec4s at or below the diagonal.
+     */
     scores: pass(
       'attentionScores',
       'scores',
@@ -161,7 +169,7 @@ function passes(vec4: boolean) {
       rowBlocks,
       vec4,
     ) as AttentionPassesForwardKernel,
-    /** out = probs · v, heads merged back into [N, T, C]. */
+    /** out = P · v, heads merged back into [N, T, C]. */
     weightedSum: pass(
       'attentionWeightedSum',
       'weightedSum',
@@ -208,13 +216,13 @@ function kernelsFor(c: Record<string, number>, shape: AttentionShape) {
   return { k: c.VEC4 === 1 ? VEC4 : SCALAR, constants: withoutMark(c) };
 }
 
-/** Forward steps in dispatch order; each binds { qkv, out, probs } with params { N, T, H, D }. */
+/** Forward steps in dispatch order; each binds { qkv, out, probs, stats } with params { N, T, H, D }. */
 export function attentionPassesForwardSteps(vec4 = false): AttentionPassesForwardKernel[] {
   const k = vec4 ? VEC4 : SCALAR;
   return [k.scores, k.weightedSum];
 }
 
-/** Backward steps in dispatch order; each binds { qkv, probs, dout, dqkv, dscores, out }. */
+/** Backward steps in dispatch order; each binds { qkv, probs, dout, dqkv, dscores, out, stats }. */
 export function attentionPassesBackwardSteps(vec4 = false): AttentionPassesBackwardKernel[] {
   const k = vec4 ? VEC4 : SCALAR;
   return [k.backwardScores, k.backwardGrads];
@@ -223,6 +231,33 @@ export function attentionPassesBackwardSteps(vec4 = false): AttentionPassesBackw
 /** f32 elements of `probs` (per layer) and of the backward scratch `dscores`: [N, H, T, T]. */
 export function attentionProbsSize({ N, T, H }: AttentionShape): number {
   return N * H * T * T;
+}
+
+/** f32 elements of `stats` (per layer, beside `probs`): [N, H, T] pairs (max, Σ exp). */
+export function attentionStatsSize({ N, T, H }: AttentionShape): number {
+  return 2 * N * H * T;
+}
+
+/**
+ * The probabilities [N, H, T, T] a forward's `probs` and `stats` (read back) stand for: as they are for the
+ * scalar kernels, exp(s − max) / Σ on and below the diagonal (0 above) for the vec4 kernels' raw scores,
+ * evaluated in float64 (tests and the bench's check; the kernels evaluate it in float32 as they load it).
+ */
+export function attentionPassesProbabilities(
+  probs: Float32Array,
+  stats: Float32Array,
+  shape: AttentionShape,
+  tiles: Record<string, number> = pickAttentionPassesTiles(shape),
+): Float64Array {
+  const { N, H, T } = shape;
+  const out = Float64Array.from(probs);
+  if (tiles.VEC4 !== 1) return out;
+  for (let row = 0; row < N * H * T; row++) {
+    const i = row % T;
+    const [m, l] = [stats[2 * row], stats[2 * row + 1]];
+    for (let j = 0; j < T; j++) out[row * T + j] = j <= i ? Math.exp(probs[row * T + j] - m) / l : 0;
+  }
+  return out;
 }
 
 /** Prepare the forward steps once; encode the returned dispatches (in order) every step. */
@@ -237,8 +272,8 @@ export function prepareAttentionPassesForward(
 }
 
 /**
- * Prepare the backward steps once; `dscores` is scratch of attentionProbsSize(shape) floats, `out` the
- * forward's output from these `probs` (O = P·v, read for Δ). `doutParts` > 1
+ * Prepare the backward steps once; `dscores` is scratch of attentionProbsSize(shape) floats; `probs`, `stats`
+ * and `out` (O = P·v, read for Δ) are what the forward of the same tiles wrote. `doutParts` > 1
  * (vec4 tiles only): `dout` holds that many partial products of dO, [doutParts, N·T, H·D] packed from 0,
  * which the passes add up as they read them, as matmulSplitKSum (alpha 1, no bias) would: the same dO.
  */
@@ -257,8 +292,8 @@ export function prepareAttentionPassesBackward(
 }
 
 /**
- * attentionScores alone, for a backward whose `probs` another layer's forward has since overwritten: the
- * same kernel and tiles on the same qkv write bit-identical probabilities. `out` is bound, not written.
+ * attentionScores alone, for a backward whose `probs` and `stats` another layer's forward has since
+ * overwritten: the same kernel and tiles on the same qkv write them bit-identical. `out` is bound, not written.
  */
 export function prepareAttentionPassesRecompute(
   gpu: Gpu,

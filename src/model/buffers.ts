@@ -94,12 +94,14 @@ export type AttentionActs =
   | {
       variant: 'passes';
       attnProbs: GPUBuffer[]; // per layer [R·Bt, H, T, T]
+      attnStats: GPUBuffer[]; // per layer [R·Bt, H, T] × 2: each row's softmax (max, Σ exp)
       dScores: GPUBuffer; // [R·Bt, H, T, T] backward scratch
     }
   | {
       variant: 'passes-recompute';
       // [R·Bt, H, T, T], one for all layers: each forward overwrites it, each backward recomputes its own
       attnProbs: GPUBuffer;
+      attnStats: GPUBuffer; // [R·Bt, H, T] × 2, shared like attnProbs
       dScores: GPUBuffer; // [R·Bt, H, T, T] backward scratch
     };
 
@@ -287,10 +289,16 @@ function allocateAttention(
       dAttnDelta: f(rowStats, 'dAttnDelta'),
     };
   if (variant === 'passes-recompute')
-    return { variant, attnProbs: f(rowStats * s.T, 'attnProbs'), dScores: f(rowStats * s.T, 'dScores') };
+    return {
+      variant,
+      attnProbs: f(rowStats * s.T, 'attnProbs'),
+      attnStats: f(2 * rowStats, 'attnStats'),
+      dScores: f(rowStats * s.T, 'dScores'),
+    };
   return {
     variant,
     attnProbs: layers.map((l) => f(rowStats * s.T, `attnProbs${l}`)),
+    attnStats: layers.map((l) => f(2 * rowStats, `attnStats${l}`)),
     dScores: f(rowStats * s.T, 'dScores'),
   };
 }

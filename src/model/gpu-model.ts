@@ -604,7 +604,8 @@ export class GpuModel {
     if (a.variant === 'fused')
       return prepareAttentionForward(this.gpu, { qkv, out, lse: a.attnLse[l] }, this.attentionShape());
     const probs = a.variant === 'passes' ? a.attnProbs[l] : a.attnProbs;
-    return prepareAttentionPassesForward(this.gpu, { qkv, out, probs }, this.attentionShape());
+    const stats = a.variant === 'passes' ? a.attnStats[l] : a.attnStats;
+    return prepareAttentionPassesForward(this.gpu, { qkv, out, probs, stats }, this.attentionShape());
   }
 
   /**
@@ -625,17 +626,25 @@ export class GpuModel {
     }
     const tiles = pickAttentionPassesTiles(shape);
     if (a.variant === 'passes') {
-      const buffers = { qkv, probs: a.attnProbs[l], dout, dqkv, dscores: a.dScores, out };
+      const buffers = {
+        qkv,
+        probs: a.attnProbs[l],
+        stats: a.attnStats[l],
+        dout,
+        dqkv,
+        dscores: a.dScores,
+        out,
+      };
       return prepareAttentionPassesBackward(this.gpu, buffers, shape, tiles, doutParts);
     }
-    const probs = a.attnProbs;
+    const { attnProbs: probs, attnStats: stats } = a;
     // The last layer's probabilities are still there from its forward (the LM head and the loss sit between).
     const last = l === this.cfg.n_layer - 1;
     return [
-      ...(last ? [] : prepareAttentionPassesRecompute(this.gpu, { qkv, out, probs }, shape)),
+      ...(last ? [] : prepareAttentionPassesRecompute(this.gpu, { qkv, out, probs, stats }, shape)),
       ...prepareAttentionPassesBackward(
         this.gpu,
-        { qkv, probs, dout, dqkv, dscores: a.dScores, out },
+        { qkv, probs, stats, dout, dqkv, dscores: a.dScores, out },
         shape,
         tiles,
         doutParts,

@@ -79,8 +79,10 @@ describe('planSweepForLimits: GPT-2 small (vocabulary 50257, 12 layers of 768)',
     const fused = planSweepForLimits(roomy, GPT2_SMALL, sweep(8, 8, 256), undefined, { attention: 'fused' });
     const tt = 8 * 8 * 12 * 256 * 256 * 4;
     expect(passes.allocations.filter((a) => a.label.startsWith('attnProbs'))).toHaveLength(12);
-    // 11 probability buffers more; the recompute's 11 extra scores dispatches have their own 16-byte uniforms.
-    expect(passes.bytes - auto.bytes).toBe(11 * tt - 11 * 16);
+    // 11 probability buffers and 11 row-statistics buffers ([N, H, T] pairs) more; the recompute's 11 extra
+    // scores dispatches have their own 16-byte uniforms.
+    const stats = 8 * 8 * 12 * 256 * 2 * 4;
+    expect(passes.bytes - auto.bytes).toBe(11 * tt + 11 * stats - 11 * 16);
     expect(fused.allocations.some((a) => a.label.startsWith('attnProbs'))).toBe(false);
     expect(fused.bytes).toBeLessThan(auto.bytes);
   });
