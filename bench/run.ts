@@ -270,10 +270,10 @@ async function main(): Promise<void> {
   // --ln-sum-tpr N: threads per row of the Sum LayerNorms for every shape (default: layerNormSumConstants).
   const lnTpr = flag(args, 'ln-sum-tpr');
   if (lnTpr !== undefined) setLayerNormSumTpr(Number(lnTpr));
-  // --matmul-mid-tile k16|k32|128x64: the vec4 tile for 257–511 output tiles of 128×128 (default k16).
+  // --matmul-mid-tile k16|k32|128x64|128x96: the vec4 tile for 257–511 output tiles of 128×128 (default k16).
   const midTile = flag(args, 'matmul-mid-tile') ?? 'k16';
-  if (midTile !== 'k16' && midTile !== 'k32' && midTile !== '128x64')
-    throw new Error(`--matmul-mid-tile takes k16, k32 or 128x64, not ${midTile}`);
+  if (midTile !== 'k16' && midTile !== 'k32' && midTile !== '128x64' && midTile !== '128x96')
+    throw new Error(`--matmul-mid-tile takes k16, k32, 128x64 or 128x96, not ${midTile}`);
   setMatmulMidTile(midTile);
   const log = (s: string) => console.log(s);
   const gpu = await BenchGpu.acquire();

@@ -27,6 +27,7 @@ const CASES: [MatmulEpilogue, Record<string, number>, [number, number, number, n
   ['gelu', { WG_M: 16, WG_N: 8, TILE_K: 8 }, [2, 52, 36, 132, 8]],
   ['residual', { WG_M: 8, WG_N: 8, TILE_K: 4 }, [1, 100, 44, 64, 4]],
   ['none', { WG_M: 8, WG_N: 8, TILE_K: 4 }, [2, 52, 36, 132, 8]],
+  ['none', { WG_M: 16, WG_N: 12, TILE_K: 16 }, [2, 68, 40, 196, 4]],
 ];
 
 describe('matmulWideVec4 with LoRA folded into its store', () => {

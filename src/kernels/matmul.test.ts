@@ -269,6 +269,8 @@ const VEC4_TILES: [string, Record<string, number>][] = [
   ['16x8 threads, TILE_K=16', { WG_M: 16, WG_N: 8, TILE_K: 16 }],
   ['16x8 threads, TILE_K=4', { WG_M: 16, WG_N: 8, TILE_K: 4 }],
   ['16x8 threads, TILE_K=8', { WG_M: 16, WG_N: 8, TILE_K: 8 }],
+  // 192 threads (the 128×96 tile): 2⅔ vec4s of A per thread, so the third slot is partly used.
+  ['16x12 threads, TILE_K=16', { WG_M: 16, WG_N: 12, TILE_K: 16 }],
   ['8x8 threads, TILE_K=4', { WG_M: 8, WG_N: 8, TILE_K: 4 }],
   // 3 and 4 vec4s per thread and operand (all prefetch slots in use).
   ['8x8 threads, TILE_K=12', { WG_M: 8, WG_N: 8, TILE_K: 12 }],

@@ -269,6 +269,8 @@ const V4_128x128_K16 = { WG_M: 16, WG_N: 16, TILE_K: 16 };
 // 33 KiB of workgroup memory: only where the device allows it (the H200 offers 48 KiB; SwiftShader 32).
 const V4_128x128_K32 = { WG_M: 16, WG_N: 16, TILE_K: 32 };
 const V4_128x64_K16 = { WG_M: 16, WG_N: 8, TILE_K: 16 };
+// 192 threads, 128×96 outputs: lab-gpt's c_attn at R = 8 (8192×768) in 512 tiles rather than 384 of 128×128.
+const V4_128x96_K16 = { WG_M: 16, WG_N: 12, TILE_K: 16 };
 const WIDE_128x128 = { WG_M: 16, WG_N: 16, TILE_K: 8 };
 const WIDE_128x64 = { WG_M: 16, WG_N: 8, TILE_K: 4 };
 
@@ -299,6 +301,7 @@ export const MATMUL_CANDIDATES: [MatmulKernel, Record<string, number>][] = [
   [matmulWideVec4, V4_128x128_K32],
   [matmulWideVec4, { WG_M: 16, WG_N: 8, TILE_K: 8 }],
   [matmulWideVec4, V4_128x64_K16],
+  [matmulWideVec4, V4_128x96_K16],
   [matmulWideVec4, { WG_M: 8, WG_N: 8, TILE_K: 4 }],
   [matmulWide, WIDE_128x128],
   [matmulWide, WIDE_128x64],
@@ -320,12 +323,14 @@ export function setMatmulPipePreference(on: boolean): void {
 
 /**
  * The vec4 tile matmulVariant takes for 257–511 output tiles of 128×128 ('k16': 128×128 with TILE_K 16, the
- * rule; 'k32': TILE_K 32; '128x64': 128×64 with TILE_K 16). The bench's `--matmul-mid-tile`, for a whole
+ * rule; 'k32': TILE_K 32; '128x64': 128×64 with TILE_K 16; '128x96': 128×96 with TILE_K 16, 192 threads). The
+ * bench's `--matmul-mid-tile`, for a whole
  * process, to time whole steps each way (lab-gpt's c_attn at R = 8 has 384 such tiles; the split products'
  * 256 keep the rule).
  */
-let midTile: 'k16' | 'k32' | '128x64' = 'k16';
-export function setMatmulMidTile(tile: 'k16' | 'k32' | '128x64'): void {
+export type MatmulMidTile = 'k16' | 'k32' | '128x64' | '128x96';
+let midTile: MatmulMidTile = 'k16';
+export function setMatmulMidTile(tile: MatmulMidTile): void {
   midTile = tile;
 }
 
@@ -372,6 +377,7 @@ export function matmulVariant(
       const mid = tiles128 > 256 && tiles128 < 512;
       if (tiles128 >= 256 && (!mid || midTile === 'k16')) return pick(matmulWideVec4, V4_128x128_K16);
       if (mid && midTile === '128x64') return pick(matmulWideVec4, V4_128x64_K16);
+      if (mid && midTile === '128x96') return pick(matmulWideVec4, V4_128x96_K16);
       // 128–255 output tiles of 128×128 (lab-gpt's N = 256 products at R = 8): with the deeper K tile they ran
       // 9–15 % faster than the 128×64 tile on the H200 (bench/RESULTS.md, 12:10 UTC kernels table).
       if (tiles128 >= 128 && fits(matmulWideVec4, V4_128x128_K32))
