@@ -43,7 +43,6 @@ const ATTENTION_PASSES_TILE_CANDIDATES = [
 ].join(';');
 import type { AttentionChoice, AttentionVariant } from '../src/kernels/attention-variant';
 import type { MatmulSplitK } from '../src/model/gpu-model';
-import { setAttentionGradsPaired } from '../src/kernels/attention-passes';
 import { setMatmulMidTile, setMatmulPipePreference, setMatmulUnroll } from '../src/kernels/matmul';
 import { setSplitKMinTiles, setSplitSumFold } from '../src/kernels/matmul-splitk';
 import { setLayerNormSumFold, setLayerNormSumTpr } from '../src/kernels/layernorm';
@@ -263,11 +262,6 @@ async function main(): Promise<void> {
   if (pairFlag !== 'on' && pairFlag !== 'off')
     throw new Error(`--lora-pair takes on or off, not ${pairFlag}`);
   setLoraPair(pairFlag === 'on');
-  // --attention-paired off: the vec4 attention backward computes dk and dv in separate workgroups.
-  const attPairedFlag = flag(args, 'attention-paired') ?? 'on';
-  if (attPairedFlag !== 'on' && attPairedFlag !== 'off')
-    throw new Error(`--attention-paired takes on or off, not ${attPairedFlag}`);
-  setAttentionGradsPaired(attPairedFlag === 'on');
   // --sum-fold off: the attention backward's dO and the loss's logits keep their split-K sum (splitSumFoldOn).
   const sumFoldFlag = flag(args, 'sum-fold') ?? 'on';
   if (sumFoldFlag !== 'on' && sumFoldFlag !== 'off')

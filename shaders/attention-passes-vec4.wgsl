@@ -366,33 +366,21 @@ fn backwardScores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_i
 // Role 1: dk[o] = Σ_{k ≥ o} dS[k, o] q[k] / sqrt(D)
 // Role 2: dv[o] = Σ_{k ≥ o} P[k, o] dO[k]
 // wid.x = (role · rowBlocks + rowBlock) · colBlocks + colBlock; the role is uniform per workgroup.
-// backwardGradsPaired computes roles 1 and 2 in one workgroup (role 1 there: dk and dv), staging their
-// operands side by side in twice the workgroup memory: the same sums in the same order. Its final division by
-// √D is by a constant the compiler may turn into a reciprocal multiply: the same bits where √D is a power of two
-// (D = 16, 64), within an ulp elsewhere (attention-passes.test.ts).
-
-// Entry kk·WY + q of a column tile (rows k0 + kk of dS, or of P, entries o0 + 4q ..), 0 where o > k or outside.
-fn columnValue(isP: bool, b: u32, pBase: u32, k: u32, o: u32) -> vec4f {
-  let T = SHAPE_T;
-  if (!(k < T && o < T && o <= k)) { return vec4f(); }
-  let at = (pBase + k * T + o) / 4u;
-  if (isP) { return prob(bprobs[at], bstats[b * T + k], k, o); }
-  return select(vec4f(0.0), dscores[at], causal(k, o));
-}
-
-// Row k, columns c .. c + 3 of the Y operand (k or q in qkv, or dO: a [T, D] block at yBase), 0 outside.
-fn yValue(isDout: bool, yBase: u32, yStride: u32, k: u32, c: u32) -> vec4f {
-  if (!(k < SHAPE_T && c < SHAPE_D)) { return vec4f(); }
-  let at = (yBase + k * yStride + c) / 4u;
-  if (isDout) { return doutAt(at); }
-  return qkv[at];
-}
-
-// acc = the role's sum over k for output rows o0 .. o0 + BM, columns c0 .. (Xs, Ys, acc0..3).
-fn gradTile(role: u32, li: u32, lid: vec3u, hd: Head, o0: u32, c0: u32) {
+@compute @workgroup_size(WX, WY)
+fn backwardGrads(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
+                 @builtin(local_invocation_index) li: u32) {
+  let hd = head(wid);
+  if (!hd.valid) { return; }
   let T = SHAPE_T;
   let D = SHAPE_D;
   let BM = 4u * WY;
+  let BN = 4u * WX;
+  let dTiles = (D + BN - 1u) / BN;
+  let oTiles = (T + BM - 1u) / BM;
+  let role = wid.x / (oTiles * dTiles);
+  let tile = wid.x % (oTiles * dTiles);
+  let o0 = (tile / dTiles) * BM;
+  let c0 = (tile % dTiles) * BN;
   let rowBase = hd.n * T * hd.stride + hd.h * D;
   let pBase = hd.b * T * T;
   // Y rows: k for dq, q for dk (in qkv), dO for dv.
@@ -421,126 +409,42 @@ fn gradTile(role: u32, li: u32, lid: vec3u, hd: Head, o0: u32, c0: u32) {
     } else {
       // Columns of dS (or P): row k of the stored matrix, entries o0 .. (contiguous), kept where o ≤ k.
       for (var e = li; e < WY * KC; e += WX * WY) {
-        Xs[(e / WY) * (WY + 1u) + e % WY] = columnValue(role == 2u, hd.b, pBase, k0 + e / WY, o0 + 4u * (e % WY));
+        let kk = e / WY;
+        let q = e % WY;
+        let k = k0 + kk;
+        let o = o0 + 4u * q;
+        var v = vec4f();
+        if (k < T && o < T && o <= k) {
+          let at = (pBase + k * T + o) / 4u;
+          let keep = vec4<bool>(o <= k, o + 1u <= k, o + 2u <= k, o + 3u <= k);
+          if (role == 1u) {
+            v = select(vec4f(0.0), dscores[at], keep);
+          } else {
+            v = prob(bprobs[at], bstats[hd.b * T + k], k, o);
+          }
+        }
+        Xs[kk * (WY + 1u) + q] = v;
       }
     }
     for (var e = li; e < WX * KC; e += WX * WY) {
-      Ys[(e / WX) * (WX + 1u) + e % WX] = yValue(role == 2u, yBase, yStride, k0 + e / WX, c0 + 4u * (e % WX));
+      let kk = e / WX;
+      let q = e % WX;
+      var v = vec4f();
+      if (k0 + kk < T && c0 + 4u * q < D) {
+        let at = (yBase + (k0 + kk) * yStride + c0) / 4u + q;
+        if (role == 2u) { v = doutAt(at); } else { v = qkv[at]; }
+      }
+      Ys[kk * (WX + 1u) + q] = v;
     }
     workgroupBarrier();
     fmaChunk(lid.x, lid.y);
     workgroupBarrier();
   }
-}
-
-// Row a of the thread's block into role `role`'s columns of dqkv (1 / sqrt(D) for dq and dk).
-fn storeGrad(role: u32, hd: Head, o0: u32, c0: u32, lid: vec3u, a: u32, v: vec4f) {
-  let T = SHAPE_T;
-  let D = SHAPE_D;
-  let o = o0 + 4u * lid.y + a;
-  let d = c0 + 4u * lid.x;
   var sqrtD = sqrt(f32(D));
   if (role == 2u) { sqrtD = 1.0; }
-  if (o < T && d < D) { dqkv[(hd.n * T * hd.stride + hd.h * D + o * hd.stride + role * hd.C + d) / 4u] = v / sqrtD; }
-}
-
-@compute @workgroup_size(WX, WY)
-fn backwardGrads(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
-                 @builtin(local_invocation_index) li: u32) {
-  let hd = head(wid);
-  if (!hd.valid) { return; }
-  let BM = 4u * WY;
-  let BN = 4u * WX;
-  let dTiles = (SHAPE_D + BN - 1u) / BN;
-  let oTiles = (SHAPE_T + BM - 1u) / BM;
-  let role = wid.x / (oTiles * dTiles);
-  let tile = wid.x % (oTiles * dTiles);
-  let o0 = (tile / dTiles) * BM;
-  let c0 = (tile % dTiles) * BN;
-  gradTile(role, li, lid, hd, o0, c0);
-  for (var a = 0u; a < 4u; a++) { storeGrad(role, hd, o0, c0, lid, a, accRow(a)); }
-}
-
-// The dv operands of backwardGradsPaired (P columns, dO rows) and its accumulators.
-var<workgroup> Xs2: array<vec4f, KC * (WY + 1u)>;
-var<workgroup> Ys2: array<vec4f, KC * (WX + 1u)>;
-var<private> bcc0: vec4f;
-var<private> bcc1: vec4f;
-var<private> bcc2: vec4f;
-var<private> bcc3: vec4f;
-
-fn bccRow(a: u32) -> vec4f {
-  switch a {
-    case 0u: { return bcc0; }
-    case 1u: { return bcc1; }
-    case 2u: { return bcc2; }
-    default: { return bcc3; }
-  }
-}
-
-// bcc += Xs2 × Ys2 over the KC staged entries (fmaChunk's loop on the second pair). The host repeats it KC times.
-fn fmaChunk2(tx: u32, ty: u32) {
-  for (var kk = 0u; kk < KC; kk++) {
-    let x = Xs2[kk * (WY + 1u) + ty];
-    let y = Ys2[kk * (WX + 1u) + tx];
-    bcc0 = fma(vec4f(x.x), y, bcc0);
-    bcc1 = fma(vec4f(x.y), y, bcc1);
-    bcc2 = fma(vec4f(x.z), y, bcc2);
-    bcc3 = fma(vec4f(x.w), y, bcc3);
-  }
-}
-
-// Roles 0 (dq) and 1 (dk and dv: backwardGrads' roles 1 and 2 over the same k, their tiles staged together).
-@compute @workgroup_size(WX, WY)
-fn backwardGradsPaired(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
-                       @builtin(local_invocation_index) li: u32) {
-  let hd = head(wid);
-  if (!hd.valid) { return; }
-  let T = SHAPE_T;
-  let D = SHAPE_D;
-  let BM = 4u * WY;
-  let BN = 4u * WX;
-  let dTiles = (D + BN - 1u) / BN;
-  let oTiles = (T + BM - 1u) / BM;
-  let role = wid.x / (oTiles * dTiles);
-  let tile = wid.x % (oTiles * dTiles);
-  let o0 = (tile / dTiles) * BM;
-  let c0 = (tile % dTiles) * BN;
-  if (role == 0u) {
-    gradTile(0u, li, lid, hd, o0, c0);
-    for (var a = 0u; a < 4u; a++) { storeGrad(0u, hd, o0, c0, lid, a, accRow(a)); }
-    return;
-  }
-  let rowBase = hd.n * T * hd.stride + hd.h * D;
-  let pBase = hd.b * T * T;
-  let doBase = hd.n * T * hd.C + hd.h * D;
-  clearAcc();
-  bcc0 = vec4f();
-  bcc1 = vec4f();
-  bcc2 = vec4f();
-  bcc3 = vec4f();
-  for (var k0 = o0; k0 < T; k0 += KC) {
-    for (var e = li; e < WY * KC; e += WX * WY) {
-      let at = (e / WY) * (WY + 1u) + e % WY;
-      let k = k0 + e / WY;
-      let o = o0 + 4u * (e % WY);
-      Xs[at] = columnValue(false, hd.b, pBase, k, o);
-      Xs2[at] = columnValue(true, hd.b, pBase, k, o);
-    }
-    for (var e = li; e < WX * KC; e += WX * WY) {
-      let at = (e / WX) * (WX + 1u) + e % WX;
-      let k = k0 + e / WX;
-      let c = c0 + 4u * (e % WX);
-      Ys[at] = yValue(false, rowBase, hd.stride, k, c);
-      Ys2[at] = yValue(true, doBase, hd.C, k, c);
-    }
-    workgroupBarrier();
-    fmaChunk(lid.x, lid.y);
-    fmaChunk2(lid.x, lid.y);
-    workgroupBarrier();
-  }
+  let d = c0 + 4u * lid.x;
   for (var a = 0u; a < 4u; a++) {
-    storeGrad(1u, hd, o0, c0, lid, a, accRow(a));
-    storeGrad(2u, hd, o0, c0, lid, a, bccRow(a));
+    let o = o0 + 4u * lid.y + a;
+    if (o < T && d < D) { dqkv[(rowBase + o * hd.stride + role * hd.C + d) / 4u] = accRow(a) / sqrtD; }
   }
 }

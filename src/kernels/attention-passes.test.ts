@@ -14,8 +14,6 @@ import {
   prepareAttentionPassesBackward,
   pickAttentionPassesTiles,
   prepareAttentionPassesForward,
-  attentionGradsPairedBytes,
-  setAttentionGradsPaired,
 } from './attention-passes';
 import { randn } from '../util/random';
 import { testGpu } from '../test/gpu';
@@ -346,73 +344,6 @@ describe('attention (separate passes)', () => {
         expectAllClose(got, attentionBackwardReference(qkv, probs32, summed, shape), GRAD_TOL, 'dqkv');
       },
     );
-  });
-
-  // backwardGradsPaired (dk and dv in one workgroup) against backwardGrads' three roles; the vec4 tests above run
-  // the paired kernel (SwiftShader offers 32 KiB).
-  describe.each([
-    ['picked tiles', undefined],
-    ['64×64 tiles', ATTENTION_PASSES_VEC4_TILES_WIDE],
-    ['odd tiles 32×16, KC 8', { VEC4: 1, WX: 4, WY: 8, KC: 8 }],
-  ])(
-    'vec4, dk and dv in one workgroup or two, %s',
-    (_name, constants: Record<string, number> | undefined) => {
-      it.each([
-        [2, 20, 2, 8],
-        [2, 20, 2, 16],
-        [1, 72, 2, 64],
-        [1, 40, 2, 68],
-      ])('N=%i T=%i H=%i D=%i: the same bits, and the float64 model', async (...dims) => {
-        const shape = shapeOf(dims);
-        const tiles = tilesOf(shape, constants);
-        const gpu = await testGpu();
-        expect(attentionGradsPairedBytes(tiles)).toBeLessThanOrEqual(
-          gpu.device.limits.maxComputeWorkgroupStorageSize,
-        );
-        const { qkv, probs32, out32, dout } = inputs(shape, 11 + dims[1]);
-        const saved = savedFor(qkv, shape, constants);
-        const paired = await backward(qkv, saved, out32, dout, shape, constants);
-        setAttentionGradsPaired(false);
-        try {
-          const three = await backward(qkv, saved, out32, dout, shape, constants);
-          // The same sums in the same order; the last division by √D is a constant of the paired kernel's dq and
-          // dk branches, which a compiler may turn into a multiply by its reciprocal: exact where √D is a power of
-          // two (D 16, lab-gpt's and GPT-2's 64), within an ulp elsewhere (SwiftShader: D 8 and 68).
-          if (Number.isInteger(Math.log2(Math.sqrt(shape.D)))) expectSameBits(paired, three, 'dqkv');
-          else expectAllClose(paired, three, { rtol: 3e-7, atol: 1e-30 }, 'dqkv');
-        } finally {
-          setAttentionGradsPaired(true);
-        }
-        expectAllClose(paired, attentionBackwardReference(qkv, probs32, dout, shape), GRAD_TOL, 'dqkv');
-      });
-    },
-  );
-
-  it('takes the paired kernel where its workgroup memory fits, the three roles otherwise', async () => {
-    const gpu = await testGpu();
-    const shape = { N: 1, T: 8, H: 1, D: 4 };
-    const n = sizes(shape);
-    const buf = (k: number) => gpu.buffer(new Float32Array(k));
-    const b = {
-      qkv: buf(n.qkv),
-      probs: buf(n.probs),
-      stats: buf(n.stats),
-      dout: buf(n.out),
-      dqkv: buf(n.qkv),
-      dscores: buf(n.probs),
-      out: buf(n.out),
-    };
-    const labels = () =>
-      prepareAttentionPassesBackward(gpu, b, shape, ATTENTION_PASSES_VEC4_TILES_WIDE).map((d) => d.label);
-    expect(attentionGradsPairedBytes(ATTENTION_PASSES_VEC4_TILES_WIDE)).toBe(17408);
-    expect(labels()).toEqual(['attentionBackwardScoresVec4', 'attentionBackwardGradsPairedVec4']);
-    setAttentionGradsPaired(false);
-    try {
-      expect(labels()).toEqual(['attentionBackwardScoresVec4', 'attentionBackwardGradsVec4']);
-    } finally {
-      setAttentionGradsPaired(true);
-    }
-    Object.values(b).forEach((x) => x.destroy());
   });
 
   it('refuses dO in parts for the scalar kernels', async () => {

@@ -95,24 +95,6 @@ function vec4TileSizes(c: Record<string, number>): { BM: number; BN: number } {
   return { BM: 4 * WY, BN: 4 * WX };
 }
 
-/**
- * Bytes of workgroup memory of the vec4 backwardGradsPaired (dk and dv in one workgroup: two pairs of staged
- * tiles), which prepareAttentionPassesBackward takes where the device allows it.
- */
-export function attentionGradsPairedBytes(t: Record<string, number>): number {
-  return 2 * 16 * t.KC * (t.WY + 1 + t.WX + 1);
-}
-
-/**
- * Whether the vec4 backward computes dk and dv in one workgroup (backwardGradsPaired, 2 roles) where its
- * workgroup memory fits the device, or in two (backwardGrads, 3 roles). On by default; the bench's
- * `--attention-paired off` turns it off for a whole process (issue 16 A/B). The two give the same bits.
- */
-let gradsPaired = true;
-export function setAttentionGradsPaired(on: boolean): void {
-  gradsPaired = on;
-}
-
 /** Bytes of workgroup memory the kernels of a tile set declare (to hold against the device's limit). */
 export function attentionPassesWorkgroupBytes(t: Record<string, number>): number {
   if (t.VEC4 === 1) return 16 * t.KC * (t.WY + 1 + t.WX + 1) + 4 * t.WY * t.KC;
@@ -211,16 +193,6 @@ function passes(vec4: boolean) {
       outputTiles(3),
       vec4,
     ) as AttentionPassesBackwardKernel,
-    /** The same with dk and dv in one workgroup (vec4 only: attentionGradsPairedBytes). */
-    backwardGradsPaired: vec4
-      ? (pass(
-          'attentionBackwardGradsPaired',
-          'backwardGradsPaired',
-          backwardBindings,
-          outputTiles(2),
-          vec4,
-        ) as AttentionPassesBackwardKernel)
-      : undefined,
   };
 }
 
@@ -316,12 +288,7 @@ export function prepareAttentionPassesBackward(
   if (!Number.isInteger(doutParts) || doutParts < 1 || (doutParts > 1 && constants.VEC4 !== 1))
     throw new Error(`attention passes: dO in ${doutParts} parts needs the vec4 kernels`);
   const withParts = doutParts > 1 ? { ...c, DOUT_PARTS: doutParts } : c;
-  const paired =
-    gradsPaired &&
-    k.backwardGradsPaired !== undefined &&
-    attentionGradsPairedBytes(c) <= gpu.device.limits.maxComputeWorkgroupStorageSize;
-  const grads = paired ? k.backwardGradsPaired! : k.backwardGrads;
-  return [k.backwardScores, grads].map((x) => gpu.prepare(x, buffers, { ...shape }, withParts));
+  return [k.backwardScores, k.backwardGrads].map((x) => gpu.prepare(x, buffers, { ...shape }, withParts));
 }
 
 /**
