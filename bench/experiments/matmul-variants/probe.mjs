@@ -26,6 +26,8 @@
 //                staged tile (32 registers a thread fewer, for a second workgroup per SM)
 //   pipe         shaders/matmul-wide-vec4-pipe.wgsl as it is (two staged copies, swizzled, 4 × 8 warps)
 //   pipe NU      the same with named accumulators and the k loop unrolled
+//   now UG4      now U with the GELU epilogue on vec4s (geluPair4: the same operations lane by lane)
+//   diag lean, diag noBB: the store cut down (see leanStore, noBetaBias)
 // The first measurement's FILE is `git show 614df45:shaders/matmul-wide-vec4.wgsl` (put it in an ignored folder
 // that travels to the device, e.g. .work/).
 // Each variant is checked against float64 at shapes that are not multiples of the tiles (transposes, batch,
@@ -242,6 +244,63 @@ function noBar(src) {
   if (n !== 2) throw new Error(`noBAR: ${n} barriers, expected 2`);
   return src.replaceAll('workgroupBarrier();', '');
 }
+/**
+ * Diagnostics of the store's weight on the whole kernel (the compiler allocates registers for the kernel's
+ * worst point, so a store that needs more can slow the multiply; a version of the store that read everything
+ * first was slower everywhere, 4096³ 43.5 → 38.7 TFLOP/s, bench/runs/h200-2026-12-01-s9 call 1):
+ *   lean   C = acc and nothing else (no alpha, beta, bias, epilogue)
+ *   noBB   the store without its beta and bias branches (alpha and the epilogue stay)
+ */
+function leanStore(src) {
+  return rewrite(
+    src,
+    /fn store4\(baseC: u32, m: u32, n: u32, acc: vec4f\) \{[\s\S]*?\n\}\n/g,
+    `fn store4(baseC: u32, m: u32, n: u32, acc: vec4f) {
+  if (m >= params.M || n >= params.N) {
+    return;
+  }
+  c[(baseC + m * ldC() + n) / 4u] = acc;
+  // Never taken: keeps bias, aux, loraU and loraB in the pipeline's layout (the probe binds them).
+  if (params.M == 0xffffffffu) {
+    c[0] = aux[0] + vec4f(bias[0]) + loraU[0] + loraB[0];
+  }
+}
+`,
+    'lean store',
+  );
+}
+function noBetaBias(src) {
+  let out = rewrite(src, /if \(params\.beta != 0\.0\) \{/g, 'if (false) {', 'noBB beta');
+  return rewrite(out, /if \(params\.hasBias != 0u\) \{\n {4}v \+=/g, 'if (false) {\n    v +=', 'noBB bias');
+}
+/**
+ * G4: the GELU epilogue on vec4s (the same float32 operations lane by lane as geluPair on each component),
+ * a different text for the driver's compiler, whose register and scheduling choices for the whole kernel moved
+ * with every change of the store measured so far (diag lean and noBB slower than the full store).
+ */
+function gelu4(src) {
+  const fns = `
+fn geluPair4(x: vec4f) -> array<vec4f, 2> {
+  let u = GELU_K * fma(GELU_A * x * x, x, x);
+  let e = exp(-2.0 * clamp(u, vec4f(-GELU_TAIL), vec4f(GELU_TAIL)));
+  let s = 1.0 / (1.0 + e);
+  let t = e * s;
+  let tail = abs(u) >= vec4f(GELU_TAIL);
+  let pos = x > vec4f(0.0);
+  let y = select(x * s, select(vec4f(0.0), x, pos), tail);
+  let inside = s + x * s * t * 2.0 * GELU_K * fma(vec4f(3.0 * GELU_A), x * x, vec4f(1.0));
+  let slope = select(inside, select(vec4f(0.0), vec4f(1.0), pos), tail);
+  return array<vec4f, 2>(y, slope);
+}
+`;
+  let out = rewrite(
+    src,
+    /let g0 = geluPair\(v\.x\);\n\s*let g1 = geluPair\(v\.y\);\n\s*let g2 = geluPair\(v\.z\);\n\s*let g3 = geluPair\(v\.w\);\n\s*aux\[idx\] = vec4f\(g0\.x, g1\.x, g2\.x, g3\.x\);\n\s*return vec4f\(g0\.y, g1\.y, g2\.y, g3\.y\);/g,
+    'let g = geluPair4(v);\n    aux[idx] = g[0];\n    return g[1];',
+    'gelu4',
+  );
+  return rewrite(out, /\nfn epilogue\(/g, `${fns}\nfn epilogue(`, 'gelu4 fns');
+}
 function hot(src) {
   let out = rewrite(src, /let m0 = wid\.y \* 8u \* WG_M;/g, 'let m0 = 0u * wid.y;', 'hot m0');
   return rewrite(out, /let n0 = wid\.x \* 8u \* WG_N;/g, 'let n0 = 0u * wid.x;', 'hot n0');
@@ -288,6 +347,9 @@ const TRANSFORMS = {
   'diag noSTS': (c) => unroll(noSts(nowSource), c.TILE_K),
   'diag noBAR': (c) => unroll(noBar(nowSource), c.TILE_K),
   'diag hot': (c) => unroll(hot(nowSource), c.TILE_K),
+  'diag lean': (c) => unroll(leanStore(nowSource), c.TILE_K),
+  'diag noBB': (c) => unroll(noBetaBias(nowSource), c.TILE_K),
+  'now UG4': (c) => unroll(gelu4(nowSource), c.TILE_K),
   // matmul-wide-vec4-pipe.wgsl (two staged copies, one barrier per K tile, swizzled, 4 × 8 warps): as it is,
   // and with its accumulators named and its k loop unrolled like the engine's kernel.
   pipe: () => pipeSource,
