@@ -45,6 +45,7 @@ import type { AttentionChoice, AttentionVariant } from '../src/kernels/attention
 import type { MatmulSplitK } from '../src/model/gpu-model';
 import { setMatmulMidTile, setMatmulPipePreference, setMatmulUnroll } from '../src/kernels/matmul';
 import { setSplitKMinTiles, setSplitSumFold } from '../src/kernels/matmul-splitk';
+import { setTransposedWeights } from '../src/model/buffers';
 import { setLayerNormSumFold, setLayerNormSumTpr } from '../src/kernels/layernorm';
 import { setLoraFold, setLoraPair } from '../src/kernels/lora';
 
@@ -262,6 +263,11 @@ async function main(): Promise<void> {
   if (pairFlag !== 'on' && pairFlag !== 'off')
     throw new Error(`--lora-pair takes on or off, not ${pairFlag}`);
   setLoraPair(pairFlag === 'on');
+  // --weights-t off: the backward's dx = dy·Wᵀ reads W transposed (NT) instead of uploaded copies of Wᵀ (NN).
+  const weightsTFlag = flag(args, 'weights-t') ?? 'on';
+  if (weightsTFlag !== 'on' && weightsTFlag !== 'off')
+    throw new Error(`--weights-t takes on or off, not ${weightsTFlag}`);
+  setTransposedWeights(weightsTFlag === 'on');
   // --sum-fold off: the attention backward's dO and the loss's logits keep their split-K sum (splitSumFoldOn).
   const sumFoldFlag = flag(args, 'sum-fold') ?? 'on';
   if (sumFoldFlag !== 'on' && sumFoldFlag !== 'off')

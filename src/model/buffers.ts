@@ -24,6 +24,13 @@ export interface LayerWeights {
   fcB: GPUBuffer;
   mprojW: GPUBuffer; // [4C, C]
   mprojB: GPUBuffer;
+  /**
+   * The four projection weights transposed ([out, in]; `transposedWeights`), or null: the backward's
+   * dx = dy·Wᵀ then reads Wᵀ along its rows (an NN product) instead of W across them (NT), whose staging
+   * transposes each vec4 into four workgroup-memory stores (issue 16). The weights are frozen, so the copies
+   * are made once, at upload.
+   */
+  transposed: { attnW: GPUBuffer; projW: GPUBuffer; fcW: GPUBuffer; mprojW: GPUBuffer } | null;
 }
 
 /** Vocabulary rows first .. first + rows − 1 of wte [V, C], in a buffer of their own: [rows, C]. */
@@ -118,6 +125,32 @@ export interface LoraState {
   dB: GPUBuffer;
 }
 
+let transposedWeightsOn = true;
+/**
+ * Whether uploadWeights also keeps the projection weights transposed, for the backward's products (on by
+ * default; the bench's `--weights-t off` measures without). Read at upload.
+ */
+export function setTransposedWeights(on: boolean): void {
+  transposedWeightsOn = on;
+}
+export const transposedWeights = (): boolean => transposedWeightsOn;
+
+/**
+ * `w` [rows, cols] transposed to [cols, rows] (exact: a copy). A planning stand-in (not a Float32Array, only
+ * its size matters: memory.ts) stands in for its transpose too.
+ */
+export function transposeWeight(w: Float32Array, rows: number, cols: number): Float32Array {
+  if (!(w instanceof Float32Array)) return w;
+  if (w.length !== rows * cols)
+    throw new Error(`transposeWeight: ${w.length} floats are not ${rows} × ${cols}`);
+  const t = new Float32Array(w.length);
+  for (let i = 0; i < rows; i++) {
+    const row = i * cols;
+    for (let j = 0; j < cols; j++) t[j * rows + i] = w[row + j];
+  }
+  return t;
+}
+
 /** `wtePieceBytes` (tests) bounds wte's pieces below the device's limits: wtePieceRows. */
 export function uploadWeights(gpu: Gpu, cfg: LabGptConfig, w: Weights, wtePieceBytes?: number): BaseWeights {
   const data = (name: string): Float32Array => {
@@ -126,6 +159,9 @@ export function uploadWeights(gpu: Gpu, cfg: LabGptConfig, w: Weights, wtePieceB
     return d;
   };
   const get = (name: string): GPUBuffer => gpu.buffer(data(name), name);
+  const C = cfg.n_embd;
+  const getT = (name: string, rows: number, cols: number): GPUBuffer =>
+    gpu.buffer(transposeWeight(data(name), rows, cols), `${name} transposed`);
   const layers: LayerWeights[] = [];
   for (let i = 0; i < cfg.n_layer; i++) {
     const p = `transformer.h.${i}`;
@@ -142,9 +178,17 @@ export function uploadWeights(gpu: Gpu, cfg: LabGptConfig, w: Weights, wtePieceB
       fcB: get(`${p}.mlp.c_fc.bias`),
       mprojW: get(`${p}.mlp.c_proj.weight`),
       mprojB: get(`${p}.mlp.c_proj.bias`),
+      transposed: transposedWeightsOn
+        ? {
+            attnW: getT(`${p}.attn.c_attn.weight`, C, 3 * C),
+            projW: getT(`${p}.attn.c_proj.weight`, C, C),
+            fcW: getT(`${p}.mlp.c_fc.weight`, C, 4 * C),
+            mprojW: getT(`${p}.mlp.c_proj.weight`, 4 * C, C),
+          }
+        : null,
     });
   }
-  const { vocab_size: V, n_embd: C } = cfg;
+  const { vocab_size: V } = cfg;
   const wte = 'transformer.wte.weight';
   const pieces = wtePieces(V, wtePieceRows(V, C, gpu.device.limits, wtePieceBytes));
   return {

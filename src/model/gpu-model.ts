@@ -60,6 +60,7 @@ import {
   type Activations,
   type BaseWeights,
   type BatchInputs,
+  type LayerWeights,
   type LoraState,
   type StepShape,
 } from './buffers';
@@ -132,6 +133,21 @@ export interface GpuModelOptions {
 }
 
 export type MatmulSplitK = 'auto' | 'off' | number;
+
+/** The B operand of a backward's dx = dy·Wᵀ: W read transposed (NT), or its transposed copy as stored (NN). */
+interface DxWeight {
+  b: GPUBuffer;
+  transB: 0 | 1;
+}
+
+/**
+ * Wᵀ as uploadWeights stored it where it did (`transposedWeights`), else W with TRANS_B. The two products add
+ * the same terms in the same order: the same bits, the NN one without the staging's transposing stores
+ * (issue 16).
+ */
+function dxWeight(lw: LayerWeights, which: 'attnW' | 'projW' | 'fcW' | 'mprojW'): DxWeight {
+  return lw.transposed ? { b: lw.transposed[which], transB: 0 } : { b: lw[which], transB: 1 };
+}
 
 /** What a LayerNorm's backward reads of its forward: the input x, the frozen gamma, mean and rstd per row. */
 interface LayerNormSaved {
@@ -361,7 +377,7 @@ export class GpuModel {
     target: LoraTarget,
     x: GPUBuffer,
     dy: GPUBuffer,
-    W: GPUBuffer,
+    W: DxWeight,
     dx: GPUBuffer,
     inDim: number,
     outDim: number,
@@ -369,9 +385,9 @@ export class GpuModel {
     withDx = true,
   ): Dispatch[] {
     const ad = this.adapter(layer, target);
-    const base = { a: dy, b: W, c: dx, aux: ad ? undefined : end?.aux };
+    const base = { a: dy, b: W.b, c: dx, aux: ad ? undefined : end?.aux };
     const p = { M: this.rows, N: inDim, K: outDim };
-    const out = withDx ? this.product(base, p, 1, ad ? 'none' : end?.epilogue) : [];
+    const out = withDx ? this.product(base, p, W.transB, ad ? 'none' : end?.epilogue) : [];
     if (ad) out.push(...this.loraBackward(layer, target, x, dy, dx, withDx ? end : undefined, withDx));
     return out;
   }
@@ -421,7 +437,7 @@ export class GpuModel {
     target: LoraTarget,
     x: GPUBuffer,
     dy: GPUBuffer,
-    W: GPUBuffer,
+    W: DxWeight,
     inDim: number,
     outDim: number,
     ln: LayerNormSaved | undefined,
@@ -438,7 +454,7 @@ export class GpuModel {
       // backward computed, with the plain backward's constants (the same reduction order).
       return [
         ...this.linearBackward(layer, target, x, dy, W, dx, inDim, outDim, undefined, false),
-        ...this.product({ a: dy, b: W, c: dx }, { M: this.rows, N: inDim, K: outDim }, 1),
+        ...this.product({ a: dy, b: W.b, c: dx }, { M: this.rows, N: inDim, K: outDim }, W.transB),
         this.lnBackwardSum(1, ln, true, this.lnLora(layer, target), dx, layerNormConstants(this.cfg.n_embd)),
       ];
     }
@@ -451,9 +467,9 @@ export class GpuModel {
     const p = { M: this.rows, N: inDim, K: outDim };
     const partials = prepareMatmulSplitKPartials(
       this.gpu,
-      { a: dy, b: W },
+      { a: dy, b: W.b },
       p,
-      { TRANS_B: 1 },
+      { TRANS_B: W.transB },
       S,
       this.productScratch,
     );
@@ -853,7 +869,7 @@ export class GpuModel {
           'mlp.c_proj',
           la.fcOut,
           acts.dRes,
-          lw.mprojW,
+          dxWeight(lw, 'mprojW'),
           acts.dFcPre,
           4 * C,
           C,
@@ -864,15 +880,27 @@ export class GpuModel {
       if (!dxOf(0)) break;
       const ln2 = { x: la.resMid, gamma: lw.ln2g, mean: la.ln2Mean, rstd: la.ln2Rstd };
       const fcLn = dxOf(1) ? ln2 : undefined;
-      d.push(...this.linearLnBackward(l, 'mlp.c_fc', la.ln2Out, acts.dFcPre, lw.fcW, C, 4 * C, fcLn));
+      d.push(
+        ...this.linearLnBackward(l, 'mlp.c_fc', la.ln2Out, acts.dFcPre, dxWeight(lw, 'fcW'), C, 4 * C, fcLn),
+      );
       if (!dxOf(1)) break;
       // resMid = h_l + c_proj(attn(ln1(h_l)))
       const doutParts = dxOf(2) ? this.attentionDoutParts(l) : 1;
       if (doutParts > 1) {
         // dAttnOut's partial products only: the attention backward adds them up as it reads dO.
         const p = { M: this.rows, N: C, K: C };
-        const one = { a: acts.dRes, b: lw.projW };
-        d.push(prepareMatmulSplitKPartials(this.gpu, one, p, { TRANS_B: 1 }, doutParts, this.productScratch));
+        const W = dxWeight(lw, 'projW');
+        const one = { a: acts.dRes, b: W.b };
+        d.push(
+          prepareMatmulSplitKPartials(
+            this.gpu,
+            one,
+            p,
+            { TRANS_B: W.transB },
+            doutParts,
+            this.productScratch,
+          ),
+        );
       } else
         d.push(
           ...this.linearBackward(
@@ -880,7 +908,7 @@ export class GpuModel {
             'attn.c_proj',
             la.attnOut,
             acts.dRes,
-            lw.projW,
+            dxWeight(lw, 'projW'),
             acts.dAttnOut,
             C,
             C,
@@ -893,7 +921,9 @@ export class GpuModel {
       // dxOf(3) is l > lowest: the lowest layer's c_attn passes no dx down, only its LoRA gradients.
       const ln1 = { x: acts.residual[l], gamma: lw.ln1g, mean: la.ln1Mean, rstd: la.ln1Rstd };
       const attnLn = dxOf(3) ? ln1 : undefined;
-      d.push(...this.linearLnBackward(l, 'c_attn', la.ln1Out, acts.dQkv, lw.attnW, C, 3 * C, attnLn));
+      d.push(
+        ...this.linearLnBackward(l, 'c_attn', la.ln1Out, acts.dQkv, dxWeight(lw, 'attnW'), C, 3 * C, attnLn),
+      );
     }
     return d;
   }

@@ -58,6 +58,13 @@ describe('planSweepForLimits: GPT-2 small (vocabulary 50257, 12 layers of 768)',
     // wte [50257, 768] is the largest weight: 154 MB.
     expect(bytesOf(plan.allocations, 'transformer.wte.weight')).toEqual([50257 * 768 * 4]);
     expect(plan.wtePieces).toBe(1);
+    // The backward's transposed copies of the projection weights are planned at their weights' sizes.
+    expect(bytesOf(plan.allocations, 'transformer.h.11.mlp.c_fc.weight transposed')).toEqual([
+      768 * 3072 * 4,
+    ]);
+    expect(bytesOf(plan.allocations, 'transformer.h.0.attn.c_attn.weight transposed')).toEqual([
+      768 * 2304 * 4,
+    ]);
     // A probabilities buffer per layer would be 2.4 GiB, over the budget: one shared by all layers and the
     // backward scratch (attention-variant.ts 'passes-recompute'), 192 MiB each.
     expect(attentionVariant({ N: 8 * 8, T: 256, H: 12, D: 64, limits: roomy, layers: 12 })).toBe(

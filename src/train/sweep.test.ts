@@ -5,6 +5,7 @@ import { TINY, tinySource, tinySweep, tinyText, tinyWeights } from './tiny-sweep
 import type { LabGptConfig } from '../model/config';
 import { setLoraFold, setLoraPair } from '../kernels/lora';
 import { setSplitSumFold } from '../kernels/matmul-splitk';
+import { setTransposedWeights } from '../model/buffers';
 import { testGpu } from '../test/gpu';
 import { randn } from '../util/random';
 import { referenceLoss } from '../model/reference';
@@ -257,6 +258,18 @@ describe('SweepEngine on the GPU', () => {
     'split products summed by their readers train to exactly the losses of the sum dispatches (%s)',
     async (_what, targets, saved) => {
       await expectSameLosses((on) => trainCounting([...targets], 'auto', setSplitSumFold, on), saved);
+    },
+  );
+
+  // dx = dy·Wᵀ from the transposed copies (NN) or from W (NT): every backward product of a frozen weight
+  // (c_attn's and c_fc's split partials, the c_proj products with and without LoRA, attn.c_proj's dO parts).
+  it.each([
+    ['c_attn adapted', ['c_attn']] as const,
+    ['every module adapted', ['c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj']] as const,
+  ])(
+    'the backward on transposed weights trains to exactly the losses of the NT products (%s)',
+    async (_w, targets) => {
+      await expectSameLosses((on) => trainCounting([...targets], 'auto', setTransposedWeights, on), 0);
     },
   );
 
