@@ -1,5 +1,6 @@
-// Buffers of lab-gpt on the GPU for R runs in lockstep: frozen weights (one shared copy), LoRA state
-// [R, ...], and the activations a step saves for its backward (named after what they hold, as llm.c).
+// Buffers of lab-gpt on the GPU for R runs in lockstep: frozen weights (one copy shared by the runs, plus the
+// four projections transposed for the backward), LoRA state [R, ...], and the activations a step saves for its
+// backward (named after what they hold, as llm.c).
 import type { Gpu } from '../gpu/context';
 import type { AttentionVariant } from '../kernels/attention-variant';
 import type { LabGptConfig, Weights } from './config';
