@@ -26,7 +26,7 @@ export interface LayerWeights {
   mprojW: GPUBuffer; // [4C, C]
   mprojB: GPUBuffer;
   /**
-   * The four projection weights transposed ([out, in]; `transposedWeights`), or null: the backward's
+   * The four projection weights transposed ([out, in]; `setTransposedWeights`), or null: the backward's
    * dx = dy·Wᵀ then reads Wᵀ along its rows (an NN product) instead of W across them (NT), whose staging
    * transposes each vec4 into four workgroup-memory stores (issue 16). The weights are frozen, so the copies
    * are made once, at upload.
@@ -134,7 +134,6 @@ let transposedWeightsOn = true;
 export function setTransposedWeights(on: boolean): void {
   transposedWeightsOn = on;
 }
-export const transposedWeights = (): boolean => transposedWeightsOn;
 
 /**
  * `w` [rows, cols] transposed to [cols, rows] (exact: a copy). A planning stand-in (not a Float32Array, only

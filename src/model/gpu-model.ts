@@ -141,7 +141,7 @@ interface DxWeight {
 }
 
 /**
- * Wᵀ as uploadWeights stored it where it did (`transposedWeights`), else W with TRANS_B. The two products add
+ * Wᵀ as uploadWeights stored it where it did (`setTransposedWeights`), else W with TRANS_B. The two products add
  * the same terms in the same order: the same bits, the NN one without the staging's transposing stores
  * (issue 16).
  */
