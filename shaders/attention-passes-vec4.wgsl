@@ -115,10 +115,31 @@ fn fmaChunk(tx: u32, ty: u32) {
   }
 }
 
-// Staging slots. A "row" operand is read along the reduction (a vec4 holds 4 reduction entries of one row
-// r): slot e → (r, q) with r = e / (KC / 4), and the vec4 is stored transposed into 4 k rows. A "column"
-// operand is read along the rows (a vec4 holds 4 consecutive rows of one reduction entry kk): slot e →
-// (kk, q) with q = e % (rows / 4), stored as is.
+// Staging. Each step stages KC reduction entries of both operands; thread li handles the vec4s (slots)
+// e = li + s·THREADS, s < SLOTS, of each staged tile. The next step's vec4s are loaded into registers (px, py
+// and what a slot needs beside them) between the barrier and this step's multiply-adds, and stored into
+// workgroup memory at the top of the next step, as in matmul-wide-vec4.wgsl: the loads' latency overlaps
+// the multiply. Loads keep their raw values; masks, P's exp and Δ's dot product are applied as they are
+// stored, so no arithmetic waits on a load before the multiply. The loops over s (s < SLOTS) are repeated
+// by the host (SLOTS = max(⌈KC / WX⌉, ⌈KC / WY⌉), src/kernels/attention-passes.ts); a slot past its tile's
+// count is skipped.
+//
+// A "row" operand is read along the reduction (a vec4 holds 4 reduction entries of one row r): slot e →
+// (r, q) with r = e / (KC / 4), and the vec4 is stored transposed into 4 k rows. A "column" operand is read
+// along the rows (a vec4 holds 4 consecutive rows of one reduction entry kk): slot e → (kk, q) with
+// q = e % (rows / 4), stored as is. X tiles hold WY·KC vec4s, Y tiles WX·KC.
+override THREADS: u32 = WX * WY;
+override COUNT_X: u32 = WY * KC;
+override COUNT_Y: u32 = WX * KC;
+var<private> px: array<vec4f, 4>;
+var<private> py: array<vec4f, 4>;
+// Beside px: a row's softmax statistics (P formed as it is stored) or, in backwardScores, O for Δ.
+var<private> pm: array<vec2f, 4>;
+var<private> po: array<vec4f, 4>;
+
+fn slotX(li: u32, s: u32) -> bool { return li + s * THREADS < COUNT_X; }
+fn slotY(li: u32, s: u32) -> bool { return li + s * THREADS < COUNT_Y; }
+
 fn putXRow(r: u32, q: u32, v: vec4f) {
   let k = 4u * q;
   Xs[k * (WY + 1u) + r / 4u][r % 4u] = v.x;
@@ -135,38 +156,43 @@ fn putYRow(r: u32, q: u32, v: vec4f) {
   Ys[(k + 3u) * (WX + 1u) + r / 4u][r % 4u] = v.w;
 }
 
-// Stage rows r0.. (BM of them for X, BN for Y) of a [T, D]-row matrix held in qkv, entries d0 .. d0 + KC,
-// zero past T and D. `base` and `stride` are in floats (multiples of 4).
-fn stageQkvX(li: u32, r0: u32, d0: u32, T: u32, D: u32, base: u32, stride: u32) {
-  for (var e = li; e < WY * KC; e += WX * WY) {
-    let r = e / (KC / 4u);
-    let q = e % (KC / 4u);
-    var v = vec4f();
-    if (r0 + r < T && d0 + 4u * q < D) { v = qkv[(base + (r0 + r) * stride + d0) / 4u + q]; }
-    putXRow(r, q, v);
-  }
+// Row-operand vec4 e of rows r0.. of a [T, D]-row matrix held in qkv, entries d0 .., zero past T and D.
+// `base` and `stride` are in floats (multiples of 4).
+fn loadQkvRow(e: u32, r0: u32, d0: u32, base: u32, stride: u32) -> vec4f {
+  let r = e / (KC / 4u);
+  let q = e % (KC / 4u);
+  if (r0 + r < SHAPE_T && d0 + 4u * q < SHAPE_D) { return qkv[(base + (r0 + r) * stride + d0) / 4u + q]; }
+  return vec4f();
 }
 
-fn stageQkvY(li: u32, r0: u32, d0: u32, T: u32, D: u32, base: u32, stride: u32) {
-  for (var e = li; e < WX * KC; e += WX * WY) {
-    let r = e / (KC / 4u);
-    let q = e % (KC / 4u);
-    var v = vec4f();
-    if (r0 + r < T && d0 + 4u * q < D) { v = qkv[(base + (r0 + r) * stride + d0) / 4u + q]; }
-    putYRow(r, q, v);
-  }
+fn putXRowSlot(e: u32, v: vec4f) { putXRow(e / (KC / 4u), e % (KC / 4u), v); }
+fn putYRowSlot(e: u32, v: vec4f) { putYRow(e / (KC / 4u), e % (KC / 4u), v); }
+
+// Column-operand vec4 e of a [T, D] block at base: rows k0 + kk, columns c0 + 4·q (the reduction runs over
+// rows), zero past T and D. Where in the buffer it is (or the end of the matrix: none).
+fn colAt(e: u32, k0: u32, c0: u32, base: u32, stride: u32) -> u32 {
+  let kk = e / WX;
+  let q = e % WX;
+  if (k0 + kk < SHAPE_T && c0 + 4u * q < SHAPE_D) { return (base + (k0 + kk) * stride + c0) / 4u + q; }
+  return 0xffffffffu;
 }
 
-// Ys[kk, c] = qkv rows k0 + kk, columns c0 + c (a [T, D] block at base): the reduction runs over rows.
-fn stageQkvYCols(li: u32, k0: u32, c0: u32, T: u32, D: u32, base: u32, stride: u32) {
-  for (var e = li; e < WX * KC; e += WX * WY) {
-    let kk = e / WX;
-    let q = e % WX;
-    var v = vec4f();
-    if (k0 + kk < T && c0 + 4u * q < D) { v = qkv[(base + (k0 + kk) * stride + c0) / 4u + q]; }
-    Ys[kk * (WX + 1u) + q] = v;
-  }
+// ... read from qkv (the forward and the backward bind it at the same place) ...
+fn loadQkvCols(e: u32, k0: u32, c0: u32, base: u32, stride: u32) -> vec4f {
+  let at = colAt(e, k0, c0, base, stride);
+  if (at == 0xffffffffu) { return vec4f(); }
+  return qkv[at];
 }
+
+// ... or, in the backward, from dO (doutAt) where `fromDout`.
+fn loadBackwardCols(e: u32, k0: u32, c0: u32, base: u32, stride: u32, fromDout: bool) -> vec4f {
+  let at = colAt(e, k0, c0, base, stride);
+  if (at == 0xffffffffu) { return vec4f(); }
+  if (fromDout) { return doutAt(at); }
+  return qkv[at];
+}
+
+fn putYColSlot(e: u32, v: vec4f) { Ys[(e / WX) * (WX + 1u) + e % WX] = v; }
 
 // Row statistics: thread tx of row r left its partial in slot (r, tx) of a [BM, WX] float array laid over Xs
 // (first) or Ys; the WX partials of a row are WX / 4 vec4s.
@@ -202,6 +228,23 @@ fn maxOf(v: vec4f, keep: vec4<bool>) -> f32 {
   return max(max(w.x, w.y), max(w.z, w.w));
 }
 
+// scores' step (j0, d0): q rows i0.. into X, k rows j0.. into Y (entries d0 .. d0 + KC).
+fn loadScores(li: u32, i0: u32, j0: u32, d0: u32, qBase: u32, C: u32, stride: u32) {
+  for (var s = 0u; s < SLOTS; s++) {
+    let e = li + s * THREADS;
+    if (slotX(li, s)) { px[s] = loadQkvRow(e, i0, d0, qBase, stride); }
+    if (slotY(li, s)) { py[s] = loadQkvRow(e, j0, d0, qBase + C, stride); }
+  }
+}
+
+fn putRows(li: u32) {
+  for (var s = 0u; s < SLOTS; s++) {
+    let e = li + s * THREADS;
+    if (slotX(li, s)) { putXRowSlot(e, px[s]); }
+    if (slotY(li, s)) { putYRowSlot(e, py[s]); }
+  }
+}
+
 // One workgroup per (query block, head). Writes the scaled scores (the whole vec4 of each column block at or
 // below the diagonal; vec4s wholly above it are left as they are, no reader loads them) and keeps a running
 // (max, sum of exp) per row over j ≤ i; the WX partials of a row are combined in order into its stats.
@@ -223,12 +266,15 @@ fn scores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: 
   var m = vec4f(NEG);
   var l = vec4f(0.0);
   let kEnd = min(T, i0 + BM);
+  loadScores(li, i0, 0u, 0u, qBase, hd.C, hd.stride);
   for (var j0 = 0u; j0 < kEnd; j0 += BN) {
     clearAcc();
     for (var d0 = 0u; d0 < D; d0 += KC) {
-      stageQkvX(li, i0, d0, T, D, qBase, hd.stride);
-      stageQkvY(li, j0, d0, T, D, qBase + hd.C, hd.stride);
+      putRows(li);
       workgroupBarrier();
+      let last = d0 + KC >= D;
+      let nj = select(j0, j0 + BN, last);
+      if (nj < kEnd) { loadScores(li, i0, nj, select(d0 + KC, 0u, last), qBase, hd.C, hd.stride); }
       fmaChunk(tx, ty);
       workgroupBarrier();
     }
@@ -260,6 +306,22 @@ fn scores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: 
   }
 }
 
+// weightedSum's step k0: P rows i0.. (raw scores and their row's statistics) and v rows k0.. (columns c0..).
+fn loadWeighted(li: u32, i0: u32, k0: u32, c0: u32, pBase: u32, sBase: u32, vBase: u32, stride: u32) {
+  for (var s = 0u; s < SLOTS; s++) {
+    let e = li + s * THREADS;
+    if (slotX(li, s)) {
+      let i = i0 + e / (KC / 4u);
+      let k = k0 + 4u * (e % (KC / 4u));
+      if (i < SHAPE_T && k <= i) {
+        px[s] = probs[(pBase + i * SHAPE_T + k) / 4u];
+        pm[s] = stats[sBase + i];
+      }
+    }
+    if (slotY(li, s)) { py[s] = loadQkvCols(e, k0, c0, vBase, stride); }
+  }
+}
+
 // out[i, h·D + d] = Σ_{j ≤ i} P[i, j] v[j, d]. One workgroup per (row block × column block, head). P is formed
 // as it is staged (0 above the diagonal), so the reduction stops at the block's last row.
 @compute @workgroup_size(WX, WY)
@@ -278,18 +340,21 @@ fn weightedSum(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) 
   let pBase = hd.b * T * T;
   clearAcc();
   let kEnd = min(T, i0 + BM);
+  loadWeighted(li, i0, 0u, c0, pBase, hd.b * T, vBase, hd.stride);
   for (var k0 = 0u; k0 < kEnd; k0 += KC) {
-    for (var e = li; e < WY * KC; e += WX * WY) {
-      let r = e / (KC / 4u);
-      let q = e % (KC / 4u);
-      var v = vec4f();
-      let i = i0 + r;
-      let k = k0 + 4u * q;
-      if (i < T && k <= i) { v = prob(probs[(pBase + i * T + k) / 4u], stats[hd.b * T + i], i, k); }
-      putXRow(r, q, v);
+    for (var s = 0u; s < SLOTS; s++) {
+      let e = li + s * THREADS;
+      if (slotX(li, s)) {
+        let i = i0 + e / (KC / 4u);
+        let k = k0 + 4u * (e % (KC / 4u));
+        var v = vec4f();
+        if (i < T && k <= i) { v = prob(px[s], pm[s], i, k); }
+        putXRowSlot(e, v);
+      }
+      if (slotY(li, s)) { putYColSlot(e, py[s]); }
     }
-    stageQkvYCols(li, k0, c0, T, D, vBase, hd.stride);
     workgroupBarrier();
+    if (k0 + KC < kEnd) { loadWeighted(li, i0, k0 + KC, c0, pBase, hd.b * T, vBase, hd.stride); }
     fmaChunk(lid.x, lid.y);
     workgroupBarrier();
   }
@@ -297,6 +362,25 @@ fn weightedSum(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) 
   for (var a = 0u; a < 4u; a++) {
     let i = i0 + 4u * lid.y + a;
     if (i < T && d < D) { out[((hd.n * T + i) * hd.C + hd.h * D + d) / 4u] = accRow(a); }
+  }
+}
+
+// backwardScores' step (j0, d0): dO rows i0.. (and, for the first column block, O there for Δ) into X, v rows
+// j0.. into Y.
+fn loadBackwardScores(li: u32, i0: u32, j0: u32, d0: u32, dBase: u32, C: u32, vBase: u32, stride: u32) {
+  for (var s = 0u; s < SLOTS; s++) {
+    let e = li + s * THREADS;
+    if (slotX(li, s)) {
+      let r = e / (KC / 4u);
+      let q = e % (KC / 4u);
+      px[s] = vec4f();
+      if (i0 + r < SHAPE_T && d0 + 4u * q < SHAPE_D) {
+        let at = (dBase + (i0 + r) * C + d0) / 4u + q;
+        px[s] = doutAt(at);
+        if (j0 == 0u) { po[s] = bout[at]; }
+      }
+    }
+    if (slotY(li, s)) { py[s] = loadQkvRow(e, j0, d0, vBase, stride); }
   }
 }
 
@@ -323,22 +407,24 @@ fn backwardScores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_i
   for (var e = li; e < WY * KC; e += WX * WY) { deltaPart[e] = 0.0; }
   var delta = vec4f(0.0);
   let kEnd = min(T, i0 + BM);
+  loadBackwardScores(li, i0, 0u, 0u, dBase, hd.C, vBase, hd.stride);
   for (var j0 = 0u; j0 < kEnd; j0 += BN) {
     clearAcc();
     for (var d0 = 0u; d0 < D; d0 += KC) {
-      for (var e = li; e < WY * KC; e += WX * WY) {
-        let r = e / (KC / 4u);
-        let q = e % (KC / 4u);
-        var v = vec4f();
-        if (i0 + r < T && d0 + 4u * q < D) {
-          let at = (dBase + (i0 + r) * hd.C + d0) / 4u + q;
-          v = doutAt(at);
-          if (j0 == 0u) { deltaPart[e] += dot(v, bout[at]); }
+      for (var s = 0u; s < SLOTS; s++) {
+        let e = li + s * THREADS;
+        if (slotX(li, s)) {
+          putXRowSlot(e, px[s]);
+          if (j0 == 0u && i0 + e / (KC / 4u) < T && d0 + 4u * (e % (KC / 4u)) < D) {
+            deltaPart[e] += dot(px[s], po[s]);
+          }
         }
-        putXRow(r, q, v);
+        if (slotY(li, s)) { putYRowSlot(e, py[s]); }
       }
-      stageQkvY(li, j0, d0, T, D, vBase, hd.stride);
       workgroupBarrier();
+      let last = d0 + KC >= D;
+      let nj = select(j0, j0 + BN, last);
+      if (nj < kEnd) { loadBackwardScores(li, i0, nj, select(d0 + KC, 0u, last), dBase, hd.C, vBase, hd.stride); }
       fmaChunk(tx, ty);
       workgroupBarrier();
     }
@@ -359,6 +445,34 @@ fn backwardScores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_i
         dscores[at] = select(vec4f(0.0), prob(bprobs[at], bstats[hd.b * T + i], i, j) * dp, causal(i, j));
       }
     }
+  }
+}
+
+// backwardGrads' step k0 for `role`: raw X (dS rows, dS columns, or P's raw scores and statistics) and the Y
+// rows k0.. (k, q or dO).
+fn loadGrads(li: u32, role: u32, o0: u32, k0: u32, c0: u32, pBase: u32, sBase: u32, yBase: u32, yStride: u32) {
+  for (var s = 0u; s < SLOTS; s++) {
+    let e = li + s * THREADS;
+    if (slotX(li, s)) {
+      if (role == 0u) {
+        let o = o0 + e / (KC / 4u);
+        let k = k0 + 4u * (e % (KC / 4u));
+        if (o < SHAPE_T && k <= o) { px[s] = dscores[(pBase + o * SHAPE_T + k) / 4u]; }
+      } else {
+        let k = k0 + e / WY;
+        let o = o0 + 4u * (e % WY);
+        if (k < SHAPE_T && o < SHAPE_T && o <= k) {
+          let at = (pBase + k * SHAPE_T + o) / 4u;
+          if (role == 1u) {
+            px[s] = dscores[at];
+          } else {
+            px[s] = bprobs[at];
+            pm[s] = bstats[sBase + k];
+          }
+        }
+      }
+    }
+    if (slotY(li, s)) { py[s] = loadBackwardCols(e, k0, c0, yBase, yStride, role == 2u); }
   }
 }
 
@@ -383,6 +497,7 @@ fn backwardGrads(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id
   let c0 = (tile % dTiles) * BN;
   let rowBase = hd.n * T * hd.stride + hd.h * D;
   let pBase = hd.b * T * T;
+  let sBase = hd.b * T;
   // Y rows: k for dq, q for dk (in qkv), dO for dv.
   var yBase = rowBase + hd.C;
   var yStride = hd.stride;
@@ -392,51 +507,38 @@ fn backwardGrads(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id
   var kEnd = min(T, o0 + BM);
   if (role != 0u) { kBegin = o0; kEnd = T; }
   clearAcc();
+  loadGrads(li, role, o0, kBegin, c0, pBase, sBase, yBase, yStride);
   for (var k0 = kBegin; k0 < kEnd; k0 += KC) {
-    if (role == 0u) {
-      // Rows of dS, read along k (contiguous); entries above the diagonal masked.
-      for (var e = li; e < WY * KC; e += WX * WY) {
-        let r = e / (KC / 4u);
-        let q = e % (KC / 4u);
-        let o = o0 + r;
-        let k = k0 + 4u * q;
-        var v = vec4f();
-        if (o < T && k <= o) {
-          v = select(vec4f(0.0), dscores[(pBase + o * T + k) / 4u], causal(o, k));
-        }
-        putXRow(r, q, v);
-      }
-    } else {
-      // Columns of dS (or P): row k of the stored matrix, entries o0 .. (contiguous), kept where o ≤ k.
-      for (var e = li; e < WY * KC; e += WX * WY) {
-        let kk = e / WY;
-        let q = e % WY;
-        let k = k0 + kk;
-        let o = o0 + 4u * q;
-        var v = vec4f();
-        if (k < T && o < T && o <= k) {
-          let at = (pBase + k * T + o) / 4u;
-          let keep = vec4<bool>(o <= k, o + 1u <= k, o + 2u <= k, o + 3u <= k);
-          if (role == 1u) {
-            v = select(vec4f(0.0), dscores[at], keep);
-          } else {
-            v = prob(bprobs[at], bstats[hd.b * T + k], k, o);
+    for (var s = 0u; s < SLOTS; s++) {
+      let e = li + s * THREADS;
+      if (slotX(li, s)) {
+        if (role == 0u) {
+          // Rows of dS, read along k (contiguous); entries above the diagonal masked.
+          let o = o0 + e / (KC / 4u);
+          let k = k0 + 4u * (e % (KC / 4u));
+          var v = vec4f();
+          if (o < T && k <= o) { v = select(vec4f(0.0), px[s], causal(o, k)); }
+          putXRowSlot(e, v);
+        } else {
+          // Columns of dS (or P): row k of the stored matrix, entries o0 .. (contiguous), kept where o ≤ k.
+          let k = k0 + e / WY;
+          let o = o0 + 4u * (e % WY);
+          var v = vec4f();
+          if (k < T && o < T && o <= k) {
+            let keep = vec4<bool>(o <= k, o + 1u <= k, o + 2u <= k, o + 3u <= k);
+            if (role == 1u) {
+              v = select(vec4f(0.0), px[s], keep);
+            } else {
+              v = prob(px[s], pm[s], k, o);
+            }
           }
+          Xs[(e / WY) * (WY + 1u) + e % WY] = v;
         }
-        Xs[kk * (WY + 1u) + q] = v;
       }
-    }
-    for (var e = li; e < WX * KC; e += WX * WY) {
-      let kk = e / WX;
-      let q = e % WX;
-      var v = vec4f();
-      if (k0 + kk < T && c0 + 4u * q < D) {
-        let at = (yBase + (k0 + kk) * yStride + c0) / 4u + q;
-        if (role == 2u) { v = doutAt(at); } else { v = qkv[at]; }
-      }
-      Ys[kk * (WX + 1u) + q] = v;
+      if (slotY(li, s)) { putYColSlot(e, py[s]); }
     }
     workgroupBarrier();
+    if (k0 + KC < kEnd) { loadGrads(li, role, o0, k0 + KC, c0, pBase, sBase, yBase, yStride); }
     fmaChunk(lid.x, lid.y);
     workgroupBarrier();
   }

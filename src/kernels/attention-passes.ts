@@ -92,7 +92,17 @@ function vec4TileSizes(c: Record<string, number>): { BM: number; BN: number } {
     throw new Error(
       `attention passes (vec4): KC=${KC} must be a multiple of 4, ≥ WX and WY; WX=${WX} a multiple of 4`,
     );
+  if (attentionPassesVec4Slots(c) > 4)
+    throw new Error(`attention passes (vec4): KC=${KC} must be ≤ 4·WX and ≤ 4·WY (4 staged vec4s a thread)`);
   return { BM: 4 * WY, BN: 4 * WX };
+}
+
+/**
+ * Vec4s of a staged tile per thread in the vec4 kernels: X tiles hold WY·KC vec4s and Y tiles WX·KC, over WX·WY
+ * threads. Each is prefetched into a register before the multiply of the step before (at most 4).
+ */
+export function attentionPassesVec4Slots(c: Record<string, number>): number {
+  return Math.max(Math.ceil(c.KC / c.WX), Math.ceil(c.KC / c.WY));
 }
 
 /** Bytes of workgroup memory the kernels of a tile set declare (to hold against the device's limit). */
@@ -149,7 +159,10 @@ function pass<B extends string>(
     constants: vec4 ? withoutMark(ATTENTION_PASSES_VEC4_TILES_WIDE) : ATTENTION_PASSES_TILES,
     workgroups: vec4 ? (p, c) => workgroups(p, { ...c, VEC4: 1 }) : workgroups,
     // The vec4 kernels' multiply loop repeated KC times (src/gpu/unroll.ts).
-    specialize: vec4 ? (c) => unrollLoops(vec4Source, { KC: c.KC }) : undefined,
+    // Its staging slots' loops, SLOTS copies (attentionPassesVec4Slots).
+    specialize: vec4
+      ? (c) => unrollLoops(vec4Source, { KC: c.KC, SLOTS: attentionPassesVec4Slots(c) })
+      : undefined,
     // ... and the shape as override constants (a pipeline per shape; the model has one).
     paramConstants: vec4 ? { N: 'SHAPE_N', T: 'SHAPE_T', H: 'SHAPE_H', D: 'SHAPE_D' } : undefined,
   });
