@@ -48,6 +48,17 @@ import { setSplitKMinTiles, setSplitSumFold } from '../src/kernels/matmul-splitk
 import { setTransposedWeights } from '../src/model/buffers';
 import { setLayerNormSumFold, setLayerNormSumTpr } from '../src/kernels/layernorm';
 import { setLoraFold, setLoraPair } from '../src/kernels/lora';
+import { setAttentionPassesTiles } from '../src/kernels/attention-passes';
+
+/** An attention-passes tile set: "v4:WX,WY,KC" (the vec4 kernels) or "WX,WY,TM,TN,KC" (the scalar ones). */
+function parseAttentionTiles(x: string): Record<string, number> {
+  if (x.startsWith('v4:')) {
+    const [WX, WY, KC] = x.slice(3).split(',').map(Number);
+    return { VEC4: 1, WX, WY, KC };
+  }
+  const [WX, WY, TM, TN, KC] = x.split(',').map(Number);
+  return { WX, WY, TM, TN, KC };
+}
 
 /** The engine's attention variants (attention-variant.ts), for --attention and --variant. */
 const ATTENTION_VARIANTS: readonly AttentionVariant[] = ['fused', 'passes', 'passes-recompute'];
@@ -210,14 +221,7 @@ async function main(): Promise<void> {
     });
     const tiles = (flag(args, 'tiles') ?? ATTENTION_PASSES_TILE_CANDIDATES)
       .split(';')
-      .map((x): Record<string, number> => {
-        if (x.startsWith('v4:')) {
-          const [WX, WY, KC] = x.slice(3).split(',').map(Number);
-          return { VEC4: 1, WX, WY, KC };
-        }
-        const [WX, WY, TM, TN, KC] = x.split(',').map(Number);
-        return { WX, WY, TM, TN, KC };
-      });
+      .map(parseAttentionTiles);
     const r = await attentionPassesTiles(gpu, shapes, tiles, (s) => console.log(s));
     const out = flag(args, 'out');
     if (out) writeFileSync(out, JSON.stringify({ commit: buildInfo().commit, times: r }, null, 1));
@@ -268,6 +272,9 @@ async function main(): Promise<void> {
   if (weightsTFlag !== 'on' && weightsTFlag !== 'off')
     throw new Error(`--weights-t takes on or off, not ${weightsTFlag}`);
   setTransposedWeights(weightsTFlag === 'on');
+  // --attention-tiles v4:WX,WY,KC (or WX,WY,TM,TN,KC): the attention passes on these tiles wherever they fit.
+  const attTiles = flag(args, 'attention-tiles');
+  setAttentionPassesTiles(attTiles ? parseAttentionTiles(attTiles) : null);
   // --sum-fold off: the attention backward's dO and the loss's logits keep their split-K sum (splitSumFoldOn).
   const sumFoldFlag = flag(args, 'sum-fold') ?? 'on';
   if (sumFoldFlag !== 'on' && sumFoldFlag !== 'off')

@@ -61,11 +61,23 @@ export function attentionPassesVec4Fits({ T, D }: AttentionShape): boolean {
   return T % 4 === 0 && D % 4 === 0;
 }
 
+let tilesOverride: Record<string, number> | null = null;
+
+/**
+ * Tiles the picker returns for every shape they fit (vec4 tiles: T and D multiples of 4), or null (the default):
+ * the picker's rule. For the bench (`--attention-tiles`), to time whole steps on other tiles; checked here.
+ */
+export function setAttentionPassesTiles(tiles: Record<string, number> | null): void {
+  if (tiles) tileSizes(tiles);
+  tilesOverride = tiles;
+}
+
 /**
  * The kernels and tiles the model runs: the vec4 kernels where the shape allows, else the scalar ones; 64-row
  * tiles once there are at least 512 blocks of 64 query rows to spread over the GPU, else 32-row tiles.
  */
 export function pickAttentionPassesTiles(shape: AttentionShape): Record<string, number> {
+  if (tilesOverride && (tilesOverride.VEC4 !== 1 || attentionPassesVec4Fits(shape))) return tilesOverride;
   const wide = shape.N * shape.H * Math.ceil(shape.T / 64) >= 512;
   if (attentionPassesVec4Fits(shape))
     return wide ? ATTENTION_PASSES_VEC4_TILES_WIDE : ATTENTION_PASSES_VEC4_TILES_NARROW;

@@ -3,6 +3,8 @@ import {
   ATTENTION_PASSES_BUDGET,
   ATTENTION_PASSES_MAX_T,
   attentionPassesBytes,
+  attentionProbsBuffers,
+  attentionProbsSlot,
   attentionVariant,
   resolveAttention,
 } from './attention-variant';
@@ -83,6 +85,39 @@ describe('attentionVariant', () => {
     expect(attentionVariant({ ...gpt2Small, T: 512, limits: H200 })).toBe('fused');
     // The recompute's buffer must bind too: GPT-2 small N = 64 at 128 MiB (192 MiB per buffer) → fused.
     expect(attentionVariant({ ...gpt2Small, limits: WEBGPU_DEFAULT })).toBe('fused');
+  });
+
+  it('keeps as many probability buffers as the budget holds beside the scratch, recomputing the rest', () => {
+    const q = { ...gpt2(8, 256), limits: H200 };
+    // GPT-2 small R = 8: 192 MiB each; 5 in 1 GiB (960 MiB): the scratch and 4 probability buffers.
+    expect(attentionProbsBuffers('passes-recompute', q)).toBe(4);
+    expect(attentionProbsBuffers('passes-recompute', { ...q, budgetBytes: 5 * 192 * 1024 ** 2 - 1 })).toBe(3);
+    // At least one (two buffers over the budget, when the variant is forced), at most layers − 1.
+    expect(attentionProbsBuffers('passes-recompute', { ...q, budgetBytes: 1 })).toBe(1);
+    expect(attentionProbsBuffers('passes-recompute', { ...labGpt(8), limits: H200 })).toBe(3);
+    expect(attentionProbsBuffers('passes-recompute', { N: 1, T: 4, H: 1, D: 1, limits: H200 })).toBe(1);
+    expect(attentionProbsBuffers('passes', q)).toBe(12);
+    expect(attentionProbsBuffers('fused', q)).toBe(0);
+  });
+
+  it('gives the top layers their own buffers and recomputes only below the last sharer of the first', () => {
+    const slots = (layers: number, buffers: number) =>
+      Array.from({ length: layers }, (_, l) => attentionProbsSlot(l, layers, buffers));
+    // GPT-2 small R = 8: layers 0–8 share buffer 0 (layer 8 wrote it last), 9–11 have 1–3: 8 recomputes.
+    const g = slots(12, 4);
+    expect(g.map((x) => x.slot)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3]);
+    expect(g.filter((x) => x.recompute)).toHaveLength(8);
+    expect(g.findIndex((x) => !x.recompute)).toBe(8);
+    // One buffer: every layer but the last recomputes (the last's forward wrote it last).
+    expect(slots(4, 1)).toEqual([
+      { slot: 0, recompute: true },
+      { slot: 0, recompute: true },
+      { slot: 0, recompute: true },
+      { slot: 0, recompute: false },
+    ]);
+    // A buffer per layer: none does.
+    expect(slots(3, 3).map((x) => x.recompute)).toEqual([false, false, false]);
+    expect(slots(3, 3).map((x) => x.slot)).toEqual([0, 1, 2]);
   });
 
   it('a forced variant is kept; auto picks', () => {

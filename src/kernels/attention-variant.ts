@@ -9,10 +9,11 @@
 //
 // 'passes-recompute' is for the middle: at T = 256 one layer's attention, forward and backward, takes 1.087 ms
 // in passes against 1.886 ms fused (N = 64, H = 4; bench/RESULTS.md, "both attention variants"), but GPT-2
-// small (12 layers, 12 heads, N = 64) would need 2.4 GiB for a probabilities buffer per layer, past the budget. Its
-// backward of layer l dispatches attentionScores again on layer l's qkv (same kernel, same tiles: bit-identical
-// probabilities) before the two backward passes; that extra scores pass per layer is the price. Whether it still
-// beats fused in a whole step is to be measured on the GPU (bench `--attention passes-recompute`).
+// small (12 layers, 12 heads, N = 64) would need 2.4 GiB for a probabilities buffer per layer, past the budget. The
+// lower layers share one buffer, the top ones keep their own as far as the budget goes (attentionProbsBuffers);
+// the backward of a layer whose buffer a later layer overwrote dispatches attentionScores again on its qkv (same
+// kernel, same tiles: bit-identical probabilities) before the two backward passes; that extra scores pass is the
+// price (bench/RESULTS.md: faster than fused in whole steps).
 import type { AttentionShape } from './attention';
 import { attentionProbsSize } from './attention-passes';
 
@@ -67,6 +68,36 @@ export function attentionVariant(q: AttentionVariantQuery): AttentionVariant {
   if (q.T > ATTENTION_PASSES_MAX_T || buffer > binding) return 'fused';
   if (total <= budget) return 'passes';
   return recomputeTotal <= budget ? 'passes-recompute' : 'fused';
+}
+
+/**
+ * Probability buffers a variant allocates for `q.layers` layers: none (fused), one per layer (passes), or for
+ * the recompute as many as the budget holds beside the backward scratch, at least 1 and at most layers − 1
+ * (attentionProbsSlot: the last layers get their own and skip the recompute; all below share the first).
+ * GPT-2 small at R = 8: 4 buffers of 192 MiB and the scratch within 1 GiB, 8 of 12 layers recomputed, not 11.
+ */
+export function attentionProbsBuffers(variant: AttentionVariant, q: AttentionVariantQuery): number {
+  const layers = q.layers ?? 1;
+  if (variant === 'fused') return 0;
+  if (variant === 'passes') return layers;
+  const { buffer } = attentionPassesBytes(q, layers);
+  const fit = Math.floor((q.budgetBytes ?? ATTENTION_PASSES_BUDGET) / buffer) - 1;
+  return Math.max(1, Math.min(layers - 1, fit));
+}
+
+/**
+ * Which of `buffers` probability buffers (attentionProbsBuffers) layer l of `layers` writes in its forward and
+ * reads in its backward, and whether that backward recomputes them first: layers − buffers + 1 .. layers − 1
+ * have one each; the layers below share buffer 0, where only the highest of them finds its own still there
+ * (its forward wrote it last, its backward comes first).
+ */
+export function attentionProbsSlot(
+  l: number,
+  layers: number,
+  buffers: number,
+): { slot: number; recompute: boolean } {
+  const shared = layers - buffers;
+  return { slot: Math.max(0, l - shared), recompute: l < shared };
 }
 
 /** A forced variant as given; 'auto' (or nothing) → attentionVariant(q). */

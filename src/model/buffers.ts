@@ -107,9 +107,10 @@ export type AttentionActs =
     }
   | {
       variant: 'passes-recompute';
-      // [R·Bt, H, T, T], one for all layers: each forward overwrites it, each backward recomputes its own
-      attnProbs: GPUBuffer;
-      attnStats: GPUBuffer; // [R·Bt, H, T] × 2, shared like attnProbs
+      // [R·Bt, H, T, T], fewer than the layers (attentionProbsBuffers): the top layers' own, the lower layers
+      // sharing the first, whose backwards recompute theirs where a later layer overwrote it (attentionProbsSlot)
+      attnProbs: GPUBuffer[];
+      attnStats: GPUBuffer[]; // [R·Bt, H, T] × 2, one beside each of attnProbs
       dScores: GPUBuffer; // [R·Bt, H, T, T] backward scratch
     };
 
@@ -266,7 +267,10 @@ export function wtePieces(V: number, pieceRows: number): { first: number; rows: 
   return lmHeadChunks(V, pieceRows).map(({ start, rows }) => ({ first: start, rows }));
 }
 
-/** `headRows`: rows of one chunk of the LM head's logits (lmHeadChunkRows). */
+/**
+ * `headRows`: rows of one chunk of the LM head's logits (lmHeadChunkRows); `probsBuffers`: the attention's
+ * probability buffers for 'passes-recompute' (attentionProbsBuffers).
+ */
 export function allocateActivations(
   gpu: Gpu,
   cfg: LabGptConfig,
@@ -274,6 +278,7 @@ export function allocateActivations(
   s: StepShape,
   attention: AttentionVariant,
   headRows: number,
+  probsBuffers = 1,
 ): Activations {
   const C = cfg.n_embd;
   const rows = s.R * s.Bt * s.T;
@@ -314,7 +319,7 @@ export function allocateActivations(
     dQkv: f(rows * 3 * C, 'dQkv'),
     dU: f(rows * layout.r, 'dU'),
     qkvShared: s.R > 1 ? f(s.Bt * s.T * 3 * C, 'qkvShared') : null,
-    attention: allocateAttention(cfg, s, attention, f),
+    attention: allocateAttention(cfg, s, attention, probsBuffers, f),
   };
 }
 
@@ -322,6 +327,7 @@ function allocateAttention(
   cfg: LabGptConfig,
   s: StepShape,
   variant: AttentionVariant,
+  probsBuffers: number,
   f: (n: number, label: string) => GPUBuffer,
 ): AttentionActs {
   const rowStats = s.R * s.Bt * cfg.n_head * s.T;
@@ -332,13 +338,15 @@ function allocateAttention(
       attnLse: layers.map((l) => f(rowStats, `attnLse${l}`)),
       dAttnDelta: f(rowStats, 'dAttnDelta'),
     };
-  if (variant === 'passes-recompute')
+  if (variant === 'passes-recompute') {
+    const slots = Array.from({ length: probsBuffers }, (_, i) => i);
     return {
       variant,
-      attnProbs: f(rowStats * s.T, 'attnProbs'),
-      attnStats: f(2 * rowStats, 'attnStats'),
+      attnProbs: slots.map((i) => f(rowStats * s.T, `attnProbs${i}`)),
+      attnStats: slots.map((i) => f(2 * rowStats, `attnStats${i}`)),
       dScores: f(rowStats * s.T, 'dScores'),
     };
+  }
   return {
     variant,
     attnProbs: layers.map((l) => f(rowStats * s.T, `attnProbs${l}`)),

@@ -48,7 +48,13 @@ import {
   prepareAttentionPassesRecompute,
   pickAttentionPassesTiles,
 } from '../kernels/attention-passes';
-import { type AttentionChoice, type AttentionVariant, resolveAttention } from '../kernels/attention-variant';
+import {
+  type AttentionChoice,
+  type AttentionVariant,
+  attentionProbsBuffers,
+  attentionProbsSlot,
+  resolveAttention,
+} from '../kernels/attention-variant';
 import { splitCount } from '../kernels/splitk';
 import type { LabGptConfig } from './config';
 import type { Adapter, LoraLayout, LoraTarget } from './lora-layout';
@@ -185,6 +191,8 @@ export class GpuModel {
   private readonly loraSkinny: boolean | undefined;
   /** The attention kernels this model runs (only their buffers are allocated). */
   readonly attention: AttentionVariant;
+  /** Its probability buffers (attentionProbsBuffers): 0 fused, one per layer for the passes, fewer recomputing. */
+  readonly probsBuffers: number;
   /** Rows per chunk of the LM head: the logits buffer holds [headRows, V]. */
   readonly headRows: number;
 
@@ -200,13 +208,19 @@ export class GpuModel {
   ) {
     this.rows = shape.R * shape.Bt * shape.T;
     const { limits } = gpu.device;
-    this.attention = resolveAttention(options.attention, {
-      ...this.attentionShape(),
-      limits,
-      layers: cfg.n_layer,
-    });
+    const attentionQuery = { ...this.attentionShape(), limits, layers: cfg.n_layer };
+    this.attention = resolveAttention(options.attention, attentionQuery);
+    this.probsBuffers = attentionProbsBuffers(this.attention, attentionQuery);
     this.headRows = lmHeadChunkRows(this.rows, cfg.vocab_size, limits, options.lmHeadChunkRows);
-    this.acts = allocateActivations(gpu, cfg, layout, shape, this.attention, this.headRows);
+    this.acts = allocateActivations(
+      gpu,
+      cfg,
+      layout,
+      shape,
+      this.attention,
+      this.headRows,
+      this.probsBuffers,
+    );
     this.lossSums = gpu.buffer(shape.R * 4, 'lossSums');
     this.lossFlags = gpu.buffer(shape.R * 4, 'lossFlags');
     this.splits = splitCount(shape.Bt * shape.T, options.splitMinChunk ?? 128);
@@ -608,6 +622,11 @@ export class GpuModel {
     };
   }
 
+  /** Layer l's probability buffer and whether its backward recomputes it ('passes-recompute'). */
+  private probsSlot(l: number): { slot: number; recompute: boolean } {
+    return attentionProbsSlot(l, this.cfg.n_layer, this.probsBuffers);
+  }
+
   private attentionShape(): AttentionShape {
     const { R, Bt, T } = this.shape;
     return { N: R * Bt, T, H: this.cfg.n_head, D: this.cfg.n_embd / this.cfg.n_head };
@@ -619,15 +638,16 @@ export class GpuModel {
     const a = this.acts.attention;
     if (a.variant === 'fused')
       return prepareAttentionForward(this.gpu, { qkv, out, lse: a.attnLse[l] }, this.attentionShape());
-    const probs = a.variant === 'passes' ? a.attnProbs[l] : a.attnProbs;
-    const stats = a.variant === 'passes' ? a.attnStats[l] : a.attnStats;
+    const at = a.variant === 'passes' ? l : this.probsSlot(l).slot;
+    const probs = a.attnProbs[at];
+    const stats = a.attnStats[at];
     return prepareAttentionPassesForward(this.gpu, { qkv, out, probs, stats }, this.attentionShape());
   }
 
   /**
    * dAttnOut → dQkv of layer l (fused: probabilities recomputed from qkv and the lse; passes: saved;
-   * passes-recompute: the shared buffer holds a later layer's, so attentionScores writes layer l's again,
-   * except for the last layer, whose forward wrote it last).
+   * passes-recompute: saved where layer l has its own buffer or was the last to write the shared one, else
+   * attentionScores writes layer l's again: attentionProbsSlot).
    */
   private attentionBackward(l: number, doutParts = 1): Dispatch[] {
     const { acts } = this;
@@ -653,11 +673,10 @@ export class GpuModel {
       };
       return prepareAttentionPassesBackward(this.gpu, buffers, shape, tiles, doutParts);
     }
-    const { attnProbs: probs, attnStats: stats } = a;
-    // The last layer's probabilities are still there from its forward (the LM head and the loss sit between).
-    const last = l === this.cfg.n_layer - 1;
+    const { slot, recompute } = this.probsSlot(l);
+    const [probs, stats] = [a.attnProbs[slot], a.attnStats[slot]];
     return [
-      ...(last ? [] : prepareAttentionPassesRecompute(this.gpu, { qkv, out, probs, stats }, shape)),
+      ...(recompute ? prepareAttentionPassesRecompute(this.gpu, { qkv, out, probs, stats }, shape) : []),
       ...prepareAttentionPassesBackward(
         this.gpu,
         { qkv, probs, stats, dout, dqkv, dscores: a.dScores, out },

@@ -162,22 +162,32 @@ describe('SweepEngine on the GPU', () => {
     for (const x of [fused, passes]) x.engine.destroy();
   });
 
-  it('the passes with the probabilities recomputed train to exactly the passes’ losses', async () => {
-    const runs: RunSpec[] = [
-      { id: 'adamw@1e-2', optimizer: 'adamw', lr: 1e-2 },
-      { id: 'radamw@1e-2', optimizer: 'riemannian-adamw', lr: 1e-2 },
-    ];
-    // TINY's 2 layers share one probabilities buffer: layer 1's forward overwrites layer 0's, so layer 0's
-    // backward is right only if it recomputes them. Same kernels, tiles and inputs: bit-identical.
-    expect(TINY.n_layer).toBeGreaterThanOrEqual(2);
-    const over = { seq: 13 };
-    const passes = await train(runs, over, { attention: 'passes' });
-    const recompute = await train(runs, over, { attention: 'passes-recompute' });
-    expect([passes.engine.attention, recompute.engine.attention]).toEqual(['passes', 'passes-recompute']);
-    expect(recompute.losses[0]).toHaveLength(5);
-    runs.forEach((_r, i) => expect(recompute.losses[i]).toEqual(passes.losses[i]));
-    for (const x of [passes, recompute]) x.engine.destroy();
-  });
+  it.each([2, 3])(
+    'the passes with the probabilities recomputed train to exactly the passes’ losses (%i layers)',
+    async (layers) => {
+      const runs: RunSpec[] = [
+        { id: 'adamw@1e-2', optimizer: 'adamw', lr: 1e-2 },
+        { id: 'radamw@1e-2', optimizer: 'riemannian-adamw', lr: 1e-2 },
+      ];
+      // The recompute keeps at most layers − 1 buffers (attentionProbsBuffers). 2 layers share one: layer 1's
+      // forward overwrites layer 0's, so layer 0's backward is right only if it recomputes them. 3 layers: layers
+      // 0 and 1 share the first (layer 0 recomputes), layer 2 has its own. Same kernels, tiles and inputs:
+      // bit-identical.
+      const cfg: LabGptConfig = { ...TINY, n_layer: layers };
+      const weights = randomWeights(cfg, 1, 0.2);
+      const run = (attention: 'passes' | 'passes-recompute') => {
+        const config = tinySweep(runs, { seq: 13 });
+        return trainSweep(cfg, weights, config, tinySource(config), { attention });
+      };
+      const passes = await run('passes');
+      const recompute = await run('passes-recompute');
+      expect([passes.engine.attention, recompute.engine.attention]).toEqual(['passes', 'passes-recompute']);
+      expect(recompute.engine.attentionProbsBuffers).toBe(layers - 1);
+      expect(recompute.losses[0]).toHaveLength(5);
+      runs.forEach((_r, i) => expect(recompute.losses[i]).toEqual(passes.losses[i]));
+      for (const x of [passes, recompute]) x.engine.destroy();
+    },
+  );
 
   it('the skinny LoRA kernels and the matmul path train to the same losses (within 1e-5)', async () => {
     const runs: RunSpec[] = [

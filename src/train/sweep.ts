@@ -110,6 +110,11 @@ export class SweepEngine {
     return this.model.attention;
   }
 
+  /** Its probability buffers: 0 fused, one per layer for the passes, fewer where they are recomputed. */
+  get attentionProbsBuffers(): number {
+    return this.model.probsBuffers;
+  }
+
   get runSpecs(): RunSpec[] {
     return this.runs.map((r) => r.spec);
   }
