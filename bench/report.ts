@@ -25,6 +25,8 @@ export interface BenchReport {
     /** The engine's attention option (--attention). */
     attention?: string;
     matmulSplitK?: string | number;
+    /** The engine's fusedTail (lossGuard and optimizerFused); absent in reports from before it. */
+    fusedTail?: boolean;
     matmulPick?: string;
     /** Copies of matmulWideVec4's k loop per iteration (`--matmul-unroll`; absent: the whole TILE_K). */
     matmulUnroll?: number;

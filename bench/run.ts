@@ -396,6 +396,12 @@ async function main(): Promise<void> {
     attention: attentionChoiceFlag(flag(args, 'attention') ?? 'auto'),
     // --split-k off | auto | N: split-K of the frozen-weight products (gpu-model.ts MatmulSplitK).
     matmulSplitK: splitKFlag(flag(args, 'split-k')),
+    // --fused-tail on | off: lossGuard and optimizerFused (the default), or the split dispatches they replace.
+    fusedTail: (() => {
+      const v = flag(args, 'fused-tail') ?? 'on';
+      if (v !== 'on' && v !== 'off') throw new Error(`--fused-tail takes on or off, not ${v}`);
+      return v === 'on';
+    })(),
     trialStamps: args.includes('--trial-stamps'),
     submitDiag: args.includes('--submit-diag'),
   };
@@ -440,6 +446,7 @@ async function main(): Promise<void> {
       attention: setup.attention,
       ...(unroll ? { matmulUnroll: Number(unroll) } : {}),
       matmulSplitK: setup.matmulSplitK,
+      fusedTail: setup.fusedTail,
       matmulPick,
       peakFp32: isHopper ? 67e12 : null,
       practicalFp32: isHopper ? 51.5e12 : null,

@@ -16,8 +16,10 @@
 // the rhs is left as it is (identity preconditioner, as the paper's code does when the inverse fails)
 // → status 2. Status 0: plain factorisation of P.
 
-// The including shader declares: struct Job, `P` (read), `solveJobs`, `rhs` (read_write), `status`, and the
-// constant WG ≥ the largest r (during the factorisation thread i owns row i).
+// The including shader declares: struct Job, `P` (read), `status`, the constant WG ≥ the largest r (during the
+// factorisation thread i owns row i), and how the phase reaches its vectors: `fn solveJob(m) -> Job`,
+// `fn rhsAt(i) -> f32` and `fn rhsSet(i, v)` (cholesky.wgsl: its bindings `solveJobs` and `rhs`).
+// The workgroup's flags are cleared on entry, so one workgroup may run the phase more than once.
 
 const MAX_R: u32 = 64u;
 const EPS32: f32 = 1.1920929e-7;
@@ -40,6 +42,12 @@ fn isFinite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f8000
 fn choleskyPhase(m: u32, r: u32, lid: u32) {
   let base = m * r * r;
 
+  if (lid == 0u) {
+    atomicStore(&nonFinite, 0u);
+    failed[0] = 0u;
+    failed[1] = 0u;
+  }
+  workgroupBarrier();
   for (var e = lid; e < r * r; e += WG) {
     if (!isFinite(P[base + e])) { atomicStore(&nonFinite, 1u); }
   }
@@ -83,13 +91,13 @@ fn choleskyPhase(m: u32, r: u32, lid: u32) {
   }
 
   if (result < 2u) {
-    let job = solveJobs[m];
+    let job = solveJob(m);
     var x: array<f32, MAX_R>;
     for (var k = lid; k < job.n; k += WG) {
       let at = job.offset + k * job.strideK;
       // L y = v, then Lᵀ x = y, in place in x.
       for (var i = 0u; i < r; i++) {
-        var s = rhs[at + i * job.strideI];
+        var s = rhsAt(at + i * job.strideI);
         for (var j = 0u; j < i; j++) { s = fma(-L[tri(i, j)], x[j], s); }
         x[i] = s / L[tri(i, i)];
       }
@@ -99,7 +107,7 @@ fn choleskyPhase(m: u32, r: u32, lid: u32) {
         for (var j = i + 1u; j < r; j++) { s = fma(-L[tri(j, i)], x[j], s); }
         x[i] = s / L[tri(i, i)];
       }
-      for (var i = 0u; i < r; i++) { rhs[at + i * job.strideI] = x[i]; }
+      for (var i = 0u; i < r; i++) { rhsSet(at + i * job.strideI, x[i]); }
     }
   }
   if (lid == 0u) { status[m] = result; }

@@ -11,6 +11,10 @@ struct Job { offset: u32, n: u32, strideI: u32, strideK: u32 }
 @group(0) @binding(3) var<storage, read_write> status: array<u32>; // [count]: 0 ok, 1 damped, 2 identity
 @group(0) @binding(4) var<uniform> params: Params;
 
+fn solveJob(m: u32) -> Job { return solveJobs[m]; }
+fn rhsAt(i: u32) -> f32 { return rhs[i]; }
+fn rhsSet(i: u32, v: f32) { rhs[i] = v; }
+
 // Threads per workgroup = the largest r: during the factorisation thread i owns row i.
 const WG: u32 = 64u;
 

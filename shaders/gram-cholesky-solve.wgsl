@@ -33,6 +33,13 @@ struct Job { offset: u32, n: u32, strideI: u32, strideK: u32 }
 @group(0) @binding(6) var<storage, read_write> status: array<u32>;  // [count]: 0 ok, 1 damped, 2 identity
 @group(0) @binding(7) var<uniform> params: Params;
 
+fn factorAt(i: u32) -> f32 { return factors[i]; }
+fn gramJob(m: u32) -> Job { return gramJobs[m]; }
+fn dampingOf(m: u32) -> f32 { return damping[m]; }
+fn solveJob(m: u32) -> Job { return solveJobs[m]; }
+fn rhsAt(i: u32) -> f32 { return rhs[i]; }
+fn rhsSet(i: u32, v: f32) { rhs[i] = v; }
+
 const WG: u32 = 256u;
 var<workgroup> partial: array<f32, WG>;
 

@@ -5,8 +5,10 @@
 // E = r(r+1)/2 entries of the upper triangle share the workgroup's WG threads: with E < WG each entry gets
 // WG / E threads that split the long n-sum between them (r = 4 and WG = 256: 25 threads per entry), then a
 // workgroup-memory sum; with E ≥ WG each thread sums whole entries.
-// The including shader declares: struct Job, `factors`, `gramJobs`, `damping`, `P` (read_write), the
-// constant WG and `var<workgroup> partial: array<f32, WG>`.
+// The including shader declares: struct Job, `P` (read_write), the constant WG,
+// `var<workgroup> partial: array<f32, WG>`, and how the phase reads its inputs: `fn factorAt(i) -> f32`
+// (element i of the factors), `fn gramJob(m) -> Job` and `fn dampingOf(m) -> f32` (gram.wgsl reads its
+// bindings `factors`, `gramJobs`, `damping`; optimizer-fused.wgsl picks A or B per side).
 
 /** (i, j) of upper-triangle entry e, row by row: e = i·r − i(i−1)/2 + (j − i). */
 fn entryOf(e: u32, r: u32) -> vec2u {
@@ -26,21 +28,21 @@ fn dot(job: Job, i: u32, j: u32, k0: u32, step: u32) -> f32 {
   let bi = job.offset + i * job.strideI;
   let bj = job.offset + j * job.strideI;
   for (var k = k0; k < job.n; k += step) {
-    acc = fma(factors[bi + k * job.strideK], factors[bj + k * job.strideK], acc);
+    acc = fma(factorAt(bi + k * job.strideK), factorAt(bj + k * job.strideK), acc);
   }
   return acc;
 }
 
 fn store(m: u32, r: u32, ij: vec2u, value: f32) {
   var v = value;
-  if (ij.x == ij.y) { v += damping[m]; }
+  if (ij.x == ij.y) { v += dampingOf(m); }
   P[m * r * r + ij.x * r + ij.y] = v;
   P[m * r * r + ij.y * r + ij.x] = v;
 }
 
 /** P_m = F_mᵀF_m + δ_m I into P (every thread of the workgroup calls it; E depends only on the uniform r). */
 fn gramPhase(m: u32, r: u32, lid: u32) {
-  let job = gramJobs[m];
+  let job = gramJob(m);
   let E = r * (r + 1u) / 2u;
   if (E >= WG) {
     for (var e = lid; e < E; e += WG) {

@@ -16,6 +16,10 @@ struct Job { offset: u32, n: u32, strideI: u32, strideK: u32 }
 @group(0) @binding(3) var<storage, read_write> P: array<f32>;     // [count, r, r]
 @group(0) @binding(4) var<uniform> params: Params;
 
+fn factorAt(i: u32) -> f32 { return factors[i]; }
+fn gramJob(m: u32) -> Job { return gramJobs[m]; }
+fn dampingOf(m: u32) -> f32 { return damping[m]; }
+
 const WG: u32 = 256u;
 var<workgroup> partial: array<f32, WG>;
 

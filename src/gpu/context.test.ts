@@ -109,7 +109,7 @@ describe('Gpu runtime', () => {
         await gpu.sync('clean');
         expect((await gpu.readF32(out, 2)).join()).toBe('1,2');
       } finally {
-        gpu.errorScopes = 'submit';
+        gpu.errorScopes = 'window';
         out.destroy();
       }
     },

@@ -239,11 +239,13 @@ export class Gpu {
   /**
    * How submissions are wrapped in error scopes: 'submit', three scopes around each (an error names its
    * submission), or 'window', three scopes from the first submission after a sync to the next sync (an error
-   * names the first and last submission of the window). The bench's `--error-scopes`: on the H200 the two ran
-   * whole steps and the CLI's loop alike within noise (bench/RESULTS.md, 2026-12-01 02:30 UTC), so the default
-   * stays 'submit'.
+   * names the first and last submission of the window). The default is 'window': per submission, a training
+   * step leaves three pending promises behind, and with 120 steps queued their resolution at the sync cost the
+   * H200's R = 8 sweep up to 13 ms a trial (2 to 3 % of its wall clock; bench/RESULTS.md, the bench's
+   * `--error-scopes`). A window still names the range of submissions an error came from, and every caller
+   * syncs at least every readback.
    */
-  errorScopes: 'submit' | 'window' = 'submit';
+  errorScopes: 'submit' | 'window' = 'window';
   private window: { first: string; last: string } | null = null;
 
   /** Record arbitrary commands (several passes, copies) into one command buffer and submit it. */

@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import optimizerWgsl from '../../shaders/optimizer.wgsl?raw';
 import sweepWgsl from '../../shaders/sweep.wgsl?raw';
+import fusedWgsl from '../../shaders/optimizer-fused.wgsl?raw';
+import lossGuardWgsl from '../../shaders/loss-guard.wgsl?raw';
 import { HYPER_FIELDS, HYPER_WIDTH, hyperAt, hyperRow, packHyper } from './hyper';
 
 /** Field names of `struct Hyper { ... }` in a WGSL source, all f32. */
@@ -22,6 +24,8 @@ describe('struct Hyper', () => {
   it.each([
     ['optimizer.wgsl', optimizerWgsl],
     ['sweep.wgsl', sweepWgsl],
+    ['optimizer-fused.wgsl', fusedWgsl],
+    ['loss-guard.wgsl', lossGuardWgsl],
   ])('%s declares the fields of HYPER_FIELDS in order', (_, wgsl) => {
     expect(structFields(wgsl)).toEqual([...HYPER_FIELDS]);
   });

@@ -2,7 +2,11 @@
 // one dispatch, each run with its own `Hyper` row (hyper.ts). `side` 0 steps an A block, 1 a B block
 // (B's learning rate carries the run's LoRA+ ratio).
 import source from '../../shaders/optimizer.wgsl?raw';
-import { defineKernel, grid1d } from '../gpu/kernel';
+import fusedSource from '../../shaders/optimizer-fused.wgsl?raw';
+import gramPhase from '../../shaders/gram-phase.wgsl?raw';
+import choleskyPhase from '../../shaders/cholesky-phase.wgsl?raw';
+import { defineKernel, foldedGrid, grid1d } from '../gpu/kernel';
+import { CHOLESKY_MAX_R } from './cholesky';
 import { hyperAt, UPDATE_RULE, type HyperRow } from './hyper';
 
 export const adamwUpdate = defineKernel({
@@ -80,4 +84,63 @@ export function sgdReference(
     for (let e = run * n; e < (run + 1) * n; e++) p[e] = p[e] * (1 - lr * h.weightDecay) - lr * g[e];
   }
   return p;
+}
+
+/**
+ * The whole optimizer step of a sweep in one dispatch, one workgroup per (run, adapter): the Riemannian
+ * preconditioner of both sides (Gram + Cholesky + in-place solve) and the AdamW / SGD steps of A and B, in
+ * the split path's order (shaders/optimizer-fused.wgsl). Jobs: `packFusedJobs`. P and status hold 2·count
+ * slots (side A's at m, side B's at count + m).
+ */
+export const optimizerFused = defineKernel({
+  label: 'optimizerFused',
+  source: `${gramPhase}\n${choleskyPhase}\n${fusedSource}`,
+  bindings: {
+    A: 'write',
+    B: 'write',
+    dA: 'write',
+    dB: 'write',
+    mA: 'write',
+    vA: 'write',
+    mB: 'write',
+    vB: 'write',
+    hyper: 'read',
+    jobs: 'read',
+    P: 'write',
+    status: 'write',
+  },
+  params: { count: 'u32', r: 'u32' },
+  workgroups: ({ count, r }) => {
+    if (!(r >= 1 && r <= CHOLESKY_MAX_R)) throw new Error(`optimizerFused: r=${r} outside 1..64`);
+    return foldedGrid(count);
+  },
+});
+
+/** Does this device allow the fused optimizer's storage bindings? (Otherwise the split path runs.) */
+export const optimizerFusedFits = (limits: GPUSupportedLimits): boolean =>
+  limits.maxStorageBuffersPerShaderStage >= Object.keys(optimizerFused.bindings).length;
+
+/** One (run, adapter) of `optimizerFused`: its blocks' offsets in A [R, SA] and B [R, SB] (elements). */
+export interface FusedJob {
+  run: number;
+  /** Precondition this run's gradients (Riemannian AdamW / SGD). */
+  riemannian: boolean;
+  /** B's preconditioner from A_t rather than A_{t+1} (Riemannian SGD, or the 'old-iterate' order). */
+  oldB: boolean;
+  offA: number;
+  inDim: number;
+  offB: number;
+  outDim: number;
+  damping: number;
+}
+
+/** The jobs as `struct FusedJob` rows (8 words each). */
+export function packFusedJobs(jobs: readonly FusedJob[]): Uint32Array {
+  const u = new Uint32Array(jobs.length * 8);
+  const f = new Float32Array(u.buffer);
+  jobs.forEach((j, m) => {
+    u.set([j.run, (j.riemannian ? 1 : 0) | (j.oldB ? 2 : 0), j.offA, j.inDim, j.offB, j.outDim], m * 8);
+    f[m * 8 + 6] = j.damping;
+  });
+  return u;
 }

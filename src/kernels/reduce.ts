@@ -1,11 +1,12 @@
 // Per-run sums and non-finite flags: each run's loss and gradient norms, and divergence detection.
 import source from '../../shaders/reduce.wgsl?raw';
+import reducePhase from '../../shaders/reduce-phase.wgsl?raw';
 import { defineKernel, foldedGrid } from '../gpu/kernel';
 
 /** sums[ρ] = Σ x[ρ·n + i] (or Σ x² when square = 1); flags[ρ] = 1 when run ρ holds a NaN or ±Inf. */
 export const runSums = defineKernel({
   label: 'runSums',
-  source,
+  source: `${reducePhase}\n${source}`,
   bindings: { x: 'read', sums: 'write', flags: 'write' },
   params: { R: 'u32', n: 'u32', square: 'u32' },
   constants: { WG: 256 },

@@ -1,6 +1,8 @@
 // Per-run bookkeeping of a sweep on the GPU (no readback per step): divergence guard and fall-back counts.
 import source from '../../shaders/sweep.wgsl?raw';
-import { defineKernel, grid1d } from '../gpu/kernel';
+import lossGuardSource from '../../shaders/loss-guard.wgsl?raw';
+import reducePhase from '../../shaders/reduce-phase.wgsl?raw';
+import { defineKernel, foldedGrid, grid1d } from '../gpu/kernel';
 import { HYPER_FIELDS, HYPER_WIDTH } from './hyper';
 
 /** Columns of the per-run state [R, 4]. */
@@ -95,3 +97,40 @@ export function sweepGuardReference(
     if (!alive) hyper[run * HYPER_WIDTH + HYPER_FIELDS.indexOf('training')] = 0;
   }
 }
+
+/**
+ * runSums (the loss sums), the guard and keepLastGood in one dispatch, one workgroup per run
+ * (shaders/loss-guard.wgsl): bit for bit the three, with 10 storage buffers (`lossGuardFits`).
+ */
+export const lossGuard = defineKernel({
+  label: 'lossGuard',
+  source: `${reducePhase}\n${lossGuardSource}`,
+  bindings: {
+    x: 'read',
+    lossSums: 'write',
+    lossFlags: 'write',
+    state: 'write',
+    hyper: 'write',
+    history: 'write',
+    A: 'read',
+    B: 'read',
+    lastA: 'write',
+    lastB: 'write',
+  },
+  params: {
+    R: 'u32',
+    n: 'u32',
+    step: 'u32',
+    historyRow: 'u32',
+    invCount: 'f32',
+    boundFactor: 'f32',
+    SA: 'u32',
+    SB: 'u32',
+  },
+  constants: { WG: 256 },
+  workgroups: ({ R }) => foldedGrid(R),
+});
+
+/** Does this device allow lossGuard's storage bindings? (Otherwise runSums, guard and keepLastGood run.) */
+export const lossGuardFits = (limits: GPUSupportedLimits): boolean =>
+  limits.maxStorageBuffersPerShaderStage >= Object.keys(lossGuard.bindings).length;

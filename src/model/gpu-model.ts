@@ -113,13 +113,13 @@ export function setInvCount(f: ForwardPass, invCount: number): void {
 /**
  * Tokens to the per-run loss sums: body, then per chunk logits and loss (and with `gradient` the chunk's
  * dLn, which the backward starts from), then the sums. One chunk: three dispatches for the head, as
- * before chunking.
+ * before chunking. `lossSums` replaces the sums' dispatch (the sweep's lossGuard, which also forms them).
  */
-export function lossDispatches(f: ForwardPass, gradient: boolean): Dispatch[] {
+export function lossDispatches(f: ForwardPass, gradient: boolean, lossSums = f.lossSums): Dispatch[] {
   const head = f.head.flatMap((c) =>
     gradient ? [...c.lossLogits, c.loss, ...c.dLn] : [...c.lossLogits, c.loss],
   );
-  return [...f.body, ...head, f.lossSums];
+  return [...f.body, ...head, lossSums];
 }
 
 export interface GpuModelOptions {

@@ -4,7 +4,14 @@
 import type { Dispatch, Gpu } from '../gpu/context';
 import { aAtJob, bTbJob, packJobs, type FactorJob } from '../kernels/gram';
 import { gramCholeskySolve } from '../kernels/gram-cholesky-solve';
-import { adamwUpdate, sgdUpdate } from '../kernels/optimizer';
+import {
+  adamwUpdate,
+  optimizerFused,
+  optimizerFusedFits,
+  packFusedJobs,
+  sgdUpdate,
+  type FusedJob,
+} from '../kernels/optimizer';
 import { countFallbacks } from '../kernels/sweep';
 import { HYPER_WIDTH, hyperRow, packHyper } from '../kernels/hyper';
 import type { LoraLayout } from '../model/lora-layout';
@@ -117,6 +124,12 @@ export class OptimizerStep {
   private readonly owned: GPUBuffer[] = [];
 
   readonly kinds: readonly OptimizerKind[];
+  /**
+   * One dispatch for the whole step (optimizerFused, one workgroup per run and adapter), or the split path
+   * (a Gram + Cholesky dispatch per side and an update dispatch per factor and rule): where the device has
+   * fewer storage bindings than the fused kernel needs, or when asked (tests compare the two).
+   */
+  readonly fused: boolean;
 
   constructor(
     readonly gpu: Gpu,
@@ -125,6 +138,7 @@ export class OptimizerStep {
     readonly order: OptimizerHyper['preconditionerOrder'],
     readonly lora: LoraState,
     state: GPUBuffer,
+    opts: { fused?: boolean } = {},
   ) {
     const kinds = (this.kinds = runs.map((r) => r.kind));
     const R = kinds.length;
@@ -146,6 +160,11 @@ export class OptimizerStep {
     const bothOld = riem.filter((i) => kinds[i] === 'riemannian-sgd' || order === 'old-iterate');
     const afterA = riem.filter((i) => !bothOld.includes(i));
 
+    this.fused = (opts.fused ?? true) && optimizerFusedFits(gpu.device.limits);
+    if (this.fused) {
+      this.list = this.fusedStep(riem, bothOld);
+      return;
+    }
     const d: Dispatch[] = [];
     // ALGORITHM.md: gA' = (BᵀB + δI)⁻¹ gA, from B_t, for every Riemannian run.
     const sideA = this.side(riem, 'A');
@@ -177,6 +196,82 @@ export class OptimizerStep {
       );
     }
     this.list = d;
+  }
+
+  /**
+   * The fused step: a job per (run, adapter) in run order, then the fall-backs counted per run from the two
+   * status slots of every job (side A's at m, side B's at count + m; non-Riemannian jobs' stay 0).
+   */
+  private fusedStep(riem: number[], bothOld: number[]): Dispatch[] {
+    const { gpu, layout } = this;
+    const R = this.kinds.length;
+    const r = layout.r;
+    const jobs: FusedJob[] = [];
+    for (let run = 0; run < R; run++) {
+      for (const ad of layout.adapters) {
+        jobs.push({
+          run,
+          riemannian: riem.includes(run),
+          oldB: bothOld.includes(run),
+          offA: run * layout.SA + ad.offA,
+          inDim: ad.inDim,
+          offB: run * layout.SB + ad.offB,
+          outDim: ad.outDim,
+          damping: this.runs[run].damping,
+        });
+      }
+    }
+    const count = jobs.length;
+    const own = (b: GPUBuffer): GPUBuffer => {
+      this.owned.push(b);
+      return b;
+    };
+    const status = own(gpu.buffer(2 * count * 4, 'cholStatus'));
+    const d: Dispatch[] = [
+      gpu.prepare(
+        optimizerFused,
+        {
+          A: this.lora.A,
+          B: this.lora.B,
+          dA: this.lora.dA,
+          dB: this.lora.dB,
+          mA: this.buffers.mA,
+          vA: this.buffers.vA,
+          mB: this.buffers.mB,
+          vB: this.buffers.vB,
+          hyper: this.buffers.hyper,
+          jobs: own(gpu.buffer(packFusedJobs(jobs), 'optimizerJobs')),
+          P: own(gpu.buffer(2 * count * r * r * 4, 'P')),
+          status,
+        },
+        { count, r },
+      ),
+    ];
+    if (riem.length > 0) {
+      const jobRun = own(
+        gpu.buffer(
+          Uint32Array.from([...jobs, ...jobs], (j) => j.run),
+          'jobRun',
+        ),
+      );
+      const none = own(gpu.buffer(4));
+      d.push(
+        gpu.prepare(
+          countFallbacks,
+          {
+            status0: status,
+            jobRun0: jobRun,
+            status1: none,
+            jobRun1: none,
+            status2: none,
+            jobRun2: none,
+            counts: this.buffers.state,
+          },
+          { count0: 2 * count, count1: 0, count2: 0, R },
+        ),
+      );
+    }
+    return d;
   }
 
   /**

@@ -56,6 +56,12 @@ export interface EngineOptions {
    * limits, past which wte is split: model/buffers.ts, wtePieceRows).
    */
   wtePieceBytes?: number;
+  /**
+   * The step's bookkeeping and optimizer in the fewest dispatches (default true, where the device's storage
+   * bindings allow): lossGuard (the loss sums, the divergence guard and keepLastGood) and optimizerFused (the
+   * whole optimizer). False keeps the split dispatches they are bit for bit (tests compare the two).
+   */
+  fusedTail?: boolean;
   resume?: ResumeState;
 }
 

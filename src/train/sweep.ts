@@ -3,7 +3,7 @@
 // step: losses go to a ring on the GPU and are read a few times a second. Checkpoints: checkpoint.ts;
 // gradient and update norms: norms.ts.
 import type { Dispatch, Gpu } from '../gpu/context';
-import { keepLastGood, STATE, sweepGuard } from '../kernels/sweep';
+import { keepLastGood, lossGuard, lossGuardFits, STATE, sweepGuard } from '../kernels/sweep';
 import type { AttentionVariant } from '../kernels/attention-variant';
 import { GpuModel, lossDispatches, setInvCount, type ForwardPass } from '../model/gpu-model';
 import {
@@ -60,6 +60,8 @@ export class SweepEngine {
   /** Each run's weights of its last step whose loss passed the guard [R, SA] / [R, SB]. */
   private lastGood!: { A: GPUBuffer; B: GPUBuffer };
   private keepLastGood!: Dispatch;
+  /** runSums + guard + keepLastGood in one dispatch (null: the device's bindings do not allow it, or asked). */
+  private lossGuard!: Dispatch | null;
   /** The adapter every run starts from (seeded, or given). */
   readonly initial: InitialAdapter;
   /** Steps done so far by the sweep (the next step is step + 1). */
@@ -179,6 +181,7 @@ export class SweepEngine {
       config.hyper.preconditionerOrder,
       this.lora,
       this.state,
+      { fused: this.options.fusedTail ?? true },
     );
     if (carry) {
       for (const [buf, data] of [
@@ -215,6 +218,35 @@ export class SweepEngine {
       },
       { R, SA, SB },
     );
+    if ((this.options.fusedTail ?? true) && lossGuardFits(gpu.device.limits)) {
+      this.lossGuard = gpu.prepare(
+        lossGuard,
+        {
+          x: this.model.acts.rowLoss,
+          lossSums: this.model.lossSums,
+          lossFlags: this.model.lossFlags,
+          state: this.state,
+          hyper: this.optim.buffers.hyper,
+          history: this.history,
+          A: this.lora.A,
+          B: this.lora.B,
+          lastA: this.lastGood.A,
+          lastB: this.lastGood.B,
+        },
+        {
+          R,
+          n: config.batch * config.seq,
+          step: 1,
+          historyRow: 0,
+          invCount: 1,
+          boundFactor: config.divergenceFactor,
+          SA,
+          SB,
+        },
+      );
+    } else {
+      this.lossGuard = null;
+    }
   }
 
   /** Forward through the per-run loss sums; with `gradient`, also the LM head's dLn the backward starts from. */
@@ -277,14 +309,18 @@ export class SweepEngine {
       batch = this.data.train(this.batchIndex++);
     }
     const invCount = this.uploadBatch(batch);
-    this.guard.setParams({ step, historyRow: (step - 1) % HISTORY_ROWS, invCount });
+    const guardParams = { step, historyRow: (step - 1) % HISTORY_ROWS, invCount };
     this.optim.writeHyper(this.runStates(step));
     const norms = this.norms;
+    const lossGuard = this.lossGuard;
+    lossGuard?.setParams(guardParams);
+    if (!lossGuard) this.guard.setParams(guardParams);
+    // The guard freezes a run whose loss went bad, before its update; keepLastGood copies the alive runs'
+    // weights this loss passed the guard with to lastGood. lossGuard does both right after the loss.
     this.gpu.submit(`step ${step}`, [
-      ...this.forwardToLoss(true),
+      ...(lossGuard ? lossDispatches(this.forwardPass, true, lossGuard) : this.forwardToLoss(true)),
       ...this.backwardPass,
-      this.guard, // freezes a run whose loss went bad, before its update
-      this.keepLastGood, // alive runs: the weights this loss passed the guard with → lastGood
+      ...(lossGuard ? [] : [this.guard, this.keepLastGood]),
       ...(withNorms ? norms.before : []),
       ...this.optim.dispatches(),
       ...(withNorms ? norms.after : []),
