@@ -142,14 +142,14 @@ function makeEngine(
 
 /**
  * Split a captured step list into forward | backward | guard | optimizer (see SweepEngine.submitStep). With the
- * fused tail the guard is lossGuard (the loss sums, the guard and keepLastGood, right after the loss: the
- * forward then ends before it) and the optimizer starts at optimizerFused.
+ * fused tail the guard is lossGuard (the loss sums and the guard, right after the loss: the forward then ends
+ * before it) and the optimizer starts at keepLastGood, as in the split list.
  */
 function phasesOf(list: Dispatch[]): Record<'forward' | 'backward' | 'guard' | 'optimizer', Dispatch[]> {
   const lossGuard = list.findIndex((d) => d.label === 'lossGuard');
   if (lossGuard >= 0) {
-    const opt = list.findIndex((d) => d.label === 'optimizerFused');
-    if (opt < lossGuard) throw new Error('bench: unexpected step list (lossGuard without optimizerFused)');
+    const opt = list.findIndex((d) => d.label === 'keepLastGood');
+    if (opt < lossGuard) throw new Error('bench: unexpected step list (lossGuard without keepLastGood)');
     return {
       forward: list.slice(0, lossGuard),
       backward: list.slice(lossGuard + 1, opt),

@@ -1,16 +1,17 @@
 // A sweep step's loss bookkeeping in one dispatch, one workgroup per run: reduce.wgsl's per-run loss sum
-// (the same runSumPhase, so the same float32 sums), then sweep.wgsl's guard on it, then keepLastGood's copy
-// for this run, where three dispatches did it before (runSums, guard, keepLastGood). The guard's verdict
-// concerns only its own run, so the workgroup that reached it can copy that run's factors.
+// (the same runSumPhase, so the same float32 sums), then sweep.wgsl's guard on it, where two dispatches did
+// it before (runSums, then guard).
 //   lossSums[ρ] = Σ rowLoss[ρ, :]; lossFlags[ρ] = 1 if one is NaN / ±Inf          (runSums)
 //   loss → history; a run whose loss is NaN/Inf or above boundFactor × its first loss is marked diverged
 //   at this step and frozen (hyper training = 0) before this step's update          (sweep.wgsl guard)
-//   an alive run's A and B (the weights this loss was measured on) → lastA, lastB   (keepLastGood)
-// Placed right after the loss (before the backward): nothing in the backward reads what it writes, and the
-// optimizer, which reads hyper, comes after. 10 storage buffers: the host keeps the three dispatches where
-// the device allows fewer (src/train/sweep.ts).
+// Placed right after the loss (before the backward): nothing in the backward reads what it writes, and
+// keepLastGood and the optimizer, which read state and hyper, come after.
+//
+// keepLastGood's copy stays a dispatch of its own: done here, by the one workgroup of a run, it took the
+// H200 about 30 µs a step (16,384 floats a run at lab-gpt, 64 dependent load-store rounds per thread,
+// against one per thread over R·(SA + SB) / 256 workgroups).
 
-struct Params { R: u32, n: u32, step: u32, historyRow: u32, invCount: f32, boundFactor: f32, SA: u32, SB: u32 }
+struct Params { R: u32, n: u32, step: u32, historyRow: u32, invCount: f32, boundFactor: f32 }
 // As HYPER_FIELDS in src/kernels/hyper.ts (checked by hyper.test.ts).
 struct Hyper {
   lrA: f32, lrB: f32, beta1: f32, beta2: f32, eps: f32, weightDecay: f32,
@@ -23,14 +24,9 @@ struct Hyper {
 @group(0) @binding(3) var<storage, read_write> state: array<f32>;       // [R, 4]
 @group(0) @binding(4) var<storage, read_write> hyper: array<Hyper>;     // [R]
 @group(0) @binding(5) var<storage, read_write> history: array<f32>;     // [rows, R]
-@group(0) @binding(6) var<storage, read> A: array<f32>;                 // [R, SA]
-@group(0) @binding(7) var<storage, read> B: array<f32>;                 // [R, SB]
-@group(0) @binding(8) var<storage, read_write> lastA: array<f32>;       // [R, SA]
-@group(0) @binding(9) var<storage, read_write> lastB: array<f32>;       // [R, SB]
-@group(0) @binding(10) var<uniform> params: Params;
+@group(0) @binding(6) var<uniform> params: Params;
 
 override WG: u32 = 256u;
-var<workgroup> keep: u32;
 
 fn isFinite(v: f32) -> bool {
   return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u;
@@ -61,9 +57,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       }
     }
     if (!alive) { hyper[run].training = 0.0; }
-    keep = select(0u, 1u, alive);
   }
-  if (workgroupUniformLoad(&keep) == 0u) { return; }
-  for (var i = lid; i < params.SA; i += WG) { lastA[run * params.SA + i] = A[run * params.SA + i]; }
-  for (var i = lid; i < params.SB; i += WG) { lastB[run * params.SB + i] = B[run * params.SB + i]; }
 }

@@ -99,8 +99,8 @@ export function sweepGuardReference(
 }
 
 /**
- * runSums (the loss sums), the guard and keepLastGood in one dispatch, one workgroup per run
- * (shaders/loss-guard.wgsl): bit for bit the three, with 10 storage buffers (`lossGuardFits`).
+ * runSums (the loss sums) and the guard in one dispatch, one workgroup per run (shaders/loss-guard.wgsl):
+ * bit for bit the two.
  */
 export const lossGuard = defineKernel({
   label: 'lossGuard',
@@ -112,10 +112,6 @@ export const lossGuard = defineKernel({
     state: 'write',
     hyper: 'write',
     history: 'write',
-    A: 'read',
-    B: 'read',
-    lastA: 'write',
-    lastB: 'write',
   },
   params: {
     R: 'u32',
@@ -124,13 +120,7 @@ export const lossGuard = defineKernel({
     historyRow: 'u32',
     invCount: 'f32',
     boundFactor: 'f32',
-    SA: 'u32',
-    SB: 'u32',
   },
   constants: { WG: 256 },
   workgroups: ({ R }) => foldedGrid(R),
 });
-
-/** Does this device allow lossGuard's storage bindings? (Otherwise runSums, guard and keepLastGood run.) */
-export const lossGuardFits = (limits: GPUSupportedLimits): boolean =>
-  limits.maxStorageBuffersPerShaderStage >= Object.keys(lossGuard.bindings).length;

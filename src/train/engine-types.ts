@@ -57,9 +57,9 @@ export interface EngineOptions {
    */
   wtePieceBytes?: number;
   /**
-   * The step's bookkeeping and optimizer in the fewest dispatches (default true, where the device's storage
-   * bindings allow): lossGuard (the loss sums, the divergence guard and keepLastGood) and optimizerFused (the
-   * whole optimizer). False keeps the split dispatches they are bit for bit (tests compare the two).
+   * The step's bookkeeping and optimizer in fewer dispatches (default true): lossGuard (the loss sums and the
+   * divergence guard) and, where the device's storage bindings allow, optimizerFused (the whole optimizer).
+   * False keeps the split dispatches they are bit for bit (tests compare the two).
    */
   fusedTail?: boolean;
   resume?: ResumeState;

@@ -1,6 +1,6 @@
-// The step's fused tail (lossGuard: loss sums + divergence guard + keepLastGood; optimizerFused: the whole
-// optimizer) against the split dispatches it replaces, through whole training steps of a mixed sweep with
-// runs that diverge: the same losses, states, factors, moments and last good weights, bit for bit.
+// The step's fused tail (lossGuard: loss sums + divergence guard; optimizerFused: the whole optimizer) against
+// the split dispatches it replaces, through whole training steps of a mixed sweep with runs that diverge: the
+// same losses, states, factors, moments and last good weights, bit for bit.
 import { describe, expect, it } from 'vitest';
 import { testGpu } from '../test/gpu';
 import type { RunSpec } from './config';

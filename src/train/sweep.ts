@@ -3,7 +3,7 @@
 // step: losses go to a ring on the GPU and are read a few times a second. Checkpoints: checkpoint.ts;
 // gradient and update norms: norms.ts.
 import type { Dispatch, Gpu } from '../gpu/context';
-import { keepLastGood, lossGuard, lossGuardFits, STATE, sweepGuard } from '../kernels/sweep';
+import { keepLastGood, lossGuard, STATE, sweepGuard } from '../kernels/sweep';
 import type { AttentionVariant } from '../kernels/attention-variant';
 import { GpuModel, lossDispatches, setInvCount, type ForwardPass } from '../model/gpu-model';
 import {
@@ -60,7 +60,7 @@ export class SweepEngine {
   /** Each run's weights of its last step whose loss passed the guard [R, SA] / [R, SB]. */
   private lastGood!: { A: GPUBuffer; B: GPUBuffer };
   private keepLastGood!: Dispatch;
-  /** runSums + guard + keepLastGood in one dispatch (null: the device's bindings do not allow it, or asked). */
+  /** runSums + guard in one dispatch (null: the split dispatches, when asked). */
   private lossGuard!: Dispatch | null;
   /** The adapter every run starts from (seeded, or given). */
   readonly initial: InitialAdapter;
@@ -218,7 +218,7 @@ export class SweepEngine {
       },
       { R, SA, SB },
     );
-    if ((this.options.fusedTail ?? true) && lossGuardFits(gpu.device.limits)) {
+    if (this.options.fusedTail ?? true) {
       this.lossGuard = gpu.prepare(
         lossGuard,
         {
@@ -228,10 +228,6 @@ export class SweepEngine {
           state: this.state,
           hyper: this.optim.buffers.hyper,
           history: this.history,
-          A: this.lora.A,
-          B: this.lora.B,
-          lastA: this.lastGood.A,
-          lastB: this.lastGood.B,
         },
         {
           R,
@@ -240,8 +236,6 @@ export class SweepEngine {
           historyRow: 0,
           invCount: 1,
           boundFactor: config.divergenceFactor,
-          SA,
-          SB,
         },
       );
     } else {
@@ -315,12 +309,13 @@ export class SweepEngine {
     const lossGuard = this.lossGuard;
     lossGuard?.setParams(guardParams);
     if (!lossGuard) this.guard.setParams(guardParams);
-    // The guard freezes a run whose loss went bad, before its update; keepLastGood copies the alive runs'
-    // weights this loss passed the guard with to lastGood. lossGuard does both right after the loss.
+    // The guard freezes a run whose loss went bad, before its update (lossGuard: with the loss sums, right
+    // after the loss); keepLastGood copies the alive runs' weights this loss passed the guard with to lastGood.
     this.gpu.submit(`step ${step}`, [
       ...(lossGuard ? lossDispatches(this.forwardPass, true, lossGuard) : this.forwardToLoss(true)),
       ...this.backwardPass,
-      ...(lossGuard ? [] : [this.guard, this.keepLastGood]),
+      ...(lossGuard ? [] : [this.guard]),
+      this.keepLastGood,
       ...(withNorms ? norms.before : []),
       ...this.optim.dispatches(),
       ...(withNorms ? norms.after : []),
