@@ -91,6 +91,23 @@ fn rhsSet(i: u32, v: f32) {
   }
 }
 
+/**
+ * One element's step by the run's rule, optimizer.wgsl's expressions: (p, m, v) after it. AdamW as
+ * torch.optim.AdamW orders it; SGD with decoupled decay (m, v unused); any other rule leaves p as it is.
+ */
+fn update(h: Hyper, lr: f32, p: f32, grad: f32, m: f32, v: f32) -> vec3f {
+  if (h.rule == RULE_ADAMW) {
+    let mNew = m + (1.0 - h.beta1) * (grad - m);
+    let vNew = v * h.beta2 + (1.0 - h.beta2) * (grad * grad);
+    let denom = sqrt(vNew) / sqrt(h.bc2) + h.eps;
+    return vec3f(p * (1.0 - lr * h.weightDecay) - (lr / h.bc1) * (mNew / denom), mNew, vNew);
+  }
+  if (h.rule == RULE_SGD) {
+    return vec3f(p * (1.0 - lr * h.weightDecay) - lr * grad, m, v);
+  }
+  return vec3f(p, m, v);
+}
+
 /** Gram + Cholesky + in-place solve of one side, into P slot / status `slot`. */
 fn precondition(which: u32, slot: u32, r: u32, lid: u32) {
   side = which;
@@ -120,22 +137,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     if (oldB) { precondition(1u, params.count + m, r, lid); }
   }
 
-  // A's block: AdamW as torch.optim.AdamW orders it, or SGD with decoupled decay (optimizer.wgsl).
+  // A's block, then (below) B's: AdamW as torch.optim.AdamW orders it, or SGD with decoupled decay.
   let nA = r * cur.inDim;
   if (stepping) {
-    let lr = h.lrA;
     for (var i = lid; i < nA; i += WG) {
       let e = cur.offA + i;
+      let u = update(h, h.lrA, A[e], dA[e], mA[e], vA[e]);
+      A[e] = u.x;
       if (h.rule == RULE_ADAMW) {
-        let grad = dA[e];
-        let mNew = mA[e] + (1.0 - h.beta1) * (grad - mA[e]);
-        let vNew = vA[e] * h.beta2 + (1.0 - h.beta2) * (grad * grad);
-        let denom = sqrt(vNew) / sqrt(h.bc2) + h.eps;
-        A[e] = A[e] * (1.0 - lr * h.weightDecay) - (lr / h.bc1) * (mNew / denom);
-        mA[e] = mNew;
-        vA[e] = vNew;
-      } else if (h.rule == RULE_SGD) {
-        A[e] = A[e] * (1.0 - lr * h.weightDecay) - lr * dA[e];
+        mA[e] = u.y;
+        vA[e] = u.z;
       }
     }
   }
@@ -149,19 +160,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 
   let nB = cur.outDim * r;
   if (stepping) {
-    let lr = h.lrB;
     for (var i = lid; i < nB; i += WG) {
       let e = cur.offB + i;
+      let u = update(h, h.lrB, B[e], dB[e], mB[e], vB[e]);
+      B[e] = u.x;
       if (h.rule == RULE_ADAMW) {
-        let grad = dB[e];
-        let mNew = mB[e] + (1.0 - h.beta1) * (grad - mB[e]);
-        let vNew = vB[e] * h.beta2 + (1.0 - h.beta2) * (grad * grad);
-        let denom = sqrt(vNew) / sqrt(h.bc2) + h.eps;
-        B[e] = B[e] * (1.0 - lr * h.weightDecay) - (lr / h.bc1) * (mNew / denom);
-        mB[e] = mNew;
-        vB[e] = vNew;
-      } else if (h.rule == RULE_SGD) {
-        B[e] = B[e] * (1.0 - lr * h.weightDecay) - lr * dB[e];
+        mB[e] = u.y;
+        vB[e] = u.z;
       }
     }
   }

@@ -83,8 +83,7 @@ const CASES: Case[] = [
   },
 ];
 
-/** One step of either path from the same inputs; every buffer it writes, read back. */
-async function step(gpu: Gpu, c: Case, fused: boolean) {
+function layoutOf(c: Case) {
   const cfg: LabGptConfig = {
     n_layer: c.n_layer,
     n_head: 1,
@@ -93,7 +92,12 @@ async function step(gpu: Gpu, c: Case, fused: boolean) {
     vocab_size: 256,
     layer_norm_epsilon: 1e-5,
   };
-  const layout = loraLayout(cfg, { r: c.r, alpha: 2 * c.r, targets: c.targets });
+  return loraLayout(cfg, { r: c.r, alpha: 2 * c.r, targets: c.targets });
+}
+
+/** One step of either path from the same inputs; every buffer it writes, read back. */
+async function step(gpu: Gpu, c: Case, fused: boolean) {
+  const layout = layoutOf(c);
   const R = c.kinds.length;
   const { SA, SB } = layout;
   const A = randn(R * SA, 1, 0.3);
@@ -178,17 +182,7 @@ describe('the fused optimizer step', () => {
     const gpu = await testGpu();
     const c = CASES[1];
     const { out, A0, B0 } = await step(gpu, c, true);
-    const layout = loraLayout(
-      {
-        n_layer: c.n_layer,
-        n_head: 1,
-        n_embd: c.n_embd,
-        n_positions: 16,
-        vocab_size: 256,
-        layer_norm_epsilon: 1e-5,
-      },
-      { r: c.r, alpha: 2 * c.r, targets: c.targets },
-    );
+    const layout = layoutOf(c);
     const run = 3;
     const { SA, SB } = layout;
     expect(bits(out.A.subarray(run * SA, (run + 1) * SA))).toEqual(
