@@ -16,9 +16,10 @@
 // the rhs is left as it is (identity preconditioner, as the paper's code does when the inverse fails)
 // → status 2. Status 0: plain factorisation of P.
 
-// The including shader declares: struct Job, `P` (read), `status`, the constant WG ≥ the largest r (during the
-// factorisation thread i owns row i), and how the phase reaches its vectors: `fn solveJob(m) -> Job`,
-// `fn rhsAt(i) -> f32` and `fn rhsSet(i, v)` (cholesky.wgsl: its bindings `solveJobs` and `rhs`).
+// The including shader declares: struct Job, `P` (read), the constant WG ≥ the largest r (during the
+// factorisation thread i owns row i), how the phase reaches its vectors: `fn solveJob(m) -> Job`,
+// `fn rhsAt(i) -> f32` and `fn rhsSet(i, v)` (cholesky.wgsl: its bindings `solveJobs` and `rhs`), and where
+// the outcome goes: `fn statusSet(m, status)`, called by thread 0 (cholesky.wgsl: its binding `status`).
 // The workgroup's flags are cleared on entry, so one workgroup may run the phase more than once.
 
 const MAX_R: u32 = 64u;
@@ -38,7 +39,7 @@ fn tri(i: u32, j: u32) -> u32 { return i * (i + 1u) / 2u + j; }
 
 fn isFinite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
 
-/** Cholesky of P_m and the solves of solve job m in place; status[m] (every thread of the workgroup calls it). */
+/** Cholesky of P_m and the solves of solve job m in place; statusSet(m, ·) (every thread of the workgroup calls it). */
 fn choleskyPhase(m: u32, r: u32, lid: u32) {
   let base = m * r * r;
 
@@ -110,5 +111,5 @@ fn choleskyPhase(m: u32, r: u32, lid: u32) {
       for (var i = 0u; i < r; i++) { rhsSet(at + i * job.strideI, x[i]); }
     }
   }
-  if (lid == 0u) { status[m] = result; }
+  if (lid == 0u) { statusSet(m, result); }
 }

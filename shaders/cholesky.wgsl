@@ -14,6 +14,7 @@ struct Job { offset: u32, n: u32, strideI: u32, strideK: u32 }
 fn solveJob(m: u32) -> Job { return solveJobs[m]; }
 fn rhsAt(i: u32) -> f32 { return rhs[i]; }
 fn rhsSet(i: u32, v: f32) { rhs[i] = v; }
+fn statusSet(m: u32, v: u32) { status[m] = v; }
 
 // Threads per workgroup = the largest r: during the factorisation thread i owns row i.
 const WG: u32 = 64u;

@@ -39,6 +39,7 @@ fn dampingOf(m: u32) -> f32 { return damping[m]; }
 fn solveJob(m: u32) -> Job { return solveJobs[m]; }
 fn rhsAt(i: u32) -> f32 { return rhs[i]; }
 fn rhsSet(i: u32, v: f32) { rhs[i] = v; }
+fn statusSet(m: u32, v: u32) { status[m] = v; }
 
 const WG: u32 = 256u;
 var<workgroup> partial: array<f32, WG>;

@@ -11,8 +11,11 @@
 //   2. A's block steps (AdamW or SGD by the run's hyper row: optimizer.wgsl's expressions, element by element).
 //   3. Riemannian AdamW, the paper's order: dB ← dB (AAᵀ + δI)⁻¹ from A_{t+1}, the block step 2 just wrote.
 //   4. B's block steps.
-// The Gram matrix of side A of job m goes to P slot m and its Cholesky status to status[m]; side B's to slot
-// count + m and status[count + m] (statuses of non-Riemannian jobs stay 0; countFallbacks adds them per run).
+// The Gram matrix of side A of job m goes to P slot m, side B's to slot count + m. The job's Cholesky
+// fall-backs (status > 0, at most one per side) are added to its run's count in state [R, 4] (column 3) at
+// the end, unless the run is frozen (alive = 0): the split path's countFallbacks dispatch, folded in. Jobs of
+// one run add to the same float through a compare-and-swap loop; the counts are small integers, so the
+// order of the additions does not change the sum.
 // A stopped run (training = 0) is still preconditioned, as in the split path, but not stepped.
 //
 // The phases read the factors and vectors through the hooks below, which pick B and dA (side 0) or A and dB
@@ -53,7 +56,8 @@ const OLD_B: u32 = 2u;
 @group(0) @binding(8) var<storage, read> hyper: array<Hyper>;      // [R]
 @group(0) @binding(9) var<storage, read> jobs: array<FusedJob>;    // [count]
 @group(0) @binding(10) var<storage, read_write> P: array<f32>;     // [2·count, r, r]
-@group(0) @binding(11) var<storage, read_write> status: array<u32>; // [2·count]: 0 ok, 1 damped, 2 identity
+// [R, 4] as f32 bits (sweep.wgsl): alive (column 0) read, Cholesky fall-backs (column 3) added to.
+@group(0) @binding(11) var<storage, read_write> state: array<atomic<u32>>;
 @group(0) @binding(12) var<uniform> params: Params;
 
 const WG: u32 = 256u;
@@ -63,6 +67,8 @@ var<workgroup> jobFlags: u32;
 // The job this workgroup steps, and the side its phases work on (0: B's Gram, dA; 1: A's Gram, dB).
 var<private> cur: FusedJob;
 var<private> side: u32;
+// Thread 0's count of this job's Cholesky fall-backs (choleskyPhase reports to thread 0 only).
+var<private> fallbacks: u32;
 
 fn factorAt(i: u32) -> f32 {
   if (side == 0u) { return B[i]; }
@@ -88,6 +94,21 @@ fn rhsSet(i: u32, v: f32) {
     dA[i] = v;
   } else {
     dB[i] = v;
+  }
+}
+fn statusSet(m: u32, v: u32) {
+  if (v != 0u) { fallbacks++; }
+}
+
+/** state[run, 3] += n for a run still alive (countFallbacks' rule: a frozen run's solves are not its). */
+fn addFallbacks(run: u32, n: u32) {
+  if (bitcast<f32>(atomicLoad(&state[run * 4u])) <= 0.5) { return; }
+  let at = run * 4u + 3u;
+  var old = atomicLoad(&state[at]);
+  loop {
+    let swap = atomicCompareExchangeWeak(&state[at], old, bitcast<u32>(bitcast<f32>(old) + f32(n)));
+    if (swap.exchanged) { break; }
+    old = swap.old_value;
   }
 }
 
@@ -170,4 +191,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       }
     }
   }
+  if (lid == 0u && fallbacks > 0u) { addFallbacks(cur.run, fallbacks); }
 }

@@ -89,8 +89,9 @@ export function sgdReference(
 /**
  * The whole optimizer step of a sweep in one dispatch, one workgroup per (run, adapter): the Riemannian
  * preconditioner of both sides (Gram + Cholesky + in-place solve) and the AdamW / SGD steps of A and B, in
- * the split path's order (shaders/optimizer-fused.wgsl). Jobs: `packFusedJobs`. P and status hold 2·count
- * slots (side A's at m, side B's at count + m).
+ * the split path's order (shaders/optimizer-fused.wgsl). Jobs: `packFusedJobs`. P holds 2·count slots (side A's
+ * at m, side B's at count + m). Each job adds its Cholesky fall-backs to its run's count in `state` [R, 4]
+ * (column 3) when the run is alive, as `countFallbacks` does in the split path.
  */
 export const optimizerFused = defineKernel({
   label: 'optimizerFused',
@@ -107,7 +108,7 @@ export const optimizerFused = defineKernel({
     hyper: 'read',
     jobs: 'read',
     P: 'write',
-    status: 'write',
+    state: 'write',
   },
   params: { count: 'u32', r: 'u32' },
   workgroups: ({ count, r }) => {

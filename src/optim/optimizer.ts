@@ -199,8 +199,8 @@ export class OptimizerStep {
   }
 
   /**
-   * The fused step: a job per (run, adapter) in run order, then the fall-backs counted per run from the two
-   * status slots of every job (side A's at m, side B's at count + m; non-Riemannian jobs' stay 0).
+   * The fused step: a job per (run, adapter) in run order, one dispatch. Each job adds its own Cholesky
+   * fall-backs to its run's count in state (no countFallbacks dispatch).
    */
   private fusedStep(riem: number[], bothOld: number[]): Dispatch[] {
     const { gpu, layout } = this;
@@ -226,8 +226,7 @@ export class OptimizerStep {
       this.owned.push(b);
       return b;
     };
-    const status = own(gpu.buffer(2 * count * 4, 'cholStatus'));
-    const d: Dispatch[] = [
+    return [
       gpu.prepare(
         optimizerFused,
         {
@@ -242,36 +241,11 @@ export class OptimizerStep {
           hyper: this.buffers.hyper,
           jobs: own(gpu.buffer(packFusedJobs(jobs), 'optimizerJobs')),
           P: own(gpu.buffer(2 * count * r * r * 4, 'P')),
-          status,
+          state: this.buffers.state,
         },
         { count, r },
       ),
     ];
-    if (riem.length > 0) {
-      const jobRun = own(
-        gpu.buffer(
-          Uint32Array.from([...jobs, ...jobs], (j) => j.run),
-          'jobRun',
-        ),
-      );
-      const none = own(gpu.buffer(4));
-      d.push(
-        gpu.prepare(
-          countFallbacks,
-          {
-            status0: status,
-            jobRun0: jobRun,
-            status1: none,
-            jobRun1: none,
-            status2: none,
-            jobRun2: none,
-            counts: this.buffers.state,
-          },
-          { count0: 2 * count, count1: 0, count2: 0, R },
-        ),
-      );
-    }
-    return d;
   }
 
   /**
