@@ -2,6 +2,7 @@
 // remembers what every prepared dispatch binds (for FLOP and byte counts) and can capture or time the
 // dispatch lists the engine submits. Everything here sits on the engine's public API.
 import { Gpu, type Dispatch } from '../src/gpu/context';
+import type { QueuedWork } from '../src/gpu/queue-clock';
 import { acquireDevice, type AcquiredDevice } from '../src/gpu/device';
 import type { Kernel } from '../src/gpu/kernel';
 
@@ -131,6 +132,7 @@ export class BenchGpu extends Gpu {
     label: string,
     dispatches: readonly Dispatch[],
     timestamps?: GPUComputePassTimestampWrites,
+    work?: QueuedWork,
   ): void {
     const mode = this.mode;
     if (mode.kind === 'capture') {
@@ -139,14 +141,19 @@ export class BenchGpu extends Gpu {
     }
     if (mode.kind === 'stamp' && !timestamps && mode.next < mode.capacity) {
       const i = mode.next++;
-      super.submit(label, dispatches, {
-        querySet: mode.querySet,
-        beginningOfPassWriteIndex: 2 * i,
-        endOfPassWriteIndex: 2 * i + 1,
-      });
+      super.submit(
+        label,
+        dispatches,
+        {
+          querySet: mode.querySet,
+          beginningOfPassWriteIndex: 2 * i,
+          endOfPassWriteIndex: 2 * i + 1,
+        },
+        work,
+      );
       return;
     }
-    super.submit(label, dispatches, timestamps);
+    super.submit(label, dispatches, timestamps, work);
   }
 }
 

@@ -297,6 +297,14 @@ async function main(): Promise<void> {
       throw new Error(`--error-scopes takes submit or window, not ${scopes}`);
     gpu.errorScopes = scopes;
   }
+  // --waits poll|patient: wait for the GPU at once, or sleep through most of the queued steps first (the
+  // default under Node: src/gpu/queue-clock.ts), to time both.
+  const waits = flag(args, 'waits');
+  if (waits !== undefined) {
+    if (waits !== 'poll' && waits !== 'patient')
+      throw new Error(`--waits takes poll or patient, not ${waits}`);
+    gpu.patientWaits = waits === 'patient';
+  }
   const toy = gpu.info.isSoftware || args.includes('--toy');
   const adapter = `${gpu.info.vendor} ${gpu.info.architecture} ${gpu.info.description}`.trim();
   log(
@@ -513,12 +521,16 @@ async function main(): Promise<void> {
           // defaults: 50 and 10), to see what each costs.
           const valEvery = Number(flag(args, 'driver-val-every') ?? DEFAULT_SWEEP.valEvery);
           const normsEvery = Number(flag(args, 'driver-norms-every') ?? 10);
+          // --driver-in-flight N: a fixed queue depth (the driver's default sizes it to 40 ms of steps).
+          const inFlight = flag(args, 'driver-in-flight');
+          const maxInFlight = inFlight === undefined ? undefined : Number(inFlight);
           result.driverTokensPerSec = await benchDriver(gpu, setup, sweepRuns(R), steps, {
             valEvery,
             normsEvery,
+            maxInFlight,
           });
           log(
-            `    the CLI's loop (SweepDriver, ${steps} steps, validation every ${valEvery}, norms every ${normsEvery}): ${Math.round(result.driverTokensPerSec)} tok/s = ${(result.driverTokensPerSec / result.tokensPerSec).toFixed(3)}× the bench loop's`,
+            `    the CLI's loop (SweepDriver, ${steps} steps, validation every ${valEvery}, norms every ${normsEvery}, in flight ${maxInFlight ?? 'by time'}): ${Math.round(result.driverTokensPerSec)} tok/s = ${(result.driverTokensPerSec / result.tokensPerSec).toFixed(3)}× the bench loop's`,
           );
         }
       });

@@ -249,8 +249,8 @@ export async function benchStep(
     for (let i = 0; i < s.warmup; i++) engine.submitStep(false);
     await gpu.sync('bench warmup');
     const wall: number[] = [];
-    // Where a trial's host time goes (ms per trial): the submit loop, then onSubmittedWorkDone, then the
-    // error scopes that sync() also awaits.
+    // Where a trial's host time goes (ms per trial): the submit loop, then the wait for the GPU (waitIdle), then
+    // the error scopes that sync() also awaits.
     const host = { submit: [] as number[], done: [] as number[], scopes: [] as number[] };
     const stampTrials = !!s.trialStamps && gpu.hasTimestamps;
     for (let t = 0; t < s.trials; t++) {
@@ -258,7 +258,8 @@ export async function benchStep(
       const t0 = performance.now();
       for (let i = 0; i < s.steps; i++) engine.submitStep(false);
       const t1 = performance.now();
-      await gpu.device.queue.onSubmittedWorkDone();
+      // As the engine's own sync waits (patient under Node unless --waits poll: src/gpu/queue-clock.ts).
+      await gpu.waitIdle();
       const t2 = performance.now();
       await gpu.sync('bench steps');
       const t3 = performance.now();
@@ -270,7 +271,7 @@ export async function benchStep(
         const passes = await gpu.stopStamping();
         const per = (x: number) => (x / s.steps).toFixed(3);
         log(
-          `    trial ${t + 1}: wall ${per(t3 - t0)} ms/step, GPU span ${per(gpu.lastStampSpanNs / 1e6)}, Σ pass ${per(passes.reduce((a, b) => a + b, 0) / 1e6)}, slowest pass ${(Math.max(...passes) / 1e6).toFixed(3)}, fastest ${(Math.min(...passes) / 1e6).toFixed(3)}`,
+          `    trial ${t + 1} (${t0.toFixed(1)}–${t3.toFixed(1)} ms, GPU done at ${t2.toFixed(1)}): wall ${per(t3 - t0)} ms/step, GPU span ${per(gpu.lastStampSpanNs / 1e6)}, Σ pass ${per(passes.reduce((a, b) => a + b, 0) / 1e6)}, slowest pass ${(Math.max(...passes) / 1e6).toFixed(3)}, fastest ${(Math.min(...passes) / 1e6).toFixed(3)}`,
         );
       }
     }
@@ -420,7 +421,7 @@ export async function benchDriver(
   s: StepSetup,
   runs: RunSpec[],
   steps: number,
-  opts: { valEvery?: number; normsEvery?: number } = {},
+  opts: { valEvery?: number; normsEvery?: number; maxInFlight?: number } = {},
 ): Promise<number> {
   const engine = makeEngine(gpu, s, runs, 'shuffled', steps, opts.valEvery);
   try {
@@ -428,7 +429,7 @@ export async function benchDriver(
     const driver = new SweepDriver(engine, (e) => {
       if (e.type === 'report') reports.push({ step: e.report.steps.at(-1)!, at: performance.now() });
     });
-    await driver.run({ normsEvery: opts.normsEvery });
+    await driver.run({ normsEvery: opts.normsEvery, maxInFlight: opts.maxInFlight });
     const first = reports[0];
     const last = reports.at(-1)!;
     if (!first || last.step <= first.step) throw new Error('bench driver: fewer than two reports');

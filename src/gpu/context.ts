@@ -3,6 +3,7 @@
 import { acquireDevice, type AcquiredDevice, type GpuInfo } from './device';
 import { GpuError } from './errors';
 import { packParams, type Kernel } from './kernel';
+import { QueueClock, type QueuedWork } from './queue-clock';
 
 /** One kernel bound to its buffers: encode it into any compute pass, as often as needed. */
 export interface Dispatch<P extends string = string> {
@@ -32,6 +33,11 @@ export function bufferSize(data: ArrayBufferView | number): number {
   return Math.max(16, Math.ceil(bytes / 4) * 4);
 }
 
+/** Under Node (dawn.node), not in a browser: where waits are patient by default (queue-clock.ts). */
+const UNDER_NODE =
+  typeof process !== 'undefined' &&
+  typeof (process as { versions?: { node?: string } }).versions?.node === 'string';
+
 /** The error scopes around submitted work (submitEncoded): every kind of GPU error. */
 const ERROR_FILTERS: GPUErrorFilter[] = ['validation', 'out-of-memory', 'internal'];
 
@@ -43,6 +49,14 @@ export class Gpu {
   private uncaptured: { error: GPUError; message: string }[] = [];
   private pending: Promise<{ label: string; error: GPUError } | undefined>[] = [];
   lostReason: string | undefined;
+  /** The training steps queued and how long one takes: see queue-clock.ts. */
+  readonly clock = new QueueClock();
+  /**
+   * Whether waits first sleep through most of the steps the clock expects the GPU still to run (no promise is
+   * pending meanwhile, so dawn.node does not poll): on under Node, off in browsers, whose promises cost nothing
+   * while pending. The bench's `--waits poll|patient` sets it to time both.
+   */
+  patientWaits = UNDER_NODE;
 
   constructor({ device, info }: AcquiredDevice) {
     this.device = device;
@@ -228,12 +242,21 @@ export class Gpu {
   }
 
   /** Record dispatches into one pass and submit without waiting; errors surface at the next sync(). */
-  submit(label: string, dispatches: readonly Dispatch[], timestamps?: GPUComputePassTimestampWrites): void {
-    this.submitEncoded(label, (encoder) => {
-      const pass = encoder.beginComputePass({ label, timestampWrites: timestamps });
-      for (const d of dispatches) d.encode(pass);
-      pass.end();
-    });
+  submit(
+    label: string,
+    dispatches: readonly Dispatch[],
+    timestamps?: GPUComputePassTimestampWrites,
+    work: QueuedWork = 'other',
+  ): void {
+    this.submitEncoded(
+      label,
+      (encoder) => {
+        const pass = encoder.beginComputePass({ label, timestampWrites: timestamps });
+        for (const d of dispatches) d.encode(pass);
+        pass.end();
+      },
+      work,
+    );
   }
 
   /**
@@ -248,8 +271,15 @@ export class Gpu {
   errorScopes: 'submit' | 'window' = 'window';
   private window: { first: string; last: string } | null = null;
 
-  /** Record arbitrary commands (several passes, copies) into one command buffer and submit it. */
-  submitEncoded(label: string, record: (encoder: GPUCommandEncoder) => void): void {
+  /**
+   * Record arbitrary commands (several passes, copies) into one command buffer and submit it. `work` tells the
+   * queue clock what it is: a training step, a readback's copies, or anything else.
+   */
+  submitEncoded(
+    label: string,
+    record: (encoder: GPUCommandEncoder) => void,
+    work: QueuedWork = 'other',
+  ): void {
     this.checkAlive(label);
     const perSubmit = this.errorScopes === 'submit';
     if (perSubmit || !this.window) for (const s of ERROR_FILTERS) this.device.pushErrorScope(s);
@@ -257,7 +287,30 @@ export class Gpu {
     const encoder = this.device.createCommandEncoder({ label });
     record(encoder);
     this.device.queue.submit([encoder.finish()]);
+    this.clock.submitted(work, performance.now());
     if (perSubmit) this.popScopes(label);
+  }
+
+  /**
+   * Wait until the GPU has run everything submitted: with patientWaits, first sleep through most of the queued
+   * steps the clock expects (then a promise is pending only for the rest).
+   */
+  async waitIdle(): Promise<void> {
+    if (this.patientWaits) await sleep(this.clock.sleepBefore(performance.now()));
+    const start = performance.now();
+    await this.device.queue.onSubmittedWorkDone();
+    this.clock.drained(start, performance.now());
+  }
+
+  /**
+   * With patientWaits, sleep until the clock expects at most `steps` of the queued steps to be left (the
+   * driver's bound on the steps in flight, without a promise per step); at once otherwise or without an
+   * estimate. Returns whether it could pace (false: the caller must bound the queue itself).
+   */
+  async paceSteps(steps: number): Promise<boolean> {
+    if (!this.patientWaits || this.clock.msPerStep === null) return false;
+    await sleep(this.clock.sleepBefore(performance.now(), steps));
+    return true;
   }
 
   /** Pop the three scopes pushed last; their errors surface at sync(), named `label`. */
@@ -274,7 +327,7 @@ export class Gpu {
       this.window = null;
       this.popScopes(first === last ? first : `${first} … ${last}`);
     }
-    await this.device.queue.onSubmittedWorkDone();
+    await this.waitIdle();
     const pending = this.pending;
     this.pending = [];
     const results = await Promise.all(pending);
@@ -303,8 +356,10 @@ export class Gpu {
     this.checkAlive('readback');
     const size = Math.ceil(byteLength / 4) * 4;
     const staging = this.device.createBuffer({ size, usage: MAP_READ_USAGE, label: 'readback' });
-    this.submitEncoded('readback', (encoder) =>
-      encoder.copyBufferToBuffer(src, byteOffset, staging, 0, size),
+    this.submitEncoded(
+      'readback',
+      (encoder) => encoder.copyBufferToBuffer(src, byteOffset, staging, 0, size),
+      'readback',
     );
     return (await this.readStaging(staging, 'readback')).slice(0, byteLength);
   }
@@ -343,10 +398,14 @@ export class Gpu {
       usage: MAP_READ_USAGE,
       label: 'readback',
     });
-    this.submitEncoded('readback', (encoder) =>
-      reads.forEach((r, i) => {
-        if (r.count > 0) encoder.copyBufferToBuffer(r.src, (r.offset ?? 0) * 4, staging, at[i], r.count * 4);
-      }),
+    this.submitEncoded(
+      'readback',
+      (encoder) =>
+        reads.forEach((r, i) => {
+          if (r.count > 0)
+            encoder.copyBufferToBuffer(r.src, (r.offset ?? 0) * 4, staging, at[i], r.count * 4);
+        }),
+      'readback',
     );
     const all = await this.readStaging(staging, 'readback');
     return reads.map((r, i) => new Float32Array(all, at[i], r.count));
@@ -400,4 +459,9 @@ export class Gpu {
   destroy(): void {
     this.device.destroy();
   }
+}
+
+/** Resolves after `ms` milliseconds (at once for 0 or less). */
+function sleep(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 }

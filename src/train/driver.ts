@@ -15,12 +15,32 @@ export interface DriverOptions {
   reportEveryMs?: number;
   /** Sample gradient and update norms every n steps. */
   normsEvery?: number;
-  /** Steps the CPU may run ahead of the GPU. */
+  /**
+   * Steps the CPU may run ahead of the GPU: a fixed number, or (by default) as many as fill `inFlightMs` at
+   * the step time measured so far (`inFlightDepth`), at least 3.
+   */
   maxInFlight?: number;
+  /** Milliseconds of GPU work to keep queued when maxInFlight is not given (default 40). */
+  inFlightMs?: number;
   /** Also report at every multiple of this many steps (checkpoints are taken at reports). */
   reportEvery?: number;
   signal?: AbortSignal;
   now?: () => number;
+}
+
+/** Fewest steps kept in flight, and the most (the loss history holds 256 unread rows; reports come at 128). */
+export const MIN_IN_FLIGHT = 3;
+export const MAX_IN_FLIGHT = 64;
+
+/**
+ * Steps to keep queued so that the GPU holds about `targetMs` of work at `stepMs` a step. A pause of the host
+ * shorter than that (a garbage collection: 5–30 ms under Node, where Dawn's event polling alone makes tens of
+ * MB of garbage a second while a promise is pending) then no longer leaves the GPU idle; three steps are 4 ms
+ * of work at lab-gpt's R = 1 on an H200. A stop or add request still waits for at most that much work.
+ */
+export function inFlightDepth(stepMs: number, targetMs: number): number {
+  if (!(stepMs > 0) || !Number.isFinite(stepMs)) return MIN_IN_FLIGHT;
+  return Math.min(MAX_IN_FLIGHT, Math.max(MIN_IN_FLIGHT, Math.ceil(targetMs / stepMs)));
 }
 
 export class SweepDriver {
@@ -87,19 +107,29 @@ export class SweepDriver {
     const now = opts.now ?? (() => performance.now());
     const reportEveryMs = opts.reportEveryMs ?? 250;
     const normsEvery = opts.normsEvery ?? 10;
-    const maxInFlight = opts.maxInFlight ?? 3;
+    const inFlightMs = opts.inFlightMs ?? 40;
+    let maxInFlight = opts.maxInFlight ?? MIN_IN_FLIGHT;
     const total = e.config.steps;
     const t0 = now();
     let windowStart = t0;
     let windowSteps = 0;
     const inFlight: Promise<unknown>[] = [];
+    // The queue's depth from the last report window's time a step (a window that only drained the queue,
+    // with no new step, says nothing).
+    const measure = (ms: number, steps: number) => {
+      if (opts.maxInFlight === undefined && steps > 0) maxInFlight = inFlightDepth(ms / steps, inFlightMs);
+    };
     while (e.step < total && !opts.signal?.aborted) {
       while (this.requests.length > 0) await this.requests.shift()!();
       const next = e.step + 1;
       e.submitStep(next % normsEvery === 0 || next === total);
       windowSteps++;
-      inFlight.push(e.gpu.device.queue.onSubmittedWorkDone());
-      if (inFlight.length > maxInFlight) await inFlight.shift();
+      // Under Node the queue clock paces the loop (a pending promise per step would keep dawn.node polling);
+      // elsewhere, and before the clock has a step time, a promise per step bounds the queue.
+      if (!(await e.gpu.paceSteps(maxInFlight))) {
+        inFlight.push(e.gpu.device.queue.onSubmittedWorkDone());
+        while (inFlight.length > maxInFlight) await inFlight.shift();
+      }
       const t = now();
       // Step 1 is reported at once: its time tells a user on a slow adapter what to expect.
       const due = opts.reportEvery !== undefined && opts.reportEvery > 0 && e.step % opts.reportEvery === 0;
@@ -110,7 +140,9 @@ export class SweepDriver {
         e.step === total ||
         due
       ) {
-        await this.flush((now() - windowStart) / 1000, windowSteps);
+        const ms = now() - windowStart;
+        await this.flush(ms / 1000, windowSteps);
+        measure(ms, windowSteps);
         windowStart = now();
         windowSteps = 0;
       }

@@ -311,15 +311,20 @@ export class SweepEngine {
     if (!lossGuard) this.guard.setParams(guardParams);
     // The guard freezes a run whose loss went bad, before its update (lossGuard: with the loss sums, right
     // after the loss); keepLastGood copies the alive runs' weights this loss passed the guard with to lastGood.
-    this.gpu.submit(`step ${step}`, [
-      ...(lossGuard ? lossDispatches(this.forwardPass, true, lossGuard) : this.forwardToLoss(true)),
-      ...this.backwardPass,
-      ...(lossGuard ? [] : [this.guard]),
-      this.keepLastGood,
-      ...(withNorms ? norms.before : []),
-      ...this.optim.dispatches(),
-      ...(withNorms ? norms.after : []),
-    ]);
+    this.gpu.submit(
+      `step ${step}`,
+      [
+        ...(lossGuard ? lossDispatches(this.forwardPass, true, lossGuard) : this.forwardToLoss(true)),
+        ...this.backwardPass,
+        ...(lossGuard ? [] : [this.guard]),
+        this.keepLastGood,
+        ...(withNorms ? norms.before : []),
+        ...this.optim.dispatches(),
+        ...(withNorms ? norms.after : []),
+      ],
+      undefined,
+      'step',
+    );
     this.step = step;
   }
 
@@ -445,6 +450,8 @@ export class SweepEngine {
     this.destroyRunBuffers();
     this.runs.push({ spec, startStep: this.step, stoppedAtStep: null });
     this.build(snap);
+    // A step now costs more: the queue clock learns it again.
+    this.gpu.clock.reset();
     // The history ring is new: the caller reports pending steps before adding (see driver.ts).
     this.lastRead = this.step;
   }

@@ -1,0 +1,76 @@
+// When the GPU should be done with the training steps queued so far: what `Gpu.sync` and the driver sleep through
+// under Node before they wait, so that no promise is pending while the GPU still has a long way to go.
+//
+// Why: dawn.node settles a pending promise (onSubmittedWorkDone, mapAsync) by polling Dawn in a setImmediate loop
+// for as long as one is pending, and that loop makes tens of MB of garbage a second (a wait on an idle script grew
+// the heap by 21 MB in 1.7 s here). V8 then pauses the host 5–30 ms at a time to collect it. On an H200, 5 of 8
+// bench trials of 120 steps at lab-gpt's R = 8 ended 7–33 ms late for it, while the GPU's own span was the same in
+// every trial; sleeping through most of the steps first (or collecting garbage before each trial) left all 8 within
+// 2 ms of the span (bench/RESULTS.md, 2026-12-01 s12, call 3).
+//
+// The clock learns the time a step takes from waits that really waited (the GPU was still busy when the wait
+// began, so the wait ended when the GPU did): (end − first submission) / steps, the fewest of the last few such
+// windows (a late wake-up only lengthens a window, and a host slower than the GPU only lengthens it too). It
+// plans for `margin` of that, so an estimate a little long still wakes the host before the GPU is done. Windows
+// with other work than steps (an evaluation, a checkpoint read) teach it nothing and get no sleep; readbacks'
+// copies are neutral.
+
+/** Sleeps shorter than this are not worth a timer. */
+export const MIN_SLEEP_MS = 2;
+/** A wait shorter than this may have begun after the GPU was done: its window is not a sample. */
+export const MIN_WAIT_MS = 1;
+
+export type QueuedWork = 'step' | 'readback' | 'other';
+
+export class QueueClock {
+  /** When the first submission after the queue was last seen idle was made (ms); null: idle. */
+  private since: number | null = null;
+  private steps = 0;
+  private mixed = false;
+  private samples: number[] = [];
+
+  constructor(
+    /** Windows the estimate is the minimum of. */
+    readonly keep = 8,
+    /** The share of the expected time to sleep through. */
+    readonly margin = 0.85,
+  ) {}
+
+  submitted(work: QueuedWork, now: number): void {
+    if (this.since === null) this.since = now;
+    if (work === 'step') this.steps++;
+    else if (work === 'other') this.mixed = true;
+  }
+
+  /** The learned milliseconds a step takes, or null before the first sample. */
+  get msPerStep(): number | null {
+    return this.samples.length > 0 ? Math.min(...this.samples) : null;
+  }
+
+  /**
+   * How long to sleep before waiting for the queue to hold at most `leave` of the steps queued (0: drained):
+   * 0 when there is no estimate, other work is queued, or the time left is short.
+   */
+  sleepBefore(now: number, leave = 0): number {
+    const per = this.msPerStep;
+    if (per === null || this.since === null || this.mixed || this.steps <= leave) return 0;
+    const left = this.since + (this.steps - leave) * per * this.margin - now;
+    return left >= MIN_SLEEP_MS ? left : 0;
+  }
+
+  /** The queue was seen empty at `now`, after a wait that began at `waitStart`. */
+  drained(waitStart: number, now: number): void {
+    if (this.since !== null && !this.mixed && this.steps > 0 && now - waitStart >= MIN_WAIT_MS) {
+      this.samples.push((now - this.since) / this.steps);
+      if (this.samples.length > this.keep) this.samples.shift();
+    }
+    this.since = null;
+    this.steps = 0;
+    this.mixed = false;
+  }
+
+  /** Forget the samples (the steps' cost changed: a run was added). */
+  reset(): void {
+    this.samples = [];
+  }
+}
