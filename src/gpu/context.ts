@@ -297,9 +297,8 @@ export class Gpu {
    */
   async waitIdle(): Promise<void> {
     if (this.patientWaits) await sleep(this.clock.sleepBefore(performance.now()));
-    const start = performance.now();
     await this.device.queue.onSubmittedWorkDone();
-    this.clock.drained(start, performance.now());
+    this.clock.drained(performance.now());
   }
 
   /**

@@ -8,17 +8,20 @@
 // every trial; sleeping through most of the steps first (or collecting garbage before each trial) left all 8 within
 // 2 ms of the span (bench/RESULTS.md, 2026-12-01 s12, call 3).
 //
-// The clock learns the time a step takes from waits that really waited (the GPU was still busy when the wait
-// began, so the wait ended when the GPU did): (end − first submission) / steps, the fewest of the last few such
-// windows (a late wake-up only lengthens a window, and a host slower than the GPU only lengthens it too). It
-// plans for `margin` of that, so an estimate a little long still wakes the host before the GPU is done. Windows
-// with other work than steps (an evaluation, a checkpoint read) teach it nothing and get no sleep; readbacks'
-// copies are neutral.
+// The clock learns the time a step takes from each window of steps between two drains: (end of the wait − first
+// submission) / steps is never less than the GPU's time a step (the GPU was done by then), and equals it where the
+// wait began while the GPU was still busy. The estimate is the least of the last few windows: a late wake-up,
+// a host slower than the GPU, the first steps of a new model (Dawn clears each buffer at its first use) and an
+// over-long sleep only lengthen a window. It plans for `margin` of that, so a wake-up after an over-long
+// estimate gives a window `margin` as long, and the estimate comes down within a few windows. It sleeps only
+// once two windows were measured since the last reset: the first steps of a model are slow. Windows with other
+// work than steps (an evaluation, a checkpoint read) teach it nothing and get no sleep; readbacks' copies are
+// neutral.
 
 /** Sleeps shorter than this are not worth a timer. */
 export const MIN_SLEEP_MS = 2;
-/** A wait shorter than this may have begun after the GPU was done: its window is not a sample. */
-export const MIN_WAIT_MS = 1;
+/** Windows measured since the last reset before the clock lets a wait sleep. */
+export const MIN_SAMPLES = 2;
 
 export type QueuedWork = 'step' | 'readback' | 'other';
 
@@ -42,9 +45,9 @@ export class QueueClock {
     else if (work === 'other') this.mixed = true;
   }
 
-  /** The learned milliseconds a step takes, or null before the first sample. */
+  /** The learned milliseconds a step takes, or null before MIN_SAMPLES windows were measured. */
   get msPerStep(): number | null {
-    return this.samples.length > 0 ? Math.min(...this.samples) : null;
+    return this.samples.length >= MIN_SAMPLES ? Math.min(...this.samples) : null;
   }
 
   /**
@@ -58,9 +61,9 @@ export class QueueClock {
     return left >= MIN_SLEEP_MS ? left : 0;
   }
 
-  /** The queue was seen empty at `now`, after a wait that began at `waitStart`. */
-  drained(waitStart: number, now: number): void {
-    if (this.since !== null && !this.mixed && this.steps > 0 && now - waitStart >= MIN_WAIT_MS) {
+  /** The queue was seen empty at `now`. */
+  drained(now: number): void {
+    if (this.since !== null && !this.mixed && this.steps > 0) {
       this.samples.push((now - this.since) / this.steps);
       if (this.samples.length > this.keep) this.samples.shift();
     }
@@ -69,7 +72,7 @@ export class QueueClock {
     this.mixed = false;
   }
 
-  /** Forget the samples (the steps' cost changed: a run was added). */
+  /** Forget the samples (a new model, or the steps' cost changed: a run was added). */
   reset(): void {
     this.samples = [];
   }

@@ -123,6 +123,8 @@ export class SweepEngine {
 
   /** (Re)allocate everything sized by R; copy per-run state from `carry` (the previous runs' snapshot). */
   private build(carry: Snapshot | undefined): void {
+    // A new model, or a step that costs more (a run added): the queue clock learns the step time again.
+    this.gpu.clock.reset();
     const { gpu, layout, config } = this;
     const R = this.R;
     const { SA, SB } = layout;
@@ -450,8 +452,6 @@ export class SweepEngine {
     this.destroyRunBuffers();
     this.runs.push({ spec, startStep: this.step, stoppedAtStep: null });
     this.build(snap);
-    // A step now costs more: the queue clock learns it again.
-    this.gpu.clock.reset();
     // The history ring is new: the caller reports pending steps before adding (see driver.ts).
     this.lastRead = this.step;
   }
