@@ -296,9 +296,12 @@ export class Gpu {
    * steps the clock expects (then a promise is pending only for the rest).
    */
   async waitIdle(): Promise<void> {
-    if (this.patientWaits) await sleep(this.clock.sleepBefore(performance.now()));
+    const ms = this.patientWaits ? this.clock.sleepBefore(performance.now()) : 0;
+    await sleep(ms);
+    const start = performance.now();
     await this.device.queue.onSubmittedWorkDone();
-    this.clock.drained(performance.now());
+    const end = performance.now();
+    this.clock.drained(end, ms > 0, end - start);
   }
 
   /**

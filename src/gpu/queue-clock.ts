@@ -8,20 +8,27 @@
 // every trial; sleeping through most of the steps first (or collecting garbage before each trial) left all 8 within
 // 2 ms of the span (bench/RESULTS.md, 2026-12-01 s12, call 3).
 //
-// The clock learns the time a step takes from each window of steps between two drains: (end of the wait − first
-// submission) / steps is never less than the GPU's time a step (the GPU was done by then), and equals it where the
-// wait began while the GPU was still busy. The estimate is the least of the last few windows: a late wake-up,
-// a host slower than the GPU, the first steps of a new model (Dawn clears each buffer at its first use) and an
-// over-long sleep only lengthen a window. It plans for `margin` of that, so a wake-up after an over-long
-// estimate gives a window `margin` as long, and the estimate comes down within a few windows. It sleeps only
-// once two windows were measured since the last reset: the first steps of a model are slow. Windows with other
-// work than steps (an evaluation, a checkpoint read) teach it nothing and get no sleep; readbacks' copies are
-// neutral.
+// The clock learns the time a step takes from the windows of steps between two drains whose wait did not sleep:
+// (end of the wait − first submission) / steps is never less than the GPU's time a step (the GPU was done by
+// then), and equals it where the host kept the GPU busy and heard of its end at once. A late wake-up (a
+// collection), a host slower than the GPU and the first steps of a new model (Dawn clears each buffer at its
+// first use) only lengthen a window, so the estimate is the least of the last few, and the clock sleeps only
+// once MIN_SAMPLES windows were measured since the last reset. A wait that slept teaches it nothing (an
+// over-long sleep would make the window look like the steps' time), except that an estimate too long shows:
+// the GPU was already done when the host woke, and the clock forgets its samples and learns again. It plans for
+// `margin` of the estimate. Windows with other work than steps (an evaluation, a checkpoint read) teach it
+// nothing and get no sleep; readbacks' copies are neutral.
+//
+// On an H200 (bench/RESULTS.md, 2026-12-01 s12, call 5) learning from every window instead let one late window
+// of 30 short steps make the estimate 2.5 times too long: the bench's AdamW trials took 3.18 ms a step for 1.26
+// of GPU time.
 
 /** Sleeps shorter than this are not worth a timer. */
 export const MIN_SLEEP_MS = 2;
 /** Windows measured since the last reset before the clock lets a wait sleep. */
-export const MIN_SAMPLES = 2;
+export const MIN_SAMPLES = 3;
+/** A wait after a sleep that ends sooner than this found the GPU done: the estimate was too long. */
+export const OVERSLEPT_MS = 0.5;
 
 export type QueuedWork = 'step' | 'readback' | 'other';
 
@@ -61,9 +68,14 @@ export class QueueClock {
     return left >= MIN_SLEEP_MS ? left : 0;
   }
 
-  /** The queue was seen empty at `now`. */
-  drained(now: number): void {
-    if (this.since !== null && !this.mixed && this.steps > 0) {
+  /**
+   * The queue was seen empty at `now`, after a wait of `waitedMs` (its promise pending that long) that first
+   * slept or not.
+   */
+  drained(now: number, slept = false, waitedMs = Infinity): void {
+    if (slept) {
+      if (waitedMs < OVERSLEPT_MS) this.samples = [];
+    } else if (this.since !== null && !this.mixed && this.steps > 0) {
       this.samples.push((now - this.since) / this.steps);
       if (this.samples.length > this.keep) this.samples.shift();
     }
