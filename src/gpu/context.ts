@@ -33,11 +33,6 @@ export function bufferSize(data: ArrayBufferView | number): number {
   return Math.max(16, Math.ceil(bytes / 4) * 4);
 }
 
-/** Under Node (dawn.node), not in a browser: where waits are patient by default (queue-clock.ts). */
-const UNDER_NODE =
-  typeof process !== 'undefined' &&
-  typeof (process as { versions?: { node?: string } }).versions?.node === 'string';
-
 /** The error scopes around submitted work (submitEncoded): every kind of GPU error. */
 const ERROR_FILTERS: GPUErrorFilter[] = ['validation', 'out-of-memory', 'internal'];
 
@@ -53,10 +48,11 @@ export class Gpu {
   readonly clock = new QueueClock();
   /**
    * Whether waits first sleep through most of the steps the clock expects the GPU still to run (no promise is
-   * pending meanwhile, so dawn.node does not poll): on under Node, off in browsers, whose promises cost nothing
-   * while pending. The bench's `--waits poll|patient` sets it to time both.
+   * pending meanwhile, so dawn.node does not poll; a browser's pending promises cost nothing). Off by default:
+   * the clock's final rules were not timed on a GPU yet (bench/RESULTS.md, 2026-12-01 s12). The bench's
+   * `--waits poll|patient` sets it to time both.
    */
-  patientWaits = UNDER_NODE;
+  patientWaits = false;
 
   constructor({ device, info }: AcquiredDevice) {
     this.device = device;

@@ -73,6 +73,38 @@ describe('sweep control', () => {
 });
 
 describe('sweepEvents', () => {
+  it('patient waits pace the driver by the queue clock and train to the same losses', async () => {
+    const gpu = await testGpu();
+    const config = tinySweep(runs, { steps: 8 });
+    const train = async (patient: boolean) => {
+      gpu.patientWaits = patient;
+      const engine = new SweepEngine(gpu, TINY, tinyWeights(), config, tinySource(config));
+      const pace = gpu.paceSteps.bind(gpu);
+      let paced = 0;
+      gpu.paceSteps = async (steps) => {
+        const on = await pace(steps);
+        if (on) paced++;
+        return on;
+      };
+      const events: SweepEvent[] = [];
+      try {
+        // A report after every step: each drains the queue, so the clock has its three windows after step 3.
+        await new SweepDriver(engine, (e) => events.push(e)).run({ reportEveryMs: 0 });
+      } finally {
+        gpu.paceSteps = pace;
+        gpu.patientWaits = false;
+        engine.destroy();
+      }
+      return { losses: lossesOf(events), paced };
+    };
+    const poll = await train(false);
+    const patient = await train(true);
+    expect(poll.paced).toBe(0);
+    expect(patient.paced).toBeGreaterThan(0);
+    expect([...patient.losses.keys()]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(patient.losses).toEqual(poll.losses);
+  });
+
   it('streams reports, validation and done in order', async () => {
     const gpu = await testGpu();
     const { sweepEvents } = await import('./driver');
