@@ -1,0 +1,26 @@
+set -u
+R=$OUT/raw; mkdir -p $R
+cd .work
+for x in y f; do (cd bench-$x; gunzip -f *.gz; ln -sfn ../../public/models/lab-gpt model; ln -sfn ../../public/datasets data); done
+D="--data data/devils-dictionary.txt --model model/model.onnx"; S="--sweep-only --steps 120 --trials 5 --warmup 10 --rs 1,8,16,64"
+DR="--sweep-only --steps 120 --trials 3 --warmup 10 --rs 1,8 --driver --driver-steps 300"
+G="--sweep-only --rs 8 --steps 30 --trials 3 --warmup 3 --model-size gpt2-small --data data/devils-dictionary.txt"
+(cd bench-f; node bench.mjs --skip-kernels --rs 8 $D --out $R/breakdown.json > $R/breakdown.txt 2>&1)
+(cd bench-f; python3 torch_batched.py --rs 1,8,16,64 --modes graph --steps 120 --trials 5 --check $R/breakdown.json --out $R/peer-lab.json > $R/peer-lab.txt 2>&1)
+for t in 1 2; do
+  (cd bench-y; node bench.mjs $S $D --out $R/y-$t.json > $R/y-$t.txt 2>&1)
+  (cd bench-f; node bench.mjs $S $D --out $R/f-$t.json > $R/f-$t.txt 2>&1)
+  (cd bench-f; node bench.mjs $S $D --waits poll --out $R/f-poll-$t.json > $R/f-poll-$t.txt 2>&1)
+done
+(cd bench-f; node bench.mjs $DR $D --out $R/f-driver.json > $R/f-driver.txt 2>&1)
+(cd bench-f; node bench.mjs $DR $D --waits poll --driver-in-flight 3 --out $R/f-driver-old.json > $R/f-driver-old.txt 2>&1)
+(cd bench-f; node bench.mjs $G --out $R/gpt2-f-1.json > $R/gpt2-f-1.txt 2>&1)
+(cd bench-f; python3 torch_batched.py --model-size gpt2-small --rs 8 --modes graph --out $R/peer-gpt2.json > $R/peer-gpt2.txt 2>&1)
+(cd bench-f; node bench.mjs $G --out $R/gpt2-f-2.json > $R/gpt2-f-2.txt 2>&1)
+(cd bench-y; node bench.mjs $G --out $R/gpt2-y-1.json > $R/gpt2-y-1.txt 2>&1)
+cd $R
+{ for f in y-1 f-1 f-poll-1 y-2 f-2 f-poll-2 f-driver f-driver-old gpt2-f-1 gpt2-f-2 gpt2-y-1; do echo "== $f"; grep -E "sweep R=|CLI's loop|FAILED|Error" $f.txt | sed -E 's/ +attention [a-z-]+//; s/opt .*gram\+chol [0-9.]*%//'; grep -h -A1 "sweep R=8 " $f.txt | grep host; done
+  echo "== peer-lab"; grep -E "graph|diff|Error|@0.005" peer-lab.txt; echo "== peer-gpt2"; grep -E "graph|Error" peer-gpt2.txt
+  echo "== breakdown"; grep -E "@0.005|FAILED|Error|sweep R=|^\| (adamw|riemannian|sgd|loraplus)|between|→" breakdown.txt; } | sed "s|$OUT|\$OUT|g" > $OUT/summary.txt
+tar czf $OUT/raw.tgz -C $OUT raw && rm -rf $OUT/raw
+cat $OUT/summary.txt
