@@ -8,7 +8,7 @@
 // Per job, as the split path orders it:
 //   1. Riemannian runs: dA ← (BᵀB + δI)⁻¹ dA from B_t (gram-phase.wgsl, then cholesky-phase.wgsl in place);
 //      with the 'old-iterate' order or Riemannian SGD (flag OLD_B) also dB ← dB (AAᵀ + δI)⁻¹ from A_t.
-//   2. A's block steps (AdamW or SGD by the run's hyper row: optimizer.wgsl's expressions, element by element).
+//   2. A's block steps (AdamW or SGD by the run's hyper row: optimizer-math.wgsl's updates, element by element).
 //   3. Riemannian AdamW, the paper's order: dB ← dB (AAᵀ + δI)⁻¹ from A_{t+1}, the block step 2 just wrote.
 //   4. B's block steps.
 // The Gram matrix of side A of job m goes to P slot m, side B's to slot count + m. The job's Cholesky
@@ -35,13 +35,7 @@ struct FusedJob {
   damping: f32,
   pad: u32,
 }
-// As HYPER_FIELDS in src/kernels/hyper.ts (checked by hyper.test.ts).
-struct Hyper {
-  lrA: f32, lrB: f32, beta1: f32, beta2: f32, eps: f32, weightDecay: f32,
-  bc1: f32, bc2: f32, training: f32, rule: f32,
-}
-const RULE_ADAMW = 0.0;
-const RULE_SGD = 1.0;
+// struct Hyper, RULE_ADAMW / RULE_SGD, adamwStep and sgdStep: optimizer-math.wgsl (prepended).
 const RIEMANNIAN: u32 = 1u;
 const OLD_B: u32 = 2u;
 
@@ -113,18 +107,15 @@ fn addFallbacks(run: u32, n: u32) {
 }
 
 /**
- * One element's step by the run's rule, optimizer.wgsl's expressions: (p, m, v) after it. AdamW as
- * torch.optim.AdamW orders it; SGD with decoupled decay (m, v unused); any other rule leaves p as it is.
+ * One element's step by the run's rule (optimizer-math.wgsl, as the split path's kernels): (p, m, v) after it.
+ * SGD leaves m and v as they are; any other rule leaves p too.
  */
 fn update(h: Hyper, lr: f32, p: f32, grad: f32, m: f32, v: f32) -> vec3f {
   if (h.rule == RULE_ADAMW) {
-    let mNew = m + (1.0 - h.beta1) * (grad - m);
-    let vNew = v * h.beta2 + (1.0 - h.beta2) * (grad * grad);
-    let denom = sqrt(vNew) / sqrt(h.bc2) + h.eps;
-    return vec3f(p * (1.0 - lr * h.weightDecay) - (lr / h.bc1) * (mNew / denom), mNew, vNew);
+    return adamwStep(h, lr, p, grad, m, v);
   }
   if (h.rule == RULE_SGD) {
-    return vec3f(p * (1.0 - lr * h.weightDecay) - lr * grad, m, v);
+    return vec3f(sgdStep(h, lr, p, grad), m, v);
   }
   return vec3f(p, m, v);
 }

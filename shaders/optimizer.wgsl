@@ -7,23 +7,10 @@
 // and params at 5; `sgd` uses g, hyper, p and params at 3. Binding 3 is thus `m` for one entry point
 // and the uniform for the other; WGSL allows this since no entry point uses both.
 //
-// adamw follows the float32 operation order of torch.optim.AdamW (single-tensor and foreach paths):
-//   p ← p · (1 − lr·wd)
-//   m ← m + (1 − β1)(g − m)                 exp_avg.lerp_(grad, 1 − β1)
-//   v ← v·β2 + (1 − β2)·g·g                 exp_avg_sq.mul_(β2).addcmul_(grad, grad, 1 − β2)
-//   denom = sqrt(v) / sqrt(bc2) + ε
-//   p ← p − (lr / bc1) · (m / denom)        param.addcdiv_(exp_avg, denom, value=−lr/bc1)
-// (torch forms 1 − lr·wd, lr/bc1 and sqrt(bc2) in float64 on the host; here they are float32.)
-// sgd (decoupled decay, ALGORITHM.md): p ← p · (1 − lr·wd); p ← p − lr·g.
+// The element updates, struct Hyper and the rule codes are optimizer-math.wgsl's (prepended by
+// src/kernels/optimizer.ts): adamwStep in torch.optim.AdamW's float32 order, sgdStep with decoupled decay.
 
 struct Params { R: u32, n: u32, side: u32 }
-// As HYPER_FIELDS in src/kernels/hyper.ts (checked by hyper.test.ts).
-struct Hyper {
-  lrA: f32, lrB: f32, beta1: f32, beta2: f32, eps: f32, weightDecay: f32,
-  bc1: f32, bc2: f32, training: f32, rule: f32,
-}
-const RULE_ADAMW = 0.0;
-const RULE_SGD = 1.0;
 
 @group(0) @binding(0) var<storage, read> g: array<f32>;            // [R, n]
 @group(0) @binding(1) var<storage, read> hyper: array<Hyper>;      // [R]
@@ -51,14 +38,10 @@ fn adamw(
   if (e >= adamwParams.R * adamwParams.n) { return; }
   let h = hyper[e / adamwParams.n];
   if (h.training == 0.0 || h.rule != RULE_ADAMW) { return; }
-  let lr = rate(h, adamwParams.side);
-  let grad = g[e];
-  let mNew = m[e] + (1.0 - h.beta1) * (grad - m[e]);
-  let vNew = v[e] * h.beta2 + (1.0 - h.beta2) * (grad * grad);
-  let denom = sqrt(vNew) / sqrt(h.bc2) + h.eps;
-  p[e] = p[e] * (1.0 - lr * h.weightDecay) - (lr / h.bc1) * (mNew / denom);
-  m[e] = mNew;
-  v[e] = vNew;
+  let u = adamwStep(h, rate(h, adamwParams.side), p[e], g[e], m[e], v[e]);
+  p[e] = u.x;
+  m[e] = u.y;
+  v[e] = u.z;
 }
 
 @compute @workgroup_size(WG)
@@ -71,6 +54,5 @@ fn sgd(
   if (e >= sgdParams.R * sgdParams.n) { return; }
   let h = hyper[e / sgdParams.n];
   if (h.training == 0.0 || h.rule != RULE_SGD) { return; }
-  let lr = rate(h, sgdParams.side);
-  p[e] = p[e] * (1.0 - lr * h.weightDecay) - lr * g[e];
+  p[e] = sgdStep(h, rate(h, sgdParams.side), p[e], g[e]);
 }

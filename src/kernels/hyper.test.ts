@@ -1,8 +1,7 @@
 // The Hyper row has one definition (hyper.ts); each shader that reads it declares the same struct.
 import { describe, expect, it } from 'vitest';
-import optimizerWgsl from '../../shaders/optimizer.wgsl?raw';
+import optimizerMathWgsl from '../../shaders/optimizer-math.wgsl?raw';
 import sweepWgsl from '../../shaders/sweep.wgsl?raw';
-import fusedWgsl from '../../shaders/optimizer-fused.wgsl?raw';
 import lossGuardWgsl from '../../shaders/loss-guard.wgsl?raw';
 import { HYPER_FIELDS, HYPER_WIDTH, hyperAt, hyperRow, packHyper } from './hyper';
 
@@ -22,9 +21,9 @@ function structFields(wgsl: string): string[] {
 
 describe('struct Hyper', () => {
   it.each([
-    ['optimizer.wgsl', optimizerWgsl],
+    // The optimizers' (optimizer.wgsl and optimizer-fused.wgsl include it).
+    ['optimizer-math.wgsl', optimizerMathWgsl],
     ['sweep.wgsl', sweepWgsl],
-    ['optimizer-fused.wgsl', fusedWgsl],
     ['loss-guard.wgsl', lossGuardWgsl],
   ])('%s declares the fields of HYPER_FIELDS in order', (_, wgsl) => {
     expect(structFields(wgsl)).toEqual([...HYPER_FIELDS]);

@@ -1,13 +1,18 @@
 // Per-run AdamW and SGD steps (ALGORITHM.md) over a flat [R, n] block: every parameter of every run in
 // one dispatch, each run with its own `Hyper` row (hyper.ts). `side` 0 steps an A block, 1 a B block
 // (B's learning rate carries the run's LoRA+ ratio).
-import source from '../../shaders/optimizer.wgsl?raw';
-import fusedSource from '../../shaders/optimizer-fused.wgsl?raw';
+import updates from '../../shaders/optimizer.wgsl?raw';
+import fusedUpdates from '../../shaders/optimizer-fused.wgsl?raw';
+import optimizerMath from '../../shaders/optimizer-math.wgsl?raw';
 import gramPhase from '../../shaders/gram-phase.wgsl?raw';
 import choleskyPhase from '../../shaders/cholesky-phase.wgsl?raw';
 import { defineKernel, foldedGrid, grid1d } from '../gpu/kernel';
 import { CHOLESKY_MAX_R } from './cholesky';
 import { hyperAt, UPDATE_RULE, type HyperRow } from './hyper';
+
+// Both paths compute the element updates of optimizer-math.wgsl.
+const source = `${optimizerMath}\n${updates}`;
+const fusedSource = `${optimizerMath}\n${fusedUpdates}`;
 
 export const adamwUpdate = defineKernel({
   label: 'adamwUpdate',
