@@ -136,6 +136,9 @@ export function describe(gpu: BenchGpu, d: Dispatch): string {
   const m = gpu.metaOf(d);
   if (!m) return d.label;
   const p = m.params;
+  // The sum of a split product's S partials (it has no K): "matmulSplitKSum 1024×768 S4".
+  if (m.kernel === 'matmulSplitKSum')
+    return `${m.kernel} ${p.M}×${p.N} S${p.S}${p.copies > 1 ? ` ×${p.copies} copies` : ''}`;
   if (m.kernel.startsWith('matmul')) {
     const t = `${m.constants.TRANS_A ? 'T' : 'N'}${m.constants.TRANS_B ? 'T' : 'N'}`;
     const b = p.batch > 1 ? `${p.batch}×` : '';
