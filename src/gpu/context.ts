@@ -1,6 +1,6 @@
 // The GPU runtime above the device: buffers, cached pipelines, prepared dispatches, error scopes,
 // readback and timing. Everything a training step needs is prepared once and replayed.
-import { acquireDevice, type AcquiredDevice, type GpuInfo } from './device';
+import { acquireDevice, isNode, type AcquiredDevice, type GpuInfo } from './device';
 import { GpuError } from './errors';
 import { packParams, type Kernel } from './kernel';
 import { QueueClock, type QueuedWork } from './queue-clock';
@@ -48,11 +48,13 @@ export class Gpu {
   readonly clock = new QueueClock();
   /**
    * Whether waits first sleep through most of the steps the clock expects the GPU still to run (no promise is
-   * pending meanwhile, so dawn.node does not poll; a browser's pending promises cost nothing). Off by default:
-   * the clock's final rules were not timed on a GPU yet (bench/RESULTS.md, 2026-12-01 s12). The bench's
+   * pending meanwhile, so dawn.node does not poll; a browser's pending promises cost nothing). On under Node,
+   * off in browsers. On the H200 (bench/RESULTS.md, 2026-12-02 00:00 UTC; bench/runs/h200-2026-12-02-s13,
+   * call 1) lab-gpt's R = 8 sweep took 4.382 / 4.382 ms a step with it against 4.468 / 4.499 polling (GPU pass
+   * 4.34 both ways); R = 1, 16, 64, the CLI's loop and GPT-2 small within ±0.7 % of polling. The bench's
    * `--waits poll|patient` sets it to time both.
    */
-  patientWaits = false;
+  patientWaits = isNode();
 
   constructor({ device, info }: AcquiredDevice) {
     this.device = device;

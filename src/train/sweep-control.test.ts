@@ -76,6 +76,7 @@ describe('sweepEvents', () => {
   it('patient waits pace the driver by the queue clock and train to the same losses', async () => {
     const gpu = await testGpu();
     const config = tinySweep(runs, { steps: 8 });
+    const before = gpu.patientWaits;
     const train = async (patient: boolean) => {
       gpu.patientWaits = patient;
       const engine = new SweepEngine(gpu, TINY, tinyWeights(), config, tinySource(config));
@@ -92,7 +93,7 @@ describe('sweepEvents', () => {
         await new SweepDriver(engine, (e) => events.push(e)).run({ reportEveryMs: 0 });
       } finally {
         gpu.paceSteps = pace;
-        gpu.patientWaits = false;
+        gpu.patientWaits = before;
         engine.destroy();
       }
       return { losses: lossesOf(events), paced };
