@@ -310,6 +310,14 @@ async function main(): Promise<void> {
       throw new Error(`--waits takes poll or patient, not ${waits}`);
     gpu.patientWaits = waits === 'patient';
   }
+  // --clock-margin X: the share of the expected time a patient wait sleeps through (QueueClock.margin), to time
+  // others than the default.
+  const margin = flag(args, 'clock-margin');
+  if (margin !== undefined) {
+    const m = Number(margin);
+    if (!(m > 0 && m <= 1)) throw new Error(`--clock-margin takes a number in (0, 1], not ${margin}`);
+    gpu.clock.margin = m;
+  }
   const toy = gpu.info.isSoftware || args.includes('--toy');
   const adapter = `${gpu.info.vendor} ${gpu.info.architecture} ${gpu.info.description}`.trim();
   log(
