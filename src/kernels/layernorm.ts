@@ -197,18 +197,22 @@ export const layerNormBackwardSum = defineKernel({
   workgroups: rowGroups,
 });
 
-/**
- * LoRA's du·A of an adapted module taken into layerNormBackwardSum's dy as a last term (LORA_R = r): du
- * [rows, r], run t's A [r, C] at offA + t·strideA of loraA, `rowsPerRun` rows a run. The same float32 as
- * the product du·A written into one more partial (prepareLoraBackward's dx product with dxOffset).
- */
-export interface LayerNormLora {
-  du: GPUBuffer;
+/** The runs' LoRA A of one adapted module: run t's A [r, C] at offA + t·strideA of loraA, `rowsPerRun` rows a run. */
+interface LoraAOfRuns {
   loraA: GPUBuffer;
   r: number;
   offA: number;
   strideA: number;
   rowsPerRun: number;
+}
+
+/**
+ * LoRA's du·A of an adapted module taken into layerNormBackwardSum's dy as a last term (LORA_R = r): du
+ * [rows, r]. The same float32 as the product du·A written into one more partial (prepareLoraBackward's dx
+ * product with dxOffset).
+ */
+export interface LayerNormLora extends LoraAOfRuns {
+  du: GPUBuffer;
 }
 
 /** layerNormBackwardSum's bindings, params and constants for its LoRA term (none: unused, partial bound). */
@@ -233,17 +237,11 @@ export function layerNormBackwardSumLora(
 
 /**
  * LoRA's down-projection u = y · A_runᵀ of the adapted module that reads a LayerNorm's y next, computed by the
- * LayerNorm forward itself (LORA_DOWN_R = r): u [rows, r], run t's A [r, C] at offA + t·strideA of loraA,
- * `rowsPerRun` rows a run. The same float32 as loraRows (prepareLoraDown) where the forward runs 32 threads a
- * row (`layerNormDownFits`).
+ * LayerNorm forward itself (LORA_DOWN_R = r): u [rows, r]. The same float32 as loraRows (prepareLoraDown) where
+ * the forward runs 32 threads a row (`layerNormDownFits`).
  */
-export interface LayerNormDown {
-  loraA: GPUBuffer;
+export interface LayerNormDown extends LoraAOfRuns {
   u: GPUBuffer;
-  r: number;
-  offA: number;
-  strideA: number;
-  rowsPerRun: number;
 }
 
 /**
