@@ -105,10 +105,7 @@ export function costOf(gpu: BenchGpu, m: DispatchMeta): Cost {
     return { flops, bytes: 4 * r * (nGram + 2 * nSolve) + 4 * count * r * r };
   }
   const perElement = ELEMENTWISE_FLOPS[m.kernel] ?? 1;
-  // A LayerNorm forward with LoRA's down-projection also multiplies-adds each element by r of A (read once).
-  const r = m.constants.LORA_DOWN_R ?? 0;
-  const down = r > 0 ? 2 * m.params.rows * m.params.C * r : 0;
-  return { flops: (perElement * bytes) / 8 + down, bytes };
+  return { flops: (perElement * bytes) / 8, bytes };
 }
 
 export interface ListSummary {
@@ -150,9 +147,7 @@ export function describe(gpu: BenchGpu, d: Dispatch): string {
   if (m.kernel.startsWith('attention')) return `${m.kernel} N${p.N} T${p.T} H${p.H} D${p.D}`;
   if (m.kernel === 'loraRows') return `${m.kernel} ${p.R}×${p.rows}×${p.K} r${p.r}`;
   if (m.kernel === 'loraReduce') return `${m.kernel} ${p.R}×${p.rows}×${p.C} r${p.r}`;
-  // A LayerNorm forward that also computes LoRA's u = y Aᵀ: "layerNormForwardSum 8192×256 +u r4".
-  if ('rows' in p && 'C' in p)
-    return `${m.kernel} ${p.rows}×${p.C}${m.constants.LORA_DOWN_R ? ` +u r${m.constants.LORA_DOWN_R}` : ''}`;
+  if ('rows' in p && 'C' in p) return `${m.kernel} ${p.rows}×${p.C}`;
   if (m.kernel === 'crossEntropy') return `${m.kernel} ${p.jobs}×${p.V}`;
   if ('count' in p && 'r' in p) return `${m.kernel} ${p.count}× r${p.r}`;
   if ('n' in p) return `${m.kernel} n=${'R' in p ? `${p.R}×` : ''}${p.n}`;

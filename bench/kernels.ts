@@ -31,12 +31,7 @@ import {
   prepareAttentionBackward,
   prepareAttentionForward,
 } from '../src/kernels/attention';
-import {
-  layerNormBackward,
-  layerNormConstants,
-  layerNormDownExtras,
-  layerNormForward,
-} from '../src/kernels/layernorm';
+import { layerNormBackward, layerNormConstants, layerNormForward } from '../src/kernels/layernorm';
 import { crossEntropy } from '../src/kernels/crossentropy';
 import { geluForward } from '../src/kernels/gelu';
 import type { BenchGpu } from './gpu';
@@ -315,14 +310,13 @@ export async function benchKernels(
     const mean = buf(rows * 4, 'mean');
     const rstd = buf(rows * 4, 'rstd');
     const y = buf(rows * C * 4, 'y');
-    const noDown = layerNormDownExtras(gamma, matmulAuxPlaceholder(gpu));
     await time(
       [
         gpu.prepare(
           layerNormForward,
-          { x, gamma, beta: gamma, y, mean, rstd, ...noDown.buffers },
-          { rows, C, eps: 1e-5, ...noDown.params },
-          { ...layerNormConstants(C), ...noDown.constants },
+          { x, gamma, beta: gamma, y, mean, rstd },
+          { rows, C, eps: 1e-5 },
+          layerNormConstants(C),
         ),
       ],
       'layerNorm forward',

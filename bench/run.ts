@@ -46,7 +46,7 @@ import type { MatmulSplitK } from '../src/model/gpu-model';
 import { setMatmulMidTile, setMatmulPipePreference, setMatmulUnroll } from '../src/kernels/matmul';
 import { setSplitKMinTiles, setSplitSumFold } from '../src/kernels/matmul-splitk';
 import { setTransposedWeights } from '../src/model/buffers';
-import { setLayerNormDownFold, setLayerNormSumFold, setLayerNormSumTpr } from '../src/kernels/layernorm';
+import { setLayerNormSumFold, setLayerNormSumTpr } from '../src/kernels/layernorm';
 import { setLoraFold, setLoraPair } from '../src/kernels/lora';
 import { setAttentionPassesTiles } from '../src/kernels/attention-passes';
 
@@ -262,11 +262,6 @@ async function main(): Promise<void> {
   if (loraFoldFlag !== 'on' && loraFoldFlag !== 'off')
     throw new Error(`--lora-fold takes on or off, not ${loraFoldFlag}`);
   setLoraFold(loraFoldFlag === 'on');
-  // --ln-down on: the LayerNorm before an adapted module also computes LoRA's down-projection u = x Aᵀ, one
-  // loraRows dispatch fewer (layerNormDownFold; off by default: it measured no faster).
-  const lnDown = flag(args, 'ln-down') ?? 'off';
-  if (lnDown !== 'on' && lnDown !== 'off') throw new Error(`--ln-down takes on or off, not ${lnDown}`);
-  setLayerNormDownFold(lnDown === 'on');
   // --lora-pair off: the skinny LoRA backward keeps dB and du apart (loraBackwardPair).
   const pairFlag = flag(args, 'lora-pair') ?? 'on';
   if (pairFlag !== 'on' && pairFlag !== 'off')

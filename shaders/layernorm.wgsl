@@ -12,24 +12,15 @@
 // With LORA_R > 0 the sum has one more term, LoRA's du·A_run of an adapted module (run = row / loraRows),
 // added last and multiplied-added in j order from zero, as the separate product du·A (matmulWideVec4 NN,
 // K = r) wrote it into a last partial: the same dy, one dispatch fewer.
-// With LORA_DOWN_R > 0 the forwards also compute LoRA's down-projection of the adapted module that reads y next
-// (ln_1 → c_attn, ln_2 → c_fc): u = y · A_runᵀ, u [rows, r], run = row / downRows, run t's A [r, C] at
-// downOffA + t · downStrideA of downA, with the float32 operations of loraRows (TRANS_W = 0, alpha 1) in their
-// order: lane l of a row adds y[c] · A[j, c] over its columns c = l + 32k in k order from zero (four j per
-// vec4), then the row's 32 lanes are added in lane order from zero. That order needs TPR = 32 (loraRows'
-// LANES): the host folds only then (src/kernels/layernorm.ts, layerNormDown). One dispatch instead of two.
 // A workgroup of WG threads takes WG / TPR rows (rows group = wid.x + 65535·wid.y), TPR threads per row;
 // thread i of a row holds its elements c = i + TPR·k (k < EPT, coalesced) in registers, so each row is
 // read once. A row's sums: every thread adds its row's TPR partials from workgroup memory in the same
 // order, so all threads get the same value, with one barrier. The variance is a second pass over the
 // registers, Σ (x − mean)², not E[x²] − mean², which cancels badly in float32.
 
-struct ForwardParams { rows: u32, C: u32, eps: f32, downOffA: u32, downStrideA: u32, downRows: u32 }
+struct ForwardParams { rows: u32, C: u32, eps: f32 }
 struct BackwardParams { rows: u32, C: u32, accumulate: u32 }
-struct SumParams {
-  rows: u32, C: u32, eps: f32, S: u32, hasBias: u32, alpha: f32,
-  downOffA: u32, downStrideA: u32, downRows: u32,
-}
+struct SumParams { rows: u32, C: u32, eps: f32, S: u32, hasBias: u32, alpha: f32 }
 struct BackwardSumParams {
   rows: u32, C: u32, accumulate: u32, S: u32, alpha: f32,
   // LORA_R > 0: run 0's A [r, C] at loraOffA of bloraA, the runs' loraStrideA apart; rows per run.
@@ -43,10 +34,7 @@ struct BackwardSumParams {
 @group(0) @binding(3) var<storage, read_write> fy: array<f32>;     // [rows, C]
 @group(0) @binding(4) var<storage, read_write> fmean: array<f32>;  // [rows]
 @group(0) @binding(5) var<storage, read_write> frstd: array<f32>;  // [rows]
-@group(0) @binding(8) var<uniform> fparams: ForwardParams;
-// Both forwards, LORA_DOWN_R > 0: A of the runs and u (unused otherwise: the host binds x and a placeholder).
-@group(0) @binding(6) var<storage, read> downA: array<f32>;
-@group(0) @binding(7) var<storage, read_write> downU: array<f32>;      // [rows, LORA_DOWN_R]
+@group(0) @binding(6) var<uniform> fparams: ForwardParams;
 
 // Backward bindings (same slots, other entry point).
 @group(0) @binding(0) var<storage, read> bdy: array<f32>;          // [rows, C]
@@ -63,18 +51,17 @@ struct BackwardSumParams {
 @group(0) @binding(7) var<storage, read> bloraA: array<f32>;
 @group(0) @binding(8) var<uniform> bsparams: BackwardSumParams;
 
-// forwardSum bindings (same slots, other entry point; downA and downU at 6 and 7 as the forward's); aux and x
-// are distinct buffers.
+// forwardSum bindings (same slots, other entry point); aux and x are distinct buffers.
 @group(0) @binding(0) var<storage, read> spartial: array<f32>;     // [S, rows, C]
 @group(0) @binding(1) var<storage, read> sbias: array<f32>;        // [C] when hasBias
 @group(0) @binding(2) var<storage, read> saux: array<f32>;         // [rows, C]
 @group(0) @binding(3) var<storage, read> sgamma: array<f32>;       // [C]
 @group(0) @binding(4) var<storage, read> sbeta: array<f32>;        // [C]
 @group(0) @binding(5) var<storage, read_write> sx: array<f32>;     // [rows, C]
-@group(0) @binding(8) var<storage, read_write> sy: array<f32>;     // [rows, C]
-@group(0) @binding(9) var<storage, read_write> smean: array<f32>;  // [rows]
-@group(0) @binding(10) var<storage, read_write> srstd: array<f32>; // [rows]
-@group(0) @binding(11) var<uniform> sparams: SumParams;
+@group(0) @binding(6) var<storage, read_write> sy: array<f32>;     // [rows, C]
+@group(0) @binding(7) var<storage, read_write> smean: array<f32>;  // [rows]
+@group(0) @binding(8) var<storage, read_write> srstd: array<f32>;  // [rows]
+@group(0) @binding(9) var<uniform> sparams: SumParams;
 
 // Threads per workgroup: a power of two (256; tests take fewer to fold the grid cheaply).
 override WG: u32 = 256u;
@@ -91,15 +78,11 @@ override TPR: u32 = 32u;
 override EPT: u32 = 8u;
 // Rows per workgroup (derived, not set by the host).
 override ROWS: u32 = WG / TPR;
-// The forwards: LoRA's rank r when they also compute u = y · A_runᵀ (0: they do not; TPR must be 32).
-override LORA_DOWN_R: u32 = 0u;
 
 // Partial sums of each thread, by local index; a row's TPR partials are TPR / 4 vec4 from
 // part[row · TPR / 4].
 var<workgroup> partA: array<vec4f, WG / 4u>;
 var<workgroup> partB: array<vec4f, WG / 4u>;
-// LORA_DOWN_R > 0: each thread's four partial sums of u, by local index.
-var<workgroup> downRed: array<vec4f, WG>;
 
 // The sum of the partials of the row whose first thread has local index `first` (a multiple of 4), in
 // a fixed order: the same value in every thread of the row.
@@ -139,45 +122,6 @@ fn rowStats(v: ptr<function, array<f32, MAX_EPT>>, lid: u32, C: u32, eps: f32) -
   return vec2f(mean, 1.0 / sqrt(rowSumB(first) / f32(C) + eps));
 }
 
-fn downAAt(base: u32, j: u32, c: u32, C: u32) -> f32 {
-  if (j >= LORA_DOWN_R) {
-    return 0.0;
-  }
-  return downA[base + j * C + c];
-}
-
-// u = y · A_runᵀ of the row whose thread `lid` holds y (LORA_DOWN_R > 0, TPR = 32): see the header. Called by
-// every thread of the workgroup: it holds the barriers.
-fn loraDown(y: ptr<function, array<f32, MAX_EPT>>, lid: u32, row: u32, live: bool, C: u32, offA: u32, strideA: u32, rowsPerRun: u32) {
-  let lane = lid % TPR;
-  let base = offA + (row / rowsPerRun) * strideA;
-  for (var jc = 0u; jc < (LORA_DOWN_R + 3u) / 4u; jc++) {
-    let j = 4u * jc;
-    var acc = vec4f(0.0);
-    if (live) {
-      for (var k = 0u; k < EPT; k++) {
-        let c = lane + k * TPR;
-        if (c < C) {
-          let a = vec4f(downAAt(base, j, c, C), downAAt(base, j + 1u, c, C), downAAt(base, j + 2u, c, C), downAAt(base, j + 3u, c, C));
-          acc = fma(vec4f((*y)[k]), a, acc);
-        }
-      }
-    }
-    downRed[lid] = acc;
-    workgroupBarrier();
-    if (lane < 4u) {
-      var sum = 0.0;
-      for (var l = 0u; l < TPR; l++) {
-        sum += downRed[lid - lane + l][lane];
-      }
-      if (live && j + lane < LORA_DOWN_R) {
-        downU[row * LORA_DOWN_R + j + lane] = sum;
-      }
-    }
-    workgroupBarrier();
-  }
-}
-
 @compute @workgroup_size(WG)
 fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let C = fparams.C;
@@ -194,21 +138,18 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l
     }
   }
   let stats = rowStats(&v, lid, C, fparams.eps);
-  if (live) {
-    for (var k = 0u; k < EPT; k++) {
-      let c = lane + k * TPR;
-      if (c < C) {
-        v[k] = fma(v[k] * stats.y, fgamma[c], fbeta[c]);
-        fy[base + c] = v[k];
-      }
-    }
-    if (lane == 0u) {
-      fmean[row] = stats.x;
-      frstd[row] = stats.y;
+  if (!live) {
+    return;
+  }
+  for (var k = 0u; k < EPT; k++) {
+    let c = lane + k * TPR;
+    if (c < C) {
+      fy[base + c] = fma(v[k] * stats.y, fgamma[c], fbeta[c]);
     }
   }
-  if (LORA_DOWN_R > 0u) {
-    loraDown(&v, lid, row, live, C, fparams.downOffA, fparams.downStrideA, fparams.downRows);
+  if (lane == 0u) {
+    fmean[row] = stats.x;
+    frstd[row] = stats.y;
   }
 }
 
@@ -239,21 +180,18 @@ fn forwardSum(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index
     }
   }
   let stats = rowStats(&v, lid, C, sparams.eps);
-  if (live) {
-    for (var k = 0u; k < EPT; k++) {
-      let c = lane + k * TPR;
-      if (c < C) {
-        v[k] = fma(v[k] * stats.y, sgamma[c], sbeta[c]);
-        sy[base + c] = v[k];
-      }
-    }
-    if (lane == 0u) {
-      smean[row] = stats.x;
-      srstd[row] = stats.y;
+  if (!live) {
+    return;
+  }
+  for (var k = 0u; k < EPT; k++) {
+    let c = lane + k * TPR;
+    if (c < C) {
+      sy[base + c] = fma(v[k] * stats.y, sgamma[c], sbeta[c]);
     }
   }
-  if (LORA_DOWN_R > 0u) {
-    loraDown(&v, lid, row, live, C, sparams.downOffA, sparams.downStrideA, sparams.downRows);
+  if (lane == 0u) {
+    smean[row] = stats.x;
+    srstd[row] = stats.y;
   }
 }
 

@@ -9,9 +9,7 @@ import {
   layerNormForwardReference,
   layerNormForwardSum,
   layerNormBackwardSumLora,
-  layerNormDownFits,
 } from './layernorm';
-import { loraRows, loraRowsConstants } from './lora-skinny';
 import { matmulSplitKSum } from './matmul-splitk';
 import { MATMUL_EPILOGUE, matmulBindings, matmulParams, matmulWideVec4 } from './matmul';
 import { randn } from '../util/random';
@@ -28,9 +26,6 @@ const noLora = {
   sumParams: { copies: 1, loraScale: 0, loraOffB: 0, loraStrideB: 0, loraRows: 1 },
 };
 const noLoraParams = { loraOffA: 0, loraStrideA: 0, loraRows: 1 };
-// The forwards without LoRA's down-projection (LORA_DOWN_R = 0): placeholder inputs and parameters.
-const noDown = { downA: 4, downU: 4 };
-const noDownParams = { downOffA: 0, downStrideA: 0, downRows: 1 };
 // [rows, C, TPR, EPT, WG?]: the constants layerNormConstants picks (C = 1 zero variance; 7, 33 and 2000 not
 // multiples of 4 or of the threads per row; 256 and 768 the model's), rows 1, 3, 5, 300 (not multiples
 // of the rows per workgroup); then other splits of a shape (4 to 256 threads per row, padded elements)
@@ -88,8 +83,8 @@ describe('layerNormForward', () => {
     const want = layerNormForwardReference(x, gamma, beta, rows, C, eps);
     const got = await runOnce(
       layerNormForward,
-      { x, gamma, beta, y: rows * C, mean: rows, rstd: rows, ...noDown },
-      { rows, C, eps, ...noDownParams },
+      { x, gamma, beta, y: rows * C, mean: rows, rstd: rows },
+      { rows, C, eps },
       { WG, TPR, EPT },
     );
     const tol = { rtol: 1e-5, atol: 1e-5 };
@@ -107,8 +102,8 @@ describe('layerNormForward', () => {
     const { gamma, beta } = inputs(1, C, 9);
     const got = await runOnce(
       layerNormForward,
-      { x, gamma, beta, y: 2 * C, mean: 2, rstd: 2, ...noDown },
-      { rows: 2, C, eps, ...noDownParams },
+      { x, gamma, beta, y: 2 * C, mean: 2, rstd: 2 },
+      { rows: 2, C, eps },
       layerNormConstants(C),
     );
     expectAllClose(got.y, [...beta, ...beta], { rtol: 0, atol: 0 }, 'y');
@@ -136,10 +131,10 @@ describe('layerNormForwardSum', () => {
     const bias = randn(C, seed + 1);
     const { x: aux, gamma, beta } = inputs(rows, C, seed + 2);
     const buffers = { partial, bias: hasBias ? bias : new Float32Array(4), aux, gamma, beta };
-    const params = { rows, C, eps, S, hasBias: hasBias ? 1 : 0, alpha, ...noDownParams };
+    const params = { rows, C, eps, S, hasBias: hasBias ? 1 : 0, alpha };
     const got = await runOnce(
       layerNormForwardSum,
-      { ...buffers, x: size, y: size, mean: rows, rstd: rows, ...noDown },
+      { ...buffers, x: size, y: size, mean: rows, rstd: rows },
       params,
       layerNormConstants(C),
     );
@@ -161,7 +156,7 @@ describe('layerNormForwardSum', () => {
     // float64 bounds.
     const wide = await runOnce(
       layerNormForwardSum,
-      { ...buffers, x: size, y: size, mean: rows, rstd: rows, ...noDown },
+      { ...buffers, x: size, y: size, mean: rows, rstd: rows },
       params,
       layerNormSumConstants(C, 1),
     );
@@ -180,106 +175,14 @@ describe('layerNormForwardSum', () => {
     );
     const ln = await runOnce(
       layerNormForward,
-      { x: sum.c, gamma, beta, y: size, mean: rows, rstd: rows, ...noDown },
-      { rows, C, eps, ...noDownParams },
+      { x: sum.c, gamma, beta, y: size, mean: rows, rstd: rows },
+      { rows, C, eps },
       layerNormConstants(C),
     );
     expect(bits(got.x)).toEqual(bits(sum.c));
     expect(bits(got.y)).toEqual(bits(ln.y));
     expect(bits(got.mean)).toEqual(bits(ln.mean));
     expect(bits(got.rstd)).toEqual(bits(ln.rstd));
-  });
-});
-
-describe('LoRA’s down-projection in the LayerNorm forwards (LORA_DOWN_R > 0)', () => {
-  // [runs, rows per run, C, r, S]: S = 0 layerNormForward, else layerNormForwardSum of S partials. The model's
-  // C = 256 and GPT-2's 768 (24 elements a thread), C = 200 (not a multiple of the 32 threads of a row);
-  // r = 1, 4, 7 (not a multiple of 4), 16, 64 (loraRows' largest); rows per run not multiples of the 8 rows of
-  // a workgroup, so a workgroup holds rows of two runs.
-  const downShapes: [runs: number, rows: number, C: number, r: number, S: number][] = [
-    [1, 13, 256, 4, 0],
-    [3, 37, 256, 7, 2],
-    [2, 5, 768, 16, 0],
-    [2, 9, 200, 1, 3],
-    [1, 21, 256, 64, 1],
-  ];
-
-  it.each(downShapes)('runs=%i rows=%i C=%i r=%i S=%i', async (runs, perRun, C, r, S) => {
-    const rows = runs * perRun;
-    const size = rows * C;
-    const seed = rows + C + r + S;
-    const constants = layerNormConstants(C);
-    expect(layerNormDownFits(constants)).toBe(true);
-    // The runs' A [r, C], 12 elements in and 20 apart past each other (offA, strideA as the model's layout).
-    const offA = 12;
-    const strideA = r * C + 20;
-    const loraA = randn(offA + runs * strideA, seed + 3, 0.3);
-    const down = { downA: loraA, downU: rows * r };
-    const downParams = { downOffA: offA, downStrideA: strideA, downRows: perRun };
-    const { x, gamma, beta } = inputs(rows, C, seed);
-    const partial = randn(Math.max(1, S) * size, seed + 4, 1.5);
-    const bias = randn(C, seed + 5);
-    const run = (withDown: boolean) => {
-      const d = withDown ? down : noDown;
-      const dp = withDown ? downParams : noDownParams;
-      const k = { ...constants, LORA_DOWN_R: withDown ? r : 0 };
-      const outs = { y: size, mean: rows, rstd: rows };
-      return S === 0
-        ? runOnce(layerNormForward, { x, gamma, beta, ...outs, ...d }, { rows, C, eps, ...dp }, k)
-        : runOnce(
-            layerNormForwardSum,
-            { partial, bias, aux: x, gamma, beta, x: size, ...outs, ...d },
-            { rows, C, eps, S, hasBias: 1, alpha: 1, ...dp },
-            k,
-          );
-    };
-    const got = await run(true);
-    const plain = await run(false);
-    // The LayerNorm's own outputs are unchanged, bit for bit.
-    expect(bits(got.y)).toEqual(bits(plain.y));
-    expect(bits(got.mean)).toEqual(bits(plain.mean));
-    expect(bits(got.rstd)).toEqual(bits(plain.rstd));
-    if (S > 0) expect(bits(got.x)).toEqual(bits(plain.x));
-
-    // Float64: u[row, j] = Σ_c y[row, c] · A_run[j, c] over the float32 y, within the bound of a float32 sum of
-    // C products (C · 2⁻²⁴ · Σ|terms|, the 32 lanes' partial sums and their sum included).
-    const u64 = new Float64Array(rows * r);
-    const bound = new Float64Array(rows * r);
-    for (let row = 0; row < rows; row++) {
-      const a0 = offA + Math.floor(row / perRun) * strideA;
-      for (let j = 0; j < r; j++) {
-        let acc = 0;
-        let abs = 0;
-        for (let c = 0; c < C; c++) {
-          const t = got.y[row * C + c] * loraA[a0 + j * C + c];
-          acc += t;
-          abs += Math.abs(t);
-        }
-        u64[row * r + j] = acc;
-        bound[row * r + j] = (C + 32) * 2 ** -24 * abs;
-      }
-    }
-    got.downU.forEach((v, i) => {
-      if (!(Math.abs(v - u64[i]) <= bound[i])) {
-        throw new Error(`u[${i}] = ${v}, float64 ${u64[i]}, bound ${bound[i]}`);
-      }
-    });
-
-    // loraRows (prepareLoraDown's kernel) on the stored y gives the same bits.
-    const sep = await runOnce(
-      loraRows,
-      { x: got.y, w: loraA, out: rows * r },
-      { R: runs, rows: perRun, K: C, r, offW: offA, strideW: strideA, alpha: 1 },
-      loraRowsConstants(r, 0),
-    );
-    expect(bits(got.downU)).toEqual(bits(sep.out));
-  });
-
-  it('is offered only with 32 threads a row (loraRows’ lanes, whose order of sums it repeats)', () => {
-    expect(layerNormDownFits(layerNormConstants(256))).toBe(true);
-    expect(layerNormDownFits(layerNormConstants(768))).toBe(true);
-    expect(layerNormDownFits(layerNormConstants(128))).toBe(false);
-    expect(layerNormDownFits(layerNormSumConstants(256, 1024))).toBe(false);
   });
 });
 
@@ -537,12 +440,13 @@ describe('layerNormConstants', () => {
   });
 
   it('refuses constants that do not cover the row', () => {
-    const p = { rows: 4, C: 100, eps, ...noDownParams };
+    const p = { rows: 4, C: 100, eps };
     expect(() => layerNormForward.workgroups(p, { WG: 256, TPR: 4, EPT: 24 })).toThrow(/do not cover/);
     expect(() => layerNormForward.workgroups(p, { WG: 256, TPR: 48, EPT: 4 })).toThrow(/no workgroup/);
     expect(() => layerNormForward.workgroups(p, { WG: 64, TPR: 128, EPT: 1 })).toThrow(/no workgroup/);
     expect(layerNormForward.workgroups(p, { WG: 256, TPR: 4, EPT: 25 })).toEqual([1, 1, 1]);
-    const big = { rows: 8 * 65536, C: 256, eps, ...noDownParams };
-    expect(layerNormForward.workgroups(big, layerNormConstants(256))).toEqual([65535, 2, 1]);
+    expect(layerNormForward.workgroups({ rows: 8 * 65536, C: 256, eps }, layerNormConstants(256))).toEqual([
+      65535, 2, 1,
+    ]);
   });
 });

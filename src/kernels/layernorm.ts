@@ -83,19 +83,9 @@ export const layerNormForward = defineKernel({
   label: 'layerNormForward',
   source,
   entryPoint: 'forward',
-  bindings: {
-    x: 'read',
-    gamma: 'read',
-    beta: 'read',
-    y: 'write',
-    mean: 'write',
-    rstd: 'write',
-    // LoRA's down-projection (LORA_DOWN_R > 0, `layerNormDown`); x and a placeholder where unused.
-    downA: 'read',
-    downU: 'write',
-  },
-  params: { rows: 'u32', C: 'u32', eps: 'f32', downOffA: 'u32', downStrideA: 'u32', downRows: 'u32' },
-  constants: { WG: LN_THREADS, TPR: 32, EPT: 8, LORA_DOWN_R: 0 },
+  bindings: { x: 'read', gamma: 'read', beta: 'read', y: 'write', mean: 'write', rstd: 'write' },
+  params: { rows: 'u32', C: 'u32', eps: 'f32' },
+  constants: { WG: LN_THREADS, TPR: 32, EPT: 8 },
   workgroups: rowGroups,
 });
 
@@ -116,33 +106,20 @@ export const layerNormForwardSum = defineKernel({
     gamma: 'read',
     beta: 'read',
     x: 'write',
-    // As layerNormForward's.
-    downA: 'read',
-    downU: 'write',
     y: 'write',
     mean: 'write',
     rstd: 'write',
   },
-  params: {
-    rows: 'u32',
-    C: 'u32',
-    eps: 'f32',
-    S: 'u32',
-    hasBias: 'u32',
-    alpha: 'f32',
-    downOffA: 'u32',
-    downStrideA: 'u32',
-    downRows: 'u32',
-  },
-  constants: { WG: LN_THREADS, TPR: 32, EPT: 8, LORA_DOWN_R: 0 },
+  params: { rows: 'u32', C: 'u32', eps: 'f32', S: 'u32', hasBias: 'u32', alpha: 'f32' },
+  constants: { WG: LN_THREADS, TPR: 32, EPT: 8 },
   paramConstants: { S: 'PARTS' },
   workgroups: rowGroups,
 });
 
 /**
- * Whether the device binds layerNormForwardSum's eleven storage buffers to one shader: WebGPU guarantees
+ * Whether the device binds layerNormForwardSum's nine storage buffers to one shader: WebGPU guarantees
  * only eight (the device asks for the adapter's maximum, src/gpu/device.ts); where it cannot, the model
- * keeps matmulSplitKSum and layerNormForward (eight).
+ * keeps matmulSplitKSum and layerNormForward.
  */
 export const layerNormSumFits = (limits: GPUSupportedLimits): boolean =>
   limits.maxStorageBuffersPerShaderStage >= Object.keys(layerNormForwardSum.bindings).length;
@@ -197,22 +174,18 @@ export const layerNormBackwardSum = defineKernel({
   workgroups: rowGroups,
 });
 
-/** The runs' LoRA A of one adapted module: run t's A [r, C] at offA + t·strideA of loraA, `rowsPerRun` rows a run. */
-interface LoraAOfRuns {
+/**
+ * LoRA's du·A of an adapted module taken into layerNormBackwardSum's dy as a last term (LORA_R = r): du
+ * [rows, r], run t's A [r, C] at offA + t·strideA of loraA, `rowsPerRun` rows a run. The same float32 as
+ * the product du·A written into one more partial (prepareLoraBackward's dx product with dxOffset).
+ */
+export interface LayerNormLora {
+  du: GPUBuffer;
   loraA: GPUBuffer;
   r: number;
   offA: number;
   strideA: number;
   rowsPerRun: number;
-}
-
-/**
- * LoRA's du·A of an adapted module taken into layerNormBackwardSum's dy as a last term (LORA_R = r): du
- * [rows, r]. The same float32 as the product du·A written into one more partial (prepareLoraBackward's dx
- * product with dxOffset).
- */
-export interface LayerNormLora extends LoraAOfRuns {
-  du: GPUBuffer;
 }
 
 /** layerNormBackwardSum's bindings, params and constants for its LoRA term (none: unused, partial bound). */
@@ -232,55 +205,6 @@ export function layerNormBackwardSumLora(
       loraRows: lora?.rowsPerRun ?? 1,
     },
     constants: { LORA_R: lora?.r ?? 0 },
-  };
-}
-
-/**
- * LoRA's down-projection u = y · A_runᵀ of the adapted module that reads a LayerNorm's y next, computed by the
- * LayerNorm forward itself (LORA_DOWN_R = r): u [rows, r]. The same float32 as loraRows (prepareLoraDown) where
- * the forward runs 32 threads a row (`layerNormDownFits`).
- */
-export interface LayerNormDown extends LoraAOfRuns {
-  u: GPUBuffer;
-}
-
-/**
- * Whether a forward with these constants can take the down-projection: 32 threads a row (loraRows' lanes,
- * whose order of sums it repeats) and r within loraRows' (LORA_SKINNY_MAX_R, checked by the caller).
- */
-export const layerNormDownFits = (constants: { TPR: number }): boolean => constants.TPR === 32;
-
-/**
- * Whether the model folds LoRA's down-projection into the LayerNorm before the adapted module: off unless the
- * bench's `--ln-down on` turned it on for the whole process. Measured on the H200 (bench/RESULTS.md, 2026-12-02
- * 00:25 UTC; bench/runs/h200-2026-12-02-s13, call 2), four loraRows dispatches fewer (lab-gpt R = 1 95 → 91,
- * R = 8 88 → 84, GPT-2 small 257 → 246) did not make the step faster: GPU pass at R = 1 1.288 / 1.282 ms against
- * 1.273 / 1.271 (the Sum variants then run 32 threads a row, not 128), at R = 8 4.318 / 4.325 against 4.311 /
- * 4.315, GPT-2 small 155.40 against 154.95. The LayerNorm with u took 20.3 µs against its 14.7 without.
- */
-let downFold = false;
-export function setLayerNormDownFold(on: boolean): void {
-  downFold = on;
-}
-export const layerNormDownFold = (): boolean => downFold;
-
-/**
- * The forwards' bindings, params and constants for the down-projection (`down` absent: unused, `read` (a
- * buffer the dispatch only reads, e.g. gamma) and `placeholder` (a small one no other binding writes) bound).
- */
-export function layerNormDownExtras(
-  read: GPUBuffer,
-  placeholder: GPUBuffer,
-  down?: LayerNormDown,
-): {
-  buffers: { downA: GPUBuffer; downU: GPUBuffer };
-  params: { downOffA: number; downStrideA: number; downRows: number };
-  constants: { LORA_DOWN_R: number };
-} {
-  return {
-    buffers: { downA: down?.loraA ?? read, downU: down?.u ?? placeholder },
-    params: { downOffA: down?.offA ?? 0, downStrideA: down?.strideA ?? 0, downRows: down?.rowsPerRun ?? 1 },
-    constants: { LORA_DOWN_R: down?.r ?? 0 },
   };
 }
 

@@ -3,7 +3,6 @@
 // reverse (llm.c style). Frozen weights get no weight gradient; only LoRA A and B do.
 import type { Dispatch, Gpu } from '../gpu/context';
 import {
-  matmulAuxPlaceholder,
   matmulLoraFoldable,
   prepareMatmul,
   type MatmulBuffers,
@@ -21,7 +20,6 @@ import {
   prepareLoraBackward,
   loraFold,
   loraFoldOn,
-  loraSkinny,
   prepareLoraDown,
   prepareLoraForward,
   type LoraEpilogue,
@@ -35,10 +33,6 @@ import {
   layerNormConstants,
   layerNormForward,
   layerNormForwardSum,
-  layerNormDownExtras,
-  layerNormDownFits,
-  layerNormDownFold,
-  type LayerNormDown,
   layerNormSumConstants,
   layerNormSumFits,
   layerNormSumFold,
@@ -307,29 +301,28 @@ export class GpuModel {
     const ad = this.adapter(layer, target);
     const shared = layer === 0 && target === 'c_attn' ? this.acts.qkvShared : null;
     const p = { M: this.rows, N: outDim, K: inDim };
-    if (ad && this.foldsLoraUp(layer, target, inDim, outDim)) {
+    if (ad && loraFoldOn()) {
       // LoRA's up-projection in the store of the base product (one matmulWideVec4) or of its split-K sum,
       // which for the shared layer 0 also writes every run's copy: the same y, one or two dispatches fewer.
       const u = this.acts.layers[layer].loraU.get(target)!;
       const lora = loraFold({ u, loraB: this.lora.B }, this.loraShape(ad));
-      // u = x Aᵀ: by the LayerNorm that wrote x where it takes it (downInLn), else one dispatch here.
-      const down = this.downInLn(layer, target, inDim, outDim)
-        ? []
-        : [prepareLoraDown(this.gpu, { x, loraA: this.lora.A, u }, this.loraShape(ad))];
+      // Prepared only where the fold is taken (a prepared dispatch holds a bind group and a uniform buffer).
+      const down = () => prepareLoraDown(this.gpu, { x, loraA: this.lora.A, u }, this.loraShape(ad));
       const buffers = { a: x, b: W, c: y, bias: b, aux: end?.aux };
       const epilogue = end?.epilogue ?? 'none';
       const perRun = this.shape.Bt * this.shape.T;
       const S = shared ? this.splitOf(perRun, outDim, inDim) : this.splitOf(p.M, p.N, p.K);
       const scratch = this.productScratch;
-      if (shared) {
+      if (shared && S > 1) {
         const one = { M: perRun, N: outDim, K: inDim };
         const copies = this.shape.R;
         return [
-          ...down,
+          down(),
           ...prepareMatmulSplitK(this.gpu, buffers, one, {}, epilogue, S, scratch, lora, copies),
         ];
       }
-      return [...down, ...prepareMatmulSplitK(this.gpu, buffers, p, {}, epilogue, S, scratch, lora)];
+      if (!shared && (S > 1 || matmulLoraFoldable(this.gpu, p, {}, lora)))
+        return [down(), ...prepareMatmulSplitK(this.gpu, buffers, p, {}, epilogue, S, scratch, lora)];
     }
     const base = { a: x, b: W, c: y, bias: b, aux: ad ? undefined : end?.aux };
     const out = shared
@@ -341,57 +334,6 @@ export class GpuModel {
       out.push(...prepareLoraForward(this.gpu, { x, loraA, loraB, u, y }, this.loraShape(ad), end));
     }
     return out;
-  }
-
-  /**
-   * Whether linear() adds LoRA's up-projection in the store of the base product or of its split-K sum (the
-   * fold), for the adapter of (layer, target) if any.
-   */
-  private foldsLoraUp(layer: number, target: LoraTarget, inDim: number, outDim: number): boolean {
-    const ad = this.adapter(layer, target);
-    if (!ad || !loraFoldOn()) return false;
-    const shared = layer === 0 && target === 'c_attn' ? this.acts.qkvShared : null;
-    if (shared) return this.splitOf(this.shape.Bt * this.shape.T, outDim, inDim) > 1;
-    const p = { M: this.rows, N: outDim, K: inDim };
-    if (this.splitOf(p.M, p.N, p.K) > 1) return true;
-    const u = this.acts.layers[layer].loraU.get(target)!;
-    return matmulLoraFoldable(this.gpu, p, {}, loraFold({ u, loraB: this.lora.B }, this.loraShape(ad)));
-  }
-
-  /**
-   * Whether the LayerNorm before the adapted module (layer, target) computes its u = x Aᵀ (`lnDown`): where
-   * linear() folds the up-projection (else prepareLoraForward runs the pair), u is loraRows' (skinny r), and
-   * the LayerNorm runs 32 threads a row (layerNormConstants; the Sum variant then takes the same constants).
-   */
-  private downInLn(layer: number, target: LoraTarget, inDim: number, outDim: number): boolean {
-    const ad = this.adapter(layer, target);
-    return (
-      !!ad &&
-      inDim === this.cfg.n_embd &&
-      layerNormDownFold() &&
-      layerNormDownFits(layerNormConstants(this.cfg.n_embd)) &&
-      loraSkinny(this.loraShape(ad)) &&
-      this.foldsLoraUp(layer, target, inDim, outDim)
-    );
-  }
-
-  /** The down-projection the LayerNorm before (layer, target) computes (downInLn), or none. */
-  private lnDown(
-    layer: number,
-    target: LoraTarget,
-    inDim: number,
-    outDim: number,
-  ): LayerNormDown | undefined {
-    if (layer >= this.cfg.n_layer || !this.downInLn(layer, target, inDim, outDim)) return undefined;
-    const s = this.loraShape(this.adapter(layer, target)!);
-    return {
-      loraA: this.lora.A,
-      u: this.acts.layers[layer].loraU.get(target)!,
-      r: s.r,
-      offA: s.offA,
-      strideA: s.strideA,
-      rowsPerRun: s.rows,
-    };
   }
 
   /** Chunks of the reduction of an M×N×K frozen-weight product (1: one matmul). */
@@ -569,14 +511,12 @@ export class GpuModel {
     return Math.min(128, Math.max(32, 2 ** Math.ceil(Math.log2(width / 2))));
   }
 
-  /** The LayerNorm of x; with `down`, also LoRA's u of the adapted module that reads its y next. */
-  private ln(x: GPUBuffer, out: LayerNormOut, down?: LayerNormDown): Dispatch {
-    const d = layerNormDownExtras(out.gamma, matmulAuxPlaceholder(this.gpu), down);
+  private ln(x: GPUBuffer, out: LayerNormOut): Dispatch {
     return this.gpu.prepare(
       layerNormForward,
-      { x, ...out, ...d.buffers },
-      { rows: this.rows, C: this.cfg.n_embd, eps: this.cfg.layer_norm_epsilon, ...d.params },
-      { ...layerNormConstants(this.cfg.n_embd), ...d.constants },
+      { x, ...out },
+      { rows: this.rows, C: this.cfg.n_embd, eps: this.cfg.layer_norm_epsilon },
+      layerNormConstants(this.cfg.n_embd),
     );
   }
 
@@ -597,7 +537,6 @@ export class GpuModel {
     outDim: number,
     aux: GPUBuffer,
     out: LayerNormOut,
-    down?: LayerNormDown,
   ): Dispatch[] {
     const S = this.splitOf(this.rows, outDim, inDim);
     if (
@@ -607,20 +546,18 @@ export class GpuModel {
       !layerNormSumFits(this.gpu.device.limits)
     ) {
       const end = { epilogue: 'residual', aux } as const;
-      return [...this.linear(layer, target, x, W, b, y, inDim, outDim, end), this.ln(y, out, down)];
+      return [...this.linear(layer, target, x, W, b, y, inDim, outDim, end), this.ln(y, out)];
     }
     const p = { M: this.rows, N: outDim, K: inDim };
     const partial = this.productScratch;
     const C = this.cfg.n_embd;
-    const d = layerNormDownExtras(out.gamma, matmulAuxPlaceholder(this.gpu), down);
     return [
       prepareMatmulSplitKPartials(this.gpu, { a: x, b: W }, p, {}, S, partial),
       this.gpu.prepare(
         layerNormForwardSum,
-        { partial, bias: b, aux, x: y, ...out, ...d.buffers },
-        { rows: this.rows, C, eps: this.cfg.layer_norm_epsilon, S, hasBias: 1, alpha: 1, ...d.params },
-        // The down-projection's order of sums needs 32 threads a row (downInLn checked layerNormConstants').
-        { ...(down ? layerNormConstants(C) : layerNormSumConstants(C, this.rows)), ...d.constants },
+        { partial, bias: b, aux, x: y, ...out },
+        { rows: this.rows, C, eps: this.cfg.layer_norm_epsilon, S, hasBias: 1, alpha: 1 },
+        layerNormSumConstants(C, this.rows),
       ),
     ];
   }
@@ -801,7 +738,7 @@ export class GpuModel {
             rstd: acts.layers[l].ln1Rstd,
           }
         : { gamma: w.lnfg, beta: w.lnfb, y: acts.lnfOut, mean: acts.lnfMean, rstd: acts.lnfRstd };
-    d.push(this.ln(acts.residual[0], lnOf(0), this.lnDown(0, 'c_attn', C, 3 * C)));
+    d.push(this.ln(acts.residual[0], lnOf(0)));
     for (let l = 0; l < cfg.n_layer; l++) {
       const lw = w.layers[l];
       const la = acts.layers[l];
@@ -811,22 +748,7 @@ export class GpuModel {
       // (or, for the residual adds, of the LayerNorms that follow them: residualLn).
       const ln2 = { gamma: lw.ln2g, beta: lw.ln2b, y: la.ln2Out, mean: la.ln2Mean, rstd: la.ln2Rstd };
       const res = acts.residual[l];
-      const fcDown = this.lnDown(l, 'mlp.c_fc', C, 4 * C);
-      d.push(
-        ...this.residualLn(
-          l,
-          'attn.c_proj',
-          la.attnOut,
-          lw.projW,
-          lw.projB,
-          la.resMid,
-          C,
-          C,
-          res,
-          ln2,
-          fcDown,
-        ),
-      );
+      d.push(...this.residualLn(l, 'attn.c_proj', la.attnOut, lw.projW, lw.projB, la.resMid, C, C, res, ln2));
       const gelu = { epilogue: 'gelu', aux: la.fcOut } as const;
       d.push(...this.linear(l, 'mlp.c_fc', la.ln2Out, lw.fcW, lw.fcB, la.fcSlope, C, 4 * C, gelu));
       const next = acts.residual[l + 1];
@@ -842,7 +764,6 @@ export class GpuModel {
           C,
           la.resMid,
           lnOf(l + 1),
-          this.lnDown(l + 1, 'c_attn', C, 3 * C),
         ),
       );
     }
