@@ -11,6 +11,7 @@ import type { BatchSource } from '../train/batch';
 import type { SweepConfig } from '../train/config';
 import { SweepDriver, type SweepEvent } from '../train/driver';
 import { SweepEngine, type EngineOptions } from '../train/sweep';
+import type { InitialAdapter } from '../train/engine-types';
 import { testGpu } from './gpu';
 
 export interface TrainedSweep {
@@ -20,16 +21,17 @@ export interface TrainedSweep {
   engine: SweepEngine;
 }
 
-/** Train `config` to its last step on the test device (the caller destroys the engine). */
+/** Train `config` to its last step on the test device, from `init` or the seeded adapter (the caller destroys the engine). */
 export async function trainSweep(
   cfg: LabGptConfig,
   weights: Weights,
   config: SweepConfig,
   source: BatchSource,
   options: EngineOptions = {},
+  init?: InitialAdapter,
 ): Promise<TrainedSweep> {
   const gpu = await testGpu();
-  const engine = new SweepEngine(gpu, cfg, weights, config, source, undefined, options);
+  const engine = new SweepEngine(gpu, cfg, weights, config, source, init, options);
   const events: SweepEvent[] = [];
   await new SweepDriver(engine, (e) => events.push(e)).run({ reportEveryMs: 0 });
   const losses: number[][] = config.runs.map(() => []);
