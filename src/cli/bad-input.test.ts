@@ -12,6 +12,9 @@ import { parameterShapes } from '../model/config';
 import { peftTensorName } from '../io/peft';
 import { writeSafetensors } from '../io/safetensors';
 import { tinyText } from '../train/tiny-sweep';
+import { shareTestDevice } from '../test/gpu';
+
+shareTestDevice(); // one device, its pipelines compiled once for the file's commands
 
 const cfg = { n_layer: 1, n_head: 2, n_embd: 16, n_positions: 32, vocab_size: 256, layer_norm_epsilon: 1e-5 };
 let dir = '';

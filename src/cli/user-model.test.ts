@@ -18,6 +18,9 @@ import { loadTokenizerJson } from '../data/tokenizer';
 import { loadModelFiles } from '../io/model-files';
 import { readOnnxWeights } from '../io/onnx';
 import { readSafetensors } from '../io/safetensors';
+import { shareTestDevice } from '../test/gpu';
+
+shareTestDevice(); // one device, its pipelines compiled once for the file's commands
 
 const FIXTURE = 'src/io/fixtures/tiny-gpt2';
 const fixtureFile = (name: string) => join(FIXTURE, name);

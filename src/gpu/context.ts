@@ -36,11 +36,20 @@ export function bufferSize(data: ArrayBufferView | number): number {
 /** The error scopes around submitted work (submitEncoded): every kind of GPU error. */
 const ERROR_FILTERS: GPUErrorFilter[] = ['validation', 'out-of-memory', 'internal'];
 
+/**
+ * Compiled pipelines and bind group layouts by device: every Gpu over one device shares them (the tests wrap
+ * one device in a Gpu per CLI command, and SwiftShader takes seconds to compile a pipeline).
+ */
+const deviceCaches = new WeakMap<
+  GPUDevice,
+  { pipelines: Map<string, GPUComputePipeline>; layouts: Map<string, GPUBindGroupLayout> }
+>();
+
 export class Gpu {
   readonly device: GPUDevice;
   readonly info: GpuInfo;
-  private pipelines = new Map<string, GPUComputePipeline>();
-  private layouts = new Map<string, GPUBindGroupLayout>();
+  private readonly pipelines: Map<string, GPUComputePipeline>;
+  private readonly layouts: Map<string, GPUBindGroupLayout>;
   private uncaptured: { error: GPUError; message: string }[] = [];
   private pending: Promise<{ label: string; error: GPUError } | undefined>[] = [];
   lostReason: string | undefined;
@@ -59,6 +68,10 @@ export class Gpu {
   constructor({ device, info }: AcquiredDevice) {
     this.device = device;
     this.info = info;
+    let cache = deviceCaches.get(device);
+    if (!cache) deviceCaches.set(device, (cache = { pipelines: new Map(), layouts: new Map() }));
+    this.pipelines = cache.pipelines;
+    this.layouts = cache.layouts;
     device.addEventListener('uncapturederror', (e) => {
       const error = (e as GPUUncapturedErrorEvent).error;
       this.uncaptured.push({ error, message: error.message });

@@ -10,6 +10,22 @@ export function testGpu(): Promise<Gpu> {
   return shared;
 }
 
+/**
+ * For a test file of whole CLI commands: from now on in this process, Gpu.create() gives a new Gpu over the
+ * shared test device (its pipelines compiled once for the file, not once per command), whose destroy()
+ * leaves the device open. Tests of a lost or failing device make their own (acquireDevice).
+ */
+export function shareTestDevice(): void {
+  const create = Gpu.create.bind(Gpu);
+  shared ??= create();
+  Gpu.create = async () => {
+    const { device, info } = await testGpu();
+    const gpu = new Gpu({ device, info });
+    gpu.destroy = () => {};
+    return gpu;
+  };
+}
+
 export type Input = Float32Array | Uint32Array | Int32Array | number;
 
 /**
