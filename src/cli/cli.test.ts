@@ -127,6 +127,8 @@ describe('lora-lab', () => {
       /^model: \S+: 1 layers × 16, 7\.9K parameters, vocabulary 256 \(bytes\), F32\nWebGPU adapter: \S/,
     );
     expect(err).toMatch(/CPU fallback .*about 1000× slower than a GPU/);
+    // ... and is told what the silent seconds before the first step's line are.
+    expect(err).toMatch(/\ncompiling the GPU kernels…\nkernels ready in [\d.]+ m?s; step 1 of 2 running…\n/);
     expect(err).toMatch(/first step: .* per step; ETA .* for 2 steps/);
     const log = readFileSync(join(dir, 'train.jsonl'), 'utf8')
       .trim()

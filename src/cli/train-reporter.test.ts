@@ -54,6 +54,30 @@ describe('TrainReporter', () => {
     expect(hw.err).toEqual(['WebGPU adapter: NVIDIA H100\n']);
   });
 
+  it('on a CPU fallback, says when the kernels compile, how long they took and that the first step runs', () => {
+    const now = { t: 0 };
+    const sw = reporter(now);
+    sw.r.device(info(true));
+    sw.err.length = 0;
+    sw.r.preparing();
+    expect(sw.err).toEqual(['compiling the GPU kernels…\n']);
+    now.t += 18_400;
+    sw.r.start();
+    expect(sw.err[1]).toBe('kernels ready in 18 s; step 1 of 200 running…\n');
+    // A resumed sweep names the step it goes on with.
+    sw.r.preparing();
+    now.t += 900;
+    sw.r.start(120);
+    expect(sw.err[3]).toBe('kernels ready in 900 ms; step 121 of 200 running…\n');
+    // On a GPU compiling takes a moment: nothing is said.
+    const hw = reporter(now);
+    hw.r.device({ ...info(false), description: 'NVIDIA H100' });
+    hw.r.preparing();
+    now.t += 500;
+    hw.r.start();
+    expect(hw.err).toEqual(['WebGPU adapter: NVIDIA H100\n']);
+  });
+
   it('after the first step, tells how long a step takes and the ETA', () => {
     const now = { t: 1000 };
     const { r, err, out } = reporter(now);

@@ -54,6 +54,9 @@ export class TrainReporter {
   /** Runs already said to have diverged: a sweep redone from a checkpoint reports them again. */
   private readonly diverged = new Set<string>();
   private secondsPerStep: number | undefined;
+  /** The adapter is a CPU fallback: compiling and the first step take tens of seconds, so both are announced. */
+  private software = false;
+  private preparedAt: number | undefined;
 
   constructor(private readonly o: ReporterOptions) {
     this.now = o.now ?? (() => performance.now());
@@ -64,16 +67,33 @@ export class TrainReporter {
   device(info: GpuInfo): void {
     const name = info.description || [info.vendor, info.architecture].filter(Boolean).join(' ') || 'unknown';
     this.o.err.write(`WebGPU adapter: ${name}\n`);
+    this.software = info.isSoftware;
     if (info.isSoftware)
       this.o.err.write(
         'this adapter is a CPU fallback (SwiftShader), about 1000× slower than a GPU: expect slow steps\n',
       );
   }
 
-  /** Call right before the first step is submitted (of a resumed sweep: the step after `fromStep`). */
+  /** Call before the engine compiles its kernels (each time one is built). On a CPU fallback, says so. */
+  preparing(): void {
+    this.preparedAt = this.now();
+    if (this.software) this.o.err.write('compiling the GPU kernels…\n');
+  }
+
+  /**
+   * Call right before the first step is submitted (of a resumed sweep: the step after `fromStep`). On a CPU
+   * fallback, says how long the kernels took and that the first step is running.
+   */
   start(fromStep = 0): void {
     this.started = this.now();
     this.fromStep = fromStep;
+    if (this.software) {
+      const took =
+        this.preparedAt === undefined
+          ? ''
+          : `kernels ready in ${formatDuration((this.started - this.preparedAt) / 1000)}; `;
+      this.o.err.write(`${took}step ${fromStep + 1} of ${this.o.totalSteps} running…\n`);
+    }
   }
 
   /** A sweep going back to a checkpoint: forget the log lines after its step (they will be redone). */

@@ -280,6 +280,7 @@ async function run(
       try {
         const start = from;
         const g = gpu;
+        report.preparing();
         engine = await buildEngine(g, plan, () =>
           start
             ? SweepEngine.restore(g, model.cfg, model.weights, start.bytes, source)
