@@ -85,7 +85,13 @@ export interface StepResult {
    */
   driverTokensPerSec?: number;
   /** --submit-diag: wall ms per step of the recorded step resubmitted without writes (see StepSetup). */
-  submitDiagMs?: { oneASubmit: number; twoASubmit: number; onePass: number };
+  submitDiagMs?: {
+    oneASubmit: number;
+    twoASubmit: number;
+    onePass: number;
+    /** Each mode's GPU span a step and its passes' sum a step (ms), from one stamped trial. */
+    gpu: Record<string, { span: number; pass: number }>;
+  };
   /** Medians over the wall trials, ms per trial: the submit loop, the wait for the GPU, the error scopes. */
   hostTrialMs?: {
     submit: number;
@@ -210,14 +216,31 @@ async function resubmitted(
   gpu: BenchGpu,
   list: Dispatch[],
   s: StepSetup,
-): Promise<{ oneASubmit: number; twoASubmit: number; onePass: number }> {
-  const trial = async (submit: () => void) => {
+): Promise<{
+  oneASubmit: number;
+  twoASubmit: number;
+  onePass: number;
+  gpu: Record<string, { span: number; pass: number }>;
+}> {
+  // Each mode's GPU span a step and its passes' sum a step, from one stamped trial after its wall trials (span −
+  // pass: the GPU's idle time between submissions).
+  const gpuTimes: Record<string, { span: number; pass: number }> = {};
+  const trial = async (submit: () => void, name: string, submits: number) => {
     const wall: number[] = [];
     for (let t = 0; t < s.trials; t++) {
       const t0 = performance.now();
       submit();
       await gpu.sync('bench submit diagnostics');
       wall.push((performance.now() - t0) / s.steps);
+    }
+    if (gpu.hasTimestamps) {
+      gpu.startStamping(submits);
+      submit();
+      const passes = await gpu.stopStamping();
+      gpuTimes[name] = {
+        span: gpu.lastStampSpanNs / 1e6 / s.steps,
+        pass: passes.reduce((x, y) => x + y, 0) / 1e6 / s.steps,
+      };
     }
     return median(wall);
   };
@@ -226,13 +249,22 @@ async function resubmitted(
   const two = [...list, ...list];
   const all = Array.from({ length: s.steps }, () => list).flat();
   return {
-    oneASubmit: await trial(() => {
-      for (let i = 0; i < s.steps; i++) gpu.submit('diag one', list);
-    }),
-    twoASubmit: await trial(() => {
-      for (let i = 0; i < pairs; i++) gpu.submit('diag two', two);
-    }),
-    onePass: await trial(() => gpu.submit('diag all', all)),
+    oneASubmit: await trial(
+      () => {
+        for (let i = 0; i < s.steps; i++) gpu.submit('diag one', list);
+      },
+      'one step a submit',
+      s.steps,
+    ),
+    twoASubmit: await trial(
+      () => {
+        for (let i = 0; i < pairs; i++) gpu.submit('diag two', two);
+      },
+      'two a submit',
+      pairs,
+    ),
+    onePass: await trial(() => gpu.submit('diag all', all), 'all in one pass', 1),
+    gpu: gpuTimes,
   };
 }
 
@@ -403,6 +435,12 @@ export async function benchStep(
     if (submitDiag)
       log(
         `    the recorded step resubmitted without per-step writes, wall ms/step: one step a submit ${submitDiag.oneASubmit.toFixed(3)}, two a submit ${submitDiag.twoASubmit.toFixed(3)}, all ${s.steps} in one pass ${submitDiag.onePass.toFixed(3)} (submitStep: ${wallMs.toFixed(3)})`,
+      );
+    if (submitDiag)
+      log(
+        `    ... GPU span / Σ pass a step, ms: ${Object.entries(submitDiag.gpu)
+          .map(([k, v]) => `${k} ${v.span.toFixed(4)} / ${v.pass.toFixed(4)}`)
+          .join(', ')}`,
       );
     return result;
   } finally {
