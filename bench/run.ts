@@ -44,7 +44,7 @@ const ATTENTION_PASSES_TILE_CANDIDATES = [
 import type { AttentionChoice, AttentionVariant } from '../src/kernels/attention-variant';
 import type { MatmulSplitK } from '../src/model/gpu-model';
 import { setMatmulMidTile, setMatmulPipePreference, setMatmulUnroll } from '../src/kernels/matmul';
-import { setSplitKMinTiles, setSplitSumFold } from '../src/kernels/matmul-splitk';
+import { setSplitKMinTiles, setSplitKOwnSumMinTiles, setSplitSumFold } from '../src/kernels/matmul-splitk';
 import { setTransposedWeights } from '../src/model/buffers';
 import { setLayerNormSumFold, setLayerNormSumTpr } from '../src/kernels/layernorm';
 import { setLoraFold, setLoraPair } from '../src/kernels/lora';
@@ -253,6 +253,11 @@ async function main(): Promise<void> {
   // --split-k-min-tiles N: split the frozen-weight products with fewer than N output tiles of 128×64.
   const minTiles = flag(args, 'split-k-min-tiles');
   if (minTiles !== undefined) setSplitKMinTiles(Number(minTiles));
+  // --split-k-own-sum-min-tiles N|never: products whose split takes its own sum dispatch stay whole from N
+  // output tiles of 128×64 on (SPLITK_OWN_SUM_MIN_TILES; never: always split).
+  const ownSumTiles = flag(args, 'split-k-own-sum-min-tiles');
+  if (ownSumTiles !== undefined)
+    setSplitKOwnSumMinTiles(ownSumTiles === 'never' ? Infinity : Number(ownSumTiles));
   // --ln-fold off: split products before a LayerNorm keep their own sum dispatch (layerNormSumFold).
   const lnFold = flag(args, 'ln-fold') ?? 'on';
   if (lnFold !== 'on' && lnFold !== 'off') throw new Error(`--ln-fold takes on or off, not ${lnFold}`);

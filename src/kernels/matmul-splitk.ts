@@ -103,6 +103,20 @@ export function setSplitKMinTiles(tiles: number): void {
 }
 
 /**
+ * Products whose split needs a sum dispatch of its own (matmulSplitKSum: a GELU or its slope, or LoRA's
+ * up-projection, in the store; no reader that sums the partial products itself) are not split from this many
+ * output tiles of 128×64 on: one dispatch and no scratch round trip instead of two dispatches over twice the
+ * workgroups (issue 16: the dispatches of a step at R = 1). Infinity: always split as matmulSplitCount says.
+ */
+export const SPLITK_OWN_SUM_MIN_TILES = Infinity;
+let ownSumMinTiles = SPLITK_OWN_SUM_MIN_TILES;
+/** The bench's `--split-k-own-sum-min-tiles`, for the whole process (whole steps timed each way). */
+export function setSplitKOwnSumMinTiles(tiles: number): void {
+  if (!(tiles >= 1)) throw new Error(`split-K: own-sum min tiles ${tiles}`);
+  ownSumMinTiles = tiles;
+}
+
+/**
  * Whether the reader of a split product sums its partial products itself where it can (the attention
  * backward's dO, the cross-entropy's logits: gpu-model.ts), as matmulSplitKSum would, instead of a sum
  * dispatch before it. On by default; the bench's `--sum-fold off` restores the sums for a whole process
@@ -119,11 +133,13 @@ export const splitSumFoldOn = (): boolean => sumFold;
  * SPLITK_FILL_TILES output tiles of 128×64 into the fewest chunks that reach that many tiles, and products
  * with fewer than SPLITK_MIN_TILES into the fewest that reach SPLITK_MIN_TILES (at most SPLITK_MAX, each at
  * least SPLITK_MIN_CHUNK long). Chunks divide K exactly into multiples of 4 (the vec4 kernel's alignment).
+ * `ownSum`: the split would need its own sum dispatch (see SPLITK_OWN_SUM_MIN_TILES).
  */
-export function matmulSplitCount(M: number, N: number, K: number): number {
+export function matmulSplitCount(M: number, N: number, K: number, ownSum = false): number {
   if (M < 64 || N < 64) return 1;
   const tiles = Math.ceil(M / 128) * Math.ceil(N / 64);
   if (tiles >= splitMinTiles) return 1;
+  if (ownSum && tiles >= ownSumMinTiles) return 1;
   const target = tiles < SPLITK_FILL_TILES ? Math.min(SPLITK_FILL_TILES, splitMinTiles) : splitMinTiles;
   let best = 1;
   for (let s = 2; s <= SPLITK_MAX; s++) {

@@ -311,7 +311,10 @@ export class GpuModel {
       const buffers = { a: x, b: W, c: y, bias: b, aux: end?.aux };
       const epilogue = end?.epilogue ?? 'none';
       const perRun = this.shape.Bt * this.shape.T;
-      const S = shared ? this.splitOf(perRun, outDim, inDim) : this.splitOf(p.M, p.N, p.K);
+      // Unsplit, a foldable product is one dispatch, split two (its sum stores y): ownSum.
+      const S = shared
+        ? this.splitOf(perRun, outDim, inDim)
+        : this.splitOf(p.M, p.N, p.K, matmulLoraFoldable(this.gpu, p, {}, lora));
       const scratch = this.productScratch;
       if (shared && S > 1) {
         const one = { M: perRun, N: outDim, K: inDim };
@@ -336,11 +339,14 @@ export class GpuModel {
     return out;
   }
 
-  /** Chunks of the reduction of an M×N×K frozen-weight product (1: one matmul). */
-  private splitOf(M: number, N: number, K: number): number {
+  /**
+   * Chunks of the reduction of an M×N×K frozen-weight product (1: one matmul); `ownSum`: split, it would take
+   * a sum dispatch of its own (matmulSplitCount).
+   */
+  private splitOf(M: number, N: number, K: number, ownSum = false): number {
     const o = this.matmulSplitK;
     if (o === 'off') return 1;
-    if (o === 'auto') return matmulSplitCount(M, N, K);
+    if (o === 'auto') return matmulSplitCount(M, N, K, ownSum);
     for (let s = Math.min(o, K); s > 1; s--) if (K % s === 0) return s;
     return 1;
   }
@@ -351,8 +357,9 @@ export class GpuModel {
     p: { M: number; N: number; K: number; offA?: number; ldA?: number; offC?: number },
     transB: 0 | 1,
     epilogue: MatmulEpilogue = 'none',
+    ownSum = true,
   ): Dispatch[] {
-    const S = this.splitOf(p.M, p.N, p.K);
+    const S = this.splitOf(p.M, p.N, p.K, ownSum);
     return prepareMatmulSplitK(this.gpu, bufs, p, { TRANS_B: transB }, epilogue, S, this.productScratch);
   }
 
@@ -777,6 +784,9 @@ export class GpuModel {
               { a: acts.lnfOut, b: w.wte[0].buffer, c: acts.logits },
               { M: rows, N: V, K: C, offA: start * C },
               1,
+              'none',
+              // The loss sums a split product's partials itself where splitSumFoldOn.
+              !splitSumFoldOn(),
             )
           : w.wte.map((piece) =>
               prepareMatmul(
