@@ -9,7 +9,14 @@ import {
 } from './matmul';
 import { ELEMENTWISE_OP, elementwise } from './elementwise';
 import { loraUpParams } from './lora';
-import { matmulSplitChunks, matmulSplitCount, prepareMatmulSplitK, splitKScratch } from './matmul-splitk';
+import {
+  matmulSplitChunks,
+  matmulSplitCount,
+  prepareMatmulSplitK,
+  setSplitKOwnSumMinTiles,
+  splitKScratch,
+  SPLITK_OWN_SUM_MIN_TILES,
+} from './matmul-splitk';
 import { randn } from '../util/random';
 import { testGpu } from '../test/gpu';
 import { expectAllClose } from '../test/close';
@@ -223,6 +230,25 @@ describe('matmulSplitCount', () => {
     expect(matmulSplitCount(32, 256, 1024)).toBe(1);
     expect(matmulSplitCount(1024, 48, 1024)).toBe(1);
     expect(matmulSplitCount(1024, 256, 100)).toBe(1);
+  });
+
+  it('keeps a product whose split takes its own sum whole only from the own-sum threshold on (none by default)', () => {
+    // By default (SPLITK_OWN_SUM_MIN_TILES = Infinity: the H200 ran R = 1 6.6 % slower unsplit) nothing changes.
+    expect(SPLITK_OWN_SUM_MIN_TILES).toBe(Infinity);
+    expect(matmulSplitCount(1024, 1024, 256, true)).toBe(2);
+    expect(matmulSplitCount(1024, 768, 256, true)).toBe(4);
+    try {
+      setSplitKOwnSumMinTiles(128);
+      // c_fc at R = 1 (128 tiles of 128×64) stays whole where the split needs its own sum, not where a reader sums it.
+      expect(matmulSplitCount(1024, 1024, 256, true)).toBe(1);
+      expect(matmulSplitCount(1024, 1024, 256, false)).toBe(2);
+      // c_attn's 96 tiles are under the threshold.
+      expect(matmulSplitCount(1024, 768, 256, true)).toBe(4);
+      expect(() => setSplitKOwnSumMinTiles(0)).toThrow(/own-sum min tiles/);
+    } finally {
+      setSplitKOwnSumMinTiles(SPLITK_OWN_SUM_MIN_TILES);
+    }
+    expect(matmulSplitCount(1024, 1024, 256, true)).toBe(2);
   });
 
   it('cuts a K that no chunk count divides into equal chunks and a shorter last one', () => {

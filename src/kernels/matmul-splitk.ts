@@ -107,6 +107,10 @@ export function setSplitKMinTiles(tiles: number): void {
  * up-projection, in the store; no reader that sums the partial products itself) are not split from this many
  * output tiles of 128×64 on: one dispatch and no scratch round trip instead of two dispatches over twice the
  * workgroups (issue 16: the dispatches of a step at R = 1). Infinity: always split as matmulSplitCount says.
+ * Infinity it stays: on the H200 (bench/runs/h200-2026-12-02-s15/call-1-own-sum-split) 128 took lab-gpt's R = 1
+ * step from 95 to 87 dispatches and 96 to 83, but its GPU pass from 1.271 to 1.354 and 1.367 ms (R = 2 +5.8 %,
+ * R = 4 +2.0 %): a whole 1024×1024×256 product on 128 tiles of 128×64 took 28.6 µs against 21.9 + 4.9 µs
+ * split in two and summed, and 1024×768×256 on 96 tiles 32.1 µs against 23.3 µs split in four, plus its sum.
  */
 export const SPLITK_OWN_SUM_MIN_TILES = Infinity;
 let ownSumMinTiles = SPLITK_OWN_SUM_MIN_TILES;

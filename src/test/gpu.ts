@@ -3,11 +3,30 @@ import { Gpu } from '../gpu/context';
 import type { Kernel } from '../gpu/kernel';
 
 let shared: Promise<Gpu> | undefined;
+/** The resolved `shared`, to see whether its device was lost. */
+let sharedGpu: Gpu | undefined;
+/** Gpu.create as the product has it (shareTestDevice replaces it for the rest of a test file). */
+const realCreate = Gpu.create.bind(Gpu);
 
-/** One device per test worker process, kept for the life of the process. */
+/**
+ * One device per test worker process, kept for the life of the process (its compiled pipelines shared by
+ * the files the worker runs: vitest's `isolate: false`); a new one if a test destroyed or lost it.
+ */
 export function testGpu(): Promise<Gpu> {
-  shared ??= Gpu.create();
+  if (sharedGpu?.lostReason !== undefined) {
+    shared = undefined;
+    sharedGpu = undefined;
+  }
+  shared ??= realCreate().then((gpu) => (sharedGpu = gpu));
   return shared;
+}
+
+/**
+ * Before each test file (src/test/setup.ts): Gpu.create as the product has it again, whatever an earlier file
+ * of the same worker made of it (shareTestDevice), so that a file's own devices are its own.
+ */
+export function resetTestGpu(): void {
+  Gpu.create = realCreate;
 }
 
 /**
@@ -16,8 +35,6 @@ export function testGpu(): Promise<Gpu> {
  * leaves the device open. Tests of a lost or failing device make their own (acquireDevice).
  */
 export function shareTestDevice(): void {
-  const create = Gpu.create.bind(Gpu);
-  shared ??= create();
   Gpu.create = async () => {
     const { device, info } = await testGpu();
     const gpu = new Gpu({ device, info });
