@@ -2,13 +2,11 @@
 import type { Dispatch } from '../src/gpu/context';
 import {
   MATMUL_CANDIDATES,
-  MATMUL_PIPE_TILES,
   matmul,
   matmulAuxPlaceholder,
   matmulBindings,
   matmulParams,
   matmulVariant,
-  matmulWideVec4Pipe,
   matmulWorkgroupBytes,
   type MatmulChoice,
   type MatmulEpilogue,
@@ -89,12 +87,6 @@ function matmulTile(kernel: MatmulKernel, constants: Record<string, number>): st
 function matmulName(kernel: MatmulKernel, constants: Record<string, number>): string {
   return `${kernel.label} ${matmulTile(kernel, constants)}`;
 }
-
-/**
- * The matmulWideVec4Pipe configurations whose epilogues the bench times beside the picked kernel's: the
- * candidates for the picks of the N = 1024 products (TILE_K 16) and of the N = 256 ones (TILE_K 32).
- */
-const PIPE_EPILOGUE_TILES = [MATMUL_PIPE_TILES['128x128k16s2'], MATMUL_PIPE_TILES['128x128k32s1']];
 
 /** Appends to `results` as it goes (so a failure keeps what was measured before it). */
 export async function benchKernels(
@@ -368,16 +360,6 @@ export async function benchKernels(
       // The picked kernel without the epilogue: the fused row minus this one is the epilogue's cost.
       await time(plain, 'matmul, no epilogue', shape);
       await time(unfused, `matmul, ${epilogue} apart`, shape);
-      // The same for matmulWideVec4Pipe's candidate picks, each checked with this epilogue first.
-      for (const k of PIPE_EPILOGUE_TILES) {
-        const choice: MatmulChoice = { kernel: matmulWideVec4Pipe, constants: { ...k } };
-        const name = matmulName(matmulWideVec4Pipe, k);
-        if (matmulWorkgroupBytes(matmulWideVec4Pipe, k) > storage) continue;
-        if (!(await verified(choice, TRANS_B, epilogue))) continue;
-        const d = epilogueDispatches(gpu, epilogue, p, TRANS_B, ebuf, choice);
-        await time(d.fused, `${name}+${epilogue}`, shape);
-        await time(d.plain, `${name}, no epilogue`, shape);
-      }
     }
 
     const logits = buf(filled(rows * V), 'logits');

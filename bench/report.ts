@@ -27,6 +27,7 @@ export interface BenchReport {
     matmulSplitK?: string | number;
     /** The engine's fusedTail (lossGuard and optimizerFused); absent in reports from before it. */
     fusedTail?: boolean;
+    /** `--matmul pipe` (matmulWideVec4Pipe, since removed); absent in later reports. */
     matmulPick?: string;
     /** Copies of matmulWideVec4's k loop per iteration (`--matmul-unroll`; absent: the whole TILE_K). */
     matmulUnroll?: number;

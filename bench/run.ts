@@ -43,7 +43,7 @@ const ATTENTION_PASSES_TILE_CANDIDATES = [
 ].join(';');
 import type { AttentionChoice, AttentionVariant } from '../src/kernels/attention-variant';
 import type { MatmulSplitK } from '../src/model/gpu-model';
-import { setMatmulMidTile, setMatmulPipePreference, setMatmulUnroll } from '../src/kernels/matmul';
+import { setMatmulMidTile, setMatmulUnroll } from '../src/kernels/matmul';
 import { setSplitKMinTiles, setSplitKOwnSumMinTiles, setSplitSumFold } from '../src/kernels/matmul-splitk';
 import { setTransposedWeights } from '../src/model/buffers';
 import { setLayerNormSumFold, setLayerNormSumTpr } from '../src/kernels/layernorm';
@@ -241,15 +241,15 @@ async function main(): Promise<void> {
     return;
   }
   const out = flag(args, 'out') ?? join(root, 'bench/results-local.json');
-  // --matmul pipe: the picker takes matmulWideVec4Pipe where it would take matmulWideVec4 (whole steps both ways).
   // --matmul-unroll N: copies of matmulWideVec4's k loop body per iteration for every product (default: per
   // product, matmulUnrollFor: the whole TILE_K from 2^32 flops, else 4).
   const unroll = flag(args, 'matmul-unroll');
   if (unroll) setMatmulUnroll(Number(unroll));
-  const matmulPick = flag(args, 'matmul') ?? 'default';
-  if (matmulPick !== 'default' && matmulPick !== 'pipe')
-    throw new Error(`--matmul takes default or pipe, not ${matmulPick}`);
-  setMatmulPipePreference(matmulPick === 'pipe');
+  // --matmul pipe took matmulWideVec4Pipe, removed (slower in every measurement; bench/RESULTS.md).
+  if (flag(args, 'matmul') !== undefined)
+    throw new Error(
+      '--matmul is gone: its only other kernel, matmulWideVec4Pipe, was removed (bench/RESULTS.md)',
+    );
   // --split-k-min-tiles N: split the frozen-weight products with fewer than N output tiles of 128×64.
   const minTiles = flag(args, 'split-k-min-tiles');
   if (minTiles !== undefined) setSplitKMinTiles(Number(minTiles));
@@ -468,7 +468,6 @@ async function main(): Promise<void> {
       ...(unroll ? { matmulUnroll: Number(unroll) } : {}),
       matmulSplitK: setup.matmulSplitK,
       fusedTail: setup.fusedTail,
-      matmulPick,
       peakFp32: isHopper ? 67e12 : null,
       practicalFp32: isHopper ? 51.5e12 : null,
     },

@@ -6,13 +6,8 @@ import {
   matmulWideFits,
   matmulWideVec4,
   matmulWideVec4Fits,
-  matmulWideVec4Pipe,
-  matmulWideVec4PipeFits,
-  matmulWideVec4PipeWorkgroupBytes,
   matmulWorkgroupBytes,
   MATMUL_CANDIDATES,
-  MATMUL_PIPE_TILES,
-  type MatmulPipeTile,
   matmulVec4Aligned,
   matmulWideWorkgroupBytes,
   MATMUL_DEFAULT_WORKGROUP_STORAGE,
@@ -367,13 +362,11 @@ describe('matmulWideVec4', () => {
     const four = matmulWideVec4.specialize!({ ...matmulWideVec4.constants, TILE_K: 16, UNROLL: 4 });
     expect(four).toContain('for (var kk_ = 0u; kk_ < TILE_K; kk_ += 4u)');
     expect(four.match(/let a0 = as_\[/g)).toHaveLength(4);
-    // The scalar wide kernel unrolls the same way; the pipelined one keeps its own loops and source.
+    // The scalar wide kernel unrolls the same way.
     expect(matmulWide.hostConstants).toEqual(['UNROLL']);
     const wide = matmulWide.specialize!({ ...matmulWide.constants, TILE_K: 8 });
     expect(wide).not.toContain('kk < TILE_K');
     expect(wide.match(/let a0 = as_\[/g)).toHaveLength(8);
-    expect(matmulWideVec4Pipe.specialize).toBeUndefined();
-    expect(matmulWideVec4Pipe.hostConstants).toBeUndefined();
     // The picker hands the choice on with the tile.
     const t = { TRANS_A: 0, TRANS_B: 0 } as const;
     expect(matmulVariant(matmulParams({ M: 16384, N: 3072, K: 768 }), t, 49152).constants.UNROLL).toBe(32);
@@ -404,144 +397,20 @@ describe('matmulWideVec4', () => {
   });
 });
 
-// matmulWideVec4Pipe on 4-aligned shapes (its precondition, as matmulWideVec4's): sizes straddle the tiles and
-// K is not a multiple of TILE_K, so edge tiles, the K tail and both stages are exercised. The two
-// configurations matmulVariant picks with the bench's `--matmul pipe` run at their own size (SwiftShader
-// offers 32 KiB of workgroup memory); the bench's other ones share their code paths with these and the
-// 128×128 test below (one stage of TILE_K 32), and the bench checks each against float64 before timing it.
-const PIPE_TILES: [string, MatmulPipeTile][] = [
-  ['128x128k16s2', MATMUL_PIPE_TILES['128x128k16s2']],
-  ['128x64k16s2', MATMUL_PIPE_TILES['128x64k16s2']],
-  // Smaller tiles: the 4 × 8 warp blocks with one block per row, and the plain thread order (WG_N < 8).
-  ['8x8 threads, TILE_K=12, 1 stage', { WG_M: 8, WG_N: 8, TILE_K: 12, STAGES: 1 }],
-  ['4x8 threads, TILE_K=4, 2 stages', { WG_M: 4, WG_N: 8, TILE_K: 4, STAGES: 2 }],
-  ['8x4 threads, TILE_K=8, 2 stages', { WG_M: 8, WG_N: 4, TILE_K: 8, STAGES: 2 }],
-  ['4x4 threads, TILE_K=4, 1 stage', { WG_M: 4, WG_N: 4, TILE_K: 4, STAGES: 1 }],
-];
-
-describe('matmulWideVec4Pipe', () => {
-  const kernel = matmulWideVec4Pipe;
-  const shapes: [number, number, number][] = [
-    [4, 4, 4],
-    [12, 20, 28],
-    [132, 68, 20],
-    [36, 136, 100],
-  ];
-
-  it.each(PIPE_TILES)('%s: all transposes, aligned odd shapes', async (_name, tile) => {
-    expect(matmulWideVec4PipeFits(tile)).toBe(true);
-    expect(matmulWideVec4PipeWorkgroupBytes(tile)).toBeLessThanOrEqual(MATMUL_DEFAULT_WORKGROUP_STORAGE);
-    for (const [, t] of VARIANTS) {
-      for (const [M, N, K] of shapes) {
-        const p = matmulParams({ M, N, K });
-        expect(matmulVec4Aligned(p)).toBe(true);
-        await check({ p, t, seed: M * 7 + N * 3 + K, constants: { ...tile }, kernel });
-      }
-    }
-  });
-
-  it.each(VARIANTS)('%s: 132×260×68 on the 128×128 tile, both stagings', async (_name, t) => {
-    // Two tiles along M and three along N, the last ones partial; K = 68 is 4 K tiles of 16 plus a tail of 4.
-    for (const tile of [MATMUL_PIPE_TILES['128x128k16s2'], MATMUL_PIPE_TILES['128x128k32s1']]) {
-      await check({
-        p: matmulParams({ M: 132, N: 260, K: 68 }),
-        t,
-        seed: 17,
-        constants: { ...tile },
-        kernel,
-      });
-    }
-  });
-
-  it.each(VARIANTS)('%s batch=3, shared B (stride 0), aligned offsets, alpha/beta/bias', async (_name, t) => {
-    const M = 36;
-    const N = 68;
-    const K = 44;
-    const p = matmulParams({
-      M,
-      N,
-      K,
-      batch: 3,
-      offA: 4,
-      strideA: M * K + 12,
-      offB: 8,
-      strideB: 0,
-      offC: 12,
-      strideC: M * N + 4,
-      alpha: 0.75,
-      beta: -1.5,
-      hasBias: 1,
-    });
-    expect(matmulVec4Aligned(p)).toBe(true);
-    for (const constants of [
-      { WG_M: 8, WG_N: 8, TILE_K: 8, STAGES: 2 },
-      { WG_M: 8, WG_N: 8, TILE_K: 8, STAGES: 1 },
-    ]) {
-      await check({ p, t, seed: 101, constants, kernel });
-    }
-  });
-
-  it.each(VARIANTS)('%s beta = 0 never reads C (NaN-filled)', async (_name, t) => {
-    const p = matmulParams({ M: 20, N: 68, K: 16, batch: 2, alpha: 2, beta: 0, hasBias: 1 });
-    const c = new Float32Array(matmulExtent(p, 'c')).fill(NaN);
-    await check({ p, t, seed: 7, c, constants: { WG_M: 16, WG_N: 8, TILE_K: 8, STAGES: 2 }, kernel });
-  });
-
-  it.each(VARIANTS)('%s leading dimensions: blocks of columns of wider A and C', async (_name, t) => {
-    const p = columnBlocks(36, 68, 44);
-    expect(matmulVec4Aligned(p)).toBe(true);
-    await check({ p, t, seed: 31, constants: { WG_M: 8, WG_N: 8, TILE_K: 8, STAGES: 2 }, kernel });
-  });
-
-  it('batch beyond the z grid is walked by the z loop', async () => {
-    const constants = { WG_M: 4, WG_N: 4, TILE_K: 4, STAGES: 2 };
-    expect(matmulWideVec4PipeFits(constants)).toBe(true);
-    const p = matmulParams({ M: 4, N: 4, K: 8, batch: 65537, strideB: 0, beta: 1 });
-    expect(kernel.workgroups(p, { ...kernel.constants, ...constants })[2]).toBe(65535);
-    await check({ p, t: { TRANS_A: 1, TRANS_B: 1 }, seed: 5, constants, kernel });
-  });
-
-  it('K = 0: C = beta·C + bias, no K tile', async () => {
-    const p = matmulParams({ M: 8, N: 12, K: 0, beta: 0.5, hasBias: 1 });
-    await check({
-      p,
-      t: { TRANS_A: 0, TRANS_B: 0 },
-      seed: 9,
-      constants: { WG_M: 4, WG_N: 8, TILE_K: 4 },
-      kernel,
-    });
-  });
-
-  it('shapes that are not 4-aligned never reach it: the picker keeps them on the scalar kernels', () => {
-    for (const [M, N, K] of [
-      [33, 70, 129],
-      [1, 5, 3],
-      [130, 257, 65],
-    ]) {
-      const p = matmulParams({ M, N, K });
-      expect(matmulVec4Aligned(p)).toBe(false);
-      const { kernel: picked } = matmulVariant(p, { TRANS_A: 0, TRANS_B: 0 }, 49152);
-      expect(picked).not.toBe(matmulWideVec4Pipe);
-      expect(picked).not.toBe(matmulWideVec4);
-    }
-  });
-
-  it('fits: powers of two, TILE_K a multiple of 4, ≤ 4 staged vec4s per thread, 1 or 2 stages', () => {
-    expect(matmulWideVec4PipeFits({ WG_M: 16, WG_N: 16, TILE_K: 32, STAGES: 1 })).toBe(true);
-    expect(matmulWideVec4PipeFits({ WG_M: 16, WG_N: 8, TILE_K: 32, STAGES: 2 })).toBe(false);
-    expect(matmulWideVec4PipeFits({ WG_M: 12, WG_N: 16, TILE_K: 8, STAGES: 2 })).toBe(false);
-    expect(matmulWideVec4PipeFits({ WG_M: 16, WG_N: 16, TILE_K: 6, STAGES: 2 })).toBe(false);
-    expect(matmulWideVec4PipeFits({ WG_M: 16, WG_N: 16, TILE_K: 16, STAGES: 3 })).toBe(false);
-    expect(matmulWideVec4PipeWorkgroupBytes(MATMUL_PIPE_TILES['128x128k16s2'])).toBe(32768);
-    expect(matmulWorkgroupBytes(matmulWideVec4Pipe, MATMUL_PIPE_TILES['128x128k32s1'])).toBe(32768);
-    expect(matmulWorkgroupBytes(matmulWideVec4, { WG_M: 16, WG_N: 16, TILE_K: 32 })).toBe(33792);
-    for (const [k, c] of MATMUL_CANDIDATES) {
-      if (k === matmulWideVec4Pipe) expect(matmulWideVec4PipeFits(c as unknown as MatmulPipeTile)).toBe(true);
-    }
-  });
-});
-
 describe('matmulVariant', () => {
+  it('workgroup memory of the wide configurations; every bench candidate fits its kernel', () => {
+    // Two padded k-major vec4 tiles: 16 · TILE_K · (2·WG_M + 1 + 2·WG_N + 1) bytes.
+    expect(matmulWorkgroupBytes(matmulWideVec4, { WG_M: 16, WG_N: 16, TILE_K: 32 })).toBe(33792);
+    expect(matmulWorkgroupBytes(matmulWideVec4, { WG_M: 16, WG_N: 8, TILE_K: 16 })).toBe(12800);
+    expect(MATMUL_CANDIDATES.length).toBeGreaterThan(5);
+    for (const [k, c] of MATMUL_CANDIDATES) {
+      const tile = c as { WG_M: number; WG_N: number; TILE_K: number };
+      if (k === matmulWideVec4) expect(matmulWideVec4Fits(tile), JSON.stringify(c)).toBe(true);
+      else if (k === matmulWide) expect(matmulWideFits(tile), JSON.stringify(c)).toBe(true);
+      else throw new Error(`a candidate of another kernel: ${k.label}`);
+    }
+  });
+
   it('picks by alignment, output size and K; the 4x4 kernel for skinny N', () => {
     const pick = (M: number, N: number, K: number) => {
       const p = matmulParams({ M, N, K });
@@ -627,7 +496,6 @@ describe('matmul epilogues', () => {
     [matmulWide, { WG_M: 8, WG_N: 8, TILE_K: 4 }, [67, 70, 21]],
     [matmulWideVec4, { WG_M: 8, WG_N: 8, TILE_K: 4 }, [68, 76, 20]],
     [matmulWideVec4, { WG_M: 16, WG_N: 8, TILE_K: 16 }, [132, 68, 4]],
-    [matmulWideVec4Pipe, { WG_M: 8, WG_N: 8, TILE_K: 8, STAGES: 2 }, [68, 76, 20]],
   ];
   const cases = kernels.flatMap(([kernel, constants, shape]) =>
     EPILOGUES.map((epilogue) => [kernel.label, epilogue, shape, kernel, constants] as const),
@@ -654,36 +522,6 @@ describe('matmul epilogues', () => {
       seed: M + N + K,
       constants: { ...constants },
       kernel,
-      epilogue,
-    });
-  });
-
-  // The model's gelu and residual products are NN: the 32 KiB configuration `--matmul pipe` picks, on a partial
-  // 128×128 tile with two K tiles and a tail (the epilogue is the same code at every tile).
-  const pipeCases = (['128x128k16s2'] as const).flatMap((name) =>
-    EPILOGUES.map((epilogue) => [name, epilogue] as const),
-  );
-  it.each(pipeCases)('matmulWideVec4Pipe %s %s NN', async (name, epilogue) => {
-    const [M, N, K] = [136, 132, 40];
-    const p = matmulParams({
-      M,
-      N,
-      K,
-      batch: 2,
-      offA: 4,
-      strideA: M * K + 8,
-      offC: 4,
-      strideC: M * N + 4,
-      hasBias: 1,
-    });
-    expect(matmulVec4Aligned(p)).toBe(true);
-    const constants = { ...MATMUL_PIPE_TILES[name] };
-    await check({
-      p,
-      t: { TRANS_A: 0, TRANS_B: 0 },
-      seed: 3,
-      constants,
-      kernel: matmulWideVec4Pipe,
       epilogue,
     });
   });

@@ -6,7 +6,6 @@ import epilogueSource from '../../shaders/matmul-epilogue.wgsl?raw';
 import matmulSource from '../../shaders/matmul.wgsl?raw';
 import wideMatmulSource from '../../shaders/matmul-wide.wgsl?raw';
 import wideVec4MatmulSource from '../../shaders/matmul-wide-vec4.wgsl?raw';
-import pipeVec4MatmulSource from '../../shaders/matmul-wide-vec4-pipe.wgsl?raw';
 import type { Dispatch, Gpu } from '../gpu/context';
 import { defineKernel, type Kernel, MAX_WORKGROUPS_PER_DIMENSION } from '../gpu/kernel';
 import { unrollLoops } from '../gpu/unroll';
@@ -19,7 +18,6 @@ const wideSource = `${geluMath}\n${epilogueSource}\n${wideMatmulSource}`;
 const wideVec4Source = `${geluMath}\n${wideVec4MatmulSource}`;
 /** matmulWideVec4's copies of its k loop per iteration for large products: the whole loop (TILE_K ≤ 32). */
 export const MATMUL_UNROLL_DEFAULT = 32;
-const pipeVec4Source = `${geluMath}\n${pipeVec4MatmulSource}`;
 
 /**
  * What a matmul's store does with v = alpha·acc + beta·C + bias (override EPILOGUE; aux has C's layout):
@@ -192,37 +190,6 @@ export function matmulVec4Aligned(p: MatmulParams): boolean {
 }
 
 /**
- * matmulWideVec4 with an SGEMM's staging (shaders/matmul-wide-vec4-pipe.wgsl): STAGES = 2 workgroup copies of
- * the tiles (one barrier per K tile), unpadded swizzled tiles, 4 × 8 thread blocks per warp and a store that
- * hoists its per-row and per-column work. The same bindings, params, epilogues and precondition
- * (`matmulVec4Aligned`); configurations must pass `matmulWideVec4PipeFits`.
- */
-export const matmulWideVec4Pipe: MatmulKernel = asMatmulKernel(
-  defineKernel({
-    ...matmulWide,
-    label: 'matmulWideVec4Pipe',
-    source: pipeVec4Source,
-    // Its loops stay loops: not matmulWide's source, and not measured unrolled.
-    specialize: undefined,
-    hostConstants: undefined,
-    constants: { TRANS_A: 0, TRANS_B: 0, EPILOGUE: 0, WG_M: 16, WG_N: 16, TILE_K: 16, STAGES: 2 },
-  }),
-);
-
-export interface MatmulPipeTile {
-  WG_M: number;
-  WG_N: number;
-  TILE_K: number;
-  STAGES: number;
-}
-
-/** Whether a configuration fits matmul-wide-vec4-pipe.wgsl (the workgroup memory is the device's to judge). */
-export function matmulWideVec4PipeFits(k: MatmulPipeTile): boolean {
-  const pow2 = (v: number) => Number.isInteger(v) && v >= 1 && (v & (v - 1)) === 0;
-  return pow2(k.WG_M) && pow2(k.WG_N) && (k.STAGES === 1 || k.STAGES === 2) && matmulWideVec4Fits(k);
-}
-
-/**
  * The matmul kernels as one type: matmulWideVec4's bindings and params. The others declare a prefix of them
  * (no loraU, loraB; Params up to kLast), and `prepare` binds and packs only what a kernel declares.
  */
@@ -242,18 +209,17 @@ export function matmulWideWorkgroupBytes(k: { WG_M: number; WG_N: number; TILE_K
   return 16 * k.TILE_K * (2 * k.WG_M + 1 + 2 * k.WG_N + 1);
 }
 
-/** Bytes of workgroup memory of a matmulWideVec4Pipe configuration: STAGES copies of two unpadded tiles. */
-export function matmulWideVec4PipeWorkgroupBytes(k: MatmulPipeTile): number {
-  return 16 * k.STAGES * k.TILE_K * (2 * k.WG_M + 2 * k.WG_N);
-}
-
 /**
- * Workgroup memory of a wide kernel's configuration (matmulWide, matmulWideVec4, matmulWideVec4Pipe), so a
+ * Workgroup memory of a wide kernel's configuration (matmulWide, matmulWideVec4), so a
  * picker or a bench can hold it against the device's maxComputeWorkgroupStorageSize.
  */
 export function matmulWorkgroupBytes(kernel: MatmulKernel, k: Record<string, number>): number {
-  const tile = { ...kernel.constants, ...k } as unknown as MatmulPipeTile & { PAD: number };
-  if (kernel === matmulWideVec4Pipe) return matmulWideVec4PipeWorkgroupBytes(tile);
+  const tile = { ...kernel.constants, ...k } as unknown as {
+    WG_M: number;
+    WG_N: number;
+    TILE_K: number;
+    PAD: number;
+  };
   if (kernel === matmulWide || kernel === matmulWideVec4) return matmulWideWorkgroupBytes(tile);
   // matmul.wgsl: two TILE_K × (4·WG + PAD) f32 tiles.
   return 4 * tile.TILE_K * (4 * tile.WG_M + tile.PAD + 4 * tile.WG_N + tile.PAD);
@@ -275,22 +241,6 @@ const WIDE_128x128 = { WG_M: 16, WG_N: 16, TILE_K: 8 };
 const WIDE_128x64 = { WG_M: 16, WG_N: 8, TILE_K: 4 };
 
 /**
- * matmulWideVec4Pipe's configurations, by tile, TILE_K and stages: timed by bench/kernels.ts beside the
- * picked ones, not picked yet (a pick is `pick(matmulWideVec4Pipe, MATMUL_PIPE_TILES[...])` in matmulVariant).
- */
-export const MATMUL_PIPE_TILES = {
-  /** Two stages of TILE_K 16: 32 KiB, one barrier per K tile. */
-  '128x128k16s2': { WG_M: 16, WG_N: 16, TILE_K: 16, STAGES: 2 },
-  /** One stage of TILE_K 32: 32 KiB (matmulWideVec4's 16x16k32 takes 33 KiB with its padding). */
-  '128x128k32s1': { WG_M: 16, WG_N: 16, TILE_K: 32, STAGES: 1 },
-  '128x128k16s1': { WG_M: 16, WG_N: 16, TILE_K: 16, STAGES: 1 },
-  '128x128k8s2': { WG_M: 16, WG_N: 16, TILE_K: 8, STAGES: 2 },
-  /** 128×64 and 64×128 tiles: twice the workgroups for the N = 256 products (24 KiB). */
-  '128x64k16s2': { WG_M: 16, WG_N: 8, TILE_K: 16, STAGES: 2 },
-  '64x128k16s2': { WG_M: 8, WG_N: 16, TILE_K: 16, STAGES: 2 },
-} as const satisfies Record<string, MatmulPipeTile>;
-
-/**
  * Every configuration the picker may return, and a few it does not, so that bench/kernels.ts times them
  * side by side at the training step's shapes: [kernel, constants].
  */
@@ -305,21 +255,7 @@ export const MATMUL_CANDIDATES: [MatmulKernel, Record<string, number>][] = [
   [matmulWideVec4, { WG_M: 8, WG_N: 8, TILE_K: 4 }],
   [matmulWide, WIDE_128x128],
   [matmulWide, WIDE_128x64],
-  ...Object.values(MATMUL_PIPE_TILES).map((k): [MatmulKernel, Record<string, number>] => [
-    matmulWideVec4Pipe,
-    k,
-  ]),
 ];
-
-/**
- * Whether matmulVariant takes matmulWideVec4Pipe where it would take matmulWideVec4 (128×128 tiles:
- * '128x128k16s2', 128×64: '128x64k16s2'). Off by default; the bench's `--matmul pipe` turns it on for a whole
- * process so that whole steps can be timed both ways (issue 16).
- */
-let preferPipe = false;
-export function setMatmulPipePreference(on: boolean): void {
-  preferPipe = on;
-}
 
 /**
  * The vec4 tile matmulVariant takes for 257–511 output tiles of 128×128 ('k16': 128×128 with TILE_K 16, the
@@ -365,12 +301,6 @@ export function matmulVariant(
     const tiles128 = Math.ceil(p.M / 128) * Math.ceil(p.N / 128) * items;
     const tiles64 = Math.ceil(p.M / 128) * Math.ceil(p.N / 64) * items;
     if (matmulVec4Aligned(p)) {
-      if (preferPipe && p.K < 2048) {
-        const big = MATMUL_PIPE_TILES['128x128k16s2'];
-        if (tiles128 >= 128 && fits(matmulWideVec4Pipe, big)) return pick(matmulWideVec4Pipe, big);
-        const wide = MATMUL_PIPE_TILES['128x64k16s2'];
-        if (tiles64 >= 32 && fits(matmulWideVec4Pipe, wide)) return pick(matmulWideVec4Pipe, wide);
-      }
       // Long K too: the H100's 4096³ once favoured the scalar kernel (32.6 against 30.5 TFLOP/s), but with the
       // multiply four k per iteration the vec4 kernel is ahead at GPT-2's K = 3072 products on the H200
       // (bench/RESULTS.md, "the matmul's inner loop").

@@ -24,7 +24,8 @@
 //   diag ...     diagnostics, timed and never checked (see noLdg below)
 //   now UD       now U without prefetch registers: each K tile goes from global memory straight into the
 //                staged tile (32 registers a thread fewer, for a second workgroup per SM)
-//   pipe         shaders/matmul-wide-vec4-pipe.wgsl as it is (two staged copies, swizzled, 4 × 8 warps)
+//   pipe         shaders/matmul-wide-vec4-pipe.wgsl as it is (two staged copies, swizzled, 4 × 8 warps; only
+//                where the checkout has it: removed from the engine 2026-12-02)
 //   pipe NU      the same with named accumulators and the k loop unrolled
 //   now UG4      now U with the GELU epilogue on vec4s (geluPair4: the same operations lane by lane)
 //   diag lean, diag noBB: the store cut down (see leanStore, noBetaBias)
@@ -34,7 +35,7 @@
 // epilogues) before it is timed; a failing variant is not timed.
 // Writes probe[-norobust].json and .txt to --out (default $OUT, else the current folder).
 import { create, globals } from 'webgpu';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { probeGpu, seeded } from '../probe-gpu.mjs';
@@ -74,7 +75,10 @@ device.addEventListener('uncapturederror', (e) => {
 
 const gelu = readFileSync(join(shaders, 'gelu-math.wgsl'), 'utf8');
 const nowSource = readFileSync(join(shaders, 'matmul-wide-vec4.wgsl'), 'utf8');
-const pipeSource = readFileSync(join(shaders, 'matmul-wide-vec4-pipe.wgsl'), 'utf8');
+// The pipelined kernel left the engine (2026-12-02; slower in every measurement): its variants are offered only
+// where a checkout still has its shader (git history, before that removal).
+const pipePath = join(shaders, 'matmul-wide-vec4-pipe.wgsl');
+const pipeSource = existsSync(pipePath) ? readFileSync(pipePath, 'utf8') : null;
 const beforeSource = args.includes('--before')
   ? readFileSync(args[args.indexOf('--before') + 1], 'utf8')
   : null;
@@ -352,8 +356,7 @@ const TRANSFORMS = {
   'now UG4': (c) => unroll(gelu4(nowSource), c.TILE_K),
   // matmul-wide-vec4-pipe.wgsl (two staged copies, one barrier per K tile, swizzled, 4 × 8 warps): as it is,
   // and with its accumulators named and its k loop unrolled like the engine's kernel.
-  pipe: () => pipeSource,
-  'pipe NU': (c) => unroll(named(pipeSource), c.TILE_K),
+  ...(pipeSource ? { pipe: () => pipeSource, 'pipe NU': (c) => unroll(named(pipeSource), c.TILE_K) } : {}),
 };
 /** Workgroup bytes of a variant: the pipe's two unpadded copies, or the padded single copy. */
 const bytesOf = (name, c) =>
