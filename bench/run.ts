@@ -48,7 +48,7 @@ import { setSplitKMinTiles, setSplitKOwnSumMinTiles, setSplitSumFold } from '../
 import { setTransposedWeights } from '../src/model/buffers';
 import { setLayerNormSumFold, setLayerNormSumTpr } from '../src/kernels/layernorm';
 import { setLoraFold, setLoraPair } from '../src/kernels/lora';
-import { setAttentionPassesTiles } from '../src/kernels/attention-passes';
+import { setAttentionPassesOrder, setAttentionPassesTiles } from '../src/kernels/attention-passes';
 
 /** An attention-passes tile set: "v4:WX,WY,KC" (the vec4 kernels) or "WX,WY,TM,TN,KC" (the scalar ones). */
 function parseAttentionTiles(x: string): Record<string, number> {
@@ -278,6 +278,11 @@ async function main(): Promise<void> {
     throw new Error(`--weights-t takes on or off, not ${weightsTFlag}`);
   setTransposedWeights(weightsTFlag === 'on');
   // --attention-tiles v4:WX,WY,KC (or WX,WY,TM,TN,KC): the attention passes on these tiles wherever they fit.
+  // --attention-order 0|1: the vec4 attention passes' workgroups in grid order or longest tiles first.
+  const attOrder = flag(args, 'attention-order') ?? '0';
+  if (attOrder !== '0' && attOrder !== '1')
+    throw new Error(`--attention-order takes 0 or 1, not ${attOrder}`);
+  setAttentionPassesOrder(attOrder === '1' ? 1 : 0);
   const attTiles = flag(args, 'attention-tiles');
   setAttentionPassesTiles(attTiles ? parseAttentionTiles(attTiles) : null);
   // --sum-fold off: the attention backward's dO and the loss's logits keep their split-K sum (splitSumFoldOn).

@@ -72,10 +72,25 @@ var<private> acc3: vec4f;
 
 struct Head { b: u32, n: u32, h: u32, C: u32, stride: u32, valid: bool }
 
-fn head(wid: vec3u) -> Head {
-  let b = wid.y + wid.z * 65535u;
+fn headOf(b: u32) -> Head {
   let C = SHAPE_H * SHAPE_D;
   return Head(b, b / SHAPE_H, b % SHAPE_H, C, 3u * C, b < SHAPE_N * SHAPE_H);
+}
+
+// The order workgroups take their tiles in. 0: as the grid lays them out (x = the tile, y + 65535·z = the
+// sequence·head). 1: the same (tile, head) pairs numbered tile-major over the grid, each entry point's tiles
+// ranked longest first (`rank` below): the GPU starts workgroups in about that order, so the long ones start
+// first and the last wave is of short ones (the causal mask makes a tile's reduction 1 to T / BM blocks long).
+override ORDER: u32 = 0u;
+
+// (rank of the workgroup's tile among `tiles`, its sequence·head); a head past N·H where the grid has more
+// workgroups than tiles × heads (ORDER 1 over a z-folded grid).
+fn slotOf(wid: vec3u, nwg: vec3u, tiles: u32) -> vec2u {
+  if (ORDER == 0u) { return vec2u(wid.x, wid.y + wid.z * 65535u); }
+  let heads = SHAPE_N * SHAPE_H;
+  let at = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+  if (at >= tiles * heads) { return vec2u(0u, heads); }
+  return vec2u(at / heads, at % heads);
 }
 
 // vec4 i of dO (see DOUT_PARTS).
@@ -249,9 +264,11 @@ fn putRows(li: u32) {
 // below the diagonal; vec4s wholly above it are left as they are, no reader loads them) and keeps a running
 // (max, sum of exp) per row over j ≤ i; the WX partials of a row are combined in order into its stats.
 @compute @workgroup_size(WX, WY)
-fn scores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
-          @builtin(local_invocation_index) li: u32) {
-  let hd = head(wid);
+fn scores(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+          @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let oTiles = (SHAPE_T + 4u * WY - 1u) / (4u * WY);
+  let slot = slotOf(wid, nwg, oTiles);
+  let hd = headOf(slot.y);
   if (!hd.valid) { return; }
   let T = SHAPE_T;
   let D = SHAPE_D;
@@ -259,7 +276,8 @@ fn scores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: 
   let ty = lid.y;
   let BM = 4u * WY;
   let BN = 4u * WX;
-  let i0 = wid.x * BM;
+  // ORDER 1: the last row blocks (the most key blocks) first.
+  let i0 = select(slot.x, oTiles - 1u - slot.x, ORDER == 1u) * BM;
   let qBase = hd.n * T * hd.stride + hd.h * D;
   let pBase = hd.b * T * T;
   let sqrtD = sqrt(f32(D));
@@ -325,17 +343,20 @@ fn loadWeighted(li: u32, i0: u32, k0: u32, c0: u32, pBase: u32, sBase: u32, vBas
 // out[i, h·D + d] = Σ_{j ≤ i} P[i, j] v[j, d]. One workgroup per (row block × column block, head). P is formed
 // as it is staged (0 above the diagonal), so the reduction stops at the block's last row.
 @compute @workgroup_size(WX, WY)
-fn weightedSum(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
-               @builtin(local_invocation_index) li: u32) {
-  let hd = head(wid);
+fn weightedSum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+               @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let oTiles = (SHAPE_T + 4u * WY - 1u) / (4u * WY);
+  let dTiles = (SHAPE_D + 4u * WX - 1u) / (4u * WX);
+  let slot = slotOf(wid, nwg, oTiles * dTiles);
+  let hd = headOf(slot.y);
   if (!hd.valid) { return; }
   let T = SHAPE_T;
   let D = SHAPE_D;
   let BM = 4u * WY;
   let BN = 4u * WX;
-  let dTiles = (D + BN - 1u) / BN;
-  let i0 = (wid.x / dTiles) * BM;
-  let c0 = (wid.x % dTiles) * BN;
+  // ORDER 1: the last row blocks (the longest reductions) first.
+  let i0 = select(slot.x / dTiles, oTiles - 1u - slot.x / dTiles, ORDER == 1u) * BM;
+  let c0 = (slot.x % dTiles) * BN;
   let vBase = hd.n * T * hd.stride + 2u * hd.C + hd.h * D;
   let pBase = hd.b * T * T;
   clearAcc();
@@ -390,9 +411,11 @@ fn loadBackwardScores(li: u32, i0: u32, j0: u32, d0: u32, dBase: u32, C: u32, vB
 // below the diagonal (0 above it within them). Vec4s wholly above the diagonal are left untouched
 // (backwardGrads masks them).
 @compute @workgroup_size(WX, WY)
-fn backwardScores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
-                  @builtin(local_invocation_index) li: u32) {
-  let hd = head(wid);
+fn backwardScores(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                  @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let oTiles = (SHAPE_T + 4u * WY - 1u) / (4u * WY);
+  let slot = slotOf(wid, nwg, oTiles);
+  let hd = headOf(slot.y);
   if (!hd.valid) { return; }
   let T = SHAPE_T;
   let D = SHAPE_D;
@@ -400,7 +423,8 @@ fn backwardScores(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_i
   let ty = lid.y;
   let BM = 4u * WY;
   let BN = 4u * WX;
-  let i0 = wid.x * BM;
+  // ORDER 1: the last row blocks (the most key blocks) first.
+  let i0 = select(slot.x, oTiles - 1u - slot.x, ORDER == 1u) * BM;
   let dBase = hd.n * T * hd.C + hd.h * D;
   let vBase = hd.n * T * hd.stride + 2u * hd.C + hd.h * D;
   let pBase = hd.b * T * T;
@@ -479,22 +503,30 @@ fn loadGrads(li: u32, role: u32, o0: u32, k0: u32, c0: u32, pBase: u32, sBase: u
 // Role 0: dq[o] = Σ_{k ≤ o} dS[o, k] k[k] / sqrt(D)
 // Role 1: dk[o] = Σ_{k ≥ o} dS[k, o] q[k] / sqrt(D)
 // Role 2: dv[o] = Σ_{k ≥ o} P[k, o] dO[k]
-// wid.x = (role · rowBlocks + rowBlock) · colBlocks + colBlock; the role is uniform per workgroup.
+// ORDER 0: wid.x = (role · rowBlocks + rowBlock) · colBlocks + colBlock; ORDER 1: the tile of rank t is
+// (rank t / (3 · colBlocks), role (t / colBlocks) % 3, colBlock t % colBlocks), rank 0 the longest: role 0's last
+// row block and roles 1 and 2's first. The role is uniform per workgroup.
 @compute @workgroup_size(WX, WY)
-fn backwardGrads(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
-                 @builtin(local_invocation_index) li: u32) {
-  let hd = head(wid);
+fn backwardGrads(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                 @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let oTiles = (SHAPE_T + 4u * WY - 1u) / (4u * WY);
+  let dTiles = (SHAPE_D + 4u * WX - 1u) / (4u * WX);
+  let slot = slotOf(wid, nwg, 3u * oTiles * dTiles);
+  let hd = headOf(slot.y);
   if (!hd.valid) { return; }
   let T = SHAPE_T;
   let D = SHAPE_D;
   let BM = 4u * WY;
   let BN = 4u * WX;
-  let dTiles = (D + BN - 1u) / BN;
-  let oTiles = (T + BM - 1u) / BM;
-  let role = wid.x / (oTiles * dTiles);
-  let tile = wid.x % (oTiles * dTiles);
-  let o0 = (tile / dTiles) * BM;
-  let c0 = (tile % dTiles) * BN;
+  var role = slot.x / (oTiles * dTiles);
+  var oBlock = (slot.x % (oTiles * dTiles)) / dTiles;
+  if (ORDER == 1u) {
+    let rank = slot.x / (3u * dTiles);
+    role = (slot.x / dTiles) % 3u;
+    oBlock = select(rank, oTiles - 1u - rank, role == 0u);
+  }
+  let o0 = oBlock * BM;
+  let c0 = (slot.x % dTiles) * BN;
   let rowBase = hd.n * T * hd.stride + hd.h * D;
   let pBase = hd.b * T * T;
   let sBase = hd.b * T;

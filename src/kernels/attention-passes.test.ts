@@ -346,6 +346,35 @@ describe('attention (separate passes)', () => {
     );
   });
 
+  // ORDER 1 (the longest tiles first, tile-major over the grid): every workgroup computes the tile it did, so
+  // the bits are ORDER 0's; a tile left out or done twice under the new numbering leaves NaN or differs.
+  describe.each([
+    ['picked tiles', undefined],
+    ['64×64 tiles', ATTENTION_PASSES_VEC4_TILES_WIDE],
+    ['odd tiles 32×16, KC 8', { VEC4: 1, WX: 4, WY: 8, KC: 8 }],
+  ])('vec4, longest tiles first, %s', (_name, tiles: Record<string, number> | undefined) => {
+    it.each([
+      [2, 72, 2, 64],
+      [1, 40, 2, 68],
+      [3, 36, 2, 12],
+    ])('N=%i T=%i H=%i D=%i: forward and backward bit for bit as in grid order', async (...dims) => {
+      const shape = shapeOf(dims);
+      const base = tiles ?? pickAttentionPassesTiles(shape);
+      const [inOrder, longestFirst] = [0, 1].map((ORDER) => ({ ...base, ORDER }));
+      const { qkv, dout } = inputs(shape, 11 + dims[1]);
+      const a = await forward(qkv, shape, inOrder);
+      const b = await forward(qkv, shape, longestFirst);
+      expect(b.out.some(Number.isNaN)).toBe(false);
+      expectSameBits(b.out, a.out, 'out');
+      expectSameBits(b.saved.stats, a.saved.stats, 'stats');
+      expectSameBits(b.saved.probs, a.saved.probs, 'probs');
+      const ga = await backward(qkv, a.saved, a.out, dout, shape, inOrder);
+      const gb = await backward(qkv, a.saved, a.out, dout, shape, longestFirst);
+      expect(gb.some(Number.isNaN)).toBe(false);
+      expectSameBits(gb, ga, 'dqkv');
+    });
+  });
+
   it('refuses dO in parts for the scalar kernels', async () => {
     const gpu = await testGpu();
     const shape = { N: 1, T: 5, H: 1, D: 3 };
@@ -372,6 +401,16 @@ describe('attention (separate passes)', () => {
     const shape = { N: 65539, T: 2, H: 1, D: 2 };
     const tiles = { WX: 1, WY: 1, TM: 1, TN: 1, KC: 2 };
     const { qkv, ref } = inputs(shape, 21);
+    const got = await forward(qkv, shape, tiles);
+    expectAllClose(got.probs, ref.probs, PROBS_TOL, 'probs');
+    expectAllClose(got.out, ref.out, OUT_TOL, 'out');
+  });
+
+  it('numbers the tiles of more than 65535 heads longest first over a z-folded grid (vec4, ORDER 1)', async () => {
+    // The smallest vec4 tile (4 × 1 threads, 4 query rows): 65539 heads of T = 8 are two row blocks each.
+    const shape = { N: 65539, T: 8, H: 1, D: 4 };
+    const tiles = { VEC4: 1, WX: 4, WY: 1, KC: 4, ORDER: 1 };
+    const { qkv, ref } = inputs(shape, 23);
     const got = await forward(qkv, shape, tiles);
     expectAllClose(got.probs, ref.probs, PROBS_TOL, 'probs');
     expectAllClose(got.out, ref.out, OUT_TOL, 'out');

@@ -168,7 +168,7 @@ function pass<B extends string>(
     entryPoint,
     bindings,
     params,
-    constants: vec4 ? withoutMark(ATTENTION_PASSES_VEC4_TILES_WIDE) : ATTENTION_PASSES_TILES,
+    constants: vec4 ? { ...withoutMark(ATTENTION_PASSES_VEC4_TILES_WIDE), ORDER: 0 } : ATTENTION_PASSES_TILES,
     workgroups: vec4 ? (p, c) => workgroups(p, { ...c, VEC4: 1 }) : workgroups,
     // The vec4 kernels' multiply loop repeated KC times (src/gpu/unroll.ts).
     // Its staging slots' loops, SLOTS copies (attentionPassesVec4Slots).
@@ -234,11 +234,22 @@ function withoutMark(c: Record<string, number>): Record<string, number> {
   return rest;
 }
 
+/**
+ * The order the vec4 passes' workgroups take their tiles in (attention-passes-vec4.wgsl's ORDER): 0 as the grid
+ * lays them out, 1 tile-major with the longest tiles first. The results are the same bits either way. The
+ * bench's `--attention-order`, for a whole process (issue 16: to time whole steps both ways).
+ */
+let order = 0;
+export function setAttentionPassesOrder(o: 0 | 1): void {
+  order = o;
+}
+
 /** The kernels a tile set selects, and the overrides to pass them. */
 function kernelsFor(c: Record<string, number>, shape: AttentionShape) {
   if (c.VEC4 === 1 && !attentionPassesVec4Fits(shape))
     throw new Error(`attention passes (vec4): T=${shape.T} and D=${shape.D} must be multiples of 4`);
-  return { k: c.VEC4 === 1 ? VEC4 : SCALAR, constants: withoutMark(c) };
+  if (c.VEC4 !== 1) return { k: SCALAR, constants: withoutMark(c) };
+  return { k: VEC4, constants: { ORDER: order, ...withoutMark(c) } };
 }
 
 /** Forward steps in dispatch order; each binds { qkv, out, probs, stats } with params { N, T, H, D }. */
