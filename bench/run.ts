@@ -179,6 +179,14 @@ function exportRandomModel(dir: string): void {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  // --attention-order 0|1: the vec4 attention passes' workgroups in grid order or longest tiles first (the
+  // default, ATTENTION_PASSES_ORDER); for every mode below.
+  const attOrder = flag(args, 'attention-order');
+  if (attOrder !== undefined) {
+    if (attOrder !== '0' && attOrder !== '1')
+      throw new Error(`--attention-order takes 0 or 1, not ${attOrder}`);
+    setAttentionPassesOrder(attOrder === '1' ? 1 : 0);
+  }
   if (args[0] === 'export-random-model') {
     exportRandomModel(args[1]);
     return;
@@ -278,11 +286,6 @@ async function main(): Promise<void> {
     throw new Error(`--weights-t takes on or off, not ${weightsTFlag}`);
   setTransposedWeights(weightsTFlag === 'on');
   // --attention-tiles v4:WX,WY,KC (or WX,WY,TM,TN,KC): the attention passes on these tiles wherever they fit.
-  // --attention-order 0|1: the vec4 attention passes' workgroups in grid order or longest tiles first.
-  const attOrder = flag(args, 'attention-order') ?? '0';
-  if (attOrder !== '0' && attOrder !== '1')
-    throw new Error(`--attention-order takes 0 or 1, not ${attOrder}`);
-  setAttentionPassesOrder(attOrder === '1' ? 1 : 0);
   const attTiles = flag(args, 'attention-tiles');
   setAttentionPassesTiles(attTiles ? parseAttentionTiles(attTiles) : null);
   // --sum-fold off: the attention backward's dO and the loss's logits keep their split-K sum (splitSumFoldOn).

@@ -236,10 +236,14 @@ function withoutMark(c: Record<string, number>): Record<string, number> {
 
 /**
  * The order the vec4 passes' workgroups take their tiles in (attention-passes-vec4.wgsl's ORDER): 0 as the grid
- * lays them out, 1 tile-major with the longest tiles first. The results are the same bits either way. The
- * bench's `--attention-order`, for a whole process (issue 16: to time whole steps both ways).
+ * lays them out, 1 tile-major with the longest tiles first. The results are the same bits either way. 1: on the
+ * H200 the four passes of lab-gpt at R = 8 took 0.520 ms against 0.580 (each timed alone), the whole step's GPU
+ * pass 4.251–4.254 ms against 4.307, R = 16 −1.0 %, GPT-2 small −0.3 %, R = 1 the same
+ * (bench/runs/h200-2026-12-02-s15/call-2-attention-order).
  */
-let order = 0;
+export const ATTENTION_PASSES_ORDER = 1;
+let order: 0 | 1 = ATTENTION_PASSES_ORDER;
+/** The bench's `--attention-order`, for a whole process (issue 16: to time whole steps both ways). */
 export function setAttentionPassesOrder(o: 0 | 1): void {
   order = o;
 }
