@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Gpu } from './context';
 import { defineKernel } from './kernel';
 import { GpuError } from './errors';
 import { testGpu } from '../test/gpu';
@@ -28,6 +29,32 @@ struct Params { n: u32, v: f32 }
 });
 
 describe('Gpu runtime', () => {
+  it('a Gpu over a device that outlives it stops listening to the device when detached', async () => {
+    const shared = await testGpu();
+    // The device as the Gpu sees it, counting the uncapturederror listeners it holds.
+    const held = new Set<unknown>();
+    const device = new Proxy(shared.device, {
+      get(target, prop) {
+        if (prop === 'addEventListener')
+          return (type: string, fn: EventListener) => {
+            if (type === 'uncapturederror') held.add(fn);
+            target.addEventListener(type, fn);
+          };
+        if (prop === 'removeEventListener')
+          return (type: string, fn: EventListener) => {
+            if (type === 'uncapturederror') held.delete(fn);
+            target.removeEventListener(type, fn);
+          };
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const g = new Gpu({ device, info: shared.info });
+    expect(held.size).toBe(1);
+    g.detach();
+    expect(held.size).toBe(0);
+  });
+
   it('readManyF32 reads several ranges of several buffers in one go', async () => {
     const gpu = await testGpu();
     const a = gpu.buffer(new Float32Array([1, 2, 3, 4, 5]), 'a');

@@ -72,10 +72,7 @@ export class Gpu {
     if (!cache) deviceCaches.set(device, (cache = { pipelines: new Map(), layouts: new Map() }));
     this.pipelines = cache.pipelines;
     this.layouts = cache.layouts;
-    device.addEventListener('uncapturederror', (e) => {
-      const error = (e as GPUUncapturedErrorEvent).error;
-      this.uncaptured.push({ error, message: error.message });
-    });
+    device.addEventListener('uncapturederror', this.onUncaptured);
     void device.lost.then((l) => {
       this.lostReason = `${l.reason}: ${l.message}`;
     });
@@ -469,7 +466,19 @@ export class Gpu {
     return this.lostReason;
   }
 
+  /** Errors no scope caught, kept for the next sync (a listener on the device while this Gpu uses it). */
+  private readonly onUncaptured = (e: Event): void => {
+    const error = (e as GPUUncapturedErrorEvent).error;
+    this.uncaptured.push({ error, message: error.message });
+  };
+
+  /** Stop listening to the device (it stays open): for a Gpu over a device that outlives it (tests). */
+  detach(): void {
+    this.device.removeEventListener('uncapturederror', this.onUncaptured);
+  }
+
   destroy(): void {
+    this.detach();
     this.device.destroy();
   }
 }

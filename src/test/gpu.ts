@@ -38,7 +38,8 @@ export function shareTestDevice(): void {
   Gpu.create = async () => {
     const { device, info } = await testGpu();
     const gpu = new Gpu({ device, info });
-    gpu.destroy = () => {};
+    // The device outlives the command: its Gpu only stops listening to it.
+    gpu.destroy = () => gpu.detach();
     return gpu;
   };
 }
