@@ -395,23 +395,21 @@ describe('attention (separate passes)', () => {
     Object.values(b).forEach((x) => x.destroy());
   });
 
-  // Every entry point decodes its head with the same head() / grid() pair, so the forward covers the fold.
-  it('folds more than 65535 heads into dispatch z', async () => {
-    // 1 thread per workgroup keeps 65539 workgroups affordable on a CPU emulator.
-    const shape = { N: 65539, T: 2, H: 1, D: 2 };
-    const tiles = { WX: 1, WY: 1, TM: 1, TN: 1, KC: 2 };
-    const { qkv, ref } = inputs(shape, 21);
-    const got = await forward(qkv, shape, tiles);
-    expectAllClose(got.probs, ref.probs, PROBS_TOL, 'probs');
-    expectAllClose(got.out, ref.out, OUT_TOL, 'out');
-  });
-
-  it('numbers the tiles of more than 65535 heads longest first over a z-folded grid (vec4, ORDER 1)', async () => {
-    // The smallest vec4 tile (4 × 1 threads, 4 query rows): 65539 heads of T = 8 are two row blocks each.
-    const shape = { N: 65539, T: 8, H: 1, D: 4 };
-    const tiles = { VEC4: 1, WX: 4, WY: 1, KC: 4, ORDER: 1 };
-    const { qkv, ref } = inputs(shape, 23);
-    const got = await forward(qkv, shape, tiles);
+  // Every entry point of a kernel set decodes its head with the same function over grid()'s layout, so the
+  // forward covers the fold. One thread per scalar workgroup keeps 65539 workgroups affordable on a CPU
+  // emulator; the vec4 kernels' smallest tile (4 × 1 threads, 4 query rows) gives T = 8 two row blocks a head,
+  // numbered longest first over the folded grid (ORDER 1).
+  it.each([
+    ['scalar', { N: 65539, T: 2, H: 1, D: 2 }, { WX: 1, WY: 1, TM: 1, TN: 1, KC: 2 }, 21],
+    [
+      'vec4, longest tiles first',
+      { N: 65539, T: 8, H: 1, D: 4 },
+      { VEC4: 1, WX: 4, WY: 1, KC: 4, ORDER: 1 },
+      23,
+    ],
+  ] as const)('folds more than 65535 heads into dispatch z (%s)', async (_name, shape, tiles, seed) => {
+    const { qkv, ref } = inputs(shape, seed);
+    const got = await forward(qkv, shape, { ...tiles });
     expectAllClose(got.probs, ref.probs, PROBS_TOL, 'probs');
     expectAllClose(got.out, ref.out, OUT_TOL, 'out');
   });
