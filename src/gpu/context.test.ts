@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Gpu } from './context';
+import { PlanningGpu } from './planning';
 import { defineKernel } from './kernel';
 import { GpuError } from './errors';
 import { testGpu } from '../test/gpu';
@@ -29,7 +30,7 @@ struct Params { n: u32, v: f32 }
 });
 
 describe('Gpu runtime', () => {
-  it('a Gpu over a device that outlives it stops listening to the device when detached', async () => {
+  it('a Gpu over a device that outlives it stops listening to the device when detached; a plan never listens', async () => {
     const shared = await testGpu();
     // The device as the Gpu sees it, counting the uncapturederror listeners it holds.
     const held = new Set<unknown>();
@@ -52,6 +53,9 @@ describe('Gpu runtime', () => {
     const g = new Gpu({ device, info: shared.info });
     expect(held.size).toBe(1);
     g.detach();
+    expect(held.size).toBe(0);
+    // A plan over the device never listens (every sweep's plan would otherwise stay referenced by the device).
+    new PlanningGpu({ device, info: shared.info });
     expect(held.size).toBe(0);
   });
 

@@ -65,13 +65,18 @@ export class Gpu {
    */
   patientWaits = isNode();
 
-  constructor({ device, info }: AcquiredDevice) {
+  /**
+   * `listen: false`: a Gpu that submits nothing (PlanningGpu) does not listen to the device's errors and loss,
+   * so the device holds no reference to it.
+   */
+  constructor({ device, info }: AcquiredDevice, { listen = true }: { listen?: boolean } = {}) {
     this.device = device;
     this.info = info;
     let cache = deviceCaches.get(device);
     if (!cache) deviceCaches.set(device, (cache = { pipelines: new Map(), layouts: new Map() }));
     this.pipelines = cache.pipelines;
     this.layouts = cache.layouts;
+    if (!listen) return;
     device.addEventListener('uncapturederror', this.onUncaptured);
     void device.lost.then((l) => {
       this.lostReason = `${l.reason}: ${l.message}`;

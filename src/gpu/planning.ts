@@ -30,9 +30,12 @@ export class PlanningGpu extends Gpu {
   /** The buffers among them over a size limit. */
   readonly overLimit: OverLimit[] = [];
 
-  /** Plans against the limits of a real device (nothing is allocated on it). */
+  /**
+   * Plans against the limits of a real device (nothing is allocated on it, nothing submitted: it does not
+   * listen to the device, which so keeps no reference to a plan).
+   */
   constructor(real: Pick<Gpu, 'device' | 'info'>) {
-    super({ device: real.device, info: real.info });
+    super({ device: real.device, info: real.info }, { listen: false });
   }
 
   /**
