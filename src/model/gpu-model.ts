@@ -312,9 +312,8 @@ export class GpuModel {
       const epilogue = end?.epilogue ?? 'none';
       const perRun = this.shape.Bt * this.shape.T;
       // Unsplit, a foldable product is one dispatch, split two (its sum stores y): ownSum.
-      const S = shared
-        ? this.splitOf(perRun, outDim, inDim)
-        : this.splitOf(p.M, p.N, p.K, matmulLoraFoldable(this.gpu, p, {}, lora));
+      const foldable = !shared && matmulLoraFoldable(this.gpu, p, {}, lora);
+      const S = shared ? this.splitOf(perRun, outDim, inDim) : this.splitOf(p.M, p.N, p.K, foldable);
       const scratch = this.productScratch;
       if (shared && S > 1) {
         const one = { M: perRun, N: outDim, K: inDim };
@@ -324,7 +323,7 @@ export class GpuModel {
           ...prepareMatmulSplitK(this.gpu, buffers, one, {}, epilogue, S, scratch, lora, copies),
         ];
       }
-      if (!shared && (S > 1 || matmulLoraFoldable(this.gpu, p, {}, lora)))
+      if (!shared && (S > 1 || foldable))
         return [down(), ...prepareMatmulSplitK(this.gpu, buffers, p, {}, epilogue, S, scratch, lora)];
     }
     const base = { a: x, b: W, c: y, bias: b, aux: ad ? undefined : end?.aux };
