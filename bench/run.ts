@@ -48,7 +48,11 @@ import { setSplitKMinTiles, setSplitKOwnSumMinTiles, setSplitSumFold } from '../
 import { setTransposedWeights } from '../src/model/buffers';
 import { setLayerNormSumFold, setLayerNormSumTpr } from '../src/kernels/layernorm';
 import { setLoraFold, setLoraPair } from '../src/kernels/lora';
-import { setAttentionPassesOrder, setAttentionPassesTiles } from '../src/kernels/attention-passes';
+import {
+  setAttentionPassesFusedForward,
+  setAttentionPassesOrder,
+  setAttentionPassesTiles,
+} from '../src/kernels/attention-passes';
 
 /** An attention-passes tile set: "v4:WX,WY,KC" (the vec4 kernels) or "WX,WY,TM,TN,KC" (the scalar ones). */
 function parseAttentionTiles(x: string): Record<string, number> {
@@ -186,6 +190,14 @@ async function main(): Promise<void> {
     if (attOrder !== '0' && attOrder !== '1')
       throw new Error(`--attention-order takes 0 or 1, not ${attOrder}`);
     setAttentionPassesOrder(attOrder === '1' ? 1 : 0);
+  }
+  // --attention-forward fused|passes: the vec4 attention forward as one dispatch (the default,
+  // ATTENTION_PASSES_FUSED_FORWARD) or as its two passes; for every mode below.
+  const attForward = flag(args, 'attention-forward');
+  if (attForward !== undefined) {
+    if (attForward !== 'fused' && attForward !== 'passes')
+      throw new Error(`--attention-forward takes fused or passes, not ${attForward}`);
+    setAttentionPassesFusedForward(attForward === 'fused');
   }
   if (args[0] === 'export-random-model') {
     exportRandomModel(args[1]);

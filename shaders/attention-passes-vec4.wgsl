@@ -260,24 +260,33 @@ fn putRows(li: u32) {
   }
 }
 
+// The query block of a row-block pass's workgroup: its rank among the T / BM blocks, the last row blocks (the
+// most key blocks) first under ORDER 1.
+fn rowBlockStart(rank: u32) -> u32 {
+  let oTiles = (SHAPE_T + 4u * WY - 1u) / (4u * WY);
+  return select(rank, oTiles - 1u - rank, ORDER == 1u) * 4u * WY;
+}
+
 // One workgroup per (query block, head). Writes the scaled scores (the whole vec4 of each column block at or
 // below the diagonal; vec4s wholly above it are left as they are, no reader loads them) and keeps a running
 // (max, sum of exp) per row over j ≤ i; the WX partials of a row are combined in order into its stats.
 @compute @workgroup_size(WX, WY)
 fn scores(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
           @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
-  let oTiles = (SHAPE_T + 4u * WY - 1u) / (4u * WY);
-  let slot = slotOf(wid, nwg, oTiles);
+  let slot = slotOf(wid, nwg, (SHAPE_T + 4u * WY - 1u) / (4u * WY));
   let hd = headOf(slot.y);
   if (!hd.valid) { return; }
+  scoresBlock(lid, li, hd, rowBlockStart(slot.x));
+}
+
+// scores' work for the query rows i0 .. i0 + BM of head hd.
+fn scoresBlock(lid: vec3u, li: u32, hd: Head, i0: u32) {
   let T = SHAPE_T;
   let D = SHAPE_D;
   let tx = lid.x;
   let ty = lid.y;
   let BM = 4u * WY;
   let BN = 4u * WX;
-  // ORDER 1: the last row blocks (the most key blocks) first.
-  let i0 = select(slot.x, oTiles - 1u - slot.x, ORDER == 1u) * BM;
   let qBase = hd.n * T * hd.stride + hd.h * D;
   let pBase = hd.b * T * T;
   let sqrtD = sqrt(f32(D));
@@ -350,13 +359,15 @@ fn weightedSum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
   let slot = slotOf(wid, nwg, oTiles * dTiles);
   let hd = headOf(slot.y);
   if (!hd.valid) { return; }
+  // ORDER 1: the last row blocks (the longest reductions) first.
+  weightedBlock(lid, li, hd, rowBlockStart(slot.x / dTiles), (slot.x % dTiles) * 4u * WX);
+}
+
+// weightedSum's work for the output rows i0 .. i0 + BM, columns c0 .. c0 + BN of head hd.
+fn weightedBlock(lid: vec3u, li: u32, hd: Head, i0: u32, c0: u32) {
   let T = SHAPE_T;
   let D = SHAPE_D;
   let BM = 4u * WY;
-  let BN = 4u * WX;
-  // ORDER 1: the last row blocks (the longest reductions) first.
-  let i0 = select(slot.x / dTiles, oTiles - 1u - slot.x / dTiles, ORDER == 1u) * BM;
-  let c0 = (slot.x % dTiles) * BN;
   let vBase = hd.n * T * hd.stride + 2u * hd.C + hd.h * D;
   let pBase = hd.b * T * T;
   clearAcc();
@@ -383,6 +394,28 @@ fn weightedSum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
   for (var a = 0u; a < 4u; a++) {
     let i = i0 + 4u * lid.y + a;
     if (i < T && d < D) { out[((hd.n * T + i) * hd.C + hd.h * D + d) / 4u] = accRow(a); }
+  }
+}
+
+// scores then weightedSum in one dispatch: one workgroup per (query block, head) writes the block's scores and
+// statistics, then its rows of out, column block by column block. weightedSum's rows i0.. read only the scores
+// and statistics of rows i0.., which this workgroup wrote: the storage barrier makes them visible to its other
+// threads, so no grid-wide barrier (a second dispatch) is needed between the two. The same float32 operations
+// in the same order as the two passes: the same bits.
+@compute @workgroup_size(WX, WY)
+fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+           @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let slot = slotOf(wid, nwg, (SHAPE_T + 4u * WY - 1u) / (4u * WY));
+  let hd = headOf(slot.y);
+  if (!hd.valid) { return; }
+  let i0 = rowBlockStart(slot.x);
+  scoresBlock(lid, li, hd, i0);
+  // The scores and stats stored, and the statistics' reads of Xs and Ys done, before weightedBlock stages.
+  storageBarrier();
+  workgroupBarrier();
+  for (var c0 = 0u; c0 < SHAPE_D; c0 += 4u * WX) {
+    weightedBlock(lid, li, hd, i0, c0);
+    // weightedBlock's last reads of Xs and Ys are behind its last barrier; the next column block may stage.
   }
 }
 

@@ -14,6 +14,7 @@ import {
   prepareAttentionPassesBackward,
   pickAttentionPassesTiles,
   prepareAttentionPassesForward,
+  setAttentionPassesFusedForward,
 } from './attention-passes';
 import { randn } from '../util/random';
 import { testGpu } from '../test/gpu';
@@ -166,6 +167,13 @@ const shapeOf = ([N, T, H, D]: number[]): AttentionShape => ({ N, T, H, D });
 describe('attention (separate passes)', () => {
   it('lists its steps in dispatch order', () => {
     expect(attentionPassesForwardSteps().map((k) => k.entryPoint)).toEqual(['scores', 'weightedSum']);
+    expect(attentionPassesForwardSteps(true).map((k) => k.entryPoint)).toEqual(['forward']);
+    setAttentionPassesFusedForward(false);
+    try {
+      expect(attentionPassesForwardSteps(true).map((k) => k.entryPoint)).toEqual(['scores', 'weightedSum']);
+    } finally {
+      setAttentionPassesFusedForward(true);
+    }
     expect(attentionPassesBackwardSteps().map((k) => k.entryPoint)).toEqual([
       'backwardScores',
       'backwardGrads',
@@ -372,6 +380,39 @@ describe('attention (separate passes)', () => {
       const gb = await backward(qkv, a.saved, a.out, dout, shape, longestFirst);
       expect(gb.some(Number.isNaN)).toBe(false);
       expectSameBits(gb, ga, 'dqkv');
+    });
+  });
+
+  // The vec4 forward as one dispatch (`forward`: scores, then weightedSum's column blocks, in one workgroup per
+  // query block): the same float32 operations in the same order as the two passes, so the same bits; NaN-poisoned
+  // outputs show a block it leaves out. D 68: two column blocks of 64; T 40 and 72: a partial last row block.
+  describe.each([
+    ['picked tiles', undefined],
+    ['64×64 tiles, longest first', { ...ATTENTION_PASSES_VEC4_TILES_WIDE, ORDER: 1 }],
+    ['64×64 tiles, grid order', { ...ATTENTION_PASSES_VEC4_TILES_WIDE, ORDER: 0 }],
+    ['odd tiles 16×32, KC 8', { VEC4: 1, WX: 8, WY: 4, KC: 8 }],
+  ])('vec4 forward in one dispatch, %s', (_name, tiles: Record<string, number> | undefined) => {
+    it.each([
+      [2, 72, 2, 64],
+      [1, 40, 2, 68],
+      [3, 36, 2, 12],
+      [1, 4, 1, 4],
+    ])('N=%i T=%i H=%i D=%i: the two passes’ bits', async (...dims) => {
+      const shape = shapeOf(dims);
+      const { qkv } = inputs(shape, 19 + dims[1]);
+      const fused = await forward(qkv, shape, tiles);
+      setAttentionPassesFusedForward(false);
+      let passes: Awaited<ReturnType<typeof forward>>;
+      try {
+        passes = await forward(qkv, shape, tiles);
+      } finally {
+        setAttentionPassesFusedForward(true);
+      }
+      expect(fused.out.some(Number.isNaN)).toBe(false);
+      expect(fused.saved.stats.some(Number.isNaN)).toBe(false);
+      expectSameBits(fused.out, passes.out, 'out');
+      expectSameBits(fused.saved.stats, passes.saved.stats, 'stats');
+      expectSameBits(fused.saved.probs, passes.saved.probs, 'probs');
     });
   });
 

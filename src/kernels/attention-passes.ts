@@ -223,6 +223,17 @@ function passes(vec4: boolean) {
 
 const SCALAR = passes(false);
 const VEC4 = passes(true);
+/**
+ * (vec4 only) scores then weightedSum in one dispatch, one workgroup per query block: the same bits as the two
+ * passes, without the grid-wide wait between them.
+ */
+const VEC4_FORWARD = pass(
+  'attentionForward',
+  'forward',
+  forwardBindings,
+  rowBlocks,
+  true,
+) as AttentionPassesForwardKernel;
 export const attentionScores = SCALAR.scores;
 export const attentionWeightedSum = SCALAR.weightedSum;
 export const attentionBackwardScores = SCALAR.backwardScores;
@@ -256,10 +267,21 @@ function kernelsFor(c: Record<string, number>, shape: AttentionShape) {
   return { k: VEC4, constants: { ORDER: order, ...withoutMark(c) } };
 }
 
+/**
+ * Whether the vec4 forward runs as one dispatch (attention-passes-vec4.wgsl's `forward`) or as its two passes.
+ * The same bits either way.
+ */
+export const ATTENTION_PASSES_FUSED_FORWARD = true;
+let fusedForward = ATTENTION_PASSES_FUSED_FORWARD;
+/** The bench's `--attention-forward fused|passes`, for a whole process (to time whole steps both ways). */
+export function setAttentionPassesFusedForward(on: boolean): void {
+  fusedForward = on;
+}
+
 /** Forward steps in dispatch order; each binds { qkv, out, probs, stats } with params { N, T, H, D }. */
 export function attentionPassesForwardSteps(vec4 = false): AttentionPassesForwardKernel[] {
-  const k = vec4 ? VEC4 : SCALAR;
-  return [k.scores, k.weightedSum];
+  if (!vec4) return [SCALAR.scores, SCALAR.weightedSum];
+  return fusedForward ? [VEC4_FORWARD] : [VEC4.scores, VEC4.weightedSum];
 }
 
 /** Backward steps in dispatch order; each binds { qkv, probs, dout, dqkv, dscores, out, stats }. */
@@ -307,8 +329,10 @@ export function prepareAttentionPassesForward(
   shape: AttentionShape,
   constants: Record<string, number> = pickAttentionPassesTiles(shape),
 ): Dispatch<AttentionParam>[] {
-  const { k, constants: c } = kernelsFor(constants, shape);
-  return [k.scores, k.weightedSum].map((x) => gpu.prepare(x, buffers, { ...shape }, c));
+  const { constants: c } = kernelsFor(constants, shape);
+  return attentionPassesForwardSteps(constants.VEC4 === 1).map((x) =>
+    gpu.prepare(x, buffers, { ...shape }, c),
+  );
 }
 
 /**
