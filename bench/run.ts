@@ -51,6 +51,7 @@ import { setLoraFold, setLoraPair } from '../src/kernels/lora';
 import {
   setAttentionPassesFusedForward,
   setAttentionPassesOrder,
+  setAttentionPassesSkipMasked,
   setAttentionPassesTiles,
 } from '../src/kernels/attention-passes';
 
@@ -198,6 +199,14 @@ async function main(): Promise<void> {
     if (attForward !== 'fused' && attForward !== 'passes')
       throw new Error(`--attention-forward takes fused or passes, not ${attForward}`);
     setAttentionPassesFusedForward(attForward === 'fused');
+  }
+  // --attention-skip-masked 0|1: whether the vec4 attention passes skip chunks the causal mask zeroes (the
+  // default 1, ATTENTION_PASSES_SKIP_MASKED); for every mode below.
+  const attSkip = flag(args, 'attention-skip-masked');
+  if (attSkip !== undefined) {
+    if (attSkip !== '0' && attSkip !== '1')
+      throw new Error(`--attention-skip-masked takes 0 or 1, not ${attSkip}`);
+    setAttentionPassesSkipMasked(attSkip === '1' ? 1 : 0);
   }
   if (args[0] === 'export-random-model') {
     exportRandomModel(args[1]);

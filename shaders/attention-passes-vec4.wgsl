@@ -83,6 +83,12 @@ fn headOf(b: u32) -> Head {
 // first and the last wave is of short ones (the causal mask makes a tile's reduction 1 to T / BM blocks long).
 override ORDER: u32 = 0u;
 
+// 1: a thread skips the multiply-adds of a staged chunk whose entries are all 0 for its 4 output rows (the
+// causal mask: reductions over keys past a query row, or queries before a key row, in weightedSum and
+// backwardGrads' diagonal blocks). fma(0, y, acc) = acc for finite y, so the results are the same bits as 0's;
+// a warp whose threads all skip saves the chunk's multiply-adds and workgroup-memory reads.
+override SKIP_MASKED: u32 = 1u;
+
 // (rank of the workgroup's tile among `tiles`, its sequence·head); a head past N·H where the grid has more
 // workgroups than tiles × heads (ORDER 1 over a z-folded grid).
 fn slotOf(wid: vec3u, nwg: vec3u, tiles: u32) -> vec2u {
@@ -387,7 +393,8 @@ fn weightedBlock(lid: vec3u, li: u32, hd: Head, i0: u32, c0: u32) {
     }
     workgroupBarrier();
     if (k0 + KC < kEnd) { loadWeighted(li, i0, k0 + KC, c0, pBase, hd.b * T, vBase, hd.stride); }
-    fmaChunk(lid.x, lid.y);
+    // P[i, k] = 0 for k > i: the chunk is all 0 for rows i0 + 4·ty .. + 3 when k0 is past the last.
+    if (SKIP_MASKED == 0u || i0 + 4u * lid.y + 3u >= k0) { fmaChunk(lid.x, lid.y); }
     workgroupBarrier();
   }
   let d = c0 + 4u * lid.x;
@@ -604,7 +611,11 @@ fn backwardGrads(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
     }
     workgroupBarrier();
     if (k0 + KC < kEnd) { loadGrads(li, role, o0, k0 + KC, c0, pBase, sBase, yBase, yStride); }
-    fmaChunk(lid.x, lid.y);
+    // Role 0 sums k ≤ o, roles 1 and 2 k ≥ o: the chunk k0 .. k0 + KC − 1 is all 0 for rows o0 + 4·ty .. + 3
+    // past the first's end or before the last's start.
+    let firstRow = o0 + 4u * lid.y;
+    let masked = select(firstRow > k0 + KC - 1u, firstRow + 3u < k0, role == 0u);
+    if (SKIP_MASKED == 0u || !masked) { fmaChunk(lid.x, lid.y); }
     workgroupBarrier();
   }
   var sqrtD = sqrt(f32(D));

@@ -383,6 +383,35 @@ describe('attention (separate passes)', () => {
     });
   });
 
+  // SKIP_MASKED 1 (the default): a thread skips a staged chunk that the causal mask makes all 0 for its rows;
+  // fma(0, y, acc) = acc, so the bits are those of every chunk multiplied (the float64 tests above check the
+  // skipping kernels' values). Short chunks (KC 4 and 8) give the diagonal blocks the most skipped chunks.
+  describe.each([
+    ['picked tiles', undefined],
+    ['64×64 tiles', ATTENTION_PASSES_VEC4_TILES_WIDE],
+    ['odd tiles 16×32, KC 8', { VEC4: 1, WX: 8, WY: 4, KC: 8 }],
+    ['16×16 tiles, KC 4', { VEC4: 1, WX: 4, WY: 4, KC: 4 }],
+  ])('vec4, masked chunks skipped, %s', (_name, tiles: Record<string, number> | undefined) => {
+    it.each([
+      [2, 72, 2, 64],
+      [1, 40, 2, 68],
+      [3, 36, 2, 12],
+    ])('N=%i T=%i H=%i D=%i: forward and backward bit for bit as with every chunk', async (...dims) => {
+      const shape = shapeOf(dims);
+      const base = tiles ?? pickAttentionPassesTiles(shape);
+      const [every, skip] = [0, 1].map((SKIP_MASKED) => ({ ...base, SKIP_MASKED }));
+      const { qkv, dout } = inputs(shape, 29 + dims[1]);
+      const a = await forward(qkv, shape, every);
+      const b = await forward(qkv, shape, skip);
+      expect(b.out.some(Number.isNaN)).toBe(false);
+      expectSameBits(b.out, a.out, 'out');
+      const ga = await backward(qkv, a.saved, a.out, dout, shape, every);
+      const gb = await backward(qkv, a.saved, a.out, dout, shape, skip);
+      expect(gb.some(Number.isNaN)).toBe(false);
+      expectSameBits(gb, ga, 'dqkv');
+    });
+  });
+
   // The vec4 forward as one dispatch (`forward`: scores, then weightedSum's column blocks, in one workgroup per
   // query block): the same float32 operations in the same order as the two passes, so the same bits; NaN-poisoned
   // outputs show a block it leaves out. D 68: two column blocks of 64; T 40 and 72: a partial last row block.

@@ -259,12 +259,23 @@ export function setAttentionPassesOrder(o: 0 | 1): void {
   order = o;
 }
 
+/**
+ * Whether a thread of the vec4 passes skips the staged chunks the causal mask makes all 0 for its rows
+ * (attention-passes-vec4.wgsl's SKIP_MASKED; weightedSum and backwardGrads). The same bits either way.
+ */
+export const ATTENTION_PASSES_SKIP_MASKED = 1;
+let skipMasked: 0 | 1 = ATTENTION_PASSES_SKIP_MASKED;
+/** The bench's `--attention-skip-masked 0|1`, for a whole process (to time whole steps both ways). */
+export function setAttentionPassesSkipMasked(on: 0 | 1): void {
+  skipMasked = on;
+}
+
 /** The kernels a tile set selects, and the overrides to pass them. */
 function kernelsFor(c: Record<string, number>, shape: AttentionShape) {
   if (c.VEC4 === 1 && !attentionPassesVec4Fits(shape))
     throw new Error(`attention passes (vec4): T=${shape.T} and D=${shape.D} must be multiples of 4`);
   if (c.VEC4 !== 1) return { k: SCALAR, constants: withoutMark(c) };
-  return { k: VEC4, constants: { ORDER: order, ...withoutMark(c) } };
+  return { k: VEC4, constants: { ORDER: order, SKIP_MASKED: skipMasked, ...withoutMark(c) } };
 }
 
 /**
