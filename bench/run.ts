@@ -52,6 +52,7 @@ import {
   setAttentionPassesFusedForward,
   setAttentionPassesOrder,
   setAttentionPassesSkipMasked,
+  setAttentionPassesSquareWarps,
   setAttentionPassesTiles,
 } from '../src/kernels/attention-passes';
 
@@ -207,6 +208,14 @@ async function main(): Promise<void> {
     if (attSkip !== '0' && attSkip !== '1')
       throw new Error(`--attention-skip-masked takes 0 or 1, not ${attSkip}`);
     setAttentionPassesSkipMasked(attSkip === '1' ? 1 : 0);
+  }
+  // --attention-square-warps 0|1: scores and backwardScores (vec4) with warps over squares of their tile (the
+  // default 1, ATTENTION_PASSES_SQUARE_WARPS) or over whole rows; for every mode below.
+  const attSquare = flag(args, 'attention-square-warps');
+  if (attSquare !== undefined) {
+    if (attSquare !== '0' && attSquare !== '1')
+      throw new Error(`--attention-square-warps takes 0 or 1, not ${attSquare}`);
+    setAttentionPassesSquareWarps(attSquare === '1' ? 1 : 0);
   }
   if (args[0] === 'export-random-model') {
     exportRandomModel(args[1]);

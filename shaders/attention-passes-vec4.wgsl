@@ -85,9 +85,27 @@ override ORDER: u32 = 0u;
 
 // 1: a thread skips the multiply-adds of a staged chunk whose entries are all 0 for its 4 output rows (the
 // causal mask: reductions over keys past a query row, or queries before a key row, in weightedSum and
-// backwardGrads' diagonal blocks). fma(0, y, acc) = acc for finite y, so the results are the same bits as 0's;
-// a warp whose threads all skip saves the chunk's multiply-adds and workgroup-memory reads.
+// backwardGrads' diagonal blocks), and in scores and backwardScores those of a 4 × 4 block wholly above the
+// diagonal (never stored). fma(0, y, acc) = acc for finite y, so the results are the same bits as 0's; a warp
+// whose threads all skip saves the chunk's multiply-adds and workgroup-memory reads.
 override SKIP_MASKED: u32 = 1u;
+
+// 1: scores and backwardScores number their threads' 4 × 4 blocks in squares of BX × BY threads (8 × 4 where
+// WX and WY allow): a warp of 32 consecutive threads then owns a 32-column × 16-row part of the output tile
+// instead of 2 full rows of it, so on a diagonal tile whole warps lie above the diagonal and skip their
+// multiply-adds (SKIP_MASKED), and a warp reads 4 + 8 staged vec4s a step instead of 2 + 16. Which thread
+// computes an output changes, not how: the same bits as 0 (the threads as the grid lays them out).
+override SQUARE_WARPS: u32 = 1u;
+
+// The (tx, ty) a row-block pass's thread computes for (see SQUARE_WARPS).
+fn squareThread(lid: vec3u, li: u32) -> vec3u {
+  if (SQUARE_WARPS == 0u) { return lid; }
+  let bx = select(4u, 8u, WX % 8u == 0u);
+  let by = select(select(1u, 2u, WY % 2u == 0u), 4u, WY % 4u == 0u);
+  let square = li / (bx * by);
+  let lane = li % (bx * by);
+  return vec3u((square % (WX / bx)) * bx + lane % bx, (square / (WX / bx)) * by + lane / bx, 0u);
+}
 
 // (rank of the workgroup's tile among `tiles`, its sequence·head); a head past N·H where the grid has more
 // workgroups than tiles × heads (ORDER 1 over a z-folded grid).
@@ -282,10 +300,11 @@ fn scores(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
   let slot = slotOf(wid, nwg, (SHAPE_T + 4u * WY - 1u) / (4u * WY));
   let hd = headOf(slot.y);
   if (!hd.valid) { return; }
-  scoresBlock(lid, li, hd, rowBlockStart(slot.x));
+  scoresBlock(squareThread(lid, li), li, hd, rowBlockStart(slot.x));
 }
 
 // scores' work for the query rows i0 .. i0 + BM of head hd.
+// `lid`: the (tx, ty) the thread computes (squareThread).
 fn scoresBlock(lid: vec3u, li: u32, hd: Head, i0: u32) {
   let T = SHAPE_T;
   let D = SHAPE_D;
@@ -308,7 +327,8 @@ fn scoresBlock(lid: vec3u, li: u32, hd: Head, i0: u32) {
       let last = d0 + KC >= D;
       let nj = select(j0, j0 + BN, last);
       if (nj < kEnd) { loadScores(li, i0, nj, select(d0 + KC, 0u, last), qBase, hd.C, hd.stride); }
-      fmaChunk(tx, ty);
+      // The thread's 4 × 4 block wholly above the diagonal: nothing of it is stored.
+      if (SKIP_MASKED == 0u || j0 + 4u * tx <= i0 + 4u * ty + 3u) { fmaChunk(tx, ty); }
       workgroupBarrier();
     }
     let j = j0 + 4u * tx;
@@ -416,7 +436,7 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   let hd = headOf(slot.y);
   if (!hd.valid) { return; }
   let i0 = rowBlockStart(slot.x);
-  scoresBlock(lid, li, hd, i0);
+  scoresBlock(squareThread(lid, li), li, hd, i0);
   // The scores and stats stored, and the statistics' reads of Xs and Ys done, before weightedBlock stages.
   storageBarrier();
   workgroupBarrier();
@@ -459,8 +479,9 @@ fn backwardScores(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
   if (!hd.valid) { return; }
   let T = SHAPE_T;
   let D = SHAPE_D;
-  let tx = lid.x;
-  let ty = lid.y;
+  let sq = squareThread(lid, li);
+  let tx = sq.x;
+  let ty = sq.y;
   let BM = 4u * WY;
   let BN = 4u * WX;
   // ORDER 1: the last row blocks (the most key blocks) first.
@@ -489,7 +510,8 @@ fn backwardScores(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
       let last = d0 + KC >= D;
       let nj = select(j0, j0 + BN, last);
       if (nj < kEnd) { loadBackwardScores(li, i0, nj, select(d0 + KC, 0u, last), dBase, hd.C, vBase, hd.stride); }
-      fmaChunk(tx, ty);
+      // The thread's 4 × 4 block wholly above the diagonal: nothing of it is stored.
+      if (SKIP_MASKED == 0u || j0 + 4u * tx <= i0 + 4u * ty + 3u) { fmaChunk(tx, ty); }
       workgroupBarrier();
     }
     if (j0 == 0u) {

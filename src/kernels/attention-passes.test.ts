@@ -386,11 +386,14 @@ describe('attention (separate passes)', () => {
   // SKIP_MASKED 1 (the default): a thread skips a staged chunk that the causal mask makes all 0 for its rows;
   // fma(0, y, acc) = acc, so the bits are those of every chunk multiplied (the float64 tests above check the
   // skipping kernels' values). Short chunks (KC 4 and 8) give the diagonal blocks the most skipped chunks.
+  // SQUARE_WARPS 1 (the default) renumbers scores' and backwardScores' threads in squares: the same bits again;
+  // an output it maps no thread to stays NaN.
   describe.each([
     ['picked tiles', undefined],
     ['64×64 tiles', ATTENTION_PASSES_VEC4_TILES_WIDE],
     ['odd tiles 16×32, KC 8', { VEC4: 1, WX: 8, WY: 4, KC: 8 }],
     ['16×16 tiles, KC 4', { VEC4: 1, WX: 4, WY: 4, KC: 4 }],
+    ['32×24 tiles, KC 8 (squares of 8 × 2 threads)', { VEC4: 1, WX: 8, WY: 6, KC: 8 }],
   ])('vec4, masked chunks skipped, %s', (_name, tiles: Record<string, number> | undefined) => {
     it.each([
       [2, 72, 2, 64],
@@ -399,16 +402,22 @@ describe('attention (separate passes)', () => {
     ])('N=%i T=%i H=%i D=%i: forward and backward bit for bit as with every chunk', async (...dims) => {
       const shape = shapeOf(dims);
       const base = tiles ?? pickAttentionPassesTiles(shape);
-      const [every, skip] = [0, 1].map((SKIP_MASKED) => ({ ...base, SKIP_MASKED }));
+      // Every chunk in rows of threads; chunks skipped in rows, then in squares of threads.
+      const every = { ...base, SKIP_MASKED: 0, SQUARE_WARPS: 0 };
       const { qkv, dout } = inputs(shape, 29 + dims[1]);
       const a = await forward(qkv, shape, every);
-      const b = await forward(qkv, shape, skip);
-      expect(b.out.some(Number.isNaN)).toBe(false);
-      expectSameBits(b.out, a.out, 'out');
       const ga = await backward(qkv, a.saved, a.out, dout, shape, every);
-      const gb = await backward(qkv, a.saved, a.out, dout, shape, skip);
-      expect(gb.some(Number.isNaN)).toBe(false);
-      expectSameBits(gb, ga, 'dqkv');
+      for (const SQUARE_WARPS of [0, 1]) {
+        const skip = { ...base, SKIP_MASKED: 1, SQUARE_WARPS };
+        const b = await forward(qkv, shape, skip);
+        expect(b.out.some(Number.isNaN)).toBe(false);
+        expectSameBits(b.out, a.out, `out, square warps ${SQUARE_WARPS}`);
+        expectSameBits(b.saved.probs, a.saved.probs, `probs, square warps ${SQUARE_WARPS}`);
+        expectSameBits(b.saved.stats, a.saved.stats, `stats, square warps ${SQUARE_WARPS}`);
+        const gb = await backward(qkv, a.saved, a.out, dout, shape, skip);
+        expect(gb.some(Number.isNaN)).toBe(false);
+        expectSameBits(gb, ga, `dqkv, square warps ${SQUARE_WARPS}`);
+      }
     });
   });
 

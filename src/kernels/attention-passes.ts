@@ -270,12 +270,26 @@ export function setAttentionPassesSkipMasked(on: 0 | 1): void {
   skipMasked = on;
 }
 
+/**
+ * Whether scores and backwardScores (vec4) give each warp a square of 4 × 4 blocks rather than whole rows of
+ * them (attention-passes-vec4.wgsl's SQUARE_WARPS), so that warps above the diagonal skip. The same bits.
+ */
+export const ATTENTION_PASSES_SQUARE_WARPS = 1;
+let squareWarps: 0 | 1 = ATTENTION_PASSES_SQUARE_WARPS;
+/** The bench's `--attention-square-warps 0|1`, for a whole process (to time whole steps both ways). */
+export function setAttentionPassesSquareWarps(on: 0 | 1): void {
+  squareWarps = on;
+}
+
 /** The kernels a tile set selects, and the overrides to pass them. */
 function kernelsFor(c: Record<string, number>, shape: AttentionShape) {
   if (c.VEC4 === 1 && !attentionPassesVec4Fits(shape))
     throw new Error(`attention passes (vec4): T=${shape.T} and D=${shape.D} must be multiples of 4`);
   if (c.VEC4 !== 1) return { k: SCALAR, constants: withoutMark(c) };
-  return { k: VEC4, constants: { ORDER: order, SKIP_MASKED: skipMasked, ...withoutMark(c) } };
+  return {
+    k: VEC4,
+    constants: { ORDER: order, SKIP_MASKED: skipMasked, SQUARE_WARPS: squareWarps, ...withoutMark(c) },
+  };
 }
 
 /**
