@@ -209,7 +209,7 @@ async function main(): Promise<void> {
       throw new Error(`--attention-skip-masked takes 0 or 1, not ${attSkip}`);
     setAttentionPassesSkipMasked(attSkip === '1' ? 1 : 0);
   }
-  // --attention-square-warps 0|1: scores and backwardScores (vec4) with warps over squares of their tile (the
+  // --attention-square-warps 0|1: the vec4 scores (the forward's first phase) with warps over squares of their tile (the
   // default 1, ATTENTION_PASSES_SQUARE_WARPS) or over whole rows; for every mode below.
   const attSquare = flag(args, 'attention-square-warps');
   if (attSquare !== undefined) {

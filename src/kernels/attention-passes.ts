@@ -271,8 +271,10 @@ export function setAttentionPassesSkipMasked(on: 0 | 1): void {
 }
 
 /**
- * Whether scores and backwardScores (vec4) give each warp a square of 4 × 4 blocks rather than whole rows of
- * them (attention-passes-vec4.wgsl's SQUARE_WARPS), so that warps above the diagonal skip. The same bits.
+ * Whether scores (vec4; the forward's first phase) gives each warp a square of 4 × 4 blocks rather than whole
+ * rows of them (attention-passes-vec4.wgsl's SQUARE_WARPS), so that warps above the diagonal skip. The same
+ * bits. On the H200 at lab-gpt's R = 8 the forward took 0.167 ms a step against 0.179
+ * (bench/runs/h200-2026-12-02-s16/call-3-square-warps).
  */
 export const ATTENTION_PASSES_SQUARE_WARPS = 1;
 let squareWarps: 0 | 1 = ATTENTION_PASSES_SQUARE_WARPS;
