@@ -389,8 +389,7 @@ describe('attention (separate passes)', () => {
   // SQUARE_WARPS 1 (the default) renumbers scores' threads in squares: the same bits again;
   // an output it maps no thread to stays NaN.
   describe.each([
-    ['picked tiles', undefined],
-    ['64×64 tiles', ATTENTION_PASSES_VEC4_TILES_WIDE],
+    ['64×64 tiles (the pick from 512 row blocks)', ATTENTION_PASSES_VEC4_TILES_WIDE],
     ['odd tiles 16×32, KC 8', { VEC4: 1, WX: 8, WY: 4, KC: 8 }],
     ['16×16 tiles, KC 4', { VEC4: 1, WX: 4, WY: 4, KC: 4 }],
     ['32×24 tiles, KC 8 (squares of 8 × 2 threads)', { VEC4: 1, WX: 8, WY: 6, KC: 8 }],
