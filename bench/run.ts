@@ -106,6 +106,14 @@ function flag(args: string[], name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
+/** A flag that takes one of `choices` (undefined when absent); any other value throws. */
+function choiceFlag(args: string[], name: string, choices: string[]): string | undefined {
+  const v = flag(args, name);
+  if (v !== undefined && !choices.includes(v))
+    throw new Error(`--${name} takes ${choices.join(' or ')}, not ${v}`);
+  return v;
+}
+
 function firstExisting(paths: string[]): string | undefined {
   return paths.find((p) => existsSync(p));
 }
@@ -185,38 +193,19 @@ function exportRandomModel(dir: string): void {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  // --attention-order 0|1: the vec4 attention passes' workgroups in grid order or longest tiles first (the
-  // default, ATTENTION_PASSES_ORDER); for every mode below.
-  const attOrder = flag(args, 'attention-order');
-  if (attOrder !== undefined) {
-    if (attOrder !== '0' && attOrder !== '1')
-      throw new Error(`--attention-order takes 0 or 1, not ${attOrder}`);
-    setAttentionPassesOrder(attOrder === '1' ? 1 : 0);
-  }
-  // --attention-forward fused|passes: the vec4 attention forward as one dispatch (the default,
-  // ATTENTION_PASSES_FUSED_FORWARD) or as its two passes; for every mode below.
-  const attForward = flag(args, 'attention-forward');
-  if (attForward !== undefined) {
-    if (attForward !== 'fused' && attForward !== 'passes')
-      throw new Error(`--attention-forward takes fused or passes, not ${attForward}`);
-    setAttentionPassesFusedForward(attForward === 'fused');
-  }
-  // --attention-skip-masked 0|1: whether the vec4 attention passes skip chunks the causal mask zeroes (the
-  // default 1, ATTENTION_PASSES_SKIP_MASKED); for every mode below.
-  const attSkip = flag(args, 'attention-skip-masked');
-  if (attSkip !== undefined) {
-    if (attSkip !== '0' && attSkip !== '1')
-      throw new Error(`--attention-skip-masked takes 0 or 1, not ${attSkip}`);
-    setAttentionPassesSkipMasked(attSkip === '1' ? 1 : 0);
-  }
-  // --attention-square-warps 0|1: the vec4 scores (the forward's first phase) with warps over squares of their tile (the
-  // default 1, ATTENTION_PASSES_SQUARE_WARPS) or over whole rows; for every mode below.
-  const attSquare = flag(args, 'attention-square-warps');
-  if (attSquare !== undefined) {
-    if (attSquare !== '0' && attSquare !== '1')
-      throw new Error(`--attention-square-warps takes 0 or 1, not ${attSquare}`);
-    setAttentionPassesSquareWarps(attSquare === '1' ? 1 : 0);
-  }
+  // The vec4 attention passes' switches, for every mode below (each's default in attention-passes.ts):
+  // --attention-order 0|1: workgroups in grid order or longest tiles first (ATTENTION_PASSES_ORDER);
+  // --attention-forward fused|passes: the forward as one dispatch or its two passes (ATTENTION_PASSES_FUSED_FORWARD);
+  // --attention-skip-masked 0|1: skip the chunks the causal mask zeroes (ATTENTION_PASSES_SKIP_MASKED);
+  // --attention-square-warps 0|1: scores' warps over squares of its tile or whole rows (ATTENTION_PASSES_SQUARE_WARPS).
+  const attOrder = choiceFlag(args, 'attention-order', ['0', '1']);
+  if (attOrder) setAttentionPassesOrder(attOrder === '1' ? 1 : 0);
+  const attForward = choiceFlag(args, 'attention-forward', ['fused', 'passes']);
+  if (attForward) setAttentionPassesFusedForward(attForward === 'fused');
+  const attSkip = choiceFlag(args, 'attention-skip-masked', ['0', '1']);
+  if (attSkip) setAttentionPassesSkipMasked(attSkip === '1' ? 1 : 0);
+  const attSquare = choiceFlag(args, 'attention-square-warps', ['0', '1']);
+  if (attSquare) setAttentionPassesSquareWarps(attSquare === '1' ? 1 : 0);
   if (args[0] === 'export-random-model') {
     exportRandomModel(args[1]);
     return;

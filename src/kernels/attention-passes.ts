@@ -260,8 +260,9 @@ export function setAttentionPassesOrder(o: 0 | 1): void {
 }
 
 /**
- * Whether a thread of the vec4 passes skips the staged chunks the causal mask makes all 0 for its rows
- * (attention-passes-vec4.wgsl's SKIP_MASKED; weightedSum and backwardGrads). The same bits either way.
+ * Whether a thread of the vec4 passes skips work the causal mask makes all 0 (attention-passes-vec4.wgsl's
+ * SKIP_MASKED: staged chunks in weightedSum and backwardGrads, 4 × 4 blocks above the diagonal in scores and
+ * backwardScores). The same bits either way.
  */
 export const ATTENTION_PASSES_SKIP_MASKED = 1;
 let skipMasked: 0 | 1 = ATTENTION_PASSES_SKIP_MASKED;
