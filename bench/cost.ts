@@ -82,7 +82,22 @@ function loraSkinnyCost(kernel: string, p: Record<string, number>): Cost {
   return { flops: 2 * p.R * p.rows * wide * p.r, bytes: 4 * elements };
 }
 
+/**
+ * A split product's sum: S partials an element, LoRA's up-projection (2r) where it adds it, and for
+ * matmulSplitKSumDown each row's u (2Kr, formed again by each of its column blocks of 256).
+ */
+function splitSumCost(m: DispatchMeta): Cost {
+  const { M, N, S } = m.params;
+  const r = m.constants.LORA_R ?? 0;
+  const copies = m.params.copies ?? 1;
+  const down = m.kernel === 'matmulSplitKSumDown' ? 2 * M * m.params.K * r * Math.ceil(N / 256) : 0;
+  const flops = M * N * S + copies * M * N * 2 * r + down;
+  const bytes = 4 * (M * N * S + copies * M * N + (down ? M * m.params.K + M * r : 0));
+  return { flops, bytes };
+}
+
 export function costOf(gpu: BenchGpu, m: DispatchMeta): Cost {
+  if (m.kernel === 'matmulSplitKSum' || m.kernel === 'matmulSplitKSumDown') return splitSumCost(m);
   if (m.kernel.startsWith('matmul')) return matmulCost(m.params);
   if (m.kernel === 'loraRows' || m.kernel === 'loraReduce') return loraSkinnyCost(m.kernel, m.params);
   const bytes = bufferBytes(m);
@@ -137,6 +152,8 @@ export function describe(gpu: BenchGpu, d: Dispatch): string {
   if (!m) return d.label;
   const p = m.params;
   // The sum of a split product's S partials (it has no K): "matmulSplitKSum 1024×768 S4".
+  if (m.kernel === 'matmulSplitKSumDown')
+    return `${m.kernel} ${p.M}×${p.N}×${p.K} S${p.S} r${m.constants.LORA_R}`;
   if (m.kernel === 'matmulSplitKSum')
     return `${m.kernel} ${p.M}×${p.N} S${p.S}${p.copies > 1 ? ` ×${p.copies} copies` : ''}`;
   if (m.kernel.startsWith('matmul')) {

@@ -44,7 +44,12 @@ const ATTENTION_PASSES_TILE_CANDIDATES = [
 import type { AttentionChoice, AttentionVariant } from '../src/kernels/attention-variant';
 import type { MatmulSplitK } from '../src/model/gpu-model';
 import { setMatmulMidTile, setMatmulUnroll } from '../src/kernels/matmul';
-import { setSplitKMinTiles, setSplitKOwnSumMinTiles, setSplitSumFold } from '../src/kernels/matmul-splitk';
+import {
+  setSplitKMinTiles,
+  setSplitKOwnSumMinTiles,
+  setSplitSumFold,
+  setSplitSumLoraDown,
+} from '../src/kernels/matmul-splitk';
 import { setTransposedWeights } from '../src/model/buffers';
 import { setLayerNormSumFold, setLayerNormSumTpr } from '../src/kernels/layernorm';
 import { setLoraFold, setLoraPair } from '../src/kernels/lora';
@@ -312,6 +317,9 @@ async function main(): Promise<void> {
   if (sumFoldFlag !== 'on' && sumFoldFlag !== 'off')
     throw new Error(`--sum-fold takes on or off, not ${sumFoldFlag}`);
   setSplitSumFold(sumFoldFlag === 'on');
+  // --sum-lora-down off: an adapted split product keeps loraRows before its sum (splitSumLoraDownOn).
+  const sumDown = choiceFlag(args, 'sum-lora-down', ['on', 'off']);
+  if (sumDown) setSplitSumLoraDown(sumDown === 'on');
   // --ln-sum-tpr N: threads per row of the Sum LayerNorms for every shape (default: layerNormSumConstants).
   const lnTpr = flag(args, 'ln-sum-tpr');
   if (lnTpr !== undefined) setLayerNormSumTpr(Number(lnTpr));

@@ -8,11 +8,12 @@ import {
   type MatmulEpilogue,
 } from './matmul';
 import { ELEMENTWISE_OP, elementwise } from './elementwise';
-import { loraUpParams } from './lora';
+import { loraUpParams, prepareLoraDown } from './lora';
 import {
   matmulSplitChunks,
   matmulSplitCount,
   prepareMatmulSplitK,
+  prepareMatmulSplitKDown,
   setSplitKOwnSumMinTiles,
   splitKScratch,
   SPLITK_OWN_SUM_MIN_TILES,
@@ -196,6 +197,121 @@ describe('split-K matmul', () => {
       expectAllClose(got.aux, want.aux, gemmTolerance(want.aux, K + r), `${what}: aux vs float64`);
       for (const x of [...Object.values(bufs), fused.c, fused.aux, pair.c, pair.aux, sum, scratch])
         x.destroy();
+    },
+  );
+
+  // [rows per run, runs, N, K, S, r, epilogue]: the sum forms u itself (matmulSplitKSumDown). N past one or
+  // several column blocks of 256 and not a multiple of them, K not a multiple of the 32 lanes, r over one and
+  // two blocks of 8 outputs.
+  const downCases: [number, number, number, number, number, number, MatmulEpilogue][] = [
+    [36, 1, 68, 96, 2, 4, 'none'],
+    [20, 2, 300, 100, 3, 12, 'gelu'],
+    [9, 3, 520, 40, 2, 1, 'residual'],
+    [17, 1, 256, 264, 4, 8, 'geluGrad'],
+  ];
+  it.each(downCases)(
+    'rows %i × %i runs, N %i K %i in %i chunks, r %i, epilogue %s: the sum that forms u is bit-identical to loraRows then the sum, and float64',
+    async (rows, R, N, K, S, r, epilogue) => {
+      const gpu = await testGpu();
+      const M = rows * R;
+      const seed = rows + N + K + S + r;
+      const [x, w, bias] = [randn(M * K, seed), randn(K * N, seed + 1), randn(N, seed + 2)];
+      // Each run's A [r, K] and Bᵀ [N, r] inside wider strides, NaN between them: a run reading outside its own shows.
+      const [offA, strideA, offB, strideB] = [8, r * K + 12, 4, N * r + 4];
+      const loraA = new Float32Array(offA + R * strideA).fill(NaN);
+      const loraB = new Float32Array(offB + R * strideB).fill(NaN);
+      for (let t = 0; t < R; t++) {
+        loraA.set(randn(r * K, seed + 20 + t), offA + t * strideA);
+        loraB.set(randn(N * r, seed + 40 + t), offB + t * strideB);
+      }
+      const aux0 = randn(M * N, seed + 4);
+      const scale = 3 / r;
+      const buf = (v: Float32Array | number, label: string) => gpu.buffer(v, label);
+      const bufs = {
+        x: buf(x, 'x'),
+        w: buf(w, 'w'),
+        bias: buf(bias, 'bias'),
+        A: buf(loraA, 'A'),
+        B: buf(loraB, 'B'),
+      };
+      const out = () => ({
+        c: buf(M * N * 4, 'c'),
+        aux: buf(aux0, 'aux'),
+        // NaN: a row whose u is not stored shows.
+        u: buf(new Float32Array(M * r).fill(NaN), 'u'),
+      });
+      const auxOf = (o: { aux: GPUBuffer }) => (epilogue === 'none' ? undefined : o.aux);
+      const scratch = buf(splitKScratch(M, N, S) * 4, 'scratch');
+      const p = { M, N, K };
+      const loraOf = (u: GPUBuffer) => ({ u, B: bufs.B, r, scale, offB, strideB, rowsPerRun: rows });
+      const fused = out();
+      const one = prepareMatmulSplitKDown(
+        gpu,
+        { a: bufs.x, b: bufs.w, bias: bufs.bias, c: fused.c, aux: auxOf(fused) },
+        p,
+        epilogue,
+        S,
+        scratch,
+        loraOf(fused.u),
+        { A: bufs.A, offA, strideA },
+      );
+      expect(one).toHaveLength(2);
+      expect(one[1].label).toBe('matmulSplitKSumDown');
+      const pair = out();
+      const shape = { R, rows, inDim: K, outDim: N, r, scale, offA, strideA, offB, strideB, splits: 1 };
+      const separate = [
+        prepareLoraDown(gpu, { x: bufs.x, loraA: bufs.A, u: pair.u }, shape),
+        ...prepareMatmulSplitK(
+          gpu,
+          { a: bufs.x, b: bufs.w, bias: bufs.bias, c: pair.c, aux: auxOf(pair) },
+          p,
+          {},
+          epilogue,
+          S,
+          scratch,
+          loraOf(pair.u),
+        ),
+      ];
+      expect(separate[0].label).toBe('loraRows');
+      await gpu.run('fused', one);
+      await gpu.run('separate', separate);
+      const read = async (o: ReturnType<typeof out>) => ({
+        c: await gpu.readF32(o.c, M * N),
+        aux: await gpu.readF32(o.aux, M * N),
+        u: await gpu.readF32(o.u, M * r),
+      });
+      const [got, want2] = [await read(fused), await read(pair)];
+      const what = `rows ${rows} R ${R} N ${N} K ${K} S ${S} r ${r} ${epilogue}`;
+      expect(Array.from(got.u), `${what}: u`).toEqual(Array.from(want2.u));
+      expect(Array.from(got.c), `${what}: C`).toEqual(Array.from(want2.c));
+      expect(Array.from(got.aux), `${what}: aux`).toEqual(Array.from(want2.aux));
+      // float64: u = x·Aᵀ_run, then x·W + bias + s · u·Bᵀ_run (with the float64 u).
+      const base = matmulReference(x, w, bias, new Float64Array(M * N), matmulParams({ ...p, hasBias: 1 }), {
+        TRANS_A: 0,
+        TRANS_B: 0,
+      });
+      const u64 = new Float64Array(M * r);
+      for (let m = 0; m < M; m++)
+        for (let j = 0; j < r; j++) {
+          const at = offA + Math.floor(m / rows) * strideA + j * K;
+          let t = 0;
+          for (let k = 0; k < K; k++) t += x[m * K + k] * loraA[at + k];
+          u64[m * r + j] = t;
+        }
+      expectAllClose(got.u, u64, gemmTolerance(u64, K), `${what}: u vs float64`);
+      const v = new Float64Array(M * N);
+      for (let i = 0; i < M * N; i++) {
+        const [m, n] = [Math.floor(i / N), i % N];
+        const at = offB + Math.floor(m / rows) * strideB + n * r;
+        let t = 0;
+        for (let j = 0; j < r; j++) t += u64[m * r + j] * loraB[at + j];
+        v[i] = base[i] + Math.fround(scale) * t;
+      }
+      const want = matmulEpilogueReference(v, aux0, matmulParams(p), epilogue);
+      expectAllClose(got.c, want.c, gemmTolerance(want.c, K + r), `${what}: C vs float64`);
+      expectAllClose(got.aux, want.aux, gemmTolerance(want.aux, K + r), `${what}: aux vs float64`);
+      for (const b of [...Object.values(bufs), ...Object.values(fused), ...Object.values(pair), scratch])
+        b.destroy();
     },
   );
 

@@ -11,6 +11,7 @@
 import geluMath from '../../shaders/gelu-math.wgsl?raw';
 import epilogueSource from '../../shaders/matmul-epilogue.wgsl?raw';
 import sumSource from '../../shaders/matmul-splitk-sum.wgsl?raw';
+import sumDownSource from '../../shaders/matmul-splitk-sum-down.wgsl?raw';
 import type { Dispatch, Gpu } from '../gpu/context';
 import { defineKernel, grid1d } from '../gpu/kernel';
 import {
@@ -48,6 +49,122 @@ export const matmulSplitKSum = defineKernel({
   // One thread per element of one [M, N] block, which stores all its copies.
   workgroups: ({ M, N }) => grid1d(M * N, 256),
 });
+
+/**
+ * matmulSplitKSum with LoRA's down-projection u = x·Aᵀ_run formed in the same dispatch (one copy): a workgroup
+ * per row and 256 columns, which forms its row's u as loraRows does (the same bits) before the sum adds
+ * s · u·Bᵀ_run; the first column block stores u for the backward. One loraRows dispatch fewer per adapted
+ * split product (issue 16: the dispatches of a step at R = 1).
+ */
+export const matmulSplitKSumDown = defineKernel({
+  label: 'matmulSplitKSumDown',
+  source: `${geluMath}\n${epilogueSource}\n${sumDownSource}`,
+  bindings: {
+    partial: 'read',
+    bias: 'read',
+    c: 'write',
+    aux: 'write',
+    x: 'read',
+    loraA: 'read',
+    loraB: 'read',
+    u: 'write',
+  },
+  params: {
+    M: 'u32',
+    N: 'u32',
+    S: 'u32',
+    hasBias: 'u32',
+    offC: 'u32',
+    alpha: 'f32',
+    K: 'u32',
+    loraScale: 'f32',
+    loraOffA: 'u32',
+    loraStrideA: 'u32',
+    loraOffB: 'u32',
+    loraStrideB: 'u32',
+    loraRows: 'u32',
+  },
+  constants: { EPILOGUE: 0, LORA_R: 4 },
+  paramConstants: { S: 'PARTS', N: 'SUM_N' },
+  // x over column blocks of 256, y over rows (at most 65,535: splitKSumDownFits).
+  workgroups: ({ M, N }) => [Math.ceil(N / 256), M, 1],
+});
+
+/** LoRA's down-projection for matmulSplitKSumDown: A_run [r, K] at offA + run · strideA (x is the product's a). */
+export interface SplitKSumDown {
+  A: GPUBuffer;
+  offA: number;
+  strideA: number;
+}
+
+/** Whether matmulSplitKSumDown takes a product of M rows at rank r (its grid's y is the rows). */
+export const splitKSumDownFits = (M: number, r: number): boolean =>
+  M >= 1 && M <= 65535 && Number.isInteger(r) && r >= 1 && r <= 64;
+
+/**
+ * Whether an adapted split product's sum also forms LoRA's down-projection (matmulSplitKSumDown) where it
+ * can, rather than loraRows before it. On by default; the bench's `--sum-lora-down off` restores loraRows
+ * for a whole process (issue 16: to time whole steps both ways).
+ */
+let sumLoraDown = true;
+export function setSplitSumLoraDown(on: boolean): void {
+  sumLoraDown = on;
+}
+export const splitSumLoraDownOn = (): boolean => sumLoraDown;
+
+/**
+ * prepareMatmulSplitK with `lora` (one copy, S > 1) whose u the sum forms itself from `down` and stores into
+ * lora.u: the same C, aux and u as loraRows (alpha 1, x = a) before prepareMatmulSplitK, one dispatch fewer.
+ */
+export function prepareMatmulSplitKDown(
+  gpu: Gpu,
+  { a, b, c, bias, aux }: MatmulBuffers,
+  p: Pick<MatmulParams, 'M' | 'N' | 'K'> & Partial<Pick<MatmulParams, 'offC' | 'alpha'>>,
+  epilogue: MatmulEpilogue,
+  S: number,
+  scratch: GPUBuffer,
+  lora: MatmulLora,
+  down: SplitKSumDown,
+): Dispatch[] {
+  const { M, N, K } = p;
+  if (S < 2) throw new Error('split-K: the down-projection sum needs a split product');
+  if (!splitKSumDownFits(M, lora.r))
+    throw new Error(`split-K: no down-projection sum for ${M} rows at r ${lora.r}`);
+  if ((epilogue === 'none') !== (aux === undefined))
+    throw new Error(`split-K: epilogue ${epilogue} ${aux ? 'takes no' : 'needs an'} aux buffer`);
+  return [
+    prepareMatmulSplitKPartials(gpu, { a, b }, p, {}, S, scratch),
+    gpu.prepare(
+      matmulSplitKSumDown,
+      {
+        partial: scratch,
+        bias: bias ?? scratch,
+        c,
+        aux: aux ?? matmulAuxPlaceholder(gpu),
+        x: a,
+        loraA: down.A,
+        loraB: lora.B,
+        u: lora.u,
+      },
+      {
+        M,
+        N,
+        S,
+        hasBias: bias ? 1 : 0,
+        offC: p.offC ?? 0,
+        alpha: p.alpha ?? 1,
+        K,
+        loraScale: lora.scale,
+        loraOffA: down.offA,
+        loraStrideA: down.strideA,
+        loraOffB: lora.offB,
+        loraStrideB: lora.strideB,
+        loraRows: lora.rowsPerRun,
+      },
+      { EPILOGUE: MATMUL_EPILOGUE[epilogue], LORA_R: lora.r },
+    ),
+  ];
+}
 
 /**
  * matmulSplitKSum's LoRA bindings, params and constants (`lora` absent: unused, partial bound), and how many

@@ -11,7 +11,10 @@ import {
 import {
   matmulSplitCount,
   prepareMatmulSplitK,
+  prepareMatmulSplitKDown,
   prepareMatmulSplitKPartials,
+  splitKSumDownFits,
+  splitSumLoraDownOn,
   splitKScratch,
   splitSumFoldOn,
 } from '../kernels/matmul-splitk';
@@ -20,6 +23,7 @@ import {
   prepareLoraBackward,
   loraFold,
   loraFoldOn,
+  loraSkinny,
   prepareLoraDown,
   prepareLoraForward,
   type LoraEpilogue,
@@ -261,6 +265,14 @@ export class GpuModel {
     return this.layout.adapters.find((a) => a.layer === layer && a.target === target);
   }
 
+  /**
+   * Whether an adapted split product of M rows takes matmulSplitKSumDown (its sum forms u) rather than loraRows
+   * before prepareMatmulSplitK: where loraRows is the down-projection (skinny) and the sum's grid takes M rows.
+   */
+  private sumFormsDown(ad: Adapter, M: number): boolean {
+    return splitSumLoraDownOn() && loraSkinny(this.loraShape(ad)) && splitKSumDownFits(M, this.layout.r);
+  }
+
   /** The LoRA shape of an adapter: where its A and B sit in the concatenated buffers. */
   private loraShape(ad: Adapter): LoraShape {
     const { R, Bt, T } = this.shape;
@@ -315,6 +327,12 @@ export class GpuModel {
       const foldable = !shared && matmulLoraFoldable(this.gpu, p, {}, lora);
       const S = shared ? this.splitOf(perRun, outDim, inDim) : this.splitOf(p.M, p.N, p.K, foldable);
       const scratch = this.productScratch;
+      // One run's split product (lab-gpt's c_attn at R = 1): its sum also forms u, bit for bit loraRows'.
+      const M = shared ? perRun : p.M;
+      if (S > 1 && (!shared || this.shape.R === 1) && this.sumFormsDown(ad, M)) {
+        const sumDown = { A: this.lora.A, offA: ad.offA, strideA: this.layout.SA };
+        return prepareMatmulSplitKDown(this.gpu, buffers, { ...p, M }, epilogue, S, scratch, lora, sumDown);
+      }
       if (shared && S > 1) {
         const one = { M: perRun, N: outDim, K: inDim };
         const copies = this.shape.R;

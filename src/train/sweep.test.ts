@@ -4,7 +4,7 @@ import { SweepEngine, type EngineOptions } from './sweep';
 import { TINY, tinySource, tinySweep, tinyText, tinyWeights } from './tiny-sweep';
 import type { LabGptConfig } from '../model/config';
 import { setLoraFold, setLoraPair } from '../kernels/lora';
-import { setSplitSumFold } from '../kernels/matmul-splitk';
+import { setSplitSumFold, setSplitSumLoraDown } from '../kernels/matmul-splitk';
 import { setTransposedWeights } from '../model/buffers';
 import { testGpu } from '../test/gpu';
 import { randn } from '../util/random';
@@ -282,9 +282,9 @@ describe('SweepEngine on the GPU', () => {
 
   // Dispatches saved per step: 'auto' splits every c_attn product of this shape; the shared layer 0's
   // split sum also writes the runs' copies (sum + copy + up-projection → one sum) and layer 1's takes its
-  // up-projection (−1); 'off': layer 1's whole product takes it (−1), layer 0 keeps its own path. Both:
-  // layer 1's du·A in the LayerNorm backward (−1).
-  it.each([['split-K where it pays', 'auto', 4] as const, ['no product split', 'off', 2] as const])(
+  // up-projection and forms its u (loraRows: −2); 'off': layer 1's whole product takes it (−1), layer 0 keeps its
+  // own path. Both: layer 1's du·A in the LayerNorm backward (−1).
+  it.each([['split-K where it pays', 'auto', 5] as const, ['no product split', 'off', 2] as const])(
     'LoRA folded into c_attn’s product and the LayerNorm backward: a step’s loss, weights and moments are the unfolded ones, bit for bit (%s)',
     async (_what, matmulSplitK, saved) => {
       await expectSameSteps(['c_attn'], matmulSplitK, setLoraFold, saved);
@@ -315,6 +315,12 @@ describe('SweepEngine on the GPU', () => {
       await expectSameSteps([...targets], 'auto', setTransposedWeights, 0);
     },
   );
+
+  // The split c_attn product of layer 1 (704 rows of both runs, split in two) forms its u in its sum: loraRows
+  // once fewer (layer 0's sum stores both runs' copies and keeps loraRows).
+  it('LoRA’s down-projection in the split product’s sum: a step’s loss, weights and moments are those of loraRows, bit for bit', async () => {
+    await expectSameSteps(['c_attn'], 'auto', setSplitSumLoraDown, 1);
+  });
 
   // Each adapted module's skinny backward: dB and du in one dispatch (2 layers × c_attn: 2 fewer).
   it('dB and du of the LoRA backward in one dispatch: a step’s loss, weights and moments are those of two, bit for bit', async () => {
