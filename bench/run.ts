@@ -52,7 +52,7 @@ import {
 } from '../src/kernels/matmul-splitk';
 import { setTransposedWeights } from '../src/model/buffers';
 import { setLayerNormSumFold, setLayerNormSumTpr } from '../src/kernels/layernorm';
-import { setLoraFold, setLoraPair } from '../src/kernels/lora';
+import { setLoraChain, setLoraFold, setLoraPair } from '../src/kernels/lora';
 import {
   setAttentionPassesFusedForward,
   setAttentionPassesOrder,
@@ -317,6 +317,9 @@ async function main(): Promise<void> {
   if (sumFoldFlag !== 'on' && sumFoldFlag !== 'off')
     throw new Error(`--sum-fold takes on or off, not ${sumFoldFlag}`);
   setSplitSumFold(sumFoldFlag === 'on');
+  // --lora-chain off: each adapted module's dA keeps its own loraReduce dispatch (no loraBackwardTriple).
+  const chainFlag = choiceFlag(args, 'lora-chain', ['on', 'off']);
+  if (chainFlag) setLoraChain(chainFlag === 'on');
   // --sum-lora-down off: an adapted split product keeps loraRows before its sum (splitSumLoraDownOn).
   const sumDown = choiceFlag(args, 'sum-lora-down', ['on', 'off']);
   if (sumDown) setSplitSumLoraDown(sumDown === 'on');

@@ -3,6 +3,9 @@ import {
   loraBackwardPair,
   loraBackwardPairConstants,
   loraBackwardPairParams,
+  loraBackwardTriple,
+  loraBackwardTripleConstants,
+  loraBackwardTripleParams,
   loraReduce,
   loraReduceConstants,
   loraReduceGroupsPerRun,
@@ -270,6 +273,56 @@ describe('loraBackwardPair', () => {
       const wantU = new Float64Array(du0.length).fill(NaN);
       wantU.set(loraRowsReference(dy, loraB, rowsP, 1));
       expectAllClose(got.du, wantU, gemmTolerance(wantU.subarray(0, R * rows * r), out), 'du');
+    },
+  );
+
+  // [R, rows, out, in, r]: the pair plus the previous module's dA = duᵀ x (in 33 and 256, not multiples of the
+  // 32-column blocks in the first).
+  const triples: [number, number, number, number, number][] = [
+    [3, 130, 768, 256, 4],
+    [2, 37, 256, 100, 7],
+  ];
+  it.each(triples)(
+    'with the previous module’s dA (loraBackwardTriple): R=%i rows=%i out=%i in=%i r=%i, the bits of loraReduce, loraRows and loraReduce, and float64',
+    async (R, rows, out, inDim, r) => {
+      const s = 1.75;
+      const seed = R * 100 + rows + r + inDim;
+      const dy = randn(R * rows * out, seed);
+      const u = randn(R * rows * r, seed + 1);
+      const duA = randn(R * rows * r, seed + 3);
+      const xA = randn(R * rows * inDim, seed + 4);
+      const [offB, strideB, offA, strideA] = [7, out * r + 3, 5, inDim * r + 6];
+      const loraB = factors(R, offB, strideB, out * r, seed + 2);
+      const reduceP = { R, rows, C: out, r, offOut: offB, strideOut: strideB, alpha: s };
+      const rowsP = { R, rows, K: out, r, offW: offB, strideW: strideB, alpha: s };
+      const reduceA = { R, rows, C: inDim, r, offOut: offA, strideOut: strideA, alpha: 1 };
+      const constants = loraBackwardTripleConstants(reduceP, rowsP, reduceA, 16384);
+      expect(constants).not.toBeNull();
+      const gradB0 = new Float32Array(loraB.length).fill(NaN);
+      const du0 = new Float32Array(R * rows * r + 8).fill(NaN);
+      const gradA0 = new Float32Array(offA + R * strideA + 8).fill(NaN);
+      const got = await runOnce(
+        loraBackwardTriple,
+        { u, dy, gradB: gradB0, loraB, du: du0, duA, xA, gradA: gradA0 },
+        loraBackwardTripleParams(reduceP, rowsP, reduceA),
+        constants!,
+      );
+      const apart = {
+        gradB: (
+          await runOnce(loraReduce, { p: u, x: dy, out: gradB0 }, reduceP, loraReduceConstants(reduceP, 1))
+        ).out,
+        du: (await runOnce(loraRows, { x: dy, w: loraB, out: du0 }, rowsP, loraRowsConstants(r, 1))).out,
+        gradA: (
+          await runOnce(loraReduce, { p: duA, x: xA, out: gradA0 }, reduceA, loraReduceConstants(reduceA, 0))
+        ).out,
+      };
+      expectSameBits(got.gradB, apart.gradB, 'dB');
+      expectSameBits(got.du, apart.du, 'du');
+      expectSameBits(got.gradA, apart.gradA, 'dA');
+      const wantA = loraReduceReference(duA, xA, gradA0, reduceA, 0);
+      expectAllClose(got.gradA, wantA, gemmTolerance(wantA.filter(Number.isFinite), rows), 'dA');
+      const wantB = loraReduceReference(u, dy, gradB0, reduceP, 1);
+      expectAllClose(got.gradB, wantB, gemmTolerance(wantB.filter(Number.isFinite), rows), 'dB');
     },
   );
 

@@ -66,6 +66,7 @@ function asRole(
   bindings: Record<string, string>,
   renames: Record<string, string>,
   signature: string,
+  drop: readonly RegExp[] = [],
 ): string {
   const lines = source
     .split('\n')
@@ -77,6 +78,11 @@ function asRole(
   for (const [from, to] of Object.entries(bindings))
     out = out.replace(new RegExp(`\\b${from}\\[`, 'g'), `${to}[`);
   for (const [from, to] of Object.entries(renames)) out = out.replace(new RegExp(`\\b${from}\\b`, 'g'), to);
+  for (const d of drop) {
+    const kept = out.split('\n').filter((l) => !d.test(l));
+    if (kept.length !== out.split('\n').length - 1) throw new Error(`${role}: expected one line ${d}`);
+    out = kept.join('\n');
+  }
   const entry = /@compute @workgroup_size\([^)]*\)\s*fn main\(([\s\S]*?)\)\s*\{/;
   const m = entry.exec(out);
   const params = m?.[1]
@@ -109,11 +115,40 @@ type Prefixed<T, P extends string> = { [K in keyof T as `${P}${K & string}`]: T[
 const prefixed = <T extends object, P extends string>(o: T, p: P) =>
   Object.fromEntries(Object.entries(o).map(([k, v]) => [`${p}${k}`, v])) as Prefixed<T, P>;
 
-const pairSource = (): string => {
+const pairSource = (withA = false): string => {
   const fields = [
     ...Object.entries(prefixed(PAIR_REDUCE, 'r_')),
     ...Object.entries(prefixed(PAIR_ROWS, 'w_')),
+    ...(withA ? Object.entries(prefixed(PAIR_REDUCE, 'a_')) : []),
   ];
+  // The third role (loraBackwardTriple): the previous module's dA = duᵀ x, loraReduce's code again under its own
+  // constants (RA_), sharing the first role's staging tile ps (a workgroup runs one role).
+  const third = withA
+    ? [
+        '@group(0) @binding(5) var<storage, read> pairDuA: array<f32>;',
+        '@group(0) @binding(6) var<storage, read> pairXA: array<f32>;',
+        '@group(0) @binding(7) var<storage, read_write> pairDA: array<f32>;',
+        '@group(0) @binding(8) var<uniform> pairParams: PairParams;',
+        'override ROW_GROUPS: u32 = 1u;',
+        asRole(
+          reduceSource,
+          'reduceARole',
+          'a_',
+          { p: 'pairDuA', x: 'pairXA', out: 'pairDA' },
+          {
+            TRANS_OUT: 'RA_TRANS_OUT',
+            COLS: 'RA_COLS',
+            R4: 'RA_R4',
+            LANES: 'RA_LANES',
+            TN: 'RA_TN',
+            MAX_R4: 'RD_MAX_R4',
+            pAt: 'raPAt',
+          },
+          'wid: vec3u, nwg: vec3u, lid: u32,',
+          [/^const WG: u32/, /^const RD_MAX_R4: u32/, /^const TILE: u32/, /^var<workgroup> ps:/],
+        ),
+      ]
+    : ['@group(0) @binding(5) var<uniform> pairParams: PairParams;'];
   return [
     '// loraReduce (dB = s · dyᵀ u) and loraRows (du = s · dy B) of one LoRA backward in one dispatch: the first',
     '// REDUCE_GROUPS workgroups of each run run the first, the rest the second (src/kernels/lora-skinny.ts builds',
@@ -124,7 +159,7 @@ const pairSource = (): string => {
     '@group(0) @binding(2) var<storage, read_write> pairDB: array<f32>;',
     '@group(0) @binding(3) var<storage, read> pairB: array<f32>;',
     '@group(0) @binding(4) var<storage, read_write> pairDU: array<f32>;',
-    '@group(0) @binding(5) var<uniform> pairParams: PairParams;',
+    ...third,
     'override REDUCE_GROUPS: u32 = 1u;',
     asRole(
       reduceSource,
@@ -147,9 +182,16 @@ const pairSource = (): string => {
     '        @builtin(local_invocation_index) lid: u32) {',
     '  if (wid.x < REDUCE_GROUPS) {',
     '    reduceRole(vec3u(wid.x, 0u, wid.z), vec3u(REDUCE_GROUPS, 1u, nwg.z), lid);',
+    ...(withA
+      ? [
+          '  } else if (wid.x >= REDUCE_GROUPS + ROW_GROUPS) {',
+          '    let g = wid.x - REDUCE_GROUPS - ROW_GROUPS;',
+          '    reduceARole(vec3u(g, 0u, wid.z), vec3u(nwg.x - REDUCE_GROUPS - ROW_GROUPS, 1u, nwg.z), lid);',
+        ]
+      : []),
     '  } else {',
     '    let local = vec3u(lid % 32u, lid / 32u, 0u);',
-    '    rowsRole(vec3u(wid.x - REDUCE_GROUPS, 0u, wid.z), vec3u(nwg.x - REDUCE_GROUPS, 1u, nwg.z), local, lid);',
+    `    rowsRole(vec3u(wid.x - REDUCE_GROUPS, 0u, wid.z), vec3u(${withA ? 'ROW_GROUPS' : 'nwg.x - REDUCE_GROUPS'}, 1u, nwg.z), local, lid);`,
     '  }',
     '}',
     '',
@@ -175,6 +217,84 @@ export const loraBackwardPair = defineKernel({
     return [REDUCE_GROUPS + Math.ceil(w_rows / ROWS_PER_GROUP), 1, r_R];
   },
 });
+
+/**
+ * loraBackwardPair with a third role: the previous module's dA = duᵀ x (loraReduce, TRANS_OUT 0, its own
+ * constants RA_*), whose workgroups follow the pair's ROW_GROUPS row groups. The same float32 as that module's
+ * own loraReduce dispatch (the same code, constants and grid): the dA of every adapted module but the last in
+ * backward order rides in the next one's pair (issue 16: one dispatch fewer each). Its du must be another
+ * buffer than the pair's du (the model alternates two).
+ */
+export const loraBackwardTriple = defineKernel({
+  label: 'loraBackwardTriple',
+  source: pairSource(true),
+  bindings: {
+    u: 'read',
+    dy: 'read',
+    gradB: 'write',
+    loraB: 'read',
+    du: 'write',
+    duA: 'read',
+    xA: 'read',
+    gradA: 'write',
+  },
+  params: { ...prefixed(PAIR_REDUCE, 'r_'), ...prefixed(PAIR_ROWS, 'w_'), ...prefixed(PAIR_REDUCE, 'a_') },
+  constants: {
+    TRANS_OUT: 1,
+    COLS: 32,
+    RD_R4: 1,
+    TRANS_W: 1,
+    RW_R4: 1,
+    KSTEP: 1,
+    REDUCE_GROUPS: 1,
+    ROW_GROUPS: 1,
+    RA_TRANS_OUT: 0,
+    RA_COLS: 32,
+    RA_R4: 1,
+  },
+  workgroups: (
+    { r_R, r_C, r_r, w_rows, a_R, a_C, a_r },
+    { COLS, RD_R4, REDUCE_GROUPS, ROW_GROUPS, RA_COLS, RA_R4 },
+  ) => {
+    checkReduceSplit(COLS, RD_R4);
+    checkReduceSplit(RA_COLS, RA_R4);
+    if (REDUCE_GROUPS !== loraReduceGroupsPerRun(r_C, r_r, COLS, RD_R4))
+      throw new Error('loraBackwardTriple: REDUCE_GROUPS is not the reduce part’s workgroups per run');
+    if (ROW_GROUPS !== Math.ceil(w_rows / ROWS_PER_GROUP))
+      throw new Error('loraBackwardTriple: ROW_GROUPS is not the rows part’s workgroups per run');
+    if (a_R !== r_R) throw new Error('loraBackwardTriple: the dA part has other runs');
+    return [REDUCE_GROUPS + ROW_GROUPS + loraReduceGroupsPerRun(a_C, a_r, RA_COLS, RA_R4), 1, r_R];
+  },
+});
+
+/** The triple's params: the pair's, and the previous module's dA reduce prefixed a_. */
+export function loraBackwardTripleParams(
+  reduce: LoraReduceParams,
+  rows: LoraRowsParams,
+  reduceA: LoraReduceParams,
+) {
+  return { ...prefixed(reduce, 'r_'), ...prefixed(rows, 'w_'), ...prefixed(reduceA, 'a_') };
+}
+
+/**
+ * The triple's override constants: the pair's (loraBackwardPairConstants: the workgroup memory is the pair's, the
+ * third role sharing its tile), ROW_GROUPS, and loraReduceConstants(reduceA, 0) as RA_*; null where the pair
+ * declines, the runs differ, or the grid passes 65535 workgroups a run.
+ */
+export function loraBackwardTripleConstants(
+  reduce: LoraReduceParams,
+  rows: LoraRowsParams,
+  reduceA: LoraReduceParams,
+  workgroupStorage: number,
+): Record<string, number> | null {
+  const both = loraBackwardPairConstants(reduce, rows, workgroupStorage);
+  if (!both || reduceA.R !== reduce.R) return null;
+  const ac = loraReduceConstants(reduceA, 0);
+  const rowGroups = Math.ceil(rows.rows / ROWS_PER_GROUP);
+  const aGroups = loraReduceGroupsPerRun(reduceA.C, reduceA.r, ac.COLS, ac.R4);
+  if (both.REDUCE_GROUPS + rowGroups + aGroups > 65535) return null;
+  return { ...both, ROW_GROUPS: rowGroups, RA_TRANS_OUT: 0, RA_COLS: ac.COLS, RA_R4: ac.R4 };
+}
 
 /** The pair's params: loraReduce's (dB) prefixed r_, loraRows' (du) prefixed w_. */
 export function loraBackwardPairParams(reduce: LoraReduceParams, rows: LoraRowsParams) {

@@ -16,10 +16,14 @@ import {
   loraBackwardPair,
   loraBackwardPairConstants,
   loraBackwardPairParams,
+  loraBackwardTriple,
+  loraBackwardTripleConstants,
+  loraBackwardTripleParams,
   loraReduce,
   loraReduceConstants,
   loraRows,
   loraRowsConstants,
+  type LoraReduceParams,
 } from './lora-skinny';
 import { prepareMatmul, type MatmulEpilogue, type MatmulLora } from './matmul';
 import { sumSplits } from './splitk';
@@ -160,6 +164,42 @@ export function setLoraPair(on: boolean): void {
 }
 
 /**
+ * Whether a module's dA = duᵀ x rides in the next adapted module's pair (loraBackwardTriple) rather than taking
+ * a loraReduce dispatch of its own, where a `LoraChain` is given: on unless the bench's `--lora-chain off`
+ * turned it off for the whole process (issue 16: the dispatches of a step at R = 1).
+ */
+let chainA = true;
+export function setLoraChain(on: boolean): void {
+  chainA = on;
+}
+
+/** A module's dA = duᵀ x (loraReduce, TRANS_OUT 0) not yet dispatched: p = du, x, out = gradA. */
+export interface LoraPendingA {
+  du: GPUBuffer;
+  x: GPUBuffer;
+  gradA: GPUBuffer;
+  params: LoraReduceParams;
+}
+
+/**
+ * The backward's modules in order, for prepareLoraBackward: `pending` is the dA the last one left for the next
+ * pair (null: none). Whoever holds the chain dispatches what is left at its end (prepareLoraReduceA).
+ */
+export interface LoraChain {
+  pending: LoraPendingA | null;
+}
+
+/** A pending dA as its own loraReduce dispatch. */
+export function prepareLoraReduceA(gpu: Gpu, a: LoraPendingA): Dispatch {
+  return gpu.prepare(
+    loraReduce,
+    { p: a.du, x: a.x, out: a.gradA },
+    a.params,
+    loraReduceConstants(a.params, 0),
+  );
+}
+
+/**
  * LoRA's up-projection y += s · u Bᵀ as the base product's store does it (`prepareMatmul`'s `lora`, where
  * `matmulLoraFoldable`): the same float32 as prepareLoraForward's second product, one dispatch fewer.
  */
@@ -217,9 +257,13 @@ export function prepareLoraBackward(
   s: LoraShape,
   end?: LoraEpilogue,
   withDx = true,
+  chain?: LoraChain,
 ): Dispatch[] {
   const { R, rows: n, inDim, outDim, r } = s;
   if (!withDx && end) throw new Error('prepareLoraBackward: an epilogue needs dx');
+  // The previous module's dA, where this module cannot take it into its pair: dispatched first, on its own.
+  const carried = chainA ? (chain?.pending ?? null) : null;
+  if (chain) chain.pending = null;
   if (b.dxOffset !== undefined && end) throw new Error('prepareLoraBackward: an epilogue needs dx itself');
   // dx += du A   [n, in] (or, with dxOffset, du A alone at that offset)
   const dxProduct = (): Dispatch =>
@@ -242,35 +286,57 @@ export function prepareLoraBackward(
       end?.epilogue,
     );
   const tail = withDx ? [dxProduct()] : [];
-  if (!loraSkinny(s)) return [...skinnyAsMatmuls(gpu, b, s), ...tail];
+  const alone = carried ? [prepareLoraReduceA(gpu, carried)] : [];
+  if (!loraSkinny(s)) return [...alone, ...skinnyAsMatmuls(gpu, b, s), ...tail];
   // The weight gradients' loraReduce parameters: the split of its constants depends on them.
   const pB = { R, rows: n, C: outDim, r, offOut: s.offB, strideOut: s.strideB, alpha: s.scale };
   const pA = { R, rows: n, C: inDim, r, offOut: s.offA, strideOut: s.strideA, alpha: 1 };
   const pU = { R, rows: n, K: outDim, r, offW: s.offB, strideW: s.strideB, alpha: s.scale };
-  const both =
-    pair && R * n <= LORA_PAIR_MAX_ROWS
-      ? loraBackwardPairConstants(pB, pU, gpu.device.limits.maxComputeWorkgroupStorageSize)
+  const storage = gpu.device.limits.maxComputeWorkgroupStorageSize;
+  const both = pair && R * n <= LORA_PAIR_MAX_ROWS ? loraBackwardPairConstants(pB, pU, storage) : null;
+  // With the previous module's dA as a third role, where its du is another buffer than this one's.
+  const three =
+    both && carried && carried.du !== b.du
+      ? loraBackwardTripleConstants(pB, pU, carried.params, storage)
       : null;
   // dB = s · dyᵀ u   [out, r], and du = s · dy B   [n, r]: one dispatch where it holds both.
-  const dBdu = both
+  const dBdu = three
     ? [
         gpu.prepare(
-          loraBackwardPair,
-          { u: b.u, dy: b.dy, gradB: b.gradB, loraB: b.loraB, du: b.du },
-          loraBackwardPairParams(pB, pU),
-          both,
+          loraBackwardTriple,
+          {
+            u: b.u,
+            dy: b.dy,
+            gradB: b.gradB,
+            loraB: b.loraB,
+            du: b.du,
+            duA: carried!.du,
+            xA: carried!.x,
+            gradA: carried!.gradA,
+          },
+          loraBackwardTripleParams(pB, pU, carried!.params),
+          three,
         ),
       ]
-    : [
-        gpu.prepare(loraReduce, { p: b.u, x: b.dy, out: b.gradB }, pB, loraReduceConstants(pB, 1)),
-        gpu.prepare(loraRows, { x: b.dy, w: b.loraB, out: b.du }, pU, loraRowsConstants(r, 1)),
-      ];
-  return [
-    ...dBdu,
-    // dA = duᵀ x   [r, in]
-    gpu.prepare(loraReduce, { p: b.du, x: b.x, out: b.gradA }, pA, loraReduceConstants(pA, 0)),
-    ...tail,
-  ];
+    : both
+      ? [
+          gpu.prepare(
+            loraBackwardPair,
+            { u: b.u, dy: b.dy, gradB: b.gradB, loraB: b.loraB, du: b.du },
+            loraBackwardPairParams(pB, pU),
+            both,
+          ),
+        ]
+      : [
+          gpu.prepare(loraReduce, { p: b.u, x: b.dy, out: b.gradB }, pB, loraReduceConstants(pB, 1)),
+          gpu.prepare(loraRows, { x: b.dy, w: b.loraB, out: b.du }, pU, loraRowsConstants(r, 1)),
+        ];
+  // dA = duᵀ x   [r, in]: left for the next module's pair where a chain is given (the module's dispatches then
+  // end with its pair and dx's product), else its own dispatch.
+  const own: LoraPendingA = { du: b.du, x: b.x, gradA: b.gradA, params: pA };
+  const deferred = chainA && chain !== undefined && (both !== null || three !== null);
+  if (deferred) chain.pending = own;
+  return [...(three ? [] : alone), ...dBdu, ...(deferred ? [] : [prepareLoraReduceA(gpu, own)]), ...tail];
 }
 
 /** gradB, du and gradA through the general matmul, the weight gradients split-K over `splits` row chunks. */

@@ -83,6 +83,7 @@ export interface Activations {
   dAttnOut: GPUBuffer; // [rows, C]
   dQkv: GPUBuffer; // [rows, 3C]
   dU: GPUBuffer; // [R, Bt·T, r]
+  dU2: GPUBuffer; // [R, Bt·T, r]: du of every other adapted module in backward order (gpu-model.ts duOf)
   /**
    * [Bt·T, 3C] layer 0's base c_attn product, the same for every run (the runs share their batch and the
    * frozen weights): computed once and tiled into qkv of each run. Null at R = 1.
@@ -318,6 +319,7 @@ export function allocateActivations(
     dAttnOut: f(rows * C, 'dAttnOut'),
     dQkv: f(rows * 3 * C, 'dQkv'),
     dU: f(rows * layout.r, 'dU'),
+    dU2: f(rows * layout.r, 'dU2'),
     qkvShared: s.R > 1 ? f(s.Bt * s.T * 3 * C, 'qkvShared') : null,
     attention: allocateAttention(cfg, s, attention, probsBuffers, f),
   };

@@ -26,6 +26,8 @@ import {
   loraSkinny,
   prepareLoraDown,
   prepareLoraForward,
+  prepareLoraReduceA,
+  type LoraChain,
   type LoraEpilogue,
   type LoraShape,
 } from '../kernels/lora';
@@ -191,6 +193,8 @@ export class GpuModel {
   /** Partial products of the split-K frozen-weight matmuls (matmul-splitk.ts). */
   readonly productScratch: GPUBuffer;
   private readonly matmulSplitK: MatmulSplitK;
+  /** While backward() prepares: the dA a module leaves for the next module's pair (prepareLoraBackward). */
+  private chain: LoraChain | null = null;
   /** GpuModelOptions.loraSkinny (undefined: by r). */
   private readonly loraSkinny: boolean | undefined;
   /** The attention kernels this model runs (only their buffers are allocated). */
@@ -453,14 +457,26 @@ export class GpuModel {
       loraB,
       u,
       dy,
-      du: this.acts.dU,
+      du: this.duOf(layer, target),
       dx,
       dxOffset,
       gradA,
       gradB,
       splitScratch: this.splitScratch,
     };
-    return prepareLoraBackward(this.gpu, bufs, this.loraShape(ad), end, withDx);
+    return prepareLoraBackward(this.gpu, bufs, this.loraShape(ad), end, withDx, this.chain ?? undefined);
+  }
+
+  /**
+   * The du buffer of an adapted module's backward: dU and dU2 by turns in backward order, so that a module's dA
+   * (reading its du) can ride in the next module's pair, which writes the other (prepareLoraBackward's chain).
+   */
+  private duOf(layer: number, target: LoraTarget): GPUBuffer {
+    const order: LoraTarget[] = ['mlp.c_proj', 'mlp.c_fc', 'attn.c_proj', 'c_attn'];
+    const rank = (a: Adapter) => (this.cfg.n_layer - 1 - a.layer) * order.length + order.indexOf(a.target);
+    const mine = rank(this.adapter(layer, target)!);
+    const before = this.layout.adapters.filter((a) => rank(a) < mine).length;
+    return before % 2 === 0 ? this.acts.dU : this.acts.dU2;
   }
 
   /**
@@ -637,7 +653,7 @@ export class GpuModel {
   private lnLora(layer: number, target: LoraTarget): LayerNormLora {
     const s = this.loraShape(this.adapter(layer, target)!);
     return {
-      du: this.acts.dU,
+      du: this.duOf(layer, target),
       loraA: this.lora.A,
       r: s.r,
       offA: s.offA,
@@ -884,6 +900,18 @@ export class GpuModel {
    * adapter.
    */
   backward(): Dispatch[] {
+    this.chain = { pending: null };
+    try {
+      const d = this.backwardModules();
+      // The last module's dA (in backward order), which no pair after it took.
+      if (this.chain.pending) d.push(prepareLoraReduceA(this.gpu, this.chain.pending));
+      return d;
+    } finally {
+      this.chain = null;
+    }
+  }
+
+  private backwardModules(): Dispatch[] {
     const { cfg, acts, weights: w } = this;
     const C = cfg.n_embd;
     const d: Dispatch[] = [];

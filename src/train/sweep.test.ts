@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { SweepEngine, type EngineOptions } from './sweep';
 import { TINY, tinySource, tinySweep, tinyText, tinyWeights } from './tiny-sweep';
 import type { LabGptConfig } from '../model/config';
-import { setLoraFold, setLoraPair } from '../kernels/lora';
+import { setLoraChain, setLoraFold, setLoraPair } from '../kernels/lora';
 import { setSplitSumFold, setSplitSumLoraDown } from '../kernels/matmul-splitk';
 import { setTransposedWeights } from '../model/buffers';
 import { testGpu } from '../test/gpu';
@@ -322,9 +322,22 @@ describe('SweepEngine on the GPU', () => {
     await expectSameSteps(['c_attn'], 'auto', setSplitSumLoraDown, 1);
   });
 
-  // Each adapted module's skinny backward: dB and du in one dispatch (2 layers × c_attn: 2 fewer).
+  // Each adapted module's dA in the next one's pair (loraBackwardTriple; du in two buffers by turns): all but the
+  // last in backward order (2 layers × c_attn: 1 fewer; every module: 7).
+  it.each([
+    ['c_attn adapted', ['c_attn'], 1] as const,
+    ['every module adapted', ['c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'], 7] as const,
+  ])(
+    'dA in the next module’s pair: a step’s loss, weights and moments are those of its own dispatch, bit for bit (%s)',
+    async (_w, targets, saved) => {
+      await expectSameSteps([...targets], 'auto', setLoraChain, saved);
+    },
+  );
+
+  // Each adapted module's skinny backward: dB and du in one dispatch (2 layers × c_attn: 2 fewer, and 1 more with
+  // layer 1's dA, which rides in layer 0's pair).
   it('dB and du of the LoRA backward in one dispatch: a step’s loss, weights and moments are those of two, bit for bit', async () => {
-    await expectSameSteps(['c_attn'], 'auto', setLoraPair, 2);
+    await expectSameSteps(['c_attn'], 'auto', setLoraPair, 3);
   });
 
   it('every frozen-weight product split-K and none split train to the same losses (within 1e-5)', async () => {
