@@ -48,7 +48,7 @@ import {
   setSplitKMinTiles,
   setSplitKOwnSumMinTiles,
   setSplitSumFold,
-  setSplitSumLoraDown,
+  setSplitSumLoraDownRows,
 } from '../src/kernels/matmul-splitk';
 import { setTransposedWeights } from '../src/model/buffers';
 import { setLayerNormSumFold, setLayerNormSumTpr } from '../src/kernels/layernorm';
@@ -320,9 +320,14 @@ async function main(): Promise<void> {
   // --lora-chain off: each adapted module's dA keeps its own loraReduce dispatch (no loraBackwardTriple).
   const chainFlag = choiceFlag(args, 'lora-chain', ['on', 'off']);
   if (chainFlag) setLoraChain(chainFlag === 'on');
-  // --sum-lora-down off: an adapted split product keeps loraRows before its sum (splitSumLoraDownOn).
-  const sumDown = choiceFlag(args, 'sum-lora-down', ['on', 'off']);
-  if (sumDown) setSplitSumLoraDown(sumDown === 'on');
+  // --sum-lora-down on|off|N: an adapted split product of at most N rows (on: any, off: none) forms u in its sum,
+  // else keeps loraRows before it (splitSumLoraDownOn).
+  const sumDown = flag(args, 'sum-lora-down');
+  if (sumDown !== undefined) {
+    const rows = sumDown === 'on' ? Infinity : sumDown === 'off' ? 0 : Number(sumDown);
+    if (!(rows >= 0)) throw new Error(`--sum-lora-down takes on, off or a row count, not ${sumDown}`);
+    setSplitSumLoraDownRows(rows);
+  }
   // --ln-sum-tpr N: threads per row of the Sum LayerNorms for every shape (default: layerNormSumConstants).
   const lnTpr = flag(args, 'ln-sum-tpr');
   if (lnTpr !== undefined) setLayerNormSumTpr(Number(lnTpr));

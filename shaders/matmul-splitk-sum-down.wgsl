@@ -1,12 +1,15 @@
 // matmulSplitKSum (matmul-splitk-sum.wgsl) for an adapted module, with LoRA's down-projection done here too
 // (issue 16: one loraRows dispatch fewer per adapted split product, lab-gpt's c_attn at R = 1). A workgroup
-// owns one row m of C (wid.y) and WG of its columns (wid.x). It first forms u[m, :] = x[m, :] · Aᵀ_run, the
+// owns one row m of C (wid.x + 65535 · wid.y), all N of its columns. It first forms u[m, :] = x[m, :] · Aᵀ_run, the
 // r sums loraRows (lora-rows.wgsl, alpha 1) forms for that row, in its order: lane l of 32 multiplies-adds
 // x[m, k] · A(j, k) for k = l, l + 32, ... from zero with fma, then the 32 lanes' partial sums are added in
-// lane order from zero. So u is loraRows' u, bit for bit; the workgroups of columns 0.. store it for the
-// backward (dB = s · dyᵀ u). Then each thread sums its element's S partial products as matmulSplitKSum does
+// lane order from zero. So u is loraRows' u, bit for bit; the workgroup stores it for the backward
+// (dB = s · dyᵀ u). Then each thread sums its elements' S partial products as matmulSplitKSum does
 // and adds s · Σ_j u[m, j] · Bᵀ_run[n, j] (multiplied-added in j order from zero) before the epilogue: the
-// same float32 as loraRows, then matmulSplitKSum with LORA_R, one copy.
+// same float32 as loraRows, then matmulSplitKSum with LORA_R, one copy. One workgroup a row (not a column
+// block of one, each forming the row's u again), and K a pipeline constant (the k loop unrolled, its loads
+// issued together): on the H200 a workgroup per 256 columns with K a uniform made lab-gpt's step slower
+// than loraRows and the plain sum (R = 4 +2 %, bench/runs/h200-2026-12-02-s17).
 //
 // x [R·rows, K] (the module's input, the split product's A), A_run [r, K] at loraOffA + run · loraStrideA,
 // Bᵀ_run [N, r] at loraOffB + run · loraStrideB, run = m / loraRows, u [R·rows, r]. The epilogue and aux as
@@ -30,9 +33,10 @@ struct Params {
 override EPILOGUE: u32 = 0u;
 // LoRA's rank r (1 ≤ r ≤ 64).
 override LORA_R: u32 = 4u;
-// params.S and params.N, set by the host from them.
+// params.S, params.N and params.K, set by the host from them.
 override PARTS: u32 = 1u;
 override SUM_N: u32 = 1u;
+override SUM_K: u32 = 1u;
 const WG: u32 = 256u;
 // loraRows' lanes per row (LANES there): the order of u's sums.
 const LANES: u32 = 32u;
@@ -44,9 +48,12 @@ var<workgroup> us: array<f32, LORA_R>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let m = wid.y;
+  let m = wid.x + 65535u * wid.y;
+  if (m >= params.M) {
+    return;
+  }
   let run = m / params.loraRows;
-  let K = params.K;
+  let K = SUM_K;
   let baseX = m * K;
   let baseA = params.loraOffA + run * params.loraStrideA;
   let lane = lid % LANES;
@@ -70,30 +77,28 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     }
     workgroupBarrier();
   }
-  if (wid.x == 0u && lid < LORA_R) {
+  if (lid < LORA_R) {
     u[m * LORA_R + lid] = us[lid];
   }
 
-  let n = wid.x * WG + lid;
-  if (n >= SUM_N) {
-    return;
-  }
   let size = params.M * SUM_N;
-  let e = m * SUM_N + n;
-  var acc = 0.0;
-  for (var s = 0u; s < PARTS; s++) {
-    acc += partial[s * size + e];
+  for (var n = lid; n < SUM_N; n += WG) {
+    let e = m * SUM_N + n;
+    var acc = 0.0;
+    for (var s = 0u; s < PARTS; s++) {
+      acc += partial[s * size + e];
+    }
+    var v = params.alpha * acc;
+    if (params.hasBias != 0u) {
+      v += bias[n];
+    }
+    let b = params.loraOffB + run * params.loraStrideB + n * LORA_R;
+    var t = 0.0;
+    for (var j = 0u; j < LORA_R; j++) {
+      t = fma(us[j], loraB[b + j], t);
+    }
+    v = fma(1.0, v, params.loraScale * t);
+    let idx = params.offC + e;
+    c[idx] = epilogue(idx, v);
   }
-  var v = params.alpha * acc;
-  if (params.hasBias != 0u) {
-    v += bias[n];
-  }
-  let b = params.loraOffB + run * params.loraStrideB + n * LORA_R;
-  var t = 0.0;
-  for (var j = 0u; j < LORA_R; j++) {
-    t = fma(us[j], loraB[b + j], t);
-  }
-  v = fma(1.0, v, params.loraScale * t);
-  let idx = params.offC + e;
-  c[idx] = epilogue(idx, v);
 }

@@ -13,7 +13,7 @@ import epilogueSource from '../../shaders/matmul-epilogue.wgsl?raw';
 import sumSource from '../../shaders/matmul-splitk-sum.wgsl?raw';
 import sumDownSource from '../../shaders/matmul-splitk-sum-down.wgsl?raw';
 import type { Dispatch, Gpu } from '../gpu/context';
-import { defineKernel, grid1d } from '../gpu/kernel';
+import { defineKernel, foldedGrid, grid1d } from '../gpu/kernel';
 import {
   MATMUL_EPILOGUE,
   matmulAuxPlaceholder,
@@ -52,8 +52,8 @@ export const matmulSplitKSum = defineKernel({
 
 /**
  * matmulSplitKSum with LoRA's down-projection u = x·Aᵀ_run formed in the same dispatch (one copy): a workgroup
- * per row and 256 columns, which forms its row's u as loraRows does (the same bits) before the sum adds
- * s · u·Bᵀ_run; the first column block stores u for the backward. One loraRows dispatch fewer per adapted
+ * per row, which forms its row's u as loraRows does (the same bits) and stores it for the backward, then sums
+ * the row's elements and adds s · u·Bᵀ_run. One loraRows dispatch fewer per adapted
  * split product (issue 16: the dispatches of a step at R = 1).
  */
 export const matmulSplitKSumDown = defineKernel({
@@ -85,9 +85,9 @@ export const matmulSplitKSumDown = defineKernel({
     loraRows: 'u32',
   },
   constants: { EPILOGUE: 0, LORA_R: 4 },
-  paramConstants: { S: 'PARTS', N: 'SUM_N' },
-  // x over column blocks of 256, y over rows (at most 65,535: splitKSumDownFits).
-  workgroups: ({ M, N }) => [Math.ceil(N / 256), M, 1],
+  paramConstants: { S: 'PARTS', N: 'SUM_N', K: 'SUM_K' },
+  // One workgroup a row, x then y past 65,535.
+  workgroups: ({ M }) => foldedGrid(M),
 });
 
 /** LoRA's down-projection for matmulSplitKSumDown: A_run [r, K] at offA + run · strideA (x is the product's a). */
@@ -97,20 +97,21 @@ export interface SplitKSumDown {
   strideA: number;
 }
 
-/** Whether matmulSplitKSumDown takes a product of M rows at rank r (its grid's y is the rows). */
-export const splitKSumDownFits = (M: number, r: number): boolean =>
-  M >= 1 && M <= 65535 && Number.isInteger(r) && r >= 1 && r <= 64;
+/** Whether matmulSplitKSumDown takes rank r (its workgroup memory holds u's r floats of a row). */
+export const splitKSumDownFits = (r: number): boolean => Number.isInteger(r) && r >= 1 && r <= 64;
 
 /**
- * Whether an adapted split product's sum also forms LoRA's down-projection (matmulSplitKSumDown) where it
- * can, rather than loraRows before it. On by default; the bench's `--sum-lora-down off` restores loraRows
- * for a whole process (issue 16: to time whole steps both ways).
+ * Up to how many rows an adapted split product's sum also forms LoRA's down-projection (matmulSplitKSumDown)
+ * rather than loraRows before it (0: never). The bench's `--sum-lora-down on|off|N` sets it for a whole process
+ * (issue 16: to time whole steps each way).
  */
-let sumLoraDown = true;
-export function setSplitSumLoraDown(on: boolean): void {
-  sumLoraDown = on;
+export const SPLITK_SUM_DOWN_MAX_ROWS = Infinity;
+let sumLoraDownRows = SPLITK_SUM_DOWN_MAX_ROWS;
+export function setSplitSumLoraDownRows(rows: number): void {
+  if (!(rows >= 0)) throw new Error(`split-K: down-projection sum up to ${rows} rows`);
+  sumLoraDownRows = rows;
 }
-export const splitSumLoraDownOn = (): boolean => sumLoraDown;
+export const splitSumLoraDownOn = (M: number): boolean => M <= sumLoraDownRows;
 
 /**
  * prepareMatmulSplitK with `lora` (one copy, S > 1) whose u the sum forms itself from `down` and stores into
@@ -128,8 +129,7 @@ export function prepareMatmulSplitKDown(
 ): Dispatch[] {
   const { M, N, K } = p;
   if (S < 2) throw new Error('split-K: the down-projection sum needs a split product');
-  if (!splitKSumDownFits(M, lora.r))
-    throw new Error(`split-K: no down-projection sum for ${M} rows at r ${lora.r}`);
+  if (!splitKSumDownFits(lora.r)) throw new Error(`split-K: no down-projection sum at r ${lora.r}`);
   if ((epilogue === 'none') !== (aux === undefined))
     throw new Error(`split-K: epilogue ${epilogue} ${aux ? 'takes no' : 'needs an'} aux buffer`);
   return [

@@ -271,10 +271,10 @@ export class GpuModel {
 
   /**
    * Whether an adapted split product of M rows takes matmulSplitKSumDown (its sum forms u) rather than loraRows
-   * before prepareMatmulSplitK: where loraRows is the down-projection (skinny) and the sum's grid takes M rows.
+   * before prepareMatmulSplitK: where loraRows is the down-projection (skinny), up to the rows set for it.
    */
   private sumFormsDown(ad: Adapter, M: number): boolean {
-    return splitSumLoraDownOn() && loraSkinny(this.loraShape(ad)) && splitKSumDownFits(M, this.layout.r);
+    return splitSumLoraDownOn(M) && loraSkinny(this.loraShape(ad)) && splitKSumDownFits(this.layout.r);
   }
 
   /** The LoRA shape of an adapter: where its A and B sit in the concatenated buffers. */
