@@ -46,7 +46,6 @@ import type { MatmulSplitK } from '../src/model/gpu-model';
 import { setMatmulMidTile, setMatmulUnroll } from '../src/kernels/matmul';
 import {
   setSplitKMinTiles,
-  setSplitASum,
   setSplitKOwnSumMinTiles,
   setSplitSumFold,
   setSplitSumLoraDownRows,
@@ -318,9 +317,6 @@ async function main(): Promise<void> {
   if (sumFoldFlag !== 'on' && sumFoldFlag !== 'off')
     throw new Error(`--sum-fold takes on or off, not ${sumFoldFlag}`);
   setSplitSumFold(sumFoldFlag === 'on');
-  // --sum-a off: the MLP backward's dH keeps its matmulSplitKSum dispatch (splitASumOn).
-  const sumA = choiceFlag(args, 'sum-a', ['on', 'off']);
-  if (sumA) setSplitASum(sumA === 'on');
   // --lora-chain off: each adapted module's dA keeps its own loraReduce dispatch (no loraBackwardTriple).
   const chainFlag = choiceFlag(args, 'lora-chain', ['on', 'off']);
   if (chainFlag) setLoraChain(chainFlag === 'on');

@@ -49,9 +49,6 @@ struct Params {
   loraOffB: u32,
   loraStrideB: u32,
   loraRows: u32,
-  // A_PARTS > 0 (see fetchA): floats between A's partial products, and the alpha of their sum.
-  aPartStride: u32,
-  aAlpha: f32,
 }
 
 // The reduction length of the batch item being computed (K, or kLast for the last item), set per item.
@@ -66,19 +63,12 @@ var<private> kBound: u32;
 // Unused (LORA_R = 0), the host binds b to both.
 @group(0) @binding(5) var<storage, read> loraU: array<vec4f>;
 @group(0) @binding(6) var<storage, read> loraB: array<vec4f>;
-// A_PARTS > 0: the factor A's summed partial products are multiplied by, laid out as A (b where unused).
-@group(0) @binding(7) var<storage, read> aMul: array<vec4f>;
-@group(0) @binding(8) var<uniform> params: Params;
+@group(0) @binding(7) var<uniform> params: Params;
 
 override TRANS_A: u32 = 0u;
 override EPILOGUE: u32 = 0u;
 // LoRA's rank r when the product also adds LoRA's up-projection (a multiple of 4; 0: it does not).
 override LORA_R: u32 = 0u;
-// > 0 (TRANS_A = 0 only): A is the sum of that many partial products, aPartStride floats apart in a, times
-// aMul: A = (aAlpha · Σ_s a_s) ⊙ aMul, formed as each vec4 is fetched, in the order and float32 of
-// matmulSplitKSum with the geluGrad epilogue (v = alpha · Σ_s partial_s, then v · aux), so A is that sum's
-// output, bit for bit, without its dispatch (the MLP backward's dH = (dy·Wᵀ) ⊙ gelu', issue 16).
-override A_PARTS: u32 = 0u;
 override TRANS_B: u32 = 0u;
 override WG_M: u32 = 16u;
 override WG_N: u32 = 16u;
@@ -120,15 +110,7 @@ fn fetchA(base: u32, m0: u32, k0: u32, e: u32) -> vec4f {
     if (m >= params.M || k >= kBound) {
       return vec4f();
     }
-    let i = (base + m * ldA() + k) / 4u;
-    if (A_PARTS > 0u) {
-      var acc = vec4f(0.0);
-      for (var s = 0u; s < A_PARTS; s++) {
-        acc += a[i + s * (params.aPartStride / 4u)];
-      }
-      return (params.aAlpha * acc) * aMul[i];
-    }
-    return a[i];
+    return a[(base + m * ldA() + k) / 4u];
   }
   let k = k0 + e / (2u * WG_M);
   let m = m0 + 4u * (e % (2u * WG_M));

@@ -5,7 +5,6 @@ import {
   matmulParams,
   matmulReference,
   prepareMatmul,
-  type MatmulASum,
   type MatmulEpilogue,
 } from './matmul';
 import { ELEMENTWISE_OP, elementwise } from './elementwise';
@@ -13,17 +12,15 @@ import { loraUpParams, prepareLoraDown } from './lora';
 import {
   matmulSplitChunks,
   matmulSplitCount,
-  matmulSplitKASumFoldable,
   prepareMatmulSplitK,
   prepareMatmulSplitKDown,
-  prepareMatmulSplitKPartials,
   setSplitKOwnSumMinTiles,
   splitKScratch,
   SPLITK_OWN_SUM_MIN_TILES,
 } from './matmul-splitk';
 import { randn } from '../util/random';
 import { testGpu } from '../test/gpu';
-import { expectAllClose, expectSameBits } from '../test/close';
+import { expectAllClose } from '../test/close';
 
 interface SplitCase {
   M: number;
@@ -285,9 +282,9 @@ describe('split-K matmul', () => {
       });
       const [got, want2] = [await read(fused), await read(pair)];
       const what = `rows ${rows} R ${R} N ${N} K ${K} S ${S} r ${r} ${epilogue}`;
-      expectSameBits(got.u, want2.u, `${what}: u`);
-      expectSameBits(got.c, want2.c, `${what}: C`);
-      expectSameBits(got.aux, want2.aux, `${what}: aux`);
+      expect(Array.from(got.u), `${what}: u`).toEqual(Array.from(want2.u));
+      expect(Array.from(got.c), `${what}: C`).toEqual(Array.from(want2.c));
+      expect(Array.from(got.aux), `${what}: aux`).toEqual(Array.from(want2.aux));
       // float64: u = x·Aᵀ_run, then x·W + bias + s · u·Bᵀ_run (with the float64 u).
       const base = matmulReference(x, w, bias, new Float64Array(M * N), matmulParams({ ...p, hasBias: 1 }), {
         TRANS_A: 0,
@@ -315,86 +312,6 @@ describe('split-K matmul', () => {
       expectAllClose(got.aux, want.aux, gemmTolerance(want.aux, K + r), `${what}: aux vs float64`);
       for (const b of [...Object.values(bufs), ...Object.values(fused), ...Object.values(pair), scratch])
         b.destroy();
-    },
-  );
-
-  // [M, K1, S1, K2, N, S2]: dH = (x·W1 split in S1, summed with the geluGrad epilogue) feeds dH·W2 (split in S2 or
-  // whole); read as the sum of dH's partial products times the slope instead (A_PARTS). Shapes that take
-  // matmulWideVec4 for the second product (tiles enough), K2 not a multiple of the tiles or chunks.
-  const aSumCases: [number, number, number, number, number, number][] = [
-    [260, 96, 2, 200, 132, 4],
-    [644, 40, 3, 100, 388, 1],
-  ];
-  it.each(aSumCases)(
-    'M %i: (x·W1, K %i in %i chunks) ⊙ slope as the A of a product with K %i, N %i in %i chunks: bit-identical to the sum dispatch, and float64',
-    async (M, K1, S1, K2, N, S2) => {
-      const gpu = await testGpu();
-      const seed = M + K1 + K2 + N;
-      const [x, w1, w2, slope] = [
-        randn(M * K1, seed),
-        randn(K1 * K2, seed + 1),
-        randn(K2 * N, seed + 2),
-        randn(M * K2, seed + 3),
-      ];
-      const buf = (v: Float32Array | number, label: string) => gpu.buffer(v, label);
-      const bufs = { x: buf(x, 'x'), w1: buf(w1, 'w1'), w2: buf(w2, 'w2'), slope: buf(slope, 'slope') };
-      const scratch1 = buf(splitKScratch(M, K2, S1) * 4, 'scratch1');
-      const outSize = Math.max(1, S2) * M * N;
-      const p2 = { M, N, K: K2 };
-      expect(matmulSplitKASumFoldable(gpu, p2, {}, S2)).toBe(true);
-      // The sum dispatch: dH stored, then the second product (its partials, or whole).
-      const dH = buf(M * K2 * 4, 'dH');
-      const sumOut = buf(outSize * 4, 'sumOut');
-      const second = (a: GPUBuffer, out: GPUBuffer, aSum?: MatmulASum) =>
-        S2 > 1
-          ? prepareMatmulSplitKPartials(gpu, { a, b: bufs.w2 }, p2, {}, S2, out, aSum)
-          : prepareMatmul(gpu, { a, b: bufs.w2, c: out }, p2, {}, 'none', undefined, aSum);
-      const summed = [
-        ...prepareMatmulSplitK(
-          gpu,
-          { a: bufs.x, b: bufs.w1, c: dH, aux: bufs.slope },
-          { M, N: K2, K: K1 },
-          {},
-          'geluGrad',
-          S1,
-          scratch1,
-        ),
-        second(dH, sumOut),
-      ];
-      const foldOut = buf(outSize * 4, 'foldOut');
-      const folded = [
-        prepareMatmulSplitKPartials(gpu, { a: bufs.x, b: bufs.w1 }, { M, N: K2, K: K1 }, {}, S1, scratch1),
-        second(scratch1, foldOut, { parts: S1, stride: M * K2, alpha: 1, mul: bufs.slope }),
-      ];
-      expect(folded[1].label).toBe('matmulWideVec4');
-      await gpu.run('summed', summed);
-      const want2 = await gpu.readF32(sumOut, outSize);
-      await gpu.run('folded', folded);
-      const got = await gpu.readF32(foldOut, outSize);
-      const what = `M ${M} K1 ${K1} S1 ${S1} K2 ${K2} N ${N} S2 ${S2}`;
-      expectSameBits(got, want2, what);
-      // float64: (x·W1 ⊙ slope)·W2, against the sum of the second product's partials.
-      const h = matmulReference(
-        x,
-        w1,
-        new Float32Array(K2),
-        new Float64Array(M * K2),
-        matmulParams({ M, N: K2, K: K1 }),
-        {
-          TRANS_A: 0,
-          TRANS_B: 0,
-        },
-      );
-      for (let i = 0; i < h.length; i++) h[i] *= slope[i];
-      const want = matmulReference(h, w2, new Float32Array(N), new Float64Array(M * N), matmulParams(p2), {
-        TRANS_A: 0,
-        TRANS_B: 0,
-      });
-      const total = new Float64Array(M * N);
-      for (let s = 0; s < Math.max(1, S2); s++)
-        for (let i = 0; i < M * N; i++) total[i] += got[s * M * N + i];
-      expectAllClose(total, want, gemmTolerance(want, K1 + K2), `${what} vs float64`);
-      for (const b of [...Object.values(bufs), scratch1, dH, sumOut, foldOut]) b.destroy();
     },
   );
 

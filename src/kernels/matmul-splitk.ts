@@ -16,11 +16,9 @@ import type { Dispatch, Gpu } from '../gpu/context';
 import { defineKernel, foldedGrid, grid1d } from '../gpu/kernel';
 import {
   MATMUL_EPILOGUE,
-  matmulASumFoldable,
   matmulAuxPlaceholder,
   matmulParams,
   prepareMatmul,
-  type MatmulASum,
   type MatmulBuffers,
   type MatmulConstants,
   type MatmulEpilogue,
@@ -101,17 +99,6 @@ export interface SplitKSumDown {
 
 /** Whether matmulSplitKSumDown takes rank r (its workgroup memory holds u's r floats of a row). */
 export const splitKSumDownFits = (r: number): boolean => Number.isInteger(r) && r >= 1 && r <= 64;
-
-/**
- * Whether the MLP backward's dx product reads dH as the sum of its partial products times gelu' (`MatmulASum`)
- * where it can, rather than after a matmulSplitKSum dispatch (gpu-model.ts mlpBackwardSummed). On by default;
- * the bench's `--sum-a on|off` sets it for a whole process, before a model is made (issue 16).
- */
-let aSumFold = true;
-export function setSplitASum(on: boolean): void {
-  aSumFold = on;
-}
-export const splitASumOn = (): boolean => aSumFold;
 
 /**
  * Up to how many rows an adapted split product's sum also forms LoRA's down-projection (matmulSplitKSumDown)
@@ -349,18 +336,26 @@ export function prepareMatmulSplitK(
   ];
 }
 
-/** The params of the batched matmul that writes a split product's S partial products (item s = chunk s). */
-function splitKPartialParams(
+/**
+ * The first of prepareMatmulSplitK's two dispatches (S > 1): the batched matmul that writes the S partial
+ * products [S, M, N] of op(a) op(b) into `scratch`, for a consumer that sums them itself, in chunk order, as
+ * matmulSplitKSum would (layerNormForwardSum, layerNormBackwardSum: the sum's dispatch saved).
+ */
+export function prepareMatmulSplitKPartials(
+  gpu: Gpu,
+  { a, b }: Pick<MatmulBuffers, 'a' | 'b'>,
   p: Pick<MatmulParams, 'M' | 'N' | 'K'> & Partial<Pick<MatmulParams, 'offA' | 'ldA'>>,
-  transB: 0 | 1,
+  trans: Partial<Pick<MatmulConstants, 'TRANS_B'>>,
   S: number,
-): MatmulParams {
+  scratch: GPUBuffer,
+): Dispatch {
   const { M, N, K } = p;
   const chunks = Number.isInteger(S) && S >= 2 ? matmulSplitChunks(K, S) : null;
   if (!chunks) throw new Error(`split-K: K = ${K} does not cut into ${S} chunks`);
   const { chunk, last } = chunks;
+  const transB = trans.TRANS_B ?? 0;
   // Item s: A[:, s·chunk ..] (columns, ldA = K) times B's rows s·chunk .. (NN) or its columns (NT, ldB = K).
-  return matmulParams({
+  const partial = matmulParams({
     M,
     N,
     K: chunk,
@@ -373,35 +368,5 @@ function splitKPartialParams(
     strideC: M * N,
     kLast: last === chunk ? 0 : last,
   });
-}
-
-/** Whether prepareMatmulSplitKPartials can read A as a `MatmulASum` (S = 1: prepareMatmul) on this device. */
-export function matmulSplitKASumFoldable(
-  gpu: Gpu,
-  p: Pick<MatmulParams, 'M' | 'N' | 'K'>,
-  trans: Partial<Pick<MatmulConstants, 'TRANS_B'>>,
-  S: number,
-): boolean {
-  const transB = trans.TRANS_B ?? 0;
-  return matmulASumFoldable(gpu, S > 1 ? splitKPartialParams(p, transB, S) : p, { TRANS_B: transB });
-}
-
-/**
- * The first of prepareMatmulSplitK's two dispatches (S > 1): the batched matmul that writes the S partial
- * products [S, M, N] of op(a) op(b) into `scratch`, for a consumer that sums them itself, in chunk order, as
- * matmulSplitKSum would (layerNormForwardSum, layerNormBackwardSum: the sum's dispatch saved). `aSum`: A is
- * read as a sum of partial products times a factor (matmulSplitKASumFoldable).
- */
-export function prepareMatmulSplitKPartials(
-  gpu: Gpu,
-  { a, b }: Pick<MatmulBuffers, 'a' | 'b'>,
-  p: Pick<MatmulParams, 'M' | 'N' | 'K'> & Partial<Pick<MatmulParams, 'offA' | 'ldA'>>,
-  trans: Partial<Pick<MatmulConstants, 'TRANS_B'>>,
-  S: number,
-  scratch: GPUBuffer,
-  aSum?: MatmulASum,
-): Dispatch {
-  const transB = trans.TRANS_B ?? 0;
-  const partial = splitKPartialParams(p, transB, S);
-  return prepareMatmul(gpu, { a, b, c: scratch }, partial, { TRANS_B: transB }, 'none', undefined, aSum);
+  return prepareMatmul(gpu, { a, b, c: scratch }, partial, { TRANS_B: transB });
 }

@@ -77,8 +77,8 @@ async function check({ p, t, seed, c, constants, kernel = matmul, epilogue = 'no
   // aux has C's layout; 4 elements (the placeholder's 16 bytes) when the epilogue does not use it.
   const aux = epilogue === 'none' ? new Float32Array(4) : randn(matmulExtent(p, 'c') + 1, seed + 4);
   const EPILOGUE = MATMUL_EPILOGUE[epilogue];
-  // LoRA's operands and A's factor are unused here (LORA_R = 0, A_PARTS = 0: their tests elsewhere).
-  const lora = { loraU: 4, loraB: 4, aMul: 4 };
+  // LoRA's operands are unused here (LORA_R = 0: the LoRA tests below).
+  const lora = { loraU: 4, loraB: 4 };
   const got = await runOnce(
     kernel,
     { a, b, bias, c: c0, aux, ...lora },

@@ -116,19 +116,10 @@ export const matmulWideVec4 = defineKernel({
   ...matmulWide,
   label: 'matmulWideVec4',
   source: wideVec4Source,
-  // loraU, loraB: LoRA's up-projection added in the store (LORA_R > 0, `MatmulLora`); aMul: the factor of A's
-  // summed partial products (A_PARTS > 0, `MatmulASum`); b where unused.
-  bindings: { ...matmulWide.bindings, loraU: 'read', loraB: 'read', aMul: 'read' },
-  params: {
-    ...matmulWide.params,
-    loraScale: 'f32',
-    loraOffB: 'u32',
-    loraStrideB: 'u32',
-    loraRows: 'u32',
-    aPartStride: 'u32',
-    aAlpha: 'f32',
-  },
-  constants: { ...matmulWide.constants, LORA_R: 0, A_PARTS: 0 },
+  // loraU, loraB: LoRA's up-projection added in the store (LORA_R > 0, `MatmulLora`); b where unused.
+  bindings: { ...matmulWide.bindings, loraU: 'read', loraB: 'read' },
+  params: { ...matmulWide.params, loraScale: 'f32', loraOffB: 'u32', loraStrideB: 'u32', loraRows: 'u32' },
+  constants: { ...matmulWide.constants, LORA_R: 0 },
   // UNROLL: copies of the k loop's body per iteration (at most TILE_K: the whole loop), chosen per shape by
   // matmulUnrollFor; a host constant, the WGSL has no such override.
   specialize: (c) => unrollMatmulK(wideVec4Source, c.TILE_K, matmulUnrollOverride ?? c.UNROLL),
@@ -202,10 +193,7 @@ export function matmulVec4Aligned(p: MatmulParams): boolean {
  * The matmul kernels as one type: matmulWideVec4's bindings and params. The others declare a prefix of them
  * (no loraU, loraB; Params up to kLast), and `prepare` binds and packs only what a kernel declares.
  */
-export type MatmulKernel = Kernel<
-  'a' | 'b' | 'bias' | 'c' | 'aux' | 'loraU' | 'loraB' | 'aMul',
-  keyof MatmulParams
->;
+export type MatmulKernel = Kernel<'a' | 'b' | 'bias' | 'c' | 'aux' | 'loraU' | 'loraB', keyof MatmulParams>;
 /** A matmul kernel declaring a prefix of MatmulKernel's bindings and params, typed as MatmulKernel. */
 function asMatmulKernel(k: unknown): MatmulKernel {
   return k as MatmulKernel;
@@ -369,9 +357,6 @@ export interface MatmulParams {
   loraOffB: number;
   loraStrideB: number;
   loraRows: number;
-  /** A summed from partial products (matmulWideVec4 with A_PARTS > 0; `MatmulASum`): their stride, alpha. */
-  aPartStride: number;
-  aAlpha: number;
 }
 
 export interface MatmulConstants {
@@ -408,35 +393,8 @@ export function matmulParams(p: Pick<MatmulParams, 'M' | 'N' | 'K'> & Partial<Ma
     loraOffB: 0,
     loraStrideB: 0,
     loraRows: 0,
-    aPartStride: 0,
-    aAlpha: 1,
     ...p,
   };
-}
-
-/**
- * A read as the sum of a split product's partial products times a factor, as matmulSplitKSum with the geluGrad
- * epilogue would have stored it (alpha · Σ_s partial_s, then ⊙ mul; no bias), without that sum's dispatch:
- * `a` holds `parts` partial products laid out as A, `stride` floats apart (a multiple of 4), and `mul` is laid
- * out as A. matmulWideVec4 only, A not transposed, from offset 0 (`matmulASumFoldable`).
- */
-export interface MatmulASum {
-  parts: number;
-  stride: number;
-  alpha: number;
-  mul: GPUBuffer;
-}
-
-/** Whether `prepareMatmul` can read A as `MatmulASum` for this product on this device. */
-export function matmulASumFoldable(
-  gpu: Gpu,
-  p: Pick<MatmulParams, 'M' | 'N' | 'K'> & Partial<MatmulParams>,
-  trans: Partial<Pick<MatmulConstants, 'TRANS_A' | 'TRANS_B'>>,
-): boolean {
-  const params = matmulParams(p);
-  const t: MatmulConstants = { TRANS_A: trans.TRANS_A ?? 0, TRANS_B: trans.TRANS_B ?? 0 };
-  const { kernel } = matmulVariant(params, t, gpu.device.limits.maxComputeWorkgroupStorageSize);
-  return kernel === matmulWideVec4 && t.TRANS_A === 0 && params.offA === 0;
 }
 
 /**
@@ -514,8 +472,7 @@ export function matmulBindings(
   gpu: Gpu,
   { a, b, c, bias, aux }: MatmulBuffers,
   lora?: Pick<MatmulLora, 'u' | 'B'>,
-  aSum?: Pick<MatmulASum, 'mul'>,
-): MatmulBuffers & { bias: GPUBuffer; aux: GPUBuffer; loraU: GPUBuffer; loraB: GPUBuffer; aMul: GPUBuffer } {
+): MatmulBuffers & { bias: GPUBuffer; aux: GPUBuffer; loraU: GPUBuffer; loraB: GPUBuffer } {
   return {
     a,
     b,
@@ -524,7 +481,6 @@ export function matmulBindings(
     aux: aux ?? matmulAuxPlaceholder(gpu),
     loraU: lora?.u ?? b,
     loraB: lora?.B ?? b,
-    aMul: aSum?.mul ?? b,
   };
 }
 
@@ -540,7 +496,6 @@ export function prepareMatmul(
   trans: Partial<Pick<MatmulConstants, 'TRANS_A' | 'TRANS_B'>> = {},
   epilogue: MatmulEpilogue = 'none',
   lora?: MatmulLora,
-  aSum?: MatmulASum,
 ): Dispatch {
   if ((epilogue === 'none') !== (buffers.aux === undefined)) {
     throw new Error(`matmul: epilogue ${epilogue} ${buffers.aux ? 'takes no' : 'needs an'} aux buffer`);
@@ -548,27 +503,20 @@ export function prepareMatmul(
   if (lora && !matmulLoraFoldable(gpu, p, trans, lora)) {
     throw new Error(`matmul: LoRA r ${lora.r} cannot be folded into this product (matmulLoraFoldable)`);
   }
-  const aSumOk = (a: MatmulASum) =>
-    Number.isInteger(a.parts) && a.parts >= 1 && a.stride % 4 === 0 && matmulASumFoldable(gpu, p, trans);
-  if (aSum && !aSumOk(aSum)) {
-    throw new Error('matmul: A cannot be read as a sum of partial products here (matmulASumFoldable)');
-  }
   const params = matmulParams({
     ...p,
     hasBias: buffers.bias ? 1 : 0,
     ...(lora
       ? { loraScale: lora.scale, loraOffB: lora.offB, loraStrideB: lora.strideB, loraRows: lora.rowsPerRun }
       : {}),
-    ...(aSum ? { aPartStride: aSum.stride, aAlpha: aSum.alpha } : {}),
   });
   const t: MatmulConstants = { TRANS_A: trans.TRANS_A ?? 0, TRANS_B: trans.TRANS_B ?? 0 };
   const storage = gpu.device.limits.maxComputeWorkgroupStorageSize;
   const { kernel, constants } = matmulVariant(params, t, storage);
-  return gpu.prepare(kernel, matmulBindings(gpu, buffers, lora, aSum), params, {
+  return gpu.prepare(kernel, matmulBindings(gpu, buffers, lora), params, {
     ...constants,
     EPILOGUE: MATMUL_EPILOGUE[epilogue],
     ...(lora ? { LORA_R: lora.r } : {}),
-    ...(aSum ? { A_PARTS: aSum.parts } : {}),
   });
 }
 

@@ -13,8 +13,6 @@ import {
   prepareMatmulSplitK,
   prepareMatmulSplitKDown,
   prepareMatmulSplitKPartials,
-  matmulSplitKASumFoldable,
-  splitASumOn,
   splitKSumDownFits,
   splitSumLoraDownOn,
   splitKScratch,
@@ -194,8 +192,6 @@ export class GpuModel {
   readonly splitScratch: GPUBuffer;
   /** Partial products of the split-K frozen-weight matmuls (matmul-splitk.ts). */
   readonly productScratch: GPUBuffer;
-  /** dH's partial products where the MLP backward reads them summed (mlpBackwardSummed), else null. */
-  private readonly dhScratch: GPUBuffer | null;
   private readonly matmulSplitK: MatmulSplitK;
   /** While backward() prepares: the dA a module leaves for the next module's pair (prepareLoraBackward). */
   private chain: LoraChain | null = null;
@@ -267,12 +263,6 @@ export class GpuModel {
       loraSlot([R, C, 4 * C]),
     );
     this.productScratch = gpu.buffer(splitFloats * 4, 'productScratch');
-    // The MLP backward's dH partial products, read by dx's product as its A (mlpBackwardSummed).
-    const dhParts = this.splitOf(R, 4 * C, C, true);
-    this.dhScratch =
-      splitASumOn() && dhParts > 1 && this.splitOf(R, C, 4 * C) > 1
-        ? gpu.buffer(splitKScratch(R, 4 * C, dhParts) * 4, 'dhScratch')
-        : null;
   }
 
   private adapter(layer: number, target: LoraTarget): Adapter | undefined {
@@ -659,52 +649,6 @@ export class GpuModel {
     );
   }
 
-  /**
-   * Layer l's MLP backward below dRes, where neither MLP module is adapted and both frozen products are split:
-   * dH's partial products (dRes·W_projᵀ) into dhScratch, then dx's product reading its A as their sum times
-   * gelu' (`MatmulASum`: what matmulSplitKSum with the geluGrad epilogue stored in dFcPre, bit for bit), then
-   * the LayerNorm that sums dx's partial products. Three dispatches where there were four (issue 16). null:
-   * not here (the usual two products with the sum between).
-   */
-  private mlpBackwardSummed(l: number, ln2: LayerNormSaved): Dispatch[] | null {
-    const C = this.cfg.n_embd;
-    const rows = this.rows;
-    if (
-      !this.dhScratch ||
-      this.adapter(l, 'mlp.c_proj') ||
-      this.adapter(l, 'mlp.c_fc') ||
-      !layerNormSumFold()
-    )
-      return null;
-    const lw = this.weights.layers[l];
-    const [proj, fc] = [dxWeight(lw, 'mprojW'), dxWeight(lw, 'fcW')];
-    const S1 = this.splitOf(rows, 4 * C, C, true);
-    const S2 = this.splitOf(rows, C, 4 * C);
-    const p2 = { M: rows, N: C, K: 4 * C };
-    if (S1 < 2 || S2 < 2 || !matmulSplitKASumFoldable(this.gpu, p2, { TRANS_B: fc.transB }, S2)) return null;
-    const aSum = { parts: S1, stride: rows * 4 * C, alpha: 1, mul: this.acts.layers[l].fcSlope };
-    return [
-      prepareMatmulSplitKPartials(
-        this.gpu,
-        { a: this.acts.dRes, b: proj.b },
-        { M: rows, N: 4 * C, K: C },
-        { TRANS_B: proj.transB },
-        S1,
-        this.dhScratch,
-      ),
-      prepareMatmulSplitKPartials(
-        this.gpu,
-        { a: this.dhScratch, b: fc.b },
-        p2,
-        { TRANS_B: fc.transB },
-        S2,
-        this.productScratch,
-        aSum,
-      ),
-      this.lnBackwardSum(S2, ln2, true),
-    ];
-  }
-
   /** An adapted module's du·A for layerNormBackwardSum (after its LoRA backward without dx). */
   private lnLora(layer: number, target: LoraTarget): LayerNormLora {
     const s = this.loraShape(this.adapter(layer, target)!);
@@ -802,7 +746,6 @@ export class GpuModel {
     this.lossFlags.destroy();
     this.splitScratch.destroy();
     this.productScratch.destroy();
-    this.dhScratch?.destroy();
   }
 
   /**
@@ -994,39 +937,26 @@ export class GpuModel {
       // dFcPre = (dRes·Wᵀ) ⊙ gelu'(fcPre): the gelu gradient is the epilogue of the product completing it,
       // with gelu' as c_fc's forward epilogue stored it (fcSlope).
       const geluGrad = { epilogue: 'geluGrad', aux: la.fcSlope } as const;
+      d.push(
+        ...this.linearBackward(
+          l,
+          'mlp.c_proj',
+          la.fcOut,
+          acts.dRes,
+          dxWeight(lw, 'mprojW'),
+          acts.dFcPre,
+          4 * C,
+          C,
+          geluGrad,
+          dxOf(0),
+        ),
+      );
+      if (!dxOf(0)) break;
       const ln2 = { x: la.resMid, gamma: lw.ln2g, mean: la.ln2Mean, rstd: la.ln2Rstd };
-      const summed = dxOf(1) ? this.mlpBackwardSummed(l, ln2) : null;
-      if (summed) d.push(...summed);
-      else {
-        d.push(
-          ...this.linearBackward(
-            l,
-            'mlp.c_proj',
-            la.fcOut,
-            acts.dRes,
-            dxWeight(lw, 'mprojW'),
-            acts.dFcPre,
-            4 * C,
-            C,
-            geluGrad,
-            dxOf(0),
-          ),
-        );
-        if (!dxOf(0)) break;
-        const fcLn = dxOf(1) ? ln2 : undefined;
-        d.push(
-          ...this.linearLnBackward(
-            l,
-            'mlp.c_fc',
-            la.ln2Out,
-            acts.dFcPre,
-            dxWeight(lw, 'fcW'),
-            C,
-            4 * C,
-            fcLn,
-          ),
-        );
-      }
+      const fcLn = dxOf(1) ? ln2 : undefined;
+      d.push(
+        ...this.linearLnBackward(l, 'mlp.c_fc', la.ln2Out, acts.dFcPre, dxWeight(lw, 'fcW'), C, 4 * C, fcLn),
+      );
       if (!dxOf(1)) break;
       // resMid = h_l + c_proj(attn(ln1(h_l)))
       const doutParts = dxOf(2) ? this.attentionDoutParts(l) : 1;
