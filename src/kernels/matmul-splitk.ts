@@ -103,9 +103,12 @@ export const splitKSumDownFits = (r: number): boolean => Number.isInteger(r) && 
 /**
  * Up to how many rows an adapted split product's sum also forms LoRA's down-projection (matmulSplitKSumDown)
  * rather than loraRows before it (0: never). The bench's `--sum-lora-down on|off|N` sets it for a whole process
- * (issue 16: to time whole steps each way).
+ * (issue 16: to time whole steps each way). On the H200 (bench/runs/h200-2026-12-02-s17/call-2-sum-a, GPU pass
+ * with it against without, two runs each) lab-gpt's R = 1 (1,024 rows) took 1.422 / 1.424 against 1.433 / 1.434
+ * ms, R = 2 the same (1.830 / 1.825 against 1.832 / 1.831), R = 4 (4,096 rows) more (2.747 / 2.757 against
+ * 2.741 / 2.739): a workgroup a row is one wave at 1,024 rows, four at 4,096.
  */
-export const SPLITK_SUM_DOWN_MAX_ROWS = Infinity;
+export const SPLITK_SUM_DOWN_MAX_ROWS = 2048;
 let sumLoraDownRows = SPLITK_SUM_DOWN_MAX_ROWS;
 export function setSplitSumLoraDownRows(rows: number): void {
   if (!(rows >= 0)) throw new Error(`split-K: down-projection sum up to ${rows} rows`);

@@ -4,7 +4,7 @@ import { SweepEngine, type EngineOptions } from './sweep';
 import { TINY, tinySource, tinySweep, tinyText, tinyWeights } from './tiny-sweep';
 import type { LabGptConfig } from '../model/config';
 import { setLoraChain, setLoraFold, setLoraPair } from '../kernels/lora';
-import { setSplitSumFold, setSplitSumLoraDownRows } from '../kernels/matmul-splitk';
+import { SPLITK_SUM_DOWN_MAX_ROWS, setSplitSumFold, setSplitSumLoraDownRows } from '../kernels/matmul-splitk';
 import { setTransposedWeights } from '../model/buffers';
 import { testGpu } from '../test/gpu';
 import { randn } from '../util/random';
@@ -319,7 +319,12 @@ describe('SweepEngine on the GPU', () => {
   // The split c_attn product of layer 1 (704 rows of both runs, split in two) forms its u in its sum: loraRows
   // once fewer (layer 0's sum stores both runs' copies and keeps loraRows).
   it('LoRA’s down-projection in the split product’s sum: a step’s loss, weights and moments are those of loraRows, bit for bit', async () => {
-    await expectSameSteps(['c_attn'], 'auto', (on) => setSplitSumLoraDownRows(on ? Infinity : 0), 1);
+    await expectSameSteps(
+      ['c_attn'],
+      'auto',
+      (on) => setSplitSumLoraDownRows(on ? SPLITK_SUM_DOWN_MAX_ROWS : 0),
+      1,
+    );
   });
 
   // Each adapted module's dA in the next one's pair (loraBackwardTriple; du in two buffers by turns): all but the
