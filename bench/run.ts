@@ -51,7 +51,7 @@ import {
   setSplitSumLoraDownRows,
 } from '../src/kernels/matmul-splitk';
 import { setTransposedWeights } from '../src/model/buffers';
-import { setLayerNormSumFold, setLayerNormSumTpr } from '../src/kernels/layernorm';
+import { setLayerNormEmbed, setLayerNormSumFold, setLayerNormSumTpr } from '../src/kernels/layernorm';
 import { setLoraChain, setLoraFold, setLoraPair } from '../src/kernels/lora';
 import {
   setAttentionPassesFusedForward,
@@ -317,6 +317,9 @@ async function main(): Promise<void> {
   if (sumFoldFlag !== 'on' && sumFoldFlag !== 'off')
     throw new Error(`--sum-fold takes on or off, not ${sumFoldFlag}`);
   setSplitSumFold(sumFoldFlag === 'on');
+  // --ln-embed off: the embedding and the first LayerNorm as two dispatches (layerNormEmbedOn).
+  const lnEmbed = choiceFlag(args, 'ln-embed', ['on', 'off']);
+  if (lnEmbed) setLayerNormEmbed(lnEmbed === 'on');
   // --lora-chain off: each adapted module's dA keeps its own loraReduce dispatch (no loraBackwardTriple).
   const chainFlag = choiceFlag(args, 'lora-chain', ['on', 'off']);
   if (chainFlag) setLoraChain(chainFlag === 'on');

@@ -19,6 +19,8 @@
 // registers, Σ (x − mean)², not E[x²] − mean², which cancels badly in float32.
 
 struct ForwardParams { rows: u32, C: u32, eps: f32 }
+// forwardEmbed: rows = R·perRun, perRun = Bt·T rows of tokens per run, T positions.
+struct EmbedParams { rows: u32, C: u32, eps: f32, perRun: u32, T: u32 }
 struct BackwardParams { rows: u32, C: u32, accumulate: u32 }
 struct SumParams { rows: u32, C: u32, eps: f32, S: u32, hasBias: u32, alpha: f32 }
 struct BackwardSumParams {
@@ -50,6 +52,18 @@ struct BackwardSumParams {
 @group(0) @binding(6) var<storage, read> bdu: array<f32>;
 @group(0) @binding(7) var<storage, read> bloraA: array<f32>;
 @group(0) @binding(8) var<uniform> bsparams: BackwardSumParams;
+
+// forwardEmbed bindings (same slots, other entry point).
+@group(0) @binding(0) var<storage, read> etokens: array<u32>;      // [Bt, T]
+@group(0) @binding(1) var<storage, read> ewte: array<f32>;         // [V, C]
+@group(0) @binding(2) var<storage, read> ewpe: array<f32>;         // [P, C], P ≥ T
+@group(0) @binding(3) var<storage, read> egamma: array<f32>;       // [C]
+@group(0) @binding(4) var<storage, read> ebeta: array<f32>;        // [C]
+@group(0) @binding(5) var<storage, read_write> ex: array<f32>;     // [rows, C]
+@group(0) @binding(6) var<storage, read_write> ey: array<f32>;     // [rows, C]
+@group(0) @binding(7) var<storage, read_write> emean: array<f32>;  // [rows]
+@group(0) @binding(8) var<storage, read_write> erstd: array<f32>;  // [rows]
+@group(0) @binding(9) var<uniform> eparams: EmbedParams;
 
 // forwardSum bindings (same slots, other entry point); aux and x are distinct buffers.
 @group(0) @binding(0) var<storage, read> spartial: array<f32>;     // [S, rows, C]
@@ -150,6 +164,47 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l
   if (lane == 0u) {
     fmean[row] = stats.x;
     frstd[row] = stats.y;
+  }
+}
+
+// forward of x = wte[token] + wpe[position] (embedding.wgsl's float32 add, one piece of wte), x stored too:
+// the embedding and the first LayerNorm in one dispatch (issue 16). Row ρ·perRun + b·T + t of every run ρ
+// reads token (b, t): the runs share the batch.
+@compute @workgroup_size(WG)
+fn forwardEmbed(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let C = eparams.C;
+  let lane = lid % TPR;
+  let row = (wid.x + wid.y * 65535u) * ROWS + lid / TPR;
+  let live = row < eparams.rows;
+  let base = row * C;
+  let bt = row % eparams.perRun;
+  var tok = 0u;
+  if (live) {
+    tok = etokens[bt];
+  }
+  let t = bt % eparams.T;
+  var v = array<f32, MAX_EPT>();
+  for (var k = 0u; k < EPT; k++) {
+    let c = lane + k * TPR;
+    if (live && c < C) {
+      let x = ewte[tok * C + c] + ewpe[t * C + c];
+      ex[base + c] = x;
+      v[k] = x;
+    }
+  }
+  let stats = rowStats(&v, lid, C, eparams.eps);
+  if (!live) {
+    return;
+  }
+  for (var k = 0u; k < EPT; k++) {
+    let c = lane + k * TPR;
+    if (c < C) {
+      ey[base + c] = fma(v[k] * stats.y, egamma[c], ebeta[c]);
+    }
+  }
+  if (lane == 0u) {
+    emean[row] = stats.x;
+    erstd[row] = stats.y;
   }
 }
 

@@ -8,13 +8,15 @@ import {
   layerNormForward,
   layerNormForwardReference,
   layerNormForwardSum,
+  layerNormForwardEmbed,
   layerNormBackwardSumLora,
 } from './layernorm';
+import { embedding, embeddingReference } from './embedding';
 import { matmulSplitKSum } from './matmul-splitk';
 import { MATMUL_EPILOGUE, matmulBindings, matmulParams, matmulWideVec4 } from './matmul';
 import { randn } from '../util/random';
 import { runOnce, testGpu } from '../test/gpu';
-import { expectAllClose } from '../test/close';
+import { expectAllClose, expectSameBits } from '../test/close';
 
 const eps = 1e-5;
 // layerNormBackwardSum and matmulSplitKSum without their LoRA terms (LORA_R = 0): placeholder inputs and
@@ -109,6 +111,58 @@ describe('layerNormForward', () => {
     expectAllClose(got.y, [...beta, ...beta], { rtol: 0, atol: 0 }, 'y');
     expectAllClose(got.rstd, [1 / Math.sqrt(eps), 1 / Math.sqrt(eps)], { rtol: 1e-6, atol: 0 }, 'rstd');
   });
+});
+
+describe('layerNormForwardEmbed', () => {
+  // [R, Bt, T, C, V]: C 33 and 7 (not multiples of the threads per row), rows R·Bt·T of 30, 84 and 600 (not
+  // multiples of the rows per workgroup), the runs reading one batch of tokens.
+  const embedShapes: [number, number, number, number, number][] = [
+    [3, 2, 5, 33, 11],
+    [2, 3, 14, 256, 50],
+    [2, 1, 300, 7, 9],
+  ];
+  it.each(embedShapes)(
+    'R=%i Bt=%i T=%i C=%i V=%i: x and the LayerNorm bit for bit the embedding then layerNormForward, and float64',
+    async (R, Bt, T, C, V) => {
+      const seed = R + Bt + T + C;
+      const tokens = Uint32Array.from({ length: Bt * T }, (_, i) => (i * 7 + seed) % V);
+      tokens[0] = V - 1;
+      const wte = randn(V * C, seed, 1.5);
+      const wpe = randn(T * C, seed + 1, 0.5).map((v, i) => v + 2 * Math.sin(Math.floor(i / C)));
+      const { gamma, beta } = inputs(1, C, seed + 2);
+      const rows = R * Bt * T;
+      const constants = layerNormConstants(C);
+      const got = await runOnce(
+        layerNormForwardEmbed,
+        { tokens, wte, wpe, gamma, beta, x: rows * C, y: rows * C, mean: rows, rstd: rows },
+        { rows, C, eps, perRun: Bt * T, T },
+        constants,
+      );
+      const emb = await runOnce(
+        embedding,
+        { tokens, wte, wpe, out: rows * C },
+        { R, Bt, T, C, first: 0, count: V },
+      );
+      const two = await runOnce(
+        layerNormForward,
+        { x: emb.out, gamma, beta, y: rows * C, mean: rows, rstd: rows },
+        { rows, C, eps },
+        constants,
+      );
+      expectSameBits(got.x, emb.out, 'x');
+      expectSameBits(got.y, two.y, 'y');
+      expectSameBits(got.mean, two.mean, 'mean');
+      expectSameBits(got.rstd, two.rstd, 'rstd');
+      const x = embeddingReference(tokens, wte, wpe, R, Bt, T, C);
+      const want = layerNormForwardReference(Float32Array.from(x), gamma, beta, rows, C, eps);
+      const tol = { rtol: 1e-5, atol: 1e-5 };
+      expectAllClose(got.x, x, tol, 'x');
+      const kappa = conditioning(Float32Array.from(x), want.rstd, C);
+      const scaled = (v: ArrayLike<number>) => perRowScaled(v, kappa, C);
+      expectAllClose(scaled(got.y), scaled(want.y), tol, 'y / κ');
+      expectAllClose(got.rstd, want.rstd, { rtol: 1e-5, atol: 0 }, 'rstd');
+    },
+  );
 });
 
 describe('layerNormForwardSum', () => {

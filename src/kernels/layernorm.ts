@@ -90,6 +90,43 @@ export const layerNormForward = defineKernel({
 });
 
 /**
+ * layerNormForward of x = wte[token] + wpe[position] (the embedding's float32 add), x written too: the
+ * embedding and the first LayerNorm in one dispatch, the same bits as the two (issue 16). rows = R · perRun,
+ * the runs reading the same tokens; wte whole (one piece). Nine storage buffers: layerNormSumFits. Takes the
+ * constants `layerNormConstants(C)`.
+ */
+export const layerNormForwardEmbed = defineKernel({
+  label: 'layerNormForwardEmbed',
+  source,
+  entryPoint: 'forwardEmbed',
+  bindings: {
+    tokens: 'read',
+    wte: 'read',
+    wpe: 'read',
+    gamma: 'read',
+    beta: 'read',
+    x: 'write',
+    y: 'write',
+    mean: 'write',
+    rstd: 'write',
+  },
+  params: { rows: 'u32', C: 'u32', eps: 'f32', perRun: 'u32', T: 'u32' },
+  constants: { WG: LN_THREADS, TPR: 32, EPT: 8 },
+  workgroups: rowGroups,
+});
+
+/**
+ * Whether the model runs the embedding and the first LayerNorm as one dispatch (layerNormForwardEmbed) where
+ * the device binds its storage buffers and wte is one piece: on unless the bench's `--ln-embed off` turned it
+ * off for the whole process.
+ */
+let embedFold = true;
+export function setLayerNormEmbed(on: boolean): void {
+  embedFold = on;
+}
+export const layerNormEmbedOn = (): boolean => embedFold;
+
+/**
  * layerNormForward of x = aux + (alpha · Σ_s partial[s] + bias), the residual add of a split-K product
  * whose sum it takes over from matmulSplitKSum (prepareMatmulSplitKPartials wrote partial [S, rows, C]):
  * x, the same float32 values as that sum with the residual epilogue would store, is written too (aux ≠ x).

@@ -39,6 +39,8 @@ import {
   layerNormConstants,
   layerNormForward,
   layerNormForwardSum,
+  layerNormForwardEmbed,
+  layerNormEmbedOn,
   layerNormSumConstants,
   layerNormSumFits,
   layerNormSumFold,
@@ -758,15 +760,6 @@ export class GpuModel {
     const C = cfg.n_embd;
     const V = cfg.vocab_size;
     const d: Dispatch[] = [];
-    // One dispatch per piece of wte (model/buffers.ts), each writing the rows of its tokens.
-    for (const piece of w.wte)
-      d.push(
-        this.gpu.prepare(
-          embedding,
-          { tokens: this.inputs.tokens, wte: piece.buffer, wpe: w.wpe, out: acts.residual[0] },
-          { R: shape.R, Bt: shape.Bt, T: shape.T, C, first: piece.first, count: piece.rows },
-        ),
-      );
     // The LayerNorm that reads residual stream l: layer l's first, or the final one.
     const lnOf = (l: number): LayerNormOut =>
       l < cfg.n_layer
@@ -778,7 +771,26 @@ export class GpuModel {
             rstd: acts.layers[l].ln1Rstd,
           }
         : { gamma: w.lnfg, beta: w.lnfb, y: acts.lnfOut, mean: acts.lnfMean, rstd: acts.lnfRstd };
-    d.push(this.ln(acts.residual[0], lnOf(0)));
+    const embedLn = layerNormEmbedOn() && w.wte.length === 1 && layerNormSumFits(this.gpu.device.limits);
+    if (embedLn)
+      d.push(
+        this.gpu.prepare(
+          layerNormForwardEmbed,
+          { tokens: this.inputs.tokens, wte: w.wte[0].buffer, wpe: w.wpe, x: acts.residual[0], ...lnOf(0) },
+          { rows: this.rows, C, eps: cfg.layer_norm_epsilon, perRun: shape.Bt * shape.T, T: shape.T },
+          layerNormConstants(C),
+        ),
+      );
+    // One dispatch per piece of wte (model/buffers.ts), each writing the rows of its tokens.
+    for (const piece of embedLn ? [] : w.wte)
+      d.push(
+        this.gpu.prepare(
+          embedding,
+          { tokens: this.inputs.tokens, wte: piece.buffer, wpe: w.wpe, out: acts.residual[0] },
+          { R: shape.R, Bt: shape.Bt, T: shape.T, C, first: piece.first, count: piece.rows },
+        ),
+      );
+    if (!embedLn) d.push(this.ln(acts.residual[0], lnOf(0)));
     for (let l = 0; l < cfg.n_layer; l++) {
       const lw = w.layers[l];
       const la = acts.layers[l];

@@ -6,6 +6,7 @@ import type { LabGptConfig } from '../model/config';
 import { setLoraChain, setLoraFold, setLoraPair } from '../kernels/lora';
 import { SPLITK_SUM_DOWN_MAX_ROWS, setSplitSumFold, setSplitSumLoraDownRows } from '../kernels/matmul-splitk';
 import { setTransposedWeights } from '../model/buffers';
+import { setLayerNormEmbed } from '../kernels/layernorm';
 import { testGpu } from '../test/gpu';
 import { randn } from '../util/random';
 import { referenceLoss } from '../model/reference';
@@ -315,6 +316,11 @@ describe('SweepEngine on the GPU', () => {
       await expectSameSteps([...targets], 'auto', setTransposedWeights, 0);
     },
   );
+
+  // The embedding and layer 0's first LayerNorm in one dispatch (layerNormForwardEmbed).
+  it('the embedding in the first LayerNorm: a step’s loss, weights and moments are those of two dispatches, bit for bit', async () => {
+    await expectSameSteps(['c_attn'], 'auto', setLayerNormEmbed, 1);
+  });
 
   // The split c_attn product of layer 1 (704 rows of both runs, split in two) forms its u in its sum: loraRows
   // once fewer (layer 0's sum stores both runs' copies and keeps loraRows).
