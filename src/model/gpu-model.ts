@@ -154,6 +154,9 @@ interface DxWeight {
   transB: 0 | 1;
 }
 
+/** A layer's adaptable modules in the order the backward reaches them. */
+const BACKWARD_ORDER: readonly LoraTarget[] = ['mlp.c_proj', 'mlp.c_fc', 'attn.c_proj', 'c_attn'];
+
 /**
  * Wᵀ as uploadWeights stored it where it did (`setTransposedWeights`), else W with TRANS_B. The two products add
  * the same terms in the same order: the same bits, the NN one without the staging's transposing stores
@@ -474,7 +477,7 @@ export class GpuModel {
    * (reading its du) can ride in the next module's pair, which writes the other (prepareLoraBackward's chain).
    */
   private duOf(layer: number, target: LoraTarget): GPUBuffer {
-    const order: LoraTarget[] = ['mlp.c_proj', 'mlp.c_fc', 'attn.c_proj', 'c_attn'];
+    const order = BACKWARD_ORDER;
     const rank = (a: Adapter) => (this.cfg.n_layer - 1 - a.layer) * order.length + order.indexOf(a.target);
     const mine = rank(this.adapter(layer, target)!);
     const before = this.layout.adapters.filter((a) => rank(a) < mine).length;
@@ -938,7 +941,7 @@ export class GpuModel {
     // In the lowest adapted layer the backward stops at its last adapted module (in backward order):
     // below it only frozen weights remain, so no dx is needed there (issue 16: at lab-gpt's c_attn,
     // one base product and one LoRA product less per step).
-    const order: LoraTarget[] = ['mlp.c_proj', 'mlp.c_fc', 'attn.c_proj', 'c_attn'];
+    const order = BACKWARD_ORDER;
     const lastAdapted = Math.max(...order.map((t, i) => (this.adapter(lowest, t) ? i : -1)));
     for (let l = cfg.n_layer - 1; l >= lowest; l--) {
       const lw = w.layers[l];
