@@ -53,6 +53,7 @@ import {
 import { setTransposedWeights } from '../src/model/buffers';
 import { setLayerNormEmbed, setLayerNormSumFold, setLayerNormSumTpr } from '../src/kernels/layernorm';
 import { setLoraChain, setLoraFold, setLoraPair } from '../src/kernels/lora';
+import { setGuardFold } from '../src/kernels/lora-skinny';
 import {
   setAttentionPassesFusedForward,
   setAttentionPassesOrder,
@@ -323,6 +324,9 @@ async function main(): Promise<void> {
   // --lora-chain off: each adapted module's dA keeps its own loraReduce dispatch (no loraBackwardTriple).
   const chainFlag = choiceFlag(args, 'lora-chain', ['on', 'off']);
   if (chainFlag) setLoraChain(chainFlag === 'on');
+  // --guard-fold off: the loss guard stays lossGuard after the loss (no loraReduceGuard at the backward's end).
+  const guardFoldFlag = choiceFlag(args, 'guard-fold', ['on', 'off']);
+  if (guardFoldFlag) setGuardFold(guardFoldFlag === 'on');
   // --sum-lora-down on|off|N: an adapted split product of at most N rows (on: any, off: none) forms u in its sum,
   // else keeps loraRows before it (splitSumLoraDownOn).
   const sumDown = flag(args, 'sum-lora-down');

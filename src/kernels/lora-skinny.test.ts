@@ -8,6 +8,9 @@ import {
   loraBackwardTripleParams,
   loraReduce,
   loraReduceConstants,
+  loraReduceGuard,
+  loraReduceGuardConstants,
+  loraReduceGuardParams,
   loraReduceGroupsPerRun,
   loraReduceReference,
   LORA_REDUCE_TARGET_GROUPS,
@@ -16,6 +19,8 @@ import {
   loraRowsReference,
 } from './lora-skinny';
 import { gemmTolerance } from './matmul';
+import { lossGuard } from './sweep';
+import { hyperAt, hyperRow, packHyper } from './hyper';
 import { randn } from '../util/random';
 import { runOnce } from '../test/gpu';
 import { expectAllClose, expectSameBits } from '../test/close';
@@ -323,6 +328,83 @@ describe('loraBackwardPair', () => {
       expectAllClose(got.gradA, wantA, gemmTolerance(wantA.filter(Number.isFinite), rows), 'dA');
       const wantB = loraReduceReference(u, dy, gradB0, reduceP, 1);
       expectAllClose(got.gradB, wantB, gemmTolerance(wantB.filter(Number.isFinite), rows), 'dB');
+    },
+  );
+
+  // [R, rows, in, r, n]: the backward's last dA (in 100 not a multiple of the 32-column blocks; rows 37 not of the
+  // lanes) with the loss guard over n rows of losses a run (n 1000 not a multiple of its 256 threads).
+  const guarded: [number, number, number, number, number][] = [
+    [1, 130, 256, 4, 1024],
+    [6, 37, 100, 7, 1000],
+  ];
+  it.each(guarded)(
+    'with the loss guard (loraReduceGuard): R=%i rows=%i in=%i r=%i n=%i, the bits of loraReduce and lossGuard, and float64',
+    async (R, rows, inDim, r, n) => {
+      const seed = R * 100 + rows + r + inDim;
+      const duA = randn(R * rows * r, seed);
+      const xA = randn(R * rows * inDim, seed + 1);
+      const [offA, strideA] = [5, inDim * r + 6];
+      const reduceA = { R, rows, C: inDim, r, offOut: offA, strideOut: strideA, alpha: 1 };
+      // Losses near 2 a row; run 1 sees a NaN, run 2 explodes past 3× its first loss, run 3 has no first loss yet,
+      // run 5 was frozen before.
+      const rowLoss = randn(R * n, seed + 2, 0.1).map((v) => 2 + v);
+      const state = new Float32Array(R * 4);
+      for (let t = 0; t < R; t++) state.set([t === 5 ? 0 : 1, t === 3 ? 0 : 1.9, t === 5 ? 4 : 0, 0], t * 4);
+      if (R > 2) {
+        rowLoss[n + 17] = NaN;
+        for (let i = 0; i < n; i++) rowLoss[2 * n + i] *= 4;
+      }
+      const row = { lr: 1e-3, loraplusRatio: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, t: 3 };
+      const hyper = packHyper(
+        Array.from({ length: R }, (_, t) => hyperRow({ ...row, active: t !== 5, rule: 'adamw' })),
+      );
+      const guardP = { R, n, step: 9, historyRow: 1, invCount: 1 / n, boundFactor: 3 };
+      const buffers = {
+        rowLoss,
+        lossSums: new Float32Array(R).fill(NaN),
+        lossFlags: new Uint32Array(R).fill(7),
+        state,
+        hyper,
+        history: new Float32Array(3 * R).fill(-1),
+      };
+      const gradA0 = new Float32Array(offA + R * strideA + 8).fill(NaN);
+      const constants = loraReduceGuardConstants(reduceA, guardP);
+      expect(constants).not.toBeNull();
+      const got = await runOnce(
+        loraReduceGuard,
+        { duA, xA, gradA: gradA0, ...buffers },
+        loraReduceGuardParams(reduceA, guardP),
+        constants!,
+      );
+      const gradA = (
+        await runOnce(loraReduce, { p: duA, x: xA, out: gradA0 }, reduceA, loraReduceConstants(reduceA, 0))
+      ).out;
+      const { rowLoss: x, ...rest } = buffers;
+      const guard = await runOnce(lossGuard, { x, ...rest }, guardP);
+      expectSameBits(got.gradA, gradA, 'dA');
+      for (const k of ['lossSums', 'lossFlags', 'state', 'hyper', 'history'] as const)
+        expectSameBits(got[k], guard[k], k);
+      const wantA = loraReduceReference(duA, xA, gradA0, reduceA, 0);
+      expectAllClose(got.gradA, wantA, gemmTolerance(wantA.filter(Number.isFinite), rows), 'dA');
+      // float64 sums (NaN where a run saw one); float32 sums over n ≤ 1024 terms near 2 within 1e-5 relative.
+      const sums = Float64Array.from({ length: R }, (_, t) =>
+        rowLoss.subarray(t * n, (t + 1) * n).reduce((a, v) => a + v, 0),
+      );
+      expectAllClose(got.lossSums, sums, { rtol: 1e-5, atol: 0 }, 'loss sums');
+      expect(Array.from(new Uint32Array(got.lossFlags.buffer))).toEqual(
+        Array.from({ length: R }, (_, t) => (R > 2 && t === 1 ? 1 : 0)),
+      );
+      const alive = Array.from({ length: R }, (_, t) => got.state[t * 4]);
+      const training = Array.from({ length: R }, (_, t) => hyperAt(got.hyper, t).training);
+      const want = Array.from({ length: R }, (_, t) => (R > 2 && (t === 1 || t === 2 || t === 5) ? 0 : 1));
+      expect(alive).toEqual(want);
+      expect(training).toEqual(want);
+      if (R > 3) {
+        expect(got.state[3 * 4 + 1]).toBeCloseTo(sums[3] / n, 5); // the first loss, set now
+        expect(got.state[1 * 4 + 2]).toBe(9); // diverged at this step
+        expect(got.state[5 * 4 + 2]).toBe(4); // kept
+      }
+      expect(got.history[R + 0]).toBeCloseTo(sums[0] / n, 5);
     },
   );
 

@@ -4,6 +4,8 @@
 //   loraReduce: G_t [r, C] or [C, r] = alpha · p_tᵀ x_t, summed over all rows   (dA = duᵀ x; dB = s · dyᵀ u)
 import reduceSource from '../../shaders/lora-reduce.wgsl?raw';
 import rowsSource from '../../shaders/lora-rows.wgsl?raw';
+import lossGuardSource from '../../shaders/loss-guard.wgsl?raw';
+import reducePhase from '../../shaders/reduce-phase.wgsl?raw';
 import { defineKernel, foldedGrid } from '../gpu/kernel';
 
 /** The largest r the skinny kernels take (their per-thread accumulators: 16 vec4). */
@@ -67,13 +69,14 @@ function asRole(
   renames: Record<string, string>,
   signature: string,
   drop: readonly RegExp[] = [],
+  bindingLines = 4,
 ): string {
   const lines = source
     .split('\n')
     .filter((l) => !/^struct Params \{.*\}$/.test(l) && !/^@group\(0\) @binding/.test(l));
   let out = lines.join('\n');
-  if (lines.length !== source.split('\n').length - 5)
-    throw new Error(`${role}: expected one Params line and 4 bindings`);
+  if (lines.length !== source.split('\n').length - 1 - bindingLines)
+    throw new Error(`${role}: expected one Params line and ${bindingLines} bindings`);
   out = out.replace(/\bparams\.(\w+)/g, `pairParams.${prefix}$1`);
   for (const [from, to] of Object.entries(bindings))
     out = out.replace(new RegExp(`\\b${from}\\[`, 'g'), `${to}[`);
@@ -266,6 +269,145 @@ export const loraBackwardTriple = defineKernel({
     return [REDUCE_GROUPS + ROW_GROUPS + loraReduceGroupsPerRun(a_C, a_r, RA_COLS, RA_R4), 1, r_R];
   },
 });
+
+const GUARD_PARAMS = {
+  R: 'u32',
+  n: 'u32',
+  step: 'u32',
+  historyRow: 'u32',
+  invCount: 'f32',
+  boundFactor: 'f32',
+} as const;
+
+/** lossGuard's params (src/kernels/sweep.ts): the per-step ones are step, historyRow and invCount. */
+export interface LossGuardParams {
+  R: number;
+  n: number;
+  step: number;
+  historyRow: number;
+  invCount: number;
+  boundFactor: number;
+}
+
+const reduceGuardSource = (): string =>
+  [
+    '// loraReduce (the backward’s last dA = duᵀ x) and lossGuard (the per-run loss sums and the divergence guard)',
+    '// in one dispatch: the first REDUCE_GROUPS workgroups of each run (z) run the first, the one after them the',
+    '// second for that run (src/kernels/lora-skinny.ts builds this module from lora-reduce.wgsl, reduce-phase.wgsl',
+    '// and loss-guard.wgsl; neither reads what the other writes).',
+    `struct PairParams { ${[...Object.entries(prefixed(PAIR_REDUCE, 'a_')), ...Object.entries(prefixed(GUARD_PARAMS, 'g_'))].map(([k, v]) => `${k}: ${v}`).join(', ')} }`,
+    '@group(0) @binding(0) var<storage, read> pairDuA: array<f32>;',
+    '@group(0) @binding(1) var<storage, read> pairXA: array<f32>;',
+    '@group(0) @binding(2) var<storage, read_write> pairDA: array<f32>;',
+    '@group(0) @binding(3) var<storage, read> guardRowLoss: array<f32>;',
+    '@group(0) @binding(4) var<storage, read_write> guardSums: array<f32>;',
+    '@group(0) @binding(5) var<storage, read_write> guardFlags: array<u32>;',
+    '@group(0) @binding(6) var<storage, read_write> guardState: array<f32>;',
+    '@group(0) @binding(7) var<storage, read_write> guardHyper: array<Hyper>;',
+    '@group(0) @binding(8) var<storage, read_write> guardHistory: array<f32>;',
+    '@group(0) @binding(9) var<uniform> pairParams: PairParams;',
+    'override REDUCE_GROUPS: u32 = 1u;',
+    asRole(
+      reduceSource,
+      'reduceARole',
+      'a_',
+      { p: 'pairDuA', x: 'pairXA', out: 'pairDA' },
+      {},
+      'wid: vec3u, nwg: vec3u, lid: u32,',
+    ),
+    asRole(
+      `${reducePhase}\n${lossGuardSource}`,
+      'guardRole',
+      'g_',
+      {
+        x: 'guardRowLoss',
+        lossSums: 'guardSums',
+        lossFlags: 'guardFlags',
+        state: 'guardState',
+        hyper: 'guardHyper',
+        history: 'guardHistory',
+      },
+      { WG: 'GUARD_WG' },
+      'wid: vec3u, lid: u32',
+      [],
+      7,
+    ),
+    '@compute @workgroup_size(256)',
+    'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,',
+    '        @builtin(local_invocation_index) lid: u32) {',
+    '  if (wid.x < REDUCE_GROUPS) {',
+    '    reduceARole(vec3u(wid.x, 0u, wid.z), vec3u(REDUCE_GROUPS, 1u, nwg.z), lid);',
+    '  } else {',
+    '    guardRole(vec3u(wid.z, 0u, 0u), lid);',
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+
+/**
+ * The backward's last dA = duᵀ x (loraReduce, TRANS_OUT 0, its constants) and lossGuard (the loss sums and the
+ * guard) in one dispatch, the same float32 as the two: the guard reads only the loss, which the forward left,
+ * and nothing in the backward reads what it writes, so it can ride with the last dispatch of the backward
+ * (issue 16: one dispatch fewer a step). Needs 9 storage buffers (`loraReduceGuardFits`).
+ */
+export const loraReduceGuard = defineKernel({
+  label: 'loraReduceGuard',
+  source: reduceGuardSource(),
+  bindings: {
+    duA: 'read',
+    xA: 'read',
+    gradA: 'write',
+    rowLoss: 'read',
+    lossSums: 'write',
+    lossFlags: 'write',
+    state: 'write',
+    hyper: 'write',
+    history: 'write',
+  },
+  params: { ...prefixed(PAIR_REDUCE, 'a_'), ...prefixed(GUARD_PARAMS, 'g_') },
+  constants: { TRANS_OUT: 0, COLS: 32, R4: 1, REDUCE_GROUPS: 1 },
+  workgroups: ({ a_R, a_C, a_r, g_R }, { COLS, R4, REDUCE_GROUPS }) => {
+    checkReduceSplit(COLS, R4);
+    if (REDUCE_GROUPS !== loraReduceGroupsPerRun(a_C, a_r, COLS, R4))
+      throw new Error('loraReduceGuard: REDUCE_GROUPS is not the reduce part’s workgroups per run');
+    if (a_R !== g_R) throw new Error('loraReduceGuard: the guard has other runs than the dA');
+    return [REDUCE_GROUPS + 1, 1, a_R];
+  },
+});
+
+/**
+ * Whether the sweep's loss guard rides with the backward's last dA (loraReduceGuard) where it can: on unless the
+ * bench's `--guard-fold off` turned it off for the whole process (then lossGuard runs after the loss).
+ */
+let guardFold = true;
+export function setGuardFold(on: boolean): void {
+  guardFold = on;
+}
+export const guardFoldOn = (): boolean => guardFold;
+
+/** Whether the device binds loraReduceGuard's storage buffers (WebGPU guarantees 8). */
+export const loraReduceGuardFits = (limits: GPUSupportedLimits): boolean =>
+  limits.maxStorageBuffersPerShaderStage >= Object.keys(loraReduceGuard.bindings).length;
+
+/** loraReduceGuard's params: the dA's prefixed a_, the guard's g_. */
+export function loraReduceGuardParams(reduceA: LoraReduceParams, guard: LossGuardParams) {
+  return { ...prefixed(reduceA, 'a_'), ...prefixed(guard, 'g_') };
+}
+
+/**
+ * loraReduceGuard's override constants: loraReduceConstants(reduceA, 0) and REDUCE_GROUPS; null where the runs
+ * differ or a run's grid passes 65535 workgroups.
+ */
+export function loraReduceGuardConstants(
+  reduceA: LoraReduceParams,
+  guard: Pick<LossGuardParams, 'R'>,
+): Record<string, number> | null {
+  if (reduceA.R !== guard.R) return null;
+  const c = loraReduceConstants(reduceA, 0);
+  const groups = loraReduceGroupsPerRun(reduceA.C, reduceA.r, c.COLS, c.R4);
+  if (groups + 1 > 65535) return null;
+  return { ...c, REDUCE_GROUPS: groups };
+}
 
 /** The triple's params: the pair's, and the previous module's dA reduce prefixed a_. */
 export function loraBackwardTripleParams(

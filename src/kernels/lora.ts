@@ -332,9 +332,10 @@ export function prepareLoraBackward(
           gpu.prepare(loraRows, { x: b.dy, w: b.loraB, out: b.du }, pU, loraRowsConstants(r, 1)),
         ];
   // dA = duᵀ x   [r, in]: left for the next module's pair where a chain is given (the module's dispatches then
-  // end with its pair and dx's product), else its own dispatch.
+  // end with its pair and dx's product; without a pair the next module dispatches it first, and whoever holds the
+  // chain dispatches the last one: the sweep with its loss guard, loraReduceGuard), else its own dispatch.
   const own: LoraPendingA = { du: b.du, x: b.x, gradA: b.gradA, params: pA };
-  const deferred = chainA && chain !== undefined && (both !== null || three !== null);
+  const deferred = chainA && chain !== undefined;
   if (deferred) chain.pending = own;
   return [...(three ? [] : alone), ...dBdu, ...(deferred ? [] : [prepareLoraReduceA(gpu, own)]), ...tail];
 }

@@ -29,6 +29,7 @@ import {
   prepareLoraReduceA,
   type LoraChain,
   type LoraEpilogue,
+  type LoraPendingA,
   type LoraShape,
 } from '../kernels/lora';
 import {
@@ -121,13 +122,18 @@ export function setInvCount(f: ForwardPass, invCount: number): void {
 /**
  * Tokens to the per-run loss sums: body, then per chunk logits and loss (and with `gradient` the chunk's
  * dLn, which the backward starts from), then the sums. One chunk: three dispatches for the head, as
- * before chunking. `lossSums` replaces the sums' dispatch (the sweep's lossGuard, which also forms them).
+ * before chunking. `lossSums` replaces the sums' dispatch (the sweep's lossGuard, which also forms them), or with
+ * null leaves it out (the sweep's loraReduceGuard forms them at the backward's end).
  */
-export function lossDispatches(f: ForwardPass, gradient: boolean, lossSums = f.lossSums): Dispatch[] {
+export function lossDispatches(
+  f: ForwardPass,
+  gradient: boolean,
+  lossSums: Dispatch | null = f.lossSums,
+): Dispatch[] {
   const head = f.head.flatMap((c) =>
     gradient ? [...c.lossLogits, c.loss, ...c.dLn] : [...c.lossLogits, c.loss],
   );
-  return [...f.body, ...head, lossSums];
+  return [...f.body, ...head, ...(lossSums ? [lossSums] : [])];
 }
 
 export interface GpuModelOptions {
@@ -912,14 +918,16 @@ export class GpuModel {
   /**
    * Backward from dLn (the gradient at the final LayerNorm's output, which the forward's head leaves, chunk
    * by chunk, or as partial products right before: lossDispatches with `gradient`) to dA, dB of every
-   * adapter.
+   * adapter. `last`, given the dA that no pair took (the backward's last dispatch), may return a dispatch that
+   * does it and more (the sweep's loraReduceGuard); null or absent leaves it a loraReduce of its own.
    */
-  backward(): Dispatch[] {
+  backward(last?: (pending: LoraPendingA) => Dispatch | null): Dispatch[] {
     this.chain = { pending: null };
     try {
       const d = this.backwardModules();
       // The last module's dA (in backward order), which no pair after it took.
-      if (this.chain.pending) d.push(prepareLoraReduceA(this.gpu, this.chain.pending));
+      const pending = this.chain.pending;
+      if (pending) d.push(last?.(pending) ?? prepareLoraReduceA(this.gpu, pending));
       return d;
     } finally {
       this.chain = null;

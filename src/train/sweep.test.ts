@@ -7,6 +7,7 @@ import { setLoraChain, setLoraFold, setLoraPair } from '../kernels/lora';
 import { SPLITK_SUM_DOWN_MAX_ROWS, setSplitSumFold, setSplitSumLoraDownRows } from '../kernels/matmul-splitk';
 import { setTransposedWeights } from '../model/buffers';
 import { setLayerNormEmbed } from '../kernels/layernorm';
+import { setGuardFold } from '../kernels/lora-skinny';
 import { testGpu } from '../test/gpu';
 import { randn } from '../util/random';
 import { referenceLoss } from '../model/reference';
@@ -334,16 +335,22 @@ describe('SweepEngine on the GPU', () => {
   });
 
   // Each adapted module's dA in the next one's pair (loraBackwardTriple; du in two buffers by turns): all but the
-  // last in backward order (2 layers × c_attn: 1 fewer; every module: 7).
+  // last in backward order (2 layers × c_attn: 1 fewer; every module: 7), and the last with the loss guard
+  // (loraReduceGuard, which takes the chain's end: 1 more).
   it.each([
-    ['c_attn adapted', ['c_attn'], 1] as const,
-    ['every module adapted', ['c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'], 7] as const,
+    ['c_attn adapted', ['c_attn'], 2] as const,
+    ['every module adapted', ['c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'], 8] as const,
   ])(
     'dA in the next module’s pair: a step’s loss, weights and moments are those of its own dispatch, bit for bit (%s)',
     async (_w, targets, saved) => {
       await expectSameSteps([...targets], 'auto', setLoraChain, saved);
     },
   );
+
+  // The loss guard with the backward's last dA (loraReduceGuard) rather than lossGuard after the loss.
+  it('the loss guard with the last dA: a step’s loss, weights and moments are those of lossGuard, bit for bit', async () => {
+    await expectSameSteps(['c_attn'], 'auto', setGuardFold, 1);
+  });
 
   // Each adapted module's skinny backward: dB and du in one dispatch (2 layers × c_attn: 2 fewer, and 1 more with
   // layer 1's dA, which rides in layer 0's pair).

@@ -4,6 +4,14 @@
 // gradient and update norms: norms.ts.
 import type { Dispatch, Gpu } from '../gpu/context';
 import { keepLastGood, lossGuard, STATE, sweepGuard } from '../kernels/sweep';
+import {
+  guardFoldOn,
+  loraReduceGuard,
+  loraReduceGuardConstants,
+  loraReduceGuardFits,
+  loraReduceGuardParams,
+} from '../kernels/lora-skinny';
+import type { LoraPendingA } from '../kernels/lora';
 import type { AttentionVariant } from '../kernels/attention-variant';
 import { GpuModel, lossDispatches, setInvCount, type ForwardPass } from '../model/gpu-model';
 import {
@@ -62,6 +70,10 @@ export class SweepEngine {
   private keepLastGood!: Dispatch;
   /** runSums + guard in one dispatch (null: the split dispatches, when asked). */
   private lossGuard!: Dispatch | null;
+  /** The backward of a training step: backwardPass, or where the guard rides with its last dA, that backward. */
+  private stepBackward!: Dispatch[];
+  /** loraReduceGuard, the last dispatch of stepBackward, where the guard rides there (else null). */
+  private guardFolded: Dispatch | null = null;
   /** The adapter every run starts from (seeded, or given). */
   readonly initial: InitialAdapter;
   /** Steps done so far by the sweep (the next step is step + 1). */
@@ -198,6 +210,8 @@ export class SweepEngine {
     this.norms = new UpdateNorms(gpu, layout, R, this.lora);
     this.forwardPass = this.model.forward(1);
     this.backwardPass = this.model.backward();
+    this.stepBackward = this.backwardPass;
+    this.guardFolded = null;
     this.guard = gpu.prepare(
       sweepGuard,
       {
@@ -240,9 +254,47 @@ export class SweepEngine {
           boundFactor: config.divergenceFactor,
         },
       );
+      // The guard with the backward's last dA (loraReduceGuard), where it fits: one dispatch fewer a step.
+      let folded: Dispatch | null = null;
+      const guardBackward = this.model.backward((a) => (folded = this.prepareReduceGuard(a)));
+      if (folded) {
+        this.stepBackward = guardBackward;
+        this.guardFolded = folded;
+      }
     } else {
       this.lossGuard = null;
     }
+  }
+
+  /** loraReduceGuard for the backward's last dA, or null where it does not fit or is switched off. */
+  private prepareReduceGuard(a: LoraPendingA): Dispatch | null {
+    if (!guardFoldOn() || !loraReduceGuardFits(this.gpu.device.limits)) return null;
+    const guard = {
+      R: this.R,
+      n: this.config.batch * this.config.seq,
+      step: 1,
+      historyRow: 0,
+      invCount: 1,
+      boundFactor: this.config.divergenceFactor,
+    };
+    const constants = loraReduceGuardConstants(a.params, guard);
+    if (!constants) return null;
+    return this.gpu.prepare(
+      loraReduceGuard,
+      {
+        duA: a.du,
+        xA: a.x,
+        gradA: a.gradA,
+        rowLoss: this.model.acts.rowLoss,
+        lossSums: this.model.lossSums,
+        lossFlags: this.model.lossFlags,
+        state: this.state,
+        hyper: this.optim.buffers.hyper,
+        history: this.history,
+      },
+      loraReduceGuardParams(a.params, guard),
+      constants,
+    );
   }
 
   /** Forward through the per-run loss sums; with `gradient`, also the LM head's dLn the backward starts from. */
@@ -309,15 +361,27 @@ export class SweepEngine {
     this.optim.writeHyper(this.runStates(step));
     const norms = this.norms;
     const lossGuard = this.lossGuard;
-    lossGuard?.setParams(guardParams);
-    if (!lossGuard) this.guard.setParams(guardParams);
-    // The guard freezes a run whose loss went bad, before its update (lossGuard: with the loss sums, right
-    // after the loss); keepLastGood copies the alive runs' weights this loss passed the guard with to lastGood.
+    const folded = this.guardFolded;
+    if (folded)
+      folded.setParams({
+        g_step: guardParams.step,
+        g_historyRow: guardParams.historyRow,
+        g_invCount: guardParams.invCount,
+      });
+    else if (lossGuard) lossGuard.setParams(guardParams);
+    else this.guard.setParams(guardParams);
+    // The guard freezes a run whose loss went bad, before its update (loraReduceGuard: with the backward's last
+    // dA; lossGuard: with the loss sums, right after the loss); keepLastGood copies the alive runs' weights this
+    // loss passed the guard with to lastGood.
     this.gpu.submit(
       `step ${step}`,
       [
-        ...(lossGuard ? lossDispatches(this.forwardPass, true, lossGuard) : this.forwardToLoss(true)),
-        ...this.backwardPass,
+        ...(folded
+          ? lossDispatches(this.forwardPass, true, null)
+          : lossGuard
+            ? lossDispatches(this.forwardPass, true, lossGuard)
+            : this.forwardToLoss(true)),
+        ...this.stepBackward,
         ...(lossGuard ? [] : [this.guard]),
         this.keepLastGood,
         ...(withNorms ? norms.before : []),
