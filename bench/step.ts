@@ -148,10 +148,27 @@ function makeEngine(
 
 /**
  * Split a captured step list into forward | backward | guard | optimizer (see SweepEngine.submitStep). With the
- * fused tail the guard is lossGuard (the loss sums and the guard, right after the loss: the forward then ends
- * before it) and the optimizer starts at keepLastGood, as in the split list.
+ * fused tail the guard is loraReduceGuard (the backward's last dA, the loss sums and the guard: the forward is
+ * the first `foldedForward` dispatches, the backward what follows up to it, and the guard phase holds that last
+ * dA too) or lossGuard (the loss sums and the guard, right after the loss: the forward then ends before it),
+ * and the optimizer starts at keepLastGood, as in the split list.
  */
-function phasesOf(list: Dispatch[]): Record<'forward' | 'backward' | 'guard' | 'optimizer', Dispatch[]> {
+function phasesOf(
+  list: Dispatch[],
+  foldedForward: number | null,
+): Record<'forward' | 'backward' | 'guard' | 'optimizer', Dispatch[]> {
+  const fold = list.findIndex((d) => d.label === 'loraReduceGuard');
+  if (fold >= 0 || foldedForward !== null) {
+    const opt = list.findIndex((d) => d.label === 'keepLastGood');
+    if (foldedForward === null || fold < foldedForward || opt !== fold + 1)
+      throw new Error('bench: unexpected step list (loraReduceGuard not right before keepLastGood)');
+    return {
+      forward: list.slice(0, foldedForward),
+      backward: list.slice(foldedForward, fold),
+      guard: [list[fold]],
+      optimizer: list.slice(opt),
+    };
+  }
   const lossGuard = list.findIndex((d) => d.label === 'lossGuard');
   if (lossGuard >= 0) {
     const opt = list.findIndex((d) => d.label === 'keepLastGood');
@@ -344,7 +361,7 @@ export async function benchStep(
       prepMs.push(performance.now() - t0);
     }
     const submitDiag = s.submitDiag ? await resubmitted(gpu, list, s) : undefined;
-    const ph = phasesOf(list);
+    const ph = phasesOf(list, engine.foldedForwardLength);
     // The optimizer fuses Gram and solve (gramCholeskySolve); 'gram' and 'choleskySolve' still count if used.
     // optimizerFused does the preconditioner and both updates in one dispatch: its time is an upper bound.
     const precond = ph.optimizer.filter((d) =>

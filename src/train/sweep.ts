@@ -266,6 +266,14 @@ export class SweepEngine {
     }
   }
 
+  /**
+   * Dispatches of a training step before its backward (forward, loss and the LM head's dLn) where the guard
+   * rides with the backward's last dA, else null (the bench splits a step's list into phases with it).
+   */
+  get foldedForwardLength(): number | null {
+    return this.guardFolded ? lossDispatches(this.forwardPass, true, null).length : null;
+  }
+
   /** loraReduceGuard for the backward's last dA, or null where it does not fit or is switched off. */
   private prepareReduceGuard(a: LoraPendingA): Dispatch | null {
     if (!guardFoldOn() || !loraReduceGuardFits(this.gpu.device.limits)) return null;
