@@ -7,6 +7,7 @@ import rowsSource from '../../shaders/lora-rows.wgsl?raw';
 import lossGuardSource from '../../shaders/loss-guard.wgsl?raw';
 import reducePhase from '../../shaders/reduce-phase.wgsl?raw';
 import { defineKernel, foldedGrid } from '../gpu/kernel';
+import { lossGuard } from './sweep';
 
 /** The largest r the skinny kernels take (their per-thread accumulators: 16 vec4). */
 export const LORA_SKINNY_MAX_R = 64;
@@ -270,14 +271,8 @@ export const loraBackwardTriple = defineKernel({
   },
 });
 
-const GUARD_PARAMS = {
-  R: 'u32',
-  n: 'u32',
-  step: 'u32',
-  historyRow: 'u32',
-  invCount: 'f32',
-  boundFactor: 'f32',
-} as const;
+/** lossGuard's params (the guard role's, prefixed g_). */
+const GUARD_PARAMS = lossGuard.params;
 
 /** lossGuard's params (src/kernels/sweep.ts): the per-step ones are step, historyRow and invCount. */
 export interface LossGuardParams {
