@@ -19,7 +19,8 @@ import {
   loraRowsReference,
 } from './lora-skinny';
 import { gemmTolerance } from './matmul';
-import { lossGuard } from './sweep';
+import { lossGuard, sweepGuard } from './sweep';
+import { runSums } from './reduce';
 import { hyperAt, hyperRow, packHyper } from './hyper';
 import { randn } from '../util/random';
 import { runOnce } from '../test/gpu';
@@ -384,6 +385,21 @@ describe('loraBackwardPair', () => {
       expectSameBits(got.gradA, gradA, 'dA');
       for (const k of ['lossSums', 'lossFlags', 'state', 'hyper', 'history'] as const)
         expectSameBits(got[k], guard[k], k);
+      // ... and lossGuard those of the two dispatches it replaced (runSums, then sweepGuard).
+      const summed = await runOnce(
+        runSums,
+        { x: rowLoss, sums: buffers.lossSums, flags: buffers.lossFlags },
+        { R, n, square: 0 },
+      );
+      const { invCount, boundFactor, step, historyRow } = guardP;
+      const split = await runOnce(
+        sweepGuard,
+        { lossSums: summed.sums, lossFlags: summed.flags, state, hyper, history: buffers.history },
+        { R, step, historyRow, invCount, boundFactor },
+      );
+      expectSameBits(guard.lossSums, summed.sums, 'runSums');
+      expectSameBits(guard.lossFlags, summed.flags, 'runSums flags');
+      for (const k of ['state', 'hyper', 'history'] as const) expectSameBits(guard[k], split[k], k);
       const wantA = loraReduceReference(duA, xA, gradA0, reduceA, 0);
       expectAllClose(got.gradA, wantA, gemmTolerance(wantA.filter(Number.isFinite), rows), 'dA');
       // float64 sums (NaN where a run saw one); float32 sums over n ≤ 1024 terms near 2 within 1e-5 relative.

@@ -7,7 +7,6 @@ import { setLoraChain, setLoraFold, setLoraPair } from '../kernels/lora';
 import { SPLITK_SUM_DOWN_MAX_ROWS, setSplitSumFold, setSplitSumLoraDownRows } from '../kernels/matmul-splitk';
 import { setTransposedWeights } from '../model/buffers';
 import { setLayerNormEmbed } from '../kernels/layernorm';
-import { setGuardFold } from '../kernels/lora-skinny';
 import { testGpu } from '../test/gpu';
 import { randn } from '../util/random';
 import { referenceLoss } from '../model/reference';
@@ -346,11 +345,6 @@ describe('SweepEngine on the GPU', () => {
       await expectSameSteps([...targets], 'auto', setLoraChain, saved);
     },
   );
-
-  // The loss guard with the backward's last dA (loraReduceGuard) rather than lossGuard after the loss.
-  it('the loss guard with the last dA: a step’s loss, weights and moments are those of lossGuard, bit for bit', async () => {
-    await expectSameSteps(['c_attn'], 'auto', setGuardFold, 1);
-  });
 
   // Each adapted module's skinny backward: dB and du in one dispatch (2 layers × c_attn: 2 fewer, and 1 more with
   // layer 1's dA, which rides in layer 0's pair).

@@ -70,10 +70,10 @@ export class SweepEngine {
   private keepLastGood!: Dispatch;
   /** runSums + guard in one dispatch (null: the split dispatches, when asked). */
   private lossGuard!: Dispatch | null;
-  /** The backward of a training step: backwardPass, or where the guard rides with its last dA, that backward. */
-  private stepBackward!: Dispatch[];
-  /** loraReduceGuard, the last dispatch of stepBackward, where the guard rides there (else null). */
+  /** loraReduceGuard, the last dispatch of backwardPass, where the guard rides there (else null). */
   private guardFolded: Dispatch | null = null;
+  /** The backward without the guard, for gradients() where backwardPass has it (prepared when first asked). */
+  private plainBackward: Dispatch[] | null = null;
   /** The adapter every run starts from (seeded, or given). */
   readonly initial: InitialAdapter;
   /** Steps done so far by the sweep (the next step is step + 1). */
@@ -209,9 +209,15 @@ export class SweepEngine {
     }
     this.norms = new UpdateNorms(gpu, layout, R, this.lora);
     this.forwardPass = this.model.forward(1);
-    this.backwardPass = this.model.backward();
-    this.stepBackward = this.backwardPass;
-    this.guardFolded = null;
+    // With the fused tail the guard rides with the backward's last dA (loraReduceGuard) where it fits: one
+    // dispatch fewer a step.
+    const fold: { guard: Dispatch | null } = { guard: null };
+    const fusedTail = this.options.fusedTail ?? true;
+    this.backwardPass = this.model.backward((a) =>
+      fusedTail ? (fold.guard = this.prepareReduceGuard(a)) : null,
+    );
+    this.guardFolded = fold.guard;
+    this.plainBackward = null;
     this.guard = gpu.prepare(
       sweepGuard,
       {
@@ -254,13 +260,6 @@ export class SweepEngine {
           boundFactor: config.divergenceFactor,
         },
       );
-      // The guard with the backward's last dA (loraReduceGuard), where it fits: one dispatch fewer a step.
-      let folded: Dispatch | null = null;
-      const guardBackward = this.model.backward((a) => (folded = this.prepareReduceGuard(a)));
-      if (folded) {
-        this.stepBackward = guardBackward;
-        this.guardFolded = folded;
-      }
     } else {
       this.lossGuard = null;
     }
@@ -389,7 +388,7 @@ export class SweepEngine {
           : lossGuard
             ? lossDispatches(this.forwardPass, true, lossGuard)
             : this.forwardToLoss(true)),
-        ...this.stepBackward,
+        ...this.backwardPass,
         ...(lossGuard ? [] : [this.guard]),
         this.keepLastGood,
         ...(withNorms ? norms.before : []),
@@ -408,7 +407,8 @@ export class SweepEngine {
    */
   async gradients(batch: Batch): Promise<{ lossSums: Float32Array; dA: Float32Array; dB: Float32Array }> {
     this.uploadBatch(batch);
-    this.gpu.submit('gradients', [...this.forwardToLoss(true), ...this.backwardPass]);
+    const backward = this.guardFolded ? (this.plainBackward ??= this.model.backward()) : this.backwardPass;
+    this.gpu.submit('gradients', [...this.forwardToLoss(true), ...backward]);
     return {
       lossSums: await this.gpu.readF32(this.model.lossSums, this.R),
       dA: await this.gpu.readF32(this.lora.dA, this.R * this.layout.SA),
