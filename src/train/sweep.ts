@@ -68,7 +68,7 @@ export class SweepEngine {
   /** Each run's weights of its last step whose loss passed the guard [R, SA] / [R, SB]. */
   private lastGood!: { A: GPUBuffer; B: GPUBuffer };
   private keepLastGood!: Dispatch;
-  /** runSums + guard in one dispatch (null: the split dispatches, when asked). */
+  /** runSums + guard in one dispatch (null: the split dispatches, when asked, or loraReduceGuard). */
   private lossGuard!: Dispatch | null;
   /** loraReduceGuard, the last dispatch of backwardPass, where the guard rides there (else null). */
   private guardFolded: Dispatch | null = null;
@@ -240,29 +240,34 @@ export class SweepEngine {
       },
       { R, SA, SB },
     );
-    if (this.options.fusedTail ?? true) {
-      this.lossGuard = gpu.prepare(
-        lossGuard,
-        {
-          x: this.model.acts.rowLoss,
-          lossSums: this.model.lossSums,
-          lossFlags: this.model.lossFlags,
-          state: this.state,
-          hyper: this.optim.buffers.hyper,
-          history: this.history,
-        },
-        {
-          R,
-          n: config.batch * config.seq,
-          step: 1,
-          historyRow: 0,
-          invCount: 1,
-          boundFactor: config.divergenceFactor,
-        },
-      );
-    } else {
-      this.lossGuard = null;
-    }
+    // lossGuard where the fused tail's guard does not ride with the backward.
+    this.lossGuard =
+      fusedTail && !this.guardFolded
+        ? gpu.prepare(
+            lossGuard,
+            {
+              x: this.model.acts.rowLoss,
+              lossSums: this.model.lossSums,
+              lossFlags: this.model.lossFlags,
+              state: this.state,
+              hyper: this.optim.buffers.hyper,
+              history: this.history,
+            },
+            this.lossGuardParams(),
+          )
+        : null;
+  }
+
+  /** lossGuard's params at step 1 (submitStep sets step, historyRow and invCount). */
+  private lossGuardParams() {
+    return {
+      R: this.R,
+      n: this.config.batch * this.config.seq,
+      step: 1,
+      historyRow: 0,
+      invCount: 1,
+      boundFactor: this.config.divergenceFactor,
+    };
   }
 
   /**
@@ -276,14 +281,7 @@ export class SweepEngine {
   /** loraReduceGuard for the backward's last dA, or null where it does not fit or is switched off. */
   private prepareReduceGuard(a: LoraPendingA): Dispatch | null {
     if (!guardFoldOn() || !loraReduceGuardFits(this.gpu.device.limits)) return null;
-    const guard = {
-      R: this.R,
-      n: this.config.batch * this.config.seq,
-      step: 1,
-      historyRow: 0,
-      invCount: 1,
-      boundFactor: this.config.divergenceFactor,
-    };
+    const guard = this.lossGuardParams();
     const constants = loraReduceGuardConstants(a.params, guard);
     if (!constants) return null;
     return this.gpu.prepare(
@@ -389,7 +387,7 @@ export class SweepEngine {
             ? lossDispatches(this.forwardPass, true, lossGuard)
             : this.forwardToLoss(true)),
         ...this.backwardPass,
-        ...(lossGuard ? [] : [this.guard]),
+        ...(lossGuard || folded ? [] : [this.guard]),
         this.keepLastGood,
         ...(withNorms ? norms.before : []),
         ...this.optim.dispatches(),
