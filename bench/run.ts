@@ -56,6 +56,7 @@ import { setLoraChain, setLoraFold, setLoraPair } from '../src/kernels/lora';
 import { setGuardFold } from '../src/kernels/lora-skinny';
 import {
   setAttentionPassesFusedForward,
+  setAttentionProjFold,
   setAttentionPassesOrder,
   setAttentionPassesSkipMasked,
   setAttentionPassesSquareWarps,
@@ -203,7 +204,9 @@ async function main(): Promise<void> {
   // --attention-order 0|1: workgroups in grid order or longest tiles first (ATTENTION_PASSES_ORDER);
   // --attention-forward fused|passes: the forward as one dispatch or its two passes (ATTENTION_PASSES_FUSED_FORWARD);
   // --attention-skip-masked 0|1: skip the chunks the causal mask zeroes (ATTENTION_PASSES_SKIP_MASKED);
-  // --attention-square-warps 0|1: scores' warps over squares of its tile or whole rows (ATTENTION_PASSES_SQUARE_WARPS).
+  // --attention-square-warps 0|1: scores' warps over squares of its tile or whole rows (ATTENTION_PASSES_SQUARE_WARPS);
+  // --attention-proj-fold on|off: attn.c_proj's product split by heads in the fused forward or its own dispatch
+  // (ATTENTION_PROJ_FOLD).
   const attOrder = choiceFlag(args, 'attention-order', ['0', '1']);
   if (attOrder) setAttentionPassesOrder(attOrder === '1' ? 1 : 0);
   const attForward = choiceFlag(args, 'attention-forward', ['fused', 'passes']);
@@ -212,6 +215,8 @@ async function main(): Promise<void> {
   if (attSkip) setAttentionPassesSkipMasked(attSkip === '1' ? 1 : 0);
   const attSquare = choiceFlag(args, 'attention-square-warps', ['0', '1']);
   if (attSquare) setAttentionPassesSquareWarps(attSquare === '1' ? 1 : 0);
+  const attProj = choiceFlag(args, 'attention-proj-fold', ['on', 'off']);
+  if (attProj) setAttentionProjFold(attProj === 'on');
   if (args[0] === 'export-random-model') {
     exportRandomModel(args[1]);
     return;

@@ -34,6 +34,11 @@ struct Params { N: u32, T: u32, H: u32, D: u32 }
 @group(0) @binding(2) var<storage, read_write> probs: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> stats: array<vec2f>; // [N, H, T] rows: (m, l)
 @group(0) @binding(4) var<uniform> params: Params;
+// forwardProj's two more (its Params come after them, at 6; no entry point reads Params itself: the shape is
+// in the SHAPE_ overrides). projW [C, C] is attn.c_proj's weight (rows: input channels); projOut [H, N·T, C]
+// its H partial products, head h's block the product of O's columns h·D .. h·D + D − 1 with W's rows there.
+@group(0) @binding(4) var<storage, read> projW: array<vec4f>;
+@group(0) @binding(5) var<storage, read_write> projOut: array<vec4f>;
 
 // Backward bindings (binding 0 is `qkv` above). Entry points never use both sets.
 @group(0) @binding(1) var<storage, read> bprobs: array<vec4f>;
@@ -437,7 +442,11 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   let slot = slotOf(wid, nwg, (SHAPE_T + 4u * WY - 1u) / (4u * WY));
   let hd = headOf(slot.y);
   if (!hd.valid) { return; }
-  let i0 = rowBlockStart(slot.x);
+  forwardBlock(lid, li, hd, rowBlockStart(slot.x));
+}
+
+// forward's work for the query rows i0 .. i0 + BM of head hd.
+fn forwardBlock(lid: vec3u, li: u32, hd: Head, i0: u32) {
   scoresBlock(squareThread(lid, li), li, hd, i0);
   // The scores and stats stored, and the statistics' reads of Xs and Ys done, before weightedBlock stages.
   storageBarrier();
@@ -445,6 +454,72 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   for (var c0 = 0u; c0 < SHAPE_D; c0 += 4u * WX) {
     weightedBlock(lid, li, hd, i0, c0);
     // weightedBlock's last reads of Xs and Ys are behind its last barrier; the next column block may stage.
+  }
+}
+
+// forward, then attn.c_proj's partial product of the block's rows for its head (projBlock): the split-K
+// product whose chunks are the heads (prepareMatmulSplitKPartials with S = H) without its dispatch. Its rows
+// of O are those this workgroup has just written: the storage barrier makes them visible to its threads.
+@compute @workgroup_size(WX, WY)
+fn forwardProj(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+               @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let slot = slotOf(wid, nwg, (SHAPE_T + 4u * WY - 1u) / (4u * WY));
+  let hd = headOf(slot.y);
+  if (!hd.valid) { return; }
+  let i0 = rowBlockStart(slot.x);
+  forwardBlock(lid, li, hd, i0);
+  storageBarrier();
+  workgroupBarrier();
+  projBlock(lid, li, hd, i0);
+}
+
+// projBlock's step (k0, c0): O rows i0.. of the head (entries k0 .. k0 + KC of its D) into X, W rows h·D + k0..
+// (columns c0 .. c0 + BN) into Y; zero past T, D and C.
+fn loadProj(li: u32, i0: u32, k0: u32, c0: u32, oBase: u32, wBase: u32, C: u32) {
+  for (var s = 0u; s < SLOTS; s++) {
+    let e = li + s * THREADS;
+    if (slotX(li, s)) {
+      let r = e / (KC / 4u);
+      let q = e % (KC / 4u);
+      px[s] = vec4f();
+      if (i0 + r < SHAPE_T && k0 + 4u * q < SHAPE_D) { px[s] = out[(oBase + (i0 + r) * C + k0) / 4u + q]; }
+    }
+    if (slotY(li, s)) {
+      let kk = e / WX;
+      let q = e % WX;
+      py[s] = vec4f();
+      if (k0 + kk < SHAPE_D && c0 + 4u * q < C) { py[s] = projW[(wBase + (k0 + kk) * C + c0) / 4u + q]; }
+    }
+  }
+}
+
+// projOut[h, n·T + i, c] = Σ_d O[n, i, h·D + d] · W[h·D + d, c] for the rows i0 .. i0 + BM, every c, column
+// block by column block. Each output is fma'd from 0 over d in increasing order, as matmulWideVec4 computes a
+// split product's chunk (and stores alpha 1 × it): the same float32.
+fn projBlock(lid: vec3u, li: u32, hd: Head, i0: u32) {
+  let C = hd.C;
+  let oBase = hd.n * SHAPE_T * C + hd.h * SHAPE_D;
+  let wBase = hd.h * SHAPE_D * C;
+  let rowBase = (hd.h * SHAPE_N + hd.n) * SHAPE_T;
+  for (var c0 = 0u; c0 < C; c0 += 4u * WX) {
+    clearAcc();
+    loadProj(li, i0, 0u, c0, oBase, wBase, C);
+    for (var k0 = 0u; k0 < SHAPE_D; k0 += KC) {
+      for (var s = 0u; s < SLOTS; s++) {
+        let e = li + s * THREADS;
+        if (slotX(li, s)) { putXRowSlot(e, px[s]); }
+        if (slotY(li, s)) { putYColSlot(e, py[s]); }
+      }
+      workgroupBarrier();
+      if (k0 + KC < SHAPE_D) { loadProj(li, i0, k0 + KC, c0, oBase, wBase, C); }
+      fmaChunk(lid.x, lid.y);
+      workgroupBarrier();
+    }
+    let c = c0 + 4u * lid.x;
+    for (var a = 0u; a < 4u; a++) {
+      let i = i0 + 4u * lid.y + a;
+      if (i < SHAPE_T && c < C) { projOut[((rowBase + i) * C + c) / 4u] = accRow(a); }
+    }
   }
 }
 

@@ -14,8 +14,10 @@ import {
   prepareAttentionPassesBackward,
   pickAttentionPassesTiles,
   prepareAttentionPassesForward,
+  prepareAttentionPassesForwardProj,
   setAttentionPassesFusedForward,
 } from './attention-passes';
+import { prepareMatmulSplitKPartials } from './matmul-splitk';
 import { randn } from '../util/random';
 import { testGpu } from '../test/gpu';
 import { expectAllClose, expectSameBits, type Tolerance } from '../test/close';
@@ -447,6 +449,90 @@ describe('attention (separate passes)', () => {
       expectSameBits(fused.saved.stats, passes.saved.stats, 'stats');
       expectSameBits(fused.saved.probs, passes.saved.probs, 'probs');
     });
+  });
+
+  // The fused forward with attn.c_proj's product by heads (forwardProj): the forward's outputs are the plain
+  // forward's bits, and the partials [H, N·T, C] are those of the split-K matmul with S = H (each fma'd from 0
+  // over the head's D channels in order). D 68: C = 136, a partial last column block of 64; H 3, D 12: C = 36,
+  // one column block, KC 16 past D; T 40 and 36: a partial last row block.
+  describe.each([
+    ['picked tiles', undefined],
+    ['odd tiles 16×32, KC 8', { VEC4: 1, WX: 8, WY: 4, KC: 8 }],
+  ])(
+    'vec4 forward with attn.c_proj’s product by heads, %s',
+    (_name, tiles: Record<string, number> | undefined) => {
+      it.each([
+        [2, 72, 2, 64],
+        [1, 40, 2, 68],
+        [3, 36, 3, 12],
+      ])('N=%i T=%i H=%i D=%i: the forward’s and the split product’s bits', async (...dims) => {
+        const shape = shapeOf(dims);
+        const { N, T, H, D } = shape;
+        const C = H * D;
+        const M = N * T;
+        const { qkv } = inputs(shape, 29 + dims[1]);
+        const W = randn(C * C, 31 + D, 0.2);
+        const plain = await forward(qkv, shape, tiles);
+        const gpu = await testGpu();
+        const n = sizes(shape);
+        const b = {
+          qkv: gpu.buffer(qkv, 'qkv'),
+          out: gpu.buffer(poisoned(n.out), 'out'),
+          probs: gpu.buffer(poisoned(n.probs), 'probs'),
+          stats: gpu.buffer(poisoned(n.stats), 'stats'),
+          projW: gpu.buffer(W, 'projW'),
+          partial: gpu.buffer(poisoned(H * M * C), 'partial'),
+        };
+        const split = gpu.buffer(poisoned(H * M * C), 'split');
+        await gpu.run('attention forward with c_proj', [
+          prepareAttentionPassesForwardProj(gpu, b, shape, tiles),
+        ]);
+        const p = { M, N: C, K: C };
+        await gpu.run('c_proj split', [
+          prepareMatmulSplitKPartials(gpu, { a: b.out, b: b.projW }, p, {}, H, split),
+        ]);
+        const out = await gpu.readF32(b.out, n.out);
+        const partial = await gpu.readF32(b.partial, H * M * C);
+        const want = await gpu.readF32(split, H * M * C);
+        const saved = {
+          probs: await gpu.readF32(b.probs, n.probs),
+          stats: await gpu.readF32(b.stats, n.stats),
+        };
+        [...Object.values(b), split].forEach((x) => x.destroy());
+        expectSameBits(out, plain.out, 'out');
+        expectSameBits(saved.stats, plain.saved.stats, 'stats');
+        expectSameBits(saved.probs, plain.saved.probs, 'probs');
+        expect(partial.some(Number.isNaN)).toBe(false);
+        expectSameBits(partial, want, 'partial');
+        // And against float64 from the kernel's own O: dot products of D terms, a few 1e-7 relative.
+        const ref = new Float64Array(H * M * C);
+        for (let h = 0; h < H; h++)
+          for (let m = 0; m < M; m++)
+            for (let c = 0; c < C; c++) {
+              let acc = 0;
+              for (let d = 0; d < D; d++) acc += out[m * C + h * D + d] * W[(h * D + d) * C + c];
+              ref[(h * M + m) * C + c] = acc;
+            }
+        expectAllClose(partial, ref, { rtol: 1e-5, atol: 1e-6 }, 'partial vs float64');
+      });
+    },
+  );
+
+  it('refuses the forward with c_proj’s product for the scalar kernels', async () => {
+    const gpu = await testGpu();
+    const shape = { N: 1, T: 5, H: 2, D: 3 };
+    const n = sizes(shape);
+    const buf = (k: number) => gpu.buffer(new Float32Array(k));
+    const b = {
+      qkv: buf(n.qkv),
+      out: buf(n.out),
+      probs: buf(n.probs),
+      stats: buf(n.stats),
+      projW: buf(36),
+      partial: buf(2 * n.out),
+    };
+    expect(() => prepareAttentionPassesForwardProj(gpu, b, shape)).toThrow(/vec4 tiles/);
+    Object.values(b).forEach((x) => x.destroy());
   });
 
   it('refuses dO in parts for the scalar kernels', async () => {

@@ -23,10 +23,12 @@ import { defineKernel, type Kernel, type KernelSpec } from '../gpu/kernel';
 import { unrollLoops } from '../gpu/unroll';
 import type { Dispatch, Gpu } from '../gpu/context';
 import type { AttentionParam, AttentionShape } from './attention';
+import { matmulSplitChunks } from './matmul-splitk';
 
 export type AttentionPassesForwardBinding = 'qkv' | 'out' | 'probs' | 'stats';
 export type AttentionPassesBackwardBinding = 'qkv' | 'probs' | 'dout' | 'dqkv' | 'dscores' | 'out' | 'stats';
 export type AttentionPassesForwardKernel = Kernel<AttentionPassesForwardBinding, AttentionParam>;
+export type AttentionPassesForwardProjBinding = AttentionPassesForwardBinding | 'projW' | 'partial';
 export type AttentionPassesBackwardKernel = Kernel<AttentionPassesBackwardBinding, AttentionParam>;
 
 /**
@@ -234,6 +236,18 @@ const VEC4_FORWARD = pass(
   rowBlocks,
   true,
 ) as AttentionPassesForwardKernel;
+/**
+ * (vec4 only) the fused forward, then attn.c_proj's partial products by head: partial [H, N·T, C], block h =
+ * O[:, h·D .. h·D + D) · projW[h·D .. h·D + D, :], what prepareMatmulSplitKPartials writes with S = H (the same
+ * float32).
+ */
+const VEC4_FORWARD_PROJ = pass(
+  'attentionForwardProj',
+  'forwardProj',
+  { ...forwardBindings, projW: 'read', partial: 'write' },
+  rowBlocks,
+  true,
+) as Kernel<AttentionPassesForwardProjBinding, AttentionParam>;
 export const attentionScores = SCALAR.scores;
 export const attentionWeightedSum = SCALAR.weightedSum;
 export const attentionBackwardScores = SCALAR.backwardScores;
@@ -306,6 +320,33 @@ export function setAttentionPassesFusedForward(on: boolean): void {
   fusedForward = on;
 }
 
+/**
+ * Whether the model's vec4 fused forward also takes attn.c_proj's product where that product is split by heads
+ * (attentionForwardProj; attentionProjFoldFits): one dispatch fewer per layer, the same partial products.
+ */
+export const ATTENTION_PROJ_FOLD = true;
+let projFold = ATTENTION_PROJ_FOLD;
+/** The bench's `--attention-proj-fold on|off` and the tests, for a whole process. */
+export function setAttentionProjFold(on: boolean): void {
+  projFold = on;
+}
+/** Whether the fold is on and the vec4 forward is one dispatch (which it extends). */
+export const attentionProjFoldOn = (): boolean => projFold && fusedForward;
+
+/**
+ * Whether attentionForwardProj can form a split product of attn.c_proj in S chunks: vec4 tiles, and the chunks
+ * (matmulSplitChunks of K = H·D) are the heads.
+ */
+export function attentionProjFoldFits(
+  shape: AttentionShape,
+  S: number,
+  tiles: Record<string, number> = pickAttentionPassesTiles(shape),
+): boolean {
+  if (tiles.VEC4 !== 1 || !attentionPassesVec4Fits(shape) || S !== shape.H || S < 2) return false;
+  const chunks = matmulSplitChunks(shape.H * shape.D, S);
+  return chunks !== null && chunks.chunk === shape.D && chunks.last === shape.D;
+}
+
 /** Forward steps in dispatch order; each binds { qkv, out, probs, stats } with params { N, T, H, D }. */
 export function attentionPassesForwardSteps(vec4 = false): AttentionPassesForwardKernel[] {
   if (!vec4) return [SCALAR.scores, SCALAR.weightedSum];
@@ -361,6 +402,25 @@ export function prepareAttentionPassesForward(
   return attentionPassesForwardSteps(constants.VEC4 === 1).map((x) =>
     gpu.prepare(x, buffers, { ...shape }, c),
   );
+}
+
+/**
+ * The fused vec4 forward with attn.c_proj's product by heads (attentionForwardProj), one dispatch: `out`, `probs`
+ * and `stats` as prepareAttentionPassesForward writes them, and `partial` [H, N·T, H·D] as
+ * prepareMatmulSplitKPartials(a: out, b: projW, M = N·T, N = K = H·D, S = H) does. Vec4 tiles only.
+ */
+export function prepareAttentionPassesForwardProj(
+  gpu: Gpu,
+  buffers: Record<AttentionPassesForwardProjBinding, GPUBuffer>,
+  shape: AttentionShape,
+  constants: Record<string, number> = pickAttentionPassesTiles(shape),
+): Dispatch<AttentionParam> {
+  if (!attentionProjFoldFits(shape, shape.H, constants))
+    throw new Error(
+      `attention passes: the forward with c_proj's product needs vec4 tiles and T, D multiples of 4 (T=${shape.T}, D=${shape.D})`,
+    );
+  const { constants: c } = kernelsFor(constants, shape);
+  return gpu.prepare(VEC4_FORWARD_PROJ, buffers, { ...shape }, c);
 }
 
 /**

@@ -52,8 +52,11 @@ import { crossEntropy } from '../kernels/crossentropy';
 import { runSums } from '../kernels/reduce';
 import { type AttentionShape, prepareAttentionBackward, prepareAttentionForward } from '../kernels/attention';
 import {
+  attentionProjFoldFits,
+  attentionProjFoldOn,
   prepareAttentionPassesBackward,
   prepareAttentionPassesForward,
+  prepareAttentionPassesForwardProj,
   prepareAttentionPassesRecompute,
   pickAttentionPassesTiles,
 } from '../kernels/attention-passes';
@@ -588,14 +591,11 @@ export class GpuModel {
     outDim: number,
     aux: GPUBuffer,
     out: LayerNormOut,
+    partialsWritten = false,
   ): Dispatch[] {
     const S = this.splitOf(this.rows, outDim, inDim);
-    if (
-      this.adapter(layer, target) ||
-      S === 1 ||
-      !layerNormSumFold() ||
-      !layerNormSumFits(this.gpu.device.limits)
-    ) {
+    if (!this.lnSumTakes(layer, target, S)) {
+      if (partialsWritten) throw new Error(`layer ${layer} ${target}: partial products without their sum`);
       const end = { epilogue: 'residual', aux } as const;
       return [...this.linear(layer, target, x, W, b, y, inDim, outDim, end), this.ln(y, out)];
     }
@@ -603,7 +603,8 @@ export class GpuModel {
     const partial = this.productScratch;
     const C = this.cfg.n_embd;
     return [
-      prepareMatmulSplitKPartials(this.gpu, { a: x, b: W }, p, {}, S, partial),
+      // attentionForwardProj has written attn.c_proj's (projFold).
+      ...(partialsWritten ? [] : [prepareMatmulSplitKPartials(this.gpu, { a: x, b: W }, p, {}, S, partial)]),
       this.gpu.prepare(
         layerNormForwardSum,
         { partial, bias: b, aux, x: y, ...out },
@@ -611,6 +612,29 @@ export class GpuModel {
         layerNormSumConstants(C, this.rows),
       ),
     ];
+  }
+
+  /** Whether residualLn's LayerNorm adds the module's S partial products (no adapter, split, the fold on). */
+  private lnSumTakes(layer: number, target: LoraTarget, S: number): boolean {
+    return (
+      !this.adapter(layer, target) && S > 1 && layerNormSumFold() && layerNormSumFits(this.gpu.device.limits)
+    );
+  }
+
+  /**
+   * Whether layer l's attention forward also writes attn.c_proj's partial products (attentionForwardProj), which
+   * residualLn's LayerNorm then adds: the vec4 passes' fused forward runs, and that product is split by heads
+   * into partials the LayerNorm sums (no adapter). One dispatch fewer per layer, the same partials.
+   */
+  private projFold(l: number): boolean {
+    const C = this.cfg.n_embd;
+    const S = this.splitOf(this.rows, C, C);
+    return (
+      this.acts.attention.variant !== 'fused' &&
+      attentionProjFoldOn() &&
+      attentionProjFoldFits(this.attentionShape(), S) &&
+      this.lnSumTakes(l, 'attn.c_proj', S)
+    );
   }
 
   private lnBackward(
@@ -683,8 +707,11 @@ export class GpuModel {
     return { N: R * Bt, T, H: this.cfg.n_head, D: this.cfg.n_embd / this.cfg.n_head };
   }
 
-  /** Causal attention of layer l: qkv → attnOut, and what its backward needs (lse or probabilities). */
-  private attentionForward(l: number): Dispatch[] {
+  /**
+   * Causal attention of layer l: qkv → attnOut, and what its backward needs (lse or probabilities); with `proj`
+   * (projFold), attn.c_proj's partial products by head into productScratch too.
+   */
+  private attentionForward(l: number, proj = false): Dispatch[] {
     const { qkv, attnOut: out } = this.acts.layers[l];
     const a = this.acts.attention;
     if (a.variant === 'fused')
@@ -692,6 +719,11 @@ export class GpuModel {
     const at = a.variant === 'passes' ? l : this.probsSlot(l).slot;
     const probs = a.attnProbs[at];
     const stats = a.attnStats[at];
+    if (proj) {
+      const projW = this.weights.layers[l].projW;
+      const buffers = { qkv, out, probs, stats, projW, partial: this.productScratch };
+      return [prepareAttentionPassesForwardProj(this.gpu, buffers, this.attentionShape())];
+    }
     return prepareAttentionPassesForward(this.gpu, { qkv, out, probs, stats }, this.attentionShape());
   }
 
@@ -804,12 +836,15 @@ export class GpuModel {
       const lw = w.layers[l];
       const la = acts.layers[l];
       d.push(...this.linear(l, 'c_attn', la.ln1Out, lw.attnW, lw.attnB, la.qkv, C, 3 * C));
-      d.push(...this.attentionForward(l));
+      const proj = this.projFold(l);
+      d.push(...this.attentionForward(l, proj));
       // The residual adds and gelu are the epilogues of the products that complete each module's output
       // (or, for the residual adds, of the LayerNorms that follow them: residualLn).
       const ln2 = { gamma: lw.ln2g, beta: lw.ln2b, y: la.ln2Out, mean: la.ln2Mean, rstd: la.ln2Rstd };
       const res = acts.residual[l];
-      d.push(...this.residualLn(l, 'attn.c_proj', la.attnOut, lw.projW, lw.projB, la.resMid, C, C, res, ln2));
+      d.push(
+        ...this.residualLn(l, 'attn.c_proj', la.attnOut, lw.projW, lw.projB, la.resMid, C, C, res, ln2, proj),
+      );
       const gelu = { epilogue: 'gelu', aux: la.fcOut } as const;
       d.push(...this.linear(l, 'mlp.c_fc', la.ln2Out, lw.fcW, lw.fcB, la.fcSlope, C, 4 * C, gelu));
       const next = acts.residual[l + 1];

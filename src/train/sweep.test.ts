@@ -7,6 +7,7 @@ import { setLoraChain, setLoraFold, setLoraPair } from '../kernels/lora';
 import { SPLITK_SUM_DOWN_MAX_ROWS, setSplitSumFold, setSplitSumLoraDownRows } from '../kernels/matmul-splitk';
 import { setTransposedWeights } from '../model/buffers';
 import { setLayerNormEmbed } from '../kernels/layernorm';
+import { setAttentionProjFold } from '../kernels/attention-passes';
 import { testGpu } from '../test/gpu';
 import { randn } from '../util/random';
 import { referenceLoss } from '../model/reference';
@@ -316,6 +317,12 @@ describe('SweepEngine on the GPU', () => {
       await expectSameSteps([...targets], 'auto', setTransposedWeights, 0);
     },
   );
+
+  // attn.c_proj's product split in two (MID: H = 2, D = 64, so the chunks are the heads) in the attention forward
+  // of each layer (attentionForwardProj): one dispatch fewer per layer.
+  it('attn.c_proj’s split product in the attention forward: a step’s loss, weights and moments are those of its own dispatch, bit for bit', async () => {
+    await expectSameSteps(['c_attn'], 'auto', setAttentionProjFold, 2);
+  });
 
   // The embedding and layer 0's first LayerNorm in one dispatch (layerNormForwardEmbed).
   it('the embedding in the first LayerNorm: a step’s loss, weights and moments are those of two dispatches, bit for bit', async () => {
