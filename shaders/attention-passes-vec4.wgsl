@@ -473,52 +473,54 @@ fn forwardProj(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
   projBlock(lid, li, hd, i0);
 }
 
-// projBlock's step (k0, c0): O rows i0.. of the head (entries k0 .. k0 + KC of its D) into X, W rows h·D + k0..
-// (columns c0 .. c0 + BN) into Y; zero past T, D and C.
-fn loadProj(li: u32, i0: u32, k0: u32, c0: u32, oBase: u32, wBase: u32, C: u32) {
-  for (var s = 0u; s < SLOTS; s++) {
-    let e = li + s * THREADS;
-    if (slotX(li, s)) {
-      let r = e / (KC / 4u);
-      let q = e % (KC / 4u);
-      px[s] = vec4f();
-      if (i0 + r < SHAPE_T && k0 + 4u * q < SHAPE_D) { px[s] = out[(oBase + (i0 + r) * C + k0) / 4u + q]; }
-    }
-    if (slotY(li, s)) {
-      let kk = e / WX;
-      let q = e % WX;
-      py[s] = vec4f();
-      if (k0 + kk < SHAPE_D && c0 + 4u * q < C) { py[s] = projW[(wBase + (k0 + kk) * C + c0) / 4u + q]; }
-    }
-  }
-}
+// projBlock's O rows, transposed: Os[d·WY + r] = rows 4r .. 4r + 3 of the block at channel d of its head.
+var<workgroup> Os: array<vec4f, SHAPE_D * WY>;
 
-// projOut[h, n·T + i, c] = Σ_d O[n, i, h·D + d] · W[h·D + d, c] for the rows i0 .. i0 + BM, every c, column
-// block by column block. Each output is fma'd from 0 over d in increasing order, as matmulWideVec4 computes a
-// split product's chunk (and stores alpha 1 × it): the same float32.
+// projOut[h, n·T + i, c] = Σ_d O[n, i, h·D + d] · W[h·D + d, c] for the rows i0 .. i0 + BM, every c. O's rows
+// are staged once (Os); W is read from global memory (L1 / L2: every row block of the head reads the same D
+// rows), with no barrier in the loop, so its loads can be in flight together. Each output is fma'd from 0 over d
+// in increasing order, as matmulWideVec4 computes a split product's chunk (and stores alpha 1 × it): the same
+// float32. The KC loop is repeated by the host.
 fn projBlock(lid: vec3u, li: u32, hd: Head, i0: u32) {
   let C = hd.C;
   let oBase = hd.n * SHAPE_T * C + hd.h * SHAPE_D;
   let wBase = hd.h * SHAPE_D * C;
   let rowBase = (hd.h * SHAPE_N + hd.n) * SHAPE_T;
+  let D4 = SHAPE_D / 4u;
+  for (var e = li; e < 4u * WY * D4; e += THREADS) {
+    let r = e / D4;
+    let q = e % D4;
+    var v = vec4f();
+    if (i0 + r < SHAPE_T) { v = out[(oBase + (i0 + r) * C) / 4u + q]; }
+    Os[4u * q * WY + r / 4u][r % 4u] = v.x;
+    Os[(4u * q + 1u) * WY + r / 4u][r % 4u] = v.y;
+    Os[(4u * q + 2u) * WY + r / 4u][r % 4u] = v.z;
+    Os[(4u * q + 3u) * WY + r / 4u][r % 4u] = v.w;
+  }
+  workgroupBarrier();
+  let tx = lid.x;
+  let ty = lid.y;
   for (var c0 = 0u; c0 < C; c0 += 4u * WX) {
+    let c = c0 + 4u * tx;
+    let inC = c < C;
+    let w0 = (wBase + min(c, C - 4u)) / 4u;
     clearAcc();
-    loadProj(li, i0, 0u, c0, oBase, wBase, C);
     for (var k0 = 0u; k0 < SHAPE_D; k0 += KC) {
-      for (var s = 0u; s < SLOTS; s++) {
-        let e = li + s * THREADS;
-        if (slotX(li, s)) { putXRowSlot(e, px[s]); }
-        if (slotY(li, s)) { putYColSlot(e, py[s]); }
+      for (var kk = 0u; kk < KC; kk++) {
+        let k = k0 + kk;
+        if (k < SHAPE_D) {
+          let x = Os[k * WY + ty];
+          let y = select(vec4f(), projW[w0 + k * (C / 4u)], inC);
+          acc0 = fma(vec4f(x.x), y, acc0);
+          acc1 = fma(vec4f(x.y), y, acc1);
+          acc2 = fma(vec4f(x.z), y, acc2);
+          acc3 = fma(vec4f(x.w), y, acc3);
+        }
       }
-      workgroupBarrier();
-      if (k0 + KC < SHAPE_D) { loadProj(li, i0, k0 + KC, c0, oBase, wBase, C); }
-      fmaChunk(lid.x, lid.y);
-      workgroupBarrier();
     }
-    let c = c0 + 4u * lid.x;
     for (var a = 0u; a < 4u; a++) {
-      let i = i0 + 4u * lid.y + a;
-      if (i < SHAPE_T && c < C) { projOut[((rowBase + i) * C + c) / 4u] = accRow(a); }
+      let i = i0 + 4u * ty + a;
+      if (i < SHAPE_T && inC) { projOut[((rowBase + i) * C + c) / 4u] = accRow(a); }
     }
   }
 }

@@ -334,17 +334,25 @@ export function setAttentionProjFold(on: boolean): void {
 export const attentionProjFoldOn = (): boolean => projFold && fusedForward;
 
 /**
- * Whether attentionForwardProj can form a split product of attn.c_proj in S chunks: vec4 tiles, and the chunks
- * (matmulSplitChunks of K = H·D) are the heads.
+ * Whether attentionForwardProj can form a split product of attn.c_proj in S chunks: vec4 tiles, the chunks
+ * (matmulSplitChunks of K = H·D) are the heads, and its workgroup memory (the forward's, and the block's rows
+ * of O: attentionProjWorkgroupBytes) fits in `storage` bytes (default WebGPU's guaranteed 16 KiB).
  */
 export function attentionProjFoldFits(
   shape: AttentionShape,
   S: number,
   tiles: Record<string, number> = pickAttentionPassesTiles(shape),
+  storage = 16384,
 ): boolean {
   if (tiles.VEC4 !== 1 || !attentionPassesVec4Fits(shape) || S !== shape.H || S < 2) return false;
+  if (attentionProjWorkgroupBytes(shape, tiles) > storage) return false;
   const chunks = matmulSplitChunks(shape.H * shape.D, S);
   return chunks !== null && chunks.chunk === shape.D && chunks.last === shape.D;
+}
+
+/** Bytes of workgroup memory attentionForwardProj declares: the vec4 passes' and O's rows [D, BM]. */
+export function attentionProjWorkgroupBytes(shape: AttentionShape, tiles: Record<string, number>): number {
+  return attentionPassesWorkgroupBytes(tiles) + 16 * shape.D * tiles.WY;
 }
 
 /** Forward steps in dispatch order; each binds { qkv, out, probs, stats } with params { N, T, H, D }. */
@@ -415,9 +423,10 @@ export function prepareAttentionPassesForwardProj(
   shape: AttentionShape,
   constants: Record<string, number> = pickAttentionPassesTiles(shape),
 ): Dispatch<AttentionParam> {
-  if (!attentionProjFoldFits(shape, shape.H, constants))
+  const storage = gpu.device.limits.maxComputeWorkgroupStorageSize;
+  if (!attentionProjFoldFits(shape, shape.H, constants, storage))
     throw new Error(
-      `attention passes: the forward with c_proj's product needs vec4 tiles and T, D multiples of 4 (T=${shape.T}, D=${shape.D})`,
+      `attention passes: the forward with c_proj's product needs vec4 tiles, T and D multiples of 4 (T=${shape.T}, D=${shape.D}) and ${attentionProjWorkgroupBytes(shape, constants)} bytes of workgroup memory (${storage})`,
     );
   const { constants: c } = kernelsFor(constants, shape);
   return gpu.prepare(VEC4_FORWARD_PROJ, buffers, { ...shape }, c);

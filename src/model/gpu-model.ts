@@ -632,7 +632,12 @@ export class GpuModel {
     return (
       this.acts.attention.variant !== 'fused' &&
       attentionProjFoldOn() &&
-      attentionProjFoldFits(this.attentionShape(), S) &&
+      attentionProjFoldFits(
+        this.attentionShape(),
+        S,
+        pickAttentionPassesTiles(this.attentionShape()),
+        this.gpu.device.limits.maxComputeWorkgroupStorageSize,
+      ) &&
       this.lnSumTakes(l, 'attn.c_proj', S)
     );
   }
