@@ -473,44 +473,74 @@ fn forwardProj(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
   projBlock(lid, li, hd, i0);
 }
 
-// projBlock's O rows, transposed: Os[d·WY + r] = rows 4r .. 4r + 3 of the block at channel d of its head.
+// projBlock's operands: the block's rows of O, transposed (Os[d·WY + r] = rows 4r .. 4r + 3 at channel d of the
+// head), and W's D rows of the head at one column block (Ws[d·WX + q] = columns c0 + 4q .. + 3 of row h·D + d).
 var<workgroup> Os: array<vec4f, SHAPE_D * WY>;
+var<workgroup> Ws: array<vec4f, SHAPE_D * WX>;
+// Their loads in flight: OSLOTS (= ⌈D / WX⌉) and WSLOTS (= ⌈D / WY⌉) vec4s a thread, the loops over them
+// repeated by the host (attentionProjFoldFits holds both to 16).
+var<private> pro: array<vec4f, 16>;
+var<private> pw: array<vec4f, 16>;
 
-// projOut[h, n·T + i, c] = Σ_d O[n, i, h·D + d] · W[h·D + d, c] for the rows i0 .. i0 + BM, every c. O's rows
-// are staged once (Os); W is read from global memory (L1 / L2: every row block of the head reads the same D
-// rows), with no barrier in the loop, so its loads can be in flight together. Each output is fma'd from 0 over d
-// in increasing order, as matmulWideVec4 computes a split product's chunk (and stores alpha 1 × it): the same
-// float32. The KC loop is repeated by the host.
+// W's rows h·D .. h·D + D − 1 at columns c0 .. c0 + BN into pw (zero past C), branch-free so that the loads are
+// in flight together.
+fn loadProjW(li: u32, c0: u32, wBase: u32, C: u32) {
+  for (var s = 0u; s < WSLOTS; s++) {
+    let e = li + s * THREADS;
+    let k = e / WX;
+    let c = c0 + 4u * (e % WX);
+    let at = (wBase + min(k, SHAPE_D - 1u) * C + min(c, C - 4u)) / 4u;
+    pw[s] = select(vec4f(), projW[at], k < SHAPE_D && c < C);
+  }
+}
+
+// projOut[h, n·T + i, c] = Σ_d O[n, i, h·D + d] · W[h·D + d, c] for the rows i0 .. i0 + BM, every c, column
+// block by column block. O's rows are staged once; each column block's D rows of W at once (the next block's
+// loaded into registers during this one's multiply-adds), so a block costs one load's latency, not D / KC.
+// Each output is fma'd from 0 over d in increasing order, as matmulWideVec4 computes a split product's chunk
+// (and stores alpha 1 × it): the same float32.
 fn projBlock(lid: vec3u, li: u32, hd: Head, i0: u32) {
   let C = hd.C;
   let oBase = hd.n * SHAPE_T * C + hd.h * SHAPE_D;
   let wBase = hd.h * SHAPE_D * C;
   let rowBase = (hd.h * SHAPE_N + hd.n) * SHAPE_T;
   let D4 = SHAPE_D / 4u;
-  for (var e = li; e < 4u * WY * D4; e += THREADS) {
+  let BM = 4u * WY;
+  let BN = 4u * WX;
+  for (var s = 0u; s < OSLOTS; s++) {
+    let e = li + s * THREADS;
+    let r = e / D4;
+    let at = (oBase + min(i0 + r, SHAPE_T - 1u) * C) / 4u + e % D4;
+    pro[s] = select(vec4f(), out[at], r < BM && i0 + r < SHAPE_T);
+  }
+  loadProjW(li, 0u, wBase, C);
+  for (var s = 0u; s < OSLOTS; s++) {
+    let e = li + s * THREADS;
     let r = e / D4;
     let q = e % D4;
-    var v = vec4f();
-    if (i0 + r < SHAPE_T) { v = out[(oBase + (i0 + r) * C) / 4u + q]; }
-    Os[4u * q * WY + r / 4u][r % 4u] = v.x;
-    Os[(4u * q + 1u) * WY + r / 4u][r % 4u] = v.y;
-    Os[(4u * q + 2u) * WY + r / 4u][r % 4u] = v.z;
-    Os[(4u * q + 3u) * WY + r / 4u][r % 4u] = v.w;
+    if (r < BM) {
+      Os[4u * q * WY + r / 4u][r % 4u] = pro[s].x;
+      Os[(4u * q + 1u) * WY + r / 4u][r % 4u] = pro[s].y;
+      Os[(4u * q + 2u) * WY + r / 4u][r % 4u] = pro[s].z;
+      Os[(4u * q + 3u) * WY + r / 4u][r % 4u] = pro[s].w;
+    }
   }
-  workgroupBarrier();
   let tx = lid.x;
   let ty = lid.y;
-  for (var c0 = 0u; c0 < C; c0 += 4u * WX) {
-    let c = c0 + 4u * tx;
-    let inC = c < C;
-    let w0 = (wBase + min(c, C - 4u)) / 4u;
+  for (var c0 = 0u; c0 < C; c0 += BN) {
+    for (var s = 0u; s < WSLOTS; s++) {
+      let e = li + s * THREADS;
+      if (e < SHAPE_D * WX) { Ws[e] = pw[s]; }
+    }
+    workgroupBarrier();
+    if (c0 + BN < C) { loadProjW(li, c0 + BN, wBase, C); }
     clearAcc();
     for (var k0 = 0u; k0 < SHAPE_D; k0 += KC) {
       for (var kk = 0u; kk < KC; kk++) {
         let k = k0 + kk;
         if (k < SHAPE_D) {
           let x = Os[k * WY + ty];
-          let y = select(vec4f(), projW[w0 + k * (C / 4u)], inC);
+          let y = Ws[k * WX + tx];
           acc0 = fma(vec4f(x.x), y, acc0);
           acc1 = fma(vec4f(x.y), y, acc1);
           acc2 = fma(vec4f(x.z), y, acc2);
@@ -518,9 +548,11 @@ fn projBlock(lid: vec3u, li: u32, hd: Head, i0: u32) {
         }
       }
     }
+    workgroupBarrier();
+    let c = c0 + 4u * tx;
     for (var a = 0u; a < 4u; a++) {
       let i = i0 + 4u * ty + a;
-      if (i < SHAPE_T && inC) { projOut[((rowBase + i) * C + c) / 4u] = accRow(a); }
+      if (i < SHAPE_T && c < C) { projOut[((rowBase + i) * C + c) / 4u] = accRow(a); }
     }
   }
 }

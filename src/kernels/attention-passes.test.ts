@@ -15,6 +15,8 @@ import {
   pickAttentionPassesTiles,
   prepareAttentionPassesForward,
   prepareAttentionPassesForwardProj,
+  attentionProjFoldFits,
+  attentionProjWorkgroupBytes,
   setAttentionPassesFusedForward,
 } from './attention-passes';
 import { prepareMatmulSplitKPartials } from './matmul-splitk';
@@ -453,17 +455,17 @@ describe('attention (separate passes)', () => {
 
   // The fused forward with attn.c_proj's product by heads (forwardProj): the forward's outputs are the plain
   // forward's bits, and the partials [H, N·T, C] are those of the split-K matmul with S = H (each fma'd from 0
-  // over the head's D channels in order). D 68: C = 136, a partial last column block of 64; H 3, D 12: C = 36,
-  // one column block, KC 16 past D; T 40 and 36: a partial last row block.
+  // over the head's D channels in order). D 60: C = 120, a partial last column block of 64, KC 16 and 8 past D;
+  // H 3, D 12: C = 36, one column block; T 40 and 36: a partial last row block.
   describe.each([
     ['picked tiles', undefined],
-    ['odd tiles 16×32, KC 8', { VEC4: 1, WX: 8, WY: 4, KC: 8 }],
+    ['tiles 32×32, KC 8', { VEC4: 1, WX: 8, WY: 8, KC: 8 }],
   ])(
     'vec4 forward with attn.c_proj’s product by heads, %s',
     (_name, tiles: Record<string, number> | undefined) => {
       it.each([
         [2, 72, 2, 64],
-        [1, 40, 2, 68],
+        [1, 40, 2, 60],
         [3, 36, 3, 12],
       ])('N=%i T=%i H=%i D=%i: the forward’s and the split product’s bits', async (...dims) => {
         const shape = shapeOf(dims);
@@ -532,6 +534,13 @@ describe('attention (separate passes)', () => {
       partial: buf(2 * n.out),
     };
     expect(() => prepareAttentionPassesForwardProj(gpu, b, shape)).toThrow(/vec4 tiles/);
+    // O's rows and W's in workgroup memory: D = 68 on 32×64 tiles needs 33,280 bytes.
+    const wide = { N: 1, T: 40, H: 2, D: 68 };
+    expect(attentionProjWorkgroupBytes(wide, pickAttentionPassesTiles(wide))).toBe(33280);
+    expect(attentionProjFoldFits(wide, 2, pickAttentionPassesTiles(wide), 32768)).toBe(false);
+    expect(attentionProjFoldFits(wide, 2, pickAttentionPassesTiles(wide), 65536)).toBe(true);
+    // The chunks must be the heads.
+    expect(attentionProjFoldFits(wide, 4, pickAttentionPassesTiles(wide), 65536)).toBe(false);
     Object.values(b).forEach((x) => x.destroy());
   });
 

@@ -174,8 +174,14 @@ function pass<B extends string>(
     workgroups: vec4 ? (p, c) => workgroups(p, { ...c, VEC4: 1 }) : workgroups,
     // The vec4 kernels' multiply loop repeated KC times (src/gpu/unroll.ts).
     // Its staging slots' loops, SLOTS copies (attentionPassesVec4Slots).
+    // attentionForwardProj's loads of O's rows and W's, OSLOTS and WSLOTS copies (attentionProjSlots).
     specialize: vec4
-      ? (c) => unrollLoops(vec4Source, { KC: c.KC, SLOTS: attentionPassesVec4Slots(c) })
+      ? (c) =>
+          unrollLoops(vec4Source, {
+            KC: c.KC,
+            SLOTS: attentionPassesVec4Slots(c),
+            ...attentionProjSlots(c.SHAPE_D ?? 1, c),
+          })
       : undefined,
     // ... and the shape as override constants (a pipeline per shape; the model has one).
     paramConstants: vec4 ? { N: 'SHAPE_N', T: 'SHAPE_T', H: 'SHAPE_H', D: 'SHAPE_D' } : undefined,
@@ -345,14 +351,23 @@ export function attentionProjFoldFits(
   storage = 16384,
 ): boolean {
   if (tiles.VEC4 !== 1 || !attentionPassesVec4Fits(shape) || S !== shape.H || S < 2) return false;
-  if (attentionProjWorkgroupBytes(shape, tiles) > storage) return false;
+  const { OSLOTS, WSLOTS } = attentionProjSlots(shape.D, tiles);
+  if (attentionProjWorkgroupBytes(shape, tiles) > storage || Math.max(OSLOTS, WSLOTS) > 16) return false;
   const chunks = matmulSplitChunks(shape.H * shape.D, S);
   return chunks !== null && chunks.chunk === shape.D && chunks.last === shape.D;
 }
 
-/** Bytes of workgroup memory attentionForwardProj declares: the vec4 passes' and O's rows [D, BM]. */
+/** Bytes of workgroup memory attentionForwardProj declares: the vec4 passes', O's rows [D, BM] and W's [D, BN]. */
 export function attentionProjWorkgroupBytes(shape: AttentionShape, tiles: Record<string, number>): number {
-  return attentionPassesWorkgroupBytes(tiles) + 16 * shape.D * tiles.WY;
+  return attentionPassesWorkgroupBytes(tiles) + 16 * shape.D * (tiles.WY + tiles.WX);
+}
+
+/** Vec4s a thread of attentionForwardProj loads of O's rows (OSLOTS) and of W's (WSLOTS) at a time. */
+export function attentionProjSlots(
+  D: number,
+  tiles: Record<string, number>,
+): { OSLOTS: number; WSLOTS: number } {
+  return { OSLOTS: Math.ceil(D / tiles.WX), WSLOTS: Math.ceil(D / tiles.WY) };
 }
 
 /** Forward steps in dispatch order; each binds { qkv, out, probs, stats } with params { N, T, H, D }. */
