@@ -473,85 +473,51 @@ fn forwardProj(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
   projBlock(lid, li, hd, i0);
 }
 
-// projBlock's operands: the block's rows of O, transposed (Os[d·WY + r] = rows 4r .. 4r + 3 at channel d of the
-// head), and W's D rows of the head at one column block (Ws[d·WX + q] = columns c0 + 4q .. + 3 of row h·D + d).
-var<workgroup> Os: array<vec4f, SHAPE_D * WY>;
-var<workgroup> Ws: array<vec4f, SHAPE_D * WX>;
-// Their loads in flight: OSLOTS (= ⌈D / WX⌉) and WSLOTS (= ⌈D / WY⌉) vec4s a thread, the loops over them
-// repeated by the host (attentionProjFoldFits holds both to 16).
-var<private> pro: array<vec4f, 16>;
-var<private> pw: array<vec4f, 16>;
-
-// W's rows h·D .. h·D + D − 1 at columns c0 .. c0 + BN into pw (zero past C), branch-free so that the loads are
-// in flight together.
-fn loadProjW(li: u32, c0: u32, wBase: u32, C: u32) {
-  for (var s = 0u; s < WSLOTS; s++) {
+// projBlock's step (k0, c0): O rows i0.. of the head (entries k0 .. k0 + KC of its D) into X, W rows h·D + k0..
+// (columns c0 .. c0 + BN) into Y; zero past T, D and C.
+fn loadProj(li: u32, i0: u32, k0: u32, c0: u32, oBase: u32, wBase: u32, C: u32) {
+  for (var s = 0u; s < SLOTS; s++) {
     let e = li + s * THREADS;
-    let k = e / WX;
-    let c = c0 + 4u * (e % WX);
-    let at = (wBase + min(k, SHAPE_D - 1u) * C + min(c, C - 4u)) / 4u;
-    pw[s] = select(vec4f(), projW[at], k < SHAPE_D && c < C);
+    if (slotX(li, s)) {
+      let r = e / (KC / 4u);
+      let q = e % (KC / 4u);
+      px[s] = vec4f();
+      if (i0 + r < SHAPE_T && k0 + 4u * q < SHAPE_D) { px[s] = out[(oBase + (i0 + r) * C + k0) / 4u + q]; }
+    }
+    if (slotY(li, s)) {
+      let kk = e / WX;
+      let q = e % WX;
+      py[s] = vec4f();
+      if (k0 + kk < SHAPE_D && c0 + 4u * q < C) { py[s] = projW[(wBase + (k0 + kk) * C + c0) / 4u + q]; }
+    }
   }
 }
 
 // projOut[h, n·T + i, c] = Σ_d O[n, i, h·D + d] · W[h·D + d, c] for the rows i0 .. i0 + BM, every c, column
-// block by column block. O's rows are staged once; each column block's D rows of W at once (the next block's
-// loaded into registers during this one's multiply-adds), so a block costs one load's latency, not D / KC.
-// Each output is fma'd from 0 over d in increasing order, as matmulWideVec4 computes a split product's chunk
-// (and stores alpha 1 × it): the same float32.
+// block by column block. Each output is fma'd from 0 over d in increasing order, as matmulWideVec4 computes a
+// split product's chunk (and stores alpha 1 × it): the same float32.
 fn projBlock(lid: vec3u, li: u32, hd: Head, i0: u32) {
   let C = hd.C;
   let oBase = hd.n * SHAPE_T * C + hd.h * SHAPE_D;
   let wBase = hd.h * SHAPE_D * C;
   let rowBase = (hd.h * SHAPE_N + hd.n) * SHAPE_T;
-  let D4 = SHAPE_D / 4u;
-  let BM = 4u * WY;
-  let BN = 4u * WX;
-  for (var s = 0u; s < OSLOTS; s++) {
-    let e = li + s * THREADS;
-    let r = e / D4;
-    let at = (oBase + min(i0 + r, SHAPE_T - 1u) * C) / 4u + e % D4;
-    pro[s] = select(vec4f(), out[at], r < BM && i0 + r < SHAPE_T);
-  }
-  loadProjW(li, 0u, wBase, C);
-  for (var s = 0u; s < OSLOTS; s++) {
-    let e = li + s * THREADS;
-    let r = e / D4;
-    let q = e % D4;
-    if (r < BM) {
-      Os[4u * q * WY + r / 4u][r % 4u] = pro[s].x;
-      Os[(4u * q + 1u) * WY + r / 4u][r % 4u] = pro[s].y;
-      Os[(4u * q + 2u) * WY + r / 4u][r % 4u] = pro[s].z;
-      Os[(4u * q + 3u) * WY + r / 4u][r % 4u] = pro[s].w;
-    }
-  }
-  let tx = lid.x;
-  let ty = lid.y;
-  for (var c0 = 0u; c0 < C; c0 += BN) {
-    for (var s = 0u; s < WSLOTS; s++) {
-      let e = li + s * THREADS;
-      if (e < SHAPE_D * WX) { Ws[e] = pw[s]; }
-    }
-    workgroupBarrier();
-    if (c0 + BN < C) { loadProjW(li, c0 + BN, wBase, C); }
+  for (var c0 = 0u; c0 < C; c0 += 4u * WX) {
     clearAcc();
+    loadProj(li, i0, 0u, c0, oBase, wBase, C);
     for (var k0 = 0u; k0 < SHAPE_D; k0 += KC) {
-      for (var kk = 0u; kk < KC; kk++) {
-        let k = k0 + kk;
-        if (k < SHAPE_D) {
-          let x = Os[k * WY + ty];
-          let y = Ws[k * WX + tx];
-          acc0 = fma(vec4f(x.x), y, acc0);
-          acc1 = fma(vec4f(x.y), y, acc1);
-          acc2 = fma(vec4f(x.z), y, acc2);
-          acc3 = fma(vec4f(x.w), y, acc3);
-        }
+      for (var s = 0u; s < SLOTS; s++) {
+        let e = li + s * THREADS;
+        if (slotX(li, s)) { putXRowSlot(e, px[s]); }
+        if (slotY(li, s)) { putYColSlot(e, py[s]); }
       }
+      workgroupBarrier();
+      if (k0 + KC < SHAPE_D) { loadProj(li, i0, k0 + KC, c0, oBase, wBase, C); }
+      fmaChunk(lid.x, lid.y);
+      workgroupBarrier();
     }
-    workgroupBarrier();
-    let c = c0 + 4u * tx;
+    let c = c0 + 4u * lid.x;
     for (var a = 0u; a < 4u; a++) {
-      let i = i0 + 4u * ty + a;
+      let i = i0 + 4u * lid.y + a;
       if (i < SHAPE_T && c < C) { projOut[((rowBase + i) * C + c) / 4u] = accRow(a); }
     }
   }

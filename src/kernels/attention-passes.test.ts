@@ -16,7 +16,6 @@ import {
   prepareAttentionPassesForward,
   prepareAttentionPassesForwardProj,
   attentionProjFoldFits,
-  attentionProjWorkgroupBytes,
   setAttentionPassesFusedForward,
 } from './attention-passes';
 import { prepareMatmulSplitKPartials } from './matmul-splitk';
@@ -534,13 +533,11 @@ describe('attention (separate passes)', () => {
       partial: buf(2 * n.out),
     };
     expect(() => prepareAttentionPassesForwardProj(gpu, b, shape)).toThrow(/vec4 tiles/);
-    // O's rows and W's in workgroup memory: D = 68 on 32×64 tiles needs 33,280 bytes.
-    const wide = { N: 1, T: 40, H: 2, D: 68 };
-    expect(attentionProjWorkgroupBytes(wide, pickAttentionPassesTiles(wide))).toBe(33280);
-    expect(attentionProjFoldFits(wide, 2, pickAttentionPassesTiles(wide), 32768)).toBe(false);
-    expect(attentionProjFoldFits(wide, 2, pickAttentionPassesTiles(wide), 65536)).toBe(true);
-    // The chunks must be the heads.
-    expect(attentionProjFoldFits(wide, 4, pickAttentionPassesTiles(wide), 65536)).toBe(false);
+    // The chunks must be the heads, the tiles vec4.
+    const heads = { N: 1, T: 40, H: 2, D: 68 };
+    expect(attentionProjFoldFits(heads, 2)).toBe(true);
+    expect(attentionProjFoldFits(heads, 4)).toBe(false);
+    expect(attentionProjFoldFits(heads, 2, ATTENTION_PASSES_TILES_NARROW)).toBe(false);
     Object.values(b).forEach((x) => x.destroy());
   });
 

@@ -174,14 +174,8 @@ function pass<B extends string>(
     workgroups: vec4 ? (p, c) => workgroups(p, { ...c, VEC4: 1 }) : workgroups,
     // The vec4 kernels' multiply loop repeated KC times (src/gpu/unroll.ts).
     // Its staging slots' loops, SLOTS copies (attentionPassesVec4Slots).
-    // attentionForwardProj's loads of O's rows and W's, OSLOTS and WSLOTS copies (attentionProjSlots).
     specialize: vec4
-      ? (c) =>
-          unrollLoops(vec4Source, {
-            KC: c.KC,
-            SLOTS: attentionPassesVec4Slots(c),
-            ...attentionProjSlots(c.SHAPE_D ?? 1, c),
-          })
+      ? (c) => unrollLoops(vec4Source, { KC: c.KC, SLOTS: attentionPassesVec4Slots(c) })
       : undefined,
     // ... and the shape as override constants (a pipeline per shape; the model has one).
     paramConstants: vec4 ? { N: 'SHAPE_N', T: 'SHAPE_T', H: 'SHAPE_H', D: 'SHAPE_D' } : undefined,
@@ -328,9 +322,13 @@ export function setAttentionPassesFusedForward(on: boolean): void {
 
 /**
  * Whether the model's vec4 fused forward also takes attn.c_proj's product where that product is split by heads
- * (attentionForwardProj; attentionProjFoldFits): one dispatch fewer per layer, the same partial products.
+ * (attentionForwardProj; attentionProjFoldFits): one dispatch fewer per layer, the same partial products. Off:
+ * on the H200 (lab-gpt, where the split applies at R = 1 and 2) the step's GPU pass took 1.255 / 1.255 ms at
+ * R = 1 (78 dispatches) against 1.232 / 1.234 (82), and 1.754 / 1.756 against 1.743 / 1.746 at R = 2: the
+ * forward's 128 workgroups of 4 warps spend 12.5 µs a layer on the product that the matmul's own dispatch does
+ * in 9.0 (bench/runs/h200-2026-12-02-s19). Kept for devices whose dispatches cost more.
  */
-export const ATTENTION_PROJ_FOLD = true;
+export const ATTENTION_PROJ_FOLD = false;
 let projFold = ATTENTION_PROJ_FOLD;
 /** The bench's `--attention-proj-fold on|off` and the tests, for a whole process. */
 export function setAttentionProjFold(on: boolean): void {
@@ -340,34 +338,17 @@ export function setAttentionProjFold(on: boolean): void {
 export const attentionProjFoldOn = (): boolean => projFold && fusedForward;
 
 /**
- * Whether attentionForwardProj can form a split product of attn.c_proj in S chunks: vec4 tiles, the chunks
- * (matmulSplitChunks of K = H·D) are the heads, and its workgroup memory (the forward's, and the block's rows
- * of O: attentionProjWorkgroupBytes) fits in `storage` bytes (default WebGPU's guaranteed 16 KiB).
+ * Whether attentionForwardProj can form a split product of attn.c_proj in S chunks: vec4 tiles, and the chunks
+ * (matmulSplitChunks of K = H·D) are the heads.
  */
 export function attentionProjFoldFits(
   shape: AttentionShape,
   S: number,
   tiles: Record<string, number> = pickAttentionPassesTiles(shape),
-  storage = 16384,
 ): boolean {
   if (tiles.VEC4 !== 1 || !attentionPassesVec4Fits(shape) || S !== shape.H || S < 2) return false;
-  const { OSLOTS, WSLOTS } = attentionProjSlots(shape.D, tiles);
-  if (attentionProjWorkgroupBytes(shape, tiles) > storage || Math.max(OSLOTS, WSLOTS) > 16) return false;
   const chunks = matmulSplitChunks(shape.H * shape.D, S);
   return chunks !== null && chunks.chunk === shape.D && chunks.last === shape.D;
-}
-
-/** Bytes of workgroup memory attentionForwardProj declares: the vec4 passes', O's rows [D, BM] and W's [D, BN]. */
-export function attentionProjWorkgroupBytes(shape: AttentionShape, tiles: Record<string, number>): number {
-  return attentionPassesWorkgroupBytes(tiles) + 16 * shape.D * (tiles.WY + tiles.WX);
-}
-
-/** Vec4s a thread of attentionForwardProj loads of O's rows (OSLOTS) and of W's (WSLOTS) at a time. */
-export function attentionProjSlots(
-  D: number,
-  tiles: Record<string, number>,
-): { OSLOTS: number; WSLOTS: number } {
-  return { OSLOTS: Math.ceil(D / tiles.WX), WSLOTS: Math.ceil(D / tiles.WY) };
 }
 
 /** Forward steps in dispatch order; each binds { qkv, out, probs, stats } with params { N, T, H, D }. */
@@ -438,10 +419,9 @@ export function prepareAttentionPassesForwardProj(
   shape: AttentionShape,
   constants: Record<string, number> = pickAttentionPassesTiles(shape),
 ): Dispatch<AttentionParam> {
-  const storage = gpu.device.limits.maxComputeWorkgroupStorageSize;
-  if (!attentionProjFoldFits(shape, shape.H, constants, storage))
+  if (!attentionProjFoldFits(shape, shape.H, constants))
     throw new Error(
-      `attention passes: the forward with c_proj's product needs vec4 tiles, T and D multiples of 4 (T=${shape.T}, D=${shape.D}) and ${attentionProjWorkgroupBytes(shape, constants)} bytes of workgroup memory (${storage})`,
+      `attention passes: the forward with c_proj's product needs vec4 tiles and T, D multiples of 4 (T=${shape.T}, D=${shape.D})`,
     );
   const { constants: c } = kernelsFor(constants, shape);
   return gpu.prepare(VEC4_FORWARD_PROJ, buffers, { ...shape }, c);

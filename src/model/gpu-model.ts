@@ -632,12 +632,7 @@ export class GpuModel {
     return (
       this.acts.attention.variant !== 'fused' &&
       attentionProjFoldOn() &&
-      attentionProjFoldFits(
-        this.attentionShape(),
-        S,
-        pickAttentionPassesTiles(this.attentionShape()),
-        this.gpu.device.limits.maxComputeWorkgroupStorageSize,
-      ) &&
+      attentionProjFoldFits(this.attentionShape(), S) &&
       this.lnSumTakes(l, 'attn.c_proj', S)
     );
   }
