@@ -48,7 +48,6 @@ import {
   setSplitKMinTiles,
   setSplitKOwnSumMinTiles,
   setSplitSumFold,
-  setSummedAFold,
   setSplitSumLoraDownRows,
 } from '../src/kernels/matmul-splitk';
 import { setTransposedWeights } from '../src/model/buffers';
@@ -333,9 +332,6 @@ async function main(): Promise<void> {
   // --guard-fold off: the loss guard stays lossGuard after the loss (no loraReduceGuard at the backward's end).
   const guardFoldFlag = choiceFlag(args, 'guard-fold', ['on', 'off']);
   if (guardFoldFlag) setGuardFold(guardFoldFlag === 'on');
-  // --dfc-fold off: dFc is summed and stored (matmulSplitKSum, geluGrad) before c_fc's dx product reads it.
-  const dfcFoldFlag = choiceFlag(args, 'dfc-fold', ['on', 'off']);
-  if (dfcFoldFlag) setSummedAFold(dfcFoldFlag === 'on');
   // --sum-lora-down on|off|N: an adapted split product of at most N rows (on: any, off: none) forms u in its sum,
   // else keeps loraRows before it (splitSumLoraDownOn).
   const sumDown = flag(args, 'sum-lora-down');

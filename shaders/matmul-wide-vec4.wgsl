@@ -69,11 +69,6 @@ override TRANS_A: u32 = 0u;
 override EPILOGUE: u32 = 0u;
 // LoRA's rank r when the product also adds LoRA's up-projection (a multiple of 4; 0: it does not).
 override LORA_R: u32 = 0u;
-// A_PARTS > 0 (TRANS_A 0, EPILOGUE none): A is read as the sum of A_PARTS [M, ldA] blocks of `a` (block s from
-// element s · M · ldA), times `aux` (laid out as one block) elementwise: v = (0 + a_0 + a_1 + …) · aux, the float32
-// that matmulSplitKSum (alpha 1, no bias) with the geluGrad epilogue stores, without that dispatch
-// (src/kernels/matmul.ts MatmulSummedA: dFc, the backward's input of c_fc's dx product).
-override A_PARTS: u32 = 0u;
 override TRANS_B: u32 = 0u;
 override WG_M: u32 = 16u;
 override WG_N: u32 = 16u;
@@ -115,9 +110,6 @@ fn fetchA(base: u32, m0: u32, k0: u32, e: u32) -> vec4f {
     if (m >= params.M || k >= kBound) {
       return vec4f();
     }
-    if (A_PARTS > 0u) {
-      return summedA((base + m * ldA() + k) / 4u);
-    }
     return a[(base + m * ldA() + k) / 4u];
   }
   let k = k0 + e / (2u * WG_M);
@@ -126,16 +118,6 @@ fn fetchA(base: u32, m0: u32, k0: u32, e: u32) -> vec4f {
     return vec4f();
   }
   return a[(base + k * ldA() + m) / 4u];
-}
-
-// Vec4 i of A under A_PARTS: the blocks added in order from zero, then times aux.
-fn summedA(i: u32) -> vec4f {
-  let block = params.M * ldA() / 4u;
-  var v = vec4f(0.0);
-  for (var s = 0u; s < A_PARTS; s++) {
-    v += a[s * block + i];
-  }
-  return v * aux[i];
 }
 
 fn fetchB(base: u32, n0: u32, k0: u32, e: u32) -> vec4f {

@@ -14,15 +14,13 @@ import {
   matmulSplitCount,
   prepareMatmulSplitK,
   prepareMatmulSplitKDown,
-  prepareMatmulSplitKPartials,
   setSplitKOwnSumMinTiles,
-  splitKPartialsSummedAFoldable,
   splitKScratch,
   SPLITK_OWN_SUM_MIN_TILES,
 } from './matmul-splitk';
 import { randn } from '../util/random';
 import { testGpu } from '../test/gpu';
-import { expectAllClose, expectSameBits } from '../test/close';
+import { expectAllClose } from '../test/close';
 
 interface SplitCase {
   M: number;
@@ -315,97 +313,6 @@ describe('split-K matmul', () => {
         b.destroy();
     },
   );
-
-  // dFc = (Σ partials of x·W1) ⊙ slope read by the next split product as its A (A_PARTS), against matmulSplitKSum
-  // with the geluGrad epilogue storing dFc first: the same bits, and float64. Rows and columns not multiples of
-  // the tiles; the second product's chunks do not divide its K (68, 68, 60).
-  it.each([
-    { M: 516, K1: 72, N1: 196, S1: 2, N2: 132, S2: 3, transB: 0 as const },
-    { M: 260, K1: 128, N1: 512, S1: 2, N2: 256, S2: 4, transB: 1 as const },
-  ])(
-    'A as the sum of $S1 partials times a scale: $M×$N2×$N1 in $S2 chunks (TRANS_B $transB), the bits of the sum dispatch',
-    async ({ M, K1, N1, S1, N2, S2, transB }) => {
-      const gpu = await testGpu();
-      const x = randn(M * K1, 41);
-      const W1 = randn(K1 * N1, 42, 0.2);
-      const slope = randn(M * N1, 43);
-      const W2 = randn(N1 * N2, 44, 0.2);
-      const b = {
-        x: gpu.buffer(x, 'x'),
-        W1: gpu.buffer(W1, 'W1'),
-        slope: gpu.buffer(slope, 'slope'),
-        W2: gpu.buffer(W2, 'W2'),
-        dFc: gpu.buffer(M * N1 * 4, 'dFc'),
-        scratch: gpu.buffer(splitKScratch(M, N1, S1) * 4, 'scratch'),
-        parts: gpu.buffer(S1 * M * N1 * 4, 'parts'),
-        want: gpu.buffer(S2 * M * N2 * 4, 'want'),
-        got: gpu.buffer(new Float32Array(S2 * M * N2).fill(NaN), 'got'),
-      };
-      const first = { M, N: N1, K: K1 };
-      const second = { M, N: N2, K: N1 };
-      expect(splitKPartialsSummedAFoldable(gpu, second, { TRANS_B: transB }, S2)).toBe(true);
-      const summed = { parts: S1, scale: b.slope };
-      await gpu.run('sum then product', [
-        ...prepareMatmulSplitK(
-          gpu,
-          { a: b.x, b: b.W1, c: b.dFc, aux: b.slope },
-          first,
-          {},
-          'geluGrad',
-          S1,
-          b.scratch,
-        ),
-        prepareMatmulSplitKPartials(gpu, { a: b.dFc, b: b.W2 }, second, { TRANS_B: transB }, S2, b.want),
-      ]);
-      await gpu.run('product of the summed partials', [
-        prepareMatmulSplitKPartials(gpu, { a: b.x, b: b.W1 }, first, {}, S1, b.parts),
-        prepareMatmulSplitKPartials(
-          gpu,
-          { a: b.parts, b: b.W2 },
-          second,
-          { TRANS_B: transB },
-          S2,
-          b.got,
-          summed,
-        ),
-      ]);
-      const got = await gpu.readF32(b.got, S2 * M * N2);
-      const want = await gpu.readF32(b.want, S2 * M * N2);
-      Object.values(b).forEach((x) => x.destroy());
-      expect(got.some(Number.isNaN)).toBe(false);
-      expectSameBits(got, want, 'partials');
-      // float64: dFc = (x·W1) ⊙ slope, then each chunk's product with W2 (stored [N2, N1] when transposed).
-      const dFc = new Float64Array(M * N1);
-      for (let m = 0; m < M; m++)
-        for (let n = 0; n < N1; n++) {
-          let t = 0;
-          for (let k = 0; k < K1; k++) t += x[m * K1 + k] * W1[k * N1 + n];
-          dFc[m * N1 + n] = t * slope[m * N1 + n];
-        }
-      const { chunk } = matmulSplitChunks(N1, S2)!;
-      const ref = new Float64Array(S2 * M * N2);
-      for (let s = 0; s < S2; s++)
-        for (let m = 0; m < M; m++)
-          for (let n = 0; n < N2; n++) {
-            let t = 0;
-            for (let k = s * chunk; k < Math.min(N1, (s + 1) * chunk); k++)
-              t += dFc[m * N1 + k] * (transB ? W2[n * N1 + k] : W2[k * N2 + n]);
-            ref[(s * M + m) * N2 + n] = t;
-          }
-      expectAllClose(got, ref, gemmTolerance(ref, K1 + chunk), 'partials vs float64');
-    },
-  );
-
-  it('refuses A as a sum where the product would not take matmulWideVec4', async () => {
-    const gpu = await testGpu();
-    const x = gpu.buffer(4096, 'x');
-    const summed = { parts: 2, scale: x };
-    expect(splitKPartialsSummedAFoldable(gpu, { M: 8, N: 8, K: 16 }, {}, 2)).toBe(false);
-    expect(() =>
-      prepareMatmulSplitKPartials(gpu, { a: x, b: x }, { M: 8, N: 8, K: 16 }, {}, 2, x, summed),
-    ).toThrow(/A as a sum/);
-    x.destroy();
-  });
 
   it('refuses chunk counts whose multiple-of-4 chunks overshoot K', async () => {
     const gpu = await testGpu();

@@ -18,14 +18,12 @@ import {
   MATMUL_EPILOGUE,
   matmulAuxPlaceholder,
   matmulParams,
-  matmulSummedAFoldable,
   prepareMatmul,
   type MatmulBuffers,
   type MatmulConstants,
   type MatmulEpilogue,
   type MatmulLora,
   type MatmulParams,
-  type MatmulSummedA,
 } from './matmul';
 
 export const matmulSplitKSum = defineKernel({
@@ -255,17 +253,6 @@ export function setSplitSumFold(on: boolean): void {
 export const splitSumFoldOn = (): boolean => sumFold;
 
 /**
- * Whether the model's backward lets c_fc's dx product read dFc as mlp.c_proj's split partials times gelu'
- * (MatmulSummedA) rather than after a matmulSplitKSum with the geluGrad epilogue stored it. The same bits. On by
- * default; the bench's `--dfc-fold off` and the tests turn it off for a whole process.
- */
-let summedAFold = true;
-export function setSummedAFold(on: boolean): void {
-  summedAFold = on;
-}
-export const summedAFoldOn = (): boolean => summedAFold;
-
-/**
  * How many chunks to cut the reduction of an M×N×K product into (1: not split): products with fewer than
  * SPLITK_FILL_TILES output tiles of 128×64 into the fewest chunks that reach that many tiles, and products
  * with fewer than SPLITK_MIN_TILES into the fewest that reach SPLITK_MIN_TILES (at most SPLITK_MAX, each at
@@ -364,46 +351,14 @@ export function prepareMatmulSplitKPartials(
   trans: Partial<Pick<MatmulConstants, 'TRANS_B'>>,
   S: number,
   scratch: GPUBuffer,
-  summedA?: MatmulSummedA,
 ): Dispatch {
-  const partial = splitKPartialParams(p, trans, S);
-  return prepareMatmul(
-    gpu,
-    { a, b, c: scratch },
-    partial,
-    { TRANS_B: trans.TRANS_B ?? 0 },
-    'none',
-    undefined,
-    summedA,
-  );
-}
-
-/**
- * Whether prepareMatmulSplitKPartials can read A as a sum (`MatmulSummedA`, matmulSummedAFoldable) for this
- * product and split.
- */
-export function splitKPartialsSummedAFoldable(
-  gpu: Gpu,
-  p: Pick<MatmulParams, 'M' | 'N' | 'K'>,
-  trans: Partial<Pick<MatmulConstants, 'TRANS_B'>>,
-  S: number,
-): boolean {
-  return matmulSummedAFoldable(gpu, splitKPartialParams(p, trans, S), { TRANS_B: trans.TRANS_B ?? 0 });
-}
-
-/** The batched product's params of prepareMatmulSplitKPartials. */
-function splitKPartialParams(
-  p: Pick<MatmulParams, 'M' | 'N' | 'K'> & Partial<Pick<MatmulParams, 'offA' | 'ldA'>>,
-  trans: Partial<Pick<MatmulConstants, 'TRANS_B'>>,
-  S: number,
-): MatmulParams {
   const { M, N, K } = p;
   const chunks = Number.isInteger(S) && S >= 2 ? matmulSplitChunks(K, S) : null;
   if (!chunks) throw new Error(`split-K: K = ${K} does not cut into ${S} chunks`);
   const { chunk, last } = chunks;
   const transB = trans.TRANS_B ?? 0;
   // Item s: A[:, s·chunk ..] (columns, ldA = K) times B's rows s·chunk .. (NN) or its columns (NT, ldB = K).
-  return matmulParams({
+  const partial = matmulParams({
     M,
     N,
     K: chunk,
@@ -416,4 +371,5 @@ function splitKPartialParams(
     strideC: M * N,
     kLast: last === chunk ? 0 : last,
   });
+  return prepareMatmul(gpu, { a, b, c: scratch }, partial, { TRANS_B: transB });
 }

@@ -119,7 +119,7 @@ export const matmulWideVec4 = defineKernel({
   // loraU, loraB: LoRA's up-projection added in the store (LORA_R > 0, `MatmulLora`); b where unused.
   bindings: { ...matmulWide.bindings, loraU: 'read', loraB: 'read' },
   params: { ...matmulWide.params, loraScale: 'f32', loraOffB: 'u32', loraStrideB: 'u32', loraRows: 'u32' },
-  constants: { ...matmulWide.constants, LORA_R: 0, A_PARTS: 0 },
+  constants: { ...matmulWide.constants, LORA_R: 0 },
   // UNROLL: copies of the k loop's body per iteration (at most TILE_K: the whole loop), chosen per shape by
   // matmulUnrollFor; a host constant, the WGSL has no such override.
   specialize: (c) => unrollMatmulK(wideVec4Source, c.TILE_K, matmulUnrollOverride ?? c.UNROLL),
@@ -437,31 +437,6 @@ export function matmulLoraFoldable(
   );
 }
 
-/**
- * A read as a split-K product's sum with the geluGrad epilogue (matmulWideVec4's A_PARTS): op(a) = (Σ_s a_s) ⊙
- * scale, a_s the `parts` [M, ldA] blocks packed from element 0 of `a`, added in order from zero, `scale` laid out
- * as one block: what matmulSplitKSum (alpha 1, no bias, geluGrad with aux = scale) would store, without storing
- * it. In the model: dFc = (Σ partials of dRes·Wᵀ of mlp.c_proj) ⊙ gelu', read by c_fc's dx product.
- */
-export interface MatmulSummedA {
-  parts: number;
-  scale: GPUBuffer;
-}
-
-/**
- * Whether `prepareMatmul` can read A as a sum (`MatmulSummedA`) in this product on this device: the product takes
- * matmulWideVec4 and A is not transposed.
- */
-export function matmulSummedAFoldable(
-  gpu: Gpu,
-  p: Pick<MatmulParams, 'M' | 'N' | 'K'> & Partial<MatmulParams>,
-  trans: Partial<Pick<MatmulConstants, 'TRANS_A' | 'TRANS_B'>>,
-): boolean {
-  const t: MatmulConstants = { TRANS_A: trans.TRANS_A ?? 0, TRANS_B: trans.TRANS_B ?? 0 };
-  const { kernel } = matmulVariant(matmulParams(p), t, gpu.device.limits.maxComputeWorkgroupStorageSize);
-  return kernel === matmulWideVec4 && t.TRANS_A === 0;
-}
-
 /** The operands of a matmul; `bias` (optional) is added per column when given. */
 export interface MatmulBuffers {
   a: GPUBuffer;
@@ -521,20 +496,12 @@ export function prepareMatmul(
   trans: Partial<Pick<MatmulConstants, 'TRANS_A' | 'TRANS_B'>> = {},
   epilogue: MatmulEpilogue = 'none',
   lora?: MatmulLora,
-  summedA?: MatmulSummedA,
 ): Dispatch {
   if ((epilogue === 'none') !== (buffers.aux === undefined)) {
     throw new Error(`matmul: epilogue ${epilogue} ${buffers.aux ? 'takes no' : 'needs an'} aux buffer`);
   }
   if (lora && !matmulLoraFoldable(gpu, p, trans, lora)) {
     throw new Error(`matmul: LoRA r ${lora.r} cannot be folded into this product (matmulLoraFoldable)`);
-  }
-  if (summedA) {
-    // The A sum's scale takes the aux binding, which only the epilogues use.
-    if (epilogue !== 'none' || lora || !matmulSummedAFoldable(gpu, p, trans))
-      throw new Error('matmul: A as a sum needs matmulWideVec4, A not transposed, no epilogue and no LoRA');
-    if (!Number.isInteger(summedA.parts) || summedA.parts < 1)
-      throw new Error(`matmul: A as a sum of ${summedA.parts} blocks`);
   }
   const params = matmulParams({
     ...p,
@@ -546,12 +513,10 @@ export function prepareMatmul(
   const t: MatmulConstants = { TRANS_A: trans.TRANS_A ?? 0, TRANS_B: trans.TRANS_B ?? 0 };
   const storage = gpu.device.limits.maxComputeWorkgroupStorageSize;
   const { kernel, constants } = matmulVariant(params, t, storage);
-  const bindings = matmulBindings(gpu, summedA ? { ...buffers, aux: summedA.scale } : buffers, lora);
-  return gpu.prepare(kernel, bindings, params, {
+  return gpu.prepare(kernel, matmulBindings(gpu, buffers, lora), params, {
     ...constants,
     EPILOGUE: MATMUL_EPILOGUE[epilogue],
     ...(lora ? { LORA_R: lora.r } : {}),
-    ...(summedA ? { A_PARTS: summedA.parts } : {}),
   });
 }
 

@@ -7,7 +7,6 @@ import {
   prepareMatmul,
   type MatmulBuffers,
   type MatmulEpilogue,
-  type MatmulSummedA,
 } from '../kernels/matmul';
 import {
   matmulSplitCount,
@@ -18,8 +17,6 @@ import {
   splitSumLoraDownOn,
   splitKScratch,
   splitSumFoldOn,
-  splitKPartialsSummedAFoldable,
-  summedAFoldOn,
 } from '../kernels/matmul-splitk';
 import {
   loraSplitScratch,
@@ -178,11 +175,6 @@ function dxWeight(lw: LayerWeights, which: 'attnW' | 'projW' | 'fcW' | 'mprojW')
   return lw.transposed ? { b: lw.transposed[which], transB: 0 } : { b: lw[which], transB: 1 };
 }
 
-/** dFcPre as c_fc's dx product reads it where it is not stored (GpuModel.dFcSummed): MatmulSummedA over `a`. */
-interface DFcSummed extends MatmulSummedA {
-  a: GPUBuffer;
-}
-
 /** What a LayerNorm's backward reads of its forward: the input x, the frozen gamma, mean and rstd per row. */
 interface LayerNormSaved {
   x: GPUBuffer;
@@ -214,8 +206,6 @@ export class GpuModel {
   readonly splitScratch: GPUBuffer;
   /** Partial products of the split-K frozen-weight matmuls (matmul-splitk.ts). */
   readonly productScratch: GPUBuffer;
-  /** mlp.c_proj's dx partial products where c_fc's dx product reads them as dFc (dFcSummed); made when first needed. */
-  private dFcPartsBuffer: GPUBuffer | null = null;
   private readonly matmulSplitK: MatmulSplitK;
   /** While backward() prepares: the dA a module leaves for the next module's pair (prepareLoraBackward). */
   private chain: LoraChain | null = null;
@@ -519,29 +509,11 @@ export class GpuModel {
     inDim: number,
     outDim: number,
     ln: LayerNormSaved | undefined,
-    summed?: DFcSummed,
   ): Dispatch[] {
     const dx = this.acts.dLn;
     if (!ln) return this.linearBackward(layer, target, x, dy, W, dx, inDim, outDim, undefined, false);
     const S = this.splitOf(this.rows, inDim, outDim);
     const adapted = this.adapter(layer, target) !== undefined;
-    if (summed) {
-      // dy is the sum of summed.parts partial products times summed.scale, read as the product loads it.
-      if (adapted || S === 1 || !layerNormSumFold()) throw new Error(`layer ${layer} ${target}: dy as a sum`);
-      const p = { M: this.rows, N: inDim, K: outDim };
-      const { a, ...sum } = summed;
-      const trans = { TRANS_B: W.transB };
-      const partials = prepareMatmulSplitKPartials(
-        this.gpu,
-        { a, b: W.b },
-        p,
-        trans,
-        S,
-        this.productScratch,
-        sum,
-      );
-      return [partials, this.lnBackwardSum(S, ln, true)];
-    }
     // LoRA's du·A as the LayerNorm's last term rather than its own product (issue 16: one dispatch fewer
     // per adapted module, the same dx).
     const foldLora = adapted && loraFoldOn() && layerNormSumFold();
@@ -640,34 +612,6 @@ export class GpuModel {
         layerNormSumConstants(C, this.rows),
       ),
     ];
-  }
-
-  /**
-   * Where layer l's dFcPre = (dRes·Wᵀ of mlp.c_proj) ⊙ gelu' need not be stored (issue 16: one matmulSplitKSum
-   * fewer per layer, the same dx): neither MLP module has an adapter (their LoRA backward would read dFcPre),
-   * mlp.c_proj's dx product is split with a sum of its own, and c_fc's dx product is split into partials that
-   * its LayerNorm adds and can read A as a sum (splitKPartialsSummedAFoldable). Then the partials of the first
-   * go to dFcParts and the second reads dFcPre as their sum times fcSlope. Null where not.
-   */
-  private dFcSummed(l: number): DFcSummed | null {
-    const C = this.cfg.n_embd;
-    const parts = this.splitOf(this.rows, 4 * C, C, true);
-    const S = this.splitOf(this.rows, C, 4 * C);
-    const fc = dxWeight(this.weights.layers[l], 'fcW');
-    if (
-      !summedAFoldOn() ||
-      this.adapter(l, 'mlp.c_proj') ||
-      this.adapter(l, 'mlp.c_fc') ||
-      parts === 1 ||
-      S === 1 ||
-      !layerNormSumFold() ||
-      !splitKPartialsSummedAFoldable(this.gpu, { M: this.rows, N: C, K: 4 * C }, { TRANS_B: fc.transB }, S)
-    )
-      return null;
-    const floats = parts * this.rows * 4 * C;
-    if (this.dFcPartsBuffer && this.dFcPartsBuffer.size < floats * 4) throw new Error('dFcParts: too small');
-    this.dFcPartsBuffer ??= this.gpu.buffer(floats * 4, 'dFcParts');
-    return { a: this.dFcPartsBuffer, parts, scale: this.acts.layers[l].fcSlope };
   }
 
   /** Whether residualLn's LayerNorm adds the module's S partial products (no adapter, split, the fold on). */
@@ -845,7 +789,6 @@ export class GpuModel {
     this.lossFlags.destroy();
     this.splitScratch.destroy();
     this.productScratch.destroy();
-    this.dFcPartsBuffer?.destroy();
   }
 
   /**
@@ -1052,52 +995,25 @@ export class GpuModel {
       // dFcPre = (dRes·Wᵀ) ⊙ gelu'(fcPre): the gelu gradient is the epilogue of the product completing it,
       // with gelu' as c_fc's forward epilogue stored it (fcSlope).
       const geluGrad = { epilogue: 'geluGrad', aux: la.fcSlope } as const;
-      const summed = dxOf(1) ? this.dFcSummed(l) : null;
-      if (summed) {
-        // dFcPre's partial products only: c_fc's dx product adds them up and applies gelu' as it reads them.
-        const mproj = dxWeight(lw, 'mprojW');
-        const p = { M: this.rows, N: 4 * C, K: C };
-        const trans = { TRANS_B: mproj.transB };
-        d.push(
-          prepareMatmulSplitKPartials(
-            this.gpu,
-            { a: acts.dRes, b: mproj.b },
-            p,
-            trans,
-            summed.parts,
-            summed.a,
-          ),
-        );
-      } else
-        d.push(
-          ...this.linearBackward(
-            l,
-            'mlp.c_proj',
-            la.fcOut,
-            acts.dRes,
-            dxWeight(lw, 'mprojW'),
-            acts.dFcPre,
-            4 * C,
-            C,
-            geluGrad,
-            dxOf(0),
-          ),
-        );
+      d.push(
+        ...this.linearBackward(
+          l,
+          'mlp.c_proj',
+          la.fcOut,
+          acts.dRes,
+          dxWeight(lw, 'mprojW'),
+          acts.dFcPre,
+          4 * C,
+          C,
+          geluGrad,
+          dxOf(0),
+        ),
+      );
       if (!dxOf(0)) break;
       const ln2 = { x: la.resMid, gamma: lw.ln2g, mean: la.ln2Mean, rstd: la.ln2Rstd };
       const fcLn = dxOf(1) ? ln2 : undefined;
       d.push(
-        ...this.linearLnBackward(
-          l,
-          'mlp.c_fc',
-          la.ln2Out,
-          acts.dFcPre,
-          dxWeight(lw, 'fcW'),
-          C,
-          4 * C,
-          fcLn,
-          summed ?? undefined,
-        ),
+        ...this.linearLnBackward(l, 'mlp.c_fc', la.ln2Out, acts.dFcPre, dxWeight(lw, 'fcW'), C, 4 * C, fcLn),
       );
       if (!dxOf(1)) break;
       // resMid = h_l + c_proj(attn(ln1(h_l)))

@@ -4,12 +4,7 @@ import { SweepEngine, type EngineOptions } from './sweep';
 import { TINY, tinySource, tinySweep, tinyText, tinyWeights } from './tiny-sweep';
 import type { LabGptConfig } from '../model/config';
 import { setLoraChain, setLoraFold, setLoraPair } from '../kernels/lora';
-import {
-  SPLITK_SUM_DOWN_MAX_ROWS,
-  setSplitSumFold,
-  setSplitSumLoraDownRows,
-  setSummedAFold,
-} from '../kernels/matmul-splitk';
+import { SPLITK_SUM_DOWN_MAX_ROWS, setSplitSumFold, setSplitSumLoraDownRows } from '../kernels/matmul-splitk';
 import { setTransposedWeights } from '../model/buffers';
 import { setLayerNormEmbed } from '../kernels/layernorm';
 import { setAttentionProjFold } from '../kernels/attention-passes';
@@ -328,12 +323,6 @@ describe('SweepEngine on the GPU', () => {
   // here the default run is the one with the product's own dispatches (2 more).
   it('attn.c_proj’s split product in the attention forward: a step’s loss, weights and moments are those of its own dispatch, bit for bit', async () => {
     await expectSameSteps(['c_attn'], 'auto', (on) => setAttentionProjFold(!on), -2);
-  });
-
-  // dFc never stored: c_fc's dx product reads mlp.c_proj's split partials times gelu' (MatmulSummedA), one
-  // matmulSplitKSum fewer per layer.
-  it('dFc as c_fc’s product reads it: a step’s loss, weights and moments are those of the sum dispatch, bit for bit', async () => {
-    await expectSameSteps(['c_attn'], 'auto', setSummedAFold, 2);
   });
 
   // The embedding and layer 0's first LayerNorm in one dispatch (layerNormForwardEmbed).
