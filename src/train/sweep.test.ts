@@ -9,6 +9,7 @@ import { setTransposedWeights } from '../model/buffers';
 import { setLayerNormEmbed } from '../kernels/layernorm';
 import { setAttentionProjFold } from '../kernels/attention-passes';
 import { testGpu } from '../test/gpu';
+import { PlanningGpu } from '../gpu/planning';
 import { randn } from '../util/random';
 import { referenceLoss } from '../model/reference';
 import { loraLayout, type LoraTarget } from '../model/lora-layout';
@@ -254,111 +255,137 @@ describe('SweepEngine on the GPU', () => {
       setFold(true);
     }
   };
-  // Every fold on (the default) is the same run for each fold's test of the same targets and split: train it once.
-  const foldedRuns = new Map<string, Promise<FoldRun>>();
-  const expectSameSteps = async (
+  /**
+   * The dispatches of MID's first step with `setFold(fold)`, from a plan: the engine built on a PlanningGpu over
+   * the test device (its limits and features; nothing compiled, allocated or run) and its step captured.
+   */
+  const plannedCount = async (
     targets: LoraTarget[],
     matmulSplitK: 'auto' | 'off',
     setFold: (on: boolean) => void,
-    saved: number,
-  ) => {
-    const key = `${targets.join()}|${matmulSplitK}`;
-    if (!foldedRuns.has(key))
-      foldedRuns.set(
-        key,
-        trainCounting(targets, matmulSplitK, () => {}, true),
-      );
-    const folded = await foldedRuns.get(key)!;
-    const separate = await trainCounting(targets, matmulSplitK, setFold, false);
-    expect(separate.first - folded.first).toBe(saved);
-    expect(folded.losses[0]).toHaveLength(1);
-    expect(folded.losses).toEqual(separate.losses);
-    for (const k of ['A', 'B', 'mA', 'vA', 'mB', 'vB', 'state'] as const) {
-      expect(
-        folded.snapshot[k].some((x) => x !== 0),
-        k,
-      ).toBe(true);
-      expect(separate.snapshot[k], k).toEqual(folded.snapshot[k]);
+    fold: boolean,
+  ): Promise<number> => {
+    const config = tinySweep(foldRuns, { steps: 1, batch: 11, seq: 32, lora: { r: 4, alpha: 8, targets } });
+    const planning = new PlanningGpu(await testGpu());
+    let count = -1;
+    planning.submit = (label, dispatches) => {
+      if (label === 'step 1') count = dispatches.length;
+      return Promise.resolve() as never;
+    };
+    setFold(fold);
+    try {
+      const source = tinySource(config, tinyText(8000));
+      const weights = randomWeights(MID, 5, 0.2);
+      const engine = new SweepEngine(planning, MID, weights, config, source, foldInit(targets), {
+        matmulSplitK,
+      });
+      // With the norms, as the driver submits a sweep's last step (MID's sweeps are one step long).
+      engine.submitStep(true);
+      engine.destroy();
+      return count;
+    } finally {
+      setFold(true);
     }
   };
 
-  // Dispatches saved per step: 'auto' splits every c_attn product of this shape; the shared layer 0's
-  // split sum also writes the runs' copies (sum + copy + up-projection → one sum) and layer 1's takes its
-  // up-projection and forms its u (loraRows: −2); 'off': layer 1's whole product takes it (−1), layer 0 keeps its
-  // own path. Both: layer 1's du·A in the LayerNorm backward (−1).
-  it.each([['split-K where it pays', 'auto', 5] as const, ['no product split', 'off', 2] as const])(
-    'LoRA folded into c_attn’s product and the LayerNorm backward: a step’s loss, weights and moments are the unfolded ones, bit for bit (%s)',
-    async (_what, matmulSplitK, saved) => {
-      await expectSameSteps(['c_attn'], matmulSplitK, setLoraFold, saved);
-    },
-  );
-
-  // Split in two ('auto'), attn.c_proj's dO (704 × 128 × 128) is summed by both layers' attention backward and
-  // the LM head's logits (704 × 256 × 128) by the loss: 3 sums fewer. With attn.c_proj adapted, its du·A adds
-  // to dO, which then keeps its sum: only the loss's is saved.
-  it.each([
-    ['c_attn adapted', ['c_attn'], 3] as const,
-    ['attn.c_proj adapted too', ['c_attn', 'attn.c_proj'], 1] as const,
-  ])(
-    'split products summed by their readers: a step’s loss, weights and moments are those of the sum dispatches, bit for bit (%s)',
-    async (_what, targets, saved) => {
-      await expectSameSteps([...targets], 'auto', setSplitSumFold, saved);
-    },
-  );
-
-  // dx = dy·Wᵀ from the transposed copies (NN) or from W (NT): every backward product of a frozen weight
-  // (c_attn's and c_fc's split partials, the c_proj products with and without LoRA, attn.c_proj's dO parts).
-  it.each([
-    ['c_attn adapted', ['c_attn']] as const,
-    ['every module adapted', ['c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj']] as const,
-  ])(
-    'the backward on transposed weights: a step’s loss, weights and moments are those of the NT products, bit for bit (%s)',
-    async (_w, targets) => {
-      await expectSameSteps([...targets], 'auto', setTransposedWeights, 0);
-    },
-  );
-
-  // attn.c_proj's product split in two (MID: H = 2, D = 64, so the chunks are the heads) in the attention forward
-  // of each layer (attentionForwardProj): one dispatch fewer per layer. Off by default (ATTENTION_PROJ_FOLD), so
-  // here the default run is the one with the product's own dispatches (2 more).
-  it('attn.c_proj’s split product in the attention forward: a step’s loss, weights and moments are those of its own dispatch, bit for bit', async () => {
-    await expectSameSteps(['c_attn'], 'auto', (on) => setAttentionProjFold(!on), -2);
-  });
-
-  // The embedding and layer 0's first LayerNorm in one dispatch (layerNormForwardEmbed).
-  it('the embedding in the first LayerNorm: a step’s loss, weights and moments are those of two dispatches, bit for bit', async () => {
-    await expectSameSteps(['c_attn'], 'auto', setLayerNormEmbed, 1);
-  });
-
-  // The split c_attn product of layer 1 (704 rows of both runs, split in two) forms its u in its sum: loraRows
-  // once fewer (layer 0's sum stores both runs' copies and keeps loraRows).
-  it('LoRA’s down-projection in the split product’s sum: a step’s loss, weights and moments are those of loraRows, bit for bit', async () => {
-    await expectSameSteps(
+  const EVERY: LoraTarget[] = ['c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'];
+  const projFoldOff = (on: boolean) => setAttentionProjFold(!on);
+  const downRows = (on: boolean) => setSplitSumLoraDownRows(on ? SPLITK_SUM_DOWN_MAX_ROWS : 0);
+  // Each fold (a switch whose default takes it) and the dispatches it saves a step, on MID's plan:
+  // - LoRA in c_attn's product and the LayerNorm backward: 'auto' splits every c_attn product of this shape; the
+  //   shared layer 0's split sum also writes the runs' copies (sum + copy + up-projection → one sum) and layer 1's
+  //   takes its up-projection and forms its u (loraRows: −2); 'off': layer 1's whole product takes it (−1), layer 0
+  //   keeps its own path. Both: layer 1's du·A in the LayerNorm backward (−1).
+  // - split products summed by their readers: attn.c_proj's dO (704 × 128 × 128, in two) by both layers' attention
+  //   backward and the LM head's logits (704 × 256 × 128) by the loss: 3 sums fewer. With attn.c_proj adapted, its
+  //   du·A adds to dO, which then keeps its sum: only the loss's is saved.
+  // - the backward on transposed weights (NN products rather than NT): the same count.
+  // - the embedding and layer 0's first LayerNorm in one dispatch (layerNormForwardEmbed).
+  // - LoRA's down-projection in the split product's sum: layer 1's u (layer 0's sum stores both runs' copies and
+  //   keeps loraRows).
+  // - each adapted module's dA in the next one's pair (loraBackwardTriple): all but the last in backward order
+  //   (2 layers × c_attn: 1 fewer; every module: 7), and the last with the loss guard (loraReduceGuard: 1 more).
+  // - dB and du of the skinny backward in one dispatch: 2 layers × c_attn, and 1 more with layer 1's dA, which
+  //   rides in layer 0's pair.
+  // - attn.c_proj's product split by heads (MID: H = 2, D = 64) in the attention forward: off by default
+  //   (ATTENTION_PROJ_FOLD), so its switch is inverted here: taking it saves 2.
+  const FOLDS: [string, LoraTarget[], 'auto' | 'off', (on: boolean) => void, number][] = [
+    [
+      'LoRA in c_attn’s product and the LayerNorm backward, split-K where it pays',
       ['c_attn'],
       'auto',
-      (on) => setSplitSumLoraDownRows(on ? SPLITK_SUM_DOWN_MAX_ROWS : 0),
+      setLoraFold,
+      5,
+    ],
+    [
+      'LoRA in c_attn’s product and the LayerNorm backward, no product split',
+      ['c_attn'],
+      'off',
+      setLoraFold,
+      2,
+    ],
+    ['split products summed by their readers, c_attn adapted', ['c_attn'], 'auto', setSplitSumFold, 3],
+    [
+      'split products summed by their readers, attn.c_proj adapted too',
+      ['c_attn', 'attn.c_proj'],
+      'auto',
+      setSplitSumFold,
       1,
-    );
-  });
-
-  // Each adapted module's dA in the next one's pair (loraBackwardTriple; du in two buffers by turns): all but the
-  // last in backward order (2 layers × c_attn: 1 fewer; every module: 7), and the last with the loss guard
-  // (loraReduceGuard, which takes the chain's end: 1 more).
-  it.each([
-    ['c_attn adapted', ['c_attn'], 2] as const,
-    ['every module adapted', ['c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'], 8] as const,
-  ])(
-    'dA in the next module’s pair: a step’s loss, weights and moments are those of its own dispatch, bit for bit (%s)',
-    async (_w, targets, saved) => {
-      await expectSameSteps([...targets], 'auto', setLoraChain, saved);
+    ],
+    ['the backward on transposed weights, c_attn adapted', ['c_attn'], 'auto', setTransposedWeights, 0],
+    ['the backward on transposed weights, every module adapted', EVERY, 'auto', setTransposedWeights, 0],
+    ['the embedding in the first LayerNorm', ['c_attn'], 'auto', setLayerNormEmbed, 1],
+    ['LoRA’s down-projection in the split product’s sum', ['c_attn'], 'auto', downRows, 1],
+    ['dA in the next module’s pair, c_attn adapted', ['c_attn'], 'auto', setLoraChain, 2],
+    ['dA in the next module’s pair, every module adapted', EVERY, 'auto', setLoraChain, 8],
+    ['dB and du of the LoRA backward in one dispatch', ['c_attn'], 'auto', setLoraPair, 3],
+    [
+      'attn.c_proj’s split product in the attention forward (off by default)',
+      ['c_attn'],
+      'auto',
+      projFoldOff,
+      -2,
+    ],
+  ];
+  it.each(FOLDS)(
+    '%s: the dispatches a step saves, on the plan',
+    async (_what, targets, split, setFold, saved) => {
+      const folded = await plannedCount(targets, split, setFold, true);
+      const separate = await plannedCount(targets, split, setFold, false);
+      expect(separate - folded).toBe(saved);
     },
   );
 
-  // Each adapted module's skinny backward: dB and du in one dispatch (2 layers × c_attn: 2 fewer, and 1 more with
-  // layer 1's dA, which rides in layer 0's pair).
-  it('dB and du of the LoRA backward in one dispatch: a step’s loss, weights and moments are those of two, bit for bit', async () => {
-    await expectSameSteps(['c_attn'], 'auto', setLoraPair, 3);
-  });
+  // The bits: per targets and split, one step with every fold of FOLDS switched from its default at once against
+  // the default (every fold taken), and both steps' dispatch counts against their plans. A fold's own kernel test
+  // compares its kernels with the dispatches they replace, bit for bit.
+  const GROUPS: [LoraTarget[], 'auto' | 'off'][] = [
+    [['c_attn'], 'auto'],
+    [['c_attn'], 'off'],
+    [['c_attn', 'attn.c_proj'], 'auto'],
+    [EVERY, 'auto'],
+  ];
+  it.each(GROUPS)(
+    'every fold switched from its default (%j, split %s): a step’s loss, weights and moments are the default’s, bit for bit',
+    async (targets, split) => {
+      const folds = FOLDS.filter((f) => f[1].join() === targets.join() && f[2] === split).map((f) => f[3]);
+      const setAll = (on: boolean) => folds.forEach((f) => f(on));
+      const folded = await trainCounting(targets, split, () => {}, true);
+      const separate = await trainCounting(targets, split, setAll, false);
+      expect(folded.first).toBe(await plannedCount(targets, split, () => {}, true));
+      expect(separate.first).toBe(await plannedCount(targets, split, setAll, false));
+      expect(separate.first).not.toBe(folded.first);
+      expect(folded.losses[0]).toHaveLength(1);
+      expect(folded.losses).toEqual(separate.losses);
+      for (const k of ['A', 'B', 'mA', 'vA', 'mB', 'vB', 'state'] as const) {
+        expect(
+          folded.snapshot[k].some((x) => x !== 0),
+          k,
+        ).toBe(true);
+        expect(separate.snapshot[k], k).toEqual(folded.snapshot[k]);
+      }
+    },
+  );
 
   it('every frozen-weight product split-K and none split train to the same losses (within 1e-5)', async () => {
     const runs: RunSpec[] = [
