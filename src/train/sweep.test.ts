@@ -270,7 +270,6 @@ describe('SweepEngine on the GPU', () => {
     let count = -1;
     planning.submit = (label, dispatches) => {
       if (label === 'step 1') count = dispatches.length;
-      return Promise.resolve() as never;
     };
     setFold(fold);
     try {
